@@ -1,0 +1,82 @@
+"""The response cache: model replies keyed on the full request, in one SQLite file.
+
+The key covers the model name, the exact messages, the sampling parameters (seed included)
+and the output schema, so a cached reply is only served for the very same request. A re-run
+of a finished experiment therefore makes no model calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+CACHE_ENV = "MOOT_CACHE"
+"""Environment variable naming the cache file (overrides the default location)."""
+
+
+def default_cache_path() -> Path:
+    """`$MOOT_CACHE`, else `$XDG_CACHE_HOME/moot/responses.sqlite` (`~/.cache/...`)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "moot" / "responses.sqlite"
+
+
+class CachedReply(BaseModel):
+    """A stored model reply."""
+
+    text: str
+    """The reply text."""
+    finish_reason: str | None = None
+    """Why generation stopped."""
+    tokens_in: int = 0
+    """Prompt tokens of the original call."""
+    tokens_out: int = 0
+    """Completion tokens of the original call."""
+
+
+def request_key(model: str, messages: list[dict[str, str]], params: dict[str, Any], schema: dict[str, Any] | None, mode: str) -> str:
+    """SHA-256 of the canonical JSON of everything that determines a reply."""
+    payload = {"model": model, "messages": messages, "params": params, "schema": schema, "mode": mode}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """A SQLite key-value store of replies, safe to share between runs and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT NOT NULL, body TEXT NOT NULL)")
+
+    def get(self, key: str) -> CachedReply | None:
+        """The reply stored under `key`, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT body FROM replies WHERE key = ?", (key,)).fetchone()
+        return CachedReply.model_validate_json(row[0]) if row else None
+
+    def put(self, key: str, model: str, reply: CachedReply) -> None:
+        """Store a reply (the first one stored for a key wins)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO replies (key, model, body) VALUES (?, ?, ?)", (key, model, reply.model_dump_json())
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+
+    def close(self) -> None:
+        """Release the file."""
+        with self._lock:
+            self._db.close()

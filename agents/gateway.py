@@ -1,0 +1,157 @@
+"""The model gateway: every model call of a run goes through here.
+
+It serves cached replies, holds the provider's limiter, retries transient failures with
+backoff (honouring Retry-After), asks for structured output the strongest way the provider
+allows, and reports what happened (tokens, latency, cache hit, retries, error) so the caller
+can record it in the trace. A permanent failure is returned, not raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage, AssistantMessage
+
+from moot.agents.cache import CachedReply, ResponseCache, request_key
+from moot.agents.limits import ProviderLimiter
+from moot.agents.registry import ModelRef, StructuredMode
+from moot.agents.retry import RetryPolicy, classify
+from moot.agents.structured import OutputSchema
+
+UNSUPPORTED_PARAMS = {"anthropic": {"seed"}}
+"""Sampling parameters a provider's API refuses."""
+
+
+@dataclass
+class ModelReply:
+    """The outcome of one model call, retries included."""
+
+    text: str | None
+    """Reply text; None when the call failed."""
+    finish_reason: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    retries: int = 0
+    error: str | None = None
+    """The final error, when the call failed after its retries."""
+    failure_kinds: list[str] = field(default_factory=list)
+    """Kind of each failed attempt (`rate_limit`, `timeout`, ...), for the run summary."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Sampling parameters actually sent."""
+
+
+def to_llm_messages(messages: list[dict[str, str]]) -> list[LLMMessage]:
+    """`{"role", "content"}` dicts as AutoGen messages."""
+    out: list[LLMMessage] = []
+    for message in messages:
+        if message["role"] == "system":
+            out.append(SystemMessage(content=message["content"]))
+        elif message["role"] == "assistant":
+            out.append(AssistantMessage(content=message["content"], source="assistant"))
+        else:
+            out.append(UserMessage(content=message["content"], source="user"))
+    return out
+
+
+class ModelGateway:
+    """One model's client with its cache, limiter and retry policy."""
+
+    def __init__(
+        self,
+        ref: ModelRef,
+        client: ChatCompletionClient,
+        limiter: ProviderLimiter,
+        structured: StructuredMode,
+        cache: ResponseCache | None = None,
+        policy: RetryPolicy = RetryPolicy(),
+        timeout_s: float = 120.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ref = ref
+        self.client = client
+        self.limiter = limiter
+        self.structured = structured
+        self.cache = cache
+        self.policy = policy
+        self.timeout_s = timeout_s
+        self._rng = rng or random.Random(0)
+
+    @property
+    def needs_schema_instructions(self) -> bool:
+        """Whether the prompt must describe the JSON schema (the provider cannot enforce it)."""
+        return self.structured in ("json_object", "instructions")
+
+    def _json_output(self, schema: OutputSchema | None) -> Any:
+        if schema is None:
+            return None
+        if self.structured in ("grammar", "json_schema"):
+            return schema.model
+        return True if self.structured == "json_object" else None
+
+    async def complete(self, messages: list[dict[str, str]], params: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
+        """Ask the model once (retrying transient failures); never raises for model errors."""
+        sent = {k: v for k, v in params.items() if v is not None and k not in UNSUPPORTED_PARAMS.get(self.ref.provider, set())}
+        started = time.perf_counter()
+        key = None
+        if self.cache is not None:
+            key = request_key(self.ref.name, messages, sent, schema.json_schema if schema else None, self.structured)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return ModelReply(
+                    text=hit.text,
+                    finish_reason=hit.finish_reason,
+                    tokens_in=hit.tokens_in,
+                    tokens_out=hit.tokens_out,
+                    latency_s=time.perf_counter() - started,
+                    cache_hit=True,
+                    params=sent,
+                )
+        reply = await self._call_with_retries(messages, sent, schema)
+        reply.latency_s = time.perf_counter() - started
+        if key is not None and self.cache is not None and reply.text is not None:
+            self.cache.put(
+                key,
+                self.ref.name,
+                CachedReply(text=reply.text, finish_reason=reply.finish_reason, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out),
+            )
+        return reply
+
+    async def _call_with_retries(self, messages: list[dict[str, str]], sent: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
+        llm_messages = to_llm_messages(messages)
+        json_output = self._json_output(schema)
+        failure_kinds: list[str] = []
+        retries = 0
+        while True:
+            try:
+                async with self.limiter.slot():
+                    result = await asyncio.wait_for(
+                        self.client.create(llm_messages, json_output=json_output, extra_create_args=sent),
+                        timeout=self.timeout_s,
+                    )
+                content = result.content if isinstance(result.content, str) else str(result.content)
+                return ModelReply(
+                    text=content,
+                    finish_reason=result.finish_reason,
+                    tokens_in=result.usage.prompt_tokens,
+                    tokens_out=result.usage.completion_tokens,
+                    retries=retries,
+                    failure_kinds=failure_kinds,
+                    params=sent,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every client error is classified and recorded
+                failure = classify(exc)
+                failure_kinds.append(failure.kind)
+                if not failure.transient or retries >= self.policy.max_retries:
+                    return ModelReply(
+                        text=None, retries=retries, error=failure.message, failure_kinds=failure_kinds, params=sent
+                    )
+                retries += 1
+                await asyncio.sleep(self.policy.delay(retries, failure, self._rng))

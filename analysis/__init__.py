@@ -1,0 +1,1 @@
+"""Statistics over traces: each function on plain data, named `<method>_<data>`."""

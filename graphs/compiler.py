@@ -1,0 +1,132 @@
+"""From a checked spec to a LangGraph state machine whose nodes are AutoGen agents.
+
+The graph of one conversation is a loop of rounds:
+
+    START -> round_start -> (speakers, as the turn policy draws them) -> judges -> round_end
+    round_end -> round_start   while the stop rule says go on
+    round_end -> END           when it fires
+
+Speakers with no speaker before them in the round run in the same step, so none of them sees
+another's answer of that round; a speaker after others waits for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+from langgraph.graph import END, START, StateGraph
+
+from moot.agents.structured import OutputSchema
+from moot.errors import SpecError
+from moot.graphs.checks import check_spec
+from moot.graphs.context import ConversationContext
+from moot.graphs.nodes import agent_prompts, make_agent_node, make_round_end, round_start, template_variables
+from moot.graphs.state import ConversationState
+from moot.graphs.stop import StopCondition, stop_rule
+from moot.graphs.turns import RoundPlan, plan_round
+from moot.protocols.spec import ROUND_END, ROUND_START, ProtocolSpec
+from moot.protocols.templates import render
+from moot.scenarios import Scenario
+
+ROUND_START_NODE = "round_start"
+ROUND_END_NODE = "round_end"
+SAMPLE_SCENARIO = Scenario(id="sample", title="A sample title", text="A sample scenario text.")
+
+
+@dataclass
+class CompiledProtocol:
+    """A checked spec, ready to build the graph of any agent order."""
+
+    spec: ProtocolSpec
+    schemas: dict[str, OutputSchema | None]
+    rule: StopCondition
+    _graphs: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+    @property
+    def default_order(self) -> tuple[str, ...]:
+        """Speakers in the order the spec lists them."""
+        return tuple(agent.name for agent in self.spec.speakers())
+
+    def plan(self, order: tuple[str, ...] | None = None) -> RoundPlan:
+        """The round plan of an order of speakers."""
+        return plan_round(self.spec, order or self.default_order)
+
+    def graph(self, order: tuple[str, ...] | None = None) -> Any:
+        """The compiled LangGraph graph for an order of speakers (built once per order)."""
+        order = order or self.default_order
+        if order not in self._graphs:
+            self._graphs[order] = build_graph(self, self.plan(order))
+        return self._graphs[order]
+
+    def mermaid(self, order: tuple[str, ...] | None = None) -> str:
+        """The graph as a mermaid diagram."""
+        return self.graph(order).get_graph().draw_mermaid()
+
+    def recursion_limit(self) -> int:
+        """LangGraph steps a conversation may take: every node of every round, with room."""
+        return self.spec.rounds * (len(self.spec.agents) + 3) + 10
+
+
+def build_graph(protocol: CompiledProtocol, plan: RoundPlan) -> Any:
+    """Build and compile the StateGraph of one round plan, and check it with networkx."""
+    spec = protocol.spec
+    builder = StateGraph(ConversationState, context_schema=ConversationContext)
+    builder.add_node(ROUND_START_NODE, round_start)
+    builder.add_node(ROUND_END_NODE, make_round_end(protocol.rule))
+    for agent in spec.agents:
+        builder.add_node(agent.name, make_agent_node(spec, agent, protocol.schemas[agent.role]))
+    rename = {ROUND_START: ROUND_START_NODE, ROUND_END: ROUND_END_NODE}
+    for node in plan.graph.nodes:
+        if node == ROUND_START:
+            continue
+        sources = [rename.get(p, p) for p in plan.graph.predecessors(node)]
+        target = rename.get(node, node)
+        if len(sources) == 1:
+            builder.add_edge(sources[0], target)
+        else:
+            builder.add_edge(sources, target)
+    builder.add_edge(START, ROUND_START_NODE)
+    builder.add_conditional_edges(
+        ROUND_END_NODE, lambda state: END if state["stop_reason"] else ROUND_START_NODE, [ROUND_START_NODE, END]
+    )
+    compiled = builder.compile()
+    check_compiled(compiled)
+    return compiled
+
+
+def check_compiled(compiled: Any) -> None:
+    """Every node of the compiled graph is reachable from the start and can reach the end."""
+    drawn = compiled.get_graph()
+    graph = nx.DiGraph([(edge.source, edge.target) for edge in drawn.edges])
+    graph.add_nodes_from(drawn.nodes)
+    for node in graph.nodes:
+        if node != START and not nx.has_path(graph, START, node):
+            raise SpecError(f"node '{node}' is unreachable in the compiled graph", ("turns",))
+        if node != END and not nx.has_path(graph, node, END):
+            raise SpecError(f"node '{node}' has no path to the end of the compiled graph", ("turns",))
+
+
+def dry_render(spec: ProtocolSpec) -> None:
+    """Render every agent's prompts once with a sample scenario, so template mistakes surface now."""
+    plan = plan_round(spec, tuple(agent.name for agent in spec.speakers()))
+    ctx = ConversationContext(
+        run_id="check", conversation_id="check", scenario=SAMPLE_SCENARIO, order=plan.order, repeat=0, seed=0,
+        plan=plan, gateways={}, agent_seeds={}, emit=lambda event: event,
+    )
+    for agent in spec.agents:
+        (system_template, system_path), (turn_template, turn_path) = agent_prompts(spec, agent)
+        for round_ in (1, spec.rounds):
+            variables = template_variables(spec, agent, ctx, round_, [])
+            render(system_template, variables, system_path)
+            render(turn_template, variables, turn_path)
+
+
+def compile_protocol(spec: ProtocolSpec) -> CompiledProtocol:
+    """Check a spec and compile it; raises SpecError on the first mistake."""
+    schemas = check_spec(spec)
+    dry_render(spec)
+    protocol = CompiledProtocol(spec=spec, schemas=schemas, rule=stop_rule(spec))
+    protocol.graph()
+    return protocol

@@ -1,0 +1,7 @@
+"""`python -m moot` runs the command line."""
+
+import sys
+
+from moot.cli import main
+
+sys.exit(main())

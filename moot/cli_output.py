@@ -1,0 +1,82 @@
+"""What the command line prints: the progress bar, the run summary, the trace table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from moot.analysis.summary import RunSummary
+from moot.graphs.runner import RunResult
+from moot.trace.events import Event
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
+    """A conversations progress bar on stderr; yields the callback the runner calls."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("conversations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=False) as progress:
+        task = progress.add_task("run", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def print_summary(result: RunResult, summary: RunSummary) -> None:
+    """Print the short summary of a finished run."""
+    usage = result.manifest.usage.total
+    rate = f"{summary.consensus_rate:.0%}" if summary.consensus_rate is not None else "n/a"
+    rounds = f"{summary.mean_rounds:.2f}" if summary.mean_rounds is not None else "n/a"
+    reasons = ", ".join(f"{kind}: {count}" for kind, count in sorted(summary.stop_reasons.items()))
+    stdout.print(f"conversations  {summary.conversations} ({summary.completed} completed, {summary.failed} failed)")
+    stdout.print(f"rounds         {rounds} on average")
+    stdout.print(f"consensus      {summary.consensus} of {summary.completed} completed ({rate})")
+    stdout.print(f"stops          {reasons or 'none'}")
+    cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
+    stdout.print(
+        f"model calls    {usage.calls} ({usage.cache_hits} from cache, {usage.retries} retries, {usage.failures} failed), "
+        f"tokens {usage.tokens_in} in / {usage.tokens_out} out{cost}"
+    )
+    stdout.print(f"trace          {result.trace_path}")
+
+
+def _event_text(event: Event) -> str:
+    kind = event.event
+    if kind == "conversation_started":
+        return f"order {' -> '.join(event.order)}, repeat {event.repeat}, seed {event.seed}"
+    if kind == "turn_started":
+        return f"sees {', '.join(event.visible) or 'nothing said yet'}"
+    if kind == "model_call":
+        status = event.error or (f"unparsed: {event.parse_error}" if event.parse_error else "ok")
+        cached = " cached" if event.cache_hit else ""
+        return f"{event.model} attempt {event.attempt}: {status}{cached}, {event.tokens_in}+{event.tokens_out} tokens, {event.latency_s:.2f}s, {event.retries} retries"
+    if kind == "message_added":
+        return str(event.parsed) if event.parsed else f"(unparsed) {event.content[:120]}"
+    if kind == "judge_decision":
+        return str(event.decision) if event.decision else f"(unparsed) {event.content[:120]}"
+    if kind == "round_ended":
+        return str(event.outcome)
+    if kind == "stopped":
+        return f"{event.status}: {event.reason} after {event.rounds} rounds"
+    return f"{event.kind}: {event.message}"
+
+
+def print_trace_table(events: Iterable[Event]) -> None:
+    """Print events as a table, one row each."""
+    table = Table(show_lines=False)
+    for column in ("seq", "conversation", "round", "agent", "event", "what"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        table.add_row(str(event.seq), event.conversation_id, str(event.round), event.agent or "", event.event, _event_text(event))
+    stdout.print(table)

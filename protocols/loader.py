@@ -1,0 +1,146 @@
+"""Loading specs from YAML, with errors that name the file, the line and the field.
+
+`load_spec("aita_round_robin_3")` loads a bundled spec; any other argument is a path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from moot.errors import SpecError, UserError, did_you_mean, format_path
+from moot.protocols import spec as spec_models
+from moot.protocols.spec import ProtocolSpec
+
+PROTOCOLS_DIR = Path(__file__).parent
+
+_SPEC_MODELS = [
+    obj for obj in vars(spec_models).values() if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == spec_models.__name__
+]
+_FIELD_NAMES = sorted({name for model in _SPEC_MODELS for name in model.model_fields})
+_TAG_NAMES = {model.__name__ for model in _SPEC_MODELS} | {"str", "int", "float", "bool", "list", "dict", "tuple"}
+
+
+def bundled_specs() -> dict[str, Path]:
+    """Bundled protocol specs by name."""
+    return {path.stem: path for path in sorted(PROTOCOLS_DIR.glob("*.yaml"))}
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec and where it came from."""
+
+    spec: ProtocolSpec
+    path: Path | None
+    """The YAML file, None for a spec built in Python."""
+    text: str = ""
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the spec are resolved against."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def error(self, exc: SpecError) -> UserError:
+        """A SpecError turned into one line naming the file and line."""
+        return UserError(locate(self.path, self.text, exc.path, str(exc)))
+
+
+def _node_line(root: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
+    node, line = root, None
+    for part in path:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                return line
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line if line is not None or root is None else root.start_mark.line + 1
+
+
+def locate(path: Path | None, text: str, where: tuple[str | int, ...], message: str) -> str:
+    """Prefix a message with `file:line` of the spec element at `where`."""
+    if path is None:
+        return message
+    try:
+        root = yaml.compose(text) if text else None
+    except yaml.YAMLError:
+        root = None
+    line = _node_line(root, where) if root is not None and where else None
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and str(p) not in _TAG_NAMES))
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
+    """The most useful error of a pydantic ValidationError, as (path, message)."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = _clean_loc(error["loc"])
+    if error["type"] == "extra_forbidden":
+        key = str(loc[-1])
+        message = f"unknown key '{key}'{did_you_mean(key, _FIELD_NAMES)}"
+    elif error["type"] == "missing":
+        message = f"missing required key '{loc[-1]}'"
+    else:
+        message = error["msg"]
+        if error.get("input") is not None and not isinstance(error["input"], (dict, list)):
+            message += f" (got {error['input']!r})"
+    return loc, f"{format_path(loc)}: {message}" if loc else message
+
+
+def validate_spec_data(data: Any, path: Path | None = None, text: str = "") -> ProtocolSpec:
+    """Validate a spec structure; a UserError names the file, line and field of the first mistake."""
+    if not isinstance(data, dict):
+        raise UserError(locate(path, text, (), "a spec must be a mapping of keys (name, agents, roles, ...)"))
+    try:
+        return ProtocolSpec.model_validate(data)
+    except ValidationError as exc:
+        where, message = describe_validation_error(exc)
+        raise UserError(locate(path, text, where, message)) from None
+
+
+def resolve_spec_path(source: str | Path) -> Path:
+    """A bundled spec name or a path to a YAML file."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    bundled = bundled_specs()
+    if str(source) in bundled:
+        return bundled[str(source)]
+    if path.exists():
+        raise UserError(f"spec '{source}' is not a file")
+    raise UserError(f"spec file '{source}' not found{did_you_mean(path.stem, bundled)} bundled specs: {', '.join(bundled)}")
+
+
+def load_spec(source: str | Path) -> LoadedSpec:
+    """Read and validate a spec file (or bundled spec)."""
+    path = resolve_spec_path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    if not text.strip():
+        raise UserError(f"{path}: empty spec file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise UserError(f"{where}: YAML syntax error: {problem}") from None
+    return LoadedSpec(validate_spec_data(data, path, text), path, text)

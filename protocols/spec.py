@@ -1,0 +1,182 @@
+"""The protocol spec: a validated description of agents, roles, turns, rounds and stop rule.
+
+A spec is data. It is written in YAML (see the bundled `*.yaml` files) or built in Python
+with the same structure, and compiles to a LangGraph state machine (`moot.graphs.compile`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SPEC_VERSION = 1
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+ROUND_START = "start"
+ROUND_END = "end"
+GOALS = ("correctness", "balanced", "adversarial")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProviderSettings(_Strict):
+    """How to reach one model provider, and how hard to push it. Keys come from the environment only."""
+
+    base_url: str | None = None
+    """Base URL of the API (required for `openai-compatible`; optional for `openai`)."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (never the key itself)."""
+    max_concurrency: int = Field(default=8, ge=1, le=4096)
+    """Requests in flight at once, shared by all conversations of a run."""
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    """Request rate limit shared by all conversations of a run; None for no limit."""
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Timeout of one request, in seconds."""
+    max_retries: int = Field(default=4, ge=0, le=20)
+    """Retries after transient failures (timeouts, connection errors, 429, 5xx)."""
+    structured_output: Literal["auto", "json_schema", "json_object", "instructions"] = "auto"
+    """How to obtain structured replies: the provider's strongest way (`auto`) or a forced one."""
+    price_per_1k_in: float | None = Field(default=None, ge=0)
+    """Price of 1,000 prompt tokens, for cost estimates."""
+    price_per_1k_out: float | None = Field(default=None, ge=0)
+    """Price of 1,000 completion tokens, for cost estimates."""
+
+
+class RoleSpec(_Strict):
+    """What an agent in this role is told, what it must answer, and what it may see."""
+
+    kind: Literal["speaker", "judge"] = "speaker"
+    """Speakers talk in the rounds; judges decide about each round after its speakers."""
+    prompt: str = ""
+    """System prompt: a bundled template name (e.g. `debater`) or inline Jinja2 text."""
+    turn: str = "turn"
+    """The per-turn user message: a bundled template name or inline Jinja2 text."""
+    output: str | dict[str, Any] | None = None
+    """Output schema: a bundled name (e.g. `verdict`) or a JSON Schema object; None for free text."""
+    output_mode: Literal["json", "text"] = "json"
+    """`json` asks for structured output; `text` asks for the documented `Field: value` lines."""
+    sees: list[str] | None = None
+    """Roles whose messages this role is shown; None for every speaker role."""
+    history: Literal["full", "last_round", "none"] = "full"
+    """Which earlier rounds are shown: all, only the previous one, or none."""
+    max_reasks: int = Field(default=2, ge=0, le=10)
+    """Re-asks with the validation error when a reply does not fit the output schema."""
+
+
+class AgentSpec(_Strict):
+    """One participant: a name, a role and a model."""
+
+    name: str = Field(pattern=NAME_PATTERN, max_length=64)
+    """Unique name (letters, digits, underscores); also the graph node name."""
+    role: str
+    """Key of the role in `roles`."""
+    model: str | None = None
+    """Model as `provider:model`; None for the spec's default `model`."""
+    system: str | None = None
+    """System prompt for this agent alone, replacing the role's prompt (template name or text)."""
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    """Sampling temperature."""
+    max_tokens: int = Field(default=320, ge=1, le=32768)
+    """Upper bound on reply tokens."""
+    seed: int | None = None
+    """Fixed sampling seed; None derives one from the conversation seed."""
+    persona: str | None = None
+    """Persona text given to the prompt templates."""
+    goal: Literal["correctness", "balanced", "adversarial"] | None = None
+    """Goal section for this agent; None for the spec's goal."""
+    variables: dict[str, Any] = Field(default_factory=dict)
+    """Extra template variables for this agent (override the spec's)."""
+    script: list[str | list[str]] | None = None
+    """Replies of a `scripted` model, one per round (a list per round gives one per attempt)."""
+
+
+class ConsensusStop(_Strict):
+    """Stop when every speaker of a round gave the same parsed value of a field."""
+
+    consensus: str
+    """Output field compared across speakers, e.g. `verdict`."""
+
+
+class DecisionRule(_Strict):
+    """A judge's field and the value that ends the conversation."""
+
+    agent: str
+    """Name of the judge agent."""
+    field: str
+    """Output field of the judge's decision."""
+    equals: Any = True
+    """Value that stops the conversation."""
+
+
+class DecisionStop(_Strict):
+    """Stop when a judge decides so."""
+
+    decision: DecisionRule
+    """The judge, field and value."""
+
+
+class CustomTurns(_Strict):
+    """An explicit round graph: edges between agents, from `start` to `end`."""
+
+    edges: list[tuple[str, str]] = Field(min_length=1)
+    """Directed edges `[from, to]` between agent names, `start` and `end`."""
+
+
+class ProtocolSpec(_Strict):
+    """A protocol and the experiment around it."""
+
+    version: int = SPEC_VERSION
+    """Spec format version."""
+    name: str = Field(pattern=NAME_PATTERN, max_length=80)
+    """Name of the protocol."""
+    description: str = ""
+    """What the protocol is for."""
+    model: str = "local"
+    """Default model of every agent, as `provider:model`."""
+    agents: list[AgentSpec] = Field(min_length=1)
+    """Participants, in their default speaking order."""
+    roles: dict[str, RoleSpec] = Field(min_length=1)
+    """Roles by name."""
+    turns: Literal["synchronous", "round_robin"] | CustomTurns = "round_robin"
+    """Turn policy within a round: all at once, one after another, or an explicit graph."""
+    rounds: int = Field(default=4, ge=1, le=100)
+    """Round limit."""
+    stop: list[ConsensusStop | DecisionStop] = Field(default_factory=list)
+    """Conditions that end a conversation before the round limit (any one suffices)."""
+    goal: Literal["correctness", "balanced", "adversarial"] = "correctness"
+    """Goal section of the prompts."""
+    variables: dict[str, Any] = Field(default_factory=dict)
+    """Extra template variables for every agent."""
+    scenarios: str | None = None
+    """Default scenarios: a bundled sample name or a path relative to the spec file."""
+    repeats: int = Field(default=1, ge=1, le=10000)
+    """Repeats of each scenario and order."""
+    seed: int = Field(default=0, ge=0)
+    """Base seed of the experiment."""
+    orders: Literal["given", "rotations", "permutations"] = "given"
+    """Agent orders to run: the given one, every rotation, or every permutation."""
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    """Settings per provider (`openai`, `anthropic`, `openai-compatible`, `local`, ...)."""
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _single_stop(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    def agent(self, name: str) -> AgentSpec:
+        """The agent with this name."""
+        return next(agent for agent in self.agents if agent.name == name)
+
+    def model_of(self, agent: AgentSpec) -> str:
+        """The model an agent uses, the spec's default applied."""
+        return agent.model or self.model
+
+    def speakers(self) -> list[AgentSpec]:
+        """Agents whose role speaks in the rounds."""
+        return [agent for agent in self.agents if self.roles[agent.role].kind == "speaker"]
+
+    def judges(self) -> list[AgentSpec]:
+        """Agents whose role judges each round."""
+        return [agent for agent in self.agents if self.roles[agent.role].kind == "judge"]

@@ -1,0 +1,315 @@
+"""Read scenario files (JSONL or YAML) into validated `Scenario`s, and find bundled samples.
+
+Every mistake in a file is reported as a `UserError` whose message is one line of the form
+`<file>:<line>: <what is wrong and what is expected>`, so the CLI can print it as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from moot.errors import UserError, did_you_mean
+from moot.scenarios.schema import Scenario
+
+DATA_DIR = Path(__file__).parent / "data"
+"""Folder holding the bundled sample scenario files."""
+
+_FORMATS = {".jsonl": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
+_FIELDS = tuple(Scenario.model_fields)
+_SCALAR_KINDS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+                 "null": "empty value", "timestamp": "date"}
+
+
+@dataclass(frozen=True)
+class ScenarioSet:
+    """The scenarios read from one file, with where they came from and a digest of the bytes."""
+
+    source: str
+    """The path as it was given to `load_scenarios`."""
+    sha256: str
+    """Hex SHA-256 of the file's bytes, to tell later whether the file changed."""
+    scenarios: list[Scenario]
+    """The scenarios in file order; ids are unique."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One raw scenario row before validation: its line, data and the line of each key."""
+
+    line: int
+    data: dict[Any, Any]
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+
+class _DuplicateKey(Exception):
+    """Raised inside `json.loads` when an object repeats a key."""
+
+
+def load_scenarios(path: Path | str) -> ScenarioSet:
+    """Read and validate a `.jsonl` or `.yaml`/`.yml` scenario file; raise `UserError` if bad."""
+    name = str(path)
+    file = Path(path)
+    if not file.exists():
+        raise UserError(f"{name}: no such file")
+    if file.is_dir():
+        raise UserError(f"{name}: is a directory, expected a scenario file")
+    kind = _FORMATS.get(file.suffix.lower())
+    if kind is None:
+        raise UserError(
+            f"{name}: unknown scenario file type '{file.suffix}', expected .jsonl, .yaml or .yml"
+        )
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{name}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    text = _decode(data, name)
+    rows = _jsonl_rows(text, name) if kind == "jsonl" else _yaml_rows(text, name)
+    return ScenarioSet(name, hashlib.sha256(data).hexdigest(), _validate(rows, name, kind))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Return the bundled sample scenario files, keyed by file stem (e.g. `aita_value_portrait`)."""
+    if not DATA_DIR.is_dir():
+        return {}
+    files = sorted(p for p in DATA_DIR.iterdir() if p.is_file() and p.suffix in _FORMATS)
+    return {p.stem: p for p in files}
+
+
+def resolve_scenario_source(ref: str, base_dir: Path | None = None) -> Path:
+    """Turn a bundled sample name or a file path (relative to `base_dir`, else cwd) into a Path."""
+    bundled = bundled_scenarios()
+    if ref in bundled:
+        return bundled[ref]
+    path = Path(ref).expanduser()
+    if not path.is_absolute():
+        path = (base_dir if base_dir is not None else Path.cwd()) / path
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise UserError(f"scenario file '{ref}' is a directory, expected a .jsonl or .yaml file")
+    hint = did_you_mean(ref, bundled) or did_you_mean(Path(ref).stem, bundled)
+    samples = ", ".join(bundled) or "none"
+    raise UserError(f"scenario file '{ref}' not found{hint + ' ' if hint else '; '}"
+                    f"bundled samples: {samples}")
+
+
+def _decode(data: bytes, name: str) -> str:
+    """Decode UTF-8 bytes (dropping a leading BOM), or say which byte is not UTF-8."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` for `json.loads` that refuses a repeated key."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+def _jsonl_rows(text: str, name: str) -> list[_Row]:
+    """Parse one JSON object per non-blank line."""
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"{name}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from None
+        except _DuplicateKey as exc:
+            raise UserError(f"{name}:{number}: key {str(exc.args[0])!r} appears twice") from None
+        except RecursionError:
+            raise UserError(f"{name}:{number}: JSON nested too deeply") from None
+        if not isinstance(obj, dict):
+            raise UserError(
+                f"{name}:{number}: expected a JSON object with keys {_field_list()}, "
+                f"got {_type_name(obj, 'jsonl')}"
+            )
+        rows.append(_Row(number, obj))
+    if not rows:
+        raise UserError(f"{name}: empty file, expected one scenario per line")
+    return rows
+
+
+def _yaml_rows(text: str, name: str) -> list[_Row]:
+    """Parse a YAML list of mappings (or `scenarios:` holding one), keeping each row's line."""
+    loader: yaml.SafeLoader | None = None
+    try:
+        loader = yaml.SafeLoader(text)
+        root = loader.get_single_node()
+        if root is None:
+            raise UserError(f"{name}: empty file, expected a list of scenarios")
+        items = _yaml_row_nodes(root, name)
+        lines = [_yaml_key_lines(item, name) for item in items]
+        doc = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = ", ".join(filter(None, [exc.context, exc.problem])) or "syntax error"
+        where = f":{mark.line + 1}" if mark else ""
+        column = f" at column {mark.column + 1}" if mark else ""
+        raise UserError(f"{name}{where}: not valid YAML ({_one_line(problem)}{column})") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        code = ord(exc.character) if isinstance(exc.character, str) else int(exc.character)
+        raise UserError(
+            f"{name}:{line}: not valid YAML (control character #x{code:04x} is not allowed)"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{name}: not valid YAML ({_one_line(str(exc))})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    data = doc["scenarios"] if isinstance(doc, dict) else doc
+    rows = zip(items, data, lines, strict=True)
+    return [_Row(node.start_mark.line + 1, row, keys) for node, row, keys in rows]
+
+
+def _yaml_row_nodes(root: Node, name: str) -> list[MappingNode]:
+    """Return the mapping node of each scenario row, checking the document's outer shape."""
+    top = root.start_mark.line + 1
+    expected = "expected a list of scenarios or a mapping with key 'scenarios'"
+    seq = root
+    if isinstance(root, MappingNode):
+        keys = {_key(k): k for k, _ in root.value}
+        if "scenarios" not in keys:
+            hint = next((h for k in keys if (h := did_you_mean(k, ["scenarios"]))), "")
+            raise UserError(f"{name}:{top}: {expected}{hint}")
+        for key, value in root.value:
+            if _key(key) != "scenarios":
+                line = key.start_mark.line + 1
+                raise UserError(f"{name}:{line}: top-level key {_key(key)!r} is not allowed; "
+                                "only 'scenarios' is expected")
+            seq = value
+    if not isinstance(seq, SequenceNode):
+        raise UserError(f"{name}:{seq.start_mark.line + 1}: {expected}, got {_node_kind(seq)}")
+    if not seq.value:
+        raise UserError(f"{name}:{seq.start_mark.line + 1}: no scenarios, expected at least one")
+    for item in seq.value:
+        if not isinstance(item, MappingNode):
+            raise UserError(
+                f"{name}:{item.start_mark.line + 1}: expected a mapping with keys "
+                f"{_field_list()}, got {_node_kind(item)}"
+            )
+    return list(seq.value)
+
+
+def _yaml_key_lines(item: MappingNode, name: str) -> dict[str, int]:
+    """Map each key of a row to its line; a key given twice is an error."""
+    lines: dict[str, int] = {}
+    for key, _ in item.value:
+        label, line = _key(key), key.start_mark.line + 1
+        if label in lines:
+            raise UserError(
+                f"{name}:{line}: field {label!r} appears twice (first on line {lines[label]})"
+            )
+        lines[label] = line
+    return lines
+
+
+def _validate(rows: list[_Row], name: str, kind: str) -> list[Scenario]:
+    """Validate each row as a `Scenario` and check that ids are unique."""
+    scenarios: list[Scenario] = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        try:
+            scenario = Scenario.model_validate(row.data)
+        except ValidationError as exc:
+            raise UserError(_validation_message(exc, row, name, kind)) from None
+        line = row.key_lines.get("id", row.line)
+        if scenario.id in first_line:
+            raise UserError(
+                f"{name}:{line}: duplicate scenario id {scenario.id!r} "
+                f"(first on line {first_line[scenario.id]})"
+            )
+        first_line[scenario.id] = line
+        scenarios.append(scenario)
+    return scenarios
+
+
+def _validation_message(exc: ValidationError, row: _Row, name: str, kind: str) -> str:
+    """Describe the most useful pydantic error for a row as one `file:line: ...` line."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = [str(part) for part in err["loc"]]
+    line = row.key_lines.get(loc[0], row.line) if loc else row.line
+    where = f"{name}:{line}"
+    kind_of = err["type"]
+    if kind_of == "extra_forbidden":
+        hint = did_you_mean(loc[0], _FIELDS) or f"; allowed fields: {_field_list()}"
+        return f"{where}: field {loc[0]!r} is not allowed{hint}"
+    if kind_of == "invalid_key" or (len(loc) > 1 and loc[-1] == "[key]"):
+        owner = f"field {'.'.join(loc[:-2])!r}: " if len(loc) > 2 else ""
+        bad = loc[-2] if len(loc) > 1 else loc[0]
+        return f"{where}: {owner}key {bad} must be a string"
+    label = f"field {'.'.join(loc)!r}" if loc else "row"
+    got = _type_name(err.get("input"), kind)
+    detail = {
+        "missing": "field required",
+        "string_type": f"expected a string{' or integer' if loc == ['id'] else ''}, got {got}",
+        "string_too_short": "must not be empty",
+        "dict_type": f"expected {'an object' if kind == 'jsonl' else 'a mapping'}, got {got}",
+        "value_error": str(err.get("ctx", {}).get("error", err["msg"])),
+    }.get(kind_of, err["msg"][:1].lower() + err["msg"][1:])
+    return f"{where}: {label}: {_one_line(detail)}"
+
+
+def _key(node: Node) -> str:
+    """The text of a YAML mapping key node (scalars as written, others by kind)."""
+    return str(node.value) if isinstance(node, ScalarNode) else f"<{_node_kind(node)}>"
+
+
+def _node_kind(node: Node) -> str:
+    """Name a YAML node's kind for messages."""
+    if isinstance(node, MappingNode):
+        return "mapping"
+    if isinstance(node, SequenceNode):
+        return "list"
+    scalar = node.tag.rsplit(":", 1)[-1]
+    return _SCALAR_KINDS.get(scalar, scalar)
+
+
+def _type_name(value: Any, kind: str) -> str:
+    """Name a parsed value's type in the vocabulary of the file format."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object" if kind == "jsonl" else "mapping"
+    if isinstance(value, list):
+        return "array" if kind == "jsonl" else "list"
+    return type(value).__name__
+
+
+def _field_list() -> str:
+    """The scenario field names, comma separated."""
+    return ", ".join(_FIELDS)
+
+
+def _one_line(text: str) -> str:
+    """Collapse all whitespace (including newlines) to single spaces."""
+    return " ".join(text.split())

@@ -1,0 +1,127 @@
+"""`run.json`: what a run was, how it was made, and how it ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from moot.trace.events import utc_now
+
+MANIFEST_FILE = "run.json"
+MANIFEST_VERSION = 1
+
+
+class UsageTotals(BaseModel):
+    """Model usage summed over a set of calls."""
+
+    calls: int = 0
+    """Model calls made or served from the cache."""
+    cache_hits: int = 0
+    """Calls served from the response cache (no tokens were paid for them)."""
+    tokens_in: int = 0
+    """Prompt tokens of calls that reached a model."""
+    tokens_out: int = 0
+    """Completion tokens of calls that reached a model."""
+    latency_s: float = 0.0
+    """Summed wall time of the calls, in seconds."""
+    retries: int = 0
+    """Retries after transient failures."""
+    failures: int = 0
+    """Calls that failed after their retries."""
+    cost: float | None = None
+    """Cost from the price table, when one was given for every model used."""
+
+    def add(self, *, cache_hit: bool, tokens_in: int, tokens_out: int, latency_s: float, retries: int, failed: bool) -> None:
+        """Count one call."""
+        self.calls += 1
+        self.cache_hits += int(cache_hit)
+        if not cache_hit:
+            self.tokens_in += tokens_in
+            self.tokens_out += tokens_out
+        self.latency_s += latency_s
+        self.retries += retries
+        self.failures += int(failed)
+
+
+class UsageReport(BaseModel):
+    """Usage of a run, in total and broken down."""
+
+    total: UsageTotals = Field(default_factory=UsageTotals)
+    """All calls of the run."""
+    by_agent: dict[str, UsageTotals] = Field(default_factory=dict)
+    """Per agent name."""
+    by_role: dict[str, UsageTotals] = Field(default_factory=dict)
+    """Per role."""
+    by_model: dict[str, UsageTotals] = Field(default_factory=dict)
+    """Per `provider:model`."""
+    by_conversation: dict[str, UsageTotals] = Field(default_factory=dict)
+    """Per conversation id."""
+
+
+class ConversationCounts(BaseModel):
+    """How the planned conversations ended."""
+
+    planned: int = 0
+    """Conversations the experiment expands to."""
+    completed: int = 0
+    """Ran to a stop."""
+    failed: int = 0
+    """Ended by an error."""
+
+
+class RunManifest(BaseModel):
+    """The manifest of a run directory (`run.json`)."""
+
+    version: int = MANIFEST_VERSION
+    """Schema version of this file."""
+    run_id: str
+    """Unique id of the run."""
+    protocol: str
+    """Name of the protocol spec."""
+    spec: dict[str, Any]
+    """The resolved spec, as validated."""
+    spec_hash: str
+    """SHA-256 of the resolved spec's canonical JSON."""
+    scenario_source: str
+    """Where the scenarios came from (file path or bundled sample name)."""
+    scenario_hash: str
+    """SHA-256 of the scenario file's bytes."""
+    scenario_count: int
+    """Scenarios used (after --limit)."""
+    seed: int
+    """Base seed of the experiment."""
+    concurrency: int
+    """Bound on conversations run at once."""
+    cache: str | None
+    """Response cache file, None when the cache was off."""
+    package_versions: dict[str, str]
+    """Versions of moot and the packages it ran on."""
+    started_at: datetime = Field(default_factory=utc_now)
+    """When the run started (UTC)."""
+    ended_at: datetime | None = None
+    """When the run ended (UTC)."""
+    status: Literal["running", "completed", "interrupted", "failed"] = "running"
+    """`completed` when every conversation ended (some may have failed)."""
+    conversations: ConversationCounts = Field(default_factory=ConversationCounts)
+    """How the conversations ended."""
+    usage: UsageReport = Field(default_factory=UsageReport)
+    """Token usage, latency, cache hits and retries."""
+    events: int = 0
+    """Number of events in the trace."""
+    final_hash: str | None = None
+    """Hash of the last trace event, for integrity checks."""
+
+    def write(self, run_dir: Path) -> None:
+        """Write atomically to `run_dir/run.json`."""
+        target = run_dir / MANIFEST_FILE
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(target)
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunManifest:
+        """Read `run_dir/run.json`."""
+        return cls.model_validate_json((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
