@@ -97,6 +97,9 @@ class ModelGateway:
     async def complete(self, messages: list[dict[str, str]], params: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
         """Ask the model once (retrying transient failures); never raises for model errors."""
         sent = {k: v for k, v in params.items() if v is not None and k not in UNSUPPORTED_PARAMS.get(self.ref.provider, set())}
+        if schema is not None and self.structured == "grammar" and "max_tokens" in sent:
+            # A length cut must never break the JSON: give the grammar room for its longest reply.
+            sent["max_tokens"] = max(sent["max_tokens"], schema.max_tokens_bound())
         started = time.perf_counter()
         key = None
         if self.cache is not None:

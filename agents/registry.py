@@ -80,7 +80,7 @@ def _module_available(module: str) -> bool:
         return False
 
 
-def check_model(name: str, agent: AgentSpec | None = None) -> ModelRef:
+def check_model(name: str) -> ModelRef:
     """Validate a model name before a run: known provider, dependencies installed, files present."""
     from moot.agents.providers.scripted import registered_responders
 
@@ -98,9 +98,13 @@ def check_model(name: str, agent: AgentSpec | None = None) -> ModelRef:
         if ref.model and ref.model not in registered_responders():
             known = registered_responders()
             raise UserError(f"scripted responder '{ref.model}' is not registered{did_you_mean(ref.model, known)}")
-        if not ref.model and (agent is None or not agent.script):
-            raise UserError("model 'scripted' needs a 'script' of replies on the agent")
     return ref
+
+
+def check_agent_model(ref: ModelRef, agent: AgentSpec) -> None:
+    """Checks of a model that depend on the agent using it (a `scripted` model needs the agent's script)."""
+    if ref.provider == "scripted" and not ref.model and not agent.script:
+        raise UserError(f"model 'scripted' needs a 'script' of replies on agent '{agent.name}'")
 
 
 def local_model_path(ref: ModelRef) -> Path:

@@ -30,7 +30,7 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "verdict": {"type": "string", "enum": list(VERDICTS)},
-            "explanation": {"type": "string", "maxLength": 600},
+            "explanation": {"type": "string", "maxLength": 400},
         },
         "required": ["verdict", "explanation"],
     },
@@ -76,6 +76,19 @@ class OutputSchema:
             return None, f"invalid JSON: {exc.msg} at position {exc.pos}"
         return self.validate_data(data)
 
+    def max_tokens_bound(self) -> int:
+        """Tokens that always suffice for a complete reply: a token per character of every bounded string, plus the JSON around them.
+
+        Under a grammar, a reply given this many tokens cannot be cut off before its JSON closes.
+        """
+        total = 16
+        for name, prop in self.json_schema["properties"].items():
+            total += len(name) + 8
+            items = prop.get("items", prop)
+            per_item = items.get("maxLength", 0) + max((len(str(v)) for v in items.get("enum", [])), default=0) + 4
+            total += per_item * (prop.get("maxItems", 1) if prop.get("type") == "array" else 1)
+        return total
+
     def instructions(self) -> str:
         """Plain-language instructions to answer with this schema as JSON."""
         return (
@@ -117,7 +130,7 @@ def extract_json_object(text: str) -> str | None:
     return None
 
 
-def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) -> tuple[Any, Any]:
+def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) -> tuple[Any, dict[str, Any]]:
     kind = prop.get("type")
     constraints: dict[str, Any] = {}
     if "description" in prop:
@@ -127,18 +140,18 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
         for key, arg in (("minItems", "min_length"), ("maxItems", "max_length")):
             if key in prop:
                 constraints[arg] = prop[key]
-        return list[item_type], Field(**constraints)
+        return list[item_type], constraints
     if "enum" in prop:
         values = tuple(prop["enum"])
         if not values:
             raise SpecError(f"field '{name}' has an empty enum", path)
-        return Literal[values], Field(**constraints)
+        return Literal[values], constraints
     if kind not in _TYPES:
         raise SpecError(f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean or array", path)
     for key, arg in (("maxLength", "max_length"), ("minLength", "min_length"), ("minimum", "ge"), ("maximum", "le")):
         if key in prop:
             constraints[arg] = prop[key]
-    return _TYPES[kind], Field(**constraints)
+    return _TYPES[kind], constraints
 
 
 def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...] = ()) -> OutputSchema:
@@ -157,10 +170,10 @@ def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...
     for field_name, prop in properties.items():
         if not isinstance(prop, dict):
             raise SpecError(f"field '{field_name}' must be a JSON Schema object", path + ("properties", field_name))
-        annotation, info = _field_type(field_name, prop, path + ("properties", field_name))
+        annotation, constraints = _field_type(field_name, prop, path + ("properties", field_name))
         if field_name not in required:
-            annotation, info.default = annotation | None, None
-        fields[field_name] = (annotation, info)
+            annotation, constraints = annotation | None, {**constraints, "default": None}
+        fields[field_name] = (annotation, Field(**constraints))
     model = create_model(f"Output_{name}", __config__=ConfigDict(extra="forbid"), **fields)
     full_schema = {"type": "object", "properties": properties, "required": sorted(required, key=list(properties).index)}
     full_schema["additionalProperties"] = False

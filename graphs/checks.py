@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import networkx as nx
 
-from moot.agents.registry import PROVIDERS, check_model
+from moot.agents.providers.hosted import DEFAULT_KEY_ENV, check_settings
+from moot.agents.registry import PROVIDERS, check_agent_model, check_model
 from moot.agents.structured import OutputSchema, build_output_schema
 from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.turns import plan_round
-from moot.protocols.spec import ROUND_END, ROUND_START, CustomTurns, DecisionStop, ConsensusStop, ProtocolSpec
+from moot.protocols.spec import ROUND_END, ROUND_START, ConsensusStop, CustomTurns, DecisionStop, ProtocolSpec, ProviderSettings
 
 
 def check_agents(spec: ProtocolSpec) -> None:
@@ -27,9 +28,15 @@ def check_agents(spec: ProtocolSpec) -> None:
         if not (agent.system or role.prompt).strip():
             raise SpecError(f"role '{agent.role}' has no prompt and agent '{agent.name}' has no system prompt", ("roles", agent.role, "prompt"))
         try:
-            check_model(spec.model_of(agent), agent)
+            ref = check_model(spec.model_of(agent))
+            if ref.provider in DEFAULT_KEY_ENV:
+                check_settings(ref.provider, ref.model, spec.providers.get(ref.provider) or ProviderSettings())
         except UserError as exc:
             raise SpecError(str(exc), path + ("model",) if agent.model else ("model",)) from None
+        try:
+            check_agent_model(ref, agent)
+        except UserError as exc:
+            raise SpecError(str(exc), path) from None
     if not spec.speakers():
         raise SpecError("no agent has a speaker role", ("agents",))
     for provider in spec.providers:

@@ -36,6 +36,16 @@ def base_url(provider: str, settings: ProviderSettings) -> str | None:
     return settings.base_url or os.environ.get(BASE_URL_ENV[provider]) or None
 
 
+def check_settings(provider: str, model: str, settings: ProviderSettings) -> None:
+    """Before a run: the base URL and key a hosted provider needs are there."""
+    if provider == "openai-compatible" and not base_url(provider, settings):
+        raise UserError(
+            f"model 'openai-compatible:{model}' needs a base URL: set providers.openai-compatible.base_url "
+            f"in the spec or the environment variable {BASE_URL_ENV[provider]}"
+        )
+    api_key(provider, settings, required=provider in ("openai", "anthropic"))
+
+
 def _info(lookup: Any, model: str) -> ModelInfo:
     try:
         return lookup(model)
@@ -48,12 +58,8 @@ def create_openai(provider: str, model: str, settings: ProviderSettings) -> Chat
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.models.openai._model_info import get_info
 
+    check_settings(provider, model, settings)
     url = base_url(provider, settings)
-    if provider == "openai-compatible" and not url:
-        raise UserError(
-            f"model 'openai-compatible:{model}' needs a base URL: set providers.openai-compatible.base_url "
-            f"in the spec or the environment variable {BASE_URL_ENV[provider]}"
-        )
     key = api_key(provider, settings, required=provider == "openai")
     info = GENERIC_INFO if provider == "openai-compatible" else _info(get_info, model)
     return OpenAIChatCompletionClient(

@@ -61,6 +61,9 @@ class _Engine:
         }
         if args.get("seed") is not None:
             kwargs["seed"] = int(args["seed"])
+        # Start from an empty KV cache: reusing a cached prefix changes the numerics, and with
+        # them the sampled reply, so the same request and seed would not give the same answer.
+        self._llama.reset()
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         return self._llama.create_chat_completion(messages=messages, **kwargs)

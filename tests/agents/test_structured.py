@@ -1,0 +1,77 @@
+"""Output schemas: built from names or JSON Schema, replies parsed tolerantly, failures explained."""
+
+from __future__ import annotations
+
+import pytest
+
+from moot.agents.structured import build_output_schema, extract_json_object, parse_text_reply
+from moot.errors import SpecError
+
+
+def test_verdict_schema_accepts_valid_and_explains_invalid():
+    schema = build_output_schema("verdict")
+    assert schema.fields == ["verdict", "explanation"]
+    assert schema.json_schema["properties"]["explanation"]["maxLength"] == 400
+    assert schema.parse_json('{"verdict": "YTA", "explanation": "rude"}') == ({"verdict": "YTA", "explanation": "rude"}, None)
+    parsed, error = schema.parse_json('{"verdict": "MAYBE", "explanation": "x"}')
+    assert parsed is None and error.startswith("verdict: Input should be 'NTA'")
+    assert schema.parse_json("I refuse") == (None, "no JSON object in the reply")
+    assert schema.parse_json('{"verdict": "NTA"')[1] == "no JSON object in the reply"
+    assert "explanation: Field required" in schema.parse_json('{"verdict": "NTA"}')[1]
+
+
+def test_json_is_found_inside_chatter_and_raw_newlines_are_kept():
+    schema = build_output_schema("verdict")
+    reply = 'Sure! ```json\n{"verdict": "NAH", "explanation": "line one\nline two {not json}"}\n``` hope that helps'
+    assert schema.parse_json(reply) == ({"verdict": "NAH", "explanation": "line one\nline two {not json}"}, None)
+    assert extract_json_object('x {"a": "}"} y') == '{"a": "}"}'
+
+
+def test_custom_json_schema_with_arrays_numbers_and_optional_fields():
+    schema = build_output_schema(
+        {
+            "type": "object",
+            "properties": {
+                "values": {"type": "array", "items": {"type": "string", "enum": ["Care", "Fairness"]}, "maxItems": 2},
+                "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                "note": {"type": "string"},
+            },
+            "required": ["values", "score"],
+        }
+    )
+    assert schema.parse_json('{"values": ["Care"], "score": 3}') == ({"values": ["Care"], "score": 3, "note": None}, None)
+    assert "score" in schema.parse_json('{"values": [], "score": 9}')[1]
+    assert "values.0" in schema.parse_json('{"values": ["Loyalty"], "score": 2}')[1]
+    assert schema.json_schema["required"] == ["values", "score"] and schema.json_schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("verdikt", "output schema 'verdikt' is unknown; did you mean 'verdict'?"),
+        ({"type": "object", "properties": {}}, "at least one property"),
+        ({"type": "object", "properties": {"x": {"type": "object"}}}, "type 'object' is not supported"),
+        ({"type": "object", "properties": {"x": {"enum": []}}}, "empty enum"),
+    ],
+)
+def test_bad_output_schemas_are_spec_errors(output, message):
+    with pytest.raises(SpecError, match=message.replace("?", r"\?")):
+        build_output_schema(output, ("roles", "r", "output"))
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("My current verdict: NTA\nExplanation: fine.", {"verdict": "NTA", "explanation": "fine."}),
+        ("**My current verdict:** YTA\n**Explanation:** you yelled.\nAnd then left.", {"verdict": "YTA", "explanation": "you yelled.\nAnd then left."}),
+        ("verdict: esh nope. Actually ESH\nexplanation: both", {"verdict": "ESH", "explanation": "both"}),
+        ("I was torn between YTA and NAH but settle on NAH. Nobody meant harm.", {"verdict": "NAH", "explanation": "I was torn between YTA and NAH but settle on NAH. Nobody meant harm."}),
+    ],
+)
+def test_free_text_line_format_is_parsed_tolerantly(reply, expected):
+    assert parse_text_reply(build_output_schema("verdict"), reply) == (expected, None)
+
+
+def test_free_text_without_any_verdict_is_unparsed():
+    parsed, error = parse_text_reply(build_output_schema("verdict"), "I cannot say.")
+    assert parsed is None and "verdict" in error

@@ -1,0 +1,62 @@
+"""The conformance check passes on every bundled protocol and catches a visibility leak."""
+
+from __future__ import annotations
+
+import pytest
+
+import moot
+from moot.graphs import conformance, nodes
+from moot.graphs.conformance import ConformanceError, check_conformance
+from moot.protocols.loader import validate_spec_data
+from moot.trace.store import event_hash
+
+from helpers import debate_spec, verdict
+
+
+@pytest.mark.parametrize("name", sorted(moot.bundled_specs()))
+def test_bundled_protocol_conforms(name, tmp_path):
+    report = check_conformance(moot.load_spec(name).spec, workdir=tmp_path)
+    spec = moot.load_spec(name).spec
+    assert report.conversations == 3
+    assert report.turns >= 3 * len(spec.agents)
+
+
+def test_a_view_showing_more_than_the_role_allows_is_caught(monkeypatch, tmp_path):
+    spec = validate_spec_data(debate_spec({"a": [verdict("NTA")], "b": [verdict("YTA")]}, rounds=3, turns="synchronous"))
+    spec.roles["debater"].history = "last_round"
+    check_conformance(spec, workdir=tmp_path / "honest")
+    monkeypatch.setattr(nodes, "visible_messages", lambda messages, **kwargs: [m for m in messages if m.round < kwargs["round"]])
+    with pytest.raises(ConformanceError, match="the protocol allows"):
+        check_conformance(spec, workdir=tmp_path / "leaky")
+
+
+def test_a_prompt_showing_a_hidden_message_is_caught(monkeypatch, tmp_path):
+    original = conformance.check_trace
+
+    def tamper(spec, events):
+        """Copy bob's round-1 answer into alice's round-1 prompt, then re-chain the hashes."""
+        call = next(e for e in events if e.event == "model_call" and e.agent == "alice" and e.round == 1)
+        bob = next(e for e in events if e.event == "message_added" and e.agent == "bob" and e.round == 1)
+        call.messages[-1].content += "\n" + bob.content
+        chained, prev = [], None
+        for event in events:
+            event = event.model_copy(update={"prev_hash": prev})
+            prev = event_hash(event)
+            chained.append(event)
+        return original(spec, chained)
+
+    monkeypatch.setattr(conformance, "check_trace", tamper)
+    with pytest.raises(ConformanceError, match="hidden message r1:bob"):
+        check_conformance(moot.load_spec("aita_round_robin_2").spec, workdir=tmp_path)
+
+
+def test_an_edited_event_breaks_the_chain(monkeypatch, tmp_path):
+    original = conformance.check_trace
+
+    def edit(spec, events):
+        events[3] = events[3].model_copy(update={"round": 9})
+        return original(spec, events)
+
+    monkeypatch.setattr(conformance, "check_trace", edit)
+    with pytest.raises(ConformanceError, match="not chained"):
+        check_conformance(moot.load_spec("aita_solo").spec, workdir=tmp_path)

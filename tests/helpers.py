@@ -1,0 +1,45 @@
+"""Helpers for tests: scripted debate specs and reading a finished run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from moot.trace import open_trace
+from moot.trace.events import Event
+
+
+def events_of(run_dir: Path, kind: str | None = None) -> list[Event]:
+    """All events of a run (or those of one kind)."""
+    store = open_trace(run_dir)
+    try:
+        return [e for e in store.events() if kind is None or e.event == kind]
+    finally:
+        store.close()
+
+
+def verdict(v: str, why: str = "because") -> str:
+    """A verdict reply as JSON text."""
+    return json.dumps({"verdict": v, "explanation": why})
+
+
+def debate_spec(scripts: dict[str, list[Any]], **fields: Any) -> dict[str, Any]:
+    """A debate spec whose agents play scripted replies (one per round)."""
+    spec: dict[str, Any] = {
+        "name": "scripted_debate",
+        "model": "scripted",
+        "turns": "round_robin",
+        "rounds": 4,
+        "stop": [{"consensus": "verdict"}],
+        "agents": [{"name": name, "role": "debater", "script": script} for name, script in scripts.items()],
+        "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
+    }
+    spec.update(fields)
+    return spec
+
+
+SCENARIOS = [
+    {"id": "s1", "title": "AITA for keeping my umbrella?", "text": "It rained and I kept my own umbrella."},
+    {"id": "s2", "title": "AITA for leaving early?", "text": "I left the party at nine."},
+]

@@ -1,0 +1,76 @@
+"""Bundled specs: they validate, variants are one-line edits, and their graphs match snapshots."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+import moot
+from moot.api import compile_loaded
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def _changed_lines(a: str, b: str) -> list[str]:
+    left = [line for line in (moot.bundled_specs()[a]).read_text().splitlines() if not line.startswith("#")]
+    right = [line for line in (moot.bundled_specs()[b]).read_text().splitlines() if not line.startswith("#")]
+    return [d for d in difflib.unified_diff(left, right, lineterm="", n=0) if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+
+
+def test_every_bundled_spec_compiles():
+    names = set(moot.bundled_specs())
+    assert {"aita_solo", "aita_synchronous_2", "aita_synchronous_3", "aita_round_robin_2", "aita_round_robin_3"} <= names
+    for name in names:
+        compile_loaded(moot.load_spec(name))
+
+
+def test_a_third_debater_is_one_more_line():
+    changes = _changed_lines("aita_round_robin_2", "aita_round_robin_3")
+    added = [c for c in changes if c.startswith("+") and "name: aita" not in c and "description" not in c]
+    removed = [c for c in changes if c.startswith("-") and "name: aita" not in c and "description" not in c]
+    assert added == ["+  - {name: carol, role: debater}"] and removed == []
+
+
+def test_synchronous_and_round_robin_differ_by_one_word():
+    changes = [c for c in _changed_lines("aita_round_robin_2", "aita_synchronous_2") if "name: aita" not in c and "description" not in c]
+    assert changes == ["-turns: round_robin", "+turns: synchronous"]
+
+
+def test_goal_variant_is_one_field_that_changes_the_prompt():
+    spec = moot.load_spec("aita_round_robin_2").spec
+    prompts = {}
+    for goal in ("correctness", "balanced", "adversarial"):
+        variant = spec.model_copy(update={"goal": goal})
+        from moot.graphs.compiler import SAMPLE_SCENARIO, ConversationContext
+        from moot.graphs.nodes import agent_prompts, template_variables
+        from moot.protocols.templates import render
+
+        plan = moot.compile_protocol(variant).plan()
+        ctx = ConversationContext("r", "c", SAMPLE_SCENARIO, plan.order, 0, 0, plan, {}, {}, lambda e: e)
+        (system, path), _ = agent_prompts(variant, variant.agents[0])
+        prompts[goal] = render(system, template_variables(variant, variant.agents[0], ctx, 1, []), path)
+    assert len(set(prompts.values())) == 3
+    assert "convince the others" in prompts["adversarial"]
+    assert "common ground" in prompts["balanced"]
+
+
+def test_debater_prompt_names_the_five_verdicts():
+    text = (Path(moot.protocols.loader.PROTOCOLS_DIR) / "prompts" / "debater.j2").read_text()
+    for code in ("NTA", "YTA", "NAH", "ESH", "INFO"):
+        assert f"- {code} (" in text
+
+
+@pytest.mark.parametrize("name", sorted(moot.bundled_specs()))
+def test_compiled_graph_matches_snapshot(name):
+    protocol = compile_loaded(moot.load_spec(name))
+    drawn = protocol.mermaid() + "\norder: " + " -> ".join(protocol.plan().order) + "\n"
+    snapshot = SNAPSHOTS / f"{name}.mmd"
+    if os.environ.get("MOOT_UPDATE_SNAPSHOTS") or not snapshot.exists():
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(drawn)
+        if not os.environ.get("MOOT_UPDATE_SNAPSHOTS"):
+            pytest.fail(f"snapshot {snapshot.name} was missing and has been written; run again")
+    assert drawn == snapshot.read_text()
