@@ -87,23 +87,36 @@ class ModelGateway:
         """Whether the prompt must describe the JSON schema (the provider cannot enforce it)."""
         return self.structured in ("json_object", "instructions")
 
-    def _json_output(self, schema: OutputSchema | None) -> Any:
+    def _structured_args(self, schema: OutputSchema | None) -> tuple[Any, dict[str, Any]]:
+        """`json_output` and extra request arguments that ask for the schema.
+
+        For `json_schema`, the schema goes into `response_format` directly rather than through
+        AutoGen's `json_output=Model`: that path parses with the SDK, which raises on a reply
+        that breaks the schema, and the reply would be lost instead of asked again.
+        """
         if schema is None:
-            return None
-        if self.structured in ("grammar", "json_schema"):
-            return schema.model
-        return True if self.structured == "json_object" else None
+            return None, {}
+        if self.structured == "grammar":
+            return schema.model, {}
+        if self.structured == "json_schema":
+            strict = set(schema.json_schema["required"]) == set(schema.fields)
+            format_ = {"type": "json_schema", "json_schema": {"name": f"output_{schema.name}", "schema": schema.json_schema, "strict": strict}}
+            return None, {"response_format": format_}
+        return (True, {}) if self.structured == "json_object" else (None, {})
 
     async def complete(self, messages: list[dict[str, str]], params: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
         """Ask the model once (retrying transient failures); never raises for model errors."""
-        sent = {k: v for k, v in params.items() if v is not None and k not in UNSUPPORTED_PARAMS.get(self.ref.provider, set())}
-        if schema is not None and self.structured == "grammar" and "max_tokens" in sent:
+        requested = {k: v for k, v in params.items() if v is not None}
+        if schema is not None and self.structured == "grammar" and "max_tokens" in requested:
             # A length cut must never break the JSON: give the grammar room for its longest reply.
-            sent["max_tokens"] = max(sent["max_tokens"], schema.max_tokens_bound())
+            requested["max_tokens"] = max(requested["max_tokens"], schema.max_tokens_bound())
+        sent = {k: v for k, v in requested.items() if k not in UNSUPPORTED_PARAMS.get(self.ref.provider, set())}
         started = time.perf_counter()
         key = None
         if self.cache is not None:
-            key = request_key(self.ref.name, messages, sent, schema.json_schema if schema else None, self.structured)
+            # Keyed on everything requested, the seed included even where the API takes none,
+            # so that repeats with different seeds are not served one cached reply.
+            key = request_key(self.ref.name, messages, requested, schema.json_schema if schema else None, self.structured)
             hit = self.cache.get(key)
             if hit is not None:
                 return ModelReply(
@@ -127,14 +140,14 @@ class ModelGateway:
 
     async def _call_with_retries(self, messages: list[dict[str, str]], sent: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
         llm_messages = to_llm_messages(messages)
-        json_output = self._json_output(schema)
+        json_output, structured_args = self._structured_args(schema)
         failure_kinds: list[str] = []
         retries = 0
         while True:
             try:
                 async with self.limiter.slot():
                     result = await asyncio.wait_for(
-                        self.client.create(llm_messages, json_output=json_output, extra_create_args=sent),
+                        self.client.create(llm_messages, json_output=json_output, extra_create_args={**sent, **structured_args}),
                         timeout=self.timeout_s,
                     )
                 content = result.content if isinstance(result.content, str) else str(result.content)

@@ -53,7 +53,8 @@ def _retry_after(exc: BaseException) -> float | None:
 def classify(exc: BaseException) -> Failure:
     """Classify an exception raised by a model client."""
     name = type(exc).__name__
-    text = f"{name}: {exc}".splitlines()[0][:300]
+    # Not cut to a length here: a cut could split a secret, and redaction matches whole secrets.
+    text = f"{name}: {exc}".splitlines()[0] if str(exc) else name
     status = _status(exc)
     if status is not None:
         kind = "rate_limit" if status == 429 else "server_error" if status >= 500 else "client_error"

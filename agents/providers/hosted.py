@@ -87,4 +87,33 @@ def create_anthropic(model: str, settings: ProviderSettings) -> ChatCompletionCl
     url = base_url("anthropic", settings)
     if url:
         kwargs["base_url"] = url
-    return AnthropicChatCompletionClient(**kwargs)
+    client = AnthropicChatCompletionClient(**kwargs)
+    _route_sampling_args_via_extra_body(client)
+    return client
+
+
+ANTHROPIC_SAMPLING_ARGS = ("temperature", "top_p", "top_k")
+
+
+def _route_sampling_args_via_extra_body(client: Any) -> None:
+    """Let AutoGen's Anthropic client work with anthropic>=1.0.
+
+    autogen-ext 0.7 passes `temperature=` to `messages.create`, which anthropic 1.0 and later
+    refuse with a TypeError before any request is sent. Their migration guide passes such
+    arguments in `extra_body`; the request on the wire is the same.
+    """
+    import inspect
+
+    messages = client._client.messages
+    create = messages.create
+    accepted = set(inspect.signature(create).parameters)
+    if all(arg in accepted for arg in ANTHROPIC_SAMPLING_ARGS):
+        return
+
+    async def create_compat(**create_kwargs: Any) -> Any:
+        moved = {k: create_kwargs.pop(k) for k in ANTHROPIC_SAMPLING_ARGS if k in create_kwargs and k not in accepted}
+        if moved:
+            create_kwargs["extra_body"] = {**(create_kwargs.get("extra_body") or {}), **moved}
+        return await create(**create_kwargs)
+
+    messages.create = create_compat

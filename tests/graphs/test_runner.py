@@ -175,3 +175,16 @@ def test_an_output_directory_holding_a_run_is_refused_and_left_untouched(tmp_pat
     with pytest.raises(UserError, match="already exists and holds another run"):
         _run(spec, tmp_path)
     assert {p.name: p.stat().st_mtime_ns for p in first.run_dir.iterdir()} == before
+
+
+def test_usage_is_summed_per_agent_and_priced_from_the_price_table(tmp_path):
+    spec = debate_spec({"alice": [verdict("NTA")], "bob": [verdict("NTA")]}, rounds=1)
+    spec["providers"] = {"scripted": {"price_per_1k_in": 1.0, "price_per_1k_out": 2.0}}
+    result = _run(spec, tmp_path)
+    usage = result.manifest.usage
+    calls = events_of(result.run_dir, "model_call")
+    tokens_in, tokens_out = sum(c.tokens_in for c in calls), sum(c.tokens_out for c in calls)
+    assert usage.total.calls == 2 and usage.total.tokens_in == tokens_in and usage.total.tokens_out == tokens_out
+    assert usage.by_agent["alice"].calls == 1 and usage.by_role["debater"].calls == 2
+    assert usage.total.cost == pytest.approx((tokens_in * 1.0 + tokens_out * 2.0) / 1000)
+    assert result.manifest.events == len(events_of(result.run_dir)) and result.manifest.final_hash
