@@ -341,21 +341,27 @@ def test_transient_fault_is_retried(fake_llm: ServerFactory, fault: str, kind: s
 # -- limits -----------------------------------------------------------------------------------
 
 
-def test_concurrency_limit_holds_at_the_server(fake_llm: ServerFactory) -> None:
-    server = fake_llm(latency=0.2)
+def gather_calls(server: FakeLLMServer, limiter: ProviderLimiter, asks: list[list[dict[str, str]]]) -> tuple[list[ModelReply], float]:
+    """Send every ask at once through one gateway; return the replies and the wall time."""
 
-    async def go() -> tuple[list[ModelReply], ProviderLimiter]:
-        limiter = ProviderLimiter(max_concurrency=2)
+    async def go() -> list[ModelReply]:
         gateway = make_gateway("openai-compatible:fake-model", compat(server), limiter=limiter)
         try:
-            asks = [[*MESSAGES[:1], {"role": "user", "content": f"post {i}"}] for i in range(6)]
-            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks))), limiter
+            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks)))
         finally:
             await gateway.client.close()
 
     started = time.perf_counter()
-    replies, limiter = asyncio.run(go())
-    elapsed = time.perf_counter() - started
+    replies = asyncio.run(go())
+    return replies, time.perf_counter() - started
+
+
+def test_concurrency_limit_holds_at_the_server(fake_llm: ServerFactory) -> None:
+    server = fake_llm(latency=0.2)
+
+    limiter = ProviderLimiter(max_concurrency=2)
+    asks = [[*MESSAGES[:1], {"role": "user", "content": f"post {i}"}] for i in range(6)]
+    replies, elapsed = gather_calls(server, limiter, asks)
 
     assert all(r.error is None for r in replies)
     assert len(server.model_requests()) == 6
@@ -366,19 +372,8 @@ def test_concurrency_limit_holds_at_the_server(fake_llm: ServerFactory) -> None:
 
 def test_requests_per_minute_spaces_requests(fake_llm: ServerFactory) -> None:
     server = fake_llm()
-
-    async def go() -> list[ModelReply]:
-        limiter = ProviderLimiter(max_concurrency=8, requests_per_minute=600)  # one every 0.1 s
-        gateway = make_gateway("openai-compatible:fake-model", compat(server), limiter=limiter)
-        try:
-            asks = [[*MESSAGES[:1], {"role": "user", "content": f"post {i}"}] for i in range(5)]
-            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks)))
-        finally:
-            await gateway.client.close()
-
-    started = time.perf_counter()
-    replies = asyncio.run(go())
-    elapsed = time.perf_counter() - started
+    asks = [[*MESSAGES[:1], {"role": "user", "content": f"post {i}"}] for i in range(5)]
+    replies, elapsed = gather_calls(server, ProviderLimiter(max_concurrency=8, requests_per_minute=600), asks)  # one every 0.1 s
 
     assert all(r.error is None for r in replies)
     assert elapsed >= 0.4 - 0.02
@@ -390,18 +385,8 @@ def test_requests_per_minute_spaces_requests(fake_llm: ServerFactory) -> None:
 def test_fake_server_serves_64_requests_at_once(fake_llm: ServerFactory) -> None:
     """The fake is fit for benchmark work: 64 held requests are served in parallel, not in turn."""
     server = fake_llm(latency=0.5)
-
-    async def go() -> list[ModelReply]:
-        gateway = make_gateway("openai-compatible:fake-model", compat(server), limiter=ProviderLimiter(max_concurrency=64))
-        try:
-            asks = [[{"role": "user", "content": f"post {i}"}] for i in range(64)]
-            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks)))
-        finally:
-            await gateway.client.close()
-
-    started = time.perf_counter()
-    replies = asyncio.run(go())
-    elapsed = time.perf_counter() - started
+    asks = [[{"role": "user", "content": f"post {i}"}] for i in range(64)]
+    replies, elapsed = gather_calls(server, ProviderLimiter(max_concurrency=64), asks)
 
     assert all(r.error is None for r in replies)
     assert len(server.model_requests()) == 64
