@@ -11,6 +11,7 @@ the JSON Schema, so even the 135M model returns valid JSON.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import threading
 from collections.abc import Mapping
@@ -67,6 +68,24 @@ class _Engine:
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         return self._llama.create_chat_completion(messages=messages, **kwargs)
+
+
+    def close(self) -> None:
+        """Free the model and stop the worker thread."""
+        self.executor.shutdown(wait=True)
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+
+
+@atexit.register
+def _close_engines() -> None:
+    # llama_cpp frees its model in __del__, which fails (printing a traceback) once the
+    # interpreter has started tearing down modules; free them while everything is alive.
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.close()
+        _engines.clear()
 
 
 def _engine(path: Path, n_ctx: int) -> _Engine:
