@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway
 from moot.agents.limits import ProviderLimiter
@@ -9,8 +11,6 @@ from moot.agents.providers.hosted import DEFAULT_KEY_ENV
 from moot.agents.registry import PROVIDERS, create_client, parse_model_name
 from moot.agents.retry import RetryPolicy
 from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
-
-import os
 
 
 class ModelPool:

@@ -199,7 +199,8 @@ def parse_text_reply(schema: OutputSchema, text: str) -> tuple[dict[str, Any] | 
 
     Labels are matched case-insensitively and may carry a prefix (`My current verdict:`) or
     markdown emphasis. An enum field without a label is taken from the last allowed value
-    that stands alone as a word. A free-text field without a label gets the unlabelled text.
+    that stands alone as a word. A free-text field without a label gets the unlabelled text,
+    and free text longer than the field's `maxLength` is cut to it.
     """
     found: dict[str, str] = {}
     current: str | None = None
@@ -231,4 +232,7 @@ def parse_text_reply(schema: OutputSchema, text: str) -> tuple[dict[str, Any] | 
             data[field_name] = value
         elif loose:
             data[field_name] = " ".join(loose)
+        limit = schema.json_schema["properties"][field_name].get("maxLength")
+        if limit is not None and isinstance(data.get(field_name), str):
+            data[field_name] = data[field_name][:limit]
     return schema.validate_data(data)

@@ -55,10 +55,10 @@ def agent_prompts(spec: ProtocolSpec, agent: AgentSpec) -> tuple[tuple[Any, tupl
     )
 
 
-def _model_call_event(ctx: ConversationContext, round: int, agent: AgentSpec, schema: OutputSchema | None, record: CallRecord) -> ModelCall:
+def _model_call_event(ctx: ConversationContext, round_: int, agent: AgentSpec, schema: OutputSchema | None, record: CallRecord) -> ModelCall:
     reply = record.reply
     return ModelCall(
-        **ctx.ids(round, agent.name),
+        **ctx.ids(round_, agent.name),
         role=agent.role,
         model=ctx.gateways[agent.name].ref.name,
         messages=[ChatRecord(**m) for m in record.messages],
@@ -71,16 +71,11 @@ def _model_call_event(ctx: ConversationContext, round: int, agent: AgentSpec, sc
         parse_error=record.parse_error,
         tokens_in=reply.tokens_in,
         tokens_out=reply.tokens_out,
-        latency_s=round_latency(reply.latency_s),
+        latency_s=round(reply.latency_s, 6),
         cache_hit=reply.cache_hit,
         retries=reply.retries,
         error=reply.error,
     )
-
-
-def round_latency(seconds: float) -> float:
-    """Latency rounded to the microsecond (keeps traces readable)."""
-    return round(seconds, 6)
 
 
 def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema | None):

@@ -56,6 +56,15 @@ def plan_round(spec: ProtocolSpec, order: tuple[str, ...]) -> RoundPlan:
         graph.remove_edges_from([(n, ROUND_END) for n in last_speakers])
         for judge in judges:
             graph.add_edges_from([(n, judge) for n in last_speakers] + [(judge, ROUND_END)])
-    speakers = set(order)
-    sequence = tuple(n for n in nx.lexicographical_topological_sort(graph, key=lambda n: order.index(n) if n in speakers else -1) if n in speakers) if nx.is_directed_acyclic_graph(graph) else order
-    return RoundPlan(graph=graph, order=sequence, judges=judges)
+    return RoundPlan(graph=graph, order=_speaking_order(graph, order), judges=judges)
+
+
+def _speaking_order(graph: nx.DiGraph, order: tuple[str, ...]) -> tuple[str, ...]:
+    """Speakers in an order the round graph allows, ties broken by the given order.
+
+    A cyclic graph (rejected by the checks) keeps the given order, so it can be reported.
+    """
+    if not nx.is_directed_acyclic_graph(graph):
+        return order
+    rank = {name: index for index, name in enumerate(order)}
+    return tuple(n for n in nx.lexicographical_topological_sort(graph, key=lambda n: rank.get(n, -1)) if n in rank)

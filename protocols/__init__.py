@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Protocol specs: the pydantic models, the YAML loader, bundled specs and prompt templates."""

@@ -75,3 +75,8 @@ def test_free_text_line_format_is_parsed_tolerantly(reply, expected):
 def test_free_text_without_any_verdict_is_unparsed():
     parsed, error = parse_text_reply(build_output_schema("verdict"), "I cannot say.")
     assert parsed is None and "verdict" in error
+
+
+def test_free_text_longer_than_the_field_allows_is_cut_not_rejected():
+    parsed, error = parse_text_reply(build_output_schema("verdict"), "My current verdict: YTA\nExplanation: " + "long " * 200)
+    assert error is None and parsed["verdict"] == "YTA" and len(parsed["explanation"]) == 400
