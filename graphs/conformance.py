@@ -15,6 +15,8 @@ deliberately disagreeing answers, then checks the trace alone:
 
 from __future__ import annotations
 
+import asyncio
+import json
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,11 +27,11 @@ from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.agents.structured import OutputSchema
 from moot.graphs.compiler import compile_protocol
-from moot.graphs.runner import stable_int
+from moot.graphs.runner import run_async, stable_int
 from moot.graphs.turns import plan_round
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet
-from moot.trace.events import ConversationStarted, Event, MessageAdded, JudgeDecision, ModelCall, Stopped, TurnStarted, parse_event
+from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped, TurnStarted, parse_event
 from moot.trace.store import canonical_json, event_hash, open_trace
 
 CONFORMANCE_RESPONDER = "conformance"
@@ -60,8 +62,6 @@ def sample_value(prop: dict[str, Any], seed: int, label: str) -> Any:
 
 
 def _conformance_responder(messages: list[dict[str, str]], context: CallContext) -> str:
-    import json
-
     schema = _schemas.get(context.agent)
     seed = stable_int(context.conversation_id, context.round, context.agent)
     if schema is None:
@@ -170,9 +170,6 @@ def check_jsonl_round_trip(events: list[Event]) -> None:
 
 def check_conformance(spec: ProtocolSpec, scenarios: list[Scenario] | None = None, workdir: Path | None = None) -> ConformanceReport:
     """Run `spec` on scripted models and check the protocol and its trace; raises ConformanceError."""
-    from moot.graphs.runner import run_async
-    import asyncio
-
     scripted = scripted_variant(spec)
     register_responder(CONFORMANCE_RESPONDER, _conformance_responder)
     protocol = compile_protocol(scripted)

@@ -158,6 +158,8 @@ class Runner:
         pool = ModelPool(self.spec, cache)
         writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
         finished = 0
+        if self.progress:
+            self.progress(0, len(self.plans))
 
         async def run_one(plan: ConversationPlan) -> None:
             nonlocal finished

@@ -82,8 +82,6 @@ def run(
     `cache` is a cache file, `"default"` for the shared one (`$MOOT_CACHE` or
     `~/.cache/moot/responses.sqlite`), or None to call the models every time.
     """
-    if concurrency < 1:
-        raise UserError(f"concurrency must be at least 1 (got {concurrency})")
     loaded = as_spec(spec)
     protocol = compile_loaded(loaded)
     scenario_set = as_scenarios(scenarios, loaded, limit)

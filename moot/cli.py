@@ -73,8 +73,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded, _ = _compile(args.spec, args.model)
     loaded = LoadedSpec(override_repeats(loaded.spec, args.repeats, args.orders), loaded.path, loaded.text)
     scenarios = as_scenarios(args.scenarios, loaded, args.limit)
-    if args.concurrency < 1:
-        raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
     cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
     with progress_bar(enabled=not args.quiet) as progress:
         result = run(loaded, scenarios, out=args.out, concurrency=args.concurrency, seed=args.seed, cache=cache, progress=progress)

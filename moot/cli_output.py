@@ -19,18 +19,31 @@ stderr = Console(stderr=True, highlight=False)
 
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
-    """A conversations progress bar on stderr; yields the callback the runner calls."""
+    """A conversations progress bar on stderr; yields the callback the runner calls.
+
+    The bar appears at the first update, so a run refused before it starts prints only its error.
+    """
     if not enabled:
         yield None
         return
     columns = (TextColumn("conversations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=False) as progress:
-        task = progress.add_task("run", total=None)
+    progress = Progress(*columns, console=stderr, transient=False)
+    task = progress.add_task("run", total=None)
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    started = False
 
+    def update(done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            progress.start()
+            started = True
+        progress.update(task, completed=done, total=total)
+
+    try:
         yield update
+    finally:
+        if started:
+            progress.stop()
 
 
 def print_summary(result: RunResult, summary: RunSummary) -> None:

@@ -36,14 +36,15 @@ def base_url(provider: str, settings: ProviderSettings) -> str | None:
     return settings.base_url or os.environ.get(BASE_URL_ENV[provider]) or None
 
 
-def check_settings(provider: str, model: str, settings: ProviderSettings) -> None:
-    """Before a run: the base URL and key a hosted provider needs are there."""
-    if provider == "openai-compatible" and not base_url(provider, settings):
+def check_settings(provider: str, model: str, settings: ProviderSettings) -> tuple[str | None, str | None]:
+    """The base URL and key of a hosted provider; a UserError when one it needs is missing."""
+    url = base_url(provider, settings)
+    if provider == "openai-compatible" and not url:
         raise UserError(
             f"model 'openai-compatible:{model}' needs a base URL: set providers.openai-compatible.base_url "
             f"in the spec or the environment variable {BASE_URL_ENV[provider]}"
         )
-    api_key(provider, settings, required=provider in ("openai", "anthropic"))
+    return url, api_key(provider, settings, required=provider in ("openai", "anthropic"))
 
 
 def _info(lookup: Any, model: str) -> ModelInfo:
@@ -58,9 +59,7 @@ def create_openai(provider: str, model: str, settings: ProviderSettings) -> Chat
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.models.openai._model_info import get_info
 
-    check_settings(provider, model, settings)
-    url = base_url(provider, settings)
-    key = api_key(provider, settings, required=provider == "openai")
+    url, key = check_settings(provider, model, settings)
     info = GENERIC_INFO if provider == "openai-compatible" else _info(get_info, model)
     return OpenAIChatCompletionClient(
         model=model,
@@ -77,14 +76,14 @@ def create_anthropic(model: str, settings: ProviderSettings) -> ChatCompletionCl
     from autogen_ext.models.anthropic import AnthropicChatCompletionClient
     from autogen_ext.models.anthropic._model_info import get_info
 
+    url, key = check_settings("anthropic", model, settings)
     kwargs: dict[str, Any] = {
         "model": model,
-        "api_key": api_key("anthropic", settings, required=True),
+        "api_key": key,
         "timeout": settings.timeout_s,
         "max_retries": 0,
         "model_info": _info(get_info, model),
     }
-    url = base_url("anthropic", settings)
     if url:
         kwargs["base_url"] = url
     client = AnthropicChatCompletionClient(**kwargs)

@@ -69,7 +69,6 @@ class _Engine:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         return self._llama.create_chat_completion(messages=messages, **kwargs)
 
-
     def close(self) -> None:
         """Free the model and stop the worker thread."""
         self.executor.shutdown(wait=True)

@@ -206,22 +206,28 @@ def test_anthropic_client_reaches_the_server_with_sampling_args(fake_llm: Server
     assert len(server.model_requests("anthropic")) == 1
 
 
+def answer_turn(gateway: ModelGateway, system: str, text: str, max_reasks: int) -> ProtocolAgent:
+    """One ProtocolAgent turn on `gateway`; the client is closed afterwards."""
+
+    async def go() -> ProtocolAgent:
+        agent = ProtocolAgent("alice", gateway, system, VERDICT, params=PARAMS, max_reasks=max_reasks)
+        try:
+            await agent.on_messages([TextMessage(content=text, source="moderator")], CancellationToken())
+        finally:
+            await gateway.client.close()
+        return agent
+
+    return asyncio.run(go())
+
+
 def test_anthropic_instructions_mode_through_protocol_agent(fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """A truncated first reply (stop_reason max_tokens) is re-asked; the second one parses."""
     server = fake_llm(faults=["truncated", "ok"])
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
 
-    async def go() -> ProtocolAgent:
-        gateway = make_gateway("anthropic:claude-sonnet-4-5", ProviderSettings(base_url=server.anthropic_url))
-        assert gateway.structured == "instructions" and gateway.needs_schema_instructions
-        agent = ProtocolAgent("alice", gateway, "You are alice, judging a post.", VERDICT, params=PARAMS, max_reasks=2)
-        try:
-            await agent.on_messages([TextMessage(content="AITA for saying no?", source="moderator")], CancellationToken())
-        finally:
-            await gateway.client.close()
-        return agent
-
-    agent = asyncio.run(go())
+    gateway = make_gateway("anthropic:claude-sonnet-4-5", ProviderSettings(base_url=server.anthropic_url))
+    assert gateway.structured == "instructions" and gateway.needs_schema_instructions
+    agent = answer_turn(gateway, "You are alice, judging a post.", "AITA for saying no?", max_reasks=2)
 
     result = agent.result
     assert result.error is None
@@ -263,16 +269,7 @@ def test_anthropic_rate_limit_is_retried(fake_llm: ServerFactory, monkeypatch: p
 def test_json_schema_violation_is_reasked_not_failed(fake_llm: ServerFactory) -> None:
     server = fake_llm(faults=["invalid_schema", "ok"])
 
-    async def go() -> ProtocolAgent:
-        gateway = make_gateway("openai-compatible:fake-model", compat(server))
-        agent = ProtocolAgent("alice", gateway, "You are alice.", VERDICT, params=PARAMS, max_reasks=1)
-        try:
-            await agent.on_messages([TextMessage(content="AITA?", source="moderator")], CancellationToken())
-        finally:
-            await gateway.client.close()
-        return agent
-
-    result = asyncio.run(go()).result
+    result = answer_turn(make_gateway("openai-compatible:fake-model", compat(server)), "You are alice.", "AITA?", max_reasks=1).result
     assert result.error is None, result.error
     assert result.parsed == EXPECTED_VERDICT
 

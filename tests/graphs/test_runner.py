@@ -188,3 +188,10 @@ def test_usage_is_summed_per_agent_and_priced_from_the_price_table(tmp_path):
     assert usage.by_agent["alice"].calls == 1 and usage.by_role["debater"].calls == 2
     assert usage.total.cost == pytest.approx((tokens_in * 1.0 + tokens_out * 2.0) / 1000)
     assert result.manifest.events == len(events_of(result.run_dir)) and result.manifest.final_hash
+
+
+def test_progress_is_reported_from_the_start_to_the_last_conversation(tmp_path):
+    seen = []
+    spec = debate_spec({"alice": [verdict("NTA")], "bob": [verdict("NTA")]}, rounds=1)
+    _run(spec, tmp_path, scenarios=SCENARIOS, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 2), (1, 2), (2, 2)]
