@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class CallContext:
     agent: str
     role: str
     attempt: int = 0
+    visible: tuple[dict[str, Any], ...] = ()
+    """The transcript messages the agent was shown (`id`, `round`, `agent`, `role`, `parsed`), for
+    providers that simulate an agent from what it saw rather than from prompt text."""
 
 
 current_call: ContextVar[CallContext | None] = ContextVar("moot_current_call", default=None)

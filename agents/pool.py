@@ -36,10 +36,10 @@ class ModelPool:
         return self._limiters[provider]
 
     def gateway(self, agent: AgentSpec) -> ModelGateway:
-        """The gateway of an agent's model (scripted models get one per agent: the script is the agent's)."""
+        """The gateway of an agent's model (scripted and simulated models get one per agent: the script or parameters are the agent's)."""
         ref = parse_model_name(self.spec.model_of(agent))
         provider = PROVIDERS[ref.provider]
-        key = (ref.name, agent.name if ref.provider == "scripted" else "")
+        key = (ref.name, agent.name if provider.per_agent else "")
         if key not in self._gateways:
             settings = self.settings(ref.provider)
             self._gateways[key] = ModelGateway(

@@ -50,6 +50,10 @@ class Provider:
     """A hard cap on requests in flight (the in-process model serves one at a time)."""
     needs_model: bool = True
     """Whether `provider:` must be followed by a model name."""
+    per_agent: bool = False
+    """Whether each agent gets a client of its own (the client is built from the agent's script or parameters)."""
+    listed: bool = True
+    """Whether error messages list it among the known providers (`replay` is made by `moot replay`)."""
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -57,7 +61,9 @@ PROVIDERS: dict[str, Provider] = {
     "openai": Provider("openai", "json_schema", "openai", ("openai", "autogen_ext.models.openai")),
     "openai-compatible": Provider("openai-compatible", "json_schema", "openai", ("openai", "autogen_ext.models.openai")),
     "anthropic": Provider("anthropic", "instructions", "anthropic", ("anthropic", "autogen_ext.models.anthropic")),
-    "scripted": Provider("scripted", "grammar", None, (), cacheable=False, needs_model=False),
+    "scripted": Provider("scripted", "grammar", None, (), cacheable=False, needs_model=False, per_agent=True),
+    "simulated": Provider("simulated", "grammar", None, (), cacheable=False, needs_model=False, per_agent=True),
+    "replay": Provider("replay", "grammar", None, (), cacheable=False, listed=False),
 }
 """Known providers by name."""
 
@@ -67,7 +73,7 @@ def parse_model_name(name: str) -> ModelRef:
     provider, _, model = name.partition(":")
     provider = provider.strip()
     if provider not in PROVIDERS:
-        raise UserError(unknown_name("model provider", provider, PROVIDERS))
+        raise UserError(unknown_name("model provider", provider, [name for name, known in PROVIDERS.items() if known.listed]))
     if PROVIDERS[provider].needs_model and not model:
         raise UserError(f"model '{name}' names no model; write it as '{provider}:MODEL'")
     return ModelRef(provider, model.strip())
@@ -94,6 +100,10 @@ def check_model(name: str) -> ModelRef:
         )
     if ref.provider == "local":
         local_model_path(ref)
+    if ref.provider == "replay":
+        from moot.trace.reading import check_run_dir
+
+        check_run_dir(Path(ref.model))
     if ref.provider == "scripted":
         if ref.model and ref.model not in registered_responders():
             known = registered_responders()
@@ -102,9 +112,15 @@ def check_model(name: str) -> ModelRef:
 
 
 def check_agent_model(ref: ModelRef, agent: AgentSpec) -> None:
-    """Checks of a model that depend on the agent using it (a `scripted` model needs the agent's script)."""
+    """Checks of a model that depend on the agent using it (a `scripted` model needs the agent's script, a `simulated` one its `variables.simulate`)."""
     if ref.provider == "scripted" and not ref.model and not agent.script:
         raise UserError(f"model 'scripted' needs a 'script' of replies on agent '{agent.name}'")
+    if ref.provider == "simulated":
+        from moot.agents.providers.simulated import simulate_params
+
+        if ref.model:
+            raise UserError(f"model 'simulated' takes no model name (got 'simulated:{ref.model}') on agent '{agent.name}'")
+        simulate_params(agent)
 
 
 def local_model_path(ref: ModelRef) -> Path:
@@ -141,6 +157,14 @@ def create_client(ref: ModelRef, settings: ProviderSettings, agent: AgentSpec) -
         from moot.agents.providers.hosted import create_anthropic
 
         return create_anthropic(ref.model, settings)
+    if ref.provider == "replay":
+        from moot.agents.providers.replay import replay_client
+
+        return replay_client(Path(ref.model))
+    if ref.provider == "simulated":
+        from moot.agents.providers.simulated import SimulatedClient, simulate_params
+
+        return SimulatedClient(simulate_params(agent))
     from moot.agents.providers.scripted import ScriptedClient, responder_for, script_responder
 
     responder = responder_for(ref.model) if ref.model else script_responder(agent.script or [""])

@@ -7,14 +7,16 @@ list of values). The same schema constrains generation (a llama.cpp grammar, Ope
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from moot.errors import SpecError, unknown_name
+from moot.errors import SpecError, UserError, unknown_name
 
 VERDICTS = {
     "NTA": "Not the asshole: the poster is not at fault; the other party is.",
@@ -34,6 +36,52 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         },
         "required": ["verdict", "explanation"],
     },
+    "concession": {
+        "type": "object",
+        "properties": {
+            "conceded": {"type": "boolean"},
+            "reason": {"type": "string", "maxLength": 240},
+        },
+        "required": ["conceded", "reason"],
+    },
+    "choice": {
+        "type": "object",
+        "properties": {
+            "choice": {"type": "string", "enum": ["A", "B"]},
+            "reason": {"type": "string", "maxLength": 240},
+        },
+        "required": ["choice", "reason"],
+    },
+    # The enums below repeat moot.scenarios.schwartz.SCHWARTZ_VALUES and cooperation.COOPERATION_TYPES
+    # (tests/scenarios/test_generation.py checks that they agree).
+    "cooperation_scenario": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 80},
+            "text": {"type": "string", "maxLength": 1000},
+            "option_a": {"type": "string", "maxLength": 250, "description": "what you do if you follow the first value"},
+            "option_b": {"type": "string", "maxLength": 250, "description": "what you do if you follow the second value"},
+        },
+        "required": ["title", "text", "option_a", "option_b"],
+    },
+    "scenario_scores": {
+        "type": "object",
+        "properties": {
+            "realism": {"type": "integer", "minimum": 1, "maximum": 5},
+            "specificity": {"type": "integer", "minimum": 1, "maximum": 5},
+            "conflict": {"type": "integer", "minimum": 1, "maximum": 5},
+            "recovered_values": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
+                                                     "Security", "Conformity", "Tradition", "Benevolence", "Universalism"]},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+            "recovered_type": {"type": "string", "enum": ["reciprocal", "coopetitive", "altruistic"]},
+            "reason": {"type": "string", "maxLength": 400},
+        },
+        "required": ["realism", "specificity", "conflict", "recovered_values", "recovered_type", "reason"],
+    },
 }
 """Output schemas that roles can name instead of writing JSON Schema."""
 
@@ -47,6 +95,8 @@ class OutputSchema:
     name: str
     json_schema: dict[str, Any]
     model: type[BaseModel]
+    normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Applied to validated fields, e.g. to map free names onto a fixed list and count the rest."""
 
     @property
     def fields(self) -> list[str]:
@@ -61,9 +111,10 @@ class OutputSchema:
     def validate_data(self, data: Any) -> tuple[dict[str, Any] | None, str | None]:
         """Validate parsed data; return `(fields, None)` or `(None, reason)`."""
         try:
-            return self.model.model_validate(data).model_dump(), None
+            fields = self.model.model_validate(data).model_dump()
         except ValidationError as exc:
             return None, summarize_validation_error(exc)
+        return (self.normalize(fields) if self.normalize else fields), None
 
     def parse_json(self, text: str) -> tuple[dict[str, Any] | None, str | None]:
         """Parse a reply that should hold a JSON object; return `(fields, None)` or `(None, reason)`."""
@@ -154,8 +205,19 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
     return _TYPES[kind], constraints
 
 
+OUTPUT_FACTORIES: dict[str, str] = {"values": "moot.judges.values:values_output"}
+"""Outputs built from data, by name: `module:function` taking the text after `NAME:` (or None)."""
+
+
 def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...] = ()) -> OutputSchema:
-    """Resolve a role's `output` (a bundled name or a JSON Schema object) to an `OutputSchema`."""
+    """Resolve a role's `output` (a bundled name, `values[:FILE]`, or a JSON Schema object) to an `OutputSchema`."""
+    factory_name, _, argument = output.partition(":") if isinstance(output, str) else ("", "", "")
+    if factory_name in OUTPUT_FACTORIES:
+        module_name, _, function = OUTPUT_FACTORIES[factory_name].partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), function)(argument or None)
+        except UserError as exc:
+            raise SpecError(str(exc), path) from None
     if isinstance(output, str):
         if output not in BUILTIN_OUTPUTS:
             raise SpecError(unknown_name("output schema", output, BUILTIN_OUTPUTS), path)

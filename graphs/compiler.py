@@ -23,7 +23,7 @@ from moot.errors import SpecError
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext
 from moot.graphs.nodes import agent_prompts, make_agent_node, make_round_end, round_start, template_variables
-from moot.graphs.state import ConversationState
+from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import StopCondition, stop_rule
 from moot.graphs.turns import RoundPlan, plan_round
 from moot.protocols.spec import ROUND_END, ROUND_START, ProtocolSpec
@@ -33,6 +33,7 @@ from moot.scenarios import Scenario
 ROUND_START_NODE = "round_start"
 ROUND_END_NODE = "round_end"
 SAMPLE_SCENARIO = Scenario(id="sample", title="A sample title", text="A sample scenario text.")
+SAMPLE_MESSAGE = TranscriptMessage(round=1, agent="sample", role="sample", kind="speaker", position=0, content="A sample message.", parsed={"explanation": "A sample message."})
 
 
 @dataclass
@@ -108,7 +109,7 @@ def check_compiled(compiled: Any) -> None:
             raise SpecError(f"node '{node}' has no path to the end of the compiled graph", ("turns",))
 
 
-def dry_render(spec: ProtocolSpec) -> None:
+def dry_render(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
     """Render every agent's prompts once with a sample scenario, so template mistakes surface now."""
     plan = plan_round(spec, tuple(agent.name for agent in spec.speakers()))
     ctx = ConversationContext(
@@ -117,8 +118,10 @@ def dry_render(spec: ProtocolSpec) -> None:
     )
     for agent in spec.agents:
         (system_template, system_path), (turn_template, turn_path) = agent_prompts(spec, agent)
+        role = spec.roles[agent.role]
+        message = SAMPLE_MESSAGE if role.kind == "judge" and role.per == "message" else None
         for round_ in (1, spec.rounds):
-            variables = template_variables(spec, agent, ctx, round_, [])
+            variables = template_variables(spec, agent, ctx, round_, [], message=message, schema=schemas.get(agent.role))
             render(system_template, variables, system_path)
             render(turn_template, variables, turn_path)
 
@@ -126,7 +129,7 @@ def dry_render(spec: ProtocolSpec) -> None:
 def compile_protocol(spec: ProtocolSpec) -> CompiledProtocol:
     """Check a spec and compile it; raises SpecError on the first mistake."""
     schemas = check_spec(spec)
-    dry_render(spec)
+    dry_render(spec, schemas)
     protocol = CompiledProtocol(spec=spec, schemas=schemas, rule=stop_rule(spec))
     protocol.graph()
     return protocol

@@ -125,17 +125,24 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
     said: dict[str, tuple[int, str, str]] = {}  # message id -> (round, agent, content)
     for event in events:
         if isinstance(event, (MessageAdded, JudgeDecision)):
-            said[f"r{event.round}:{event.agent}"] = (event.round, event.agent or "", event.content)
+            about = f"@{event.about}" if isinstance(event, JudgeDecision) and event.about else ""
+            said[f"r{event.round}:{event.agent}{about}"] = (event.round, event.agent or "", event.content)
     rounds = stops[0].rounds
     for round_ in range(1, rounds + 1):
         speakers = [e.agent for e in events if isinstance(e, MessageAdded) and e.round == round_]
         if sorted(speakers) != sorted(plan.order):
             _fail(f"{conversation_id} round {round_}: speakers {speakers}, expected each of {list(plan.order)} once")
-        judged = [e.agent for e in events if isinstance(e, JudgeDecision) and e.round == round_]
-        if sorted(judged) != sorted(plan.judges):
-            _fail(f"{conversation_id} round {round_}: judges {judged}, expected {list(plan.judges)}")
-    turns = [e for e in events if isinstance(e, TurnStarted)]
-    for turn in turns:
+        for judge in plan.judges:
+            role = spec.roles[role_of[judge]]
+            decisions = [e for e in events if isinstance(e, JudgeDecision) and e.round == round_ and e.agent == judge]
+            if role.per == "message":
+                allowed_roles = set(role.sees) if role.sees is not None else speaker_roles
+                expected_about = sorted(f"r{round_}:{name}" for name in speakers if role_of[name] in allowed_roles)
+                if sorted(str(e.about) for e in decisions) != expected_about:
+                    _fail(f"{conversation_id} round {round_}: judge {judge} decided about {sorted(str(e.about) for e in decisions)}, expected {expected_about}")
+            elif len(decisions) != 1:
+                _fail(f"{conversation_id} round {round_}: judge {judge} decided {len(decisions)} times, expected once")
+    for turn, calls in _turns_with_calls(events):
         agent = turn.agent or ""
         role = spec.roles[role_of[agent]]
         allowed_roles = set(role.sees) if role.sees is not None else speaker_roles
@@ -148,9 +155,13 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
                 expected.append(message_id)
             elif round_ < turn.round and (role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1)):
                 expected.append(message_id)
-        if sorted(turn.visible) != sorted(expected):
+        if role.kind == "judge" and role.per == "message":
+            # A judge of each message is shown exactly one message of the current round that its role may see.
+            allowed_one = [m for m in expected if said[m][0] == turn.round]
+            if len(turn.visible) != 1 or turn.visible[0] not in allowed_one:
+                _fail(f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows one of {sorted(allowed_one)}")
+        elif sorted(turn.visible) != sorted(expected):
             _fail(f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows {sorted(expected)}")
-        calls = [e for e in events if isinstance(e, ModelCall) and e.agent == agent and e.round == turn.round]
         if not calls:
             _fail(f"{conversation_id} round {turn.round} agent {agent}: no model call")
         prompt = "\n".join(m.content for m in calls[0].messages)
@@ -158,7 +169,20 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             marker = content.strip()
             if marker and marker in prompt and message_id not in turn.visible and said[message_id][1] != agent:
                 _fail(f"{conversation_id} round {turn.round} agent {agent}: the prompt shows hidden message {message_id}")
-    return len(turns)
+    return sum(1 for e in events if isinstance(e, TurnStarted))
+
+
+def _turns_with_calls(events: list[Event]) -> list[tuple[TurnStarted, list[ModelCall]]]:
+    """Each turn with the model calls made for it (those of its agent before the agent's next turn)."""
+    pairs: list[tuple[TurnStarted, list[ModelCall]]] = []
+    current: dict[str, tuple[TurnStarted, list[ModelCall]]] = {}
+    for event in events:
+        if isinstance(event, TurnStarted):
+            current[event.agent or ""] = (event, [])
+            pairs.append(current[event.agent or ""])
+        elif isinstance(event, ModelCall) and event.agent in current:
+            current[event.agent][1].append(event)
+    return pairs
 
 
 def check_jsonl_round_trip(events: list[Event]) -> None:

@@ -26,8 +26,17 @@ from moot.protocols.templates import render, resolve_template
 from moot.trace.events import ChatRecord, JudgeDecision, MessageAdded, ModelCall, RoundEnded, TurnStarted
 
 
-def template_variables(spec: ProtocolSpec, agent: AgentSpec, ctx: ConversationContext, round: int, transcript: list[TranscriptMessage]) -> dict[str, Any]:
-    """Variables available to an agent's prompt templates."""
+def template_variables(
+    spec: ProtocolSpec,
+    agent: AgentSpec,
+    ctx: ConversationContext,
+    round: int,
+    transcript: list[TranscriptMessage],
+    *,
+    message: TranscriptMessage | None = None,
+    schema: OutputSchema | None = None,
+) -> dict[str, Any]:
+    """Variables available to an agent's prompt templates (`message`: the one a judge of each message judges)."""
     position = ctx.order.index(agent.name) if agent.name in ctx.order else len(ctx.order)
     return {
         "scenario": ctx.scenario.model_dump(),
@@ -40,6 +49,8 @@ def template_variables(spec: ProtocolSpec, agent: AgentSpec, ctx: ConversationCo
         "goal": agent.goal or spec.goal,
         "variables": {**spec.variables, **agent.variables},
         "transcript": transcript,
+        "message": message,
+        "schema": schema.json_schema if schema else None,
     }
 
 
@@ -78,27 +89,23 @@ def _model_call_event(ctx: ConversationContext, round_: int, agent: AgentSpec, s
     )
 
 
-def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema | None):
-    """The graph node of one agent (speaker or judge)."""
-    role = spec.roles[agent.role]
-    (system_template, system_path), (turn_template, turn_path) = agent_prompts(spec, agent)
-    speaker_roles = {a.role for a in spec.speakers()}
+class AgentTurn:
+    """One agent's turn, given its view: render its prompts, ask its model, record everything, return its message."""
 
-    async def node(state: ConversationState, runtime: Runtime[ConversationContext]) -> dict[str, Any]:
-        ctx = runtime.context
-        round_ = state["round"]
-        view = visible_messages(
-            state["messages"],
-            agent=agent.name,
-            round=round_,
-            role=role,
-            speaker_roles=speaker_roles,
-            earlier_this_round=ctx.plan.earlier(agent.name),
-        )
-        variables = template_variables(spec, agent, ctx, round_, view)
+    def __init__(self, spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema | None) -> None:
+        self.spec = spec
+        self.agent = agent
+        self.role = spec.roles[agent.role]
+        self.schema = schema
+        (self.system_template, self.system_path), (self.turn_template, self.turn_path) = agent_prompts(spec, agent)
+
+    async def __call__(self, ctx: ConversationContext, round_: int, view: list[TranscriptMessage], message: TranscriptMessage | None = None) -> TranscriptMessage:
+        """Take the turn; `message` is the one a judge of each message judges (its view is that message alone)."""
+        agent, role, schema = self.agent, self.role, self.schema
+        variables = template_variables(self.spec, agent, ctx, round_, [] if message else view, message=message, schema=schema)
         try:
-            system_prompt = render(system_template, variables, system_path)
-            turn_prompt = render(turn_template, variables, turn_path)
+            system_prompt = render(self.system_template, variables, self.system_path)
+            turn_prompt = render(self.turn_template, variables, self.turn_path)
         except SpecError as exc:
             raise ConversationFailed("render_error", f"agent '{agent.name}': {exc}") from None
         position = variables["agent"]["position"]
@@ -114,7 +121,8 @@ def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema |
             max_reasks=role.max_reasks,
             on_call=lambda record: ctx.emit(_model_call_event(ctx, round_, agent, schema, record)),
         )
-        token = current_call.set(CallContext(ctx.conversation_id, ctx.scenario.id, round_, agent.name, agent.role))
+        shown = tuple({"id": m.id, "round": m.round, "agent": m.agent, "role": m.role, "parsed": m.parsed} for m in view)
+        token = current_call.set(CallContext(ctx.conversation_id, ctx.scenario.id, round_, agent.name, agent.role, visible=shown))
         try:
             await protocol_agent.on_messages([TextMessage(content=turn_prompt, source="moderator")], CancellationToken())
         finally:
@@ -122,12 +130,35 @@ def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema |
         result = protocol_agent.result
         if result.error is not None:
             raise ConversationFailed("model_error", f"agent '{agent.name}' round {round_}: {result.error}")
+        about = message.id if message else None
         if role.kind == "judge":
-            ctx.emit(JudgeDecision(**ctx.ids(round_, agent.name), role=agent.role, decision=result.parsed, content=result.content, parse_error=result.parse_error))
+            ctx.emit(JudgeDecision(**ctx.ids(round_, agent.name), role=agent.role, about=about, decision=result.parsed, content=result.content, parse_error=result.parse_error))
         else:
             ctx.emit(MessageAdded(**ctx.ids(round_, agent.name), role=agent.role, position=position, content=result.content, parsed=result.parsed, parse_error=result.parse_error))
-        message = TranscriptMessage(round=round_, agent=agent.name, role=agent.role, kind=role.kind, position=position, content=result.content, parsed=result.parsed)
-        return {"messages": [message]}
+        return TranscriptMessage(round=round_, agent=agent.name, role=agent.role, kind=role.kind, position=position, content=result.content, parsed=result.parsed, about=about)
+
+
+def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema | None):
+    """The graph node of one agent (speaker or judge)."""
+    turn = AgentTurn(spec, agent, schema)
+    role = turn.role
+    speaker_roles = {a.role for a in spec.speakers()}
+
+    async def node(state: ConversationState, runtime: Runtime[ConversationContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        round_ = state["round"]
+        view = visible_messages(
+            state["messages"],
+            agent=agent.name,
+            round=round_,
+            role=role,
+            speaker_roles=speaker_roles,
+            earlier_this_round=ctx.plan.earlier(agent.name),
+        )
+        if role.kind == "judge" and role.per == "message":
+            judged = [m for m in view if m.round == round_ and m.kind == "speaker"]
+            return {"messages": [await turn(ctx, round_, [m], m) for m in judged]}
+        return {"messages": [await turn(ctx, round_, view, None)]}
 
     node.__name__ = f"agent_{agent.name}"
     return node

@@ -206,7 +206,7 @@ class Runner:
             agent_seeds={agent.name: agent.seed if agent.seed is not None else stable_int(plan.seed, agent.name) for agent in self.spec.agents},
             emit=writer.emit,
         )
-        writer.emit(ConversationStarted(**ctx.ids(0), protocol=self.spec.name, order=list(round_plan.order), repeat=plan.repeat, seed=plan.seed))
+        writer.emit(ConversationStarted(**ctx.ids(0), protocol=self.spec.name, order=list(round_plan.order), repeat=plan.repeat, seed=plan.seed, scenario=scenario.model_dump(mode="json")))
         state = {"round": 0, "messages": [], "stop_reason": None}
         try:
             final = await self.protocol.graph(plan.order).ainvoke(

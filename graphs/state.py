@@ -25,11 +25,20 @@ class TranscriptMessage(BaseModel):
     """Reply text."""
     parsed: dict[str, Any] | None = None
     """Structured fields, None when unparsed."""
+    about: str | None = None
+    """For a judge of each message: the id of the message judged."""
 
     @property
     def id(self) -> str:
-        """Stable id `r<round>:<agent>`."""
-        return f"r{self.round}:{self.agent}"
+        """Stable id `r<round>:<agent>`, with `@<message id>` for a judge's decision about one message."""
+        return f"r{self.round}:{self.agent}" + (f"@{self.about}" if self.about else "")
+
+    @property
+    def text(self) -> str:
+        """The message without its structure: the explanation when there is one, else the reply text."""
+        if self.parsed and isinstance(self.parsed.get("explanation"), str):
+            return self.parsed["explanation"]
+        return self.content
 
     @property
     def summary(self) -> str:

@@ -15,6 +15,7 @@ from moot.graphs.runner import ProgressCallback, RunResult, run_async
 from moot.protocols.loader import LoadedSpec, load_spec, validate_spec_data
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
+from moot.scenarios.cooperation import first_base_scenarios
 
 USE_DEFAULT_CACHE = "default"
 
@@ -61,7 +62,8 @@ def as_scenarios(
     if limit is not None:
         if limit < 1:
             raise UserError(f"--limit must be at least 1 (got {limit})")
-        result = ScenarioSet(result.source, result.sha256, result.scenarios[:limit])
+        # Rows that share a base scenario (its role swaps) are kept or left out together.
+        result = ScenarioSet(result.source, result.sha256, first_base_scenarios(result.scenarios, limit))
     return result
 
 

@@ -6,6 +6,7 @@ Every user mistake is reported as one line on stderr with exit code 2, and nothi
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of protocol specs")
     sub.add_parser("specs", help="list the bundled specs")
+    for module in COMMAND_MODULES:
+        COMMANDS.update(importlib.import_module(module).register(sub))
     return parser
 
 
@@ -146,6 +149,9 @@ def cmd_specs(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph, "trace": cmd_trace, "schema": cmd_schema, "specs": cmd_specs}
+
+COMMAND_MODULES: list[str] = ["moot.cli_analysis"]
+"""Modules adding commands: each has `register(subparsers) -> {command name: handler}`."""
 
 
 def main(argv: list[str] | None = None) -> int:

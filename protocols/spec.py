@@ -15,6 +15,8 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ROUND_START = "start"
 ROUND_END = "end"
 GOALS = ("correctness", "balanced", "adversarial")
+STUDIES = ("deliberation", "cooperation", "stated_preference")
+"""Studies whose analysis `moot analyze` knows how to run on a trace."""
 
 
 class _Strict(BaseModel):
@@ -63,6 +65,9 @@ class RoleSpec(_Strict):
     """Which earlier rounds are shown: all, only the previous one, or none."""
     max_reasks: int = Field(default=2, ge=0, le=10)
     """Re-asks with the validation error when a reply does not fit the output schema."""
+    per: Literal["round", "message"] = "round"
+    """For judges: one decision about the whole round, or one about each message of the round it sees
+    (the judge is then shown that message alone, as `message` in its templates)."""
 
 
 class AgentSpec(_Strict):
@@ -133,6 +138,8 @@ class ProtocolSpec(_Strict):
     """Name of the protocol."""
     description: str = ""
     """What the protocol is for."""
+    study: Literal["deliberation", "cooperation", "stated_preference"] | None = None
+    """The study whose measurements `moot analyze` computes from this protocol's runs; None for none."""
     model: str = "local"
     """Default model of every agent, as `provider:model`."""
     agents: list[AgentSpec] = Field(min_length=1)

@@ -68,6 +68,8 @@ class ConversationStarted(EventBase):
     """Repeat index, from 0."""
     seed: int
     """Seed of this conversation (agents derive theirs from it unless the spec fixes one)."""
+    scenario: dict[str, Any] | None = None
+    """The scenario as the agents were given it (id, title, text, metadata), so the run directory is self-contained."""
 
 
 class TurnStarted(EventBase):
@@ -142,6 +144,8 @@ class JudgeDecision(EventBase):
     event: Literal["judge_decision"] = "judge_decision"
     role: str
     """The judge's role."""
+    about: str | None = None
+    """Id of the message judged (`r<round>:<agent>`) for a judge of each message; None for a judge of the round."""
     decision: dict[str, Any] | None = None
     """The parsed decision, None when unparsed."""
     content: str = ""

@@ -1,0 +1,189 @@
+"""Judging a finished run: `moot judge RUN_DIR --judge values`.
+
+The judge reads every speaker message of the run, one at a time, exactly as a judge of each
+message inside the protocol graph would, and its turns, model calls and decisions are appended
+to the run's own trace (the hash chain goes on). Messages the judge already decided about are
+skipped, so an interrupted judging resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moot.agents.cache import ResponseCache
+from moot.agents.pool import ModelPool
+from moot.errors import SpecError, UserError
+from moot.graphs.checks import check_spec
+from moot.graphs.context import ConversationContext, ConversationFailed
+from moot.graphs.nodes import AgentTurn
+from moot.graphs.runner import stable_int
+from moot.graphs.state import TranscriptMessage
+from moot.graphs.turns import plan_round
+from moot.protocols.loader import validate_spec_data
+from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
+from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
+from moot.trace.manifest import RunManifest, UsageReport, UsageTotals
+from moot.trace.reading import check_run_dir, open_run_trace
+from moot.trace.writer import TraceWriter
+
+POSTHOC_JUDGES: dict[str, dict[str, Any]] = {
+    "values": {
+        "kind": "judge",
+        "per": "message",
+        "prompt": "value_judge",
+        "turn": "value_judge_turn",
+        "output": "values",
+    },
+}
+"""Judges that can run over a finished run, by name: the role each plays."""
+
+
+@dataclass(frozen=True)
+class JudgingReport:
+    """What a judging pass did."""
+
+    judge: str
+    judged: int
+    """Messages decided about in this pass."""
+    skipped: int
+    """Messages decided about by an earlier pass."""
+    unparsed: int
+    """Decisions that could not be parsed."""
+    failed: int
+    """Messages whose judging failed after retries (recorded as error events)."""
+
+
+def judge_spec(run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None) -> Any:
+    """The run's spec with the judge agent and its role added (replacing a role or agent of the same name)."""
+    if judge not in POSTHOC_JUDGES:
+        from moot.errors import unknown_name
+
+        raise UserError(unknown_name("judge", judge, POSTHOC_JUDGES))
+    data = dict(run_spec)
+    role = dict(POSTHOC_JUDGES[judge])
+    speaker_roles = sorted({a["role"] for a in data["agents"] if data["roles"][a["role"]].get("kind", "speaker") == "speaker"})
+    role["sees"] = speaker_roles
+    if taxonomy:
+        role["output"] = f"values:{taxonomy}"
+    role_name = f"posthoc_{judge}"
+    data["roles"] = {**data["roles"], role_name: role}
+    agent = {"name": agent_name, "role": role_name, "temperature": 0.0}
+    if model:
+        agent["model"] = model
+    data["agents"] = [a for a in data["agents"] if a["name"] != agent_name] + [agent]
+    try:
+        spec = validate_spec_data(data)
+        check_spec(spec)
+    except SpecError as exc:
+        raise UserError(f"judge '{judge}': {exc}") from None
+    return spec
+
+
+def _scenarios(manifest: RunManifest) -> dict[str, Scenario]:
+    try:
+        path = resolve_scenario_source(manifest.scenario_source)
+    except UserError as exc:
+        raise UserError(f"the run's scenario file is needed to judge it: {exc}") from None
+    scenario_set = load_scenarios(path)
+    if manifest.scenario_hash and scenario_set.sha256 != manifest.scenario_hash:
+        raise UserError(f"scenario file '{path}' changed since the run (its hash differs from run.json's scenario_hash)")
+    return {s.id: s for s in scenario_set.scenarios}
+
+
+def judge_run(run_dir: Path | str, judge: str = "values", *, model: str | None = None, taxonomy: str | None = None, agent_name: str | None = None, cache_path: Path | None = None, concurrency: int = 4) -> JudgingReport:
+    """Judge every speaker message of a finished run and append the decisions to its trace."""
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir)
+    manifest = RunManifest.read(run_dir)
+    if manifest.status == "running":
+        raise UserError(f"run '{run_dir}' is still running (or was killed); finish it before judging it")
+    name = agent_name or f"{judge}_judge"
+    spec = judge_spec(manifest.spec, judge, name, model, taxonomy)
+    store = open_run_trace(run_dir)
+    try:
+        events = list(store.events())
+        starts = [e for e in events if isinstance(e, ConversationStarted)]
+        recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
+        scenarios = recorded if len(recorded) == len({e.scenario_id for e in starts}) else _scenarios(manifest)
+        return asyncio.run(_judge_all(spec, name, manifest, events, scenarios, store, cache_path, concurrency, run_dir))
+    finally:
+        store.close()
+
+
+async def _judge_all(spec: Any, name: str, manifest: RunManifest, events: list[Event], scenarios: dict[str, Scenario], store: Any, cache_path: Path | None, concurrency: int, run_dir: Path) -> JudgingReport:
+    agent = spec.agent(name)
+    protocol_schemas = check_spec(spec)
+    turn = AgentTurn(spec, agent, protocol_schemas[agent.role])
+    cache = ResponseCache(cache_path) if cache_path else None
+    pool = ModelPool(spec, cache)
+    writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
+    starts = {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
+    done = {(e.conversation_id, e.about) for e in events if isinstance(e, JudgeDecision) and e.agent == name}
+    messages: dict[str, list[TranscriptMessage]] = defaultdict(list)
+    for event in events:
+        if isinstance(event, MessageAdded) and event.agent:
+            messages[event.conversation_id].append(
+                TranscriptMessage(round=event.round, agent=event.agent, role=event.role, kind="speaker", position=event.position, content=event.content, parsed=event.parsed)
+            )
+    counts = {"judged": 0, "skipped": 0, "unparsed": 0, "failed": 0}
+    lock = asyncio.Semaphore(concurrency)
+
+    async def judge_conversation(cid: str) -> None:
+        start = starts[cid]
+        order = tuple(start.order)
+        ctx = ConversationContext(
+            run_id=manifest.run_id, conversation_id=cid, scenario=scenarios[start.scenario_id],
+            order=order, repeat=start.repeat, seed=start.seed, plan=plan_round(spec, order),
+            gateways={name: pool.gateway(agent)}, agent_seeds={name: agent.seed if agent.seed is not None else stable_int(start.seed, name)},
+            emit=writer.emit,
+        )
+        for message in messages[cid]:
+            if (cid, message.id) in done:
+                counts["skipped"] += 1
+                continue
+            async with lock:
+                try:
+                    decision = await turn(ctx, message.round, [message], message)
+                except ConversationFailed as exc:
+                    writer.emit(ErrorEvent(**ctx.ids(message.round, name), kind=exc.kind, message=exc.message))
+                    counts["failed"] += 1
+                    continue
+            counts["judged"] += 1
+            counts["unparsed"] += decision.parsed is None
+
+    missing = sorted({s.scenario_id for s in starts.values()} - set(scenarios))
+    if missing:
+        raise UserError(f"scenario '{missing[0]}' of the run is not in its scenario file")
+    try:
+        await asyncio.gather(*(judge_conversation(cid) for cid in starts))
+    finally:
+        manifest.events = store.count()
+        manifest.final_hash = store.last_hash
+        manifest.usage = merge_usage(manifest.usage, writer.usage)
+        manifest.write(run_dir)
+        await pool.close()
+        if cache:
+            cache.close()
+    return JudgingReport(judge=name, **counts)
+
+
+def merge_usage(first: UsageReport, second: UsageReport) -> UsageReport:
+    """Usage of two passes over one run, added up key by key."""
+    merged = first.model_copy(deep=True)
+    _add(merged.total, second.total)
+    for table in ("by_agent", "by_role", "by_model", "by_conversation"):
+        target = getattr(merged, table)
+        for key, totals in getattr(second, table).items():
+            _add(target.setdefault(key, UsageTotals()), totals)
+    return merged
+
+
+def _add(target: UsageTotals, extra: UsageTotals) -> None:
+    for field in ("calls", "cache_hits", "tokens_in", "tokens_out", "latency_s", "retries", "failures"):
+        setattr(target, field, getattr(target, field) + getattr(extra, field))
+    if extra.cost is not None:
+        target.cost = (target.cost or 0.0) + extra.cost

@@ -1,0 +1,71 @@
+"""Commands that turn a finished run into findings: `moot judge`, `moot analyze`, `moot report`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> dict:
+    """Add the commands to the CLI; return their handlers by name."""
+    judge = sub.add_parser("judge", help="run a judge over every message of a finished run (appends to its trace)")
+    judge.add_argument("run_dir", type=Path)
+    judge.add_argument("--judge", default="values", help="which judge (default: values)")
+    judge.add_argument("--model", help="the judge's model (default: the run's default model)")
+    judge.add_argument("--values", help="value list for the values judge: CSV with a 'value' column, or one value per line")
+    judge.add_argument("--concurrency", type=int, default=4)
+    judge.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
+    judge.add_argument("--no-cache", action="store_true")
+
+    analyze = sub.add_parser("analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots")
+    analyze.add_argument("run_dir", type=Path)
+    analyze.add_argument("--out", type=Path, help="analysis folder (default: RUN_DIR/analysis)")
+    analyze.add_argument("--study", help="study to analyse (default: the spec's `study`)")
+    analyze.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
+    analyze.add_argument("--stated", type=Path, help="run directory of the stated-preference protocol on the same scenarios (cooperation)")
+    analyze.add_argument("--unsteered", type=Path, help="run directory of the same protocol without value steering, for the adaptation measure")
+    analyze.add_argument("--labels", type=Path, help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa")
+    analyze.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    analyze.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+
+    report = sub.add_parser("report", help="write one self-contained HTML report of a run")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
+    report.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
+    return {"judge": cmd_judge, "analyze": cmd_analyze, "report": cmd_report}
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    """`moot judge`."""
+    from moot.agents.cache import default_cache_path
+    from moot.errors import UserError
+    from moot.judges.posthoc import judge_run
+
+    if args.concurrency < 1:
+        raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
+    cache = None if args.no_cache else (args.cache or default_cache_path())
+    report = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, cache_path=cache, concurrency=args.concurrency)
+    print(f"{report.judge}: judged {report.judged} messages ({report.unparsed} unparsed, {report.failed} failed), {report.skipped} already judged")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """`moot analyze`."""
+    from moot.analysis.analyze import analyze_run
+
+    folder, index = analyze_run(
+        args.run_dir, args.out, study=args.study, baseline=args.baseline, stated=args.stated, unsteered=args.unsteered, labels=args.labels, n_boot=args.boot, seed=args.seed
+    )
+    print(f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, {len(index.plots)} plots in {folder}")
+    for note in index.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`moot report`."""
+    from moot.report.html import write_report
+
+    path = write_report(args.run_dir, args.out, baseline=args.baseline)
+    print(f"report: {path}")
+    return 0

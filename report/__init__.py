@@ -1,0 +1,1 @@
+"""Reports of a run for people: one self-contained HTML page with its manifest, measurements, plots and conversations."""

@@ -1,0 +1,92 @@
+"""`moot analyze` on a scripted deliberation run: every measurement of the study is present and consistent with the trace."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import moot
+from moot.agents.context import CallContext
+from moot.agents.providers.scripted import register_responder
+from moot.analysis.analyze import analyze_run
+from moot.cli import main
+
+from helpers import debate_spec, events_of
+
+# Verdicts per scenario index and round for three debaters; most debates converge, one does not.
+PLAN = {
+    0: [("NTA", "YTA", "NTA"), ("NTA", "NTA", "NTA")],
+    1: [("YTA", "YTA", "YTA")],
+    2: [("NAH", "ESH", "YTA"), ("NAH", "NAH", "YTA"), ("NAH", "NAH", "NAH")],
+    3: [("INFO", "NTA", "YTA"), ("NTA", "NTA", "YTA"), ("NTA", "YTA", "YTA"), ("ESH", "YTA", "NTA")],
+}
+AGENTS = ("alice", "bob", "carol")
+VALUES = ["Empathy and understanding", "Honest communication", "Personal autonomy", "Family bonds and cohesion", "Respect and dignity"]
+SCENARIOS = [{"id": f"p{i}", "title": f"AITA case {i}", "text": f"Situation number {i}."} for i in range(24)]
+
+
+def planned_verdict(messages: list[dict[str, str]], context: CallContext) -> str:
+    index = int(context.scenario_id[1:]) % len(PLAN)
+    rounds = PLAN[index]
+    verdicts = rounds[min(context.round, len(rounds)) - 1]
+    return json.dumps({"verdict": verdicts[AGENTS.index(context.agent)], "explanation": f"{context.agent} in round {context.round}."})
+
+
+def planned_values(messages: list[dict[str, str]], context: CallContext) -> str:
+    (judged,) = context.visible
+    offset = AGENTS.index(judged["agent"]) + judged["round"]
+    return json.dumps({"values": [VALUES[offset % 5], VALUES[(offset + 1) % 5]]})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    register_responder("planned_verdict", planned_verdict)
+    register_responder("planned_values", planned_values)
+    spec = debate_spec({a: [] for a in AGENTS}, name="planned_debate", study="deliberation", model="scripted:planned_verdict")
+    for agent in spec["agents"]:
+        agent.pop("script")
+    spec["agents"].append({"name": "tagger", "role": "values", "model": "scripted:planned_values"})
+    spec["roles"]["values"] = {"kind": "judge", "per": "message", "prompt": "value_judge", "turn": "value_judge_turn", "output": "values", "sees": ["debater"]}
+    out = tmp_path_factory.mktemp("runs") / "debate"
+    moot.run(spec, SCENARIOS, out=out, cache=None, concurrency=4)
+    return out
+
+
+def test_every_measurement_is_present(run_dir):
+    folder, index = analyze_run(run_dir, n_boot=100)
+    metrics = index.metrics
+    assert index.study == "deliberation" and index.final_hash
+    # 24 debates: 6 of each plan; plans 0-2 agree (rounds 2, 1, 3), plan 3 runs out of rounds
+    assert metrics["consensus"]["consensus"] == {"rate": pytest.approx(0.75), "count": 18, "total": 24}
+    assert metrics["consensus"]["rounds_to_consensus"] == {"1": 6, "2": 6, "3": 6}
+    # bob changes in plans 0, 2 and 3 (every conversation but plan 1's) -> 18 of 24
+    assert metrics["verdict_changes"]["by_agent"]["bob"]["count"] == 18
+    assert metrics["verdicts"]["final"]["NTA"] == 6 and metrics["verdicts"]["final"]["none"] == 6
+    assert metrics["values"]["messages_judged"] == len(events_of(run_dir, "message_added"))
+    assert set(metrics["values"]["similarity"]) == {"jaccard", "cluster_jaccard"}
+    assert metrics["values"]["similarity"]["jaccard"]["agreement"]["low"] is not None
+    assert metrics["inertia_conformity"]["fitted"] is True
+    terms = {row["term"] for row in metrics["inertia_conformity"]["terms"]}
+    assert {"inertia", "conformity", "conformity_within"} <= terms
+    assert set(metrics["ratings"]) == {"trueskill", "influence"}
+    for name in ("conversations", "verdict_distributions", "value_similarity", "inertia_conformity", "trueskill", "influence"):
+        assert (folder / index.tables[name]).is_file(), name
+    for name in ("rounds_to_consensus", "verdict_distributions", "value_occurrence", "influence_graph", "trueskill"):
+        assert (folder / index.plots[name]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert json.loads((folder / "metrics.json").read_text())["run_id"] == index.run_id
+
+
+def test_cli_analyze_and_report(run_dir, tmp_path, capsys):
+    assert main(["analyze", str(run_dir), "--out", str(tmp_path / "analysis"), "--boot", "50"]) == 0
+    assert "deliberation:" in capsys.readouterr().out
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "report.html")]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('class="conv"') == 24
+    assert "data:image/png;base64," in page and "Empathy and understanding" in page
+
+
+def test_analyze_refuses_what_is_not_a_run(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a run directory" in err

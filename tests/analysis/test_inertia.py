@@ -1,0 +1,185 @@
+"""The inertia/conformity model: features, trace extraction, a hand-computed fit, and recovery of known slopes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from moot.analysis.bradley_terry import ConvergenceError
+from moot.analysis.debate_model import (
+    DebaterParams,
+    ShownMessage,
+    VerdictObservation,
+    choice_probabilities,
+    dilemma_effects,
+    seen_verdicts,
+    simulate_debates,
+)
+from moot.analysis.inertia import (
+    PriorSD,
+    bootstrap_inertia_conformity,
+    choice_features,
+    fit_inertia_conformity,
+    observations_from_events,
+    power_inertia,
+)
+from moot.trace.events import JudgeDecision, MessageAdded, ModelCall, TurnStarted
+
+TRUE = {"inertia": 1.5, "conformity": 1.0, "conformity_within": 0.7}
+
+
+def debaters(**slopes: float) -> dict[str, DebaterParams]:
+    """Three debaters with different baselines and shared slopes."""
+    values = {**TRUE, **slopes}
+    baselines = [{"NTA": 1.0, "YTA": 0.3}, {"NTA": 0.5, "NAH": 0.5}, {"YTA": 0.5, "INFO": -1.0}]
+    return {name: DebaterParams(baseline=b, dilemma_sd=1.0, **values) for name, b in zip(("alice", "bob", "carol"), baselines)}
+
+
+def obs(verdict: str, own_previous: str | None = None, seen_prev=(), seen_within=(), dilemma: str = "d1", model: str = "a|m") -> VerdictObservation:
+    return VerdictObservation("c1", dilemma, 2, "a", model, verdict, own_previous, tuple(seen_prev), tuple(seen_within))
+
+
+def test_choice_features_of_a_hand_built_observation():
+    # own previous YTA -> indicator 1 at YTA; 3 earlier verdicts NTA, YTA, NTA -> shares 2/3, 1/3;
+    # one verdict this round, ESH -> share 1 at ESH.
+    features = choice_features(obs("NTA", "YTA", ("NTA", "YTA", "NTA"), ("ESH",)), ("NTA", "YTA", "NAH", "ESH", "INFO"))
+    expected = np.array(
+        [
+            [0, 2 / 3, 0],
+            [1, 1 / 3, 0],
+            [0, 0, 0],
+            [0, 0, 1],
+            [0, 0, 0],
+        ]
+    )
+    np.testing.assert_allclose(features, expected)
+
+
+def test_seen_verdicts_takes_each_others_latest_parsed_message():
+    shown = [
+        ShownMessage(1, "a", "NTA"),
+        ShownMessage(1, "b", "YTA"),
+        ShownMessage(2, "b", None),  # b's latest is unparsed: b contributes nothing, not its round-1 YTA
+        ShownMessage(1, "c", "ESH"),
+        ShownMessage(2, "a", "NAH"),
+        ShownMessage(3, "c", "INFO"),  # this round
+    ]
+    seen = seen_verdicts(shown, "a", 3)
+    assert seen.own_previous == "NAH"
+    assert seen.seen_prev == ("ESH",)
+    assert seen.seen_within == ("INFO",)
+
+
+def test_choice_probabilities_by_hand():
+    # U(NTA) = 0 + inertia 1 + conformity 2 * 1/2 = 2; U(YTA) = 1 + 2 * 1/2 = 2; others 0.
+    # P = e^2 / (2 e^2 + 3) for NTA and YTA, 1 / (2 e^2 + 3) for the rest.
+    params = DebaterParams(baseline={"YTA": 1.0}, inertia=1.0, conformity=2.0)
+    probs = choice_probabilities(params, ("NTA", "YTA", "NAH", "ESH", "INFO"), "x", "NTA", ("NTA", "YTA"), ())
+    denominator = 2 * math.e**2 + 3
+    assert probs["NTA"] == pytest.approx(math.e**2 / denominator)
+    assert probs["YTA"] == pytest.approx(math.e**2 / denominator)
+    assert probs["ESH"] == pytest.approx(1 / denominator)
+
+
+def test_dilemma_effects_are_deterministic_per_dilemma():
+    first = dilemma_effects("s1", ("NTA", "YTA"), 2.0)
+    assert first == dilemma_effects("s1", ("NTA", "YTA"), 2.0)
+    assert first["YTA"] == dilemma_effects("s1", ("YTA",), 2.0)["YTA"]
+    assert first != dilemma_effects("s2", ("NTA", "YTA"), 2.0)
+    assert dilemma_effects("s1", ("NTA",), 0.0) == {"NTA": 0.0}
+
+
+def test_observations_from_events_follow_what_each_agent_was_shown():
+    ids = {"run_id": "r", "conversation_id": "c1", "scenario_id": "s1"}
+
+    def turn(round_, agent, visible):
+        return TurnStarted(**ids, round=round_, agent=agent, role="debater", position=0, visible=visible)
+
+    def said(round_, agent, verdict):
+        parsed = {"verdict": verdict, "explanation": "x"} if verdict else None
+        return MessageAdded(**ids, round=round_, agent=agent, role="debater", position=0, content="", parsed=parsed)
+
+    def call(round_, agent, model):
+        return ModelCall(**ids, round=round_, agent=agent, role="debater", model=model, messages=[], params={})
+
+    events = [
+        turn(1, "a", []), call(1, "a", "local"), said(1, "a", "NTA"),
+        turn(1, "b", ["r1:a"]), call(1, "b", "openai:gpt"), said(1, "b", None),
+        JudgeDecision(**ids, round=1, agent="j", role="judge", decision={"verdict": "YTA"}),
+        turn(2, "a", ["r1:a", "r1:b", "r1:j"]), call(2, "a", "local"), said(2, "a", "YTA"),
+        turn(2, "b", ["r1:a", "r1:b", "r2:a"]), call(2, "b", "openai:gpt"), said(2, "b", "YTA"),
+    ]  # fmt: skip
+    observations = observations_from_events(events)
+    assert observations == [
+        VerdictObservation("c1", "s1", 1, "a", "a|local", "NTA", None, (), ()),
+        # b's round-1 message is unparsed: not an outcome, and nothing a saw in round 2; the judge is ignored
+        VerdictObservation("c1", "s1", 2, "a", "a|local", "YTA", "NTA", (), ()),
+        VerdictObservation("c1", "s1", 2, "b", "b|openai:gpt", "YTA", None, ("NTA",), ("YTA",)),
+    ]
+    assert observations_from_events([e.model_dump(mode="json") for e in events]) == observations
+
+
+def test_fit_matches_a_hand_computed_logit():
+    # Two verdicts, one agent-model, one dilemma, nearly flat priors. With own previous NTA,
+    # 3 of 4 repeat NTA; with own previous YTA, 3 of 4 repeat YTA. The log-odds of YTA are
+    # c - b_I = log(1/3) and c + b_I = log 3, so inertia b_I = log 3 and c = 0.
+    # Fisher information of each log-odds: 4 * 3/4 * 1/4 = 3/4; b_I is half their difference,
+    # so Var(b_I) = (4/3 + 4/3) / 4 = 2/3. Log-likelihood: 2 * (3 log 3/4 + log 1/4).
+    data = [obs("NTA", "NTA")] * 3 + [obs("YTA", "NTA")] + [obs("YTA", "YTA")] * 3 + [obs("NTA", "YTA")]
+    fit = fit_inertia_conformity(data, ("NTA", "YTA"), PriorSD(baseline=100.0, dilemma=100.0, slope=1e4))
+    assert fit.inertia == pytest.approx(math.log(3), abs=1e-4)
+    assert fit.odds_ratios["inertia"] == pytest.approx(3.0, abs=1e-3)
+    assert fit.std_errors["inertia"] == pytest.approx(math.sqrt(2 / 3), abs=1e-3)
+    assert fit.log_likelihood == pytest.approx(2 * (3 * math.log(0.75) + math.log(0.25)), abs=1e-6)
+    assert fit.conformity is None and fit.conformity_within is None
+    assert fit.n_observations == 8
+    row = fit.table()[0]
+    assert row["term"] == "inertia"
+    assert row["ci_low"] == pytest.approx(math.log(3) - 1.959964 * math.sqrt(2 / 3), abs=1e-3)
+    assert row["odds_ratio_ci_high"] == pytest.approx(math.exp(row["ci_high"]))
+
+
+def test_bootstrap_recovers_known_slopes_round_robin():
+    observations = simulate_debates(debaters(), 250, np.random.default_rng(7), turns="round_robin", max_rounds=4)
+    fit = bootstrap_inertia_conformity(observations, n_boot=40, seed=1)
+    assert fit.interval_method == "bootstrap" and fit.n_boot == 40
+    assert fit.dilemma_sd_estimated and 0.3 < fit.dilemma_sd < 2.0  # true sd 1; the Laplace estimate runs low
+    for name, truth in TRUE.items():
+        low, high = fit.intervals[name]
+        assert low < truth < high, (name, fit.intervals[name])
+        # tolerance 0.3: 2-4 Wald standard errors of this design (0.08 for inertia, 0.13 for conformity)
+        assert fit.slopes[name] == pytest.approx(truth, abs=0.3), name
+    assert set(fit.baselines) == {"alice|simulated", "bob|simulated", "carol|simulated"}
+    terms = [row["term"] for row in fit.table()]
+    assert terms[:3] == ["inertia", "conformity", "conformity_within"]
+
+
+def test_synchronous_debates_leave_conformity_within_unidentified():
+    observations = simulate_debates(debaters(), 80, np.random.default_rng(3), turns="synchronous")
+    assert all(o.seen_within == () for o in observations)
+    fit = fit_inertia_conformity(observations)
+    assert fit.conformity_within is None
+    assert fit.intervals["conformity_within"] is None
+    assert fit.inertia is not None and fit.conformity is not None
+    assert fit.table()[2]["estimate"] is None
+
+
+def test_non_convergence_names_the_iteration_count():
+    observations = simulate_debates(debaters(), 30, np.random.default_rng(5))
+    with pytest.raises(ConvergenceError, match="after 1 iterations"):
+        fit_inertia_conformity(observations, maxiter=1)
+
+
+def test_unknown_verdicts_are_refused():
+    with pytest.raises(ValueError, match="'MAYBE'"):
+        fit_inertia_conformity([obs("MAYBE")])
+
+
+def test_power_is_full_for_a_strong_slope_and_undefined_for_a_missing_one():
+    # Inertia 1.5 with 100 dilemmas has a Wald SE near 0.1: every interval excludes 0.
+    result = power_inertia(debaters(), 100, n_sims=3, seed=2, turns="synchronous", prior_sd=PriorSD(dilemma=1.0))
+    assert result.interval == "wald"
+    assert result.power["inertia"] == 1.0
+    assert result.power["conformity_within"] is None
