@@ -1,5 +1,8 @@
 """Read scenario files (JSONL or YAML) into validated `Scenario`s, and find bundled samples.
 
+A YAML file with `format: cooperation` beside its `scenarios:` holds cooperation scenarios
+(`moot.scenarios.cooperation`); each of its rows is read as two `Scenario`s, one per role swap.
+
 Every mistake in a file is reported as a `UserError` whose message is one line of the form
 `<file>:<line>: <what is wrong and what is expected>`, so the CLI can print it as it is.
 """
@@ -13,17 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from moot.errors import UserError, did_you_mean
+from moot.scenarios.cooperation import COOPERATION_FORMAT, CooperationScenario, expand_role_swaps
 from moot.scenarios.schema import Scenario
 
 DATA_DIR = Path(__file__).parent / "data"
 """Folder holding the bundled sample scenario files."""
 
 _FORMATS = {".jsonl": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
-_FIELDS = tuple(Scenario.model_fields)
+_ROW_MODELS: dict[str | None, type[BaseModel]] = {None: Scenario, COOPERATION_FORMAT: CooperationScenario}
+"""The model of a row, by the file's `format` (None for plain scenarios)."""
 _SCALAR_KINDS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
                  "null": "empty value", "timestamp": "date"}
 
@@ -71,8 +76,12 @@ def load_scenarios(path: Path | str) -> ScenarioSet:
     except OSError as exc:
         raise UserError(f"{name}: cannot read ({exc.strerror or type(exc).__name__})") from None
     text = _decode(data, name)
-    rows = _jsonl_rows(text, name) if kind == "jsonl" else _yaml_rows(text, name)
-    return ScenarioSet(name, hashlib.sha256(data).hexdigest(), _validate(rows, name, kind))
+    rows, form = (_jsonl_rows(text, name), None) if kind == "jsonl" else _yaml_rows(text, name)
+    if form == COOPERATION_FORMAT:
+        scenarios = expand_role_swaps(_validate(rows, name, kind, CooperationScenario))
+    else:
+        scenarios = _validate(rows, name, kind)
+    return ScenarioSet(name, hashlib.sha256(data).hexdigest(), scenarios)
 
 
 def bundled_scenarios() -> dict[str, Path]:
@@ -149,15 +158,15 @@ def _jsonl_rows(text: str, name: str) -> list[_Row]:
     return rows
 
 
-def _yaml_rows(text: str, name: str) -> list[_Row]:
-    """Parse a YAML list of mappings (or `scenarios:` holding one), keeping each row's line."""
+def _yaml_rows(text: str, name: str) -> tuple[list[_Row], str | None]:
+    """Parse a YAML list of mappings (or `scenarios:` holding one), keeping each row's line; also return the file's `format`."""
     loader: yaml.SafeLoader | None = None
     try:
         loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
         if root is None:
             raise UserError(f"{name}: empty file, expected a list of scenarios")
-        items = _yaml_row_nodes(root, name)
+        items, form = _yaml_row_nodes(root, name)
         lines = [_yaml_key_lines(item, name) for item in items]
         doc = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
@@ -179,25 +188,29 @@ def _yaml_rows(text: str, name: str) -> list[_Row]:
             loader.dispose()
     data = doc["scenarios"] if isinstance(doc, dict) else doc
     rows = zip(items, data, lines, strict=True)
-    return [_Row(node.start_mark.line + 1, row, keys) for node, row, keys in rows]
+    return [_Row(node.start_mark.line + 1, row, keys) for node, row, keys in rows], form
 
 
-def _yaml_row_nodes(root: Node, name: str) -> list[MappingNode]:
-    """Return the mapping node of each scenario row, checking the document's outer shape."""
+def _yaml_row_nodes(root: Node, name: str) -> tuple[list[MappingNode], str | None]:
+    """Return the mapping node of each scenario row and the file's `format`, checking the document's outer shape."""
     top = root.start_mark.line + 1
     expected = "expected a list of scenarios or a mapping with key 'scenarios'"
     seq = root
+    form: str | None = None
     if isinstance(root, MappingNode):
         keys = {_key(k): k for k, _ in root.value}
         if "scenarios" not in keys:
             hint = next((h for k in keys if (h := did_you_mean(k, ["scenarios"]))), "")
             raise UserError(f"{name}:{top}: {expected}{hint}")
         for key, value in root.value:
-            if _key(key) != "scenarios":
+            if _key(key) == "format":
+                form = _format_of(value, name)
+            elif _key(key) != "scenarios":
                 line = key.start_mark.line + 1
                 raise UserError(f"{name}:{line}: top-level key {_key(key)!r} is not allowed; "
                                 "only 'scenarios' is expected")
-            seq = value
+            else:
+                seq = value
     if not isinstance(seq, SequenceNode):
         raise UserError(f"{name}:{seq.start_mark.line + 1}: {expected}, got {_node_kind(seq)}")
     if not seq.value:
@@ -206,9 +219,20 @@ def _yaml_row_nodes(root: Node, name: str) -> list[MappingNode]:
         if not isinstance(item, MappingNode):
             raise UserError(
                 f"{name}:{item.start_mark.line + 1}: expected a mapping with keys "
-                f"{_field_list()}, got {_node_kind(item)}"
+                f"{_field_list(_ROW_MODELS[form])}, got {_node_kind(item)}"
             )
-    return list(seq.value)
+    return list(seq.value), form
+
+
+def _format_of(node: Node, name: str) -> str:
+    """The value of the top-level `format` key, which must name a known scenario format."""
+    known = [form for form in _ROW_MODELS if form]
+    value = node.value if isinstance(node, ScalarNode) else f"<{_node_kind(node)}>"
+    if value not in known:
+        hint = did_you_mean(str(value), known) or ";"
+        raise UserError(f"{name}:{node.start_mark.line + 1}: top-level key 'format': unknown scenario "
+                        f"format {value!r}{hint} known: {', '.join(known)}")
+    return value
 
 
 def _yaml_key_lines(item: MappingNode, name: str) -> dict[str, int]:
@@ -224,15 +248,15 @@ def _yaml_key_lines(item: MappingNode, name: str) -> dict[str, int]:
     return lines
 
 
-def _validate(rows: list[_Row], name: str, kind: str) -> list[Scenario]:
-    """Validate each row as a `Scenario` and check that ids are unique."""
-    scenarios: list[Scenario] = []
+def _validate(rows: list[_Row], name: str, kind: str, model: type[BaseModel] = Scenario) -> list[Any]:
+    """Validate each row as a `model` (a `Scenario` unless told) and check that ids are unique."""
+    scenarios: list[Any] = []
     first_line: dict[str, int] = {}
     for row in rows:
         try:
-            scenario = Scenario.model_validate(row.data)
+            scenario = model.model_validate(row.data)
         except ValidationError as exc:
-            raise UserError(_validation_message(exc, row, name, kind)) from None
+            raise UserError(_validation_message(exc, row, name, kind, model)) from None
         line = row.key_lines.get("id", row.line)
         if scenario.id in first_line:
             raise UserError(
@@ -244,8 +268,8 @@ def _validate(rows: list[_Row], name: str, kind: str) -> list[Scenario]:
     return scenarios
 
 
-def _validation_message(exc: ValidationError, row: _Row, name: str, kind: str) -> str:
-    """Describe the most useful pydantic error for a row as one `file:line: ...` line."""
+def _validation_message(exc: ValidationError, row: _Row, name: str, kind: str, model: type[BaseModel] = Scenario) -> str:
+    """Describe the most useful pydantic error for a row of `model` as one `file:line: ...` line."""
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(part) for part in err["loc"]]
@@ -253,7 +277,9 @@ def _validation_message(exc: ValidationError, row: _Row, name: str, kind: str) -
     where = f"{name}:{line}"
     kind_of = err["type"]
     if kind_of == "extra_forbidden":
-        hint = did_you_mean(loc[0], _FIELDS) or f"; allowed fields: {_field_list()}"
+        hint = did_you_mean(loc[0], model.model_fields) or f"; allowed fields: {_field_list(model)}"
+        if model is Scenario and loc[0] in CooperationScenario.model_fields:
+            hint += f" (a file of cooperation scenarios needs 'format: {COOPERATION_FORMAT}' at the top)"
         return f"{where}: field {loc[0]!r} is not allowed{hint}"
     if kind_of == "invalid_key" or (len(loc) > 1 and loc[-1] == "[key]"):
         owner = f"field {'.'.join(loc[:-2])!r}: " if len(loc) > 2 else ""
@@ -305,9 +331,9 @@ def _type_name(value: Any, kind: str) -> str:
     return type(value).__name__
 
 
-def _field_list() -> str:
-    """The scenario field names, comma separated."""
-    return ", ".join(_FIELDS)
+def _field_list(model: type[BaseModel] = Scenario) -> str:
+    """The field names of a row model (a `Scenario` unless told), comma separated."""
+    return ", ".join(model.model_fields)
 
 
 def _one_line(text: str) -> str:

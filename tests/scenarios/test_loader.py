@@ -100,7 +100,7 @@ def test_bundled_data_has_source_and_licence() -> None:
 
 def test_bundled_scenarios_lists_data_files_only() -> None:
     bundled = bundled_scenarios()
-    assert list(bundled) == ["aita_value_portrait"]
+    assert list(bundled) == ["aita_value_portrait", "cooperation_backgrounds", "cooperation_sample"]
     assert bundled["aita_value_portrait"] == DATA_DIR / "aita_value_portrait.jsonl"
 
 
@@ -356,7 +356,7 @@ def test_resolve_unknown_name(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         resolve_scenario_source("nothing_like_it", base_dir=tmp_path)
     assert str(info.value) == (
-        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait"
+        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample"
     )
 
 
@@ -366,5 +366,5 @@ def test_resolve_close_name_suggests_bundled(tmp_path: Path, ref: str) -> None:
         resolve_scenario_source(ref, base_dir=tmp_path)
     assert str(info.value) == (
         f"scenario file '{ref}' not found; did you mean 'aita_value_portrait'? "
-        "bundled samples: aita_value_portrait"
+        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample"
     )

@@ -1,0 +1,335 @@
+"""The cooperation study from a trace: revealed value priorities from concessions, and stated ones from choices.
+
+`analyze_cooperation` reads a run of the target-counterpart protocol (a judge decides each round
+whether the target conceded) and writes Bradley-Terry rankings of the values (overall and per
+cooperation type), concession matrices, rounds to concession, resistance, agreement across
+repeats, counterparts and types, and, given other runs, stated vs revealed preference, value
+adaptation and the judge's agreement with human labels. `analyze_stated` does the same ranking
+for the one-shot binary-choice protocol.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moot.analysis.agreement import cohen_kappa_labels, f1_labels, kendall_tau_rankings, kendall_w_rankings
+from moot.analysis.bradley_terry import bootstrap_bradley_terry, bradley_terry_comparisons
+from moot.analysis.concession import (
+    ConcessionOutcome,
+    comparisons_from_outcomes,
+    concession_matrix_outcomes,
+    plot_concession_heatmap,
+    rank_improvement,
+    resistance_ranking_outcomes,
+    rounds_to_concession_outcomes,
+)
+from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plots import plot_bars
+from moot.errors import UserError
+from moot.scenarios.schwartz import SCHWARTZ_VALUES
+from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped
+
+BT_PRIOR = 0.5
+"""Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""
+COOPERATION_TYPES = ("reciprocal", "coopetitive", "altruistic")
+
+
+@dataclass(frozen=True)
+class CooperationRecord:
+    """One target-counterpart conversation with what the analysis needs."""
+
+    outcome: ConcessionOutcome
+    conversation: str
+    base_scenario: str
+    repeat: int
+    target_model: str
+    counterpart_model: str
+    reason: str
+    """The judge's reason in the round it decided a concession (or its last decision)."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One stated choice: the value whose option was chosen over the other's."""
+
+    conversation: str
+    base_scenario: str
+    cooperation_type: str
+    repeat: int
+    chosen: str | None
+    """The value favoured by the chosen option, None when unparsed."""
+    other: str
+
+
+def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
+    starts = {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
+    for start in starts.values():
+        metadata = (start.scenario or {}).get("metadata", {})
+        if "target_value" not in metadata and "option_a_value" not in metadata:
+            raise UserError(f"conversation {start.conversation_id}: its scenario carries no cooperation fields (target_value, counterpart_value); is this a cooperation run?")
+    return starts
+
+
+def cooperation_records_events(events: Sequence[Event], judge_field: str = "conceded") -> list[CooperationRecord]:
+    """One record per completed conversation of a cooperation run."""
+    starts = _starts(events)
+    decisions: dict[str, list[JudgeDecision]] = defaultdict(list)
+    models: dict[str, dict[str, str]] = defaultdict(dict)
+    stops: dict[str, Stopped] = {}
+    for event in events:
+        if isinstance(event, JudgeDecision) and event.about is None:
+            decisions[event.conversation_id].append(event)
+        elif isinstance(event, ModelCall):
+            models[event.conversation_id].setdefault(event.role, event.model)
+        elif isinstance(event, Stopped):
+            stops[event.conversation_id] = event
+    records = []
+    for cid, start in starts.items():
+        stop = stops.get(cid)
+        if stop is None or stop.status != "completed":
+            continue
+        meta = start.scenario["metadata"]
+        parsed = [d for d in decisions[cid] if d.decision is not None and isinstance(d.decision.get(judge_field), bool)]
+        conceding = next((d for d in parsed if d.decision[judge_field]), None)
+        conceded = True if conceding else (False if parsed else None)
+        deciding = conceding or (parsed[-1] if parsed else None)
+        records.append(CooperationRecord(
+            outcome=ConcessionOutcome(
+                scenario=cid, cooperation_type=meta.get("cooperation_type", ""), target_value=meta["target_value"],
+                counterpart_value=meta["counterpart_value"], conceded=conceded, rounds=conceding.round if conceding else stop.rounds,
+            ),
+            conversation=cid, base_scenario=str(meta.get("base_id", start.scenario_id)), repeat=start.repeat,
+            target_model=models[cid].get("target", ""), counterpart_model=models[cid].get("counterpart", ""),
+            reason=str((deciding.decision or {}).get("reason", "")) if deciding else "",
+        ))
+    return records
+
+
+def stated_choices_events(events: Sequence[Event], field: str = "choice") -> list[Choice]:
+    """One choice per completed conversation of a stated-preference run (option A or B mapped to its value)."""
+    starts = _starts(events)
+    choices = []
+    for event in events:
+        if not isinstance(event, MessageAdded) or event.round != 1 or event.conversation_id not in starts:
+            continue
+        meta = starts[event.conversation_id].scenario["metadata"]
+        label = str((event.parsed or {}).get(field, "")).strip().upper()
+        a, b = meta["option_a_value"], meta["option_b_value"]
+        chosen, other = (a, b) if label == "A" else (b, a) if label == "B" else (None, a)
+        choices.append(Choice(event.conversation_id, str(meta.get("base_id", event.scenario_id)), meta.get("cooperation_type", ""), starts[event.conversation_id].repeat, chosen, other if chosen else b))
+    return choices
+
+
+def _ranking(winners: list[str], losers: list[str], groups: list[str], n_boot: int, seed: int, writer: AnalysisWriter, label: str) -> dict[str, Any] | None:
+    """Bradley-Terry strengths with bootstrap intervals, or None (with a note) when the data cannot rank the values."""
+    if not winners:
+        writer.note(f"{label}: no comparisons")
+        return None
+    try:
+        boot = bootstrap_bradley_terry(winners, losers, groups=groups, items=SCHWARTZ_VALUES, n_boot=n_boot, seed=seed, prior=BT_PRIOR)
+    except ValueError as exc:
+        writer.note(f"{label}: not ranked: {exc}")
+        return None
+    fit = boot.fit
+    return {
+        "comparisons": len(winners),
+        "ranking": list(fit.ranking),
+        "values": {
+            v: {"log_strength": fit.log_strength(v), "low": boot.interval(v)[0], "high": boot.interval(v)[1], "rank": fit.rank(v) if v in fit.ranking else None, "rank_low": boot.rank_interval(v)[0], "rank_high": boot.rank_interval(v)[1]}
+            for v in fit.items
+        },
+    }
+
+
+def _plain_ranking(winners: list[str], losers: list[str]) -> list[str] | None:
+    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values (none, or groups never compared)."""
+    if not winners:
+        return None
+    try:
+        return list(bradley_terry_comparisons(winners, losers, items=SCHWARTZ_VALUES, prior=BT_PRIOR).ranking)
+    except ValueError:
+        return None
+
+
+def _write_ranking(writer: AnalysisWriter, name: str, ranking: dict[str, Any], title: str) -> None:
+    rows = [{"value": v, **ranking["values"][v]} for v in ranking["ranking"]]
+    writer.table(name, rows)
+    plot_bars({v: ranking["values"][v]["log_strength"] for v in ranking["ranking"]}, writer.plot_path(name), title=title, ylabel="log-strength",
+              errors={v: (ranking["values"][v]["low"], ranking["values"][v]["high"]) for v in ranking["ranking"]})
+
+
+def _concordance(groups: dict[str, list[str] | None], label: str, writer: AnalysisWriter) -> dict[str, Any] | None:
+    rankings = [r for r in groups.values() if r]
+    if len(rankings) < 2:
+        writer.note(f"Kendall's W across {label}: needs at least two {label} with comparisons (found {len(rankings)})")
+        return None
+    common = set(rankings[0]).intersection(*rankings[1:])
+    if len(common) < 2:
+        writer.note(f"Kendall's W across {label}: fewer than two values ranked in every group")
+        return None
+    w = kendall_w_rankings([[v for v in r if v in common] for r in rankings])
+    return {"groups": [k for k, r in groups.items() if r], "values": len(common), "w": w.w, "chi_square": w.chi_square, "df": w.df, "p_value": w.p_value}
+
+
+def _by(records: Sequence[CooperationRecord], key: Callable[[CooperationRecord], str]) -> dict[str, list[CooperationRecord]]:
+    grouped: dict[str, list[CooperationRecord]] = defaultdict(list)
+    for record in records:
+        grouped[key(record)].append(record)
+    return dict(grouped)
+
+
+def analyze_cooperation(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, *, n_boot: int = 1000, seed: int = 0,
+                        stated: Sequence[Event] | None = None, unsteered: Sequence[Event] | None = None, labels: Path | None = None) -> dict[str, Any]:
+    """Every measurement of the cooperation study on one run (and, optionally, its companion runs)."""
+    records = cooperation_records_events(events)
+    outcomes = [r.outcome for r in records]
+    n_boot = min(n_boot, 500)
+    metrics: dict[str, Any] = {
+        "conversations": len(records),
+        "conceded": sum(o.conceded is True for o in outcomes),
+        "held": sum(o.conceded is False for o in outcomes),
+        "unparsed": sum(o.conceded is None for o in outcomes),
+        "bradley_terry_prior": BT_PRIOR,
+    }
+    winners, losers = comparisons_from_outcomes(outcomes)
+    groups = [r.base_scenario for r in records if r.outcome.conceded is not None]
+    overall = _ranking(winners, losers, groups, n_boot, seed, writer, "revealed ranking")
+    metrics["revealed"] = overall
+    if overall:
+        _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
+    per_type: dict[str, Any] = {}
+    for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
+        w, l = comparisons_from_outcomes([r.outcome for r in group])
+        ranking = _ranking(w, l, [r.base_scenario for r in group if r.outcome.conceded is not None], n_boot, seed, writer, f"revealed ranking, {kind}")
+        if ranking:
+            per_type[kind] = ranking
+            writer.table(f"revealed_ranking_{kind}", [{"value": v, **ranking["values"][v]} for v in ranking["ranking"]])
+    metrics["revealed_by_type"] = per_type
+
+    matrix = concession_matrix_outcomes(outcomes, SCHWARTZ_VALUES)
+    metrics["concession_matrix"] = {"values": list(SCHWARTZ_VALUES), "rate": _nan_to_none(matrix.rate.tolist()), "count": matrix.count.astype(int).tolist()}
+    writer.table("concession_matrix", _csv_dicts(matrix.csv_rows()))
+    plot_concession_heatmap(matrix, writer.plot_path("concession_matrix"), title="Concession rate (row conceded to column)")
+    for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
+        typed = concession_matrix_outcomes([r.outcome for r in group], SCHWARTZ_VALUES)
+        metrics.setdefault("concession_matrix_by_type", {})[kind] = _nan_to_none(typed.rate.tolist())
+        writer.table(f"concession_matrix_{kind}", _csv_dicts(typed.csv_rows()))
+        plot_concession_heatmap(typed, writer.plot_path(f"concession_matrix_{kind}"), title=f"Concession rate, {kind}")
+
+    rounds: dict[str, Any] = {}
+    for field in ("target_value", "cooperation_type"):
+        summary = rounds_to_concession_outcomes(outcomes, by=field)
+        rounds[field] = {str(k): {"mean": v.mean, "count": v.count} for k, v in summary.items()}
+    by_model = defaultdict(list)
+    for record in records:
+        if record.outcome.conceded:
+            by_model[record.target_model].append(record.outcome.rounds)
+    rounds["target_model"] = {m: {"mean": sum(r) / len(r), "count": len(r)} for m, r in by_model.items()}
+    metrics["rounds_to_concession"] = rounds
+    writer.table("rounds_to_concession", [{"group": g, "key": k, **v} for g, table in rounds.items() for k, v in table.items()])
+    resistance = resistance_ranking_outcomes(outcomes, SCHWARTZ_VALUES, max_rounds=int(spec.get("rounds", 5)))
+    metrics["resistance"] = [{"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance]
+    writer.table("resistance", metrics["resistance"])
+    ranked_resistance = [r.value for r in resistance if not math.isnan(r.mean_rounds)]
+    if overall and len(ranked_resistance) >= 2:
+        common = [v for v in overall["ranking"] if v in ranked_resistance]
+        tau = kendall_tau_rankings(common, [v for v in ranked_resistance if v in common])
+        metrics["resistance_vs_bradley_terry"] = {"tau": tau.tau, "p_value": tau.p_value, "n": tau.n}
+
+    metrics["agreement"] = {
+        "repeats": _concordance({str(k): _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g])) for k, g in _by(records, lambda r: str(r.repeat)).items()}, "repeats", writer),
+        "counterpart_models": _concordance({k: _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g])) for k, g in _by(records, lambda r: r.counterpart_model).items()}, "counterpart models", writer),
+        "cooperation_types": _concordance({k: v["ranking"] for k, v in per_type.items()}, "cooperation types", writer),
+    }
+    if stated is not None and overall:
+        stated_ranking = _plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
+        if stated_ranking:
+            common = [v for v in overall["ranking"] if v in stated_ranking]
+            tau = kendall_tau_rankings(common, [v for v in stated_ranking if v in common])
+            metrics["stated_vs_revealed"] = {"stated": stated_ranking, "revealed": overall["ranking"], "tau": tau.tau, "p_value": tau.p_value, "n": tau.n}
+    if unsteered is not None and overall:
+        metrics["adaptation"] = _adaptation(spec, overall["ranking"], _plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])), writer)
+    if labels is not None:
+        metrics["judge_quality"] = judge_quality(records, labels)
+    writer.table("outcomes", [{
+        "conversation": r.conversation, "scenario": r.base_scenario, "type": r.outcome.cooperation_type, "target_value": r.outcome.target_value,
+        "counterpart_value": r.outcome.counterpart_value, "conceded": r.outcome.conceded, "rounds": r.outcome.rounds,
+        "target_model": r.target_model, "counterpart_model": r.counterpart_model, "judge_reason": r.reason,
+    } for r in records])
+    return metrics
+
+
+def _adaptation(spec: dict[str, Any], after: list[str], before: list[str] | None, writer: AnalysisWriter) -> dict[str, Any] | None:
+    value = (spec.get("variables") or {}).get("adapt_value")
+    if not value or not before:
+        writer.note("value adaptation: needs a steered run (variables.adapt_value) and an unsteered run with comparisons")
+        return None
+    return {"value": value, "rank_before": before.index(value) + 1 if value in before else None, "rank_after": after.index(value) + 1 if value in after else None,
+            "improvement": rank_improvement(before, after, value) if value in before and value in after else None}
+
+
+def _choice_comparisons(choices: Sequence[Choice]) -> tuple[list[str], list[str]]:
+    parsed = [c for c in choices if c.chosen is not None]
+    return [c.chosen for c in parsed], [c.other for c in parsed]
+
+
+def analyze_stated(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, *, n_boot: int = 1000, seed: int = 0,
+                   unsteered: Sequence[Event] | None = None, **_: Any) -> dict[str, Any]:
+    """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values."""
+    choices = stated_choices_events(events)
+    winners, losers = _choice_comparisons(choices)
+    parsed = [c for c in choices if c.chosen is not None]
+    ranking = _ranking(winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking")
+    metrics: dict[str, Any] = {"choices": len(choices), "unparsed": len(choices) - len(parsed), "bradley_terry_prior": BT_PRIOR, "stated": ranking}
+    if ranking:
+        _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
+    per_type = {}
+    for kind in COOPERATION_TYPES:
+        typed = [c for c in parsed if c.cooperation_type == kind]
+        per_type[kind] = _plain_ranking([c.chosen for c in typed], [c.other for c in typed])
+    metrics["stated_by_type"] = per_type
+    metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
+    if unsteered is not None and ranking:
+        metrics["adaptation"] = _adaptation(spec, ranking["ranking"], _plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer)
+    writer.table("choices", [{"conversation": c.conversation, "scenario": c.base_scenario, "type": c.cooperation_type, "chosen": c.chosen or "", "over": c.other} for c in choices])
+    return metrics
+
+
+def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[str, Any]:
+    """The judge's F1 and Cohen's kappa against human labels: a CSV with `conversation` (or `scenario` as `<id>:a`) and `conceded` (true/false)."""
+    if not labels.is_file():
+        raise UserError(f"labels file '{labels}' not found")
+    by_key = {r.conversation: r for r in records} | {f"{r.base_scenario}:{r.conversation}": r for r in records}
+    truth, predicted = [], []
+    with labels.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "conceded" not in reader.fieldnames or "conversation" not in reader.fieldnames:
+            raise UserError(f"{labels}:1: expected the columns 'conversation' and 'conceded'")
+        for line, row in enumerate(reader, 2):
+            record = by_key.get(row["conversation"].strip())
+            value = row["conceded"].strip().lower()
+            if value not in ("true", "false", "1", "0", "yes", "no"):
+                raise UserError(f"{labels}:{line}: conceded must be true or false, got '{row['conceded']}'")
+            if record is None or record.outcome.conceded is None:
+                continue
+            truth.append(value in ("true", "1", "yes"))
+            predicted.append(record.outcome.conceded)
+    if not truth:
+        raise UserError(f"{labels}: no labelled conversation is in this run")
+    scores = f1_labels(truth, predicted, positive=True)
+    return {"labelled": len(truth), "f1": scores.f1, "precision": scores.precision, "recall": scores.recall, "kappa": cohen_kappa_labels(truth, predicted)}
+
+
+def _csv_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
+    header, *body = rows
+    return [dict(zip(header, row)) for row in body]
+
+
+def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:
+    return [[None if isinstance(x, float) and math.isnan(x) else x for x in row] for row in matrix]
