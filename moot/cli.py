@@ -150,7 +150,7 @@ def cmd_specs(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph, "trace": cmd_trace, "schema": cmd_schema, "specs": cmd_specs}
 
-COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios"]
+COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios", "moot.cli_audit"]
 """Modules adding commands: each has `register(subparsers) -> {command name: handler}`."""
 
 

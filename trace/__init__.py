@@ -14,6 +14,8 @@ from moot.trace.events import (
 )
 from moot.trace.manifest import RunManifest, UsageTotals
 from moot.trace.store import SQLiteTraceStore, TraceStore, open_trace
+from moot.trace.verify import VerifyReport, verify_run
+from moot.trace.export import export_run
 
 __all__ = [
     "ConversationStarted",
@@ -29,6 +31,9 @@ __all__ = [
     "TraceStore",
     "TurnStarted",
     "UsageTotals",
+    "VerifyReport",
+    "export_run",
     "open_trace",
     "parse_event",
+    "verify_run",
 ]

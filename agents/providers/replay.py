@@ -1,0 +1,117 @@
+"""The `replay` provider: every reply served from the trace of an earlier run.
+
+`replay:RUN_DIR` answers each call with the raw reply (and token counts) recorded for the same
+conversation, round, agent, turn and attempt in RUN_DIR's trace; a call that failed there fails
+here with the same error. No model, network or key is involved. Conversation ids are
+deterministic, so a re-run of the same spec, scenarios and seed asks for exactly the recorded
+calls; a call the trace does not hold fails with `NoRecordedReply`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+
+from moot.agents.context import CallContext, current_call
+from moot.agents.providers.base import SimpleChatCompletionClient
+from moot.trace.events import Event, ModelCall, TurnStarted
+
+FINISH_REASONS = {"stop", "length", "function_calls", "content_filter", "unknown"}
+
+CallKey = tuple[str, int, str, int, int]
+"""(conversation id, round, agent, turn of the agent in that round, attempt)."""
+
+
+@dataclass(frozen=True)
+class RecordedReply:
+    """What one recorded model call answered."""
+
+    raw_reply: str | None
+    finish_reason: str | None
+    tokens_in: int
+    tokens_out: int
+    error: str | None
+
+
+class NoRecordedReply(Exception):
+    """The replayed run asked for a call the original trace does not hold."""
+
+
+def recorded_replies(events: list[Event]) -> dict[CallKey, RecordedReply]:
+    """Every model call of a trace by (conversation, round, agent, turn, attempt).
+
+    The turn counts the agent's `turn_started` events of that round (a judge of each message
+    has several), so that each call is tied to the turn that made it.
+    """
+    turns: dict[tuple[str, int, str], int] = {}
+    replies: dict[CallKey, RecordedReply] = {}
+    for event in events:
+        if isinstance(event, TurnStarted):
+            key = (event.conversation_id, event.round, event.agent or "")
+            turns[key] = turns.get(key, -1) + 1
+        elif isinstance(event, ModelCall):
+            key = (event.conversation_id, event.round, event.agent or "")
+            replies[(*key, turns.get(key, 0), event.attempt)] = RecordedReply(
+                event.raw_reply, event.finish_reason, event.tokens_in, event.tokens_out, event.error
+            )
+    return replies
+
+
+def recorded_failure(message: str) -> Exception:
+    """An exception the gateway's classifier reports with exactly `message` (as it was recorded)."""
+    status = None
+    match = re.fullmatch(r"HTTP (\d+): (.*)", message)
+    if match:
+        status, message = int(match.group(1)), match.group(2)
+    name, _, detail = message.partition(": ")
+    failure = type(name, (Exception,), {})(detail) if detail else type(name, (Exception,), {})()
+    if status is not None:
+        failure.status_code = status  # type: ignore[attr-defined]
+    return failure
+
+
+class ReplayClient(SimpleChatCompletionClient):
+    """A ChatCompletionClient answering from recorded replies."""
+
+    def __init__(self, replies: dict[CallKey, RecordedReply]) -> None:
+        super().__init__(
+            ModelInfo(vision=False, function_calling=False, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN)
+        )
+        self._replies = replies
+        self._turns: dict[tuple[str, int, str], int] = {}
+
+    async def _complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]
+    ) -> CreateResult:
+        context = current_call.get() or CallContext("", "", 0, "", "")
+        where = (context.conversation_id, context.round, context.agent)
+        if context.attempt == 0:
+            self._turns[where] = self._turns.get(where, -1) + 1
+        turn = self._turns.get(where, 0)
+        recorded = self._replies.get((*where, turn, context.attempt))
+        if recorded is None:
+            raise NoRecordedReply(
+                f"no recorded reply for conversation {context.conversation_id} round {context.round} agent {context.agent}"
+                f" turn {turn} attempt {context.attempt}"
+            )
+        if recorded.error is not None or recorded.raw_reply is None:
+            raise recorded_failure(recorded.error or "no reply")
+        finish = recorded.finish_reason if recorded.finish_reason in FINISH_REASONS else "unknown"
+        return CreateResult(
+            finish_reason=finish,  # type: ignore[arg-type]
+            content=recorded.raw_reply,
+            usage=RequestUsage(prompt_tokens=recorded.tokens_in, completion_tokens=recorded.tokens_out),
+            cached=False,
+        )
+
+
+def replay_client(run_dir: Path) -> ReplayClient:
+    """A client replaying the model calls recorded in `run_dir`'s trace."""
+    from moot.trace.verify import recorded_events
+
+    return ReplayClient(recorded_replies(recorded_events(run_dir)))

@@ -1,0 +1,228 @@
+"""Exporting a run's trace as flat tables (JSONL, CSV, Parquet) for pandas and friends.
+
+Tables:
+
+- `messages`: one row per message, with its run, conversation, scenario, round, agent, role,
+  position, model, every parsed field as its own column (lists and objects as JSON), the
+  content, and tokens, latency, cache hit, retries and attempts summed over the model calls of
+  that turn;
+- `decisions`: one row per judge decision, its decision fields as columns;
+- `calls`: one row per model call;
+- `events`: every event; as JSONL the events themselves, one canonical JSON line each.
+
+Every table holds scalar values only (None, bool, int, float, str), so that its JSONL, CSV and
+Parquet files read back to the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moot.errors import UserError
+from moot.trace.events import Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted
+from moot.trace.store import canonical_json
+from moot.trace.verify import recorded_events
+
+TABLES = ("messages", "decisions", "calls", "events")
+FORMATS = ("jsonl", "csv", "parquet")
+_IDS = ("run_id", "conversation_id", "scenario_id", "round", "agent")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExportedTable:
+    """One file written by an export."""
+
+    table: str
+    path: Path
+    rows: int
+
+
+def _scalar(value: Any) -> Any:
+    """A value as a table cell: scalars as they are, anything else as JSON text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _ids(event: Event) -> Row:
+    return {name: getattr(event, name) for name in _IDS}
+
+
+def _field_columns(prefix_taken: set[str], fields: dict[str, Any] | None) -> Row:
+    """Parsed fields as columns; a field named like a fixed column is prefixed with `parsed_`."""
+    return {(f"parsed_{k}" if k in prefix_taken else k): _scalar(v) for k, v in (fields or {}).items()}
+
+
+def _turn_usage(calls: list[ModelCall]) -> Row:
+    return {
+        "model": calls[-1].model if calls else None,
+        "tokens_in": sum(c.tokens_in for c in calls),
+        "tokens_out": sum(c.tokens_out for c in calls),
+        "latency_s": round(sum(c.latency_s for c in calls), 6),
+        "cache_hit": bool(calls) and all(c.cache_hit for c in calls),
+        "retries": sum(c.retries for c in calls),
+        "attempts": len(calls),
+    }
+
+
+def turn_calls(events: list[Event]) -> dict[int, list[ModelCall]]:
+    """The model calls of each turn, keyed by the seq of the message or decision that closed it.
+
+    An agent has one turn at a time in a conversation, so its calls belong to the turn started
+    last by that agent there.
+    """
+    open_turns: dict[tuple[str, str], list[ModelCall]] = defaultdict(list)
+    closed: dict[int, list[ModelCall]] = {}
+    for event in events:
+        key = (event.conversation_id, event.agent or "")
+        if isinstance(event, TurnStarted):
+            open_turns[key] = []
+        elif isinstance(event, ModelCall):
+            open_turns[key].append(event)
+        elif isinstance(event, (MessageAdded, JudgeDecision)):
+            closed[event.seq] = open_turns.pop(key, [])
+    return closed
+
+
+def messages_table(events: list[Event]) -> list[Row]:
+    """One row per message of every conversation."""
+    calls = turn_calls(events)
+    fixed = {"seq", *_IDS, "role", "position", "model", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts"}
+    rows = []
+    for event in events:
+        if isinstance(event, MessageAdded):
+            rows.append({
+                "seq": event.seq, **_ids(event), "role": event.role, "position": event.position, "model": None,
+                **_field_columns(fixed, event.parsed),
+                "content": event.content, "parse_error": event.parse_error, **_turn_usage(calls.get(event.seq, [])),
+            })
+    return rows
+
+
+def decisions_table(events: list[Event]) -> list[Row]:
+    """One row per judge decision."""
+    calls = turn_calls(events)
+    fixed = {"seq", *_IDS, "role", "about", "model", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts"}
+    rows = []
+    for event in events:
+        if isinstance(event, JudgeDecision):
+            rows.append({
+                "seq": event.seq, **_ids(event), "role": event.role, "about": getattr(event, "about", None), "model": None,
+                **_field_columns(fixed, event.decision),
+                "content": event.content, "parse_error": event.parse_error, **_turn_usage(calls.get(event.seq, [])),
+            })
+    return rows
+
+
+def calls_table(events: list[Event]) -> list[Row]:
+    """One row per model call."""
+    rows = []
+    for event in events:
+        if isinstance(event, ModelCall):
+            rows.append({
+                "seq": event.seq, **_ids(event), "role": event.role, "model": event.model, "attempt": event.attempt,
+                "tokens_in": event.tokens_in, "tokens_out": event.tokens_out, "latency_s": event.latency_s,
+                "cache_hit": event.cache_hit, "retries": event.retries, "error": event.error,
+                "finish_reason": event.finish_reason, "parse_error": event.parse_error,
+                "raw_reply": event.raw_reply, "parsed": _scalar(event.parsed),
+                "messages": _scalar([m.model_dump() for m in event.messages]), "params": _scalar(event.params),
+            })
+    return rows
+
+
+def events_table(events: list[Event]) -> list[Row]:
+    """One row per event: its identifying columns and its body as JSON."""
+    return [
+        {"seq": e.seq, "event": e.event, **_ids(e), "time": e.time.isoformat(), "prev_hash": e.prev_hash, "body": canonical_json(e)}
+        for e in events
+    ]
+
+
+BUILDERS = {"messages": messages_table, "decisions": decisions_table, "calls": calls_table, "events": events_table}
+
+
+def uniform_columns(rows: list[Row]) -> tuple[list[str], list[Row]]:
+    """Every row with every column (None where absent), each column of one type.
+
+    A column mixing ints and floats becomes float; one mixing other types becomes text (JSON).
+    """
+    columns: list[str] = []
+    for row in rows:
+        columns += [name for name in row if name not in columns]
+    kinds: dict[str, set[type]] = {name: {type(row[name]) for row in rows if row.get(name) is not None} for name in columns}
+    out = []
+    for row in rows:
+        fixed = {}
+        for name in columns:
+            value, kind = row.get(name), kinds[name]
+            if value is not None and len(kind) > 1:
+                value = float(value) if kind == {int, float} else (value if isinstance(value, str) else json.dumps(value))
+            fixed[name] = value
+        out.append(fixed)
+    return columns, out
+
+
+def write_jsonl(rows: list[Row], path: Path) -> None:
+    """One JSON object per line."""
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_csv(columns: list[str], rows: list[Row], path: Path) -> None:
+    """A header and one line per row (None as an empty cell)."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_parquet(columns: list[str], rows: list[Row], path: Path) -> None:
+    """A Parquet file (needs pyarrow: the `export` extra)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UserError("parquet export needs pyarrow: pip install 'moot[export]'") from None
+    table = pa.Table.from_pylist(rows, schema=pa.schema([(name, _arrow_type(pa, rows, name)) for name in columns]))
+    pq.write_table(table, path)
+
+
+def _arrow_type(pa: Any, rows: list[Row], name: str) -> Any:
+    kinds = {type(row[name]) for row in rows if row[name] is not None}
+    return {frozenset({bool}): pa.bool_(), frozenset({int}): pa.int64(), frozenset({float}): pa.float64()}.get(frozenset(kinds), pa.string())
+
+
+def export_run(run_dir: Path, fmt: str, out: Path | None = None, tables: list[str] | None = None) -> list[ExportedTable]:
+    """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`."""
+    if fmt not in FORMATS:
+        raise UserError(f"export format '{fmt}' is unknown; known: {', '.join(FORMATS)}")
+    for table in tables or []:
+        if table not in TABLES:
+            raise UserError(f"table '{table}' is unknown; known: {', '.join(TABLES)}")
+    events = recorded_events(run_dir)
+    out = out or run_dir / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in tables or list(TABLES):
+        path = out / f"{table}.{fmt}"
+        if table == "events" and fmt == "jsonl":
+            path.write_text("".join(canonical_json(e) + "\n" for e in events), encoding="utf-8")
+            written.append(ExportedTable(table, path, len(events)))
+            continue
+        columns, rows = uniform_columns(BUILDERS[table](events))
+        if fmt == "jsonl":
+            write_jsonl(rows, path)
+        elif fmt == "csv":
+            write_csv(columns, rows, path)
+        else:
+            write_parquet(columns, rows, path)
+        written.append(ExportedTable(table, path, len(rows)))
+    return written

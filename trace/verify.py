@@ -1,0 +1,406 @@
+"""Verifying a run directory: its hash chain, its manifest, and what each agent was shown.
+
+`verify_run(run_dir)` reads the trace's rows as they are stored (read-only, without the store,
+which would add what is missing) and reports every problem, first problem first:
+
+- `edited`: a body that does not match its stored hash, does not parse, or disagrees with the
+  row's columns or the run; or a body rewritten with a fresh hash (the next event points to a
+  hash no event has, while the event itself is still there);
+- `removed`: a gap in the sequence numbers, a `prev_hash` pointing to an event that is not
+  there, or events missing at the end (run.json counts more);
+- `inserted`: an event chained to the previous one that no later event points to (the next
+  event points past it), or events after the final hash of run.json;
+- `reordered`: events whose links are intact but whose stored order is not the chain's order;
+- `manifest`: run.json's spec, event count or final hash disagree with the trace;
+- `leak` / `withheld`: an agent was shown a message its protocol hides from it, or not shown
+  one it allows (`audit_visibility`). What an agent may see is derived here from the spec
+  alone, not by calling `moot.graphs.visibility`, so that a bug there cannot pass its own audit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted, parse_event
+from moot.trace.manifest import RunManifest
+from moot.trace.reading import check_run_dir
+from moot.trace.store import TRACE_FILE, event_hash
+
+COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
+"""Columns of the events table that repeat a field of the body."""
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One row of the events table, as stored, with its body parsed when it parses."""
+
+    seq: int
+    columns: dict[str, Any]
+    body: str
+    hash: str
+    event: Event | None
+    """The parsed body; None when it does not parse as an event."""
+    defect: str | None
+    """Why the body cannot be trusted (hash mismatch, not an event, not canonical), if it cannot."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a run."""
+
+    kind: str
+    """`edited`, `removed`, `inserted`, `reordered`, `manifest`, `leak` or `withheld`."""
+    seq: int | None
+    """The sequence number of the event concerned, when there is one."""
+    detail: str
+    """What is wrong, in one line."""
+
+    def line(self) -> str:
+        """The problem as one line of output."""
+        where = f" at seq {self.seq}" if self.seq is not None else ""
+        return f"{self.kind}{where}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of verifying a run directory."""
+
+    events: int
+    conversations: int
+    model_calls: int
+    final_hash: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def ok_line(self, run_dir: Path) -> str:
+        """The one line printed for a sound run."""
+        return (
+            f"ok: {run_dir}: {self.events} events, {self.conversations} conversations, {self.model_calls} model calls;"
+            f" chain intact, final hash {self.final_hash}; every agent saw what its protocol allows"
+        )
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """Open a SQLite file without writing to it (falls back to a plain connection where read-only WAL is refused)."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db.execute("SELECT 1 FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        return sqlite3.connect(path)
+
+
+def _row(seq: int, columns: dict[str, Any], body: str, stored_hash: str) -> StoredRow:
+    try:
+        event = parse_event(body)
+    except (ValidationError, ValueError) as exc:
+        return StoredRow(seq, columns, body, stored_hash, None, f"its body is not a valid event ({str(exc).splitlines()[0]})")
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != stored_hash:
+        return StoredRow(seq, columns, body, stored_hash, event, "its body does not match its stored hash")
+    if event_hash(event) != stored_hash:
+        return StoredRow(seq, columns, body, stored_hash, event, "its body is not the canonical JSON of the event it holds")
+    return StoredRow(seq, columns, body, stored_hash, event, None)
+
+
+def read_rows(run_dir: Path) -> list[StoredRow]:
+    """Every row of a run's trace in stored sequence order (raises UserError unless it is a run directory)."""
+    check_run_dir(run_dir)
+    db = _open_readonly(run_dir / TRACE_FILE)
+    try:
+        cursor = db.execute(f"SELECT seq, {', '.join(COLUMNS)}, body, hash FROM events ORDER BY seq")
+        rows = []
+        for seq, *values, body, stored_hash in cursor:
+            rows.append(_row(seq, dict(zip(COLUMNS, values)), body, stored_hash))
+        return rows
+    finally:
+        db.close()
+
+
+def recorded_events(run_dir: Path) -> list[Event]:
+    """The events of a run that parse, in stored order, read without writing to the run directory."""
+    return [row.event for row in read_rows(run_dir) if row.event is not None]
+
+
+def _column_problems(rows: list[StoredRow], run_id: str) -> list[Problem]:
+    problems = []
+    for row in rows:
+        if row.event is None or row.defect:
+            continue
+        for name in COLUMNS:
+            if row.columns[name] != getattr(row.event, name):
+                problems.append(Problem("edited", row.seq, f"column '{name}' holds {row.columns[name]!r}, its body {getattr(row.event, name)!r}"))
+                break
+        else:
+            if row.event.run_id != run_id:
+                problems.append(Problem("edited", row.seq, f"run id {row.event.run_id!r} is not the run's ({run_id!r})"))
+    return problems
+
+
+def chain_problems(rows: list[StoredRow], manifest_events: int | None = None, final_hash: str | None = None) -> list[Problem]:
+    """Edits, removals, insertions and reorderings of a trace's rows, first problem first.
+
+    Rows whose body is not trusted (edited) still count by their stored hash, so an edit
+    of one body is reported once, not again at the event that points to it.
+    """
+    problems = [Problem("edited", row.seq, row.defect) for row in rows if row.defect]
+    by_hash = {row.hash: row for row in rows}
+    sound = [row for row in rows if row.event is not None and not row.defect]
+    children: dict[str | None, list[StoredRow]] = defaultdict(list)
+    for row in sound:
+        children[row.event.prev_hash].append(row)
+    pointed_to = {h for h in children if h is not None}
+    explained: set[int] = set()
+
+    for row in sound:
+        prev = row.event.prev_hash
+        if prev is not None and prev not in by_hash:
+            # The event before this one is gone, or it was rewritten with a new hash.
+            rewritten = [r for r in sound if r.event.seq == row.event.seq - 1 and r.hash not in pointed_to]
+            if rewritten:
+                problems.append(Problem("edited", rewritten[0].seq, f"event {rewritten[0].seq} was rewritten with a new hash: event {row.event.seq} points to a hash no event has"))
+            else:
+                problems.append(Problem("removed", row.event.seq - 1, f"event {row.event.seq - 1} is missing: event {row.event.seq} points to a hash no event has"))
+            explained.add(row.seq)
+    seqs = [row.seq for row in rows]
+    expected = 1
+    for seq in seqs:
+        if seq > expected:
+            problems.append(Problem("removed", expected, f"event{'s' if seq - expected > 1 else ''} {expected}{f'..{seq - 1}' if seq - expected > 1 else ''} missing: the sequence jumps from {expected - 1} to {seq}"))
+        expected = seq + 1
+
+    for parent, kids in children.items():
+        if len(kids) < 2:
+            continue
+        # Two events chained to one: the one that nothing points to (and that does not end the run) was inserted.
+        for kid in kids:
+            if kid.hash not in pointed_to and kid.hash != final_hash:
+                problems.append(Problem("inserted", kid.seq, f"event {kid.seq} ({kid.event.event}) is chained to event {by_hash[parent].seq if parent in by_hash else 0} but the next event points past it"))
+                explained.update(r.seq for r in sound if r.seq > kid.seq and r.event.seq == r.seq - 1)
+                explained.add(kid.seq)
+
+    if final_hash is not None and final_hash in by_hash:
+        end = by_hash[final_hash]
+        extra = [row for row in rows if row.seq > end.seq and (row.event is None or end.event is None or row.event.seq > end.event.seq)]
+        if extra:
+            problems.append(Problem("inserted", extra[0].seq, f"{len(extra)} event(s) after the final event of run.json (event {end.seq})"))
+            explained.update(row.seq for row in extra)
+    elif final_hash is not None and manifest_events is not None and len(rows) < manifest_events and rows:
+        last = rows[-1].seq
+        problems.append(Problem("removed", last + 1, f"run.json counts {manifest_events} events ending in a hash no event has; the trace stops at event {last}"))
+
+    misplaced = [row for row in sound if row.event.seq != row.seq and row.seq not in explained]
+    if misplaced:
+        stored_at = {row.event.seq: row.seq for row in misplaced}
+        first = misplaced[0]
+        other = stored_at.get(first.seq)
+        pair = f"; event {first.seq} is stored at seq {other}" if other is not None else ""
+        problems.append(Problem("reordered", first.seq, f"the row at seq {first.seq} holds event {first.event.seq}{pair}"))
+        explained.update(row.seq for row in misplaced)
+    if not any(p.kind in ("edited", "removed", "inserted", "reordered") for p in problems):
+        prev_hash = None
+        for row in rows:
+            if row.event is not None and row.event.prev_hash != prev_hash:
+                problems.append(Problem("edited", row.seq, "the event is not chained to the event stored before it"))
+                break
+            prev_hash = row.hash
+    return sorted(problems, key=lambda p: (p.seq if p.seq is not None else 0))
+
+
+def manifest_problems(manifest: RunManifest, rows: list[StoredRow]) -> list[Problem]:
+    """Disagreements between run.json and the trace (spec hash, event count, final hash)."""
+    from moot.graphs.runner import spec_hash
+    from moot.protocols.spec import ProtocolSpec
+
+    problems = []
+    try:
+        recomputed = spec_hash(ProtocolSpec.model_validate(manifest.spec))
+    except ValidationError as exc:
+        problems.append(Problem("manifest", None, f"run.json's spec is not a valid spec ({str(exc).splitlines()[0]})"))
+    else:
+        if recomputed != manifest.spec_hash:
+            problems.append(Problem("manifest", None, f"run.json's spec hashes to {recomputed}, not to its spec_hash {manifest.spec_hash}"))
+    if manifest.events != len(rows):
+        problems.append(Problem("manifest", None, f"run.json counts {manifest.events} events, the trace holds {len(rows)}"))
+    last = rows[-1].hash if rows else None
+    if manifest.final_hash != last:
+        problems.append(Problem("manifest", None, f"run.json's final hash {manifest.final_hash} is not the hash of the last event ({last})"))
+    return problems
+
+
+def read_manifest(run_dir: Path) -> RunManifest:
+    """run.json of a run directory; a file that does not parse is a UserError naming it."""
+    from moot.errors import UserError
+
+    check_run_dir(run_dir)
+    try:
+        return RunManifest.read(run_dir)
+    except (ValidationError, ValueError) as exc:
+        raise UserError(f"{run_dir / 'run.json'}: not a valid run manifest ({str(exc).splitlines()[0]})") from None
+
+
+def verify_run(run_dir: Path) -> VerifyReport:
+    """Verify a run directory's chain, manifest and visibility; raises UserError unless it is a run directory."""
+    manifest = read_manifest(run_dir)
+    rows = read_rows(run_dir)
+    problems = chain_problems(rows, manifest.events, manifest.final_hash)
+    problems += _column_problems(rows, manifest.run_id)
+    problems.sort(key=lambda p: p.seq if p.seq is not None else 0)
+    problems = _first_per_event(problems)
+    problems += manifest_problems(manifest, rows)
+    events = [row.event for row in rows if row.event is not None]
+    try:
+        from moot.protocols.spec import ProtocolSpec
+
+        spec = ProtocolSpec.model_validate(manifest.spec)
+    except ValidationError:
+        spec = None
+    if spec is not None:
+        problems += audit_visibility(spec, events)
+    return VerifyReport(
+        events=len(rows),
+        conversations=len({event.conversation_id for event in events}),
+        model_calls=sum(isinstance(event, ModelCall) for event in events),
+        final_hash=rows[-1].hash if rows else None,
+        problems=problems,
+    )
+
+
+def _first_per_event(problems: list[Problem]) -> list[Problem]:
+    """One problem per event (the first found), order kept."""
+    seen: set[int] = set()
+    out = []
+    for problem in problems:
+        if problem.seq is not None and problem.seq in seen:
+            continue
+        if problem.seq is not None:
+            seen.add(problem.seq)
+        out.append(problem)
+    return out
+
+
+MIN_MARKER = 16
+"""Shortest text taken as evidence that a hidden message reached a prompt (shorter text recurs by chance)."""
+
+
+@dataclass(frozen=True)
+class _Said:
+    """A transcript message as the audit knows it."""
+
+    id: str
+    seq: int
+    round: int
+    agent: str
+    role: str
+    judge: bool
+    markers: tuple[str, ...]
+    """Texts of the message as a prompt may show it: the reply, its fields, its explanation."""
+
+
+def _markers(content: str, parsed: dict[str, Any] | None) -> tuple[str, ...]:
+    from moot.graphs.state import TranscriptMessage
+
+    texts = {content.strip()}
+    if parsed:
+        texts.add(TranscriptMessage(round=1, agent="x", role="x", kind="speaker", position=0, content=content, parsed=parsed).summary)
+        if isinstance(parsed.get("explanation"), str):
+            texts.add(parsed["explanation"].strip())
+    return tuple(sorted((t for t in texts if len(t) >= MIN_MARKER), key=len, reverse=True))
+
+
+def allowed_ids(spec: Any, plan: Any, said: list[_Said], agent: str, round_: int) -> list[str]:
+    """Ids of the messages said so far that `agent` may be shown in `round_`, from the spec alone.
+
+    Earlier rounds as the role's `history` allows; of this round only the agents before it in
+    the round graph (synchronous: none; round robin: the earlier speakers; edges: ancestors);
+    only messages of the roles it `sees` (every speaker role by default).
+    """
+    role_of = {a.name: a.role for a in spec.agents}
+    role = spec.roles[role_of[agent]]
+    allowed_roles = set(role.sees) if role.sees is not None else {a.role for a in spec.speakers()}
+    earlier = plan.earlier(agent)
+    out = []
+    for message in said:
+        if message.role not in allowed_roles:
+            continue
+        if message.round == round_ and message.agent in earlier:
+            out.append(message.id)
+        elif message.round < round_ and (role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)):
+            out.append(message.id)
+    return out
+
+
+def audit_visibility(spec: Any, events: list[Event]) -> list[Problem]:
+    """Leaks and withheld messages in every turn and model call of a run, per conversation."""
+    by_conversation: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        by_conversation[event.conversation_id].append(event)
+    problems: list[Problem] = []
+    for conversation_id, conv in by_conversation.items():
+        problems += _audit_conversation(spec, conversation_id, conv)
+    return problems
+
+
+def _audit_conversation(spec: Any, conversation_id: str, events: list[Event]) -> list[Problem]:
+    from moot.graphs.turns import plan_round
+
+    start = next((e for e in events if isinstance(e, ConversationStarted)), None)
+    if start is None:
+        return []
+    names = {a.name for a in spec.agents}
+    plan = plan_round(spec, tuple(start.order))
+    role_of = {a.name: a.role for a in spec.agents}
+    said: list[_Said] = []
+    for event in events:
+        if isinstance(event, (MessageAdded, JudgeDecision)) and event.agent in names:
+            about = getattr(event, "about", None)
+            parsed = event.parsed if isinstance(event, MessageAdded) else event.decision
+            said.append(_Said(f"r{event.round}:{event.agent}" + (f"@{about}" if about else ""), event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), _markers(event.content, parsed)))
+    problems: list[Problem] = []
+    turn: dict[str, tuple[TurnStarted, set[str]]] = {}
+    for event in events:
+        where = f"conversation {conversation_id} round {event.round} agent {event.agent}"
+        if isinstance(event, TurnStarted) and event.agent in names:
+            before = [m for m in said if m.seq < event.seq]
+            allowed = allowed_ids(spec, plan, before, event.agent, event.round)
+            role = spec.roles[role_of[event.agent]]
+            if getattr(role, "per", "round") == "message":
+                # A judge of each message is shown one message of this round at a time.
+                this_round = {m.id for m in before if m.id in allowed and m.round == event.round and not m.judge}
+                allowed = [i for i in event.visible if i in this_round][:1]
+            extra = sorted(set(event.visible) - set(allowed))
+            missing = sorted(set(allowed) - set(event.visible))
+            if extra:
+                problems.append(Problem("leak", event.seq, f"{where} was shown {', '.join(extra)}, which the protocol hides from it"))
+            if missing:
+                problems.append(Problem("withheld", event.seq, f"{where} was not shown {', '.join(missing)}, which the protocol shows it"))
+            turn[event.agent] = (event, set(allowed))
+        elif isinstance(event, ModelCall) and event.agent in turn:
+            _, allowed = turn[event.agent]
+            prompt = "\n".join(m.content for m in event.messages)
+            for message in said:
+                if message.agent == event.agent or message.id in allowed:
+                    prompt = _blank(prompt, message.markers)
+            for message in said:
+                if message.agent == event.agent or message.id in allowed or message.seq > event.seq:
+                    continue
+                if any(marker in prompt for marker in message.markers):
+                    problems.append(Problem("leak", event.seq, f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}"))
+                    break
+    return problems
+
+
+def _blank(text: str, markers: tuple[str, ...]) -> str:
+    for marker in markers:
+        text = text.replace(marker, "\0")
+    return text
