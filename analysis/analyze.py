@@ -6,13 +6,15 @@ The study comes from the spec recorded in `run.json` (its `study` field). The an
 
 from __future__ import annotations
 
+import importlib
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
-from moot.errors import UserError
-from moot.protocols.spec import STUDIES
+from moot.errors import UserError, unknown_name
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import check_run_dir, open_run_trace
@@ -35,21 +37,53 @@ def study_of(manifest: RunManifest, study: str | None = None) -> str:
     """The study to analyse: the one asked for, else the spec's."""
     chosen = study or manifest.spec.get("study")
     if chosen is None:
-        raise UserError(f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; pass --study ({', '.join(STUDIES)})")
-    if chosen not in STUDIES:
-        raise UserError(f"study '{chosen}' is unknown; known: {', '.join(STUDIES)}")
+        raise UserError(f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; pass --study ({', '.join(STUDY_ANALYSES)})")
+    if chosen not in STUDY_ANALYSES:
+        raise UserError(unknown_name("study", chosen, STUDY_ANALYSES))
     return chosen
 
 
-def judge_taxonomy(spec: dict[str, Any]):
-    """The value list a run's value judge used (`values` or `values:FILE` output), else the bundled one."""
-    from moot.judges.taxonomy import load_value_taxonomy
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """What a study's analysis reads: the run, its companion runs, and the analysis options."""
 
-    for role in spec.get("roles", {}).values():
-        output = role.get("output")
-        if isinstance(output, str) and output.split(":", 1)[0] == "values":
-            return load_value_taxonomy(output.partition(":")[2] or None)
-    return load_value_taxonomy()
+    events: list[Event]
+    """Every event of the run."""
+    manifest: RunManifest
+    """The run's manifest (its `spec` is the resolved spec)."""
+    companions: dict[str, list[Event]] = field(default_factory=dict)
+    """Events of companion runs by role: `baseline` (solo), `stated`, `unsteered`."""
+    labels: Path | None = None
+    """A CSV of human labels, for studies that check a judge against them."""
+    n_boot: int = 1000
+    """Bootstrap resamples."""
+    seed: int = 0
+    """Seed of the bootstrap."""
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The resolved spec of the run."""
+        return self.manifest.spec
+
+
+StudyAnalysis = Callable[[AnalysisInputs, AnalysisWriter], dict[str, Any]]
+"""A study's analysis: inputs and a writer for tables and plots in, the metrics out."""
+
+STUDY_ANALYSES: dict[str, str] = {
+    "deliberation": "moot.analysis.study_deliberation:analyze_deliberation_run",
+    "cooperation": "moot.analysis.study_cooperation:analyze_cooperation_run",
+    "stated_preference": "moot.analysis.study_cooperation:analyze_stated_run",
+}
+"""The analysis of each study, as `module:function` (imported when used)."""
+
+COMPANIONS = ("baseline", "stated", "unsteered")
+"""Companion runs an analysis may read beside the run itself."""
+
+
+def study_analysis(study: str) -> StudyAnalysis:
+    """The analysis function of a study."""
+    module, _, function = STUDY_ANALYSES[study].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def analyze_run(
@@ -57,27 +91,30 @@ def analyze_run(
     out: Path | str | None = None,
     *,
     study: str | None = None,
-    baseline: Path | str | None = None,
-    stated: Path | str | None = None,
-    unsteered: Path | str | None = None,
+    companions: dict[str, Path | str | None] | None = None,
     labels: Path | str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> tuple[Path, AnalysisIndex]:
     """Analyse a run; return the analysis folder and its index (`metrics.json`).
 
-    Companion runs: `baseline` (a solo run, deliberation), `stated` (a stated-preference run of
-    the same scenarios, cooperation), `unsteered` (the same protocol without value steering, for
-    the adaptation measure); `labels` is a CSV of human concession labels (cooperation).
+    `companions` names other run directories the study compares with: `baseline` (a solo run,
+    deliberation), `stated` (a stated-preference run of the same scenarios, cooperation),
+    `unsteered` (the same protocol without value steering, for adaptation measures). `labels` is
+    a CSV of human labels (cooperation: concession labels).
     """
     run_dir = Path(run_dir)
     manifest, events = read_run(run_dir)
     chosen = study_of(manifest, study)
-    baseline_events = read_run(Path(baseline))[1] if baseline is not None else None
-    stated_events = read_run(Path(stated))[1] if stated is not None else None
-    unsteered_events = read_run(Path(unsteered))[1] if unsteered is not None else None
     if n_boot < 10:
         raise UserError(f"--boot must be at least 10 (got {n_boot})")
+    extra = {}
+    for name, path in (companions or {}).items():
+        if name not in COMPANIONS:
+            raise UserError(f"companion run '{name}' is unknown; known: {', '.join(COMPANIONS)}")
+        if path is not None:
+            extra[name] = read_run(Path(path))[1]
+    inputs = AnalysisInputs(events, manifest, extra, Path(labels) if labels else None, n_boot, seed)
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
@@ -85,7 +122,7 @@ def analyze_run(
     staging.mkdir(parents=True)
     writer = AnalysisWriter(staging)
     try:
-        metrics = _analyze(chosen, events, manifest, writer, baseline_events, stated_events, unsteered_events, labels, n_boot, seed)
+        metrics = study_analysis(chosen)(inputs, writer)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -95,16 +132,3 @@ def analyze_run(
         shutil.rmtree(folder)
     staging.rename(folder)
     return folder, index
-
-
-def _analyze(chosen: str, events: list[Event], manifest: RunManifest, writer: AnalysisWriter, baseline_events: list[Event] | None, stated_events: list[Event] | None,
-             unsteered_events: list[Event] | None, labels: Path | str | None, n_boot: int, seed: int) -> dict[str, Any]:
-    """Dispatch to the study's analysis."""
-    if chosen == "deliberation":
-        from moot.analysis.study_deliberation import analyze_deliberation
-
-        return analyze_deliberation(events, manifest.spec, writer, taxonomy=judge_taxonomy(manifest.spec), baseline=baseline_events, n_boot=n_boot, seed=seed)
-    from moot.analysis.study_cooperation import analyze_cooperation, analyze_stated
-
-    analyze = analyze_cooperation if chosen == "cooperation" else analyze_stated
-    return analyze(events, manifest.spec, writer, n_boot=n_boot, seed=seed, stated=stated_events, unsteered=unsteered_events, labels=Path(labels) if labels else None)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.agreement import cohen_kappa_labels, f1_labels, kendall_tau_rankings, kendall_w_rankings
 from moot.analysis.bradley_terry import bootstrap_bradley_terry, bradley_terry_comparisons
 from moot.analysis.concession import (
@@ -280,7 +281,7 @@ def _choice_comparisons(choices: Sequence[Choice]) -> tuple[list[str], list[str]
 
 
 def analyze_stated(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, *, n_boot: int = 1000, seed: int = 0,
-                   unsteered: Sequence[Event] | None = None, **_: Any) -> dict[str, Any]:
+                   unsteered: Sequence[Event] | None = None) -> dict[str, Any]:
     """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values."""
     choices = stated_choices_events(events)
     winners, losers = _choice_comparisons(choices)
@@ -333,3 +334,16 @@ def _csv_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
 
 def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:
     return [[None if isinstance(x, float) and math.isnan(x) else x for x in row] for row in matrix]
+
+
+def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
+    """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
+    return analyze_cooperation(
+        inputs.events, inputs.spec, writer, n_boot=inputs.n_boot, seed=inputs.seed,
+        stated=inputs.companions.get("stated"), unsteered=inputs.companions.get("unsteered"), labels=inputs.labels,
+    )
+
+
+def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
+    """The stated-preference analysis of a run (companion: `unsteered`)."""
+    return analyze_stated(inputs.events, inputs.spec, writer, n_boot=inputs.n_boot, seed=inputs.seed, unsteered=inputs.companions.get("unsteered"))

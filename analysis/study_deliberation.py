@@ -14,12 +14,13 @@ from typing import Any
 
 from moot.agents.structured import VERDICTS
 from moot.analysis import deliberation as measures
+from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.debates import DebateRecord, debate_records_events
 from moot.analysis.inertia import bootstrap_inertia_conformity, observations_from_events
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.ratings import elo_matches, elo_matches_shuffled, influence_graph, plot_influence_graph, trueskill_ranked_games
-from moot.judges.taxonomy import ValueTaxonomy
+from moot.judges.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
 
 MIN_INERTIA_OBSERVATIONS = 20
@@ -35,6 +36,15 @@ def verdict_labels(spec: dict[str, Any]) -> list[str]:
             if enum:
                 return [str(v) for v in enum]
     return list(VERDICTS)
+
+
+def judge_taxonomy(spec: dict[str, Any]) -> ValueTaxonomy:
+    """The value list a run's value judge used (`values` or `values:FILE` output), else the bundled one."""
+    for role in spec.get("roles", {}).values():
+        output = role.get("output")
+        if isinstance(output, str) and output.split(":", 1)[0] == "values":
+            return load_value_taxonomy(output.partition(":")[2] or None)
+    return load_value_taxonomy()
 
 
 def analyze_deliberation(
@@ -183,3 +193,10 @@ def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: i
         writer.table("influence", result["influence"]["edges"])
         plot_influence_graph(graph, writer.plot_path("influence_graph"))
     return result
+
+
+def analyze_deliberation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
+    """The deliberation study's analysis of a run (with a solo `baseline` companion when given)."""
+    return analyze_deliberation(
+        inputs.events, inputs.spec, writer, taxonomy=judge_taxonomy(inputs.spec), baseline=inputs.companions.get("baseline"), n_boot=inputs.n_boot, seed=inputs.seed
+    )

@@ -54,7 +54,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from moot.analysis.analyze import analyze_run
 
     folder, index = analyze_run(
-        args.run_dir, args.out, study=args.study, baseline=args.baseline, stated=args.stated, unsteered=args.unsteered, labels=args.labels, n_boot=args.boot, seed=args.seed
+        args.run_dir, args.out, study=args.study, companions={"baseline": args.baseline, "stated": args.stated, "unsteered": args.unsteered},
+        labels=args.labels, n_boot=args.boot, seed=args.seed,
     )
     print(f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, {len(index.plots)} plots in {folder}")
     for note in index.notes:

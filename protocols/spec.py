@@ -10,13 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from moot.errors import unknown_name
+
 SPEC_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ROUND_START = "start"
 ROUND_END = "end"
 GOALS = ("correctness", "balanced", "adversarial")
 STUDIES = ("deliberation", "cooperation", "stated_preference")
-"""Studies whose analysis `moot analyze` knows how to run on a trace."""
+"""Studies whose analysis `moot analyze` knows how to run on a trace (see `moot.analysis.analyze.STUDY_ANALYSES`)."""
 
 
 class _Strict(BaseModel):
@@ -138,8 +140,8 @@ class ProtocolSpec(_Strict):
     """Name of the protocol."""
     description: str = ""
     """What the protocol is for."""
-    study: Literal["deliberation", "cooperation", "stated_preference"] | None = None
-    """The study whose measurements `moot analyze` computes from this protocol's runs; None for none."""
+    study: str | None = None
+    """The study whose measurements `moot analyze` computes from this protocol's runs (one of STUDIES); None for none."""
     model: str = "local"
     """Default model of every agent, as `provider:model`."""
     agents: list[AgentSpec] = Field(min_length=1)
@@ -166,6 +168,13 @@ class ProtocolSpec(_Strict):
     """Agent orders to run: the given one, every rotation, or every permutation."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     """Settings per provider (`openai`, `anthropic`, `openai-compatible`, `local`, ...)."""
+
+    @field_validator("study")
+    @classmethod
+    def _known_study(cls, value: str | None) -> str | None:
+        if value is not None and value not in STUDIES:
+            raise ValueError(unknown_name("study", value, STUDIES))
+        return value
 
     @field_validator("stop", mode="before")
     @classmethod

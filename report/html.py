@@ -100,7 +100,7 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
     if manifest.spec.get("study"):
         analysis = _current_analysis(run_dir, manifest.final_hash, Path(baseline) if baseline else None)
         if analysis is None:
-            analysis = analyze_run(run_dir, baseline=baseline)
+            analysis = analyze_run(run_dir, companions={"baseline": baseline})
     folder, index = analysis if analysis else (None, None)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     env.filters["pretty"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)

@@ -61,7 +61,7 @@ def runs(tmp_path_factory):
 def test_revealed_ranking_matrix_and_rounds(runs, tmp_path):
     revealed, stated = runs
     labels = tmp_path / "labels.csv"
-    folder, index = analyze_run(revealed, stated=stated, labels=labels_file(revealed, labels), n_boot=50)
+    folder, index = analyze_run(revealed, companions={"stated": stated}, labels=labels_file(revealed, labels), n_boot=50)
     metrics = index.metrics
     assert metrics["conversations"] == 64 and metrics["unparsed"] == 0  # 32 scenarios x 2 role swaps
     ranking = metrics["revealed"]["ranking"]

@@ -90,3 +90,20 @@ def test_analyze_refuses_what_is_not_a_run(tmp_path, capsys):
     assert main(["analyze", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a run directory" in err
+
+
+def test_every_study_a_spec_may_name_has_an_analysis():
+    from moot.analysis.analyze import STUDY_ANALYSES, study_analysis
+    from moot.protocols.spec import STUDIES
+
+    assert set(STUDIES) == set(STUDY_ANALYSES)
+    for study in STUDIES:
+        assert callable(study_analysis(study))
+
+
+def test_an_unknown_study_in_a_spec_is_one_line(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    path.write_text("name: s\nstudy: deliberaton\nagents: [{name: a, role: r, model: scripted, script: ['x']}]\nroles: {r: {prompt: hi}}\n")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'deliberation'" in err and err.count("\n") == 1
