@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,20 @@ class ModelReply:
     """Sampling parameters actually sent."""
 
 
+@dataclass
+class FailureTally:
+    """Failed attempts of a run's model calls, per kind, shared by its gateways (for the run summary)."""
+
+    retried: Counter[str] = field(default_factory=Counter)
+    """Attempts that failed and were retried, per failure kind."""
+    failed: Counter[str] = field(default_factory=Counter)
+    """Calls that failed for good, per kind of their last failure."""
+
+    def record(self, kind: str, retrying: bool) -> None:
+        """Count one failed attempt, retried or final."""
+        (self.retried if retrying else self.failed)[kind] += 1
+
+
 def to_llm_messages(messages: list[dict[str, str]]) -> list[LLMMessage]:
     """`{"role", "content"}` dicts as AutoGen messages."""
     out: list[LLMMessage] = []
@@ -72,6 +87,7 @@ class ModelGateway:
         policy: RetryPolicy = RetryPolicy(),
         timeout_s: float = 120.0,
         rng: random.Random | None = None,
+        tally: FailureTally | None = None,
     ) -> None:
         self.ref = ref
         self.client = client
@@ -81,6 +97,8 @@ class ModelGateway:
         self.policy = policy
         self.timeout_s = timeout_s
         self._rng = rng or random.Random(0)
+        self.tally = tally
+        """Where failed attempts are counted per kind, when the run keeps such a count."""
 
     @property
     def needs_schema_instructions(self) -> bool:
@@ -165,7 +183,10 @@ class ModelGateway:
             except Exception as exc:  # noqa: BLE001 - every client error is classified and recorded
                 failure = classify(exc)
                 failure_kinds.append(failure.kind)
-                if not failure.transient or retries >= self.policy.max_retries:
+                retrying = failure.transient and retries < self.policy.max_retries
+                if self.tally is not None:
+                    self.tally.record(failure.kind, retrying)
+                if not retrying:
                     return ModelReply(
                         text=None, retries=retries, error=failure.message, failure_kinds=failure_kinds, params=sent
                     )

@@ -48,7 +48,7 @@ class ModelPool:
                 self.limiter(ref.provider),
                 provider.structured if settings.structured_output == "auto" else settings.structured_output,
                 cache=self.cache if provider.cacheable else None,
-                policy=RetryPolicy(max_retries=settings.max_retries),
+                policy=RetryPolicy.from_settings(settings),
                 timeout_s=settings.timeout_s,
             )
         return self._gateways[key]

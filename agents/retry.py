@@ -6,6 +6,10 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moot.protocols.spec import ProviderSettings
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 
@@ -73,8 +77,16 @@ class RetryPolicy:
     """Exponential backoff with full jitter, capped, honouring Retry-After."""
 
     max_retries: int = 4
+    """Retries after the first attempt."""
     base_delay: float = 0.5
+    """Upper bound of the first backoff, in seconds; it doubles with each retry."""
     max_delay: float = 30.0
+    """Upper bound of any backoff, in seconds."""
+
+    @classmethod
+    def from_settings(cls, settings: ProviderSettings) -> RetryPolicy:
+        """The policy a provider's settings in the spec ask for."""
+        return cls(max_retries=settings.max_retries, base_delay=settings.retry_base_delay_s, max_delay=settings.retry_max_delay_s)
 
     def delay(self, retry: int, failure: Failure, rng: random.Random) -> float:
         """Seconds to wait before retry number `retry` (from 1)."""

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped, TurnStarted
+from moot.trace.reading import effective_events
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class DebateRecord:
 
 
 def debate_records_events(events: Iterable[Event]) -> list[DebateRecord]:
-    """One record per conversation, in order of first event."""
+    """One record per conversation, in order of first event (events superseded by a resume left out)."""
+    events = effective_events(events)
     started: dict[str, ConversationStarted] = {}
     verdicts: dict[str, dict[int, dict[str, str | None]]] = defaultdict(lambda: defaultdict(dict))
     values: dict[str, dict[int, dict[str, tuple[str, ...]]]] = defaultdict(lambda: defaultdict(dict))

@@ -35,6 +35,7 @@ from moot.analysis.plots import plot_bars
 from moot.errors import UserError
 from moot.scenarios.schwartz import SCHWARTZ_VALUES
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped
+from moot.trace.reading import effective_events
 
 BT_PRIOR = 0.5
 """Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""
@@ -78,7 +79,8 @@ def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
 
 
 def cooperation_records_events(events: Sequence[Event], judge_field: str = "conceded") -> list[CooperationRecord]:
-    """One record per completed conversation of a cooperation run."""
+    """One record per completed conversation of a cooperation run (events superseded by a resume left out)."""
+    events = effective_events(events)
     starts = _starts(events)
     decisions: dict[str, list[JudgeDecision]] = defaultdict(list)
     models: dict[str, dict[str, str]] = defaultdict(dict)
@@ -114,6 +116,7 @@ def cooperation_records_events(events: Sequence[Event], judge_field: str = "conc
 
 def stated_choices_events(events: Sequence[Event], field: str = "choice") -> list[Choice]:
     """One choice per completed conversation of a stated-preference run (option A or B mapped to its value)."""
+    events = effective_events(events)
     starts = _starts(events)
     choices = []
     for event in events:

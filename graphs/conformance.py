@@ -32,6 +32,7 @@ from moot.graphs.turns import plan_round
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped, TurnStarted, parse_event
+from moot.trace.reading import effective_events
 from moot.trace.store import canonical_json, event_hash, open_trace
 
 CONFORMANCE_RESPONDER = "conformance"
@@ -103,7 +104,7 @@ def check_trace(spec: ProtocolSpec, events: list[Event]) -> ConformanceReport:
         if isinstance(event, (TurnStarted, ModelCall, MessageAdded, JudgeDecision)) and (event.round < 1 or not event.agent):
             _fail(f"event {event.seq} ({event.event}) lacks its round or agent")
     by_conversation: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
+    for event in effective_events(events):  # a resumed conversation is checked as it stands
         by_conversation[event.conversation_id].append(event)
     turns = 0
     for conversation_id, conv in by_conversation.items():

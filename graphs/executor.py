@@ -33,7 +33,11 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Runs conversations as asyncio tasks in this process, bounded by a semaphore."""
+    """Runs conversations as asyncio tasks in this process, bounded by a semaphore.
+
+    When the run is cancelled (Ctrl-C) or one task raises, every other task is cancelled and
+    awaited before `run` returns, so that no conversation writes to the trace after it.
+    """
 
     async def run(self, plans: Sequence[ConversationPlan], run_one: Callable[[ConversationPlan], Awaitable[None]], concurrency: int) -> None:
         """Run every plan through `run_one`, at most `concurrency` at once."""
@@ -49,3 +53,4 @@ class LocalExecutor:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

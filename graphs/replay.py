@@ -21,10 +21,12 @@ from typing import Any
 
 from moot.errors import UserError
 from moot.graphs.runner import RunResult, run_async
+from moot.protocols.explorer import is_explorer_roster
 from moot.protocols.spec import ProtocolSpec, ProviderSettings
 from moot.scenarios import ScenarioSet, load_scenarios
 from moot.trace.events import Event, JudgeDecision, MessageAdded, Stopped
 from moot.trace.manifest import RunManifest
+from moot.trace.reading import effective_events
 from moot.trace.verify import read_manifest, recorded_events
 
 
@@ -71,7 +73,7 @@ class ReplayReport:
 def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
     """Each conversation's messages, judge decisions and stop, in trace order."""
     steps: dict[str, list[Step]] = defaultdict(list)
-    for event in events:
+    for event in effective_events(events):
         if isinstance(event, MessageAdded):
             steps[event.conversation_id].append(Step("message", event.round, event.agent, event.content, event.parsed))
         elif isinstance(event, JudgeDecision):
@@ -157,6 +159,8 @@ def default_replay_dir(run_dir: Path) -> Path:
 def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
     """Replay a run into a new run directory and compare it with the original, conversation by conversation."""
     manifest = read_manifest(run_dir)
+    if is_explorer_roster(manifest.spec):
+        raise UserError(f"run '{run_dir}' is a question-generation explorer run; replay re-runs protocol runs only")
     try:
         spec = ProtocolSpec.model_validate(manifest.spec)
     except ValueError as exc:

@@ -3,6 +3,10 @@
 An experiment is a protocol x scenarios x agent orders x repeats, each conversation with its
 own seed. Everything is checked before the run directory is created; once running, a failed
 conversation is recorded and the run goes on.
+
+run.json is rewritten (atomically) whenever a conversation ends, so a run killed at any moment
+leaves a manifest saying `running` beside its trace; `resume_async` finishes such a run (see
+`moot.graphs.resume`). Ctrl-C cancels the calls in flight and leaves the run `interrupted`.
 """
 
 from __future__ import annotations
@@ -20,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from moot.agents.cache import ResponseCache
+from moot.agents.gateway import FailureTally, ModelGateway
 from moot.agents.pool import ModelPool
 from moot.errors import UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor
+from moot.graphs.resume import InterruptedRun, ResumePoint, events_by_conversation, open_interrupted_run, resume_point, stopped_events
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import ScenarioSet
-from moot.trace.events import ConversationStarted, ErrorEvent, Stopped, utc_now
-from moot.trace.manifest import MANIFEST_FILE, RunManifest
+from moot.trace.events import ConversationStarted, ErrorEvent, Event, ModelCall, Resumed, Stopped, utc_now
+from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, RunManifest, UsageReport
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore
 from moot.trace.writer import TraceWriter
 
@@ -92,6 +98,21 @@ def prepare_run_dir(out: Path | None, spec: ProtocolSpec) -> Path:
     return out
 
 
+def invalid_reply_kind(call: ModelCall) -> str | None:
+    """`truncated` or `invalid` for a reply that did not fit its schema; None for any other call."""
+    if call.parse_error is None or call.raw_reply is None:
+        return None
+    return "truncated" if call.finish_reason in ("length", "max_tokens") else "invalid"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C; its directory can be resumed."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(f"run interrupted: {run_dir}")
+        self.run_dir = run_dir
+
+
 @dataclass
 class RunResult:
     """A finished run: where it is and what its manifest says."""
@@ -119,6 +140,7 @@ class Runner:
         cache_path: Path | None = None,
         executor: Executor | None = None,
         progress: ProgressCallback | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.protocol = protocol
         self.spec = protocol.spec
@@ -130,7 +152,8 @@ class Runner:
         self.executor = executor or LocalExecutor()
         self.progress = progress
         self.plans = expand(protocol, scenarios, self.seed)
-        self.run_id = f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{token_source.token_hex(3)}"
+        self.run_id = run_id or f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{token_source.token_hex(3)}"
+        self.tally = FailureTally()
 
     def _manifest(self) -> RunManifest:
         return RunManifest(
@@ -141,6 +164,7 @@ class Runner:
             scenario_source=self.scenarios.source,
             scenario_hash=self.scenarios.sha256,
             scenario_count=len(self.scenarios.scenarios),
+            scenario_ids=[scenario.id for scenario in self.scenarios.scenarios],
             seed=self.seed,
             concurrency=self.concurrency,
             cache=str(self.cache_path) if self.cache_path else None,
@@ -153,45 +177,105 @@ class Runner:
         manifest = self._manifest()
         manifest.conversations.planned = len(self.plans)
         manifest.write(self.run_dir)
+        return await self._execute(manifest, {}, [])
+
+    async def resume(self, manifest: RunManifest, events: list[Event]) -> RunResult:
+        """Finish an interrupted run whose recorded events are `events`: run what did not stop, keep the rest."""
+        by_conversation = events_by_conversation(events)
+        stops = stopped_events(events)
+        points = {}
+        for plan in self.plans:
+            recorded = by_conversation.get(plan.conversation_id)
+            if recorded and plan.conversation_id not in stops:
+                points[plan.conversation_id] = resume_point(self.protocol, self.protocol.plan(plan.order), recorded)
+        manifest.status = "running"
+        manifest.ended_at = None
+        manifest.resumed_at.append(utc_now())
+        manifest.conversations = ConversationCounts(
+            planned=len(self.plans),
+            completed=sum(stop.status == "completed" for stop in stops.values()),
+            failed=sum(stop.status == "failed" for stop in stops.values()),
+        )
+        self.tally.retried.update(manifest.usage.retries_by_kind)
+        self.tally.failed.update(manifest.usage.failures_by_kind)
+        manifest.write(self.run_dir)
+        calls = [event for event in events if isinstance(event, ModelCall)]
+        return await self._execute(manifest, points, calls, skip=set(stops))
+
+    async def _execute(self, manifest: RunManifest, points: dict[str, ResumePoint], earlier_calls: list[ModelCall], skip: set[str] | frozenset[str] = frozenset()) -> RunResult:
+        """Run the plans not in `skip` (from their resume point when they have one), recording as they end."""
         store = SQLiteTraceStore(self.run_dir / TRACE_FILE)
         cache = ResponseCache(self.cache_path) if self.cache_path else None
         pool = ModelPool(self.spec, cache)
         writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
-        finished = 0
+        for call in earlier_calls:
+            writer.count(call)  # the usage of the run's earlier part, as its calls were recorded
+            self._count_invalid(writer.usage, call)
+        pending = [plan for plan in self.plans if plan.conversation_id not in skip]
+        finished = len(self.plans) - len(pending)
         if self.progress:
-            self.progress(0, len(self.plans))
+            self.progress(finished, len(self.plans))
+
+        def emit(event: Event) -> Event:
+            stored = writer.emit(event)
+            if isinstance(stored, ModelCall):
+                self._count_invalid(writer.usage, stored)
+            return stored
 
         async def run_one(plan: ConversationPlan) -> None:
             nonlocal finished
-            ok = await self._run_conversation(plan, pool, writer)
+            ok = await self._run_conversation(plan, pool, writer, emit, points.get(plan.conversation_id))
             if ok:
                 manifest.conversations.completed += 1
             else:
                 manifest.conversations.failed += 1
             finished += 1
+            self._record(manifest, writer, store)
             if self.progress:
                 self.progress(finished, len(self.plans))
 
         try:
-            await self.executor.run(self.plans, run_one, self.concurrency)
+            await self.executor.run(pending, run_one, self.concurrency)
             manifest.status = "completed"
         except (asyncio.CancelledError, KeyboardInterrupt):
             manifest.status = "interrupted"
             raise
         finally:
             manifest.ended_at = utc_now()
-            manifest.usage = writer.usage
-            manifest.events = store.count()
-            manifest.final_hash = store.last_hash
-            manifest.write(self.run_dir)
+            self._record(manifest, writer, store)
             store.close()
             await pool.close()
             if cache:
                 cache.close()
         return RunResult(self.run_dir, manifest)
 
-    async def _run_conversation(self, plan: ConversationPlan, pool: ModelPool, writer: TraceWriter) -> bool:
-        """Run one conversation to its stop; record a failure instead of raising. True when completed."""
+    @staticmethod
+    def _count_invalid(usage: UsageReport, call: ModelCall) -> None:
+        kind = invalid_reply_kind(call)
+        if kind is not None:
+            usage.invalid_replies_by_kind[kind] = usage.invalid_replies_by_kind.get(kind, 0) + 1
+
+    def _record(self, manifest: RunManifest, writer: TraceWriter, store: SQLiteTraceStore) -> None:
+        """Write run.json with the counts, usage and trace position as they are now."""
+        manifest.usage = writer.usage.model_copy(
+            update={
+                "retries_by_kind": dict(sorted(self.tally.retried.items())),
+                "failures_by_kind": dict(sorted(self.tally.failed.items())),
+                "invalid_replies_by_kind": dict(sorted(writer.usage.invalid_replies_by_kind.items())),
+            }
+        )
+        manifest.events = store.count()
+        manifest.final_hash = store.last_hash
+        manifest.write(self.run_dir)
+
+    def _gateway(self, pool: ModelPool, agent_name: str) -> ModelGateway:
+        """The agent's gateway, counting failures in the run's tally and retrying as its provider's settings say."""
+        gateway = pool.gateway(self.spec.agent(agent_name))
+        gateway.tally = self.tally
+        return gateway
+
+    async def _run_conversation(self, plan: ConversationPlan, pool: ModelPool, writer: TraceWriter, emit: Callable[[Event], Event], point: ResumePoint | None = None) -> bool:
+        """Run one conversation to its stop (from `point` when resumed); record a failure instead of raising. True when completed."""
         scenario = self.scenarios.scenarios[plan.scenario_index]
         round_plan = self.protocol.plan(plan.order)
         ctx = ConversationContext(
@@ -202,12 +286,22 @@ class Runner:
             repeat=plan.repeat,
             seed=plan.seed,
             plan=round_plan,
-            gateways={agent.name: pool.gateway(agent) for agent in self.spec.agents},
+            gateways={agent.name: self._gateway(pool, agent.name) for agent in self.spec.agents},
             agent_seeds={agent.name: agent.seed if agent.seed is not None else stable_int(plan.seed, agent.name) for agent in self.spec.agents},
-            emit=writer.emit,
+            emit=emit,
         )
-        writer.emit(ConversationStarted(**ctx.ids(0), protocol=self.spec.name, order=list(round_plan.order), repeat=plan.repeat, seed=plan.seed, scenario=scenario.model_dump(mode="json")))
-        state = {"round": 0, "messages": [], "stop_reason": None}
+        if point is None:
+            emit(ConversationStarted(**ctx.ids(0), protocol=self.spec.name, order=list(round_plan.order), repeat=plan.repeat, seed=plan.seed, scenario=scenario.model_dump(mode="json")))
+            state = {"round": 0, "messages": [], "stop_reason": None}
+        else:
+            emit(Resumed(**ctx.ids(point.kept_rounds), kept_rounds=point.kept_rounds, superseded=point.superseded))
+            if point.error is not None:
+                emit(Stopped(**ctx.ids(point.error.round), status="failed", reason=point.error.message, rounds=point.error.round))
+                return False
+            if point.stop_reason is not None:
+                emit(Stopped(**ctx.ids(point.kept_rounds), status="completed", reason=point.stop_reason, rounds=point.kept_rounds))
+                return True
+            state = {"round": point.kept_rounds, "messages": list(point.messages), "stop_reason": None}
         try:
             final = await self.protocol.graph(plan.order).ainvoke(
                 state, context=ctx, config={"recursion_limit": self.protocol.recursion_limit()}
@@ -218,7 +312,7 @@ class Runner:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug in one conversation must not end the run
             return self._failed(ctx, writer, "internal", f"{type(exc).__name__}: {exc}")
-        writer.emit(Stopped(**ctx.ids(final["round"]), status="completed", reason=final["stop_reason"] or "ended", rounds=final["round"]))
+        emit(Stopped(**ctx.ids(final["round"]), status="completed", reason=final["stop_reason"] or "ended", rounds=final["round"]))
         return True
 
     def _failed(self, ctx: ConversationContext, writer: TraceWriter, kind: str, message: str) -> bool:
@@ -246,3 +340,32 @@ async def run_async(
     run_dir = prepare_run_dir(out, protocol.spec)
     runner = Runner(protocol, scenarios, run_dir, concurrency=concurrency, seed=seed, cache_path=cache_path, executor=executor, progress=progress)
     return await runner.run()
+
+
+async def resume_async(
+    run_dir: Path,
+    *,
+    scenarios: ScenarioSet | None = None,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Finish an interrupted run in its directory, with the spec, scenarios, seed and options of its run.json.
+
+    Conversations that stopped are kept as they are; interrupted ones go on from their last
+    complete round. Scenarios come from the file the run started with (refused when it
+    changed) unless given (needed when the run's scenarios were given in Python).
+    """
+    interrupted: InterruptedRun = open_interrupted_run(Path(run_dir), scenarios)
+    manifest = interrupted.manifest
+    runner = Runner(
+        interrupted.protocol,
+        interrupted.scenarios,
+        interrupted.run_dir,
+        concurrency=manifest.concurrency,
+        seed=manifest.seed,
+        cache_path=Path(manifest.cache) if manifest.cache else None,
+        executor=executor,
+        progress=progress,
+        run_id=manifest.run_id,
+    )
+    return await runner.resume(manifest, interrupted.events)

@@ -7,7 +7,7 @@
 """
 
 from moot.analysis.summary import RunSummary, summarize_run
-from moot.api import run
+from moot.api import resume, run
 from moot.errors import SpecError, UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.runner import RunResult
@@ -33,6 +33,7 @@ __all__ = [
     "compile_protocol",
     "load_scenarios",
     "load_spec",
+    "resume",
     "run",
     "summarize_run",
 ]

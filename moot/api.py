@@ -1,4 +1,4 @@
-"""The Python front door: load a spec, run it on scenarios, get the run directory back."""
+"""The Python front door: load a spec, run it on scenarios, get the run directory back; resume an interrupted run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from moot.agents.cache import default_cache_path
 from moot.errors import UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.executor import Executor
-from moot.graphs.runner import ProgressCallback, RunResult, run_async
+from moot.graphs.runner import ProgressCallback, RunInterrupted, RunResult, prepare_run_dir, resume_async, run_async
 from moot.protocols.loader import LoadedSpec, load_spec, validate_spec_data
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
@@ -32,9 +32,14 @@ def as_spec(spec: ProtocolSpec | LoadedSpec | dict[str, Any] | str | Path) -> Lo
 
 
 def compile_loaded(loaded: LoadedSpec) -> CompiledProtocol:
-    """Compile a loaded spec; a SpecError becomes one line naming the file and line."""
+    """Compile a loaded spec (an explorer spec to its explorer); a SpecError becomes one line naming the file and line."""
     from moot.errors import SpecError
+    from moot.protocols.explorer import ExplorerSpec
 
+    if isinstance(loaded.spec, ExplorerSpec):
+        from moot.graphs.explorer import compile_explorer_loaded
+
+        return compile_explorer_loaded(loaded)
     try:
         return compile_protocol(loaded.spec)
     except SpecError as exc:
@@ -86,17 +91,53 @@ def run(
     """
     loaded = as_spec(spec)
     protocol = compile_loaded(loaded)
-    scenario_set = as_scenarios(scenarios, loaded, limit)
     cache_path = default_cache_path() if cache == USE_DEFAULT_CACHE else (Path(cache) if cache else None)
-    return asyncio.run(
-        run_async(
-            protocol,
-            scenario_set,
-            out=Path(out) if out else None,
-            concurrency=concurrency,
-            seed=seed,
-            cache_path=cache_path,
-            executor=executor,
-            progress=progress,
-        )
+    if not isinstance(protocol, CompiledProtocol):  # an explorer: its topics are its scenarios
+        from moot.graphs.explorer import run_explorer
+
+        return run_explorer(protocol, out=out, seed=seed, cache_path=cache_path, progress=progress)
+    scenario_set = as_scenarios(scenarios, loaded, limit)
+    run_dir = prepare_run_dir(Path(out) if out else None, protocol.spec)
+    coroutine = run_async(
+        protocol,
+        scenario_set,
+        out=run_dir,
+        concurrency=concurrency,
+        seed=seed,
+        cache_path=cache_path,
+        executor=executor,
+        progress=progress,
     )
+    return _until_interrupted(coroutine, run_dir)
+
+
+def resume(
+    run_dir: str | Path,
+    scenarios: ScenarioSet | Sequence[Scenario | dict[str, Any]] | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Finish an interrupted (or killed) run with the spec, scenarios, seed and options of its run.json.
+
+    Conversations that stopped are kept; interrupted ones go on from their last complete round.
+    `scenarios` is needed only when the run's scenarios were given in Python.
+    """
+    given = None
+    if scenarios is not None:
+        given = scenarios if isinstance(scenarios, ScenarioSet) else ScenarioSet(
+            "(python)", "", [s if isinstance(s, Scenario) else Scenario.model_validate(s) for s in scenarios]
+        )
+    return _until_interrupted(resume_async(Path(run_dir), scenarios=given, executor=executor, progress=progress), Path(run_dir))
+
+
+def _until_interrupted(coroutine: Any, run_dir: Path) -> RunResult:
+    """Run a run's coroutine; Ctrl-C becomes a RunInterrupted naming the run directory once it exists."""
+    from moot.trace.manifest import MANIFEST_FILE
+
+    try:
+        return asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        if (run_dir / MANIFEST_FILE).is_file():
+            raise RunInterrupted(run_dir) from None
+        raise

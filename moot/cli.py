@@ -1,6 +1,7 @@
 """The `moot` command line: run, validate, graph, trace, schema.
 
 Every user mistake is reported as one line on stderr with exit code 2, and nothing is written.
+Ctrl-C stops a run gracefully (exit 130) and says how to resume it: `moot run --resume RUN_DIR`.
 """
 
 from __future__ import annotations
@@ -10,23 +11,31 @@ import importlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moot.errors import UserError
 
+if TYPE_CHECKING:
+    from moot.trace.manifest import UsageReport
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+DEFAULT_CONCURRENCY = 4
+RUN_OPTIONS = ("scenarios", "out", "limit", "concurrency", "seed", "repeats", "orders", "model", "cache", "no_cache")
+"""Options of `moot run` that a resume takes from the run's run.json instead."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moot", description="Multi-agent LLM protocols: run, inspect, trace.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run an experiment")
-    run.add_argument("spec", help="spec YAML file or bundled spec name")
+    run = sub.add_parser("run", help="run an experiment, or finish an interrupted one (--resume RUN_DIR)")
+    run.add_argument("spec", nargs="?", help="spec YAML file or bundled spec name")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted or killed run, with the spec, scenarios, seed and options of its run.json")
     run.add_argument("--scenarios", help="scenario file (JSONL or YAML) or bundled sample name; default: the spec's")
     run.add_argument("--out", type=Path, help="run directory to create (default: runs/NAME-TIME)")
     run.add_argument("--limit", type=int, help="use only the first N scenarios")
-    run.add_argument("--concurrency", type=int, default=4, help="conversations at once (default 4)")
+    run.add_argument("--concurrency", type=int, help=f"conversations at once (default {DEFAULT_CONCURRENCY})")
     run.add_argument("--seed", type=int, help="base seed (default: the spec's)")
     run.add_argument("--repeats", type=int, help="repeats of each scenario and order (default: the spec's)")
     run.add_argument("--orders", choices=["given", "rotations", "permutations"], help="agent orders to run")
@@ -65,26 +74,62 @@ def _compile(spec_ref: str, models: list[str]):
     return loaded, compile_loaded(loaded)
 
 
+def _explorer(args: argparse.Namespace, command: str) -> int | None:
+    """Run `command` on an explorer spec (`kind: question_generation`) and return its exit code; None for any other spec."""
+    from moot.protocols.explorer import ExplorerSpec
+    from moot.protocols.loader import load_spec
+
+    loaded = load_spec(args.spec)
+    if not isinstance(loaded.spec, ExplorerSpec):
+        return None
+    from moot.graphs.explorer import EXPLORER_COMMANDS
+
+    return EXPLORER_COMMANDS[command](args, loaded)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """`moot run`."""
-    from moot.api import as_scenarios, USE_DEFAULT_CACHE, run
+    """`moot run`, or `moot run --resume RUN_DIR`."""
+    from moot.api import as_scenarios, USE_DEFAULT_CACHE, resume, run
     from moot.analysis.summary import summarize_run
     from moot.cli_output import print_summary, progress_bar
     from moot.overrides import override_repeats
     from moot.protocols.loader import LoadedSpec
 
-    loaded, _ = _compile(args.spec, args.model)
-    loaded = LoadedSpec(override_repeats(loaded.spec, args.repeats, args.orders), loaded.path, loaded.text)
-    scenarios = as_scenarios(args.scenarios, loaded, args.limit)
-    cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
-    with progress_bar(enabled=not args.quiet) as progress:
-        result = run(loaded, scenarios, out=args.out, concurrency=args.concurrency, seed=args.seed, cache=cache, progress=progress)
+    if args.resume is not None:
+        given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name) not in (None, False, [])]
+        if args.spec or given:
+            extra = f"a spec ('{args.spec}')" if args.spec else given[0]
+            raise UserError(f"--resume {args.resume} takes no {extra}: the spec, scenarios, seed and options come from the run's run.json")
+        with progress_bar(enabled=not args.quiet) as progress:
+            result = resume(args.resume, progress=progress)
+    else:
+        if not args.spec:
+            raise UserError("moot run needs a spec (a YAML file or a bundled spec name; see `moot specs`), or --resume RUN_DIR")
+        if (code := _explorer(args, "run")) is not None:
+            return code
+        loaded, _ = _compile(args.spec, args.model)
+        loaded = LoadedSpec(override_repeats(loaded.spec, args.repeats, args.orders), loaded.path, loaded.text)
+        scenarios = as_scenarios(args.scenarios, loaded, args.limit)
+        cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
+        concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
+        with progress_bar(enabled=not args.quiet) as progress:
+            result = run(loaded, scenarios, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress)
     print_summary(result, summarize_run(result.run_dir))
+    print_fault_counts(result.manifest.usage)
     return 0
+
+
+def print_fault_counts(usage: UsageReport) -> None:
+    """Print the retries, failures and invalid replies of a run per kind (nothing when there were none)."""
+    for label, counts in (("retries", usage.retries_by_kind), ("failed calls", usage.failures_by_kind), ("invalid replies", usage.invalid_replies_by_kind)):
+        if counts:
+            print(f"{label:<14} " + ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """`moot validate`."""
+    if (code := _explorer(args, "validate")) is not None:
+        return code
     loaded, protocol = _compile(args.spec, args.model)
     spec = loaded.spec
     turns = spec.turns if isinstance(spec.turns, str) else "custom"
@@ -94,6 +139,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """`moot graph`."""
+    if (code := _explorer(args, "graph")) is not None:
+        return code
     _, protocol = _compile(args.spec, [])
     plan = protocol.plan()
     print(protocol.mermaid())
@@ -150,7 +197,7 @@ def cmd_specs(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph, "trace": cmd_trace, "schema": cmd_schema, "specs": cmd_specs}
 
-COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios", "moot.cli_audit"]
+COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios", "moot.cli_audit", "moot.cli_view"]
 """Modules adding commands: each has `register(subparsers) -> {command name: handler}`."""
 
 
@@ -162,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"moot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("moot: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        run_dir = getattr(exc, "run_dir", None)
+        if run_dir is not None:
+            print(f"moot: interrupted; the run is saved in {run_dir}: finish it with `moot run --resume {run_dir}`", file=sys.stderr)
+        else:
+            print("moot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0

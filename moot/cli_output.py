@@ -11,7 +11,7 @@ from rich.table import Table
 
 from moot.analysis.summary import RunSummary
 from moot.graphs.runner import RunResult
-from moot.trace.events import Event
+from moot.trace.events import Event, EventBase
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)
@@ -82,7 +82,11 @@ def _event_text(event: Event) -> str:
         return str(event.outcome)
     if kind == "stopped":
         return f"{event.status}: {event.reason} after {event.rounds} rounds"
-    return f"{event.kind}: {event.message}"
+    if kind == "error":
+        return f"{event.kind}: {event.message}"
+    # Any other event (resume markers, explorer steps): its own fields, briefly.
+    fields = event.model_dump(exclude=set(EventBase.model_fields) | {"event"})
+    return ", ".join(f"{key} {value}" for key, value in fields.items())[:300]
 
 
 def print_trace_table(events: Iterable[Event]) -> None:

@@ -17,7 +17,7 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ROUND_START = "start"
 ROUND_END = "end"
 GOALS = ("correctness", "balanced", "adversarial")
-STUDIES = ("deliberation", "cooperation", "stated_preference")
+STUDIES = ("deliberation", "cooperation", "stated_preference", "value_portrait", "consistency", "question_generation", "question_evaluation")
 """Studies whose analysis `moot analyze` knows how to run on a trace (see `moot.analysis.analyze.STUDY_ANALYSES`)."""
 
 
@@ -40,6 +40,11 @@ class ProviderSettings(_Strict):
     """Timeout of one request, in seconds."""
     max_retries: int = Field(default=4, ge=0, le=20)
     """Retries after transient failures (timeouts, connection errors, 429, 5xx)."""
+    retry_base_delay_s: float = Field(default=0.5, gt=0, le=60)
+    """Backoff before the first retry, in seconds, at most (full jitter); it doubles with each retry.
+    A `Retry-After` from the server takes precedence."""
+    retry_max_delay_s: float = Field(default=30.0, gt=0, le=3600)
+    """Longest backoff between two retries, in seconds."""
     structured_output: Literal["auto", "json_schema", "json_object", "instructions"] = "auto"
     """How to obtain structured replies: the provider's strongest way (`auto`) or a forced one."""
     price_per_1k_in: float | None = Field(default=None, ge=0)

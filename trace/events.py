@@ -186,6 +186,184 @@ class ErrorEvent(EventBase):
     """What failed."""
 
 
+class Resumed(EventBase):
+    """An interrupted conversation was taken up again (`moot run --resume`).
+
+    Its complete rounds stand; the events of its incomplete round are superseded by the ones
+    written after this marker. Readers drop the superseded events with
+    `moot.trace.reading.effective_events`.
+    """
+
+    event: Literal["resumed"] = "resumed"
+    kept_rounds: int
+    """Complete rounds kept; the conversation goes on from the round after them."""
+    superseded: list[int] = Field(default_factory=list)
+    """Sequence numbers of this conversation's events that the interruption left incomplete."""
+
+
+# --- events of the question explorer (`kind: question_generation` specs) -------------------------
+
+
+class ArmSelected(EventBase):
+    """The explorer chose the topic (arm) to expand in a budget step, and why."""
+
+    event: Literal["arm_selected"] = "arm_selected"
+    step: int
+    """Budget step, from 1."""
+    arm: str
+    """Id of the chosen topic."""
+    topic: str
+    """Text of the chosen topic."""
+    rule: Literal["untried", "ucb"]
+    """`untried`: the first arm never pulled; `ucb`: the highest mean reward plus exploration bonus."""
+    exploration: float
+    """The exploration constant c of the bonus c * sqrt(2 ln t / n)."""
+    counts: dict[str, int]
+    """Pulls of every arm before this step."""
+    means: dict[str, float]
+    """Mean reward of every arm before this step (0 for an untried arm)."""
+    ucb: dict[str, float | None]
+    """UCB index of every arm before this step (None for an untried arm)."""
+
+
+class QuestionProposed(EventBase):
+    """A generator proposed a new question for the chosen topic."""
+
+    event: Literal["question_proposed"] = "question_proposed"
+    question_id: str
+    """Id of the question (`s<step>q<index>`)."""
+    step: int
+    """Budget step, from 1."""
+    arm: str
+    """Id of the topic it was generated from."""
+    text: str
+    """The question as proposed."""
+    generator: str
+    """Name of the generator agent that proposed it."""
+
+
+class QuestionScored(EventBase):
+    """A panel answered one version of a question, the judge tagged the values, and the score was computed."""
+
+    event: Literal["question_scored"] = "question_scored"
+    question_id: str
+    """Id of the question."""
+    version: int
+    """0 for the question as proposed, n for its n-th rewrite."""
+    stage: Literal["panel", "final"]
+    """`panel`: the cheap panel, during refinement; `final`: the final panel, for the final score."""
+    text: str
+    """The version of the question that was answered."""
+    question_values: list[str]
+    """Values the judge found in the question itself."""
+    answers: list[dict[str, Any]]
+    """Each panel member's answer: `agent`, `stance`, and `points` as `{text, values}`."""
+    value_conformity: float
+    """Distinct values of all points, as a share of the value list."""
+    value_diversity: float
+    """Mean Jaccard distance between the members' value sets."""
+    opinion_diversity: float
+    """1 - mean similarity of points by different members."""
+    disentanglement: float
+    """Share of the answers' values that the question itself carries (the penalty, before its weight)."""
+    penalty_weight: float
+    """Weight of the disentanglement penalty."""
+    score: float
+    """conformity + diversity + opinion diversity - weight * disentanglement."""
+    similarity: str
+    """How point similarity was measured: `embedding` or `lexical`."""
+
+
+class QuestionRefined(EventBase):
+    """A refiner suggested improvements and rewrote a question; the rewrite was scored and kept or not."""
+
+    event: Literal["question_refined"] = "question_refined"
+    question_id: str
+    """Id of the question."""
+    version: int
+    """Version number of the rewrite."""
+    from_version: int
+    """The version that was rewritten (the best so far)."""
+    previous_text: str
+    """The question before the rewrite."""
+    suggestion: str
+    """The refiner's suggested improvements."""
+    text: str
+    """The rewrite."""
+    score_before: float
+    """Panel score of the version rewritten."""
+    score_after: float | None
+    """Panel score of the rewrite; None when it could not be scored."""
+    improvement: float | None
+    """score_after - score_before."""
+    threshold: float
+    """The improvement a rewrite needs to be kept."""
+    kept: bool
+    """True when the improvement exceeded the threshold; refinement goes on from the rewrite."""
+
+
+class QuestionKept(EventBase):
+    """A question entered the question set, with its final score and provenance."""
+
+    event: Literal["question_kept"] = "question_kept"
+    question_id: str
+    """Id of the question."""
+    step: int
+    """Budget step it was generated in."""
+    arm: str
+    """Id of the topic it was generated from."""
+    topic: str
+    """Text of that topic."""
+    generator: str
+    """The generator agent that proposed it."""
+    text: str
+    """The question as kept (its best version)."""
+    version: int
+    """Which version was kept."""
+    chain: list[int]
+    """Versions that were kept one after another, from 0 to `version` (its refinement chain)."""
+    refinements_tried: int
+    """Rewrites scored, kept or not."""
+    panel_score: float
+    """Cheap panel's score of the kept version."""
+    final_score: float
+    """Final panel's score of the kept version: the question's score."""
+
+
+class QuestionDropped(EventBase):
+    """A proposed question left the explorer without entering the question set."""
+
+    event: Literal["question_dropped"] = "question_dropped"
+    question_id: str
+    """Id of the question."""
+    reason: Literal["near_duplicate", "unanswered"]
+    """`near_duplicate` of an earlier question, or `unanswered`: no panel member's answer could be used."""
+    detail: str
+    """One line of explanation."""
+    duplicate_of: str | None = None
+    """For a near duplicate: the id of the question it repeats."""
+    similarity: float | None = None
+    """For a near duplicate: the similarity of the two texts."""
+
+
+class ArmUpdated(EventBase):
+    """A budget step ended: the chosen arm's count and mean reward were updated."""
+
+    event: Literal["arm_updated"] = "arm_updated"
+    step: int
+    """Budget step, from 1."""
+    arm: str
+    """Id of the topic."""
+    reward: float
+    """Reward of the step: mean final score of the questions kept in it (0 when none was kept)."""
+    questions: list[str]
+    """Ids of the questions kept in this step."""
+    count: int
+    """Pulls of the arm after the update."""
+    mean: float
+    """Mean reward of the arm after the update."""
+
+
 Event = Annotated[
     ConversationStarted
     | TurnStarted
@@ -194,7 +372,15 @@ Event = Annotated[
     | JudgeDecision
     | RoundEnded
     | Stopped
-    | ErrorEvent,
+    | ErrorEvent
+    | Resumed
+    | ArmSelected
+    | QuestionProposed
+    | QuestionScored
+    | QuestionRefined
+    | QuestionKept
+    | QuestionDropped
+    | ArmUpdated,
     Field(discriminator="event"),
 ]
 """Any trace event."""

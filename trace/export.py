@@ -25,6 +25,7 @@ from typing import Any
 
 from moot.errors import UserError
 from moot.trace.events import Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted
+from moot.trace.reading import effective_events
 from moot.trace.store import canonical_json
 from moot.trace.verify import recorded_events
 
@@ -217,7 +218,7 @@ def export_run(run_dir: Path, fmt: str, out: Path | None = None, tables: list[st
             path.write_text("".join(canonical_json(e) + "\n" for e in events), encoding="utf-8")
             written.append(ExportedTable(table, path, len(events)))
             continue
-        columns, rows = uniform_columns(BUILDERS[table](events))
+        columns, rows = uniform_columns(BUILDERS[table](events if table == "events" else effective_events(events)))
         if fmt == "jsonl":
             write_jsonl(rows, path)
         elif fmt == "csv":

@@ -59,6 +59,15 @@ class UsageReport(BaseModel):
     """Per `provider:model`."""
     by_conversation: dict[str, UsageTotals] = Field(default_factory=dict)
     """Per conversation id."""
+    retries_by_kind: dict[str, int] = Field(default_factory=dict)
+    """Retries after transient failures, per kind of failure (`rate_limit`, `server_error`, `timeout`,
+    `connection`, `malformed`). A resumed run adds the counts of its earlier part as run.json last
+    recorded them (a kill loses those of the calls since that write)."""
+    failures_by_kind: dict[str, int] = Field(default_factory=dict)
+    """Calls that failed for good (retries used up or a permanent error), per kind of their last failure."""
+    invalid_replies_by_kind: dict[str, int] = Field(default_factory=dict)
+    """Replies that did not fit the output schema, per kind: `truncated` (cut at max tokens) or
+    `invalid` (not JSON, or JSON that breaks the schema); each was asked again or recorded as unparsed."""
 
 
 class ConversationCounts(BaseModel):
@@ -91,6 +100,8 @@ class RunManifest(BaseModel):
     """SHA-256 of the scenario file's bytes."""
     scenario_count: int
     """Scenarios used (after --limit)."""
+    scenario_ids: list[str] = Field(default_factory=list)
+    """Ids of the scenarios used, in order, so that a resume plans the same conversations."""
     seed: int
     """Base seed of the experiment."""
     concurrency: int
@@ -101,10 +112,13 @@ class RunManifest(BaseModel):
     """Versions of moot and the packages it ran on."""
     started_at: datetime = Field(default_factory=utc_now)
     """When the run started (UTC)."""
+    resumed_at: list[datetime] = Field(default_factory=list)
+    """When the run was resumed (`moot run --resume`), each time, in order."""
     ended_at: datetime | None = None
     """When the run ended (UTC)."""
     status: Literal["running", "completed", "interrupted", "failed"] = "running"
-    """`completed` when every conversation ended (some may have failed)."""
+    """`completed` when every conversation ended (some may have failed); `running` while it runs
+    (and after a kill); `interrupted` after Ctrl-C. A run that is not `completed` can be resumed."""
     conversations: ConversationCounts = Field(default_factory=ConversationCounts)
     """How the conversations ended."""
     usage: UsageReport = Field(default_factory=UsageReport)
@@ -115,7 +129,7 @@ class RunManifest(BaseModel):
     """Hash of the last trace event, for integrity checks."""
 
     def write(self, run_dir: Path) -> None:
-        """Write atomically to `run_dir/run.json`."""
+        """Write atomically to `run_dir/run.json` (a kill leaves the old file or the new one, never a part)."""
         target = run_dir / MANIFEST_FILE
         tmp = target.with_suffix(".json.tmp")
         tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted, parse_event
 from moot.trace.manifest import RunManifest
-from moot.trace.reading import check_run_dir
+from moot.trace.reading import check_run_dir, effective_events
 from moot.trace.store import TRACE_FILE, event_hash
 
 COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
@@ -341,9 +341,12 @@ def allowed_ids(spec: Any, plan: Any, said: list[_Said], agent: str, round_: int
 
 
 def audit_visibility(spec: Any, events: list[Event]) -> list[Problem]:
-    """Leaks and withheld messages in every turn and model call of a run, per conversation."""
+    """Leaks and withheld messages in every turn and model call of a run, per conversation.
+
+    Events superseded by a resume are left out: the turns that replaced them are audited.
+    """
     by_conversation: dict[str, list[Event]] = defaultdict(list)
-    for event in events:
+    for event in effective_events(events):
         by_conversation[event.conversation_id].append(event)
     problems: list[Problem] = []
     for conversation_id, conv in by_conversation.items():

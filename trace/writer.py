@@ -37,10 +37,11 @@ class TraceWriter:
             event = type(event).model_validate(_redact_value(event.model_dump(), self.secrets))
         stored = self.store.append(event)
         if isinstance(stored, ModelCall):
-            self._count(stored)
+            self.count(stored)
         return stored
 
-    def _count(self, call: ModelCall) -> None:
+    def count(self, call: ModelCall) -> None:
+        """Add a model call to the usage (done by `emit`; called directly for calls recorded earlier, on resume)."""
         keys = (
             (self.usage.by_agent, call.agent or ""),
             (self.usage.by_role, call.role),

@@ -33,9 +33,16 @@ Faults are chosen per model request, in arrival order: the explicit schedule `fa
 - `truncated`: a reply cut in half, `finish_reason: "length"` / `stop_reason: "max_tokens"`.
 - `invalid_schema`: valid JSON that does not match the verdict schema.
 
+`RELIABILITY_FAULTS` lists the kinds a flaky provider shows (rate limits, server errors,
+resets, timeouts, malformed bodies, replies cut at max tokens, schema-invalid replies);
+`FakeLLMServer(fault_rate=0.1, fault_kinds=RELIABILITY_FAULTS, seed=...)` serves them at random.
+
 Every request (model endpoint or not) is recorded in `server.requests` with its path, parsed
 body, lower-cased headers and the fault served. `server.max_in_flight` is the peak number of
 model requests being handled at once (latency included), for concurrency-limit tests.
+`on_request(record, count)`, when given, is called (in the handler thread) as each model request
+arrives, with the number of model requests so far: tests use it to interrupt a client at a chosen
+request.
 """
 
 from __future__ import annotations
@@ -71,6 +78,13 @@ FAULT_KINDS = frozenset(STATUS_FAULTS | OTHER_FAULTS)
 TRANSIENT_FAULTS = frozenset({"408", "409", "429", "500", "502", "503", "504", "529", "timeout", "reset", "malformed"})
 """Faults that a retrying client is expected to retry."""
 
+RELIABILITY_FAULTS = ("429", "500", "502", "503", "reset", "timeout", "malformed", "truncated", "invalid_schema")
+"""The faults of a flaky provider, for fault-injection runs."""
+
+CLIENT_FAILURE_KIND = {"429": "rate_limit", "500": "server_error", "502": "server_error", "503": "server_error", "504": "server_error",
+                       "reset": "connection", "timeout": "timeout", "malformed": "malformed"}
+"""The failure kind moot's retry policy gives each transient fault (`moot.agents.retry.classify`)."""
+
 
 @dataclass
 class RecordedRequest:
@@ -88,6 +102,8 @@ class RecordedRequest:
     """The fault served (`ok` for a normal reply)."""
     received_at: float = field(default_factory=time.monotonic)
     """`time.monotonic()` when the request's body had been read."""
+    number: int = 0
+    """Arrival number among model requests, from 1 (0 for other requests)."""
 
 
 def _check_fault(kind: str) -> str:
@@ -122,6 +138,7 @@ class FakeLLMServer:
         retry_after: float = 0.05,
         hang_s: float = 5.0,
         echo_auth_in_errors: bool = False,
+        on_request: Callable[[RecordedRequest, int], None] | None = None,
     ) -> None:
         """Configure the server (it starts with `start()` or `with`).
 
@@ -133,6 +150,7 @@ class FakeLLMServer:
         hang_s: how long a `timeout` fault holds the request.
         echo_auth_in_errors: error bodies quote the request's credentials (a careless server),
             to test that error text recorded by the client is redacted.
+        on_request: called with each model request's record and the count of model requests so far.
         """
         self.replies = replies
         self.faults = [_check_fault(k) for k in faults]
@@ -143,6 +161,7 @@ class FakeLLMServer:
         self.retry_after = retry_after
         self.hang_s = hang_s
         self.echo_auth_in_errors = echo_auth_in_errors
+        self.on_request = on_request
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -232,6 +251,7 @@ class FakeLLMServer:
             if record.api is not None:
                 index = self._served
                 self._served += 1
+                record.number = self._served
                 if index < len(self.faults):
                     record.fault = self.faults[index]
                 elif self.fault_rate > 0 and self._rng.random() < self.fault_rate:
@@ -269,10 +289,18 @@ class _Server(ThreadingHTTPServer):
         self.fake = fake
         super().__init__(address, handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (killed, cancelled, timed out) is expected; anything else is printed."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeLLM/1.0"
+    disable_nagle_algorithm = True  # headers and body go out separately: without this each reply waits for a delayed ACK
     timeout = 60  # idle keep-alive connections end after a minute
     server: _Server
 
@@ -329,6 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
         api = "openai" if path.endswith("/chat/completions") else "anthropic" if path.endswith("/messages") else None
         record = RecordedRequest("POST", self.path, self._headers(), body, api, "not_found")
         fault = fake._admit(record)
+        if api is not None and fake.on_request is not None:
+            fake.on_request(record, record.number)
         if api is None:
             self._send_json(404, {"error": {"message": f"no route for POST {self.path}", "type": "not_found_error"}})
             return

@@ -1,0 +1,219 @@
+"""Taking up an interrupted run: where each conversation stands, and the state it goes on from.
+
+A conversation with a `stopped` event is done and kept as it is. One with events but no stop
+was interrupted: its complete rounds (those closed by a `round_ended`) stand, the graph state
+is rebuilt from their messages, and the conversation goes on from the next round. The events
+of its incomplete round are superseded: the runner lists them in a `resumed` marker, and
+`moot.trace.reading.effective_events` leaves them out for every reader.
+
+With the response cache on, the turns of the incomplete round that had been answered are
+served from it, so only the calls in flight at the interruption are made again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from moot.agents.structured import parse_text_reply
+from moot.errors import SpecError, UserError
+from moot.graphs.compiler import CompiledProtocol, compile_protocol
+from moot.graphs.state import TranscriptMessage
+from moot.graphs.stop import RoundView
+from moot.graphs.turns import RoundPlan
+from moot.protocols.spec import ROUND_START, ProtocolSpec
+from moot.scenarios import Scenario, ScenarioSet, load_scenarios
+from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded, Resumed, RoundEnded, Stopped
+from moot.trace.manifest import MANIFEST_FILE, RunManifest
+from moot.trace.reading import effective_events
+from moot.trace.store import TRACE_FILE
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where an interrupted conversation goes on from."""
+
+    kept_rounds: int
+    """Complete rounds whose events stand."""
+    messages: list[TranscriptMessage]
+    """The graph state's messages after those rounds, in the order the graph had them."""
+    superseded: list[int]
+    """Sequence numbers of the events of the incomplete round."""
+    stop_reason: str | None = None
+    """The stop rule fired on the last kept round: only the `stopped` event is missing."""
+    error: ErrorEvent | None = None
+    """The conversation had failed: only its `stopped` event is missing."""
+
+
+@dataclass(frozen=True)
+class InterruptedRun:
+    """A run directory to resume, checked: its manifest, protocol, scenarios and recorded events."""
+
+    run_dir: Path
+    manifest: RunManifest
+    protocol: CompiledProtocol
+    scenarios: ScenarioSet
+    events: list[Event]
+    """Every recorded event, superseded ones included, in sequence order."""
+
+
+def events_by_conversation(events: Sequence[Event]) -> dict[str, list[Event]]:
+    """The events that stand, grouped by conversation, each group in sequence order."""
+    groups: dict[str, list[Event]] = defaultdict(list)
+    for event in effective_events(events):
+        groups[event.conversation_id].append(event)
+    return dict(groups)
+
+
+def round_depths(plan: RoundPlan) -> dict[str, int]:
+    """Superstep of each agent within a round: the longest path to it from the round's start.
+
+    LangGraph runs a node one step after the last of the nodes it waits for, and applies the
+    writes of one step in node-name order; that is the order of the messages in the state.
+    """
+    depth: dict[str, int] = {}
+    for node in nx.topological_sort(plan.graph):
+        depth[node] = max((depth[p] + 1 for p in plan.graph.predecessors(node)), default=0) if node != ROUND_START else 0
+    return depth
+
+
+def _parsed_in_reply_order(protocol: CompiledProtocol, role: str, content: str, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The recorded fields in the order the reply's parse gave them (the trace stores keys sorted).
+
+    The order shows in the prompts of later turns, so it must be the original one for the
+    resumed conversation to ask the same questions (and hit the cache).
+    """
+    schema = protocol.schemas.get(role)
+    if recorded is None or schema is None:
+        return recorded
+    again, _ = parse_text_reply(schema, content) if protocol.spec.roles[role].output_mode == "text" else schema.parse_json(content)
+    return again if again == recorded else recorded
+
+
+def rebuild_messages(protocol: CompiledProtocol, plan: RoundPlan, events: Sequence[Event]) -> list[TranscriptMessage]:
+    """The graph state's messages from recorded `message_added` and `judge_decision` events."""
+    depth = round_depths(plan)
+    keyed = []
+    for event in events:
+        if isinstance(event, MessageAdded):
+            parsed = _parsed_in_reply_order(protocol, event.role, event.content, event.parsed)
+            message = TranscriptMessage(round=event.round, agent=event.agent or "", role=event.role, kind="speaker", position=event.position, content=event.content, parsed=parsed)
+        elif isinstance(event, JudgeDecision):
+            agent = event.agent or ""
+            position = plan.order.index(agent) if agent in plan.order else len(plan.order)
+            parsed = _parsed_in_reply_order(protocol, event.role, event.content, event.decision)
+            message = TranscriptMessage(round=event.round, agent=agent, role=event.role, kind="judge", position=position, content=event.content, parsed=parsed, about=event.about)
+        else:
+            continue
+        keyed.append(((message.round, depth.get(message.agent, 0), message.agent, event.seq), message))
+    return [message for _, message in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def resume_point(protocol: CompiledProtocol, plan: RoundPlan, events: Sequence[Event]) -> ResumePoint:
+    """Where an interrupted conversation (its standing events, without a stop) goes on from."""
+    start = next(e for e in events if isinstance(e, ConversationStarted))
+    ends = [e for e in events if isinstance(e, RoundEnded)]
+    kept = ends[-1].round if ends else 0
+    cut = ends[-1].seq if ends else start.seq
+    error = next((e for e in reversed(events) if isinstance(e, ErrorEvent)), None)
+    if error is not None:
+        return ResumePoint(kept_rounds=kept, messages=[], superseded=[], error=error)
+    superseded = [e.seq for e in events if e.seq > cut and not isinstance(e, Resumed)]
+    messages = rebuild_messages(protocol, plan, [e for e in events if e.seq <= cut])
+    reason = None
+    if kept:
+        reason = protocol.rule.check(RoundView(kept, plan.order, tuple(m for m in messages if m.round == kept)))
+    return ResumePoint(kept_rounds=kept, messages=messages, superseded=superseded, stop_reason=reason)
+
+
+def stopped_events(events: Sequence[Event]) -> dict[str, Stopped]:
+    """The stop event of each finished conversation."""
+    return {e.conversation_id: e for e in events if isinstance(e, Stopped)}
+
+
+def _read_manifest(run_dir: Path) -> RunManifest:
+    if not run_dir.is_dir():
+        raise UserError(f"run directory '{run_dir}' not found" if not run_dir.exists() else f"'{run_dir}' is not a run directory (it is a file)")
+    if not (run_dir / MANIFEST_FILE).is_file():
+        raise UserError(f"'{run_dir}' is not a run directory (no {MANIFEST_FILE})")
+    try:
+        return RunManifest.read(run_dir)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{run_dir / MANIFEST_FILE}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(map(str, error["loc"]))
+        raise UserError(f"{run_dir / MANIFEST_FILE}: not a valid run manifest ({where + ': ' if where else ''}{error['msg']})") from None
+
+
+def _protocol(run_dir: Path, manifest: RunManifest) -> CompiledProtocol:
+    from moot.protocols.loader import describe_validation_error
+
+    try:
+        spec = ProtocolSpec.model_validate(manifest.spec)
+    except ValidationError as exc:
+        _, message = describe_validation_error(exc)
+        raise UserError(f"{run_dir / MANIFEST_FILE}: spec.{message}") from None
+    try:
+        return compile_protocol(spec)
+    except SpecError as exc:
+        raise UserError(f"{run_dir / MANIFEST_FILE}: spec.{exc}") from None
+
+
+def _scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet | None) -> ScenarioSet:
+    """The run's scenarios, from the file it started with (unchanged) or from `given`."""
+    source = manifest.scenario_source
+    if given is None:
+        if source == "(python)" or not manifest.scenario_hash:
+            raise UserError(f"run '{run_dir}' took its scenarios from Python; resume it from Python with moot.api.resume(run_dir, scenarios=...)")
+        if not Path(source).is_file():
+            raise UserError(f"scenario file '{source}' of run '{run_dir}' not found; a resume needs the file the run started with")
+        given = load_scenarios(source)
+        if given.sha256 != manifest.scenario_hash:
+            raise UserError(
+                f"scenario file '{source}' changed since run '{run_dir}' started (sha256 {manifest.scenario_hash[:12]}..., now {given.sha256[:12]}...);"
+                " a resume needs the file the run started with"
+            )
+    by_id: dict[str, Scenario] = {s.id: s for s in given.scenarios}
+    ids = manifest.scenario_ids or [s.id for s in given.scenarios[: manifest.scenario_count]]
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise UserError(f"run '{run_dir}' used scenario '{missing[0]}', which the scenarios given do not hold")
+    return ScenarioSet(given.source, given.sha256, [by_id[i] for i in ids])
+
+
+def _refuse_explorer(run_dir: Path, spec: dict, what: str) -> None:
+    """An explorer run is not a protocol run: say so in one line instead of re-running its roster."""
+    from moot.protocols.explorer import is_explorer_roster
+
+    if is_explorer_roster(spec):
+        raise UserError(f"run '{run_dir}' is a question-generation explorer run; it cannot be {what} (run the explorer again: its cache answers what was already asked)")
+
+
+def open_interrupted_run(run_dir: Path, scenarios: ScenarioSet | None = None) -> InterruptedRun:
+    """Check a run directory can be resumed and read it, without writing anything; UserError when it cannot."""
+    from moot.graphs.runner import expand
+    from moot.trace.verify import recorded_events
+
+    manifest = _read_manifest(run_dir)
+    _refuse_explorer(run_dir, manifest.spec, "resumed")
+    if manifest.status == "completed":
+        counts = manifest.conversations
+        raise UserError(f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume")
+    protocol = _protocol(run_dir, manifest)
+    scenario_set = _scenarios(run_dir, manifest, scenarios)
+    events = recorded_events(run_dir) if (run_dir / TRACE_FILE).is_file() else []
+    planned = {plan.conversation_id for plan in expand(protocol, scenario_set, manifest.seed)}
+    strangers = sorted({e.conversation_id for e in events} - planned)
+    if strangers:
+        raise UserError(f"{run_dir / TRACE_FILE} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed do not plan; was run.json edited?")
+    foreign = next((e for e in events if e.run_id != manifest.run_id), None)
+    if foreign is not None:
+        raise UserError(f"{run_dir / TRACE_FILE}: event {foreign.seq} belongs to run '{foreign.run_id}', not to '{manifest.run_id}' of run.json")
+    return InterruptedRun(run_dir, manifest, protocol, scenario_set, events)

@@ -1,0 +1,308 @@
+"""Crash and resume: a run killed (SIGKILL) or stopped (Ctrl-C) at any point is finished by `moot run --resume`.
+
+The final trace must hold, per conversation, the same effective events as an uninterrupted run
+of the same seed (no duplicated or missing events), pass `moot verify`, and the resume may make
+again at most one model call per conversation that was in flight at the interruption (the
+response cache serves the rest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import moot
+from fakes.llm_server import FakeLLMServer, RecordedRequest
+from moot.api import resume
+from moot.errors import UserError
+from moot.graphs.compiler import compile_protocol
+from moot.graphs.runner import run_async
+from moot.protocols.loader import validate_spec_data
+from moot.scenarios import load_scenarios
+from moot.trace.events import ConversationStarted, MessageAdded, Resumed, Stopped, TurnStarted
+from moot.trace.manifest import RunManifest
+from moot.trace.reading import effective_events
+from moot.trace.verify import recorded_events, verify_run
+
+pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
+
+API_KEY = "sk-resume-test-key"
+VERDICTS = {"alice": "NTA", "bob": "YTA", "carol": "ESH"}
+"""Each agent keeps its own verdict, so every conversation runs to the round limit."""
+
+
+def reply(body: dict[str, Any], path: str) -> str:
+    """The agent's fixed verdict, with an explanation that depends on everything it was asked.
+
+    A resumed conversation whose rebuilt state differs in the least from the original asks
+    something else, and its transcript then differs from the reference run's.
+    """
+    system = body["messages"][0]["content"]
+    agent = next(name for name in VERDICTS if system.startswith(f"You are {name}"))
+    digest = hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()[:10]
+    return json.dumps({"verdict": VERDICTS[agent], "explanation": f"{agent} holds to {VERDICTS[agent]} ({digest})."})
+
+
+def spec_data(base_url: str, turns: str = "round_robin", agents: tuple[str, ...] = ("alice", "bob")) -> dict[str, Any]:
+    """A debate over the fake server that always runs 3 rounds."""
+    return {
+        "name": "resumable",
+        "model": "openai-compatible:fake",
+        "providers": {"openai-compatible": {"base_url": base_url, "max_retries": 2, "retry_base_delay_s": 0.01}},
+        "turns": turns,
+        "rounds": 3,
+        "stop": [{"consensus": "verdict"}],
+        "agents": [{"name": name, "role": "debater"} for name in agents],
+        "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
+    }
+
+
+def write_inputs(folder: Path, base_url: str, n: int, **spec: Any) -> tuple[Path, Path]:
+    """The spec and scenario files of a run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_file = folder / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(spec_data(base_url, **spec)), encoding="utf-8")
+    cases = folder / "cases.jsonl"
+    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"AITA {i}?", "text": f"Case number {i}."}) + "\n" for i in range(n)), encoding="utf-8")
+    return spec_file, cases
+
+
+def effective_story(run_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Per conversation, what stands: each event's kind, round and agent, and what each turn saw and said.
+
+    Sorted: synchronous speakers of a round finish in any order, in the reference run too.
+    """
+    story: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for event in effective_events(recorded_events(run_dir)):
+        if isinstance(event, Resumed):
+            continue
+        detail: Any = None
+        if isinstance(event, TurnStarted):
+            detail = tuple(event.visible)
+        elif isinstance(event, MessageAdded):
+            detail = event.content
+        elif isinstance(event, Stopped):
+            detail = (event.status, event.reason, event.rounds)
+        story[event.conversation_id].append((event.event, event.round, event.agent, detail))
+    return {cid: sorted(items, key=repr) for cid, items in story.items()}
+
+
+def request_key(request: RecordedRequest) -> str:
+    """What makes two requests the same call: the messages and the sampling parameters."""
+    body = request.body or {}
+    return json.dumps({k: body.get(k) for k in ("messages", "seed", "temperature")}, sort_keys=True)
+
+
+def in_flight(run_dir: Path) -> int:
+    """Conversations with events but no stop."""
+    events = recorded_events(run_dir)
+    started = {e.conversation_id for e in events if isinstance(e, ConversationStarted)}
+    stopped = {e.conversation_id for e in events if isinstance(e, Stopped)}
+    return len(started - stopped)
+
+
+def check_resumed_run(run_dir: Path, reference: Path, planned: int) -> None:
+    """Every conversation stopped once, the effective trace equals the reference's, and the run verifies."""
+    events = recorded_events(run_dir)
+    stops = Counter(e.conversation_id for e in events if isinstance(e, Stopped))
+    assert len(stops) == planned and set(stops.values()) == {1}, stops
+    starts = Counter(e.conversation_id for e in events if isinstance(e, ConversationStarted))
+    assert set(starts.values()) == {1}
+    assert effective_story(run_dir) == effective_story(reference)
+    report = verify_run(run_dir)
+    assert report.ok, [p.line() for p in report.problems]
+    manifest = RunManifest.read(run_dir)
+    assert manifest.status == "completed"
+    assert (manifest.conversations.completed, manifest.conversations.failed) == (planned, 0)
+
+
+def reference_run(tmp_path: Path, n: int, **spec: Any) -> Path:
+    """An uninterrupted run of the same spec, scenarios and seed, on a server and cache of its own."""
+    with FakeLLMServer(replies=reply) as server:
+        spec_file, cases = write_inputs(tmp_path / "reference-inputs", server.url, n, **spec)
+        result = moot.run(spec_file, cases, out=tmp_path / "reference", cache=tmp_path / "reference-cache.sqlite", concurrency=3)
+    return result.run_dir
+
+
+def test_effective_events_drop_what_a_resume_superseded() -> None:
+    ids = {"run_id": "r", "conversation_id": "c", "scenario_id": "s"}
+    events = [
+        ConversationStarted(seq=1, **ids, protocol="p", order=["a"], repeat=0, seed=0),
+        TurnStarted(seq=2, **ids, round=1, agent="a", role="d", position=0, visible=[]),
+        TurnStarted(seq=3, **ids, round=1, agent="a", role="d", position=0, visible=[]),
+        Resumed(seq=4, **ids, kept_rounds=0, superseded=[2]),
+        TurnStarted(seq=5, **ids, round=1, agent="a", role="d", position=0, visible=[]),
+        Resumed(seq=6, **ids, kept_rounds=0, superseded=[3, 4, 5]),
+    ]
+    # The second marker supersedes the first turn after it (5) and the earlier stray one (3), never a marker (4).
+    assert [e.seq for e in effective_events(events)] == [1, 4, 6]
+    assert effective_events(events[:3]) == events[:3]
+
+
+def _interrupt_in_process(spec_file: Path, cases: Path, out: Path, cache: Path, server: FakeLLMServer, at: int) -> None:
+    """Run, and cancel the run (as Ctrl-C does) when the server receives model request number `at`."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        protocol = compile_protocol(validate_spec_data(yaml.safe_load(spec_file.read_text())))
+        task = asyncio.create_task(run_async(protocol, load_scenarios(cases), out=out, concurrency=3, cache_path=cache))
+        server.on_request = lambda record, number: loop.call_soon_threadsafe(task.cancel) if number == at else None
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        server.on_request = None
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(("turns", "agents", "at"), [("round_robin", ("alice", "bob"), 9), ("synchronous", ("alice", "bob", "carol"), 14)])
+def test_an_interrupted_run_resumes_into_the_run_it_would_have_been(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, turns: str, agents: tuple[str, ...], at: int) -> None:
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
+    reference = reference_run(tmp_path, 4, turns=turns, agents=agents)
+    with FakeLLMServer(replies=reply, latency=0.02) as server:
+        spec_file, cases = write_inputs(tmp_path / "inputs", server.url, 4, turns=turns, agents=agents)
+        out, cache = tmp_path / "run", tmp_path / "cache.sqlite"
+        _interrupt_in_process(spec_file, cases, out, cache, server, at)
+        assert RunManifest.read(out).status == "interrupted"
+        assert verify_run(out).ok, "a run stopped by Ctrl-C has a consistent trace and manifest"
+        interrupted = in_flight(out)
+        first = Counter(request_key(r) for r in server.model_requests())
+        server.reset()
+        result = resume(out)
+        again = sum((Counter(request_key(r) for r in server.model_requests()) & first).values())
+    assert interrupted >= 1
+    # Synchronous speakers of a round are in flight together; round robin has one call at a time.
+    assert again <= interrupted * (len(agents) if turns == "synchronous" else 1)
+    check_resumed_run(out, reference, 4)
+    assert len(result.manifest.resumed_at) == 1
+    markers = [e for e in recorded_events(out) if isinstance(e, Resumed)]
+    assert len(markers) == interrupted
+
+
+def test_resume_refuses_a_finished_run_and_a_changed_scenario_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
+    reference = reference_run(tmp_path, 2)
+    with pytest.raises(UserError, match=r"is finished \(2 completed, 0 failed of 2\); nothing to resume"):
+        resume(reference)
+    manifest = RunManifest.read(reference)
+    manifest.status = "interrupted"
+    manifest.write(reference)
+    cases = Path(manifest.scenario_source)
+    cases.write_text(cases.read_text() + '{"id": "extra", "text": "One more."}\n')
+    with pytest.raises(UserError, match=r"changed since run .* started .*a resume needs the file the run started with"):
+        resume(reference)
+    cases.unlink()
+    with pytest.raises(UserError, match=r"scenario file .* not found; a resume needs the file the run started with"):
+        resume(reference)
+
+
+def _moot(*args: str) -> subprocess.Popen[str]:
+    """`python -m moot ARGS` in a subprocess whose SIGINT is the default (a background shell may ignore it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "moot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real `moot run` subprocesses killed with SIGKILL at seeded random model requests, each then resumed.
+
+    The trials chain on one run directory: the run is killed, its resume is killed, that resume's
+    resume is killed, and the last resume finishes; so resuming a resumed run is tried too.
+    """
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
+    scenarios = 6  # 6 conversations x 3 rounds x 2 agents = 36 calls
+    reference = reference_run(tmp_path, scenarios)
+    rng = random.Random(20240607)
+    kills = [rng.randint(2, 12), rng.randint(2, 8), rng.randint(2, 8)]
+    trials = []
+    with FakeLLMServer(replies=reply, latency=0.03) as server:
+        spec_file, cases = write_inputs(tmp_path / "inputs", server.url, scenarios)
+        out, cache = tmp_path / "run", tmp_path / "cache.sqlite"
+        commands = [("run", str(spec_file), "--scenarios", str(cases), "--out", str(out), "--cache", str(cache), "--concurrency", "3", "--quiet")]
+        commands += [("run", "--resume", str(out), "--quiet")] * len(kills)
+        seen: Counter[str] = Counter()
+        for step, command in enumerate(commands):
+            kill_at = kills[step] if step < len(kills) else None
+            server.reset()
+            process = _moot(*command)
+            started = time.monotonic()
+            killed_after: list[float] = []
+
+            def kill(record: RecordedRequest, number: int, process: subprocess.Popen[str] = process, kill_at: int | None = kill_at) -> None:
+                if number == kill_at:
+                    killed_after.append(time.monotonic() - started)
+                    process.send_signal(signal.SIGKILL)
+
+            server.on_request = kill
+            _, err = process.communicate(timeout=60)
+            server.on_request = None
+            requests = Counter(request_key(r) for r in server.model_requests())
+            if step > 0:
+                trials[-1]["again"] = again = sum((requests & seen).values())
+                assert again <= trials[-1]["in_flight"], "at most one call per conversation in flight at the kill is made again"
+            seen += requests
+            if kill_at is None:
+                assert process.returncode == 0, err
+                continue
+            assert process.returncode == -signal.SIGKILL, err
+            assert RunManifest.read(out).status == "running"
+            trials.append({"request": kill_at, "after_s": round(killed_after[0], 2), "in_flight": in_flight(out)})
+    check_resumed_run(out, reference, scenarios)
+    assert len(RunManifest.read(out).resumed_at) == len(kills)
+    assert all(trial["in_flight"] >= 1 for trial in trials)
+    for index, trial in enumerate(trials):
+        print(f"\nkill trial {index}: SIGKILL at model request {trial['request']} of its process ({trial['after_s']} s after it started),"
+              f" {trial['in_flight']} conversations in flight, {trial['again']} calls made again on resume")
+
+
+def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
+    latency = 3.0
+    with FakeLLMServer(replies=reply, latency=latency) as server:
+        spec_file, cases = write_inputs(tmp_path / "inputs", server.url, 3)
+        out = tmp_path / "run"
+        process = _moot("run", str(spec_file), "--scenarios", str(cases), "--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet")
+        sent: list[float] = []
+
+        def interrupt(record: RecordedRequest, number: int) -> None:
+            if number == 3:  # every conversation has a call in flight
+                sent.append(time.monotonic())
+                process.send_signal(signal.SIGINT)
+
+        server.on_request = interrupt
+        assert process.stderr is not None
+        said = process.stderr.readline()  # printed once the run has stopped (the interpreter's exit takes longer)
+        stopped_after = time.monotonic() - sent[0]
+        _, err = process.communicate(timeout=60)
+        server.on_request = None
+        assert process.returncode == 130, err
+        assert (said + err).splitlines() == [f"moot: interrupted; the run is saved in {out}: finish it with `moot run --resume {out}`"]
+        # The calls in flight (each held for `latency` seconds) were cancelled, not awaited.
+        assert stopped_after < latency - 0.5, stopped_after
+        assert len(server.model_requests()) == 3
+        manifest = RunManifest.read(out)
+        assert manifest.status == "interrupted" and manifest.ended_at is not None
+        events = recorded_events(out)
+        assert [e.event for e in events].count("model_call") == 0 and in_flight(out) == 3
+        assert verify_run(out).ok
+        server.latency = 0.0
+        result = resume(out)
+    assert result.manifest.status == "completed" and result.manifest.conversations.completed == 3
+    assert verify_run(out).ok
+    print(f"\nCtrl-C: the run stopped {stopped_after:.2f} s after SIGINT with 3 calls in flight")
