@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -82,7 +83,8 @@ def test_cli_analyze_and_report(run_dir, tmp_path, capsys):
     assert "deliberation:" in capsys.readouterr().out
     assert main(["report", str(run_dir), "--out", str(tmp_path / "report.html")]) == 0
     page = (tmp_path / "report.html").read_text()
-    assert page.count('class="conv"') == 24
+    embedded = json.loads(re.search(r'<script id="moot-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert len(embedded["summaries"]) == 24 and len(embedded["details"]) == 24
     assert "data:image/png;base64," in page and "Empathy and understanding" in page
 
 

@@ -1,0 +1,110 @@
+"""`moot view`: the run page served on 127.0.0.1, with a JSON API that pages the conversation list.
+
+Routes:
+
+- `/`: the run page (manifest, findings when a current analysis exists, the conversation browser);
+- `/api/facets`: the values each filter can take;
+- `/api/conversations?q=&scenario=&order=&outcome=&consensus=&rounds=&errors=&offset=&limit=`: a page of the list;
+- `/api/conversations/ID`: one conversation with its rounds, decisions and model calls.
+
+The list is served from summaries held in memory (see `RunIndex`), so a run of many thousands of
+conversations opens at once; a conversation is read from the trace when it is opened.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from moot.errors import UserError
+from moot.report.index import RunIndex
+from moot.report.page import current_analysis, render_page
+from moot.report.query import ListQuery
+from moot.trace.manifest import RunManifest
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+_CONVERSATION_PREFIX = "/api/conversations/"
+
+
+class ViewerServer(ThreadingHTTPServer):
+    """An HTTP server bound to one run directory and its index."""
+
+    daemon_threads = True
+
+    def __init__(self, run_dir: Path, port: int) -> None:
+        self.run_dir = run_dir
+        self.index = RunIndex(run_dir)
+        try:
+            super().__init__((HOST, port), ViewerHandler)
+        except OSError as exc:
+            self.index.close()
+            raise UserError(f"cannot serve on {HOST}:{port} ({exc.strerror or exc}); pass another --port (0 picks a free one)") from None
+
+    @property
+    def url(self) -> str:
+        """Where the page is served."""
+        return f"http://{HOST}:{self.server_address[1]}/"
+
+    def page(self) -> str:
+        """The run page, from the manifest as it is now."""
+        manifest = RunManifest.read(self.run_dir)
+        return render_page(manifest, current_analysis(self.run_dir, manifest.final_hash), source="api")
+
+    def server_close(self) -> None:
+        """Stop listening and release the trace."""
+        super().server_close()
+        self.index.close()
+
+
+class ViewerHandler(BaseHTTPRequestHandler):
+    """Answers the page and the API routes; anything else is a 404."""
+
+    server: ViewerServer
+
+    def do_GET(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+        """Route a GET request."""
+        url = urlsplit(self.path)
+        try:
+            if url.path == "/":
+                self._send(HTTPStatus.OK, self.server.page().encode("utf-8"), "text/html; charset=utf-8")
+            elif url.path == "/api/facets":
+                self._json(HTTPStatus.OK, self.server.index.facets())
+            elif url.path == "/api/conversations":
+                self._json(HTTPStatus.OK, self.server.index.page(ListQuery.from_params(dict(parse_qsl(url.query)))))
+            elif url.path.startswith(_CONVERSATION_PREFIX):
+                conversation_id = unquote(url.path[len(_CONVERSATION_PREFIX) :])
+                detail = self.server.index.conversation(conversation_id)
+                if detail is None:
+                    self._json(HTTPStatus.NOT_FOUND, {"error": f"conversation '{conversation_id}' is not in this run"})
+                else:
+                    self._json(HTTPStatus.OK, detail)
+            else:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {url.path}"})
+        except UserError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Exception as exc:  # the page shows the message; the server goes on serving
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _json(self, status: HTTPStatus, body: Any) -> None:
+        self._send(status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), "application/json; charset=utf-8")
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the signature http.server calls)
+        """Requests are not logged: the terminal shows only the address and how to stop."""
+
+
+def open_viewer(run_dir: Path | str, port: int = DEFAULT_PORT) -> ViewerServer:
+    """Index a run and bind the viewer to 127.0.0.1:`port` (0 picks a free port); call `serve_forever` to serve."""
+    return ViewerServer(Path(run_dir), port)
