@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
+from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
 from moot.analysis.bradley_terry import ConvergenceError
@@ -38,6 +38,7 @@ from moot.analysis.debate_model import (
     verdict_shares,
 )
 from moot.trace.events import Event, parse_event
+from moot.trace.reading import effective_events
 
 __all__ = [
     "SLOPES",
@@ -86,14 +87,13 @@ def observations_from_events(events: Iterable[Event | dict[str, Any]]) -> list[V
     What an agent saw comes from its `turn_started.visible` ids; a shown message's verdict is
     its `message_added.parsed["verdict"]`. Unparsed messages are never outcomes and count as
     nothing seen. The model key is `<agent>|<model>` from the agent's `model_call` events.
-    Judge events are ignored.
+    Judge events, and events superseded by a resume, are ignored.
     """
     visible: dict[tuple[str, int, str], list[str]] = {}
     verdicts: dict[tuple[str, str], str | None] = {}
     models: dict[tuple[str, str], str] = {}
     messages = []
-    for raw in events:
-        event = parse_event(raw) if isinstance(raw, dict) else raw
+    for event in effective_events(parse_event(raw) if isinstance(raw, dict) else raw for raw in events):
         if event.event == "turn_started":
             visible[(event.conversation_id, event.round, event.agent)] = list(event.visible)
         elif event.event == "model_call":
@@ -259,17 +259,48 @@ def _objective(theta: np.ndarray, design: _Design, precision: np.ndarray) -> tup
     return float(-log_lik + 0.5 * np.sum(precision * theta**2)), grad + precision * theta
 
 
-def _hessian_summary(theta: np.ndarray, design: _Design, precisions: _Precisions) -> tuple[float, np.ndarray]:
-    """Log-determinant of the Hessian of the negative log posterior, and the slopes' covariance (its inverse, slope block).
+@dataclass
+class _Hessian:
+    """The Hessian of the negative log posterior in blocks.
 
-    The dilemma effects are eliminated by a Schur complement over their KxK blocks, so the
-    cost grows linearly in the number of dilemmas.
+    Parameters split into the dilemma effects (D blocks of K, the Hessian block-diagonal over
+    them) and the small rest (baselines then slopes, q of them). Eliminating the dilemma blocks
+    by a Schur complement makes every solve cost linear in the number of dilemmas.
     """
+
+    a_blocks: np.ndarray
+    """(D, K, K) the dilemma-effect blocks."""
+    cross: np.ndarray
+    """(D, K, q) dilemma effects x the small parameters."""
+    schur: np.ndarray
+    """(q, q) the small block minus cross' A^-1 cross."""
+    a_solve_cross: np.ndarray
+    """(D, K, q) A^-1 cross, per dilemma."""
+
+    @property
+    def log_det(self) -> float:
+        """Log-determinant of the whole Hessian."""
+        return float(np.sum(np.linalg.slogdet(self.a_blocks)[1]) + np.linalg.slogdet(self.schur)[1])
+
+    def solve(self, grad: np.ndarray, design: _Design) -> np.ndarray:
+        """H^-1 grad, with `grad` in the order of the parameter vector."""
+        K, M = len(design.verdicts), len(design.models)
+        n_base, n_dilemma = M * K, len(design.dilemmas) * K
+        g_dilemma = grad[n_base : n_base + n_dilemma].reshape(-1, K)
+        g_small = np.concatenate([grad[:n_base], grad[n_base + n_dilemma :]])
+        a_solve_g = np.linalg.solve(self.a_blocks, g_dilemma[:, :, None])[:, :, 0]
+        step_small = np.linalg.solve(self.schur, g_small - np.einsum("dkq,dk->q", self.cross, a_solve_g))
+        step_dilemma = a_solve_g - np.einsum("dkq,q->dk", self.a_solve_cross, step_small)
+        return np.concatenate([step_small[:n_base], step_dilemma.ravel(), step_small[n_base:]])
+
+
+def _hessian(theta: np.ndarray, design: _Design, precisions: _Precisions) -> _Hessian:
+    """The Hessian of the negative log posterior at `theta`, in blocks (see `_Hessian`)."""
     _, _, probs = _utilities(theta, design)
     K, M, D, S = len(design.verdicts), len(design.models), len(design.dilemmas), len(design.active)
     weight = -probs[:, :, None] * probs[:, None, :]
     weight[:, np.arange(K), np.arange(K)] += probs
-    weight_x = np.einsum("nkl,nls->nks", weight, design.features)
+    weight_x = weight @ design.features
     eye = np.eye(K)
     # Hessian blocks: A (dilemma effects, block-diagonal), `cross` (dilemma effects x small), C (small x small),
     # where small = baselines then slopes.
@@ -284,23 +315,45 @@ def _hessian_summary(theta: np.ndarray, design: _Design, precisions: _Precisions
     base_slope = _group_sum(design.model, weight_x, M).reshape(M * K, S)
     c_block[: M * K, M * K :] = base_slope
     c_block[M * K :, : M * K] = base_slope.T
-    c_block[M * K :, M * K :] = np.einsum("nks,nkt->st", design.features, weight_x) + np.eye(S) * precisions.slope
-    schur = c_block - np.einsum("dkq,dkr->qr", cross, np.linalg.solve(a_blocks, cross))
-    log_det = float(np.sum(np.linalg.slogdet(a_blocks)[1]) + np.linalg.slogdet(schur)[1])
-    return log_det, np.linalg.inv(schur)[M * K :, M * K :]
+    c_block[M * K :, M * K :] = design.features.reshape(len(design.choice) * K, S).T @ weight_x.reshape(len(design.choice) * K, S) + np.eye(S) * precisions.slope
+    a_solve_cross = np.linalg.solve(a_blocks, cross)
+    schur = c_block - cross.reshape(-1, q).T @ a_solve_cross.reshape(-1, q)
+    return _Hessian(a_blocks, cross, schur, a_solve_cross)
+
+
+def _hessian_summary(theta: np.ndarray, design: _Design, precisions: _Precisions) -> tuple[float, np.ndarray]:
+    """Log-determinant of the Hessian of the negative log posterior, and the slopes' covariance (its inverse, slope block)."""
+    hessian = _hessian(theta, design, precisions)
+    M, K = len(design.models), len(design.verdicts)
+    return hessian.log_det, np.linalg.inv(hessian.schur)[M * K :, M * K :]
 
 
 def _optimise(design: _Design, precisions: _Precisions, maxiter: int, start: np.ndarray | None = None, gtol: float = 1e-6) -> tuple[np.ndarray, int]:
-    """The penalised maximum-likelihood estimate and the number of iterations it took."""
+    """The penalised maximum-likelihood estimate and the number of iterations it took.
+
+    Newton's method with a backtracking line search: the objective is strictly convex (the
+    priors make it so), and the block structure of the Hessian (`_Hessian`) makes each step
+    cost about as much as a few gradient evaluations. It stops when no gradient component
+    exceeds `gtol`.
+    """
     precision = precisions.vector(design)
-    x0 = np.zeros(design.n_params) if start is None else start
-    result = minimize(_objective, x0, args=(design, precision), jac=True, method="L-BFGS-B", options={"maxiter": maxiter, "gtol": gtol})
-    if not result.success:
-        # L-BFGS-B can stop on a failed line search at the optimum itself; accept that only with a vanishing gradient.
-        _, grad = _objective(result.x, design, precision)
-        if result.nit >= maxiter or np.max(np.abs(grad)) > max(100 * gtol, 1e-4):
-            raise ConvergenceError(f"inertia/conformity fit did not converge after {result.nit} iterations (maxiter {maxiter}): {result.message}")
-    return result.x, int(result.nit)
+    theta = np.zeros(design.n_params) if start is None else np.array(start, dtype=float)
+    value, grad = _objective(theta, design, precision)
+    for iteration in range(1, maxiter + 1):
+        step = _hessian(theta, design, precisions).solve(grad, design)
+        decrease = float(grad @ step)  # > 0: the Hessian is positive definite
+        scale = 1.0
+        while True:
+            candidate = theta - scale * step
+            new_value, new_grad = _objective(candidate, design, precision)
+            if new_value <= value - 1e-4 * scale * decrease or scale < 1e-10:
+                break
+            scale *= 0.5
+        theta, value, grad = candidate, new_value, new_grad
+        # Converged on a vanishing gradient, or when rounding stops any further decrease.
+        if np.max(np.abs(grad)) <= gtol or decrease < 1e-12 * max(1.0, abs(value)):
+            return theta, iteration
+    raise ConvergenceError(f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): largest gradient component {np.max(np.abs(grad)):.3g}")
 
 
 DILEMMA_SD_BOUNDS = (0.01, 10.0)
@@ -475,7 +528,7 @@ def fit_inertia_conformity(
     Unless `prior_sd.dilemma` is given, the sd of the dilemma effects is estimated first by
     maximising the Laplace-approximate marginal likelihood (about 10-20 fits). A slope whose feature is zero in every observation (conformity_within without round-robin
     turns, inertia with no second rounds) is reported as None. Raises `ConvergenceError`,
-    naming the iteration count, when L-BFGS-B does not converge within `maxiter` iterations.
+    naming the iteration count, when the Newton iterations do not converge within `maxiter`.
     """
     fit, _ = _fit_design(_design(observations, verdicts), prior_sd, level, maxiter)
     return fit

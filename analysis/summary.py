@@ -51,9 +51,9 @@ def summarize_stops(stops: list[Stopped]) -> RunSummary:
 
 
 def summarize_run(run_dir: Path | str) -> RunSummary:
-    """Read a run's trace and summarise how its conversations ended."""
+    """Read a run's trace and summarise how its conversations ended (only its `stopped` events are read)."""
     store = open_trace(run_dir)
     try:
-        return summarize_stops([e for e in store.events() if isinstance(e, Stopped)])
+        return summarize_stops([e for e in store.events(kinds=["stopped"]) if isinstance(e, Stopped)])
     finally:
         store.close()

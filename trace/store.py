@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -55,8 +56,8 @@ class TraceStore(Protocol):
         """Assign the next sequence number and chain hash, store the event, return it."""
         ...
 
-    def events(self, conversation_id: str | None = None) -> Iterator[Event]:
-        """Events in sequence order, all or those of one conversation."""
+    def events(self, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[Event]:
+        """Events in sequence order: all, or those of one conversation, or of the given kinds (`event` names)."""
         ...
 
     def conversation_ids(self) -> list[str]:
@@ -97,7 +98,8 @@ class SQLiteTraceStore:
     def append(self, event: Event) -> Event:
         """Assign the next sequence number and chain hash, store the event, return it."""
         stored = event.model_copy(update={"seq": self._last_seq + 1, "prev_hash": self._last_hash})
-        digest = event_hash(stored)
+        body = canonical_json(stored)  # serialised once: it is both the stored body and what the hash covers
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         self._db.execute(
             "INSERT INTO events (seq, event, run_id, conversation_id, scenario_id, round, agent, body, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -109,22 +111,28 @@ class SQLiteTraceStore:
                 stored.scenario_id,
                 stored.round,
                 stored.agent,
-                canonical_json(stored),
+                body,
                 digest,
             ),
         )
         self._last_seq, self._last_hash = stored.seq, digest
         return stored
 
-    def events(self, conversation_id: str | None = None) -> Iterator[Event]:
-        """Events in sequence order, all or those of one conversation."""
-        if conversation_id is None:
-            cursor = self._db.execute("SELECT body FROM events ORDER BY seq")
-        else:
-            cursor = self._db.execute(
-                "SELECT body FROM events WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
-            )
-        for (body,) in cursor:
+    def events(self, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[Event]:
+        """Events in sequence order: all, or those of one conversation, or of the given kinds (`event` names).
+
+        The filters run in SQL, so that reading a few kinds out of a large trace parses only those.
+        """
+        where, params = [], []
+        if conversation_id is not None:
+            where.append("conversation_id = ?")
+            params.append(conversation_id)
+        if kinds is not None:
+            kinds = list(kinds)
+            where.append(f"event IN ({', '.join('?' * len(kinds))})" if kinds else "0")
+            params.extend(kinds)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        for (body,) in self._db.execute(f"SELECT body FROM events{clause} ORDER BY seq", params):
             yield parse_event(body)
 
     def conversation_ids(self) -> list[str]:
@@ -137,6 +145,19 @@ class SQLiteTraceStore:
     def count(self) -> int:
         """Number of events stored."""
         return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Append many events in one transaction (for building large traces; nothing is on disk until it ends)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            self._last_seq, self._last_hash = (row[0], row[1]) if row else (0, None)
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Flush and release the store."""

@@ -64,3 +64,27 @@ def test_rows_cannot_be_edited_or_deleted(tmp_path, statement):
 def test_jsonl_line_round_trips_into_the_same_event(tmp_path):
     for event in _fill(SQLiteTraceStore(tmp_path / "trace.sqlite")):
         assert parse_event(canonical_json(event)) == event
+
+
+def test_events_filter_by_kind(tmp_path):
+    store = SQLiteTraceStore(tmp_path / "t.sqlite")
+    written = _fill(store)
+    assert [e.event for e in store.events(kinds=["stopped"])] == ["stopped"]
+    assert [e.seq for e in store.events(kinds=["message_added", "conversation_started"])] == [e.seq for e in written if e.event in ("message_added", "conversation_started")]
+    store.close()
+
+
+def test_bulk_appends_commit_together_or_not_at_all(tmp_path):
+    store = SQLiteTraceStore(tmp_path / "t.sqlite")
+    with store.bulk():
+        _fill(store)
+    kept = store.count()
+    with pytest.raises(RuntimeError):
+        with store.bulk():
+            store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
+            raise RuntimeError("stop")
+    # the failed batch left nothing behind, and the chain goes on from the last committed event
+    assert store.count() == kept
+    after = store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
+    assert after.seq == kept + 1 and after.prev_hash == event_hash(list(store.events())[kept - 1])
+    store.close()
