@@ -44,6 +44,11 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         },
         "required": ["conceded", "reason"],
     },
+    "action_choice": {
+        "type": "object",
+        "properties": {"action": {"type": "string", "enum": ["Action 1", "Action 2"]}},
+        "required": ["action"],
+    },
     "choice": {
         "type": "object",
         "properties": {
@@ -52,6 +57,7 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         },
         "required": ["choice", "reason"],
     },
+    "likert": {"type": "object", "properties": {"answer": {"type": "string", "enum": ["very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all"]}}, "required": ["answer"]},  # read by moot.judges.likert
     # The enums below repeat moot.scenarios.schwartz.SCHWARTZ_VALUES and cooperation.COOPERATION_TYPES
     # (tests/scenarios/test_generation.py checks that they agree).
     "cooperation_scenario": {
@@ -205,7 +211,7 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
     return _TYPES[kind], constraints
 
 
-OUTPUT_FACTORIES: dict[str, str] = {"values": "moot.judges.values:values_output"}
+OUTPUT_FACTORIES: dict[str, str] = {"values": "moot.judges.values:values_output", "likert": "moot.judges.likert:likert_output"}
 """Outputs built from data, by name: `module:function` taking the text after `NAME:` (or None)."""
 
 
