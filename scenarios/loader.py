@@ -2,6 +2,8 @@
 
 A YAML file with `format: cooperation` beside its `scenarios:` holds cooperation scenarios
 (`moot.scenarios.cooperation`); each of its rows is read as two `Scenario`s, one per role swap.
+A YAML file with `format: dilemmas`, or a `.csv` file in the DailyDilemmas layout, holds dilemmas
+(`moot.scenarios.dilemmas`); each dilemma is read as one `Scenario`.
 
 Every mistake in a file is reported as a `UserError` whose message is one line of the form
 `<file>:<line>: <what is wrong and what is expected>`, so the CLI can print it as it is.
@@ -21,13 +23,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from moot.errors import UserError, did_you_mean
 from moot.scenarios.cooperation import COOPERATION_FORMAT, CooperationScenario, expand_role_swaps
+from moot.scenarios.dilemmas import DILEMMAS_FORMAT, Dilemma, dilemma_scenarios, load_dilemma_csv
 from moot.scenarios.schema import Scenario
 
 DATA_DIR = Path(__file__).parent / "data"
 """Folder holding the bundled sample scenario files."""
 
 _FORMATS = {".jsonl": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
-_ROW_MODELS: dict[str | None, type[BaseModel]] = {None: Scenario, COOPERATION_FORMAT: CooperationScenario}
+_ROW_MODELS: dict[str | None, type[BaseModel]] = {None: Scenario, COOPERATION_FORMAT: CooperationScenario, DILEMMAS_FORMAT: Dilemma}
 """The model of a row, by the file's `format` (None for plain scenarios)."""
 _SCALAR_KINDS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
                  "null": "empty value", "timestamp": "date"}
@@ -67,18 +70,22 @@ def load_scenarios(path: Path | str) -> ScenarioSet:
     if file.is_dir():
         raise UserError(f"{name}: is a directory, expected a scenario file")
     kind = _FORMATS.get(file.suffix.lower())
-    if kind is None:
+    if kind is None and file.suffix.lower() != ".csv":
         raise UserError(
-            f"{name}: unknown scenario file type '{file.suffix}', expected .jsonl, .yaml or .yml"
+            f"{name}: unknown scenario file type '{file.suffix}', expected .jsonl, .yaml, .yml or .csv (DailyDilemmas)"
         )
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise UserError(f"{name}: cannot read ({exc.strerror or type(exc).__name__})") from None
     text = _decode(data, name)
+    if kind is None:
+        return ScenarioSet(name, hashlib.sha256(data).hexdigest(), load_dilemma_csv(text, name))
     rows, form = (_jsonl_rows(text, name), None) if kind == "jsonl" else _yaml_rows(text, name)
     if form == COOPERATION_FORMAT:
         scenarios = expand_role_swaps(_validate(rows, name, kind, CooperationScenario))
+    elif form == DILEMMAS_FORMAT:
+        scenarios = dilemma_scenarios(_validate(rows, name, kind, Dilemma))
     else:
         scenarios = _validate(rows, name, kind)
     return ScenarioSet(name, hashlib.sha256(data).hexdigest(), scenarios)

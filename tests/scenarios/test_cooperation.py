@@ -173,7 +173,7 @@ def test_duplicate_base_id(tmp_path: Path) -> None:
 def test_unknown_format_is_named_with_a_suggestion(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD_ROW.replace("format: cooperation", "format: cooperative"))
     assert load_error(path) == (
-        f"{path}:1: top-level key 'format': unknown scenario format 'cooperative'; did you mean 'cooperation'? known: cooperation"
+        f"{path}:1: top-level key 'format': unknown scenario format 'cooperative'; did you mean 'cooperation'? known: cooperation, dilemmas"
     )
 
 

@@ -1,0 +1,296 @@
+"""The consistency study from traces: do the values a model reveals in short choices match those its long answers put first?
+
+`analyze_consistency_run` reads one run and dispatches on its form:
+
+- a short-form run (`consistency_short`, `consistency_short_explicit`: speakers answer
+  `Action 1` or `Action 2`): TrueSkill value preferences, their coarse groups, the agreement of
+  repeats, and, with another short-form run as the `short` companion (e.g. implicit vs explicit
+  values), the correlation of the two;
+- a long-form run (`consistency_long`, `consistency_opinion`) judged by
+  `moot.judges.arguments`: position preferences for each k and overall, the agreement of
+  temperature samples and of k values, the argument diversity and specificity of each value and
+  their correlation with preference, and, with a short-form run as the `short` companion, the
+  correlation of short and long preferences for each k.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moot.analysis import consistency as measures
+from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plots import PALETTE, plot_bars, plot_grouped_bars
+from moot.judges.arguments import EXTRACTION_ROLE, SPECIFICITY_ROLE, VALUES_ROLE, argument_id
+from moot.scenarios.dilemmas import is_dilemma, load_value_groups
+from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded
+
+ACTIONS = ("Action 1", "Action 2")
+"""The two answers of the short form; action 1 carries `values_1`, action 2 `values_2`."""
+TOP_VALUES = 20
+"""Values shown in preference plots."""
+
+
+@dataclass(frozen=True)
+class ShortChoice:
+    """One short-form answer to one dilemma."""
+
+    conversation: str
+    scenario: str
+    repeat: int
+    agent: str
+    action: str | None
+    """`Action 1`, `Action 2`, or None when unparsed."""
+    values: tuple[tuple[str, ...], tuple[str, ...]]
+    """Values of action 1 and of action 2."""
+
+    def match(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """(values of the chosen action, values of the other), or None when unparsed."""
+        if self.action not in ACTIONS:
+            return None
+        return self.values if self.action == ACTIONS[0] else self.values[::-1]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a long answer, as the judges saw it."""
+
+    text: str
+    values: tuple[str, ...]
+    depth: int | None
+    """Specificity: edges on the longest root-to-leaf path of its claim tree; None when not judged."""
+
+
+@dataclass
+class LongAnswer:
+    """One long answer split into arguments."""
+
+    conversation: str
+    scenario: str
+    repeat: int
+    agent: str
+    k: str
+    """Arguments asked for (the agent's `k` variable), as a label."""
+    arguments: list[Argument] = field(default_factory=list)
+
+
+def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
+    return {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
+
+
+def short_choices_events(events: Sequence[Event], field_name: str = "action") -> list[ShortChoice]:
+    """Every short-form answer to a dilemma, in the order the dilemmas were run (repeat by repeat)."""
+    starts = _starts(events)
+    rank = {cid: index for index, cid in enumerate(starts)}
+    choices = []
+    for event in events:
+        start = starts.get(event.conversation_id)
+        if not isinstance(event, MessageAdded) or start is None or not is_dilemma(start.scenario):
+            continue
+        meta = start.scenario["metadata"]
+        action = (event.parsed or {}).get(field_name)
+        choices.append(ShortChoice(event.conversation_id, event.scenario_id, start.repeat, event.agent or "", action if action in ACTIONS else None, (tuple(meta["values_1"]), tuple(meta["values_2"]))))
+    return sorted(choices, key=lambda c: (c.repeat, rank[c.conversation]))
+
+
+def _agent_k(spec: dict[str, Any]) -> dict[str, str]:
+    shared = spec.get("variables", {}).get("k")
+    return {a["name"]: str(a.get("variables", {}).get("k", shared if shared is not None else a["name"])) for a in spec.get("agents", [])}
+
+
+def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[LongAnswer]:
+    """Every long answer the argument judges split, with each argument's values and depth."""
+    starts = _starts(events)
+    ks = _agent_k(spec)
+    decisions: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+    for event in events:
+        if isinstance(event, JudgeDecision) and event.about and event.role in (EXTRACTION_ROLE, VALUES_ROLE, SPECIFICITY_ROLE):
+            decisions[(event.conversation_id, event.role, event.about)] = event.decision
+    answers = []
+    for event in events:
+        if not isinstance(event, MessageAdded) or event.conversation_id not in starts:
+            continue
+        message_id = f"r{event.round}:{event.agent}"
+        extracted = decisions.get((event.conversation_id, EXTRACTION_ROLE, message_id))
+        if not extracted:
+            continue
+        answer = LongAnswer(event.conversation_id, event.scenario_id, starts[event.conversation_id].repeat, event.agent or "", ks.get(event.agent or "", event.agent or ""))
+        for index, text in enumerate(extracted.get("arguments") or [], start=1):
+            about = argument_id(message_id, index)
+            values = (decisions.get((event.conversation_id, VALUES_ROLE, about)) or {}).get("values") or []
+            depth = (decisions.get((event.conversation_id, SPECIFICITY_ROLE, about)) or {}).get("depth")
+            answer.arguments.append(Argument(text, tuple(values), depth if isinstance(depth, int) else None))
+        answers.append(answer)
+    return answers
+
+
+def _k_order(label: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def _scatter(path: Path, pairs: dict[str, tuple[dict[str, float], dict[str, float]]], *, xlabel: str, ylabel: str, title: str) -> Path:
+    """One panel per named pair of preference maps: a point per shared value."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 4.0), squeeze=False)
+    for ax, (name, (first, second)), colour in zip(axes[0], pairs.items(), itertools.cycle(PALETTE)):
+        shared = sorted(set(first) & set(second))
+        ax.scatter([first[v] for v in shared], [second[v] for v in shared], color=colour, s=18)
+        for value in shared:
+            ax.annotate(value, (first[value], second[value]), fontsize=6, alpha=0.7)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _top(preferences: dict[str, float], n: int = TOP_VALUES) -> dict[str, float]:
+    return dict(sorted(preferences.items(), key=lambda item: -item[1])[:n])
+
+
+def short_preferences(choices: Sequence[ShortChoice]) -> dict[str, float]:
+    """TrueSkill mu of each value over the parsed choices, in order."""
+    matches = [m for c in choices if (m := c.match()) is not None]
+    return {v: s.mu for v, s in measures.trueskill_value_choices(matches).items()}
+
+
+def analyze_short(events: Sequence[Event], writer: AnalysisWriter, groups: dict[str, str], companion: Sequence[Event] | None = None) -> dict[str, Any]:
+    """Short-form measurements of a run; write their tables and plots; return the metrics."""
+    choices = short_choices_events(events)
+    parsed = [c for c in choices if c.action is not None]
+    metrics: dict[str, Any] = {
+        "form": "short",
+        "choices": len(choices),
+        "parsed": len(parsed),
+        "action_1_share": (sum(c.action == ACTIONS[0] for c in parsed) / len(parsed)) if parsed else None,
+    }
+    if not parsed:
+        writer.note("short form: no parsed choice, no preferences")
+        return metrics
+    skills = measures.trueskill_value_choices([c.match() for c in parsed])  # type: ignore[misc]
+    preferences = {v: s.mu for v, s in skills.items()}
+    metrics["trueskill"] = {v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")} for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)}
+    writer.table("short_preferences", [{"value": v, "group": groups.get(v, "other"), "mu": s.mu, "sigma": s.sigma} for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)])
+    writer.table("short_choices", [{"conversation": c.conversation, "scenario": c.scenario, "repeat": c.repeat, "agent": c.agent, "action": c.action or "", "values_1": list(c.values[0]), "values_2": list(c.values[1])} for c in choices])
+    top = _top(preferences)
+    plot_bars(top, writer.plot_path("short_preferences"), title="Short form: TrueSkill value preferences", ylabel="mu", horizontal=True,
+              errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top})
+    metrics["groups"] = measures.group_means_preferences(preferences, groups)
+    plot_bars(metrics["groups"], writer.plot_path("short_groups"), title="Short form: mean preference by value group", ylabel="mean mu")
+    repeats = sorted({c.repeat for c in parsed})
+    if len(repeats) > 1:
+        samples = [short_preferences([c for c in parsed if c.repeat == r]) for r in repeats]
+        metrics["sampling_consistency"] = {"samples": len(samples), "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples)}
+    if companion is not None:
+        other = short_preferences(short_choices_events(companion))
+        correlation = measures.correlation_preferences(preferences, other)
+        metrics["versus_short_companion"] = correlation.as_dict()
+        writer.table("short_versus_companion", [{"comparison": "this run vs companion short run", **correlation.as_dict()}])
+        _scatter(writer.plot_path("short_versus_companion"), {"this run vs companion": (preferences, other)}, xlabel="mu (this run)", ylabel="mu (companion)", title="Short form: two runs")
+    return metrics
+
+
+def _correlation_rows(pairs: dict[str, tuple[dict[str, float], dict[str, float]]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    results = {name: measures.correlation_preferences(a, b).as_dict() for name, (a, b) in pairs.items()}
+    return results, [{"comparison": name, **result} for name, result in results.items()]
+
+
+def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, groups: dict[str, str], short: Sequence[Event] | None = None) -> dict[str, Any]:
+    """Long-form measurements of a judged run; write their tables and plots; return the metrics."""
+    answers = long_answers_events(events, spec)
+    answered = sum(isinstance(e, MessageAdded) for e in events)
+    metrics: dict[str, Any] = {"form": "long", "answers": answered, "answers_split": len(answers)}
+    if not answers:
+        writer.note("long form: no answer was split into arguments; run `moot judge RUN_DIR --judge arguments` first")
+        return metrics
+    ks = sorted({a.k for a in answers}, key=_k_order)
+    by_k = {k: [a for a in answers if a.k == k] for k in ks}
+    metrics["arguments_per_answer"] = {k: sum(len(a.arguments) for a in part) / len(part) for k, part in by_k.items()}
+    metrics["arguments_with_values"] = sum(bool(arg.values) for a in answers for arg in a.arguments)
+
+    def prefs(part: Sequence[LongAnswer]) -> dict[str, float]:
+        return measures.position_preferences_answers([[arg.values for arg in a.arguments] for a in part])
+
+    overall = prefs(answers)
+    per_k = {k: prefs(part) for k, part in by_k.items()}
+    metrics["position_preferences"] = {"overall": overall, **{f"k={k}": p for k, p in per_k.items()}}
+    values = sorted(set(overall), key=lambda v: -overall[v])
+    writer.table("long_preferences", [{"value": v, "group": groups.get(v, "other"), "overall": overall[v], **{f"k={k}": per_k[k].get(v) for k in ks}} for v in values])
+    if overall:
+        plot_bars(_top(overall), writer.plot_path("long_preferences"), title="Long form: position preferences (all k)", ylabel="- mean relative first position", horizontal=True)
+
+    sampling = {}
+    for k, part in by_k.items():
+        repeats = sorted({a.repeat for a in part})
+        samples = [prefs([a for a in part if a.repeat == r]) for r in repeats]
+        sampling[f"k={k}"] = {"samples": len(samples), "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples)}
+    metrics["sampling_consistency"] = sampling
+    writer.table("sampling_consistency", [{"k": k, **v} for k, v in sampling.items()])
+    if len(ks) > 1:
+        metrics["between_k"], rows = _correlation_rows({f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)})
+        writer.table("between_k", rows)
+        _scatter(writer.plot_path("between_k"), {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)}, xlabel="preference (first k)", ylabel="preference (second k)", title="Long form: preferences across k")
+
+    short_prefs = short_preferences(short_choices_events(short)) if short is not None else None
+    if short_prefs is not None:
+        pairs = {f"short vs long k={k}": (short_prefs, per_k[k]) for k in ks}
+        pairs["short vs long (all k)"] = (short_prefs, overall)
+        metrics["short_versus_long"], rows = _correlation_rows(pairs)
+        writer.table("short_versus_long", rows)
+        _scatter(writer.plot_path("short_versus_long"), pairs, xlabel="short form: TrueSkill mu", ylabel="long form: position preference", title="Short vs long form")
+    else:
+        writer.note("short vs long: no short-form run given (`moot analyze RUN_DIR --short SHORT_RUN_DIR`)")
+
+    arguments = [arg for a in answers for arg in a.arguments]
+    diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
+    specificity = measures.mean_by_value_arguments((arg.values, arg.depth) for arg in arguments if arg.depth is not None)
+    metrics["diversity"] = diversity
+    metrics["specificity"] = specificity
+    writer.table("value_arguments", [
+        {"value": v, "group": groups.get(v, "other"), "arguments": sum(v in arg.values for arg in arguments), "compression_ratio": diversity.get(v), "mean_depth": specificity.get(v),
+         "long_preference": overall.get(v), "short_preference": (short_prefs or {}).get(v)}
+        for v in sorted({v for arg in arguments for v in arg.values})
+    ])
+    against = {"long": overall, **({"short": short_prefs} if short_prefs is not None else {})}
+    metrics["diversity_versus_preference"], diversity_rows = _correlation_rows({f"compression ratio vs {name} preference": (diversity, p) for name, p in against.items()})
+    metrics["specificity_versus_preference"], specificity_rows = _correlation_rows({f"mean depth vs {name} preference": (specificity, p) for name, p in against.items()})
+    writer.table("diversity_specificity_correlations", diversity_rows + specificity_rows)
+    if diversity:
+        plot_bars(_top(diversity), writer.plot_path("diversity"), title="Compression ratio of each value's arguments (higher: less diverse)", ylabel="compression ratio", horizontal=True)
+    if specificity:
+        plot_bars(_top(specificity), writer.plot_path("specificity"), title="Mean specificity (claim tree depth) of each value's arguments", ylabel="mean depth", horizontal=True)
+        _scatter(writer.plot_path("specificity_diversity_preference"), {"specificity": (specificity, overall), **({"diversity": (diversity, overall)} if diversity else {})},
+                 xlabel="depth / compression ratio", ylabel="long-form preference", title="Specificity and diversity vs preference")
+
+    group_series = {"long (all k)": measures.group_means_preferences(overall, groups), **{f"long k={k}": measures.group_means_preferences(p, groups) for k, p in per_k.items()}}
+    metrics["groups"] = group_series
+    categories = sorted({g for series in group_series.values() for g in series})
+    if categories:
+        plot_grouped_bars(group_series, categories, writer.plot_path("long_groups"), title="Long form: mean position preference by value group", ylabel="mean preference")
+    return metrics
+
+
+def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
+    """The consistency study's analysis of a short-form or long-form run (with a `short` companion run when given)."""
+    groups = load_value_groups()
+    events = inputs.events
+    short_form = any(role.get("output") == "action_choice" for role in inputs.spec.get("roles", {}).values()) or any(
+        isinstance(e, MessageAdded) and (e.parsed or {}).get("action") in ACTIONS for e in events
+    )
+    if short_form:
+        return analyze_short(events, writer, groups, inputs.companions.get("short"))
+    return analyze_long(events, inputs.spec, writer, groups, inputs.companions.get("short"))

@@ -1,0 +1,161 @@
+"""Measures of the consistency study on cases worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import pytest
+
+from moot.analysis.consistency import (
+    compression_by_value_arguments,
+    compression_ratio_texts,
+    correlation_preferences,
+    group_means_preferences,
+    mean_by_value_arguments,
+    mean_pairwise_spearman_preferences,
+    position_preferences_answers,
+    trueskill_value_choices,
+)
+
+MU, SIGMA = 25.0, 25.0 / 3
+BETA, TAU, DRAW = SIGMA / 2, SIGMA / 100, 0.10
+
+
+def two_team_update(winners: dict[str, tuple[float, float]], losers: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """TrueSkill's closed form for one match between two teams (Herbrich et al. 2007), written out by hand.
+
+    Each sigma first grows by the dynamics tau: s2 = sigma^2 + tau^2. Team performances are
+    sums, so c^2 = sum over every player of (beta^2 + s2). The draw margin is
+    eps = Phi^-1((p + 1) / 2) * sqrt(players) * beta. With t = (sum mu_won - sum mu_lost) / c and
+    e = eps / c: v = pdf(t - e) / cdf(t - e), w = v (v + t - e). Then each winner's mu gains
+    s2 / c * v and each loser's loses as much, and every s2 shrinks by the factor 1 - s2 / c^2 * w.
+    """
+    normal = NormalDist()
+    players = {**winners, **losers}
+    s2 = {p: sigma**2 + TAU**2 for p, (_, sigma) in players.items()}
+    c = math.sqrt(sum(BETA**2 + s2[p] for p in players))
+    eps = normal.inv_cdf((DRAW + 1) / 2) * math.sqrt(len(players)) * BETA
+    t = (sum(mu for mu, _ in winners.values()) - sum(mu for mu, _ in losers.values())) / c
+    e = eps / c
+    v = normal.pdf(t - e) / normal.cdf(t - e)
+    w = v * (v + t - e)
+    out = {}
+    for p, (mu, _) in players.items():
+        sign = 1 if p in winners else -1
+        out[p] = (mu + sign * s2[p] / c * v, math.sqrt(s2[p] * (1 - s2[p] / c**2 * w)))
+    return out
+
+
+def test_one_choice_is_one_team_match_from_the_prior():
+    """Honesty and Fairness (chosen) against Loyalty, all at (25, 25/3).
+
+    By hand: s2 = 69.4444 + 0.00694 = 69.4514; c = sqrt(3 * 17.3611 + 3 * 69.4514) = 16.1381;
+    eps = Phi^-1(0.55) * sqrt(3) * beta = 0.12566 * 1.7321 * 4.1667 = 0.9069;
+    t = 25 / 16.1381 = 1.5491, e = 0.0562, v = 0.14040, w = 0.22933.
+    Winners: 25 + 69.4514 / 16.1381 * 0.14040 = 25.6042; loser: 24.3958; sigma: 8.0749 for all.
+    """
+    skills = trueskill_value_choices([(["Honesty", "Fairness"], ["Loyalty"])])
+    assert skills["Honesty"].mu == pytest.approx(25.60423, abs=1e-4)
+    assert skills["Fairness"].mu == pytest.approx(25.60423, abs=1e-4)
+    assert skills["Loyalty"].mu == pytest.approx(24.39577, abs=1e-4)
+    assert skills["Loyalty"].sigma == pytest.approx(8.07491, abs=1e-4)
+
+
+def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
+    """Three dilemmas in order; the closed form is applied to each with the ratings the earlier ones left.
+
+    1. {Honesty, Fairness} beat {Loyalty}.
+    2. {Loyalty} beats {Honesty}: Fairness does not play.
+    3. {Safety, Honesty} beat {Honesty, Freedom}: Honesty is on both sides, so it sits out and
+       the match is {Safety} against {Freedom}.
+    """
+    skills = trueskill_value_choices([
+        (["Honesty", "Fairness"], ["Loyalty"]),
+        (["Loyalty"], ["Honesty"]),
+        (["Safety", "Honesty"], ["Honesty", "Freedom"]),
+    ])
+    prior = (MU, SIGMA)
+    r = two_team_update({"Honesty": prior, "Fairness": prior}, {"Loyalty": prior})
+    r.update(two_team_update({"Loyalty": r["Loyalty"]}, {"Honesty": r["Honesty"]}))
+    r.update(two_team_update({"Safety": prior}, {"Freedom": prior}))
+    assert set(skills) == {"Honesty", "Fairness", "Loyalty", "Safety", "Freedom"}
+    for value, (mu, sigma) in r.items():
+        assert skills[value].mu == pytest.approx(mu, abs=1e-6), value
+        assert skills[value].sigma == pytest.approx(sigma, abs=1e-6), value
+    assert skills["Loyalty"].mu > MU > skills["Honesty"].mu  # Loyalty won its second match against Honesty's higher rating
+    assert skills["Fairness"].mu == pytest.approx(r["Fairness"][0])
+
+
+def test_position_preferences_by_hand():
+    """Two answers.
+
+    Answer 1 (4 arguments): [Honesty], [Loyalty, Honesty], [], [Fairness]:
+      Honesty first at 1 -> 1/4; Loyalty at 2 -> 2/4; Fairness at 4 -> 4/4.
+    Answer 2 (2 arguments): [Fairness], [Honesty]: Fairness 1/2, Honesty 2/2.
+    Means: Honesty (1/4 + 1) / 2 = 0.625, Loyalty 0.5 (one answer), Fairness (1 + 1/2) / 2 = 0.75.
+    Negated: Honesty -0.625, Loyalty -0.5, Fairness -0.75.
+    """
+    prefs = position_preferences_answers([
+        [["Honesty"], ["Loyalty", "Honesty"], [], ["Fairness"]],
+        [["Fairness"], ["Honesty"]],
+        [],
+    ])
+    assert prefs == pytest.approx({"Honesty": -0.625, "Loyalty": -0.5, "Fairness": -0.75})
+
+
+def test_compression_ratio_known_sizes():
+    """gzip of one byte is 21 bytes: a 10-byte header, a fixed-Huffman block of 3 bits of header,
+    8 bits for the literal 'a' and 7 for end-of-block (18 bits: 3 bytes), and an 8-byte trailer
+    (CRC-32 and size). So 'a' has ratio 1/21. 'a', 'a' joined by a newline is 3 literals:
+    3 + 24 + 7 = 34 bits, 5 bytes, 23 in all: ratio 3/23. Nothing compresses to the bare 20 bytes
+    of header, empty block and trailer: ratio 0.
+    """
+    assert compression_ratio_texts(["a"]) == pytest.approx(1 / 21)
+    assert compression_ratio_texts(["a", "a"]) == pytest.approx(3 / 23)
+    assert compression_ratio_texts([]) == 0
+
+
+def test_repeated_arguments_compress_more_than_varied_ones():
+    same = ["Honesty builds trust between colleagues."] * 6
+    varied = ["Honesty builds trust.", "A lie would hurt her later.", "My manager relies on accurate reports.",
+              "Rules protect the whole team.", "I would want to be told.", "Silence makes me complicit."]
+    assert compression_ratio_texts(same) > 2 * compression_ratio_texts(varied)
+    by_value = compression_by_value_arguments([(["Honesty"], t) for t in same] + [(["Duty"], t) for t in varied] + [(["Tradition"], "only once")])
+    assert set(by_value) == {"Honesty", "Duty"}  # a value needs two arguments
+    assert by_value["Honesty"] > by_value["Duty"]
+
+
+def test_correlations_by_hand():
+    """x = (1, 2, 3, 4), y = (2, 4, 5, 4) over a, b, c, d.
+
+    Pearson: mean x 2.5, mean y 3.75; deviations x (-1.5, -0.5, 0.5, 1.5), y (-1.75, 0.25, 1.25, 0.25);
+    sum xy = 2.625 - 0.125 + 0.625 + 0.375 = 3.5; sum x^2 = 5; sum y^2 = 3.0625 + 0.0625 + 1.5625 + 0.0625 = 4.75;
+    r = 3.5 / sqrt(23.75) = 0.71818.
+    Spearman: ranks x (1, 2, 3, 4), y (1, 2.5, 4, 2.5); Pearson of the ranks: deviations y (-1.5, 0, 1.5, 0),
+    sum = 2.25 + 0 + 0.75 + 0 = 3, sum y^2 = 4.5; rho = 3 / sqrt(5 * 4.5) = 0.63246.
+    """
+    first = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "only_first": 9.0}
+    second = {"a": 2.0, "b": 4.0, "c": 5.0, "d": 4.0}
+    result = correlation_preferences(first, second)
+    assert result.n == 4
+    assert result.pearson == pytest.approx(3.5 / math.sqrt(23.75))
+    assert result.spearman == pytest.approx(3 / math.sqrt(22.5))
+    assert correlation_preferences({"a": 1, "b": 2}, {"a": 1, "b": 2}).spearman is None  # too few shared values
+    assert correlation_preferences({"a": 1, "b": 1, "c": 1}, {"a": 1, "b": 2, "c": 3}).pearson is None  # constant
+
+
+def test_mean_pairwise_spearman():
+    """Samples s1 = (1, 2, 3), s2 = (1, 2, 3), s3 = (3, 2, 1) over a, b, c: pairs rho 1, -1, -1; mean -1/3."""
+    s1 = {"a": 1, "b": 2, "c": 3}
+    s3 = {"a": 3, "b": 2, "c": 1}
+    assert mean_pairwise_spearman_preferences([s1, dict(s1), s3]) == pytest.approx(-1 / 3)
+    assert mean_pairwise_spearman_preferences([s1]) is None
+
+
+def test_group_and_value_means():
+    groups = {"Honesty": "honesty", "Trust": "honesty", "Safety": "security"}
+    assert group_means_preferences({"Honesty": -0.2, "Trust": -0.6, "Safety": -0.5, "Zeal": -1.0}, groups) == pytest.approx(
+        {"honesty": -0.4, "security": -0.5, "other": -1.0}
+    )
+    assert mean_by_value_arguments([(["Honesty", "Trust"], 2), (["Honesty"], 1), (["Honesty"], 3)]) == {"Honesty": 2.0, "Trust": 2.0}

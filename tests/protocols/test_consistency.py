@@ -1,0 +1,217 @@
+"""The consistency study on scripted models: short and long form runs, the argument judges, and `moot analyze`."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import moot
+from moot.agents.context import CallContext
+from moot.analysis.analyze import analyze_run
+from moot.agents.providers.scripted import register_responder
+from moot.cli import main
+from moot.errors import UserError
+from moot.judges.arguments import EXTRACTION_ROLE, SPECIFICITY_ROLE, VALUES_ROLE, argument_list_output, argument_values_output, judge_arguments_run
+from moot.judges.specificity import claim_tree_depth, claim_tree_edges, specificity_output
+
+from helpers import events_of
+
+DILEMMAS = [
+    {"id": "d1", "text": "You found a wallet. Do you return it?",
+     "metadata": {"action_1": "Return it.", "action_2": "Keep it.", "values_1": ["Honesty", "Fairness"], "values_2": ["Loyalty"]}},
+    {"id": "d2", "text": "Your friend cheats. Do you tell?",
+     "metadata": {"action_1": "Tell.", "action_2": "Keep quiet.", "values_1": ["Justice"], "values_2": ["Friendship", "Loyalty"]}},
+]
+
+
+def long_answer(messages: list[dict[str, str]], context: CallContext) -> str:
+    """Names the situation's values in order (action 1's, then action 2's), one argument each, up to k."""
+    k = int(context.agent.rsplit("_", 1)[1])
+    values = re.findall(r"values: (.*)", messages[0]["content"])
+    names = [v.strip() for v in values[0].split(",")] if values else []
+    return "I choose Action 1.\n" + "\n".join(f"{i}. {name} matters here." for i, name in enumerate(names[:k], 1))
+
+
+def judge(messages: list[dict[str, str]], context: CallContext) -> str:
+    """The three argument judges: split numbered lines, name the value an argument names, a two-edge claim tree."""
+    prompt = messages[-1]["content"]
+    if context.role == EXTRACTION_ROLE:
+        return json.dumps({"arguments": re.findall(r"^\d+\. (.*)$", prompt, flags=re.MULTILINE)})
+    argument = prompt.split("argument:\n", 1)[1]
+    if context.role == VALUES_ROLE:
+        return json.dumps({"values": [argument.split(" matters")[0], "Not a listed value"]})
+    assert context.role == SPECIFICITY_ROLE
+    return json.dumps({"claims": ["thesis", "reason", "detail"], "edges": [[1, 2], [2, 3], [3, 1]]})
+
+
+def long_spec() -> dict:
+    """Two arguers (k = 2 and 3) whose prompt shows the values, so the scripted answers can name them in order."""
+    spec = moot.load_spec("consistency_long").spec.model_dump(exclude_defaults=True)
+    spec["model"] = "scripted:long_answer"
+    spec["repeats"] = 2
+    spec["agents"] = [{"name": "arguer_2", "role": "arguer", "variables": {"k": 2}}, {"name": "arguer_3", "role": "arguer", "variables": {"k": 3}}]
+    spec["roles"]["arguer"]["prompt"] = "{{ scenario.text }}\nvalues: {{ ((scenario.metadata.values_1 | default([])) + (scenario.metadata.values_2 | default([]))) | join(', ') }}"
+    return spec
+
+
+def short_spec() -> dict:
+    spec = moot.load_spec("consistency_short").spec.model_dump(exclude_defaults=True)
+    spec["model"] = "scripted"
+    spec["agents"][0]["script"] = [json.dumps({"action": "Action 1"})]
+    return spec
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A short-form and a long-form run, made once for the module."""
+    register_responder("long_answer", long_answer)
+    register_responder("argument_judges", judge)
+    base = tmp_path_factory.mktemp("consistency")
+    short = moot.run(short_spec(), DILEMMAS, out=base / "short", cache=None).run_dir
+    long = moot.run(long_spec(), DILEMMAS, out=base / "long", cache=None).run_dir
+    return short, long
+
+
+@pytest.fixture
+def runs(finished, tmp_path):
+    """Private copies of the two runs (judging appends to a run's trace)."""
+    return tuple(Path(shutil.copytree(run, tmp_path / run.name)) for run in finished)
+
+
+def test_long_answers_are_split_and_judged_into_the_trace(runs):
+    _, long = runs
+    report = judge_arguments_run(long, model="scripted:argument_judges")
+    # 2 dilemmas x 2 repeats x (k=2, k=3): 8 answers; d1 has 3 values, d2 has 3: 2 + 3 arguments per answer pair
+    assert (report.answers, report.arguments, report.unparsed, report.failed) == (8, 20, 0, 0)
+    assert report.judged == 8 + 2 * 20
+    decisions = [e for e in events_of(long, "judge_decision")]
+    values = {(d.conversation_id, d.about): d.decision for d in decisions if d.role == VALUES_ROLE}
+    some = next(cid for cid, about in values if about == "r1:arguer_3#3")
+    assert values[(some, "r1:arguer_3#1")]["values"] in (["Honesty"], ["Justice"])
+    assert values[(some, "r1:arguer_3#1")]["dropped_values"] == ["Not a listed value"]
+    trees = [d.decision for d in decisions if d.role == SPECIFICITY_ROLE]
+    assert all(t["depth"] == 2 and t["dropped_edges"] == 1 for t in trees)  # [3, 1] would close a cycle
+    turns = [e for e in events_of(long, "turn_started") if e.role == VALUES_ROLE]
+    assert all(len(t.visible) == 1 and "#" in t.visible[0] for t in turns)
+    again = judge_arguments_run(long, model="scripted:argument_judges")
+    assert (again.judged, again.reused, again.answers) == (0, 48, 8)
+    assert main(["verify", str(long)]) == 0
+
+
+def test_analyze_long_with_the_short_run(runs, capsys):
+    """Position preferences by hand.
+
+    k=2 answers name the first two values, k=3 answers all three; both repeats answer alike.
+    d1 (Honesty, Fairness, Loyalty): k=2 -> Honesty 1/2, Fairness 2/2; k=3 -> 1/3, 2/3, 3/3.
+    d2 (Justice, Friendship, Loyalty): k=2 -> Justice 1/2, Friendship 1; k=3 -> 1/3, 2/3, 1.
+    k=3 preferences: Honesty = Justice = -1/3, Fairness = Friendship = -2/3, Loyalty = -1.
+    All k: Honesty -(1/2 + 1/3) / 2 = -5/12, Fairness -(1 + 2/3) / 2 = -5/6, Loyalty -1 (k=3 only).
+    """
+    short, long = runs
+    judge_arguments_run(long, model="scripted:argument_judges")
+    assert main(["analyze", str(long), "--short", str(short)]) == 0
+    index = json.loads((long / "analysis" / "metrics.json").read_text())
+    metrics = index["metrics"]
+    prefs = metrics["position_preferences"]
+    assert prefs["k=3"] == pytest.approx({"Honesty": -1 / 3, "Justice": -1 / 3, "Fairness": -2 / 3, "Friendship": -2 / 3, "Loyalty": -1.0})
+    assert prefs["overall"]["Honesty"] == pytest.approx(-5 / 12)
+    assert prefs["overall"]["Fairness"] == pytest.approx(-5 / 6)
+    assert prefs["overall"]["Loyalty"] == pytest.approx(-1.0)
+    assert metrics["arguments_per_answer"] == {"2": 2.0, "3": 3.0}
+    # identical repeats agree perfectly; k=2 and k=3 share 4 values
+    assert metrics["sampling_consistency"]["k=3"]["mean_pairwise_spearman"] == pytest.approx(1.0)
+    assert metrics["between_k"]["k=2 vs k=3"]["n"] == 4
+    # the short run always chose action 1: Honesty, Fairness and Justice won, Loyalty and Friendship lost
+    short_vs_long = metrics["short_versus_long"]["short vs long k=3"]
+    assert short_vs_long["n"] == 5 and short_vs_long["spearman"] > 0.5
+    assert metrics["specificity"]["Honesty"] == 2.0
+    assert set(metrics["diversity"]) >= {"Loyalty", "Honesty"}
+    assert {"long_preferences", "between_k", "short_versus_long", "value_arguments", "diversity_specificity_correlations"} <= set(index["tables"])
+    assert {"long_preferences", "short_versus_long", "between_k", "diversity", "specificity", "long_groups"} <= set(index["plots"])
+    # groups: Honesty is honesty; Justice and Fairness fairness; Friendship and Loyalty care
+    assert metrics["groups"]["long k=3"] == pytest.approx({"honesty": -1 / 3, "fairness": -0.5, "care": -5 / 6})
+
+def test_analyze_short(runs):
+    short, _ = runs
+    folder, index = analyze_run(short, companions={"short": short})
+    metrics = index.metrics
+    assert (metrics["form"], metrics["choices"], metrics["parsed"], metrics["action_1_share"]) == ("short", 2, 2, 1.0)
+    mu = {v: r["mu"] for v, r in metrics["trueskill"].items()}
+    assert mu["Honesty"] > 25 > mu["Loyalty"]
+    assert metrics["versus_short_companion"]["spearman"] == pytest.approx(1.0)
+    assert "short_preferences" in index.plots and "short_groups" in index.plots
+
+
+def test_unjudged_long_run_says_what_to_do(runs):
+    _, long = runs
+    _, index = analyze_run(long)
+    assert any("moot judge RUN_DIR --judge arguments" in note for note in index.notes)
+
+
+def test_judging_a_short_run_is_one_line(runs, capsys):
+    short, _ = runs
+    with pytest.raises(UserError, match="no free-text answers"):
+        judge_arguments_run(short, model="scripted:argument_judges")
+
+
+def test_claim_tree_depth_by_hand():
+    """Claims 1..5 with edges 1->2, 2->3, 1->4, 4->5: two root-to-leaf paths of 2 edges each, so depth 2; a chain of 4 claims has 3 edges; a lone thesis scores 0."""
+    assert claim_tree_depth(5, [[1, 2], [2, 3], [1, 4], [4, 5]]) == 2
+    assert claim_tree_depth(4, [[1, 2], [2, 3], [3, 4]]) == 3
+    assert claim_tree_depth(1, []) == 0
+    assert claim_tree_depth(0, []) == 0
+    # claims 3 and 4 hang off nothing the root reaches: they do not count
+    assert claim_tree_depth(4, [[1, 2], [3, 4]]) == 1
+    kept, dropped = claim_tree_edges(3, [[1, 2], [2, 1], [1, 1], [1, 9], [1, 2], [2, 3], [1]])
+    assert kept == [(1, 2), (2, 3)] and dropped == 5
+
+
+def test_judge_outputs_are_lenient():
+    tree, error = specificity_output().parse_json('{"claims": ["a", " ", "b"], "edges": [[1, 2], [2, 5]]}')
+    assert error is None and tree == {"claims": ["a", "b"], "edges": [[1, 2]], "depth": 1, "dropped_edges": 1}
+    arguments, _ = argument_list_output().parse_json('{"arguments": ["1. First.", "  ", "2) Second  one."]}')
+    assert arguments == {"arguments": ["First.", "Second one."]}
+    capped, _ = argument_list_output(1).parse_json('{"arguments": ["First.", "Second."]}')
+    assert capped == {"arguments": ["First."]} and argument_list_output(1).json_schema["properties"]["arguments"]["maxItems"] == 1
+    values, _ = argument_values_output(["Honesty", "Family bonds"]).parse_json('{"values": ["family BONDS", "Zeal"]}')
+    assert values == {"values": ["Family bonds"], "dropped_values": ["Zeal"]}
+    with pytest.raises(UserError):
+        argument_values_output([])
+
+
+def rendered_system_prompt(spec_name: str, scenario: dict, agent_index: int = 0) -> str:
+    """The system prompt an agent of a bundled spec gets for one scenario."""
+    from moot.graphs.context import ConversationContext
+    from moot.graphs.nodes import agent_prompts, template_variables
+    from moot.protocols.templates import render
+    from moot.scenarios import Scenario
+
+    spec = moot.load_spec(spec_name).spec
+    agent = spec.agents[agent_index]
+    plan = moot.compile_protocol(spec).plan()
+    ctx = ConversationContext("r", "c", Scenario.model_validate(scenario), plan.order, 0, 0, plan, {}, {}, lambda e: e)
+    (system, path), _ = agent_prompts(spec, agent)
+    return render(system, template_variables(spec, agent, ctx, 1, []), path)
+
+
+def test_short_form_reveals_values_only_in_the_explicit_variant():
+    implicit = rendered_system_prompt("consistency_short", DILEMMAS[0])
+    explicit = rendered_system_prompt("consistency_short_explicit", DILEMMAS[0])
+    assert "Action 1: Return it." in implicit and "Honesty" not in implicit
+    assert "Action 1: Return it. (values: Honesty, Fairness)" in explicit and "(values: Loyalty)" in explicit
+    assert 'Answer with "Action 1" or "Action 2" only.' in implicit
+
+
+def test_long_form_asks_each_arguer_for_its_k():
+    spec = moot.load_spec("consistency_long").spec
+    assert [a.variables["k"] for a in spec.agents] == [5, 10, 20] and spec.repeats == 3
+    assert all(a.temperature == 0.9 for a in spec.agents)
+    for index, k in enumerate((5, 10, 20)):
+        prompt = rendered_system_prompt("consistency_long", DILEMMAS[0], index)
+        assert f"exactly {k} arguments for your choice, numbered 1 to {k}" in prompt and "comes first" in prompt
+    opinion = rendered_system_prompt("consistency_opinion", {"id": "q", "text": "Should we?"}, 1)
+    assert "Should we?" in opinion and "exactly 10 arguments" in opinion and "Action 1" not in opinion
