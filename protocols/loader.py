@@ -12,8 +12,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from moot.errors import SpecError, UserError, did_you_mean, format_path
+from moot.errors import SpecError, UserError, did_you_mean, format_path, unknown_name
 from moot.protocols import spec as spec_models
+from moot.protocols.explorer import EXPLORER_FIELD_NAMES, EXPLORER_KIND, ExplorerSpec
 from moot.protocols.spec import ProtocolSpec
 
 PROTOCOLS_DIR = Path(__file__).parent
@@ -23,6 +24,9 @@ _SPEC_MODELS = [
 ]
 _FIELD_NAMES = sorted({name for model in _SPEC_MODELS for name in model.model_fields})
 _TAG_NAMES = {model.__name__ for model in _SPEC_MODELS} | {"str", "int", "float", "bool", "list", "dict", "tuple"}
+SPEC_KINDS: dict[str, type[BaseModel]] = {EXPLORER_KIND: ExplorerSpec}
+"""Spec models other than ProtocolSpec, by the spec's `kind` key (a spec without `kind` is a ProtocolSpec)."""
+_KIND_FIELD_NAMES = {EXPLORER_KIND: EXPLORER_FIELD_NAMES}
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -34,7 +38,8 @@ def bundled_specs() -> dict[str, Path]:
 class LoadedSpec:
     """A validated spec and where it came from."""
 
-    spec: ProtocolSpec
+    spec: ProtocolSpec | ExplorerSpec
+    """A protocol, or another kind of spec (`kind: question_generation`: an explorer)."""
     path: Path | None
     """The YAML file, None for a spec built in Python."""
     text: str = ""
@@ -84,14 +89,14 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and str(p) not in _TAG_NAMES))
 
 
-def describe_validation_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
-    """The most useful error of a pydantic ValidationError, as (path, message)."""
+def describe_validation_error(exc: ValidationError, field_names: list[str] | None = None) -> tuple[tuple[str | int, ...], str]:
+    """The most useful error of a pydantic ValidationError, as (path, message); `field_names` for did-you-mean (default: the protocol spec's)."""
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _clean_loc(error["loc"])
     if error["type"] == "extra_forbidden":
         key = str(loc[-1])
-        message = f"unknown key '{key}'{did_you_mean(key, _FIELD_NAMES)}"
+        message = f"unknown key '{key}'{did_you_mean(key, field_names or _FIELD_NAMES)}"
     elif error["type"] == "missing":
         message = f"missing required key '{loc[-1]}'"
     else:
@@ -101,14 +106,28 @@ def describe_validation_error(exc: ValidationError) -> tuple[tuple[str | int, ..
     return loc, f"{format_path(loc)}: {message}" if loc else message
 
 
-def validate_spec_data(data: Any, path: Path | None = None, text: str = "") -> ProtocolSpec:
+def validate_spec_data(data: Any, path: Path | None = None, text: str = "") -> ProtocolSpec | ExplorerSpec:
     """Validate a spec structure; a UserError names the file, line and field of the first mistake."""
     if not isinstance(data, dict):
         raise UserError(locate(path, text, (), "a spec must be a mapping of keys (name, agents, roles, ...)"))
+    if "kind" in data:
+        return _validate_kind(data, path, text)
     try:
         return ProtocolSpec.model_validate(data)
     except ValidationError as exc:
         where, message = describe_validation_error(exc)
+        raise UserError(locate(path, text, where, message)) from None
+
+
+def _validate_kind(data: dict[str, Any], path: Path | None, text: str) -> ExplorerSpec:
+    """Validate a spec with a `kind` key as the model of that kind."""
+    kind = data["kind"]
+    if not isinstance(kind, str) or kind not in SPEC_KINDS:
+        raise UserError(locate(path, text, ("kind",), f"kind: {unknown_name('spec kind', str(kind), SPEC_KINDS)} (leave `kind` out for a protocol)"))
+    try:
+        return SPEC_KINDS[kind].model_validate(data)
+    except ValidationError as exc:
+        where, message = describe_validation_error(exc, _KIND_FIELD_NAMES[kind])
         raise UserError(locate(path, text, where, message)) from None
 
 

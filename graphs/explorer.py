@@ -1,0 +1,763 @@
+"""The question explorer as a LangGraph state machine, and its run into a run directory.
+
+    START -> select_arm -> generate -> dedupe -> next_question
+    next_question -> panel_answer -> tag_values -> score        while questions of the step remain
+    next_question -> update_arm                                 when none remains
+    score -> refine -> panel_answer                             while rewrites improve the score
+    score -> final_score -> next_question                       when refinement is over
+    update_arm -> select_arm                                    while budget steps remain
+    update_arm -> END
+
+Every model call is a turn of an agent of the explorer's roster (`moot.protocols.explorer.roster_spec`)
+through `AgentTurn`: rendered from its templates, sent through the run's gateways (cache, retries,
+limits), and recorded in the trace with its turn, model calls and message. The explorer's own steps
+are recorded as events too (`arm_selected`, `question_proposed`, `question_scored`, `question_refined`,
+`question_kept`, `question_dropped`, `arm_updated`), so that every score can be audited and the
+question set rebuilt from the trace alone.
+
+Conversations: `s<step>` holds a budget step (arm choice, generation, duplicates, arm update);
+`s<step>q<n>` holds one question (its panels, judge, refiner), one round per version of the
+question (round v + 1 scores version v) and one more round for the final panel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets as token_source
+from importlib import resources
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from moot.agents.cache import ResponseCache
+from moot.agents.pool import ModelPool
+from moot.agents.structured import OutputSchema
+from moot.analysis.informativeness import ScoreTerms, informativeness_answers, ucb_scores_arms, ucb_select_arms
+from moot.errors import SpecError, UserError
+from moot.graphs.checks import check_spec
+from moot.graphs.compiler import check_compiled
+from moot.graphs.context import ConversationContext, ConversationFailed
+from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
+from moot.graphs.runner import RunResult, package_versions, prepare_run_dir, spec_hash, stable_int
+from moot.graphs.turns import RoundPlan, plan_round
+from moot.judges.values import values_output
+from moot.protocols.explorer import (
+    GENERATOR_ROLE,
+    JUDGE_ROLE,
+    PANEL_ROLE,
+    REFINER_ROLE,
+    REWRITER_ROLE,
+    REWRITER_SUFFIX,
+    ExplorerSpec,
+    check_names,
+    override_explorer_models,
+    roster_path,
+    roster_spec,
+)
+from moot.protocols.loader import LoadedSpec
+from moot.protocols.spec import ProtocolSpec
+from moot.protocols.templates import render
+from moot.scenarios import Scenario
+from moot.scenarios.dedupe import Method, drop_near_duplicates, embedding_available, similarity_method
+from moot.scenarios.schwartz import SCHWARTZ_VALUES
+from moot.scenarios.topics import Topic, TopicSet, load_topics
+from moot.trace.events import (
+    ArmSelected,
+    ArmUpdated,
+    ConversationStarted,
+    ErrorEvent,
+    Event,
+    QuestionDropped,
+    QuestionKept,
+    QuestionProposed,
+    QuestionRefined,
+    QuestionScored,
+    Stopped,
+)
+from moot.trace.manifest import RunManifest
+from moot.trace.store import TRACE_FILE, SQLiteTraceStore
+from moot.trace.writer import TraceWriter
+
+SCHWARTZ_LIST = str(resources.files("moot.judges") / "data" / "schwartz_10.txt")
+"""The judge's value list (the ten Schwartz values), matched leniently by `values_output`."""
+EXISTING_SHOWN = 10
+"""Questions already grown from a topic that its generators are shown, at most."""
+
+
+# --- state ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A question proposed by a generator in a budget step."""
+
+    id: str
+    step: int
+    arm: int
+    generator: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Version:
+    """One scored version of a question."""
+
+    number: int
+    text: str
+    terms: ScoreTerms
+    answers: list[dict[str, Any]]
+    """The panel's answers with the values of each point."""
+    question_values: list[str]
+
+
+@dataclass(frozen=True)
+class QuestionWork:
+    """A question under refinement: its scored versions, the best one, and what is being scored now."""
+
+    candidate: Candidate
+    versions: tuple[Version, ...] = ()
+    best: int = 0
+    """Index of the best version in `versions`."""
+    chain: tuple[int, ...] = ()
+    """Version numbers kept one after another."""
+    text: str = ""
+    """The text being scored now."""
+    number: int = 0
+    """Its version number."""
+    suggestion: str = ""
+    """The refiner's suggestion that produced it (empty for version 0)."""
+    answers: tuple[dict[str, Any], ...] = ()
+    """The panel's answers to `text` (stance and point texts)."""
+    tagged: tuple[dict[str, Any], ...] = ()
+    """The same answers with the values of each point."""
+    question_values: tuple[str, ...] = ()
+    refinements_tried: int = 0
+    refining: bool = True
+    """False once a rewrite was not kept (or could not be made)."""
+    done: bool = False
+    """True once the question was kept or dropped."""
+
+
+class ExplorerState(TypedDict):
+    """LangGraph state of an explorer run."""
+
+    budget: int
+    """Budget steps to take."""
+    step: int
+    """Budget steps started."""
+    counts: list[int]
+    """Pulls of each arm."""
+    sums: list[float]
+    """Summed reward of each arm."""
+    arm: int
+    """The arm of the current step."""
+    queue: list[Candidate]
+    """Questions of this step waiting for refinement."""
+    current: QuestionWork | None
+    """The question being refined."""
+    existing: list[tuple[str, int, str]]
+    """(question id, arm, latest text) of every question not dropped, for duplicates and generator prompts."""
+    step_scores: list[float]
+    """Final scores of the questions kept in this step."""
+
+
+# --- the compiled explorer ------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledExplorer:
+    """A checked explorer spec with its roster, topics and compiled graph."""
+
+    spec: ExplorerSpec
+    roster: ProtocolSpec
+    schemas: dict[str, OutputSchema | None]
+    topics: TopicSet
+    method: Method
+    graph: Any = None
+
+    def plan(self, order: tuple[str, ...] | None = None) -> RoundPlan:
+        """The roster's round plan (every agent, synchronous): who may take turns."""
+        return plan_round(self.roster, order or tuple(agent.name for agent in self.roster.speakers()))
+
+    def mermaid(self, order: tuple[str, ...] | None = None) -> str:
+        """The explorer graph as a mermaid diagram."""
+        return self.graph.get_graph().draw_mermaid()
+
+    def recursion_limit(self) -> int:
+        """LangGraph steps the search may take, with room."""
+        spec = self.spec
+        per_question = 4 * (spec.max_refinements + 1) + 3
+        per_step = 5 + len(spec.generators) * spec.questions_per_step * per_question
+        return spec.budget * per_step + 10
+
+
+SAMPLE_ANSWERS = [{"agent": "sample", "stance": "yes", "points": [{"text": "A sample point.", "values": ["Security"]}]}]
+SAMPLE_TERMS = ScoreTerms(0.1, 0.5, 0.5, 0.0, 1.1).as_dict()
+SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
+    GENERATOR_ROLE: [{"topic": "A sample topic?", "count": 2, "existing": ["An existing question?"]}, {"topic": "A sample topic?", "count": 1, "existing": []}],
+    PANEL_ROLE: [{"question": "A sample question?"}],
+    JUDGE_ROLE: [{"kind": "question", "text": "A sample question?", "question": "A sample question?"}, {"kind": "point", "text": "A sample point.", "question": "A sample question?"}],
+    REFINER_ROLE: [{"question": "A sample question?", "question_values": ["Security"], "answers": SAMPLE_ANSWERS, "score": 1.1, "terms": SAMPLE_TERMS}],
+    REWRITER_ROLE: [{"question": "A sample question?", "suggestion": "A sample suggestion."}],
+}
+"""Per-turn variables of each role, for a dry render of its templates before anything runs."""
+
+
+def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
+    plan = plan_round(roster, tuple(agent.name for agent in roster.speakers()))
+    scenario = Scenario(id="sample", title="A sample topic?", text="A sample question?")
+    ctx = ConversationContext("check", "check", scenario, plan.order, 0, 0, plan, {}, {}, lambda event: event)
+    for agent in roster.agents:
+        (system, system_path), (turn, turn_path) = agent_prompts(roster, agent)
+        for variables in SAMPLE_VARIABLES[agent.role]:
+            with_variables = agent.model_copy(update={"variables": variables})
+            values = template_variables(roster, with_variables, ctx, 1, [], schema=schemas[agent.role])
+            render(system, values, system_path)
+            render(turn, values, turn_path)
+
+
+def _method(spec: ExplorerSpec) -> Method:
+    if spec.similarity == "auto":
+        return similarity_method()
+    if spec.similarity == "embedding" and not embedding_available():
+        raise SpecError("similarity 'embedding' needs the extra 'embeddings': pip install 'moot[embeddings]'", ("similarity",))
+    return spec.similarity
+
+
+def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None) -> CompiledExplorer:
+    """Check an explorer spec (names, models, prompts, topics) and compile its graph; SpecError on the first mistake."""
+    check_names(spec)
+    roster = roster_spec(spec)
+    try:
+        schemas = check_spec(roster)
+    except SpecError as exc:
+        raise SpecError(exc.message, roster_path(spec, exc.path)) from None
+    schemas[JUDGE_ROLE] = values_output(SCHWARTZ_LIST)
+    try:
+        _dry_render(roster, schemas)
+    except SpecError as exc:
+        raise SpecError(f"template of role '{exc.path[1] if len(exc.path) > 1 else '?'}': {exc.message}", ()) from None
+    try:
+        topics = load_topics(spec.topics, base_dir, spec.max_topics)
+    except UserError as exc:
+        raise SpecError(str(exc), ("topics",)) from None
+    compiled = CompiledExplorer(spec, roster, schemas, topics, _method(spec))
+    compiled.graph = build_explorer_graph()
+    return compiled
+
+
+def compile_explorer_loaded(loaded: LoadedSpec) -> CompiledExplorer:
+    """Compile a loaded explorer spec; a SpecError becomes one line naming the file and line."""
+    try:
+        return compile_explorer(loaded.spec, loaded.base_dir)
+    except SpecError as exc:
+        raise loaded.error(exc) from None
+
+
+def build_explorer_graph() -> Any:
+    """The explorer's StateGraph, compiled and checked (every node reachable, an exit from every node)."""
+    builder = StateGraph(ExplorerState, context_schema=ExplorerRuntime)
+    for name, node in NODES.items():
+        builder.add_node(name, node)
+    builder.add_edge(START, "select_arm")
+    builder.add_edge("select_arm", "generate")
+    builder.add_edge("generate", "dedupe")
+    builder.add_edge("dedupe", "next_question")
+    builder.add_conditional_edges("next_question", lambda s: "panel_answer" if s["current"] else "update_arm", ["panel_answer", "update_arm"])
+    builder.add_edge("panel_answer", "tag_values")
+    builder.add_edge("tag_values", "score")
+    builder.add_conditional_edges("score", _after_score, ["refine", "final_score", "next_question"])
+    builder.add_conditional_edges("refine", lambda s: "panel_answer" if s["current"].refining else "final_score", ["panel_answer", "final_score"])
+    builder.add_edge("final_score", "next_question")
+    builder.add_conditional_edges("update_arm", _after_step, ["select_arm", END])
+    compiled = builder.compile()
+    check_compiled(compiled)
+    return compiled
+
+
+def _after_score(state: ExplorerState) -> str:
+    work = state["current"]
+    if work.done:
+        return "next_question"
+    return "refine" if work.refining else "final_score"
+
+
+def _after_step(state: ExplorerState) -> str:
+    return "select_arm" if state["step"] < state["budget"] else END
+
+
+# --- the run's runtime: conversations and turns -----------------------------------------------------
+
+
+@dataclass
+class ExplorerRuntime:
+    """What the nodes need besides the state: the compiled explorer, the models, the trace."""
+
+    compiled: CompiledExplorer
+    run_id: str
+    seed: int
+    pool: ModelPool
+    emit: Callable[[Event], Event]
+    manifest: RunManifest
+    progress: Callable[[int, int], None] | None = None
+    save: Callable[[], None] = lambda: None
+    """Rewrite run.json with the counts so far (called whenever a conversation ends, so a killed run leaves it current)."""
+    conversations: dict[str, ConversationContext] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> ExplorerSpec:
+        """The explorer spec."""
+        return self.compiled.spec
+
+    @property
+    def topics(self) -> list[Topic]:
+        """The arms."""
+        return self.compiled.topics.topics
+
+    def open(self, conversation_id: str, scenario: Scenario, order: list[str]) -> ConversationContext:
+        """Start a conversation: its context, and its `conversation_started` event."""
+        roster = self.compiled.roster
+        seed = stable_int(self.seed, conversation_id)
+        plan = plan_round(roster, tuple(order))
+        ctx = ConversationContext(
+            run_id=self.run_id, conversation_id=conversation_id, scenario=scenario, order=tuple(order), repeat=0, seed=seed, plan=plan,
+            gateways={agent.name: self.pool.gateway(agent) for agent in roster.agents},
+            agent_seeds={agent.name: agent.seed if agent.seed is not None else stable_int(seed, agent.name) for agent in roster.agents},
+            emit=self.emit,
+        )
+        self.conversations[conversation_id] = ctx
+        self.manifest.conversations.planned += 1
+        self.emit(ConversationStarted(**ctx.ids(0), protocol=roster.name, order=list(order), repeat=0, seed=seed, scenario=scenario.model_dump(mode="json")))
+        return ctx
+
+    def close(self, ctx: ConversationContext, rounds: int, reason: str) -> None:
+        """End a conversation (completed) and count it in run.json."""
+        self.emit(Stopped(**ctx.ids(rounds), status="completed", reason=reason, rounds=rounds))
+        self.manifest.conversations.completed += 1
+        self.conversations.pop(ctx.conversation_id, None)
+        self.save()
+
+    async def turn(self, ctx: ConversationContext, agent_name: str, round_: int, variables: dict[str, Any]) -> dict[str, Any] | None:
+        """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed: an error event)."""
+        roster = self.compiled.roster
+        agent = roster.agent(agent_name).model_copy(update={"variables": variables})
+        # The turn's inputs are this agent's template variables, in a copy of the roster.
+        with_inputs = roster.model_copy(update={"agents": [agent if a.name == agent_name else a for a in roster.agents]})
+        turn = AgentTurn(with_inputs, agent, self.compiled.schemas[agent.role])
+        try:
+            message = await turn(ctx, round_, [])
+        except ConversationFailed as exc:
+            self.emit(ErrorEvent(**ctx.ids(round_, agent_name), kind=exc.kind, message=exc.message))
+            return None
+        return message.parsed
+
+
+def _clean(text: Any) -> str:
+    return " ".join(str(text).split()) if text is not None else ""
+
+
+async def _panel(rt: ExplorerRuntime, ctx: ConversationContext, members: list[str], question: str, round_: int) -> list[dict[str, Any]]:
+    """The members' answers (parsed ones only): agent, stance and point texts."""
+    replies = await asyncio.gather(*(rt.turn(ctx, name, round_, {"question": question}) for name in members))
+    answers = []
+    for name, reply in zip(members, replies):
+        points = [_clean(p) for p in (reply or {}).get("points") or [] if _clean(p)]
+        if reply is not None and points:
+            answers.append({"agent": name, "stance": reply.get("stance"), "points": points})
+    return answers
+
+
+async def _tag(rt: ExplorerRuntime, ctx: ConversationContext, question: str, answers: list[dict[str, Any]], round_: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """The judge's values of the question itself, and of every point (an unparsed decision counts as no value)."""
+    judge = rt.spec.judge.name
+    own = await rt.turn(ctx, judge, round_, {"kind": "question", "text": question, "question": question})
+    tagged = []
+    for answer in answers:
+        decisions = await asyncio.gather(*(rt.turn(ctx, judge, round_, {"kind": "point", "text": point, "question": question}) for point in answer["points"]))
+        points = [{"text": point, "values": list((decision or {}).get("values") or [])} for point, decision in zip(answer["points"], decisions)]
+        tagged.append({**answer, "points": points})
+    return list((own or {}).get("values") or []), tagged
+
+
+def _score(rt: ExplorerRuntime, tagged: list[dict[str, Any]], question_values: list[str]) -> ScoreTerms:
+    member_points = [[(point["text"], point["values"]) for point in answer["points"]] for answer in tagged]
+    return informativeness_answers(member_points, question_values, len(SCHWARTZ_VALUES), method=rt.compiled.method, weight=rt.spec.penalty_weight)
+
+
+def _scored_event(rt: ExplorerRuntime, ctx: ConversationContext, round_: int, work: QuestionWork, stage: str, text: str, number: int, tagged: list[dict[str, Any]], question_values: list[str], terms: ScoreTerms) -> QuestionScored:
+    return QuestionScored(
+        **ctx.ids(round_), question_id=work.candidate.id, version=number, stage=stage, text=text, question_values=question_values,
+        answers=tagged, **terms.as_dict(), penalty_weight=rt.spec.penalty_weight, similarity=rt.compiled.method,
+    )
+
+
+# --- nodes ------------------------------------------------------------------------------------------
+
+
+async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Pick the topic of the next budget step: an untried one first, then by UCB."""
+    rt = runtime.context
+    counts, sums = state["counts"], state["sums"]
+    means = [total / n if n else 0.0 for total, n in zip(sums, counts)]
+    arm = ucb_select_arms(counts, means, rt.spec.exploration)
+    step = state["step"] + 1
+    topic = rt.topics[arm]
+    ctx = rt.open(f"s{step}", Scenario(id=topic.id, title="topic", text=topic.text, metadata={"source": topic.source, "step": step}), [a.name for a in rt.spec.generators])
+    ids = [t.id for t in rt.topics]
+    rt.emit(ArmSelected(
+        **ctx.ids(0), step=step, arm=topic.id, topic=topic.text, rule="untried" if counts[arm] == 0 else "ucb", exploration=rt.spec.exploration,
+        counts=dict(zip(ids, counts)), means=dict(zip(ids, means)), ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration))),
+    ))
+    return {"step": step, "arm": arm, "queue": [], "current": None, "step_scores": []}
+
+
+async def generate(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Ask every generator for new, more specific questions on the step's topic."""
+    rt = runtime.context
+    step, arm = state["step"], state["arm"]
+    ctx = rt.conversations[f"s{step}"]
+    existing = [text for _, a, text in state["existing"] if a == arm][-EXISTING_SHOWN:]
+    names = [g.name for g in rt.spec.generators]
+    variables = {"topic": rt.topics[arm].text, "count": rt.spec.questions_per_step, "existing": existing}
+    replies = await asyncio.gather(*(rt.turn(ctx, name, 1, variables) for name in names))
+    queue: list[Candidate] = []
+    for name, reply in zip(names, replies):
+        for text in (reply or {}).get("questions") or []:
+            if _clean(text):
+                candidate = Candidate(f"s{step}q{len(queue) + 1}", step, arm, name, _clean(text))
+                queue.append(candidate)
+                rt.emit(QuestionProposed(**ctx.ids(1), question_id=candidate.id, step=step, arm=rt.topics[arm].id, text=candidate.text, generator=name))
+    return {"queue": queue}
+
+
+async def dedupe(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Drop proposed questions that nearly repeat an existing question or an earlier one of this step."""
+    rt = runtime.context
+    ctx = rt.conversations[f"s{state['step']}"]
+    existing = state["existing"]
+    items = [(qid, text) for qid, _, text in existing] + [(c.id, c.text) for c in state["queue"]]
+    if not state["queue"]:
+        return {}
+    _, duplicates = drop_near_duplicates(items, rt.spec.dedupe_threshold, text=lambda item: item[1], method=rt.compiled.method)
+    dropped = {d.index: d for d in duplicates if d.index >= len(existing)}
+    kept: list[Candidate] = []
+    for offset, candidate in enumerate(state["queue"]):
+        duplicate = dropped.get(len(existing) + offset)
+        if duplicate is None:
+            kept.append(candidate)
+            continue
+        of = items[duplicate.of_index][0]
+        rt.emit(QuestionDropped(
+            **ctx.ids(1), question_id=candidate.id, reason="near_duplicate", detail=f"{duplicate.similarity:.3f} similar to {of} ({rt.compiled.method})",
+            duplicate_of=of, similarity=duplicate.similarity,
+        ))
+    return {"queue": kept, "existing": existing + [(c.id, c.arm, c.text) for c in kept]}
+
+
+async def next_question(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Take the next question of the step (its own conversation), or none when the step's queue is empty."""
+    rt = runtime.context
+    if not state["queue"]:
+        return {"current": None}
+    candidate, rest = state["queue"][0], state["queue"][1:]
+    spec = rt.spec
+    order = [a.name for a in [*spec.panel, *spec.final_panel, spec.judge, spec.refiner]] + [spec.refiner.name + REWRITER_SUFFIX]
+    topic = rt.topics[candidate.arm]
+    rt.open(candidate.id, Scenario(id=candidate.id, title=topic.text, text=candidate.text, metadata={"arm": topic.id, "step": candidate.step, "generator": candidate.generator}), order)
+    return {"queue": rest, "current": QuestionWork(candidate, text=candidate.text)}
+
+
+async def panel_answer(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """The cheap panel answers the version being scored: a stance and key points each."""
+    rt = runtime.context
+    work = state["current"]
+    ctx = rt.conversations[work.candidate.id]
+    answers = await _panel(rt, ctx, [a.name for a in rt.spec.panel], work.text, work.number + 1)
+    return {"current": replace(work, answers=tuple(answers))}
+
+
+async def tag_values(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """The judge tags the question itself and every point of the panel with Schwartz values."""
+    rt = runtime.context
+    work = state["current"]
+    ctx = rt.conversations[work.candidate.id]
+    own, tagged = await _tag(rt, ctx, work.text, list(work.answers), work.number + 1)
+    return {"current": replace(work, tagged=tuple(tagged), question_values=tuple(own))}
+
+
+async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Score the version; a rewrite is kept only when it improves on the best version by more than the threshold."""
+    rt = runtime.context
+    work = state["current"]
+    ctx = rt.conversations[work.candidate.id]
+    round_ = work.number + 1
+    terms = _score(rt, list(work.tagged), list(work.question_values)) if work.tagged else None
+    if terms is not None:
+        rt.emit(_scored_event(rt, ctx, round_, work, "panel", work.text, work.number, list(work.tagged), list(work.question_values), terms))
+        version = Version(work.number, work.text, terms, list(work.tagged), list(work.question_values))
+    if work.number == 0:
+        if terms is None:
+            return _drop(rt, state, ctx, round_, "no panel member's answer to the question could be used")
+        return {"current": replace(work, versions=(version,), best=0, chain=(0,), refining=rt.spec.max_refinements > 0)}
+    best = work.versions[work.best]
+    after = terms.score if terms is not None else None
+    improvement = after - best.terms.score if after is not None else None
+    kept = improvement is not None and improvement > rt.spec.refine_threshold
+    rt.emit(QuestionRefined(
+        **ctx.ids(round_), question_id=work.candidate.id, version=work.number, from_version=best.number, previous_text=best.text,
+        suggestion=work.suggestion, text=work.text, score_before=best.terms.score, score_after=after, improvement=improvement,
+        threshold=rt.spec.refine_threshold, kept=kept,
+    ))
+    versions = work.versions + ((version,) if terms is not None else ())
+    more = kept and work.refinements_tried < rt.spec.max_refinements
+    if kept:
+        return {"current": replace(work, versions=versions, best=len(versions) - 1, chain=work.chain + (work.number,), refining=more)}
+    return {"current": replace(work, versions=versions, refining=False)}
+
+
+async def refine(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """The refiner reads the best version's points and values and suggests improvements, then rewrites the question."""
+    rt = runtime.context
+    work = state["current"]
+    ctx = rt.conversations[work.candidate.id]
+    best = work.versions[work.best]
+    number = work.refinements_tried + 1
+    round_ = number + 1
+    variables = {"question": best.text, "question_values": best.question_values, "answers": best.answers, "score": best.terms.score, "terms": best.terms.as_dict()}
+    advice = await rt.turn(ctx, rt.spec.refiner.name, round_, variables)
+    suggestion = _clean((advice or {}).get("suggestion"))
+    rewrite = await rt.turn(ctx, rt.spec.refiner.name + REWRITER_SUFFIX, round_, {"question": best.text, "suggestion": suggestion}) if suggestion else None
+    text = _clean((rewrite or {}).get("question"))
+    work = replace(work, refinements_tried=number)
+    if not text:
+        rt.emit(QuestionRefined(
+            **ctx.ids(round_), question_id=work.candidate.id, version=number, from_version=best.number, previous_text=best.text, suggestion=suggestion,
+            text="", score_before=best.terms.score, score_after=None, improvement=None, threshold=rt.spec.refine_threshold, kept=False,
+        ))
+        return {"current": replace(work, refining=False)}
+    return {"current": replace(work, text=text, number=number, suggestion=suggestion, answers=(), tagged=(), question_values=())}
+
+
+async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """The final panel answers the best version; its score is the question's score, and the question is kept."""
+    rt = runtime.context
+    work = state["current"]
+    ctx = rt.conversations[work.candidate.id]
+    best = work.versions[work.best]
+    round_ = work.refinements_tried + 2
+    answers = await _panel(rt, ctx, [a.name for a in rt.spec.final_panel], best.text, round_)
+    own, tagged = await _tag(rt, ctx, best.text, answers, round_)
+    if not tagged:
+        return _drop(rt, state, ctx, round_, "no final panel member's answer could be used")
+    terms = _score(rt, tagged, own)
+    rt.emit(_scored_event(rt, ctx, round_, work, "final", best.text, best.number, tagged, own, terms))
+    candidate = work.candidate
+    topic = rt.topics[candidate.arm]
+    rt.emit(QuestionKept(
+        **ctx.ids(round_), question_id=candidate.id, step=candidate.step, arm=topic.id, topic=topic.text, generator=candidate.generator, text=best.text,
+        version=best.number, chain=list(work.chain), refinements_tried=work.refinements_tried, panel_score=best.terms.score, final_score=terms.score,
+    ))
+    rt.close(ctx, round_, f"kept with final score {terms.score:.3f}")
+    existing = [(qid, arm, best.text if qid == candidate.id else text) for qid, arm, text in state["existing"]]
+    return {"current": replace(work, done=True), "existing": existing, "step_scores": state["step_scores"] + [terms.score]}
+
+
+def _drop(rt: ExplorerRuntime, state: ExplorerState, ctx: ConversationContext, round_: int, detail: str) -> dict[str, Any]:
+    work = state["current"]
+    rt.emit(QuestionDropped(**ctx.ids(round_), question_id=work.candidate.id, reason="unanswered", detail=detail))
+    rt.close(ctx, round_, f"dropped: {detail}")
+    existing = [item for item in state["existing"] if item[0] != work.candidate.id]
+    return {"current": replace(work, done=True), "existing": existing}
+
+
+async def update_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Count the step's pull of its arm, with the mean final score of its kept questions as the reward (0 when none)."""
+    rt = runtime.context
+    step, arm = state["step"], state["arm"]
+    ctx = rt.conversations[f"s{step}"]
+    scores = state["step_scores"]
+    reward = sum(scores) / len(scores) if scores else 0.0
+    counts, sums = list(state["counts"]), list(state["sums"])
+    counts[arm] += 1
+    sums[arm] += reward
+    kept = [qid for qid, a, _ in state["existing"] if a == arm and qid.startswith(f"s{step}q")]
+    rt.emit(ArmUpdated(**ctx.ids(1), step=step, arm=rt.topics[arm].id, reward=reward, questions=kept, count=counts[arm], mean=sums[arm] / counts[arm]))
+    rt.close(ctx, 1, f"step {step}: {len(scores)} question(s) kept, reward {reward:.3f}")
+    if rt.progress:
+        rt.progress(step, rt.spec.budget)
+    return {"counts": counts, "sums": sums}
+
+
+NODES = {
+    "select_arm": select_arm,
+    "generate": generate,
+    "dedupe": dedupe,
+    "next_question": next_question,
+    "panel_answer": panel_answer,
+    "tag_values": tag_values,
+    "score": score,
+    "refine": refine,
+    "final_score": final_score,
+    "update_arm": update_arm,
+}
+"""The explorer's nodes by name."""
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+async def run_explorer_async(
+    compiled: CompiledExplorer,
+    *,
+    out: Path | None = None,
+    seed: int | None = None,
+    cache_path: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run the search into a new run directory (run.json + trace.sqlite, like any run)."""
+    run_dir = prepare_run_dir(out, compiled.roster)
+    seed = compiled.spec.seed if seed is None else seed
+    run_dir.mkdir(parents=True, exist_ok=True)
+    manifest = RunManifest(
+        run_id=f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{token_source.token_hex(3)}",
+        protocol=compiled.spec.name,
+        spec=compiled.roster.model_dump(mode="json"),
+        spec_hash=spec_hash(compiled.roster),
+        scenario_source=f"topics:{compiled.topics.source}",
+        scenario_hash=compiled.topics.sha256,
+        scenario_count=len(compiled.topics.topics),
+        seed=seed,
+        concurrency=1,
+        cache=str(cache_path) if cache_path else None,
+        package_versions=package_versions(),
+    )
+    manifest.write(run_dir)
+    store = SQLiteTraceStore(run_dir / TRACE_FILE)
+    cache = ResponseCache(cache_path) if cache_path else None
+    pool = ModelPool(compiled.roster, cache)
+    writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
+
+    def save() -> None:
+        manifest.usage = writer.usage
+        manifest.events = store.count()
+        manifest.final_hash = store.last_hash
+        manifest.write(run_dir)
+
+    runtime = ExplorerRuntime(compiled, manifest.run_id, seed, pool, writer.emit, manifest, progress, save)
+    n = len(compiled.topics.topics)
+    state: ExplorerState = {"budget": compiled.spec.budget, "step": 0, "counts": [0] * n, "sums": [0.0] * n, "arm": 0, "queue": [], "current": None, "existing": [], "step_scores": []}
+    if progress:
+        progress(0, compiled.spec.budget)
+    try:
+        await compiled.graph.ainvoke(state, context=runtime, config={"recursion_limit": compiled.recursion_limit()})
+        manifest.status = "completed"
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        manifest.status = "interrupted"
+        raise
+    except Exception as exc:
+        for ctx in list(runtime.conversations.values()):
+            writer.emit(ErrorEvent(**ctx.ids(0), kind="internal", message=f"{type(exc).__name__}: {exc}"))
+            writer.emit(Stopped(**ctx.ids(0), status="failed", reason=f"{type(exc).__name__}: {exc}", rounds=0))
+            manifest.conversations.failed += 1
+        manifest.status = "failed"
+        raise
+    finally:
+        manifest.ended_at = datetime.now(UTC)
+        save()
+        store.close()
+        await pool.close()
+        if cache:
+            cache.close()
+    return RunResult(run_dir, manifest)
+
+
+def run_explorer(
+    spec: ExplorerSpec | LoadedSpec | CompiledExplorer,
+    *,
+    out: Path | str | None = None,
+    seed: int | None = None,
+    cache_path: Path | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Compile (when needed) and run an explorer; return its run directory and manifest."""
+    if isinstance(spec, CompiledExplorer):
+        compiled = spec
+    elif isinstance(spec, LoadedSpec):
+        compiled = compile_explorer_loaded(spec)
+    else:
+        compiled = compile_explorer_loaded(LoadedSpec(spec, None))
+    return asyncio.run(run_explorer_async(compiled, out=Path(out) if out else None, seed=seed, cache_path=Path(cache_path) if cache_path else None, progress=progress))
+
+
+# --- the command line (`moot run / validate / graph` of an explorer spec) -------------------------
+
+
+def _with_models(loaded: LoadedSpec, models: list[str]) -> LoadedSpec:
+    return LoadedSpec(override_explorer_models(loaded.spec, models), loaded.path, loaded.text) if models else loaded
+
+
+def explorer_run_command(args: Any, loaded: LoadedSpec) -> int:
+    """`moot run` of an explorer spec: the search, then a one-screen summary."""
+    from moot.agents.cache import default_cache_path
+    from moot.cli_output import progress_bar, stdout
+
+    for option, value in (("--scenarios", args.scenarios), ("--repeats", args.repeats), ("--orders", args.orders)):
+        if value is not None:
+            raise UserError(f"{option} does not apply to an explorer spec (kind: question_generation); its topics are the spec's `topics`")
+    loaded = _with_models(loaded, args.model)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise UserError(f"--limit must be at least 1 (got {args.limit})")
+        loaded = LoadedSpec(loaded.spec.model_copy(update={"max_topics": args.limit}), loaded.path, loaded.text)
+    compiled = compile_explorer_loaded(loaded)
+    cache = None if args.no_cache else (args.cache or default_cache_path())
+    with progress_bar(enabled=not args.quiet) as progress:
+        result = run_explorer(compiled, out=args.out, seed=args.seed, cache_path=cache, progress=progress)
+    from moot.trace.store import open_trace
+
+    store = open_trace(result.run_dir)
+    try:
+        kept = [e for e in store.events() if isinstance(e, QuestionKept)]
+    finally:
+        store.close()
+    usage = result.manifest.usage.total
+    stdout.print(f"questions      {len(kept)} kept in {compiled.spec.budget} step(s)")
+    for event in sorted(kept, key=lambda e: -e.final_score)[:5]:
+        stdout.print(f"  {event.final_score:6.3f}  {event.text}")
+    stdout.print(f"model calls    {usage.calls} ({usage.cache_hits} from the cache), {usage.tokens_in + usage.tokens_out} tokens")
+    stdout.print(f"run directory  {result.run_dir}")
+    return 0
+
+
+def explorer_validate_command(args: Any, loaded: LoadedSpec) -> int:
+    """`moot validate` of an explorer spec."""
+    compiled = compile_explorer_loaded(_with_models(loaded, args.model))
+    spec = compiled.spec
+    print(
+        f"ok: {spec.name}: explorer, {len(compiled.topics.topics)} topics, budget {spec.budget}, {len(spec.generators)} generator(s),"
+        f" panel {len(spec.panel)}, final panel {len(spec.final_panel)}, up to {spec.max_refinements} rewrite(s) per question"
+    )
+    return 0
+
+
+def explorer_graph_command(args: Any, loaded: LoadedSpec) -> int:
+    """`moot graph` of an explorer spec: its state machine and its agents."""
+    compiled = compile_explorer_loaded(loaded)
+    print(compiled.mermaid())
+    print("agents:")
+    for agent in compiled.roster.agents:
+        print(f"  {agent.name} ({agent.role}, {compiled.roster.model_of(agent)}, temperature {agent.temperature})")
+    return 0
+
+
+EXPLORER_COMMANDS: dict[str, Callable[[Any, LoadedSpec], int]] = {
+    "run": explorer_run_command,
+    "validate": explorer_validate_command,
+    "graph": explorer_graph_command,
+}
+"""Handlers of the `moot` commands that treat explorer specs differently, by command name."""

@@ -1,0 +1,109 @@
+"""Each term of the informativeness score and the UCB bandit, on cases worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from moot.analysis.informativeness import (
+    disentanglement_penalty_values,
+    informativeness_answers,
+    jaccard_distance_sets,
+    opinion_diversity_points,
+    ucb_scores_arms,
+    ucb_select_arms,
+    value_conformity_points,
+    value_diversity_members,
+)
+
+
+def test_jaccard_distance():
+    # {a, b} vs {b, c}: intersection {b} (1), union {a, b, c} (3): 1 - 1/3 = 2/3.
+    assert jaccard_distance_sets({"a", "b"}, {"b", "c"}) == pytest.approx(2 / 3)
+    assert jaccard_distance_sets(set(), set()) == 0.0
+    assert jaccard_distance_sets({"a"}, set()) == 1.0
+
+
+def test_value_conformity_counts_distinct_values_over_the_list():
+    # Points tagged {Security}, {Security, Power}, {}: distinct {Security, Power} = 2 of 10 values.
+    assert value_conformity_points([{"Security"}, {"Security", "Power"}, set()], 10) == pytest.approx(0.2)
+    assert value_conformity_points([], 10) == 0.0
+    with pytest.raises(ValueError, match="at least one value"):
+        value_conformity_points([{"Security"}], 0)
+
+
+def test_value_diversity_is_the_mean_pairwise_jaccard_distance():
+    # Members {A, B}, {B, C}, {A, B}: pairs (1,2) 2/3, (1,3) 0, (2,3) 2/3; mean 4/9.
+    assert value_diversity_members([{"A", "B"}, {"B", "C"}, {"A", "B"}]) == pytest.approx(4 / 9)
+    assert value_diversity_members([{"A"}]) == 0.0
+
+
+def test_opinion_diversity_uses_only_pairs_of_points_by_different_members():
+    # Member 1 says "cars pollute" twice, member 2 "cars pollute" and "buses help".
+    # Cross-member pairs (2 x 2 = 4): (p1, q1) = 1 (same text), (p1, q2) = 0 (no shared word),
+    # (p2, q1) = 1, (p2, q2) = 0 -> mean 0.5 -> opinion diversity 1 - 0.5 = 0.5.
+    # The pair of member 1's own two identical points is not counted (it would raise the mean).
+    points = [["cars pollute", "cars pollute"], ["cars pollute", "buses help"]]
+    assert opinion_diversity_points(points, method="lexical") == pytest.approx(0.5)
+    assert opinion_diversity_points([["same words"], ["same words"]], method="lexical") == pytest.approx(0.0)
+    assert opinion_diversity_points([["alpha beta"], ["gamma delta"]], method="lexical") == pytest.approx(1.0)
+    assert opinion_diversity_points([["only one member"], []], method="lexical") == 0.0
+
+
+def test_disentanglement_penalty_is_the_share_of_answer_values_the_question_carries():
+    # Question {Security, Tradition}; answers {Security, Power, Benevolence}: echoed {Security}: 1/3.
+    assert disentanglement_penalty_values({"Security", "Tradition"}, {"Security", "Power", "Benevolence"}) == pytest.approx(1 / 3)
+    assert disentanglement_penalty_values({"Security"}, set()) == 0.0
+
+
+def test_score_sums_the_terms_minus_half_the_penalty():
+    # Member 1: "safety first" {Security}; member 2: "freedom matters" {Self-direction, Security}.
+    # conformity 2/10 = 0.2; diversity 1 - 1/2 = 0.5; opinion 1 - 0 = 1 (no shared word);
+    # penalty: question {Security} over answer values {Security, Self-direction} = 0.5.
+    # score = 0.2 + 0.5 + 1 - 0.5 * 0.5 = 1.45.
+    terms = informativeness_answers(
+        [[("safety first", {"Security"})], [("freedom matters", {"Self-direction", "Security"})]], {"Security"}, 10, method="lexical"
+    )
+    assert terms.as_dict() == pytest.approx({"value_conformity": 0.2, "value_diversity": 0.5, "opinion_diversity": 1.0, "disentanglement": 0.5, "score": 1.45})
+    assert informativeness_answers([[("x", set())], [("y", set())]], set(), 10, method="lexical", weight=1.0).score == pytest.approx(1.0)
+
+
+def test_ucb_scores_by_hand():
+    # counts (2, 1), means (0.5, 0.2), c = 1, t = 3: bonus sqrt(2 ln 3 / n).
+    scores = ucb_scores_arms([2, 1, 0], [0.5, 0.2, 0.0])
+    assert scores[0] == pytest.approx(0.5 + math.sqrt(2 * math.log(3) / 2))
+    assert scores[1] == pytest.approx(0.2 + math.sqrt(2 * math.log(3) / 1))
+    assert scores[2] is None
+
+
+def test_ucb_selection_on_a_fixed_reward_sequence():
+    """Three arms with fixed rewards 0.9, 0.5, 0.1 each time they are pulled, c = 0.5.
+
+    Index of an arm: mean + 0.5 * sqrt(2 ln t / n), t the pulls so far.
+    Pulls 1-3 take the untried arms in order (0, 1, 2).
+    Pull 4: t = 3, n = (1, 1, 1): 0.9 + 0.5 sqrt(2 ln 3) = 1.641; 1.241; 0.841 -> arm 0.
+    Pull 5: t = 4, n = (2, 1, 1): 0.9 + 0.5 sqrt(ln 4) = 1.489; 0.5 + 0.5 sqrt(2 ln 4) = 1.333; 0.933 -> arm 0.
+    Pull 6: t = 5, n = (3, 1, 1): 0.9 + 0.5 sqrt(2 ln 5 / 3) = 1.418; 0.5 + 0.5 sqrt(2 ln 5) = 1.397 -> arm 0.
+    Pull 7: t = 6, n = (4, 1, 1): 0.9 + 0.5 sqrt(ln 6 / 2) = 1.373; 0.5 + 0.5 sqrt(2 ln 6) = 1.447 -> arm 1.
+    Pull 8: t = 7, n = (4, 2, 1): 0.9 + 0.5 sqrt(ln 7 / 2) = 1.393; 0.5 + 0.5 sqrt(ln 7) = 1.197;
+    0.1 + 0.5 sqrt(2 ln 7) = 1.086 -> arm 0.
+    """
+    rewards = [0.9, 0.5, 0.1]
+    counts, sums, picks = [0, 0, 0], [0.0, 0.0, 0.0], []
+    for _ in range(8):
+        means = [s / n if n else 0.0 for s, n in zip(sums, counts)]
+        arm = ucb_select_arms(counts, means, exploration=0.5)
+        picks.append(arm)
+        counts[arm] += 1
+        sums[arm] += rewards[arm]
+    assert picks == [0, 1, 2, 0, 0, 0, 1, 0]
+
+
+def test_ucb_ties_go_to_the_first_arm_and_no_arm_is_an_error():
+    assert ucb_select_arms([1, 1], [0.5, 0.5]) == 0
+    assert ucb_select_arms([0, 0], [0.0, 0.0]) == 0
+    with pytest.raises(ValueError, match="no arm"):
+        ucb_select_arms([], [])
+    with pytest.raises(ValueError, match="2 counts but 1 means"):
+        ucb_scores_arms([1, 1], [0.5])
