@@ -73,10 +73,14 @@ STUDY_ANALYSES: dict[str, str] = {
     "deliberation": "moot.analysis.study_deliberation:analyze_deliberation_run",
     "cooperation": "moot.analysis.study_cooperation:analyze_cooperation_run",
     "stated_preference": "moot.analysis.study_cooperation:analyze_stated_run",
+    "value_portrait": "moot.analysis.study_value_portrait:analyze_value_portrait_run",
+    "consistency": "moot.analysis.study_consistency:analyze_consistency_run",
+    "question_generation": "moot.analysis.study_question_generation:analyze_question_generation_run",
+    "question_evaluation": "moot.analysis.study_question_evaluation:analyze_question_evaluation_run",
 }
 """The analysis of each study, as `module:function` (imported when used)."""
 
-COMPANIONS = ("baseline", "stated", "unsteered")
+COMPANIONS = ("baseline", "stated", "unsteered", "short")
 """Companion runs an analysis may read beside the run itself."""
 
 

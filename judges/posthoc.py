@@ -62,7 +62,7 @@ def judge_spec(run_spec: dict[str, Any], judge: str, agent_name: str, model: str
     if judge not in POSTHOC_JUDGES:
         from moot.errors import unknown_name
 
-        raise UserError(unknown_name("judge", judge, POSTHOC_JUDGES))
+        raise UserError(unknown_name("judge", judge, [*POSTHOC_JUDGES, "arguments"]))
     data = dict(run_spec)
     role = dict(POSTHOC_JUDGES[judge])
     speaker_roles = sorted({a["role"] for a in data["agents"] if data["roles"][a["role"]].get("kind", "speaker") == "speaker"})

@@ -10,9 +10,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
     """Add the commands to the CLI; return their handlers by name."""
     judge = sub.add_parser("judge", help="run a judge over every message of a finished run (appends to its trace)")
     judge.add_argument("run_dir", type=Path)
-    judge.add_argument("--judge", default="values", help="which judge (default: values)")
+    judge.add_argument("--judge", default="values", help="values (tag each message), or arguments (split long answers, then judge each argument's values and specificity)")
     judge.add_argument("--model", help="the judge's model (default: the run's default model)")
-    judge.add_argument("--values", help="value list for the values judge: CSV with a 'value' column, or one value per line")
+    judge.add_argument("--values", help="value list of the judge: CSV with a 'value' column, or one value per line")
     judge.add_argument("--concurrency", type=int, default=4)
     judge.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
     judge.add_argument("--no-cache", action="store_true")
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     analyze.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
     analyze.add_argument("--stated", type=Path, help="run directory of the stated-preference protocol on the same scenarios (cooperation)")
     analyze.add_argument("--unsteered", type=Path, help="run directory of the same protocol without value steering, for the adaptation measure")
+    analyze.add_argument("--short", type=Path, help="run directory of the short-form protocol on the same dilemmas, for the consistency study")
     analyze.add_argument("--labels", type=Path, help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa")
     analyze.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
@@ -44,6 +45,12 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
     cache = None if args.no_cache else (args.cache or default_cache_path())
+    if args.judge == "arguments":
+        from moot.judges.arguments import judge_arguments_run
+
+        done = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency)
+        print(f"arguments: {done.answers} answers, {done.arguments} arguments; {done.judged} decisions made ({done.unparsed} unparsed, {done.failed} failed), {done.reused} reused")
+        return 0
     report = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, cache_path=cache, concurrency=args.concurrency)
     print(f"{report.judge}: judged {report.judged} messages ({report.unparsed} unparsed, {report.failed} failed), {report.skipped} already judged")
     return 0
@@ -54,7 +61,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from moot.analysis.analyze import analyze_run
 
     folder, index = analyze_run(
-        args.run_dir, args.out, study=args.study, companions={"baseline": args.baseline, "stated": args.stated, "unsteered": args.unsteered},
+        args.run_dir, args.out, study=args.study, companions={"baseline": args.baseline, "stated": args.stated, "unsteered": args.unsteered, "short": args.short},
         labels=args.labels, n_boot=args.boot, seed=args.seed,
     )
     print(f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, {len(index.plots)} plots in {folder}")

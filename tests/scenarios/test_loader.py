@@ -100,7 +100,7 @@ def test_bundled_data_has_source_and_licence() -> None:
 
 def test_bundled_scenarios_lists_data_files_only() -> None:
     bundled = bundled_scenarios()
-    assert list(bundled) == ["aita_value_portrait", "cooperation_backgrounds", "cooperation_sample"]
+    assert list(bundled) == ["aita_value_portrait", "cooperation_backgrounds", "cooperation_sample", "dilemmas_sample", "open_questions_sample", "value_portrait"]
     assert bundled["aita_value_portrait"] == DATA_DIR / "aita_value_portrait.jsonl"
 
 
@@ -236,9 +236,9 @@ def test_no_such_file(tmp_path: Path) -> None:
 
 
 def test_unknown_extension(tmp_path: Path) -> None:
-    path = write(tmp_path, "x.csv", "id,text\n")
+    path = write(tmp_path, "x.txt", "id,text\n")
     assert load_error(path) == (
-        f"{path}: unknown scenario file type '.csv', expected .jsonl, .yaml or .yml"
+        f"{path}: unknown scenario file type '.txt', expected .jsonl, .yaml, .yml or .csv (DailyDilemmas)"
     )
 
 
@@ -356,7 +356,7 @@ def test_resolve_unknown_name(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         resolve_scenario_source("nothing_like_it", base_dir=tmp_path)
     assert str(info.value) == (
-        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample"
+        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
     )
 
 
@@ -366,5 +366,5 @@ def test_resolve_close_name_suggests_bundled(tmp_path: Path, ref: str) -> None:
         resolve_scenario_source(ref, base_dir=tmp_path)
     assert str(info.value) == (
         f"scenario file '{ref}' not found; did you mean 'aita_value_portrait'? "
-        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample"
+        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
     )
