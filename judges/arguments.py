@@ -40,7 +40,7 @@ from moot.graphs.nodes import AgentTurn
 from moot.graphs.runner import stable_int
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
-from moot.judges.posthoc import merge_usage
+from moot.judges.posthoc import close_judging
 from moot.judges.specificity import specificity_output
 from moot.judges.taxonomy import ValueTaxonomy
 from moot.judges.values import MAX_VALUES, clean_values
@@ -270,13 +270,7 @@ async def _judge_all(spec: Any, schemas: dict[str, OutputSchema], manifest: RunM
     try:
         await asyncio.gather(*(judge_answer(answer) for answer in answers))
     finally:
-        manifest.events = store.count()
-        manifest.final_hash = store.last_hash
-        manifest.usage = merge_usage(manifest.usage, writer.usage)
-        manifest.write(run_dir)
-        await pool.close()
-        if cache:
-            cache.close()
+        await close_judging(run_dir, manifest, store, writer, pool, cache)
     return ArgumentJudgingReport(**counts)
 
 

@@ -161,14 +161,19 @@ async def _judge_all(spec: Any, name: str, manifest: RunManifest, events: list[E
     try:
         await asyncio.gather(*(judge_conversation(cid) for cid in starts))
     finally:
-        manifest.events = store.count()
-        manifest.final_hash = store.last_hash
-        manifest.usage = merge_usage(manifest.usage, writer.usage)
-        manifest.write(run_dir)
-        await pool.close()
-        if cache:
-            cache.close()
+        await close_judging(run_dir, manifest, store, writer, pool, cache)
     return JudgingReport(judge=name, **counts)
+
+
+async def close_judging(run_dir: Path, manifest: RunManifest, store: Any, writer: TraceWriter, pool: ModelPool, cache: ResponseCache | None) -> None:
+    """End a judging pass over a run: bring run.json up to date with the trace and the pass's usage, release the models."""
+    manifest.events = store.count()
+    manifest.final_hash = store.last_hash
+    manifest.usage = merge_usage(manifest.usage, writer.usage)
+    manifest.write(run_dir)
+    await pool.close()
+    if cache:
+        cache.close()
 
 
 def merge_usage(first: UsageReport, second: UsageReport) -> UsageReport:

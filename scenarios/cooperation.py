@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from moot.scenarios.schema import Scenario
+from moot.scenarios.schema import Scenario, id_as_text
 from moot.scenarios.schwartz import goal_of, normalise_value, pair_key
 
 COOPERATION_FORMAT = "cooperation"
@@ -61,11 +61,8 @@ class CooperationScenario(BaseModel):
 
     @field_validator("id", mode="before")
     @classmethod
-    def _int_id_to_str(cls, value: Any) -> Any:
-        """Accept an integer id (not a boolean) and store it as its decimal string."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
+    def _id_as_text(cls, value: Any) -> Any:
+        return id_as_text(value)
 
     @field_validator("id", "background", "text")
     @classmethod

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moot.errors import UserError
-from moot.scenarios.schema import Scenario
+from moot.scenarios.schema import Scenario, id_as_text
 
 DILEMMAS_FORMAT = "dilemmas"
 """Value of the top-level `format` key that marks a dilemma scenario file."""
@@ -65,11 +65,8 @@ class Dilemma(BaseModel):
 
     @field_validator("id", mode="before")
     @classmethod
-    def _int_id_to_str(cls, value: Any) -> Any:
-        """Accept an integer id (not a boolean) and store it as its decimal string."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
+    def _id_as_text(cls, value: Any) -> Any:
+        return id_as_text(value)
 
     @field_validator("id", "text", "action_1", "action_2")
     @classmethod

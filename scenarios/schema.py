@@ -7,6 +7,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+def id_as_text(value: Any) -> Any:
+    """An integer id (not a boolean) as its decimal string; any other value as it is (for `mode="before"` id validators)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 class Scenario(BaseModel):
     """One scenario, as read from a row of a scenario file (a JSONL line or a YAML list item)."""
 
@@ -26,11 +33,8 @@ class Scenario(BaseModel):
 
     @field_validator("id", mode="before")
     @classmethod
-    def _int_id_to_str(cls, value: Any) -> Any:
-        """Accept an integer id (not a boolean) and store it as its decimal string."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
+    def _id_as_text(cls, value: Any) -> Any:
+        return id_as_text(value)
 
     @field_validator("id", "text")
     @classmethod
