@@ -82,7 +82,7 @@ def _explorer(args: argparse.Namespace, command: str) -> int | None:
     loaded = load_spec(args.spec)
     if not isinstance(loaded.spec, ExplorerSpec):
         return None
-    from moot.graphs.explorer import EXPLORER_COMMANDS
+    from moot.cli_explorer import EXPLORER_COMMANDS
 
     return EXPLORER_COMMANDS[command](args, loaded)
 

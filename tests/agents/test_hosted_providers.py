@@ -9,7 +9,6 @@ bodies), the provider limiter, the response cache, and that API keys never reach
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
 from collections.abc import Callable, Iterator
