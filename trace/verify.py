@@ -363,12 +363,15 @@ def _audit_conversation(spec: Any, conversation_id: str, events: list[Event]) ->
     names = {a.name for a in spec.agents}
     plan = plan_round(spec, tuple(start.order))
     role_of = {a.name: a.role for a in spec.agents}
+    # A message that only repeats the scenario (small models copy the title) proves nothing about a leak.
+    shared = "\n".join(str((start.scenario or {}).get(key) or "") for key in ("title", "text"))
     said: list[_Said] = []
     for event in events:
         if isinstance(event, (MessageAdded, JudgeDecision)) and event.agent in names:
             about = getattr(event, "about", None)
             parsed = event.parsed if isinstance(event, MessageAdded) else event.decision
-            said.append(_Said(f"r{event.round}:{event.agent}" + (f"@{about}" if about else ""), event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), _markers(event.content, parsed)))
+            markers = tuple(m for m in _markers(event.content, parsed) if m not in shared)
+            said.append(_Said(f"r{event.round}:{event.agent}" + (f"@{about}" if about else ""), event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), markers))
     problems: list[Problem] = []
     turn: dict[str, tuple[TurnStarted, set[str]]] = {}
     for event in events:

@@ -47,6 +47,17 @@ def test_identical_replies_are_not_mistaken_for_leaks(tmp_path: Path) -> None:
     assert verify_run(run_dir).ok
 
 
+def test_a_message_that_copies_the_scenario_title_is_not_a_leak(tmp_path: Path) -> None:
+    """A judge of each message sees the post's title; a debater who merely repeats that title leaks nothing."""
+    title = SCENARIOS[0]["title"]
+    spec = debate_spec({"alice": [verdict("NTA", title)], "bob": [verdict("YTA", "bob says the poster was rude")]}, turns="synchronous", rounds=1)
+    spec["agents"].append({"name": "tagger", "role": "values", "model": "scripted", "script": [json.dumps({"values": ["Respect and dignity"]})]})
+    spec["roles"]["values"] = {"kind": "judge", "per": "message", "prompt": "value_judge", "turn": "value_judge_turn", "output": "values", "sees": ["debater"]}
+    run_dir = moot.run(spec, SCENARIOS[:1], out=tmp_path / "run", cache=None).run_dir
+    report = verify_run(run_dir)
+    assert report.ok, [p.line() for p in report.problems]
+
+
 def test_a_view_showing_more_history_than_the_role_allows_is_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nodes, "visible_messages", lambda messages, **kwargs: [m for m in messages if m.round < kwargs["round"]])
     spec = debate_spec({"alice": [verdict("NTA", "alice holds to NTA")], "bob": [verdict("YTA", "bob holds to YTA")]}, turns="synchronous", rounds=3)
