@@ -49,7 +49,7 @@ def plot_grouped_bars(groups: Mapping[str, Mapping[str, float]], categories: Seq
     """Bars of each category side by side for every group (e.g. verdict counts per agent)."""
     names = list(groups)
     width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(categories) + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(min(7.0, max(5.0, 0.9 * len(categories) + 1.5)), 3.6))
     for index, name in enumerate(names):
         xs = [c + index * width - 0.4 + width / 2 for c in range(len(categories))]
         ax.bar(xs, [groups[name].get(cat, 0) for cat in categories], width=width, label=name, color=PALETTE[index % len(PALETTE)])
