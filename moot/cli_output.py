@@ -54,7 +54,8 @@ def print_summary(result: RunResult, summary: RunSummary) -> None:
     reasons = ", ".join(f"{kind}: {count}" for kind, count in sorted(summary.stop_reasons.items()))
     stdout.print(f"conversations  {summary.conversations} ({summary.completed} completed, {summary.failed} failed)")
     stdout.print(f"rounds         {rounds} on average")
-    stdout.print(f"consensus      {summary.consensus} of {summary.completed} completed ({rate})")
+    if any(isinstance(rule, dict) and "consensus" in rule for rule in result.manifest.spec.get("stop", [])):
+        stdout.print(f"consensus      {summary.consensus} of {summary.completed} completed ({rate})")
     stdout.print(f"stops          {reasons or 'none'}")
     cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
     stdout.print(
