@@ -33,18 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from moot.agents.cache import ResponseCache, default_cache_path
 from moot.agents.pool import ModelPool
 from moot.agents.structured import OutputSchema
-from moot.errors import SpecError, UserError
-from moot.graphs.checks import check_spec
+from moot.errors import UserError
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.nodes import AgentTurn
 from moot.graphs.runner import stable_int
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
-from moot.judges.posthoc import close_judging
+from moot.judges.posthoc import close_judging, speaker_roles, with_judges
 from moot.judges.specificity import specificity_output
 from moot.judges.taxonomy import ValueTaxonomy
 from moot.judges.values import MAX_VALUES, clean_values
-from moot.protocols.loader import validate_spec_data
 from moot.scenarios import Scenario
 from moot.scenarios.dilemmas import load_value_vocabulary
 from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
@@ -162,23 +160,15 @@ class ArgumentJudgingReport:
 
 
 def _judging_spec(run_spec: dict[str, Any], schemas: dict[str, OutputSchema], model: str | None) -> Any:
-    data = dict(run_spec)
-    speaker_roles = sorted({a["role"] for a in data["agents"] if data["roles"][a["role"]].get("kind", "speaker") == "speaker"})
-    roles = dict(data["roles"])
-    agents = [a for a in data["agents"] if a["name"] not in JUDGE_AGENTS.values()]
+    sees = speaker_roles(run_spec)
+    roles, agents = {}, []
     for role, settings in _ROLES.items():
-        roles[role] = {"kind": "judge", "per": "message", "prompt": settings["prompt"], "turn": settings["turn"], "output": schemas[role].json_schema, "sees": speaker_roles}
+        roles[role] = {"kind": "judge", "per": "message", "prompt": settings["prompt"], "turn": settings["turn"], "output": schemas[role].json_schema, "sees": sees}
         agent = {"name": JUDGE_AGENTS[role], "role": role, "temperature": 0.0, "max_tokens": settings["max_tokens"]}
         if model:
             agent["model"] = model
         agents.append(agent)
-    data["roles"], data["agents"] = roles, agents
-    try:
-        spec = validate_spec_data(data)
-        check_spec(spec)
-    except SpecError as exc:
-        raise UserError(f"argument judges: {exc}") from None
-    return spec
+    return with_judges(run_spec, roles, agents, "argument judges")[0]
 
 
 def judge_arguments_run(run_dir: Path | str, *, model: str | None = None, vocabulary: Path | str | None = None, cache_path: Path | None = None, concurrency: int = 4) -> ArgumentJudgingReport:

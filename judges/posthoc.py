@@ -16,7 +16,8 @@ from typing import Any
 
 from moot.agents.cache import ResponseCache
 from moot.agents.pool import ModelPool
-from moot.errors import SpecError, UserError
+from moot.agents.structured import OutputSchema
+from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.nodes import AgentTurn
@@ -24,6 +25,7 @@ from moot.graphs.runner import stable_int
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
 from moot.protocols.loader import validate_spec_data
+from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
 from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
 from moot.trace.manifest import RunManifest, UsageReport, UsageTotals
@@ -57,30 +59,34 @@ class JudgingReport:
     """Messages whose judging failed after retries (recorded as error events)."""
 
 
-def judge_spec(run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None) -> Any:
-    """The run's spec with the judge agent and its role added (replacing a role or agent of the same name)."""
-    if judge not in POSTHOC_JUDGES:
-        from moot.errors import unknown_name
+def speaker_roles(run_spec: dict[str, Any]) -> list[str]:
+    """The roles of a recorded spec whose agents speak (what a judge of a finished run looks at)."""
+    return sorted({a["role"] for a in run_spec["agents"] if run_spec["roles"][a["role"]].get("kind", "speaker") == "speaker"})
 
+
+def with_judges(run_spec: dict[str, Any], roles: dict[str, dict[str, Any]], agents: list[dict[str, Any]], what: str) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
+    """A recorded spec with judge roles and agents added (agents of the same names replaced), checked; and its output schemas."""
+    names = {agent["name"] for agent in agents}
+    data = {**run_spec, "roles": {**run_spec["roles"], **roles}, "agents": [a for a in run_spec["agents"] if a["name"] not in names] + agents}
+    try:
+        spec = validate_spec_data(data)
+        return spec, check_spec(spec)
+    except SpecError as exc:
+        raise UserError(f"{what}: {exc}") from None
+
+
+def judge_spec(run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
+    """The run's spec with the judge agent and its role added (replacing a role or agent of the same name), and its output schemas."""
+    if judge not in POSTHOC_JUDGES:
         raise UserError(unknown_name("judge", judge, [*POSTHOC_JUDGES, "arguments"]))
-    data = dict(run_spec)
-    role = dict(POSTHOC_JUDGES[judge])
-    speaker_roles = sorted({a["role"] for a in data["agents"] if data["roles"][a["role"]].get("kind", "speaker") == "speaker"})
-    role["sees"] = speaker_roles
+    role = {**POSTHOC_JUDGES[judge], "sees": speaker_roles(run_spec)}
     if taxonomy:
         role["output"] = f"values:{taxonomy}"
     role_name = f"posthoc_{judge}"
-    data["roles"] = {**data["roles"], role_name: role}
-    agent = {"name": agent_name, "role": role_name, "temperature": 0.0}
+    agent: dict[str, Any] = {"name": agent_name, "role": role_name, "temperature": 0.0}
     if model:
         agent["model"] = model
-    data["agents"] = [a for a in data["agents"] if a["name"] != agent_name] + [agent]
-    try:
-        spec = validate_spec_data(data)
-        check_spec(spec)
-    except SpecError as exc:
-        raise UserError(f"judge '{judge}': {exc}") from None
-    return spec
+    return with_judges(run_spec, {role_name: role}, [agent], f"judge '{judge}'")
 
 
 def _scenarios(manifest: RunManifest) -> dict[str, Scenario]:
@@ -102,22 +108,22 @@ def judge_run(run_dir: Path | str, judge: str = "values", *, model: str | None =
     if manifest.status == "running":
         raise UserError(f"run '{run_dir}' is still running (or was killed); finish it before judging it")
     name = agent_name or f"{judge}_judge"
-    spec = judge_spec(manifest.spec, judge, name, model, taxonomy)
+    spec, schemas = judge_spec(manifest.spec, judge, name, model, taxonomy)
     store = open_run_trace(run_dir)
     try:
         events = list(store.events())
         starts = [e for e in events if isinstance(e, ConversationStarted)]
         recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
         scenarios = recorded if len(recorded) == len({e.scenario_id for e in starts}) else _scenarios(manifest)
-        return asyncio.run(_judge_all(spec, name, manifest, events, scenarios, store, cache_path, concurrency, run_dir))
+        turn = AgentTurn(spec, spec.agent(name), schemas[spec.agent(name).role])
+        return asyncio.run(_judge_all(spec, turn, manifest, events, scenarios, store, cache_path, concurrency, run_dir))
     finally:
         store.close()
 
 
-async def _judge_all(spec: Any, name: str, manifest: RunManifest, events: list[Event], scenarios: dict[str, Scenario], store: Any, cache_path: Path | None, concurrency: int, run_dir: Path) -> JudgingReport:
-    agent = spec.agent(name)
-    protocol_schemas = check_spec(spec)
-    turn = AgentTurn(spec, agent, protocol_schemas[agent.role])
+async def _judge_all(spec: ProtocolSpec, turn: AgentTurn, manifest: RunManifest, events: list[Event], scenarios: dict[str, Scenario], store: Any, cache_path: Path | None, concurrency: int, run_dir: Path) -> JudgingReport:
+    agent = turn.agent
+    name = agent.name
     cache = ResponseCache(cache_path) if cache_path else None
     pool = ModelPool(spec, cache)
     writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
