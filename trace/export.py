@@ -92,34 +92,29 @@ def turn_calls(events: list[Event]) -> dict[int, list[ModelCall]]:
     return closed
 
 
+_TURN_COLUMNS = ("model", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts")
+
+
+def _turn_row(event: MessageAdded | JudgeDecision, calls: list[ModelCall], specific: Row, fields: dict[str, Any] | None) -> Row:
+    """A message or decision as a row: ids, its own columns, its parsed fields, its text and its calls' usage."""
+    fixed = {"seq", *_IDS, "role", *specific, *_TURN_COLUMNS}
+    return {
+        "seq": event.seq, **_ids(event), "role": event.role, **specific, "model": None,
+        **_field_columns(fixed, fields),
+        "content": event.content, "parse_error": event.parse_error, **_turn_usage(calls),
+    }
+
+
 def messages_table(events: list[Event]) -> list[Row]:
     """One row per message of every conversation."""
     calls = turn_calls(events)
-    fixed = {"seq", *_IDS, "role", "position", "model", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts"}
-    rows = []
-    for event in events:
-        if isinstance(event, MessageAdded):
-            rows.append({
-                "seq": event.seq, **_ids(event), "role": event.role, "position": event.position, "model": None,
-                **_field_columns(fixed, event.parsed),
-                "content": event.content, "parse_error": event.parse_error, **_turn_usage(calls.get(event.seq, [])),
-            })
-    return rows
+    return [_turn_row(e, calls.get(e.seq, []), {"position": e.position}, e.parsed) for e in events if isinstance(e, MessageAdded)]
 
 
 def decisions_table(events: list[Event]) -> list[Row]:
     """One row per judge decision."""
     calls = turn_calls(events)
-    fixed = {"seq", *_IDS, "role", "about", "model", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts"}
-    rows = []
-    for event in events:
-        if isinstance(event, JudgeDecision):
-            rows.append({
-                "seq": event.seq, **_ids(event), "role": event.role, "about": getattr(event, "about", None), "model": None,
-                **_field_columns(fixed, event.decision),
-                "content": event.content, "parse_error": event.parse_error, **_turn_usage(calls.get(event.seq, [])),
-            })
-    return rows
+    return [_turn_row(e, calls.get(e.seq, []), {"about": e.about}, e.decision) for e in events if isinstance(e, JudgeDecision)]
 
 
 def calls_table(events: list[Event]) -> list[Row]:
