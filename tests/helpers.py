@@ -39,6 +39,23 @@ def debate_spec(scripts: dict[str, list[Any]], **fields: Any) -> dict[str, Any]:
     return spec
 
 
+GOOD_SPEC_YAML = """\
+name: demo
+model: scripted
+turns: round_robin
+rounds: 2
+stop:
+  - consensus: verdict
+agents:
+  - {name: alice, role: debater, script: ['{"verdict": "NTA", "explanation": "x"}']}
+  - {name: bob, role: debater, script: ['{"verdict": "NTA", "explanation": "x"}']}
+roles:
+  debater:
+    prompt: debater
+    output: verdict
+"""
+"""A valid two-debater scripted spec as YAML text, for tests that break it one way at a time."""
+
 SCENARIOS = [
     {"id": "s1", "title": "AITA for keeping my umbrella?", "text": "It rained and I kept my own umbrella."},
     {"id": "s2", "title": "AITA for leaving early?", "text": "I left the party at nine."},

@@ -15,23 +15,10 @@ import pytest
 
 from moot.cli import main
 
+from helpers import GOOD_SPEC_YAML
+
 CORPUS = Path(__file__).parent / "bad_inputs"
 
-GOOD_SPEC = """\
-name: demo
-model: scripted
-turns: round_robin
-rounds: 2
-stop:
-  - consensus: verdict
-agents:
-  - {name: alice, role: debater, script: ['{"verdict": "NTA", "explanation": "x"}']}
-  - {name: bob, role: debater, script: ['{"verdict": "NTA", "explanation": "x"}']}
-roles:
-  debater:
-    prompt: debater
-    output: verdict
-"""
 
 EXPECTED = {
     "run_manifest_missing_fields": "run.json: not a valid run manifest (spec: Field required)",
@@ -133,7 +120,7 @@ def test_the_corpus_covers_every_category_and_says_what_is_wrong() -> None:
 def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     good_spec = tmp_path / "good.yaml"
-    good_spec.write_text(GOOD_SPEC, encoding="utf-8")
+    good_spec.write_text(GOOD_SPEC_YAML, encoding="utf-8")
     out = tmp_path / "out"
     entry = CORPUS / name
     before = snapshot(CORPUS, tmp_path)
@@ -147,7 +134,7 @@ def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, tmp_
 def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     spec = tmp_path / "good.yaml"
-    spec.write_text(GOOD_SPEC, encoding="utf-8")
+    spec.write_text(GOOD_SPEC_YAML, encoding="utf-8")
     cases = tmp_path / "cases.jsonl"
     cases.write_text('{"id": "a", "text": "x"}\n', encoding="utf-8")
     run = tmp_path / "run"

@@ -6,21 +6,7 @@ import pytest
 
 from moot.cli import main
 
-GOOD = """\
-name: demo
-model: scripted
-turns: round_robin
-rounds: 2
-stop:
-  - consensus: verdict
-agents:
-  - {name: alice, role: debater, script: ['{"verdict": "NTA", "explanation": "x"}']}
-  - {name: bob, role: debater, script: ['{"verdict": "NTA", "explanation": "x"}']}
-roles:
-  debater:
-    prompt: debater
-    output: verdict
-"""
+from helpers import GOOD_SPEC_YAML as GOOD
 
 # (id, edit of GOOD as (old, new), expected line number or None, expected text)
 CASES = [
