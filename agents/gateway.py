@@ -18,7 +18,8 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage, AssistantMessage
 
 from moot.agents.cache import CachedReply, ResponseCache, request_key
-from moot.agents.limits import ProviderLimiter
+from moot.agents.limits import Limiter
+from moot.agents.providers.balancer import CallRoute, routed
 from moot.agents.registry import ModelRef, StructuredMode
 from moot.agents.retry import RetryPolicy, classify
 from moot.agents.structured import OutputSchema
@@ -81,7 +82,7 @@ class ModelGateway:
         self,
         ref: ModelRef,
         client: ChatCompletionClient,
-        limiter: ProviderLimiter,
+        limiter: Limiter,
         structured: StructuredMode,
         cache: ResponseCache | None = None,
         policy: RetryPolicy = RetryPolicy(),
@@ -146,7 +147,8 @@ class ModelGateway:
                     cache_hit=True,
                     params=sent,
                 )
-        reply = await self._call_with_retries(messages, sent, schema)
+        with routed() as route:
+            reply = await self._call_with_retries(messages, sent, schema, route)
         reply.latency_s = time.perf_counter() - started
         if key is not None and self.cache is not None and reply.text is not None:
             self.cache.put(
@@ -156,7 +158,9 @@ class ModelGateway:
             )
         return reply
 
-    async def _call_with_retries(self, messages: list[dict[str, str]], sent: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
+    async def _call_with_retries(
+        self, messages: list[dict[str, str]], sent: dict[str, Any], schema: OutputSchema | None, route: CallRoute
+    ) -> ModelReply:
         llm_messages = to_llm_messages(messages)
         json_output, structured_args = self._structured_args(schema)
         failure_kinds: list[str] = []
@@ -176,19 +180,20 @@ class ModelGateway:
                     tokens_out=result.usage.completion_tokens,
                     retries=retries,
                     failure_kinds=failure_kinds,
-                    params=sent,
+                    params=route.with_server(sent),
                 )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every client error is classified and recorded
                 failure = classify(exc)
+                route.failed(failure.kind)  # a balanced client never sees the timeout above
                 failure_kinds.append(failure.kind)
                 retrying = failure.transient and retries < self.policy.max_retries
                 if self.tally is not None:
                     self.tally.record(failure.kind, retrying)
                 if not retrying:
                     return ModelReply(
-                        text=None, retries=retries, error=failure.message, failure_kinds=failure_kinds, params=sent
+                        text=None, retries=retries, error=failure.message, failure_kinds=failure_kinds, params=route.with_server(sent)
                     )
                 retries += 1
                 await asyncio.sleep(self.policy.delay(retries, failure, self._rng))

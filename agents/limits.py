@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from collections.abc import AsyncIterator
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """What a gateway holds around each request: this process's `ProviderLimiter` or a cluster-wide one."""
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        """Hold one request slot for the duration of a request."""
+        ...
 
 
 class ProviderLimiter:

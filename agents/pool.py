@@ -3,36 +3,45 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway
-from moot.agents.limits import ProviderLimiter
+from moot.agents.limits import Limiter, ProviderLimiter
 from moot.agents.providers.hosted import DEFAULT_KEY_ENV
 from moot.agents.registry import PROVIDERS, create_client, parse_model_name
 from moot.agents.retry import RetryPolicy
 from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
 
+LimiterFactory = Callable[[str, int, "float | None"], Limiter]
+"""Builds the limiter of a provider from (provider, max requests in flight, requests per minute)."""
+
 
 class ModelPool:
-    """Builds and shares the gateways of a run. Create it inside the run's event loop."""
+    """Builds and shares the gateways of a run. Create it inside the run's event loop.
 
-    def __init__(self, spec: ProtocolSpec, cache: ResponseCache | None) -> None:
+    By default each provider's limits hold within this process; `limiters` replaces that (a
+    cluster executor passes limiters shared by every worker of the cluster).
+    """
+
+    def __init__(self, spec: ProtocolSpec, cache: ResponseCache | None, limiters: LimiterFactory | None = None) -> None:
         self.spec = spec
         self.cache = cache
-        self._limiters: dict[str, ProviderLimiter] = {}
+        self._make_limiter: LimiterFactory = limiters or (lambda provider, concurrency, rpm: ProviderLimiter(concurrency, rpm))
+        self._limiters: dict[str, Limiter] = {}
         self._gateways: dict[tuple[str, str], ModelGateway] = {}
 
     def settings(self, provider: str) -> ProviderSettings:
         """The spec's settings of a provider (defaults when it gives none)."""
         return self.spec.providers.get(provider) or ProviderSettings()
 
-    def limiter(self, provider: str) -> ProviderLimiter:
+    def limiter(self, provider: str) -> Limiter:
         """The limiter shared by every model of a provider."""
         if provider not in self._limiters:
             settings = self.settings(provider)
             cap = PROVIDERS[provider].max_concurrency
             concurrency = min(settings.max_concurrency, cap) if cap else settings.max_concurrency
-            self._limiters[provider] = ProviderLimiter(concurrency, settings.requests_per_minute)
+            self._limiters[provider] = self._make_limiter(provider, concurrency, settings.requests_per_minute)
         return self._limiters[provider]
 
     def gateway(self, agent: AgentSpec) -> ModelGateway:

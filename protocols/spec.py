@@ -7,6 +7,7 @@ with the same structure, and compiles to a LangGraph state machine (`moot.graphs
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,6 +22,22 @@ STUDIES = ("deliberation", "cooperation", "stated_preference", "value_portrait",
 """Studies whose analysis `moot analyze` knows how to run on a trace (see `moot.analysis.analyze.STUDY_ANALYSES`)."""
 
 
+def base_url_problem(url: str) -> str | None:
+    """What is wrong with a model server's base URL (not http(s), no host, a bad port), or None."""
+    if not url.strip() or any(c.isspace() for c in url):
+        return "must not be empty or contain spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises for a port that is not a number in range
+    except ValueError:
+        return "is not a valid URL (check the host and port)"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -28,8 +45,10 @@ class _Strict(BaseModel):
 class ProviderSettings(_Strict):
     """How to reach one model provider, and how hard to push it. Keys come from the environment only."""
 
-    base_url: str | None = None
-    """Base URL of the API (required for `openai-compatible`; optional for `openai`)."""
+    base_url: str | list[str] | None = None
+    """Base URL of the API (required for `openai-compatible`; optional for `openai`), or a list of
+    base URLs of servers of the same models: an OpenAI-style model spreads its requests over them
+    (`moot.agents.providers.balancer`)."""
     api_key_env: str | None = None
     """Name of the environment variable holding the API key (never the key itself)."""
     max_concurrency: int = Field(default=8, ge=1, le=4096)
@@ -51,6 +70,25 @@ class ProviderSettings(_Strict):
     """Price of 1,000 prompt tokens, for cost estimates."""
     price_per_1k_out: float | None = Field(default=None, ge=0)
     """Price of 1,000 completion tokens, for cost estimates."""
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _valid_base_urls(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        urls = value if isinstance(value, list) else [value]
+        if not urls:
+            raise ValueError("give a base URL or a list of at least one")
+        for index, url in enumerate(urls):
+            which = f"base URL {index + 1} of {len(urls)} ({url!r})" if isinstance(value, list) else "base URL"
+            if not isinstance(url, str):
+                raise ValueError(f"{which} must be a string")
+            problem = base_url_problem(url)
+            if problem:
+                raise ValueError(f"{which} {problem}")
+            if urls.index(url) != index:
+                raise ValueError(f"{which} is listed twice")
+        return value
 
 
 class RoleSpec(_Strict):

@@ -1,7 +1,9 @@
 """Hosted and self-hosted providers through AutoGen's clients: OpenAI, OpenAI-compatible, Anthropic.
 
 Keys are read from the environment only. The clients' own retries are switched off: moot's
-gateway retries, so that every retry is counted in the trace.
+gateway retries, so that every retry is counted in the trace. An OpenAI-style model given
+several base URLs gets a `BalancedClient`, which spreads its requests over them
+(`moot.agents.providers.balancer`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 
+from moot.agents.providers.balancer import BalancedClient
 from moot.errors import UserError
-from moot.protocols.spec import ProviderSettings
+from moot.protocols.spec import ProviderSettings, base_url_problem
 
 GENERIC_INFO = ModelInfo(
     vision=False, function_calling=True, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN
@@ -31,20 +34,34 @@ def api_key(provider: str, settings: ProviderSettings, required: bool) -> str | 
     return key or None
 
 
-def base_url(provider: str, settings: ProviderSettings) -> str | None:
-    """The base URL from the settings or the environment."""
-    return settings.base_url or os.environ.get(BASE_URL_ENV[provider]) or None
+def base_urls(provider: str, settings: ProviderSettings) -> list[str]:
+    """The base URLs from the settings, else from the environment (comma-separated); [] for none.
+
+    A UserError names the variable when one of its URLs is not an http(s) URL with a host (the
+    spec's URLs are checked when it is validated).
+    """
+    if settings.base_url:
+        return [settings.base_url] if isinstance(settings.base_url, str) else list(settings.base_url)
+    variable = BASE_URL_ENV[provider]
+    urls = [url.strip() for url in os.environ.get(variable, "").split(",") if url.strip()]
+    for url in urls:
+        problem = base_url_problem(url)
+        if problem:
+            raise UserError(f"environment variable {variable}: base URL {url!r} {problem}")
+    return urls
 
 
-def check_settings(provider: str, model: str, settings: ProviderSettings) -> tuple[str | None, str | None]:
-    """The base URL and key of a hosted provider; a UserError when one it needs is missing."""
-    url = base_url(provider, settings)
-    if provider == "openai-compatible" and not url:
+def check_settings(provider: str, model: str, settings: ProviderSettings) -> tuple[list[str], str | None]:
+    """The base URLs and key of a hosted provider; a UserError when one it needs is missing."""
+    urls = base_urls(provider, settings)
+    if provider == "openai-compatible" and not urls:
         raise UserError(
             f"model 'openai-compatible:{model}' needs a base URL: set providers.openai-compatible.base_url "
             f"in the spec or the environment variable {BASE_URL_ENV[provider]}"
         )
-    return url, api_key(provider, settings, required=provider in ("openai", "anthropic"))
+    if provider == "anthropic" and len(urls) > 1:
+        raise UserError(f"provider 'anthropic' takes one base URL, not {len(urls)}: load balancing is for OpenAI-style servers")
+    return urls, api_key(provider, settings, required=provider in ("openai", "anthropic"))
 
 
 def _info(lookup: Any, model: str) -> ModelInfo:
@@ -59,16 +76,22 @@ def create_openai(provider: str, model: str, settings: ProviderSettings) -> Chat
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.models.openai._model_info import get_info
 
-    url, key = check_settings(provider, model, settings)
+    urls, key = check_settings(provider, model, settings)
     info = GENERIC_INFO if provider == "openai-compatible" else _info(get_info, model)
-    return OpenAIChatCompletionClient(
-        model=model,
-        api_key=key or "none",
-        base_url=url,
-        timeout=settings.timeout_s,
-        max_retries=0,
-        model_info=info,
-    )
+
+    def client(url: str | None) -> ChatCompletionClient:
+        return OpenAIChatCompletionClient(
+            model=model,
+            api_key=key or "none",
+            base_url=url,
+            timeout=settings.timeout_s,
+            max_retries=0,
+            model_info=info,
+        )
+
+    if len(urls) > 1:
+        return BalancedClient({url: client(url) for url in urls})
+    return client(urls[0] if urls else None)
 
 
 def create_anthropic(model: str, settings: ProviderSettings) -> ChatCompletionClient:
@@ -76,7 +99,7 @@ def create_anthropic(model: str, settings: ProviderSettings) -> ChatCompletionCl
     from autogen_ext.models.anthropic import AnthropicChatCompletionClient
     from autogen_ext.models.anthropic._model_info import get_info
 
-    url, key = check_settings("anthropic", model, settings)
+    urls, key = check_settings("anthropic", model, settings)
     kwargs: dict[str, Any] = {
         "model": model,
         "api_key": key,
@@ -84,8 +107,8 @@ def create_anthropic(model: str, settings: ProviderSettings) -> ChatCompletionCl
         "max_retries": 0,
         "model_info": _info(get_info, model),
     }
-    if url:
-        kwargs["base_url"] = url
+    if urls:
+        kwargs["base_url"] = urls[0]
     client = AnthropicChatCompletionClient(**kwargs)
     _route_sampling_args_via_extra_body(client)
     return client
