@@ -7,6 +7,7 @@ from pathlib import Path
 from statistics import mean
 
 from moot.trace.events import Stopped
+from moot.trace.reading import open_run_trace, trace_location
 from moot.trace.store import open_trace
 
 
@@ -51,8 +52,13 @@ def summarize_stops(stops: list[Stopped]) -> RunSummary:
 
 
 def summarize_run(run_dir: Path | str) -> RunSummary:
-    """Read a run's trace and summarise how its conversations ended (only its `stopped` events are read)."""
-    store = open_trace(run_dir)
+    """Read a run's trace and summarise how its conversations ended (only its `stopped` events are read).
+
+    The trace is where run.json says (its trace.sqlite, or a PostgreSQL database); a directory
+    holding only a trace.sqlite is read too.
+    """
+    run_dir = Path(run_dir)
+    store = open_run_trace(run_dir, read_only=True) if trace_location(run_dir) is not None else open_trace(run_dir)
     try:
         return summarize_stops([e for e in store.events(kinds=["stopped"]) if isinstance(e, Stopped)])
     finally:

@@ -1,16 +1,32 @@
 """Executors: how the conversations of an experiment are scheduled.
 
-The runner hands an executor the planned conversations and a coroutine that runs one; the
-local executor runs them on this machine's event loop, at most `concurrency` at a time.
-Other executors (a cluster) implement the same interface.
+The runner hands an executor a `RunJob` (plain data describing the run), the planned
+conversations and a callback for each one that ends. Executors run the conversations through
+`ConversationWorker`s (`moot.graphs.worker`): the local executor holds one worker on this
+process's event loop, at most `concurrency` conversations at a time; the Ray executor
+(`moot.graphs.ray_executor`) holds one per worker process of a cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from moot.graphs.compiler import CompiledProtocol
+    from moot.graphs.worker import ConversationOutcome, RunJob
+
+OutcomeCallback = Callable[["ConversationOutcome"], None]
+"""Called in the runner's process with each conversation's outcome, as it ends."""
+
+
+def stable_int(*parts: Any) -> int:
+    """A deterministic 31-bit integer from any parts (seeds, ids)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
@@ -27,8 +43,14 @@ class ConversationPlan:
 class Executor(Protocol):
     """Runs planned conversations."""
 
-    async def run(self, plans: Sequence[ConversationPlan], run_one: Callable[[ConversationPlan], Awaitable[None]], concurrency: int) -> None:
-        """Run every plan through `run_one`, at most `concurrency` at once."""
+    name: str
+    """What run.json records as the run's executor."""
+
+    async def run(self, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback, protocol: CompiledProtocol | None = None) -> None:
+        """Run every plan, at most `concurrency` at once, calling `on_done` with each outcome.
+
+        `protocol` is the job's spec already compiled, for executors that run in this process.
+        """
         ...
 
 
@@ -39,13 +61,18 @@ class LocalExecutor:
     awaited before `run` returns, so that no conversation writes to the trace after it.
     """
 
-    async def run(self, plans: Sequence[ConversationPlan], run_one: Callable[[ConversationPlan], Awaitable[None]], concurrency: int) -> None:
-        """Run every plan through `run_one`, at most `concurrency` at once."""
+    name = "local"
+
+    async def run(self, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback, protocol: CompiledProtocol | None = None) -> None:
+        """Run every plan on one in-process worker, at most `concurrency` at once."""
+        from moot.graphs.worker import ConversationWorker
+
+        worker = ConversationWorker(job, protocol=protocol)
         slots = asyncio.Semaphore(concurrency)
 
         async def bounded(plan: ConversationPlan) -> None:
             async with slots:
-                await run_one(plan)
+                on_done(await worker.run(plan))
 
         tasks = [asyncio.create_task(bounded(plan)) for plan in plans]
         try:
@@ -54,3 +81,23 @@ class LocalExecutor:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await worker.close()
+
+
+EXECUTORS = ("local", "ray")
+"""Names `moot run --executor` takes."""
+
+
+def executor_named(name: str, address: str | None = None, workers: int | None = None) -> Executor:
+    """The executor called `name`: `local`, or `ray` (on the cluster at `address`, or a local one, with `workers` worker processes)."""
+    from moot.errors import UserError
+
+    if name == "local":
+        if address is not None or workers is not None:
+            raise UserError("--address and --workers need --executor ray")
+        return LocalExecutor()
+    if name == "ray":
+        from moot.graphs.ray_executor import RayExecutor
+
+        return RayExecutor(address=address, workers=workers)
+    raise UserError(f"--executor '{name}' is unknown; expected one of {', '.join(EXECUTORS)}")

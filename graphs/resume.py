@@ -208,12 +208,14 @@ def open_interrupted_run(run_dir: Path, scenarios: ScenarioSet | None = None) ->
         raise UserError(f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume")
     protocol = _protocol(run_dir, manifest)
     scenario_set = _scenarios(run_dir, manifest, scenarios)
-    events = recorded_events(run_dir) if (run_dir / TRACE_FILE).is_file() else []
+    # The trace is the run's store: its trace.sqlite (none yet when killed before the first event) or its PostgreSQL rows.
+    trace = manifest.trace or run_dir / TRACE_FILE
+    events = recorded_events(run_dir) if manifest.trace is not None or (run_dir / TRACE_FILE).is_file() else []
     planned = {plan.conversation_id for plan in expand(protocol, scenario_set, manifest.seed)}
     strangers = sorted({e.conversation_id for e in events} - planned)
     if strangers:
-        raise UserError(f"{run_dir / TRACE_FILE} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed do not plan; was run.json edited?")
+        raise UserError(f"{trace} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed do not plan; was run.json edited?")
     foreign = next((e for e in events if e.run_id != manifest.run_id), None)
     if foreign is not None:
-        raise UserError(f"{run_dir / TRACE_FILE}: event {foreign.seq} belongs to run '{foreign.run_id}', not to '{manifest.run_id}' of run.json")
+        raise UserError(f"{trace}: event {foreign.seq} belongs to run '{foreign.run_id}', not to '{manifest.run_id}' of run.json")
     return InterruptedRun(run_dir, manifest, protocol, scenario_set, events)

@@ -4,9 +4,11 @@ An experiment is a protocol x scenarios x agent orders x repeats, each conversat
 own seed. Everything is checked before the run directory is created; once running, a failed
 conversation is recorded and the run goes on.
 
-run.json is rewritten (atomically) whenever a conversation ends, so a run killed at any moment
-leaves a manifest saying `running` beside its trace; `resume_async` finishes such a run (see
-`moot.graphs.resume`). Ctrl-C cancels the calls in flight and leaves the run `interrupted`.
+run.json says `running` from the start and is rewritten (atomically) as conversations end, at most
+once every `RECORD_INTERVAL_S` (a run of many thousands of conversations would otherwise spend
+its time rewriting it), and when the run ends. A run killed at any moment can be finished with
+`resume_async` (see `moot.graphs.resume`), which recounts conversations and usage from the trace.
+Ctrl-C cancels the calls in flight and leaves the run `interrupted`.
 """
 
 from __future__ import annotations
@@ -17,37 +19,33 @@ import importlib.metadata
 import itertools
 import json
 import secrets as token_source
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from moot.agents.cache import ResponseCache
-from moot.agents.gateway import FailureTally, ModelGateway
 from moot.agents.pool import ModelPool
 from moot.errors import UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
-from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor
-from moot.graphs.resume import InterruptedRun, ResumePoint, events_by_conversation, open_interrupted_run, resume_point, stopped_events
+from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor, stable_int
+from moot.graphs.resume import InterruptedRun, open_interrupted_run, stopped_events
+from moot.graphs.worker import ConversationOutcome, RunJob, count_invalid
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import ScenarioSet
-from moot.trace.events import ConversationStarted, ErrorEvent, Event, ModelCall, Resumed, Stopped, utc_now
+from moot.trace.events import Event, ModelCall, utc_now
+from moot.trace.location import check_trace_location, open_store, public_location
 from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, RunManifest, UsageReport
-from moot.trace.store import TRACE_FILE, SQLiteTraceStore
-from moot.trace.writer import TraceWriter
+from moot.trace.store import TRACE_FILE, TraceStore
+from moot.trace.writer import count_call
 
 VERSIONED_PACKAGES = ("moot", "langgraph", "autogen-agentchat", "autogen-core", "autogen-ext", "pydantic", "llama-cpp-python", "openai", "anthropic")
 
+RECORD_INTERVAL_S = 1.0
+"""Least time between two rewrites of run.json while a run goes on."""
+
 ProgressCallback = Callable[[int, int], None]
 """Called with (conversations finished, conversations planned)."""
-
-
-def stable_int(*parts: Any) -> int:
-    """A deterministic 31-bit integer from any parts (seeds, ids)."""
-    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def speaker_orders(order: tuple[str, ...], mode: str) -> list[tuple[str, ...]]:
@@ -98,13 +96,6 @@ def prepare_run_dir(out: Path | None, spec: ProtocolSpec) -> Path:
     return out
 
 
-def invalid_reply_kind(call: ModelCall) -> str | None:
-    """`truncated` or `invalid` for a reply that did not fit its schema; None for any other call."""
-    if call.parse_error is None or call.raw_reply is None:
-        return None
-    return "truncated" if call.finish_reason in ("length", "max_tokens") else "invalid"
-
-
 class RunInterrupted(KeyboardInterrupt):
     """A run stopped by Ctrl-C; its directory can be resumed."""
 
@@ -122,12 +113,12 @@ class RunResult:
 
     @property
     def trace_path(self) -> Path:
-        """The run's trace database."""
+        """The run's trace database (when the trace is the SQLite file of the run directory)."""
         return self.run_dir / TRACE_FILE
 
 
 class Runner:
-    """Runs one experiment into one run directory."""
+    """Runs one experiment into one run directory, its conversations handed to an executor."""
 
     def __init__(
         self,
@@ -141,6 +132,7 @@ class Runner:
         executor: Executor | None = None,
         progress: ProgressCallback | None = None,
         run_id: str | None = None,
+        trace: str | None = None,
     ) -> None:
         self.protocol = protocol
         self.spec = protocol.spec
@@ -153,7 +145,8 @@ class Runner:
         self.progress = progress
         self.plans = expand(protocol, scenarios, self.seed)
         self.run_id = run_id or f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{token_source.token_hex(3)}"
-        self.tally = FailureTally()
+        self.trace = trace
+        """Where the trace goes: None for the run directory's SQLite file, else a PostgreSQL URL (with its password, never written)."""
 
     def _manifest(self) -> RunManifest:
         return RunManifest(
@@ -169,157 +162,100 @@ class Runner:
             concurrency=self.concurrency,
             cache=str(self.cache_path) if self.cache_path else None,
             package_versions=package_versions(),
+            trace=public_location(self.trace),
+            executor=self.executor.name,
+        )
+
+    def _job(self) -> RunJob:
+        return RunJob(
+            run_id=self.run_id,
+            run_dir=str(self.run_dir),
+            spec=self.spec.model_dump(mode="json"),
+            scenarios=self.scenarios,
+            trace=self.trace,
+            cache=str(self.cache_path) if self.cache_path else None,
         )
 
     async def run(self) -> RunResult:
         """Run every conversation; return when all have ended."""
+        if self.trace is not None:
+            # Reach the database (and create its tables) before anything is written: a wrong URL leaves no run directory.
+            open_store(self.trace, self.run_dir, self.run_id).close()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         manifest = self._manifest()
         manifest.conversations.planned = len(self.plans)
         manifest.write(self.run_dir)
-        return await self._execute(manifest, {}, [])
+        return await self._execute(manifest, UsageReport(), set())
 
     async def resume(self, manifest: RunManifest, events: list[Event]) -> RunResult:
         """Finish an interrupted run whose recorded events are `events`: run what did not stop, keep the rest."""
-        by_conversation = events_by_conversation(events)
         stops = stopped_events(events)
-        points = {}
-        for plan in self.plans:
-            recorded = by_conversation.get(plan.conversation_id)
-            if recorded and plan.conversation_id not in stops:
-                points[plan.conversation_id] = resume_point(self.protocol, self.protocol.plan(plan.order), recorded)
         manifest.status = "running"
         manifest.ended_at = None
         manifest.resumed_at.append(utc_now())
+        manifest.executor = self.executor.name
         manifest.conversations = ConversationCounts(
             planned=len(self.plans),
             completed=sum(stop.status == "completed" for stop in stops.values()),
             failed=sum(stop.status == "failed" for stop in stops.values()),
         )
-        self.tally.retried.update(manifest.usage.retries_by_kind)
-        self.tally.failed.update(manifest.usage.failures_by_kind)
         manifest.write(self.run_dir)
-        calls = [event for event in events if isinstance(event, ModelCall)]
-        return await self._execute(manifest, points, calls, skip=set(stops))
+        # The usage of the run's earlier part, as its calls were recorded; failures per kind as run.json last had them.
+        earlier = UsageReport(retries_by_kind=dict(manifest.usage.retries_by_kind), failures_by_kind=dict(manifest.usage.failures_by_kind))
+        prices = ModelPool(self.spec, None).prices()
+        for call in events:
+            if isinstance(call, ModelCall):
+                count_call(earlier, call, prices)
+                count_invalid(earlier, call)
+        return await self._execute(manifest, earlier, set(stops))
 
-    async def _execute(self, manifest: RunManifest, points: dict[str, ResumePoint], earlier_calls: list[ModelCall], skip: set[str] | frozenset[str] = frozenset()) -> RunResult:
-        """Run the plans not in `skip` (from their resume point when they have one), recording as they end."""
-        store = SQLiteTraceStore(self.run_dir / TRACE_FILE)
-        cache = ResponseCache(self.cache_path) if self.cache_path else None
-        pool = ModelPool(self.spec, cache)
-        writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
-        for call in earlier_calls:
-            writer.count(call)  # the usage of the run's earlier part, as its calls were recorded
-            self._count_invalid(writer.usage, call)
+    async def _execute(self, manifest: RunManifest, usage: UsageReport, skip: set[str]) -> RunResult:
+        """Hand the plans not in `skip` to the executor, recording run.json as each conversation ends."""
+        store = open_store(self.trace, self.run_dir, self.run_id)
         pending = [plan for plan in self.plans if plan.conversation_id not in skip]
         finished = len(self.plans) - len(pending)
+        last_record = time.monotonic()
         if self.progress:
             self.progress(finished, len(self.plans))
 
-        def emit(event: Event) -> Event:
-            stored = writer.emit(event)
-            if isinstance(stored, ModelCall):
-                self._count_invalid(writer.usage, stored)
-            return stored
-
-        async def run_one(plan: ConversationPlan) -> None:
-            nonlocal finished
-            ok = await self._run_conversation(plan, pool, writer, emit, points.get(plan.conversation_id))
-            if ok:
+        def on_done(outcome: ConversationOutcome) -> None:
+            nonlocal finished, last_record
+            if outcome.status == "completed":
                 manifest.conversations.completed += 1
-            else:
+            elif outcome.status == "failed":
                 manifest.conversations.failed += 1
+            usage.merge(outcome.usage)
             finished += 1
-            self._record(manifest, writer, store)
+            if time.monotonic() - last_record >= RECORD_INTERVAL_S:
+                self._record(manifest, usage, store)
+                last_record = time.monotonic()
             if self.progress:
                 self.progress(finished, len(self.plans))
 
         try:
-            await self.executor.run(pending, run_one, self.concurrency)
+            await self.executor.run(self._job(), pending, self.concurrency, on_done, protocol=self.protocol)
             manifest.status = "completed"
         except (asyncio.CancelledError, KeyboardInterrupt):
             manifest.status = "interrupted"
             raise
         finally:
             manifest.ended_at = utc_now()
-            self._record(manifest, writer, store)
+            self._record(manifest, usage, store)
             store.close()
-            await pool.close()
-            if cache:
-                cache.close()
         return RunResult(self.run_dir, manifest)
 
-    @staticmethod
-    def _count_invalid(usage: UsageReport, call: ModelCall) -> None:
-        kind = invalid_reply_kind(call)
-        if kind is not None:
-            usage.invalid_replies_by_kind[kind] = usage.invalid_replies_by_kind.get(kind, 0) + 1
-
-    def _record(self, manifest: RunManifest, writer: TraceWriter, store: SQLiteTraceStore) -> None:
+    def _record(self, manifest: RunManifest, usage: UsageReport, store: TraceStore) -> None:
         """Write run.json with the counts, usage and trace position as they are now."""
-        manifest.usage = writer.usage.model_copy(
+        manifest.usage = usage.model_copy(
             update={
-                "retries_by_kind": dict(sorted(self.tally.retried.items())),
-                "failures_by_kind": dict(sorted(self.tally.failed.items())),
-                "invalid_replies_by_kind": dict(sorted(writer.usage.invalid_replies_by_kind.items())),
+                "retries_by_kind": dict(sorted(usage.retries_by_kind.items())),
+                "failures_by_kind": dict(sorted(usage.failures_by_kind.items())),
+                "invalid_replies_by_kind": dict(sorted(usage.invalid_replies_by_kind.items())),
             }
         )
         manifest.events = store.count()
         manifest.final_hash = store.last_hash
         manifest.write(self.run_dir)
-
-    def _gateway(self, pool: ModelPool, agent_name: str) -> ModelGateway:
-        """The agent's gateway, counting failures in the run's tally and retrying as its provider's settings say."""
-        gateway = pool.gateway(self.spec.agent(agent_name))
-        gateway.tally = self.tally
-        return gateway
-
-    async def _run_conversation(self, plan: ConversationPlan, pool: ModelPool, writer: TraceWriter, emit: Callable[[Event], Event], point: ResumePoint | None = None) -> bool:
-        """Run one conversation to its stop (from `point` when resumed); record a failure instead of raising. True when completed."""
-        scenario = self.scenarios.scenarios[plan.scenario_index]
-        round_plan = self.protocol.plan(plan.order)
-        ctx = ConversationContext(
-            run_id=self.run_id,
-            conversation_id=plan.conversation_id,
-            scenario=scenario,
-            order=round_plan.order,
-            repeat=plan.repeat,
-            seed=plan.seed,
-            plan=round_plan,
-            gateways={agent.name: self._gateway(pool, agent.name) for agent in self.spec.agents},
-            agent_seeds={agent.name: agent.seed if agent.seed is not None else stable_int(plan.seed, agent.name) for agent in self.spec.agents},
-            emit=emit,
-        )
-        if point is None:
-            emit(ConversationStarted(**ctx.ids(0), protocol=self.spec.name, order=list(round_plan.order), repeat=plan.repeat, seed=plan.seed, scenario=scenario.model_dump(mode="json")))
-            state = {"round": 0, "messages": [], "stop_reason": None}
-        else:
-            emit(Resumed(**ctx.ids(point.kept_rounds), kept_rounds=point.kept_rounds, superseded=point.superseded))
-            if point.error is not None:
-                emit(Stopped(**ctx.ids(point.error.round), status="failed", reason=point.error.message, rounds=point.error.round))
-                return False
-            if point.stop_reason is not None:
-                emit(Stopped(**ctx.ids(point.kept_rounds), status="completed", reason=point.stop_reason, rounds=point.kept_rounds))
-                return True
-            state = {"round": point.kept_rounds, "messages": list(point.messages), "stop_reason": None}
-        try:
-            final = await self.protocol.graph(plan.order).ainvoke(
-                state, context=ctx, config={"recursion_limit": self.protocol.recursion_limit()}
-            )
-        except ConversationFailed as exc:
-            return self._failed(ctx, writer, exc.kind, exc.message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug in one conversation must not end the run
-            return self._failed(ctx, writer, "internal", f"{type(exc).__name__}: {exc}")
-        emit(Stopped(**ctx.ids(final["round"]), status="completed", reason=final["stop_reason"] or "ended", rounds=final["round"]))
-        return True
-
-    def _failed(self, ctx: ConversationContext, writer: TraceWriter, kind: str, message: str) -> bool:
-        rounds = max((e.round for e in writer.store.events(ctx.conversation_id)), default=0)
-        writer.emit(ErrorEvent(**ctx.ids(rounds), kind=kind, message=message))
-        writer.emit(Stopped(**ctx.ids(rounds), status="failed", reason=message, rounds=rounds))
-        return False
 
 
 async def run_async(
@@ -332,13 +268,15 @@ async def run_async(
     cache_path: Path | None = None,
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
+    trace: str | None = None,
 ) -> RunResult:
-    """Check, then run an experiment into a new run directory."""
+    """Check, then run an experiment into a new run directory (its trace there, or in the PostgreSQL database `trace`)."""
     protocol = spec if isinstance(spec, CompiledProtocol) else compile_protocol(spec)
     if concurrency < 1:
         raise UserError(f"concurrency must be at least 1 (got {concurrency})")
+    trace = check_trace_location(trace)
     run_dir = prepare_run_dir(out, protocol.spec)
-    runner = Runner(protocol, scenarios, run_dir, concurrency=concurrency, seed=seed, cache_path=cache_path, executor=executor, progress=progress)
+    runner = Runner(protocol, scenarios, run_dir, concurrency=concurrency, seed=seed, cache_path=cache_path, executor=executor, progress=progress, trace=trace)
     return await runner.run()
 
 
@@ -348,15 +286,21 @@ async def resume_async(
     scenarios: ScenarioSet | None = None,
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
+    trace: str | None = None,
 ) -> RunResult:
     """Finish an interrupted run in its directory, with the spec, scenarios, seed and options of its run.json.
 
     Conversations that stopped are kept as they are; interrupted ones go on from their last
     complete round. Scenarios come from the file the run started with (refused when it
-    changed) unless given (needed when the run's scenarios were given in Python).
+    changed) unless given (needed when the run's scenarios were given in Python). `trace` is
+    the run's PostgreSQL URL with its password, when the environment does not give the password.
     """
     interrupted: InterruptedRun = open_interrupted_run(Path(run_dir), scenarios)
     manifest = interrupted.manifest
+    trace = check_trace_location(trace)
+    if public_location(trace) != manifest.trace and trace is not None:
+        raise UserError(f"--trace '{public_location(trace)}' is not where run '{run_dir}' keeps its trace ({manifest.trace or 'its trace.sqlite'})")
+    trace = trace or manifest.trace
     runner = Runner(
         interrupted.protocol,
         interrupted.scenarios,
@@ -367,5 +311,6 @@ async def resume_async(
         executor=executor,
         progress=progress,
         run_id=manifest.run_id,
+        trace=trace,
     )
     return await runner.resume(manifest, interrupted.events)

@@ -83,11 +83,14 @@ def run(
     cache: str | Path | None = USE_DEFAULT_CACHE,
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
+    trace: str | None = None,
 ) -> RunResult:
     """Run an experiment and return where its run directory is.
 
     `cache` is a cache file, `"default"` for the shared one (`$MOOT_CACHE` or
-    `~/.cache/moot/responses.sqlite`), or None to call the models every time.
+    `~/.cache/moot/responses.sqlite`), or None to call the models every time. `executor` runs
+    the conversations (default: this process; `executor_named("ray", ...)` for a cluster);
+    `trace` is a `postgresql://` URL to keep the trace in that database instead of the run directory.
     """
     loaded = as_spec(spec)
     protocol = compile_loaded(loaded)
@@ -107,6 +110,7 @@ def run(
         cache_path=cache_path,
         executor=executor,
         progress=progress,
+        trace=trace,
     )
     return _until_interrupted(coroutine, run_dir)
 
@@ -117,18 +121,20 @@ def resume(
     *,
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
+    trace: str | None = None,
 ) -> RunResult:
     """Finish an interrupted (or killed) run with the spec, scenarios, seed and options of its run.json.
 
     Conversations that stopped are kept; interrupted ones go on from their last complete round.
-    `scenarios` is needed only when the run's scenarios were given in Python.
+    `scenarios` is needed only when the run's scenarios were given in Python; `trace` only when
+    the run's PostgreSQL password is not in the environment.
     """
     given = None
     if scenarios is not None:
         given = scenarios if isinstance(scenarios, ScenarioSet) else ScenarioSet(
             "(python)", "", [s if isinstance(s, Scenario) else Scenario.model_validate(s) for s in scenarios]
         )
-    return _until_interrupted(resume_async(Path(run_dir), scenarios=given, executor=executor, progress=progress), Path(run_dir))
+    return _until_interrupted(resume_async(Path(run_dir), scenarios=given, executor=executor, progress=progress, trace=trace), Path(run_dir))
 
 
 def _until_interrupted(coroutine: Any, run_dir: Path) -> RunResult:

@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
     run.add_argument("--no-cache", action="store_true", help="call the models every time")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--executor", choices=["local", "ray"], default="local", help="what runs the conversations: this process (default) or a Ray cluster")
+    run.add_argument("--address", help="with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); default: start one on this machine")
+    run.add_argument("--workers", type=int, help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)")
+    run.add_argument("--trace", metavar="URL", help="keep the trace in this PostgreSQL database (postgresql://USER@HOST/DB) instead of the run directory")
 
     validate = sub.add_parser("validate", help="check a spec without running it")
     validate.add_argument("spec")
@@ -92,16 +96,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from moot.api import as_scenarios, USE_DEFAULT_CACHE, resume, run
     from moot.analysis.summary import summarize_run
     from moot.cli_output import print_summary, progress_bar
+    from moot.graphs.executor import executor_named
     from moot.overrides import override_repeats
     from moot.protocols.loader import LoadedSpec
 
+    executor = executor_named(args.executor, args.address, args.workers)
     if args.resume is not None:
         given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name) not in (None, False, [])]
         if args.spec or given:
             extra = f"a spec ('{args.spec}')" if args.spec else given[0]
             raise UserError(f"--resume {args.resume} takes no {extra}: the spec, scenarios, seed and options come from the run's run.json")
         with progress_bar(enabled=not args.quiet) as progress:
-            result = resume(args.resume, progress=progress)
+            result = resume(args.resume, progress=progress, executor=executor, trace=args.trace)
     else:
         if not args.spec:
             raise UserError("moot run needs a spec (a YAML file or a bundled spec name; see `moot specs`), or --resume RUN_DIR")
@@ -113,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
         concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
         with progress_bar(enabled=not args.quiet) as progress:
-            result = run(loaded, scenarios, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress)
+            result = run(loaded, scenarios, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress, executor=executor, trace=args.trace)
     print_summary(result, summarize_run(result.run_dir))
     print_fault_counts(result.manifest.usage)
     return 0

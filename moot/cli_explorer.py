@@ -33,9 +33,9 @@ def explorer_run_command(args: Any, loaded: LoadedSpec) -> int:
     cache = None if args.no_cache else (args.cache or default_cache_path())
     with progress_bar(enabled=not args.quiet) as progress:
         result = run_explorer(compiled, out=args.out, seed=args.seed, cache_path=cache, progress=progress)
-    from moot.trace.store import open_trace
+    from moot.trace.reading import open_run_trace
 
-    store = open_trace(result.run_dir)
+    store = open_run_trace(result.run_dir, read_only=True)
     try:
         kept = [e for e in store.events() if isinstance(e, QuestionKept)]
     finally:

@@ -3,13 +3,13 @@
 Summaries are built from one pass over the trace's lightweight events (model calls are never read
 for the list) and brought up to date from the last sequence number seen, so a run still being
 written can be watched. A conversation's full view is read through the (conversation_id, seq)
-index of the events table.
+index of the events table. The trace is read through the run's store, opened read-only: its
+SQLite file or its rows in a PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,8 @@ from moot.errors import UserError
 from moot.report.detail import conversation_detail
 from moot.report.query import ListQuery, facets_summaries, page_summaries
 from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
-from moot.trace.events import parse_event
-from moot.trace.reading import check_run_dir
-from moot.trace.store import TRACE_FILE
+from moot.trace.location import store_errors
+from moot.trace.reading import open_run_trace
 
 
 class RunIndex:
@@ -28,31 +27,29 @@ class RunIndex:
 
     def __init__(self, run_dir: Path | str) -> None:
         self.run_dir = Path(run_dir)
-        check_run_dir(self.run_dir)
-        uri = (self.run_dir / TRACE_FILE).resolve().as_uri() + "?mode=ro"
-        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._builder = SummaryBuilder()
         self._last_seq = 0
+        self._store = None
         try:
+            self._store = open_run_trace(self.run_dir, read_only=True)
             self.refresh()
-        except sqlite3.Error as exc:
-            self._db.close()
-            raise UserError(f"cannot read the trace of '{self.run_dir}': {exc}") from None
+        except store_errors() as exc:
+            if self._store is not None:
+                self._store.close()
+            raise UserError(f"cannot read the trace of '{self.run_dir}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
     def refresh(self) -> int:
         """Read the events appended since the last refresh; return how many were new."""
         with self._lock:
-            (last,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+            last = self._store.last_seq
             if last <= self._last_seq:
                 return 0
-            marks = ",".join("?" * len(SUMMARY_EVENTS))
-            rows = self._db.execute(
-                f"SELECT body FROM events WHERE seq > ? AND seq <= ? AND event IN ({marks}) ORDER BY seq",
-                (self._last_seq, last, *SUMMARY_EVENTS),
-            )
-            for (body,) in rows:
-                self._builder.add(json.loads(body))
+            # Appends commit in sequence order, so the rows read are every summary event up to the
+            # last one read, which may be past `last` when a writer is still appending.
+            for row in self._store.raw_rows(after=self._last_seq, kinds=SUMMARY_EVENTS):
+                self._builder.add(json.loads(row.body))
+                last = max(last, row.seq)
             for conversation_id in self._builder.take_resumed():
                 self._builder.rebuild(conversation_id, self._standing_events(conversation_id))
             new, self._last_seq = last - self._last_seq, last
@@ -60,11 +57,7 @@ class RunIndex:
 
     def _standing_events(self, conversation_id: str) -> list[dict[str, Any]]:
         """A conversation's summary events without those its `resumed` markers supersede."""
-        marks = ",".join("?" * len(SUMMARY_EVENTS))
-        rows = self._db.execute(
-            f"SELECT body FROM events WHERE conversation_id = ? AND event IN ({marks}) ORDER BY seq", (conversation_id, *SUMMARY_EVENTS)
-        )
-        events = [json.loads(body) for (body,) in rows]
+        events = [json.loads(row.body) for row in self._store.raw_rows(conversation_id=conversation_id, kinds=SUMMARY_EVENTS)]
         superseded = {seq for event in events if event.get("event") == "resumed" for seq in event.get("superseded", [])}
         return [event for event in events if event.get("seq") not in superseded]
 
@@ -83,10 +76,10 @@ class RunIndex:
     def conversation(self, conversation_id: str) -> dict[str, Any] | None:
         """The full view of one conversation, None when the run has no such conversation."""
         with self._lock:
-            rows = self._db.execute("SELECT body FROM events WHERE conversation_id = ? ORDER BY seq", (conversation_id,)).fetchall()
-        return conversation_detail(parse_event(body) for (body,) in rows)
+            events = list(self._store.events(conversation_id))
+        return conversation_detail(events)
 
     def close(self) -> None:
         """Release the trace."""
         with self._lock:
-            self._db.close()
+            self._store.close()

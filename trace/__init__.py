@@ -1,4 +1,4 @@
-"""The trace of a run: typed events in an append-only store, and the run manifest."""
+"""The trace of a run: typed events in an append-only store (SQLite or PostgreSQL), and the run manifest."""
 
 from moot.trace.events import (
     ConversationStarted,
@@ -13,7 +13,10 @@ from moot.trace.events import (
     parse_event,
 )
 from moot.trace.manifest import RunManifest, UsageTotals
-from moot.trace.store import SQLiteTraceStore, TraceStore, open_trace
+from moot.trace.store import RawRow, SQLiteTraceStore, TraceStore, open_trace
+from moot.trace.location import check_trace_location, open_store, public_location
+from moot.trace.postgres import PostgresTraceStore
+from moot.trace.reading import open_run_trace
 from moot.trace.verify import VerifyReport, verify_run
 from moot.trace.export import export_run
 
@@ -24,6 +27,8 @@ __all__ = [
     "JudgeDecision",
     "MessageAdded",
     "ModelCall",
+    "PostgresTraceStore",
+    "RawRow",
     "RoundEnded",
     "RunManifest",
     "SQLiteTraceStore",
@@ -32,8 +37,12 @@ __all__ = [
     "TurnStarted",
     "UsageTotals",
     "VerifyReport",
+    "check_trace_location",
     "export_run",
+    "open_run_trace",
+    "open_store",
     "open_trace",
     "parse_event",
+    "public_location",
     "verify_run",
 ]

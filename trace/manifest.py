@@ -45,6 +45,18 @@ class UsageTotals(BaseModel):
         self.retries += retries
         self.failures += int(failed)
 
+    def merge(self, other: UsageTotals) -> None:
+        """Add another set of calls' totals to these."""
+        self.calls += other.calls
+        self.cache_hits += other.cache_hits
+        self.tokens_in += other.tokens_in
+        self.tokens_out += other.tokens_out
+        self.latency_s += other.latency_s
+        self.retries += other.retries
+        self.failures += other.failures
+        if other.cost is not None:
+            self.cost = (self.cost or 0.0) + other.cost
+
 
 class UsageReport(BaseModel):
     """Usage of a run, in total and broken down."""
@@ -68,6 +80,16 @@ class UsageReport(BaseModel):
     invalid_replies_by_kind: dict[str, int] = Field(default_factory=dict)
     """Replies that did not fit the output schema, per kind: `truncated` (cut at max tokens) or
     `invalid` (not JSON, or JSON that breaks the schema); each was asked again or recorded as unparsed."""
+
+    def merge(self, other: UsageReport) -> None:
+        """Add the usage of other calls (another conversation, another worker) to this report."""
+        self.total.merge(other.total)
+        for mine, theirs in ((self.by_agent, other.by_agent), (self.by_role, other.by_role), (self.by_model, other.by_model), (self.by_conversation, other.by_conversation)):
+            for key, totals in theirs.items():
+                mine.setdefault(key, UsageTotals()).merge(totals)
+        for mine, theirs in ((self.retries_by_kind, other.retries_by_kind), (self.failures_by_kind, other.failures_by_kind), (self.invalid_replies_by_kind, other.invalid_replies_by_kind)):
+            for kind, count in theirs.items():
+                mine[kind] = mine.get(kind, 0) + count
 
 
 class ConversationCounts(BaseModel):
@@ -110,6 +132,11 @@ class RunManifest(BaseModel):
     """Response cache file, None when the cache was off."""
     package_versions: dict[str, str]
     """Versions of moot and the packages it ran on."""
+    trace: str | None = None
+    """Where the trace is: None for `trace.sqlite` in the run directory, else the PostgreSQL URL
+    (without its password)."""
+    executor: str = "local"
+    """What ran the conversations: `local` (this process) or `ray`."""
     started_at: datetime = Field(default_factory=utc_now)
     """When the run started (UTC)."""
     resumed_at: list[datetime] = Field(default_factory=list)

@@ -7,28 +7,54 @@ is the one place that drops the superseded ones; every reader of conversations u
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from moot.errors import UserError
 from moot.trace.events import Event, Resumed
+from moot.trace.location import open_store, public_location
 from moot.trace.manifest import MANIFEST_FILE
-from moot.trace.store import TRACE_FILE, SQLiteTraceStore
+from moot.trace.store import TRACE_FILE, TraceStore
+
+
+def _manifest_fields(run_dir: Path) -> dict:
+    """run.json as a plain object ({} when it does not parse: whoever reads the manifest reports that)."""
+    try:
+        data = json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def trace_location(run_dir: Path) -> str | None:
+    """Where a run's trace is, as run.json records it: None for its `trace.sqlite`, else a PostgreSQL URL."""
+    location = _manifest_fields(run_dir).get("trace")
+    return location if isinstance(location, str) and location else None
 
 
 def check_run_dir(run_dir: Path) -> None:
-    """Raise a UserError unless `run_dir` holds a run (run.json and trace.sqlite)."""
+    """Raise a UserError unless `run_dir` holds a run (run.json, and trace.sqlite unless its trace is in PostgreSQL)."""
     if not run_dir.is_dir():
         raise UserError(f"run directory '{run_dir}' not found")
-    missing = [name for name in (MANIFEST_FILE, TRACE_FILE) if not (run_dir / name).is_file()]
-    if missing:
+    if not (run_dir / MANIFEST_FILE).is_file():
+        missing = [MANIFEST_FILE] + ([TRACE_FILE] if not (run_dir / TRACE_FILE).is_file() else [])
         raise UserError(f"'{run_dir}' is not a run directory (no {' or '.join(missing)})")
+    if trace_location(run_dir) is None and not (run_dir / TRACE_FILE).is_file():
+        raise UserError(f"'{run_dir}' is not a run directory (no {TRACE_FILE})")
 
 
-def open_run_trace(run_dir: Path) -> SQLiteTraceStore:
-    """Open the trace of an existing run directory (never creates one)."""
+def open_run_trace(run_dir: Path, read_only: bool = False) -> TraceStore:
+    """Open the trace of an existing run directory, wherever run.json says it is (never creates a run).
+
+    `read_only` opens it without writing anything (see `moot.trace.location.open_store`).
+    """
     check_run_dir(run_dir)
-    return SQLiteTraceStore(run_dir / TRACE_FILE)
+    location = trace_location(run_dir)
+    run_id = _manifest_fields(run_dir).get("run_id")
+    if location is not None and not isinstance(run_id, str):
+        raise UserError(f"{run_dir / MANIFEST_FILE} names no run_id, so its trace in {public_location(location)} cannot be found")
+    return open_store(location, run_dir, run_id or "", read_only=read_only)
 
 
 def superseded_seqs(events: Iterable[Event]) -> set[int]:

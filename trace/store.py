@@ -1,8 +1,13 @@
 """Trace stores: where events are appended and read back.
 
 `TraceStore` is the interface the runner and the analysis use; `SQLiteTraceStore` is the
-embedded default, one append-only SQLite file per run directory. Rows cannot be updated or
-deleted (triggers refuse it), and each event is chained to the previous one by its hash.
+embedded default, one append-only SQLite file per run directory (`moot.trace.postgres` keeps
+traces in a PostgreSQL database instead). Rows cannot be updated or deleted (triggers refuse
+it), and each event is chained to the previous one by its hash.
+
+Several processes may append to one trace at once: each append reads the chain's head, inserts
+the next event and commits in one transaction that holds the write lock, so that the chain
+stays one line whoever writes.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from contextlib import contextmanager
+import threading
+from contextlib import AbstractContextManager, contextmanager
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from moot.trace.events import Event, parse_event
 
@@ -38,6 +44,29 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the trace is append-only'); END;
 """
 
+BUSY_TIMEOUT_S = 30.0
+"""How long an append waits for another process's append to the same file to finish."""
+
+ROW_COLUMNS = ("seq", "event", "run_id", "conversation_id", "scenario_id", "round", "agent", "body", "hash")
+"""Columns of a stored event row, in `RawRow` order."""
+
+_INSERT = f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
+_HEAD = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+
+
+class RawRow(NamedTuple):
+    """One stored event row as it is: the columns that repeat fields of the body, the body, its hash."""
+
+    seq: int
+    event: str
+    run_id: str
+    conversation_id: str
+    scenario_id: str
+    round: int
+    agent: str | None
+    body: str
+    hash: str
+
 
 def canonical_json(event: Event) -> str:
     """The canonical JSON of an event: sorted keys, no spaces, UTF-8 kept."""
@@ -47,6 +76,15 @@ def canonical_json(event: Event) -> str:
 def event_hash(event: Event) -> str:
     """SHA-256 of the event's canonical JSON (its `prev_hash` included)."""
     return hashlib.sha256(canonical_json(event).encode("utf-8")).hexdigest()
+
+
+def seal(event: Event, seq: int, prev_hash: str | None) -> tuple[Event, RawRow]:
+    """The event numbered `seq` and chained to `prev_hash`, and the row that stores it."""
+    stored = event.model_copy(update={"seq": seq, "prev_hash": prev_hash})
+    body = canonical_json(stored)  # serialised once: it is both the stored body and what the hash covers
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    row = RawRow(seq, stored.event, stored.run_id, stored.conversation_id, stored.scenario_id, stored.round, stored.agent, body, digest)
+    return stored, row
 
 
 class TraceStore(Protocol):
@@ -73,49 +111,119 @@ class TraceStore(Protocol):
         """Hash of the last event stored, None when empty."""
         ...
 
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last event stored, 0 when empty."""
+        ...
+
+    def raw_rows(self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[RawRow]:
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+        ...
+
+    def bulk(self) -> AbstractContextManager[None]:
+        """Append many events in one transaction: all of them are stored, or none."""
+        ...
+
     def close(self) -> None:
         """Flush and release the store."""
         ...
 
 
-class SQLiteTraceStore:
-    """A run's events in one SQLite file (WAL mode, one writer)."""
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open an existing SQLite file without writing to it (falls back to a plain connection where read-only WAL is refused)."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        db.execute("SELECT 1 FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        if not path.is_file():
+            raise
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
-    def __init__(self, path: Path | str) -> None:
+
+def filter_clause(conversation_id: str | None, kinds: Iterable[str] | None, placeholder: str = "?") -> tuple[list[str], list[object]]:
+    """SQL conditions (and their parameters) selecting one conversation and/or some event kinds."""
+    where: list[str] = []
+    params: list[object] = []
+    if conversation_id is not None:
+        where.append(f"conversation_id = {placeholder}")
+        params.append(conversation_id)
+    if kinds is not None:
+        kinds = list(kinds)
+        where.append(f"event IN ({', '.join([placeholder] * len(kinds))})" if kinds else "1 = 0")
+        params.extend(kinds)
+    return where, params
+
+
+class SQLiteTraceStore:
+    """A run's events in one SQLite file (WAL mode); several processes may append to it at once.
+
+    `read_only` opens an existing file without writing anything to it, not even the schema (as
+    verification needs: a store that restored a dropped trigger would hide the tampering).
+    """
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._in_bulk = False
+        if read_only:
+            self._db = _connect_readonly(self.path)
+            return
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+        # Switching to WAL needs the file to itself: skip it when another process already did it.
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        self._last_seq, self._last_hash = (row[0], row[1]) if row else (0, None)
+
+    def _head(self) -> tuple[int, str | None]:
+        row = self._db.execute(_HEAD).fetchone()
+        return (row[0], row[1]) if row else (0, None)
 
     @property
     def last_hash(self) -> str | None:
-        """Hash of the last event stored, None when empty."""
-        return self._last_hash
+        """Hash of the last event stored, None when empty (read from the file: other processes may append)."""
+        with self._lock:
+            return self._head()[1]
+
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last event stored, 0 when empty."""
+        with self._lock:
+            return self._head()[0]
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise RuntimeError(f"the trace store {self.path} was opened read-only")
 
     def append(self, event: Event) -> Event:
-        """Assign the next sequence number and chain hash, store the event, return it."""
-        stored = event.model_copy(update={"seq": self._last_seq + 1, "prev_hash": self._last_hash})
-        body = canonical_json(stored)  # serialised once: it is both the stored body and what the hash covers
-        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-        self._db.execute(
-            "INSERT INTO events (seq, event, run_id, conversation_id, scenario_id, round, agent, body, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                stored.seq,
-                stored.event,
-                stored.run_id,
-                stored.conversation_id,
-                stored.scenario_id,
-                stored.round,
-                stored.agent,
-                body,
-                digest,
-            ),
-        )
-        self._last_seq, self._last_hash = stored.seq, digest
+        """Assign the next sequence number and chain hash, store the event, return it.
+
+        The head of the chain is read inside the transaction that inserts the event, under the
+        file's write lock (`BEGIN IMMEDIATE`), so appends from several processes chain one after another.
+        """
+        self._writable()
+        with self._lock:
+            if self._in_bulk:
+                return self._insert(event)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                stored = self._insert(event)
+            except BaseException:
+                self._rollback()
+                raise
+            self._db.execute("COMMIT")
+            return stored
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:  # an error may have ended the transaction already
+            self._db.execute("ROLLBACK")
+
+    def _insert(self, event: Event) -> Event:
+        seq, prev_hash = self._head()
+        stored, row = seal(event, seq + 1, prev_hash)
+        self._db.execute(_INSERT, row)
         return stored
 
     def events(self, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[Event]:
@@ -123,17 +231,20 @@ class SQLiteTraceStore:
 
         The filters run in SQL, so that reading a few kinds out of a large trace parses only those.
         """
-        where, params = [], []
-        if conversation_id is not None:
-            where.append("conversation_id = ?")
-            params.append(conversation_id)
-        if kinds is not None:
-            kinds = list(kinds)
-            where.append(f"event IN ({', '.join('?' * len(kinds))})" if kinds else "0")
-            params.extend(kinds)
+        where, params = filter_clause(conversation_id, kinds)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         for (body,) in self._db.execute(f"SELECT body FROM events{clause} ORDER BY seq", params):
             yield parse_event(body)
+
+    def raw_rows(self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[RawRow]:
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+        where, params = filter_clause(conversation_id, kinds)
+        if after is not None:
+            where.insert(0, "seq > ?")
+            params.insert(0, after)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        for row in self._db.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM events{clause} ORDER BY seq", params):
+            yield RawRow(*row)
 
     def conversation_ids(self) -> list[str]:
         """Ids of the conversations with at least one event, in order of first event."""
@@ -148,16 +259,25 @@ class SQLiteTraceStore:
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        """Append many events in one transaction (for building large traces; nothing is on disk until it ends)."""
-        self._db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            self._last_seq, self._last_hash = (row[0], row[1]) if row else (0, None)
-            raise
-        self._db.execute("COMMIT")
+        """Append many events in one transaction: all of them are stored, or none (nothing is on disk until it ends).
+
+        The file's write lock is held throughout, so other processes' appends wait for it (up to `BUSY_TIMEOUT_S`).
+        """
+        self._writable()
+        with self._lock:
+            if self._in_bulk:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_bulk = True
+            try:
+                yield
+            except BaseException:
+                self._in_bulk = False
+                self._rollback()
+                raise
+            self._in_bulk = False
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Flush and release the store."""
@@ -165,5 +285,6 @@ class SQLiteTraceStore:
 
 
 def open_trace(run_dir: Path | str) -> SQLiteTraceStore:
-    """Open the trace store of a run directory."""
+    """Open (creating when new) the SQLite trace of a run directory; `moot.trace.reading.open_run_trace`
+    opens an existing run's trace wherever it is."""
     return SQLiteTraceStore(Path(run_dir) / TRACE_FILE)

@@ -1,7 +1,7 @@
 """Verifying a run directory: its hash chain, its manifest, and what each agent was shown.
 
-`verify_run(run_dir)` reads the trace's rows as they are stored (read-only, without the store,
-which would add what is missing) and reports every problem, first problem first:
+`verify_run(run_dir)` reads the trace's rows as they are stored (the store opened read-only, so
+that nothing missing is added back) and reports every problem, first problem first:
 
 - `edited`: a body that does not match its stored hash, does not parse, or disagrees with the
   row's columns or the run; or a body rewritten with a fresh hash (the next event points to a
@@ -20,7 +20,6 @@ which would add what is missing) and reports every problem, first problem first:
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,8 @@ from pydantic import ValidationError
 
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted, parse_event
 from moot.trace.manifest import RunManifest
-from moot.trace.reading import check_run_dir, effective_events
-from moot.trace.store import TRACE_FILE, event_hash
+from moot.trace.reading import check_run_dir, effective_events, open_run_trace
+from moot.trace.store import TraceStore, event_hash
 
 COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
 """Columns of the events table that repeat a field of the body."""
@@ -91,16 +90,6 @@ class VerifyReport:
         )
 
 
-def _open_readonly(path: Path) -> sqlite3.Connection:
-    """Open a SQLite file without writing to it (falls back to a plain connection where read-only WAL is refused)."""
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        db.execute("SELECT 1 FROM sqlite_master").fetchone()
-        return db
-    except sqlite3.OperationalError:
-        return sqlite3.connect(path)
-
-
 def _row(seq: int, columns: dict[str, Any], body: str, stored_hash: str) -> StoredRow:
     try:
         event = parse_event(body)
@@ -114,17 +103,18 @@ def _row(seq: int, columns: dict[str, Any], body: str, stored_hash: str) -> Stor
 
 
 def read_rows(run_dir: Path) -> list[StoredRow]:
-    """Every row of a run's trace in stored sequence order (raises UserError unless it is a run directory)."""
-    check_run_dir(run_dir)
-    db = _open_readonly(run_dir / TRACE_FILE)
+    """Every row of a run's trace in stored sequence order, from the run's store opened read-only
+    (its SQLite file or its PostgreSQL database); raises UserError unless it is a run directory."""
+    store = open_run_trace(run_dir, read_only=True)
     try:
-        cursor = db.execute(f"SELECT seq, {', '.join(COLUMNS)}, body, hash FROM events ORDER BY seq")
-        rows = []
-        for seq, *values, body, stored_hash in cursor:
-            rows.append(_row(seq, dict(zip(COLUMNS, values)), body, stored_hash))
-        return rows
+        return stored_rows(store)
     finally:
-        db.close()
+        store.close()
+
+
+def stored_rows(store: TraceStore) -> list[StoredRow]:
+    """Every row of an open store in stored sequence order, each body parsed and checked against its hash."""
+    return [_row(raw.seq, {name: getattr(raw, name) for name in COLUMNS}, raw.body, raw.hash) for raw in store.raw_rows()]
 
 
 def recorded_events(run_dir: Path) -> list[Event]:

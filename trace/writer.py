@@ -41,25 +41,30 @@ class TraceWriter:
         return stored
 
     def count(self, call: ModelCall) -> None:
-        """Add a model call to the usage (done by `emit`; called directly for calls recorded earlier, on resume)."""
-        keys = (
-            (self.usage.by_agent, call.agent or ""),
-            (self.usage.by_role, call.role),
-            (self.usage.by_model, call.model),
-            (self.usage.by_conversation, call.conversation_id),
+        """Add a model call to the usage (done by `emit`)."""
+        count_call(self.usage, call, self.prices)
+
+
+def count_call(usage: UsageReport, call: ModelCall, prices: dict[str, tuple[float, float]]) -> None:
+    """Add a model call to a usage report: in total, per agent, role, model and conversation, with its cost when priced."""
+    keys = (
+        (usage.by_agent, call.agent or ""),
+        (usage.by_role, call.role),
+        (usage.by_model, call.model),
+        (usage.by_conversation, call.conversation_id),
+    )
+    totals = [usage.total] + [table.setdefault(key, UsageTotals()) for table, key in keys]
+    for total in totals:
+        total.add(
+            cache_hit=call.cache_hit,
+            tokens_in=call.tokens_in,
+            tokens_out=call.tokens_out,
+            latency_s=call.latency_s,
+            retries=call.retries,
+            failed=call.error is not None,
         )
-        totals = [self.usage.total] + [table.setdefault(key, UsageTotals()) for table, key in keys]
-        for total in totals:
-            total.add(
-                cache_hit=call.cache_hit,
-                tokens_in=call.tokens_in,
-                tokens_out=call.tokens_out,
-                latency_s=call.latency_s,
-                retries=call.retries,
-                failed=call.error is not None,
-            )
-        if call.model in self.prices and not call.cache_hit:
-            price_in, price_out = self.prices[call.model]
-            cost = (call.tokens_in * price_in + call.tokens_out * price_out) / 1000.0
-            for total in (self.usage.total, self.usage.by_model[call.model], self.usage.by_agent[call.agent or ""]):
-                total.cost = (total.cost or 0.0) + cost
+    if call.model in prices and not call.cache_hit:
+        price_in, price_out = prices[call.model]
+        cost = (call.tokens_in * price_in + call.tokens_out * price_out) / 1000.0
+        for total in (usage.total, usage.by_model[call.model], usage.by_agent[call.agent or ""]):
+            total.cost = (total.cost or 0.0) + cost

@@ -1,0 +1,44 @@
+"""Trace locations: what run.json records (never a password) and which store a location opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moot.errors import UserError
+from moot.trace.location import check_trace_location, open_store, public_location
+from moot.trace.postgres import PostgresTraceStore
+from moot.trace.store import TRACE_FILE, SQLiteTraceStore
+
+
+@pytest.mark.parametrize(
+    ("location", "public"),
+    [
+        (None, None),
+        ("postgresql://db.example:5432/traces", "postgresql://db.example:5432/traces"),
+        ("postgresql://moot@db.example/traces", "postgresql://moot@db.example/traces"),
+        ("postgresql://moot:pa%40ss:word@db.example:5433/traces", "postgresql://moot@db.example:5433/traces"),
+        ("postgresql://moot:secret@db.example:notaport/traces", "postgresql://moot@db.example:notaport/traces"),
+        ("postgres://db.example/traces?sslmode=require&password=secret", "postgres://db.example/traces?sslmode=require"),
+    ],
+)
+def test_the_public_location_has_no_password(location: str | None, public: str | None) -> None:
+    assert public_location(location) == public
+
+
+def test_check_trace_location_takes_sqlite_or_a_postgresql_url() -> None:
+    assert check_trace_location(None) is None and check_trace_location("sqlite") is None
+    assert check_trace_location("postgresql://u:pw@h/db") == "postgresql://u:pw@h/db"
+    with pytest.raises(UserError, match=r"^--trace 'mysql://u@h/db': expected a postgresql:// URL") as caught:
+        check_trace_location("mysql://u:hunter22@h/db")
+    assert "hunter22" not in str(caught.value)
+
+
+def test_open_store_opens_the_sqlite_file_or_the_database(tmp_path: Path, postgres_url: str) -> None:
+    sqlite = open_store(None, tmp_path, "run-1")
+    assert isinstance(sqlite, SQLiteTraceStore) and sqlite.path == tmp_path / TRACE_FILE
+    sqlite.close()
+    postgres = open_store(postgres_url, tmp_path, "run-1")
+    assert isinstance(postgres, PostgresTraceStore) and postgres.run_id == "run-1" and postgres.location == public_location(postgres_url)
+    postgres.close()
