@@ -32,8 +32,8 @@ from moot.graphs.turns import plan_round
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped, TurnStarted, parse_event
-from moot.trace.reading import effective_events
-from moot.trace.store import canonical_json, event_hash, open_trace
+from moot.trace.reading import effective_events, open_run_trace
+from moot.trace.store import canonical_json, event_hash
 
 CONFORMANCE_RESPONDER = "conformance"
 _schemas: dict[str, OutputSchema | None] = {}
@@ -206,7 +206,7 @@ def check_conformance(spec: ProtocolSpec, scenarios: list[Scenario] | None = Non
     with tempfile.TemporaryDirectory() as tmp:
         out = (workdir or Path(tmp)) / "conformance-run"
         result = asyncio.run(run_async(protocol, ScenarioSet("(conformance)", "", scenarios), out=out, concurrency=3, cache_path=None))
-        store = open_trace(result.run_dir)
+        store = open_run_trace(result.run_dir)
         try:
             events = list(store.events())
         finally:

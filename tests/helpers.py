@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from moot.trace import open_trace
+from moot.trace.reading import open_run_trace
 from moot.trace.events import Event
 
 
 def events_of(run_dir: Path, kind: str | None = None) -> list[Event]:
     """All events of a run (or those of one kind)."""
-    store = open_trace(run_dir)
+    store = open_run_trace(run_dir)
     try:
         return [e for e in store.events() if kind is None or e.event == kind]
     finally:

@@ -1,0 +1,416 @@
+"""The Ray executor: the conversations of a run spread over the worker processes of a Ray cluster.
+
+`moot run SPEC --executor ray [--address ADDR] [--workers N]` joins the cluster at ADDR, or
+starts one on this machine (loopback only, no dashboard, no usage reporting) and stops it at
+the end. The run is held by:
+
+- **worker actors**, one per worker process (`--workers`, default: the cluster's CPUs), each
+  holding one `ConversationWorker` that writes to the run's trace (the run directory's SQLite
+  file, which every worker must see, or a PostgreSQL database). A worker process that dies is
+  started again and the conversations it held are handed out again: the worker skips those
+  that had stopped and goes on with the others from their last complete round, so no message
+  is lost or written twice;
+- **limiter actors**, one per hosted provider (OpenAI, Anthropic, OpenAI-compatible servers)
+  whose limits the run can reach, holding that provider's `ProviderLimiter`: every request of
+  every worker takes a slot from it, so `max_concurrency` and `requests_per_minute` hold across
+  the cluster. Providers that run in the worker's own process (the embedded model, scripted and
+  simulated agents) keep a limiter per process.
+
+The driver (this process) keeps at most `concurrency` conversations in flight over the cluster
+and hands each outcome to the runner as it comes, so run.json and the progress bar move as on
+one machine. A conversation lost for good (its worker died more often than it may be
+restarted) ends the run with a one-line error; the run directory can be resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moot.errors import UserError
+
+if TYPE_CHECKING:
+    from moot.graphs.compiler import CompiledProtocol
+    from moot.graphs.executor import ConversationPlan, OutcomeCallback
+    from moot.graphs.worker import ConversationOutcome, ConversationWorker, RunJob
+
+MISSING_RAY = "--executor ray needs Ray: pip install 'moot[ray]'"
+MAX_RESTARTS = 3
+"""How often a worker (or limiter) actor whose process died is started again."""
+MAX_TASK_RETRIES = 3
+"""How often a conversation whose worker died is handed out again."""
+CANCEL_GRACE_S = 10.0
+"""How long a cancelled run waits for the conversations in flight to stop before their workers are killed."""
+CLOSE_GRACE_S = 30.0
+"""How long a finished run waits for its workers to close their clients and stores."""
+FORWARDED_ENV = ("PGPASSWORD",)
+"""Environment variables handed to the workers when set here (besides the providers' keys and URLs)."""
+_LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's switch that, set to 0, binds a local cluster's servers to the loopback interface alone."""
+
+
+def import_ray() -> Any:
+    """The `ray` module, with usage reporting off; a UserError when Ray is not installed."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    try:
+        import ray
+    except ImportError:
+        raise UserError(MISSING_RAY) from None
+    return ray
+
+
+def start_local_cluster(ray: Any, cpus: int) -> None:
+    """Start a Ray cluster on this machine, reachable on the loopback interface only."""
+    from ray._private import ray_constants
+
+    saved_env = os.environ.get(_LOOPBACK_ONLY_ENV)
+    saved_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", True)
+    # Ray reads the switch when it is imported (and its processes inherit it from this environment).
+    os.environ[_LOOPBACK_ONLY_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(_LOOPBACK_ONLY_ENV, None)
+        else:
+            os.environ[_LOOPBACK_ONLY_ENV] = saved_env
+
+
+def shared_providers() -> frozenset[str]:
+    """Providers reached over the network, whose limits are held for the whole cluster."""
+    from moot.agents.providers.hosted import DEFAULT_KEY_ENV
+
+    return frozenset(DEFAULT_KEY_ENV)
+
+
+def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float | None]]:
+    """(max requests in flight, requests per minute) of each hosted provider the spec's agents use
+    whose limits the run could reach.
+
+    With `concurrency` conversations in flight, at most `concurrency` x agents requests are: a
+    provider allowing that many, with no rate, needs no limiter shared by the workers (a slot
+    taken from it costs a round trip to it per request).
+    """
+    from moot.agents.limits import ProviderLimiter
+    from moot.agents.pool import ModelPool
+    from moot.agents.registry import parse_model_name
+
+    limits: dict[str, tuple[int, float | None]] = {}
+
+    def record(provider: str, concurrency: int, rpm: float | None) -> ProviderLimiter:
+        limits[provider] = (concurrency, rpm)
+        return ProviderLimiter(concurrency, rpm)
+
+    pool = ModelPool(spec, None, limiters=record)
+    for agent in spec.agents:
+        provider = parse_model_name(spec.model_of(agent)).provider
+        if provider in shared_providers():
+            pool.limiter(provider)
+    most_in_flight = concurrency * len(spec.agents)
+    return {provider: (cap, rpm) for provider, (cap, rpm) in limits.items() if rpm is not None or cap < most_in_flight}
+
+
+def worker_environment(spec: Any) -> dict[str, str]:
+    """The variables of this environment the workers need: the providers' API keys and base URLs, PostgreSQL's password."""
+    from moot.agents.providers.hosted import BASE_URL_ENV, DEFAULT_KEY_ENV
+    from moot.agents.registry import parse_model_name
+
+    names = set(FORWARDED_ENV)
+    for agent in spec.agents:
+        provider = parse_model_name(spec.model_of(agent)).provider
+        if provider in DEFAULT_KEY_ENV:
+            settings = spec.providers.get(provider)
+            names.add((settings.api_key_env if settings else None) or DEFAULT_KEY_ENV[provider])
+            names.add(BASE_URL_ENV[provider])
+    return {name: os.environ[name] for name in sorted(names) if os.environ.get(name)}
+
+
+class LimiterActor:
+    """One provider's `ProviderLimiter`, held in an async actor and shared by every worker of the cluster.
+
+    A slot is asked for with a ticket by a holder (one incarnation of one worker). A worker that
+    starts again registers its new incarnation, which frees the slots of the old one; a ticket
+    released before it was granted (the request was cancelled) is freed as soon as it is.
+    """
+
+    def __init__(self, max_concurrency: int, requests_per_minute: float | None) -> None:
+        self.max_concurrency = max_concurrency
+        self.requests_per_minute = requests_per_minute
+        self._limiter: Any = None
+        self._held: dict[str, tuple[tuple[int, str], AbstractAsyncContextManager[None]]] = {}
+        self._dropped: set[str] = set()
+        self._current: dict[int, str] = {}
+
+    def _provider_limiter(self) -> Any:
+        if self._limiter is None:  # built inside the actor's event loop
+            from moot.agents.limits import ProviderLimiter
+
+            self._limiter = ProviderLimiter(self.max_concurrency, self.requests_per_minute)
+        return self._limiter
+
+    async def register(self, worker: int, incarnation: str) -> None:
+        """Make `incarnation` the live one of `worker`; free every slot its earlier ones held."""
+        self._current[worker] = incarnation
+        for ticket, ((holder_worker, holder), slot) in list(self._held.items()):
+            if holder_worker == worker and holder != incarnation:
+                del self._held[ticket]
+                await slot.__aexit__(None, None, None)
+
+    async def acquire(self, worker: int, incarnation: str, ticket: str) -> bool:
+        """Wait for a slot (and the provider's rate); False when it was given up meanwhile."""
+        slot = self._provider_limiter().slot()
+        await slot.__aenter__()
+        stale = self._current.get(worker, incarnation) != incarnation
+        if ticket in self._dropped or stale:
+            self._dropped.discard(ticket)
+            await slot.__aexit__(None, None, None)
+            return False
+        self._held[ticket] = ((worker, incarnation), slot)
+        return True
+
+    async def release(self, worker: int, incarnation: str, ticket: str) -> None:
+        """Free a slot (one not granted yet is freed when it is)."""
+        entry = self._held.pop(ticket, None)
+        if entry is None:
+            self._dropped.add(ticket)
+            return
+        await entry[1].__aexit__(None, None, None)
+
+    async def peak_in_flight(self) -> int:
+        """The most requests that held a slot at once."""
+        return self._provider_limiter().peak_in_flight
+
+
+class ClusterLimiter:
+    """A worker's view of a provider's `LimiterActor`: each slot is asked for and given back through it."""
+
+    def __init__(self, actor: Any, worker: int, incarnation: str) -> None:
+        self.actor = actor
+        self.worker = worker
+        self.incarnation = incarnation
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the provider's slots of the cluster for the duration of a request."""
+        ticket = uuid.uuid4().hex
+        try:
+            await self.actor.acquire.remote(self.worker, self.incarnation, ticket)
+        except BaseException:
+            self.actor.release.remote(self.worker, self.incarnation, ticket)
+            raise
+        try:
+            yield
+        finally:
+            # Not awaited: the slot is given back even when this task is being cancelled.
+            self.actor.release.remote(self.worker, self.incarnation, ticket)
+
+
+class WorkerActor:
+    """One worker process of the run: a `ConversationWorker` built in the actor's event loop, on first use."""
+
+    def __init__(self, job: RunJob, index: int, limiter_names: dict[str, str], since_seq: int, environment: dict[str, str]) -> None:
+        # Set before the worker opens its clients and store. (A `runtime_env` would do the same
+        # but costs a fresh process per actor instead of one of Ray's idle ones.)
+        os.environ.update(environment)
+        self.job = job
+        self.index = index
+        self.limiter_names = limiter_names
+        """The name of each hosted provider's limiter actor (handles are looked up: actor arguments stay plain data)."""
+        self.limiters: dict[str, Any] = {}
+        self.since_seq = since_seq
+        """The trace's last sequence number when the run (or its resumption) started."""
+        self.incarnation = uuid.uuid4().hex
+        self._worker: ConversationWorker | None = None
+        self._starting = asyncio.Lock()
+
+    def _limiter(self, provider: str, concurrency: int, rpm: float | None) -> Any:
+        if provider in self.limiters:
+            return ClusterLimiter(self.limiters[provider], self.index, self.incarnation)
+        from moot.agents.limits import ProviderLimiter
+
+        return ProviderLimiter(concurrency, rpm)
+
+    async def _ready(self) -> ConversationWorker:
+        async with self._starting:
+            if self._worker is None:
+                import ray
+
+                from moot.graphs.worker import ConversationWorker
+
+                self.limiters = {provider: ray.get_actor(name) for provider, name in self.limiter_names.items()}
+                await asyncio.gather(*(actor.register.remote(self.index, self.incarnation) for actor in self.limiters.values()))
+                self._worker = ConversationWorker(self.job, limiters=self._limiter)
+        return self._worker
+
+    async def run(self, plan: ConversationPlan) -> ConversationOutcome:
+        """Run (or go on with, or skip) one conversation.
+
+        When an earlier attempt of this run had begun it (its worker died), the outcome also
+        counts the calls that attempt recorded, and a conversation it finished counts as
+        finished rather than skipped.
+        """
+        from moot.graphs.worker import count_invalid
+        from moot.trace.events import ModelCall, Stopped
+        from moot.trace.writer import count_call
+
+        worker = await self._ready()
+        earlier = [event for event in worker.store.events(plan.conversation_id) if event.seq > self.since_seq]
+        outcome = await worker.run(plan)
+        prices = worker.pool.prices() if earlier else {}
+        for event in earlier:
+            if isinstance(event, ModelCall):
+                count_call(outcome.usage, event, prices)
+                count_invalid(outcome.usage, event)
+            elif isinstance(event, Stopped) and outcome.status == "skipped":
+                outcome.status = event.status
+        return outcome
+
+    async def close(self) -> None:
+        """Close the worker's clients, cache and trace store."""
+        if self._worker is not None:
+            await self._worker.close()
+            self._worker = None
+
+
+def _failure_line(exc: BaseException, ray: Any) -> str:
+    """One line saying why a conversation's task failed."""
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+        text = str(cause).strip().splitlines()
+        return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
+    if isinstance(exc, ray.exceptions.RayActorError):
+        return f"its worker process died and could not be started again (at most {MAX_RESTARTS} restarts)"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class RayExecutor:
+    """Runs conversations on the worker processes of a Ray cluster (joined at `address`, or started here)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        # Found, not imported (importing Ray takes seconds): a missing Ray is said before anything is written.
+        if importlib.util.find_spec("ray") is None:
+            raise UserError(MISSING_RAY)
+        if workers is not None and workers < 1:
+            raise UserError(f"--workers must be at least 1 (got {workers})")
+        self.address = address
+        self.workers = workers
+        self.actors: list[Any] = []
+        """The worker actors of the run in progress (empty between runs)."""
+        self.limiters: dict[str, Any] = {}
+        """The limiter actor of each hosted provider of the run in progress."""
+
+    def _connect(self, ray: Any) -> bool:
+        """Join or start the cluster unless this process already is in one; True when this call connected."""
+        if ray.is_initialized():
+            return False
+        if self.address:
+            try:
+                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                raise UserError(f"--address {self.address}: cannot join the Ray cluster ({str(exc).strip().splitlines()[0]})") from None
+        else:
+            start_local_cluster(ray, self.workers or os.cpu_count() or 1)
+        return True
+
+    async def run(self, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback, protocol: CompiledProtocol | None = None) -> None:
+        """Run every plan on the cluster's workers, at most `concurrency` at once, calling `on_done` here as each ends."""
+        ray = import_ray()
+        connected = self._connect(ray)
+        try:
+            self._start_actors(ray, job, concurrency)
+            await self._dispatch(ray, job, plans, concurrency, on_done)
+        finally:
+            for actor in [*self.actors, *self.limiters.values()]:
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:  # noqa: BLE001 - an actor already gone needs no killing
+                    pass
+            self.actors, self.limiters = [], {}
+            if connected:
+                ray.shutdown()
+
+    def _start_actors(self, ray: Any, job: RunJob, concurrency: int) -> None:
+        from moot.protocols.spec import ProtocolSpec
+        from moot.trace.location import open_store
+
+        spec = ProtocolSpec.model_validate(job.spec)
+        store = open_store(job.trace, Path(job.run_dir), job.run_id)
+        try:
+            since_seq = store.last_seq
+        finally:
+            store.close()
+        cpus = float(ray.cluster_resources().get("CPU", 1))
+        count = self.workers or max(1, int(cpus))
+        options: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "max_task_retries": MAX_TASK_RETRIES}
+        token = uuid.uuid4().hex[:12]
+        limits = provider_limits(spec, concurrency)
+        names = {provider: f"moot-{job.run_id}-{token}-limiter-{provider}" for provider in limits}
+        limiter_class = ray.remote(LimiterActor)
+        self.limiters = {
+            provider: limiter_class.options(name=names[provider], num_cpus=0, max_concurrency=max(1000, 4 * concurrency), **options).remote(*limits[provider])
+            for provider in limits
+        }
+        worker_class = ray.remote(WorkerActor)
+        self.actors = [
+            worker_class.options(num_cpus=min(1.0, cpus / count), max_concurrency=concurrency + 2, scheduling_strategy="SPREAD", **options).remote(job, index, names, since_seq, worker_environment(spec))
+            for index in range(count)
+        ]
+
+    async def _dispatch(self, ray: Any, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback) -> None:
+        """Keep up to `concurrency` conversations in flight, each on the least busy worker."""
+        waiting = list(reversed(plans))
+        load = [0] * len(self.actors)
+        in_flight: dict[asyncio.Future[Any], tuple[ConversationPlan, int, Any]] = {}
+
+        def submit(plan: ConversationPlan) -> None:
+            index = min(range(len(load)), key=load.__getitem__)
+            load[index] += 1
+            ref = self.actors[index].run.remote(plan)
+            in_flight[asyncio.wrap_future(ref.future())] = (plan, index, ref)
+
+        try:
+            while waiting or in_flight:
+                while waiting and len(in_flight) < concurrency:
+                    submit(waiting.pop())
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    plan, index, _ = in_flight.pop(future)
+                    load[index] -= 1
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # noqa: BLE001 - any failure of a task ends the run, said in one line
+                        raise UserError(
+                            f"conversation {plan.conversation_id} was lost on the Ray cluster ({_failure_line(exc, ray)});"
+                            f" finish the run with `moot run --resume {job.run_dir} --executor ray`"
+                        ) from None
+                    on_done(outcome)
+            await self._close_workers()
+        finally:
+            if in_flight:
+                await self._cancel(ray, in_flight)
+
+    async def _cancel(self, ray: Any, in_flight: dict[asyncio.Future[Any], tuple[ConversationPlan, int, Any]]) -> None:
+        """Cancel the conversations in flight and wait (a while) for them to stop writing."""
+        for _, _, ref in in_flight.values():
+            ray.cancel(ref)
+        await asyncio.wait(in_flight, timeout=CANCEL_GRACE_S)
+        for future in in_flight:
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved, so that asyncio does not report it
+
+    async def _close_workers(self) -> None:
+        closing = [asyncio.wrap_future(actor.close.remote().future()) for actor in self.actors]
+        done, _ = await asyncio.wait(closing, timeout=CLOSE_GRACE_S)
+        for future in done:
+            future.exception()
