@@ -59,6 +59,8 @@ class AnalysisInputs:
     """Bootstrap resamples."""
     seed: int = 0
     """Seed of the bootstrap."""
+    companion_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Resolved spec of each companion run, by role (e.g. which agents saw a dilemma's actions swapped)."""
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -112,13 +114,14 @@ def analyze_run(
     chosen = study_of(manifest, study)
     if n_boot < 10:
         raise UserError(f"--boot must be at least 10 (got {n_boot})")
-    extra = {}
+    extra, extra_specs = {}, {}
     for name, path in (companions or {}).items():
         if name not in COMPANIONS:
             raise UserError(f"companion run '{name}' is unknown; known: {', '.join(COMPANIONS)}")
         if path is not None:
-            extra[name] = read_run(Path(path))[1]
-    inputs = AnalysisInputs(events, manifest, extra, Path(labels) if labels else None, n_boot, seed)
+            companion, extra[name] = read_run(Path(path))
+            extra_specs[name] = companion.spec
+    inputs = AnalysisInputs(events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs)
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():

@@ -2,10 +2,12 @@
 
 `analyze_consistency_run` reads one run and dispatches on its form:
 
-- a short-form run (`consistency_short`, `consistency_short_explicit`: speakers answer
-  `Action 1` or `Action 2`): TrueSkill value preferences, their coarse groups, the agreement of
-  repeats, and, with another short-form run as the `short` companion (e.g. implicit vs explicit
-  values), the correlation of the two;
+- a short-form run (`consistency_short`, `consistency_short_explicit`,
+  `consistency_short_balanced`: speakers answer `Action 1` or `Action 2`): TrueSkill value
+  preferences, their coarse groups, the agreement of repeats, the position bias (share of
+  `Action 1` per chooser, and how often choosers shown the two orders choose the same action),
+  and, with another short-form run as the `short` companion (e.g. implicit vs explicit values),
+  the correlation of the two;
 - a long-form run (`consistency_long`, `consistency_opinion`) judged by
   `moot.judges.arguments`: position preferences for each k and overall, the agreement of
   temperature samples and of k values, the argument diversity and specificity of each value and
@@ -31,6 +33,8 @@ from moot.trace.events import ConversationStarted, Event, JudgeDecision, Message
 
 ACTIONS = ("Action 1", "Action 2")
 """The two answers of the short form; action 1 carries `values_1`, action 2 `values_2`."""
+SWAP_VARIABLE = "swap_actions"
+"""Template variable of an agent shown a dilemma's actions swapped: its `Action 1` is the dilemma's action 2."""
 TOP_VALUES = 20
 """Values shown in preference plots."""
 
@@ -44,9 +48,13 @@ class ShortChoice:
     repeat: int
     agent: str
     action: str | None
-    """`Action 1`, `Action 2`, or None when unparsed."""
+    """The dilemma's action chosen, `Action 1` or `Action 2` (mapped back for a swapped chooser), or None when unparsed."""
     values: tuple[tuple[str, ...], tuple[str, ...]]
-    """Values of action 1 and of action 2."""
+    """Values of the dilemma's action 1 and action 2."""
+    answer: str | None = None
+    """The answer as given, by the position the chooser was shown (`Action 1` is the first action it read)."""
+    swapped: bool = False
+    """Whether the chooser was shown the actions swapped."""
 
     def match(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         """(values of the chosen action, values of the other), or None when unparsed."""
@@ -82,8 +90,25 @@ def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
     return {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
 
 
-def short_choices_events(events: Sequence[Event], field_name: str = "action") -> list[ShortChoice]:
-    """Every short-form answer to a dilemma, in the order the dilemmas were run (repeat by repeat)."""
+def swapped_agents(spec: dict[str, Any]) -> frozenset[str]:
+    """Agents of a spec shown the actions swapped: their `swap_actions` variable (the agent's over the spec's) is true."""
+    shared = spec.get("variables") or {}
+    return frozenset(a["name"] for a in spec.get("agents", []) if {**shared, **(a.get("variables") or {})}.get(SWAP_VARIABLE))
+
+
+def dilemma_action(answer: str | None, swapped: bool) -> str | None:
+    """The dilemma's action an answer names: the answer itself, or the other action for a chooser shown them swapped."""
+    if answer not in ACTIONS:
+        return None
+    return ACTIONS[1 - ACTIONS.index(answer)] if swapped else answer
+
+
+def short_choices_events(events: Sequence[Event], field_name: str = "action", swapped: frozenset[str] = frozenset()) -> list[ShortChoice]:
+    """Every short-form answer to a dilemma, in the order the dilemmas were run (repeat by repeat).
+
+    `swapped` names the agents shown the actions swapped (`swapped_agents`): their answer is
+    mapped back to the dilemma's action.
+    """
     starts = _starts(events)
     rank = {cid: index for index, cid in enumerate(starts)}
     choices = []
@@ -92,8 +117,10 @@ def short_choices_events(events: Sequence[Event], field_name: str = "action") ->
         if not isinstance(event, MessageAdded) or start is None or not is_dilemma(start.scenario):
             continue
         meta = start.scenario["metadata"]
-        action = (event.parsed or {}).get(field_name)
-        choices.append(ShortChoice(event.conversation_id, event.scenario_id, start.repeat, event.agent or "", action if action in ACTIONS else None, (tuple(meta["values_1"]), tuple(meta["values_2"]))))
+        answer = (event.parsed or {}).get(field_name)
+        answer = answer if answer in ACTIONS else None
+        agent = event.agent or ""
+        choices.append(ShortChoice(event.conversation_id, event.scenario_id, start.repeat, agent, dilemma_action(answer, agent in swapped), (tuple(meta["values_1"]), tuple(meta["values_2"])), answer, agent in swapped))
     return sorted(choices, key=lambda c: (c.repeat, rank[c.conversation]))
 
 
@@ -167,24 +194,68 @@ def short_preferences(choices: Sequence[ShortChoice]) -> dict[str, float]:
     return {v: s.mu for v, s in measures.trueskill_value_choices(matches).items()}
 
 
-def analyze_short(events: Sequence[Event], writer: AnalysisWriter, groups: dict[str, str], companion: Sequence[Event] | None = None) -> dict[str, Any]:
-    """Short-form measurements of a run; write their tables and plots; return the metrics."""
-    choices = short_choices_events(events)
+def position_bias(choices: Sequence[ShortChoice]) -> dict[str, Any]:
+    """How much the short answers follow the position of an action rather than the action.
+
+    `choosers`: for each agent, its parsed answers, whether it was shown the actions swapped, and
+    its share of `Action 1` as shown. `order_agreement` (when some choosers saw the given order and
+    some the swapped one): over the pairs of one given-order and one swapped-order answer to the
+    same dilemma in the same repeat, how many choose the same action of the dilemma. A chooser that
+    always answers `Action 1` agrees with its swapped twin on no dilemma.
+    """
+    parsed = [c for c in choices if c.answer is not None]
+    choosers: dict[str, dict[str, Any]] = {}
+    for agent in sorted({c.agent for c in choices}):
+        mine = [c for c in parsed if c.agent == agent]
+        choosers[agent] = {
+            "swapped": any(c.swapped for c in choices if c.agent == agent),
+            "answers": len(mine),
+            "action_1_share": (sum(c.answer == ACTIONS[0] for c in mine) / len(mine)) if mine else None,
+        }
+    bias: dict[str, Any] = {"choosers": choosers}
+    if any(c.swapped for c in choices) and not all(c.swapped for c in choices):
+        by_dilemma: dict[tuple[str, int], list[ShortChoice]] = {}
+        for c in parsed:
+            by_dilemma.setdefault((c.scenario, c.repeat), []).append(c)
+        pairs = [(a, b) for group in by_dilemma.values() for a in group if not a.swapped for b in group if b.swapped]
+        same = sum(a.action == b.action for a, b in pairs)
+        bias["order_agreement"] = {"pairs": len(pairs), "same_action": same, "share": same / len(pairs) if pairs else None}
+    return bias
+
+
+def analyze_short(events: Sequence[Event], writer: AnalysisWriter, groups: dict[str, str], companion: Sequence[Event] | None = None, *,
+                  swapped: frozenset[str] = frozenset(), companion_swapped: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Short-form measurements of a run; write their tables and plots; return the metrics.
+
+    `swapped` and `companion_swapped` name the agents of each run shown the actions swapped.
+    """
+    choices = short_choices_events(events, swapped=swapped)
     parsed = [c for c in choices if c.action is not None]
     metrics: dict[str, Any] = {
         "form": "short",
         "choices": len(choices),
         "parsed": len(parsed),
-        "action_1_share": (sum(c.action == ACTIONS[0] for c in parsed) / len(parsed)) if parsed else None,
+        "action_1_share": (sum(c.answer == ACTIONS[0] for c in parsed) / len(parsed)) if parsed else None,
+        "dilemma_action_1_share": (sum(c.action == ACTIONS[0] for c in parsed) / len(parsed)) if parsed else None,
     }
     if not parsed:
         writer.note("short form: no parsed choice, no preferences")
         return metrics
+    bias = position_bias(choices)
+    metrics["position_bias"] = bias
+    writer.table("position_bias", [{"chooser": agent, **row} for agent, row in bias["choosers"].items()]
+                 + ([{"chooser": "given vs swapped order", "pairs": bias["order_agreement"]["pairs"], "same_action": bias["order_agreement"]["same_action"],
+                      "same_action_share": bias["order_agreement"]["share"]}] if "order_agreement" in bias else []))
+    shares = {f'{agent}: "Action 1"': row["action_1_share"] for agent, row in bias["choosers"].items() if row["action_1_share"] is not None}
+    if "order_agreement" in bias and bias["order_agreement"]["share"] is not None:
+        shares["both orders: same action"] = bias["order_agreement"]["share"]
+    plot_bars(shares, writer.plot_path("position_bias"), title="Short form: position bias", ylabel="share of answers", horizontal=True)
     skills = measures.trueskill_value_choices([c.match() for c in parsed])  # type: ignore[misc]
     preferences = {v: s.mu for v, s in skills.items()}
     metrics["trueskill"] = {v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")} for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)}
     writer.table("short_preferences", [{"value": v, "group": groups.get(v, "other"), "mu": s.mu, "sigma": s.sigma} for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)])
-    writer.table("short_choices", [{"conversation": c.conversation, "scenario": c.scenario, "repeat": c.repeat, "agent": c.agent, "action": c.action or "", "values_1": list(c.values[0]), "values_2": list(c.values[1])} for c in choices])
+    writer.table("short_choices", [{"conversation": c.conversation, "scenario": c.scenario, "repeat": c.repeat, "agent": c.agent, "swapped": c.swapped, "answer": c.answer or "", "action": c.action or "",
+                                    "values_1": list(c.values[0]), "values_2": list(c.values[1])} for c in choices])
     top = _top(preferences)
     plot_bars(top, writer.plot_path("short_preferences"), title="Short form: TrueSkill value preferences", ylabel="mu", horizontal=True,
               errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top})
@@ -195,7 +266,7 @@ def analyze_short(events: Sequence[Event], writer: AnalysisWriter, groups: dict[
         samples = [short_preferences([c for c in parsed if c.repeat == r]) for r in repeats]
         metrics["sampling_consistency"] = {"samples": len(samples), "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples)}
     if companion is not None:
-        other = short_preferences(short_choices_events(companion))
+        other = short_preferences(short_choices_events(companion, swapped=companion_swapped))
         correlation = measures.correlation_preferences(preferences, other)
         metrics["versus_short_companion"] = correlation.as_dict()
         writer.table("short_versus_companion", [{"comparison": "this run vs companion short run", **correlation.as_dict()}])
@@ -208,8 +279,12 @@ def _correlation_rows(pairs: dict[str, tuple[dict[str, float], dict[str, float]]
     return results, [{"comparison": name, **result} for name, result in results.items()]
 
 
-def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, groups: dict[str, str], short: Sequence[Event] | None = None) -> dict[str, Any]:
-    """Long-form measurements of a judged run; write their tables and plots; return the metrics."""
+def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, groups: dict[str, str], short: Sequence[Event] | None = None, *,
+                 short_swapped: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Long-form measurements of a judged run; write their tables and plots; return the metrics.
+
+    `short_swapped` names the agents of the short run shown the actions swapped.
+    """
     answers = long_answers_events(events, spec)
     answered = sum(isinstance(e, MessageAdded) for e in events)
     metrics: dict[str, Any] = {"form": "long", "answers": answered, "answers_split": len(answers)}
@@ -244,7 +319,7 @@ def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: Analysis
         writer.table("between_k", rows)
         _scatter(writer.plot_path("between_k"), {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)}, xlabel="preference (first k)", ylabel="preference (second k)", title="Long form: preferences across k")
 
-    short_prefs = short_preferences(short_choices_events(short)) if short is not None else None
+    short_prefs = short_preferences(short_choices_events(short, swapped=short_swapped)) if short is not None else None
     if short_prefs is not None:
         pairs = {f"short vs long k={k}": (short_prefs, per_k[k]) for k in ks}
         pairs["short vs long (all k)"] = (short_prefs, overall)
@@ -290,6 +365,7 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
     short_form = any(role.get("output") == "action_choice" for role in inputs.spec.get("roles", {}).values()) or any(
         isinstance(e, MessageAdded) and (e.parsed or {}).get("action") in ACTIONS for e in events
     )
+    companion_swapped = swapped_agents(inputs.companion_specs.get("short") or {})
     if short_form:
-        return analyze_short(events, writer, groups, inputs.companions.get("short"))
-    return analyze_long(events, inputs.spec, writer, groups, inputs.companions.get("short"))
+        return analyze_short(events, writer, groups, inputs.companions.get("short"), swapped=swapped_agents(inputs.spec), companion_swapped=companion_swapped)
+    return analyze_long(events, inputs.spec, writer, groups, inputs.companions.get("short"), short_swapped=companion_swapped)
