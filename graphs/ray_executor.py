@@ -257,20 +257,17 @@ class WorkerActor:
         counts the calls that attempt recorded, and a conversation it finished counts as
         finished rather than skipped.
         """
-        from moot.graphs.worker import count_invalid
-        from moot.trace.events import ModelCall, Stopped
-        from moot.trace.writer import count_call
+        from moot.graphs.worker import count_recorded_calls
+        from moot.trace.events import Stopped
 
         worker = await self._ready()
         earlier = [event for event in worker.store.events(plan.conversation_id) if event.seq > self.since_seq]
         outcome = await worker.run(plan)
-        prices = worker.pool.prices() if earlier else {}
-        for event in earlier:
-            if isinstance(event, ModelCall):
-                count_call(outcome.usage, event, prices)
-                count_invalid(outcome.usage, event)
-            elif isinstance(event, Stopped) and outcome.status == "skipped":
-                outcome.status = event.status
+        if earlier:
+            count_recorded_calls(outcome.usage, earlier, worker.pool.prices())
+        stop = next((event for event in earlier if isinstance(event, Stopped)), None)
+        if stop is not None and outcome.status == "skipped":
+            outcome.status = stop.status
         return outcome
 
     async def close(self) -> None:

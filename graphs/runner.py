@@ -30,14 +30,13 @@ from moot.errors import UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor, stable_int
 from moot.graphs.resume import InterruptedRun, open_interrupted_run, stopped_events
-from moot.graphs.worker import ConversationOutcome, RunJob, count_invalid
+from moot.graphs.worker import ConversationOutcome, RunJob, count_recorded_calls
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import ScenarioSet
-from moot.trace.events import Event, ModelCall, utc_now
+from moot.trace.events import Event, utc_now
 from moot.trace.location import check_trace_location, open_store, public_location
 from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, RunManifest, UsageReport
 from moot.trace.store import TRACE_FILE, TraceStore
-from moot.trace.writer import count_call
 
 VERSIONED_PACKAGES = ("moot", "langgraph", "autogen-agentchat", "autogen-core", "autogen-ext", "pydantic", "llama-cpp-python", "openai", "anthropic")
 
@@ -202,11 +201,7 @@ class Runner:
         manifest.write(self.run_dir)
         # The usage of the run's earlier part, as its calls were recorded; failures per kind as run.json last had them.
         earlier = UsageReport(retries_by_kind=dict(manifest.usage.retries_by_kind), failures_by_kind=dict(manifest.usage.failures_by_kind))
-        prices = ModelPool(self.spec, None).prices()
-        for call in events:
-            if isinstance(call, ModelCall):
-                count_call(earlier, call, prices)
-                count_invalid(earlier, call)
+        count_recorded_calls(earlier, events, ModelPool(self.spec, None).prices())
         return await self._execute(manifest, earlier, set(stops))
 
     async def _execute(self, manifest: RunManifest, usage: UsageReport, skip: set[str]) -> RunResult:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,7 @@ from moot.scenarios import ScenarioSet
 from moot.trace.events import ConversationStarted, ErrorEvent, Event, ModelCall, Resumed, Stopped
 from moot.trace.location import open_store
 from moot.trace.manifest import UsageReport
-from moot.trace.writer import TraceWriter
+from moot.trace.writer import TraceWriter, count_call
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,14 @@ def count_invalid(usage: UsageReport, call: ModelCall) -> None:
     kind = invalid_reply_kind(call)
     if kind is not None:
         usage.invalid_replies_by_kind[kind] = usage.invalid_replies_by_kind.get(kind, 0) + 1
+
+
+def count_recorded_calls(usage: UsageReport, events: Iterable[Event], prices: dict[str, tuple[float, float]]) -> None:
+    """Add the model calls among events already in the trace to `usage` (their tokens, cost and invalid replies)."""
+    for event in events:
+        if isinstance(event, ModelCall):
+            count_call(usage, event, prices)
+            count_invalid(usage, event)
 
 
 class ConversationWorker:

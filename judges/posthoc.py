@@ -185,16 +185,9 @@ async def close_judging(run_dir: Path, manifest: RunManifest, store: Any, writer
 def merge_usage(first: UsageReport, second: UsageReport) -> UsageReport:
     """Usage of two passes over one run, added up key by key."""
     merged = first.model_copy(deep=True)
-    _add(merged.total, second.total)
+    merged.total.merge(second.total)
     for table in ("by_agent", "by_role", "by_model", "by_conversation"):
         target = getattr(merged, table)
         for key, totals in getattr(second, table).items():
-            _add(target.setdefault(key, UsageTotals()), totals)
+            target.setdefault(key, UsageTotals()).merge(totals)
     return merged
-
-
-def _add(target: UsageTotals, extra: UsageTotals) -> None:
-    for field in ("calls", "cache_hits", "tokens_in", "tokens_out", "latency_s", "retries", "failures"):
-        setattr(target, field, getattr(target, field) + getattr(extra, field))
-    if extra.cost is not None:
-        target.cost = (target.cost or 0.0) + extra.cost
