@@ -217,12 +217,23 @@ class BalancedClient(ChatCompletionClient):
         if {s.url for s in self.balancer.servers} != set(self.clients):
             raise ValueError("the balancer and the clients name different servers")
 
-    def _acquire(self) -> Ticket:
+    @contextmanager
+    def _server(self) -> Iterator[ChatCompletionClient]:
+        """The client of the server the balancer chooses, held for one request; its outcome updates that server's health."""
         route = current_route.get()
         ticket = self.balancer.acquire(route.tried if route is not None else ())
         if route is not None:
             route.attach(ticket)
-        return ticket
+        try:
+            yield self.clients[ticket.url]
+        except asyncio.CancelledError:
+            raise  # a timeout imposed by the caller is reported by the caller (`CallRoute.failed`)
+        except Exception as exc:
+            ticket.settle(classify(exc).kind)
+            raise
+        finally:
+            ticket.release()
+        ticket.settle(None)
 
     async def create(
         self,
@@ -235,9 +246,8 @@ class BalancedClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         """Send the request to the server the balancer chooses; its outcome updates that server's health."""
-        ticket = self._acquire()
-        try:
-            result = await self.clients[ticket.url].create(
+        with self._server() as client:
+            return await client.create(
                 messages,
                 tools=tools,
                 tool_choice=tool_choice,
@@ -245,32 +255,14 @@ class BalancedClient(ChatCompletionClient):
                 extra_create_args=extra_create_args,
                 cancellation_token=cancellation_token,
             )
-        except asyncio.CancelledError:
-            raise  # a timeout imposed by the caller is reported by the caller (`CallRoute.failed`)
-        except Exception as exc:
-            ticket.settle(classify(exc).kind)
-            raise
-        finally:
-            ticket.release()
-        ticket.settle(None)
-        return result
 
     async def create_stream(  # type: ignore[override]
         self, messages: Sequence[LLMMessage], **kwargs: Any
     ) -> AsyncGenerator[str | CreateResult, None]:
         """Stream from the server the balancer chooses."""
-        ticket = self._acquire()
-        try:
-            async for chunk in self.clients[ticket.url].create_stream(messages, **kwargs):
+        with self._server() as client:
+            async for chunk in client.create_stream(messages, **kwargs):
                 yield chunk
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            ticket.settle(classify(exc).kind)
-            raise
-        finally:
-            ticket.release()
-        ticket.settle(None)
 
     async def close(self) -> None:
         """Close every server's client."""
