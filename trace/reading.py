@@ -27,21 +27,32 @@ def _manifest_fields(run_dir: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def trace_location(run_dir: Path) -> str | None:
-    """Where a run's trace is, as run.json records it: None for its `trace.sqlite`, else a PostgreSQL URL."""
-    location = _manifest_fields(run_dir).get("trace")
+def _location_in(fields: dict) -> str | None:
+    location = fields.get("trace")
     return location if isinstance(location, str) and location else None
 
 
-def check_run_dir(run_dir: Path) -> None:
-    """Raise a UserError unless `run_dir` holds a run (run.json, and trace.sqlite unless its trace is in PostgreSQL)."""
+def trace_location(run_dir: Path) -> str | None:
+    """Where a run's trace is, as run.json records it: None for its `trace.sqlite`, else a PostgreSQL URL."""
+    return _location_in(_manifest_fields(run_dir))
+
+
+def _checked_fields(run_dir: Path) -> dict:
+    """run.json's fields (read once), after checking `run_dir` holds a run; UserError when it does not."""
     if not run_dir.is_dir():
         raise UserError(f"run directory '{run_dir}' not found")
     if not (run_dir / MANIFEST_FILE).is_file():
         missing = [MANIFEST_FILE] + ([TRACE_FILE] if not (run_dir / TRACE_FILE).is_file() else [])
         raise UserError(f"'{run_dir}' is not a run directory (no {' or '.join(missing)})")
-    if trace_location(run_dir) is None and not (run_dir / TRACE_FILE).is_file():
+    fields = _manifest_fields(run_dir)
+    if _location_in(fields) is None and not (run_dir / TRACE_FILE).is_file():
         raise UserError(f"'{run_dir}' is not a run directory (no {TRACE_FILE})")
+    return fields
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Raise a UserError unless `run_dir` holds a run (run.json, and trace.sqlite unless its trace is in PostgreSQL)."""
+    _checked_fields(run_dir)
 
 
 def open_run_trace(run_dir: Path, read_only: bool = False) -> TraceStore:
@@ -49,9 +60,9 @@ def open_run_trace(run_dir: Path, read_only: bool = False) -> TraceStore:
 
     `read_only` opens it without writing anything (see `moot.trace.location.open_store`).
     """
-    check_run_dir(run_dir)
-    location = trace_location(run_dir)
-    run_id = _manifest_fields(run_dir).get("run_id")
+    fields = _checked_fields(run_dir)
+    location = _location_in(fields)
+    run_id = fields.get("run_id")
     if location is not None and not isinstance(run_id, str):
         raise UserError(f"{run_dir / MANIFEST_FILE} names no run_id, so its trace in {public_location(location)} cannot be found")
     return open_store(location, run_dir, run_id or "", read_only=read_only)
