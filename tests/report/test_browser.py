@@ -99,10 +99,15 @@ def paged(driver, paged_url, request):
 
 
 def wait_for(driver, condition):
-    """Wait until the condition holds (returns it), failing after WAIT_S seconds."""
+    """Wait until the condition holds (returns it), failing after WAIT_S seconds.
+
+    An element the page replaced while the condition read it (the list re-rendering) is read
+    again on the next poll rather than ending the wait.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S).until(condition)
+    return WebDriverWait(driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def rows(driver) -> list:
