@@ -138,13 +138,7 @@ class OutputSchema:
 
         Under a grammar, a reply given this many tokens cannot be cut off before its JSON closes.
         """
-        total = 16
-        for name, prop in self.json_schema["properties"].items():
-            total += len(name) + 8
-            items = prop.get("items", prop)
-            per_item = items.get("maxLength", 0) + max((len(str(v)) for v in items.get("enum", [])), default=0) + 4
-            total += per_item * (prop.get("maxItems", 1) if prop.get("type") == "array" else 1)
-        return total
+        return _tokens_bound(self.json_schema)
 
     def instructions(self) -> str:
         """Plain-language instructions to answer with this schema as JSON."""
@@ -152,6 +146,20 @@ class OutputSchema:
             "Answer with a single JSON object and nothing else. It must match this JSON Schema:\n"
             + json.dumps(self.json_schema, indent=1)
         )
+
+
+def _tokens_bound(prop: dict[str, Any]) -> int:
+    """Tokens that suffice for one value of a schema: an object's fields, an array's items, a string's characters."""
+    if "anyOf" in prop:
+        return max(_tokens_bound(option) for option in prop["anyOf"])
+    if "properties" in prop:
+        return 16 + sum(len(name) + 8 + _tokens_bound(field) for name, field in prop["properties"].items())
+    items = prop.get("items", prop) if prop.get("type") == "array" else prop
+    if isinstance(items, dict) and items is not prop and ("properties" in items or "anyOf" in items):
+        per_item = _tokens_bound(items)
+    else:
+        per_item = items.get("maxLength", 0) + max((len(str(v)) for v in items.get("enum", [])), default=0) + 4
+    return per_item * (prop.get("maxItems", 1) if prop.get("type") == "array" else 1)
 
 
 def summarize_validation_error(exc: ValidationError) -> str:
@@ -192,6 +200,14 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
     constraints: dict[str, Any] = {}
     if "description" in prop:
         constraints["description"] = prop["description"]
+    if isinstance(kind, list):
+        others = [k for k in kind if k != "null"]
+        if len(others) != 1:
+            raise SpecError(f"field '{name}': a list of types must be one type, or one type and \"null\"", path)
+        annotation, constraints = _field_type(name, {**prop, "type": others[0]}, path)
+        return (annotation | None if "null" in kind else annotation), constraints
+    if kind == "object":
+        return _object_model(f"Output_{name}", prop, path), constraints
     if kind == "array":
         item_type, _ = _field_type(name, prop.get("items", {"type": "string"}), path + ("items",))
         for key, arg in (("minItems", "min_length"), ("maxItems", "max_length")):
@@ -204,11 +220,28 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
             raise SpecError(f"field '{name}' has an empty enum", path)
         return Literal[values], constraints
     if kind not in _TYPES:
-        raise SpecError(f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean or array", path)
+        raise SpecError(f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean, array or object", path)
     for key, arg in (("maxLength", "max_length"), ("minLength", "min_length"), ("minimum", "ge"), ("maximum", "le")):
         if key in prop:
             constraints[arg] = prop[key]
     return _TYPES[kind], constraints
+
+
+def _object_model(model_name: str, schema: dict[str, Any], path: tuple[str | int, ...]) -> type[BaseModel]:
+    """The pydantic model of a JSON Schema object: its properties as fields, those not required defaulting to None."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        raise SpecError("an object in an output schema must have at least one property", path)
+    required = set(schema.get("required", properties))
+    fields: dict[str, Any] = {}
+    for field_name, prop in properties.items():
+        if not isinstance(prop, dict):
+            raise SpecError(f"field '{field_name}' must be a JSON Schema object", path + ("properties", field_name))
+        annotation, constraints = _field_type(field_name, prop, path + ("properties", field_name))
+        if field_name not in required:
+            annotation, constraints = annotation | None, {**constraints, "default": None}
+        fields[field_name] = (annotation, Field(**constraints))
+    return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
 
 
 OUTPUT_FACTORIES: dict[str, str] = {"values": "moot.judges.values:values_output", "likert": "moot.judges.likert:likert_output"}
@@ -234,15 +267,7 @@ def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...
     if schema.get("type", "object") != "object" or not isinstance(properties, dict) or not properties:
         raise SpecError("an output schema must be an object with at least one property", path)
     required = set(schema.get("required", properties))
-    fields: dict[str, Any] = {}
-    for field_name, prop in properties.items():
-        if not isinstance(prop, dict):
-            raise SpecError(f"field '{field_name}' must be a JSON Schema object", path + ("properties", field_name))
-        annotation, constraints = _field_type(field_name, prop, path + ("properties", field_name))
-        if field_name not in required:
-            annotation, constraints = annotation | None, {**constraints, "default": None}
-        fields[field_name] = (annotation, Field(**constraints))
-    model = create_model(f"Output_{name}", __config__=ConfigDict(extra="forbid"), **fields)
+    model = _object_model(f"Output_{name}", schema, path)
     full_schema = {"type": "object", "properties": properties, "required": sorted(required, key=list(properties).index)}
     full_schema["additionalProperties"] = False
     return OutputSchema(name=name, json_schema=full_schema, model=model)

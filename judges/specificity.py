@@ -1,14 +1,20 @@
 """The specificity judge: an argument drawn as a tree of claims, scored by the depth of the tree.
 
-The judge numbers the argument's claims (claim 1 is the root thesis) and gives the edges
-`[parent, child]` from a claim to a more specific claim supporting it. moot, not the judge,
+The judge lists the argument's claims in order. Claim 1 is the root thesis; every later claim
+names the earlier claim it supports and makes more specific (`supports`). moot, not the judge,
 computes the score with networkx: the number of edges on the longest path from the root down to
-a leaf (a bare thesis scores 0). The reply is validated leniently: edges naming a claim that does
-not exist, loops, and edges that would close a cycle are dropped and counted, never fatal.
+a leaf (a bare thesis scores 0).
+
+Under a grammar the reply is a tree by construction: claim i may only support claims 1..i-1. The
+reply is still validated leniently, for models that are only told the schema: a claim that
+repeats an earlier one word for word is merged into it (small models pad the list with copies,
+which would otherwise read as depth), and a `supports` naming no earlier claim is dropped and
+counted, never fatal.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from moot.agents.structured import OutputSchema
 
-MAX_CLAIMS = 8
+MAX_CLAIMS = 6
 """Claims a judge may list for one argument."""
-CLAIM_LENGTH = 120
+CLAIM_LENGTH = 100
 """Characters of one claim."""
 ROOT = 1
 """Number of the root claim (the thesis)."""
@@ -63,40 +69,114 @@ def claim_tree_depth(n_claims: int, edges: Sequence[Sequence[int]]) -> int:
     return int(nx.dag_longest_path_length(below))
 
 
+def _claim_key(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def merge_repeated_claims(claims: Sequence[tuple[str, int | None]]) -> tuple[list[str], list[tuple[int, int]], int, int]:
+    """Claims `(text, supports)` in order, with repeats merged: `(texts, edges, dropped_edges, repeated_claims)`.
+
+    Blank claims are left out. A claim whose text repeats an earlier claim (ignoring case,
+    spacing and punctuation) is merged into that claim, and whatever supported the copy supports
+    the original. `supports` must name an earlier claim; the root's is ignored; any other is a
+    dropped edge. Edges are `(parent, child)` in the kept claims' numbering.
+    """
+    texts: list[str] = []
+    number_of: dict[int, int] = {}
+    first_with: dict[str, int] = {}
+    pending: list[tuple[int, int | None]] = []
+    repeated = 0
+    for given, (text, supports) in enumerate(claims, start=1):
+        text = " ".join(text.split())
+        if not text:
+            continue
+        key = _claim_key(text)
+        if key in first_with:
+            number_of[given] = first_with[key]
+            repeated += 1
+            continue
+        texts.append(text)
+        number_of[given] = first_with[key] = len(texts)
+        pending.append((given, supports))
+    raw_edges: list[tuple[int, int]] = []
+    dropped = 0
+    for given, supports in pending:
+        child = number_of[given]
+        if child == ROOT:
+            continue
+        if supports is None or not (1 <= supports < given) or supports not in number_of:
+            dropped += 1
+            continue
+        raw_edges.append((number_of[supports], child))
+    edges, unusable = claim_tree_edges(len(texts), raw_edges)
+    return texts, edges, dropped + unusable, repeated
+
+
+class _Claim(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    claim: str = ""
+    supports: int | None = None
+
+
 class _TreeReply(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    claims: list[str] = Field(default_factory=list)
-    edges: list[list[int]] = Field(default_factory=list)
+    claims: list[_Claim] = Field(default_factory=list)
+
+
+def _claim_schema(supports: dict[str, Any] | None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"claim": {"type": "string", "maxLength": CLAIM_LENGTH}}
+    if supports is not None:
+        properties["supports"] = supports
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+def tree_grammar_schema() -> dict[str, Any]:
+    """The schema a constrained decoder gets: lists of 1..MAX_CLAIMS claims in which claim i supports one of claims 1..i-1.
+
+    JSON Schema cannot say "less than my own index" of an array item, so each length is spelled
+    out as a tuple (`prefixItems`), claim i carrying its own `supports` enum.
+    """
+    lengths = []
+    for n in range(1, MAX_CLAIMS + 1):
+        items = [_claim_schema(None)] + [_claim_schema({"type": "integer", "enum": list(range(1, i))}) for i in range(2, n + 1)]
+        lengths.append({"type": "array", "prefixItems": items, "items": False, "minItems": n, "maxItems": n})
+    return {"type": "object", "properties": {"claims": {"anyOf": lengths}}, "required": ["claims"], "additionalProperties": False}
 
 
 def specificity_output() -> OutputSchema:
-    """The specificity judge's output: `claims` and `edges`; parsed, it also holds `depth` and `dropped_edges`."""
+    """The specificity judge's output: `claims`, each `{claim, supports}`.
+
+    Parsed, it holds the kept `claims` (texts), `edges` (`[parent, child]`), `depth`,
+    `dropped_edges` and `repeated_claims`. Providers told the schema get a plain list of claims
+    (`supports` null for the root); a grammar gets `tree_grammar_schema()`.
+    """
     schema = {
         "type": "object",
         "properties": {
-            "claims": {"type": "array", "items": {"type": "string", "maxLength": CLAIM_LENGTH}, "minItems": 1, "maxItems": MAX_CLAIMS},
-            "edges": {
+            "claims": {
                 "type": "array",
-                "items": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_CLAIMS}, "minItems": 2, "maxItems": 2},
-                "maxItems": MAX_CLAIMS - 1,
+                "items": _claim_schema({"type": ["integer", "null"], "minimum": 1, "maximum": MAX_CLAIMS - 1}),
+                "minItems": 1,
+                "maxItems": MAX_CLAIMS,
             },
         },
-        "required": ["claims", "edges"],
+        "required": ["claims"],
         "additionalProperties": False,
     }
+    grammar = tree_grammar_schema()
 
     def normalize(fields: dict[str, Any]) -> dict[str, Any]:
-        claims = [" ".join(c.split()) for c in fields.get("claims") or [] if c.strip()]
-        edges = fields.get("edges") or []
-        kept, dropped = claim_tree_edges(len(claims), edges)
-        return {"claims": claims, "edges": [list(e) for e in kept], "depth": claim_tree_depth(len(claims), kept), "dropped_edges": dropped}
+        claims = [(c["claim"], c["supports"]) for c in fields.get("claims") or []]
+        texts, edges, dropped, repeated = merge_repeated_claims(claims)
+        return {"claims": texts, "edges": [list(e) for e in edges], "depth": claim_tree_depth(len(texts), edges), "dropped_edges": dropped, "repeated_claims": repeated}
 
     class TreeReply(_TreeReply):
-        """Validates leniently, but asks constrained decoders for the strict schema."""
+        """Validates leniently, but asks constrained decoders for the tree-shaped schema."""
 
         @classmethod
         def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            return schema
+            return grammar
 
     return OutputSchema(name="specificity", json_schema=schema, model=TreeReply, normalize=normalize)

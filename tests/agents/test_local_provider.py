@@ -52,3 +52,24 @@ def test_same_seed_gives_the_same_reply():
 
     first, second = asyncio.run(twice())
     assert first.text == second.text
+
+
+def test_specificity_judge_draws_a_tree_under_the_grammar():
+    """The claim-tree schema (a tuple per length) compiles to a llama.cpp grammar, and the reply is a tree of the argument's claims."""
+    from moot.judges.specificity import specificity_output
+
+    schema = specificity_output()
+    argument = "Honesty matters most, because a workplace runs on trust; if timesheets are falsified, honest colleagues cover the missing hours."
+    messages = [{"role": "system", "content": "Draw the argument as a tree of claims: claim 1 is its thesis, every other claim supports an earlier one."},
+                {"role": "user", "content": f"The argument:\n{argument}"}]
+
+    async def one_call():
+        gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
+        return await gateway.complete(messages, {"temperature": 0.0, "max_tokens": 300, "seed": 1}, schema)
+
+    reply = asyncio.run(one_call())
+    tree, error = schema.parse_json(reply.text)
+    assert error is None, error
+    raw = [claim for claim in __import__("json").loads(reply.text)["claims"]]
+    assert "supports" not in raw[0] and all(1 <= claim["supports"] < i for i, claim in enumerate(raw[1:], start=2))
+    assert tree["claims"] and tree["dropped_edges"] == 0 and 0 <= tree["depth"] < len(tree["claims"]) + 1

@@ -45,12 +45,35 @@ def test_custom_json_schema_with_arrays_numbers_and_optional_fields():
     assert schema.json_schema["required"] == ["values", "score"] and schema.json_schema["additionalProperties"] is False
 
 
+def test_lists_of_objects_and_nullable_fields_validate():
+    schema = build_output_schema(
+        {
+            "type": "object",
+            "properties": {
+                "claims": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"claim": {"type": "string", "maxLength": 5}, "supports": {"type": ["integer", "null"], "minimum": 1}}, "required": ["claim", "supports"]},
+                    "maxItems": 2,
+                }
+            },
+        }
+    )
+    assert schema.parse_json('{"claims": [{"claim": "a", "supports": null}, {"claim": "b", "supports": 1}]}') == ({"claims": [{"claim": "a", "supports": None}, {"claim": "b", "supports": 1}]}, None)
+    assert "claims.0.supports" in schema.parse_json('{"claims": [{"claim": "a", "supports": 0}]}')[1]
+    assert "claims.0.extra" in schema.parse_json('{"claims": [{"claim": "a", "supports": null, "extra": 1}]}')[1]
+    assert "claims.0.claim" in schema.parse_json('{"claims": [{"claim": "too long", "supports": null}]}')[1]
+    # a token per character of each claim, the fields' names and the JSON around them
+    assert schema.max_tokens_bound() == 16 + len("claims") + 8 + 2 * (16 + len("claim") + 8 + 5 + 4 + len("supports") + 8 + 4)
+
+
 @pytest.mark.parametrize(
     ("output", "message"),
     [
         ("verdikt", "output schema 'verdikt' is unknown; did you mean 'verdict'?"),
         ({"type": "object", "properties": {}}, "at least one property"),
-        ({"type": "object", "properties": {"x": {"type": "object"}}}, "type 'object' is not supported"),
+        ({"type": "object", "properties": {"x": {"type": "object"}}}, "an object in an output schema must have at least one property"),
+        ({"type": "object", "properties": {"x": {"type": "null"}}}, "type 'null' is not supported"),
+        ({"type": "object", "properties": {"x": {"type": ["integer", "string"]}}}, "one type, or one type and"),
         ({"type": "object", "properties": {"x": {"enum": []}}}, "empty enum"),
     ],
 )

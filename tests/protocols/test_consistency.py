@@ -16,7 +16,6 @@ from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.errors import UserError
 from moot.judges.arguments import EXTRACTION_ROLE, SPECIFICITY_ROLE, VALUES_ROLE, argument_list_output, argument_values_output, judge_arguments_run
-from moot.judges.specificity import claim_tree_depth, claim_tree_edges, specificity_output
 
 from helpers import events_of
 
@@ -37,7 +36,7 @@ def long_answer(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judge(messages: list[dict[str, str]], context: CallContext) -> str:
-    """The three argument judges: split numbered lines, name the value an argument names, a two-edge claim tree."""
+    """The three argument judges: split numbered lines, name the value an argument names, a claim tree of depth 2 with a repeat and a bad edge."""
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
         return json.dumps({"arguments": re.findall(r"^\d+\. (.*)$", prompt, flags=re.MULTILINE)})
@@ -45,7 +44,8 @@ def judge(messages: list[dict[str, str]], context: CallContext) -> str:
     if context.role == VALUES_ROLE:
         return json.dumps({"values": [argument.split(" matters")[0], "Not a listed value"]})
     assert context.role == SPECIFICITY_ROLE
-    return json.dumps({"claims": ["thesis", "reason", "detail"], "edges": [[1, 2], [2, 3], [3, 1]]})
+    claims = [{"claim": "thesis"}, {"claim": "reason", "supports": 1}, {"claim": "detail", "supports": 2}, {"claim": "Reason!", "supports": 1}, {"claim": "example", "supports": 5}]
+    return json.dumps({"claims": claims})
 
 
 def long_spec() -> dict:
@@ -94,7 +94,8 @@ def test_long_answers_are_split_and_judged_into_the_trace(runs):
     assert values[(some, "r1:arguer_3#1")]["values"] in (["Honesty"], ["Justice"])
     assert values[(some, "r1:arguer_3#1")]["dropped_values"] == ["Not a listed value"]
     trees = [d.decision for d in decisions if d.role == SPECIFICITY_ROLE]
-    assert all(t["depth"] == 2 and t["dropped_edges"] == 1 for t in trees)  # [3, 1] would close a cycle
+    # claim 4 repeats claim 2 and is merged into it; claim 5 names itself as what it supports
+    assert all(t["depth"] == 2 and t["claims"] == ["thesis", "reason", "detail", "example"] and t["dropped_edges"] == 1 and t["repeated_claims"] == 1 for t in trees)
     turns = [e for e in events_of(long, "turn_started") if e.role == VALUES_ROLE]
     assert all(len(t.visible) == 1 and "#" in t.visible[0] for t in turns)
     again = judge_arguments_run(long, model="scripted:argument_judges")
@@ -158,21 +159,7 @@ def test_judging_a_short_run_is_one_line(runs, capsys):
         judge_arguments_run(short, model="scripted:argument_judges")
 
 
-def test_claim_tree_depth_by_hand():
-    """Claims 1..5 with edges 1->2, 2->3, 1->4, 4->5: two root-to-leaf paths of 2 edges each, so depth 2; a chain of 4 claims has 3 edges; a lone thesis scores 0."""
-    assert claim_tree_depth(5, [[1, 2], [2, 3], [1, 4], [4, 5]]) == 2
-    assert claim_tree_depth(4, [[1, 2], [2, 3], [3, 4]]) == 3
-    assert claim_tree_depth(1, []) == 0
-    assert claim_tree_depth(0, []) == 0
-    # claims 3 and 4 hang off nothing the root reaches: they do not count
-    assert claim_tree_depth(4, [[1, 2], [3, 4]]) == 1
-    kept, dropped = claim_tree_edges(3, [[1, 2], [2, 1], [1, 1], [1, 9], [1, 2], [2, 3], [1]])
-    assert kept == [(1, 2), (2, 3)] and dropped == 5
-
-
 def test_judge_outputs_are_lenient():
-    tree, error = specificity_output().parse_json('{"claims": ["a", " ", "b"], "edges": [[1, 2], [2, 5]]}')
-    assert error is None and tree == {"claims": ["a", "b"], "edges": [[1, 2]], "depth": 1, "dropped_edges": 1}
     arguments, _ = argument_list_output().parse_json('{"arguments": ["1. First.", "  ", "2) Second  one."]}')
     assert arguments == {"arguments": ["First.", "Second one."]}
     capped, _ = argument_list_output(1).parse_json('{"arguments": ["First.", "Second."]}')
