@@ -6,7 +6,10 @@ time (a dry render with a sample scenario), not a silent blank in a prompt.
 
 from __future__ import annotations
 
+import hashlib
+import random
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,21 @@ _env = jinja2.Environment(
     keep_trailing_newline=False,
     autoescape=False,
 )
+
+
+def shuffled(items: Iterable[Any], key: Any) -> list[Any]:
+    """The items in an order drawn from `key` (the same key, the same order; the `shuffled` filter of templates).
+
+    A judge shown a list of options tends to pick its first ones; listing them in an order drawn
+    from what is judged spreads that bias over the options instead of piling it on a few.
+    """
+    ordered = list(items)
+    seed = int.from_bytes(hashlib.sha256(str(key).encode("utf-8")).digest()[:8], "big")
+    random.Random(seed).shuffle(ordered)
+    return ordered
+
+
+_env.filters["shuffled"] = shuffled
 
 
 def bundled_templates() -> list[str]:
