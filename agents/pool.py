@@ -40,6 +40,7 @@ class ModelPool:
         if provider not in self._limiters:
             settings = self.settings(provider)
             cap = PROVIDERS[provider].max_concurrency
+            cap = cap() if cap else None
             concurrency = min(settings.max_concurrency, cap) if cap else settings.max_concurrency
             self._limiters[provider] = self._make_limiter(provider, concurrency, settings.requests_per_minute)
         return self._limiters[provider]

@@ -46,8 +46,8 @@ class Provider:
     """Modules that must be importable."""
     cacheable: bool = True
     """Whether replies are cached (scripted replies are not)."""
-    max_concurrency: int | None = None
-    """A hard cap on requests in flight (the in-process model serves one at a time)."""
+    max_concurrency: Callable[[], int] | None = None
+    """A hard cap on requests in flight, read when a run starts (the in-process model serves `engine_count()` at a time)."""
     needs_model: bool = True
     """Whether `provider:` must be followed by a model name."""
     per_agent: bool = False
@@ -56,8 +56,14 @@ class Provider:
     """Whether error messages list it among the known providers (`replay` is made by `moot replay`)."""
 
 
+def _local_engine_count() -> int:
+    from moot.agents.providers.local import engine_count
+
+    return engine_count()
+
+
 PROVIDERS: dict[str, Provider] = {
-    "local": Provider("local", "grammar", "local", ("llama_cpp",), max_concurrency=1, needs_model=False),
+    "local": Provider("local", "grammar", "local", ("llama_cpp",), max_concurrency=_local_engine_count, needs_model=False),
     "openai": Provider("openai", "json_schema", "openai", ("openai", "autogen_ext.models.openai")),
     "openai-compatible": Provider("openai-compatible", "json_schema", "openai", ("openai", "autogen_ext.models.openai")),
     "anthropic": Provider("anthropic", "instructions", "anthropic", ("anthropic", "autogen_ext.models.anthropic")),
@@ -100,6 +106,7 @@ def check_model(name: str) -> ModelRef:
         )
     if ref.provider == "local":
         local_model_path(ref)
+        _local_engine_count()
     if ref.provider == "replay":
         from moot.trace.reading import check_run_dir
 

@@ -73,3 +73,38 @@ def test_specificity_judge_draws_a_tree_under_the_grammar():
     raw = [claim for claim in __import__("json").loads(reply.text)["claims"]]
     assert "supports" not in raw[0] and all(1 <= claim["supports"] < i for i, claim in enumerate(raw[1:], start=2))
     assert tree["claims"] and tree["dropped_edges"] == 0 and 0 <= tree["depth"] < len(tree["claims"]) + 1
+
+
+def test_two_engines_serve_two_requests_at_once_with_the_replies_of_one():
+    """Four seeded requests in flight on a two-engine model give the replies one engine gives one by one."""
+    from moot.agents.providers.local import _Engine
+
+    path = embedded_model_path()
+    prompts = [[{"role": "user", "content": f"Name a value that matters in {topic}. One word."}] for topic in ("work", "family", "school", "sport")]
+    args = {"temperature": 0.9, "max_tokens": 12, "seed": 3}
+    one = _Engine(path, 1024, 1)
+    two = _Engine(path, 1024, 2)
+    try:
+        alone = [one.complete(p, None, args)["choices"][0]["message"]["content"] for p in prompts]
+        futures = [two.executor.submit(two.complete, p, None, args) for p in prompts]
+        together = [f.result()["choices"][0]["message"]["content"] for f in futures]
+        assert together == alone
+        assert len(two._instances) == 2
+    finally:
+        one.close()
+        two.close()
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_engine_count_is_one_line(monkeypatch, value):
+    from moot.agents.providers.local import ENGINES_VARIABLE, engine_count
+    from moot.agents.registry import check_model
+    from moot.errors import UserError
+
+    monkeypatch.setenv(ENGINES_VARIABLE, value)
+    with pytest.raises(UserError, match=f"MOOT_LOCAL_ENGINES must be a whole number of at least 1 \\(got '{value}'\\)"):
+        engine_count()
+    with pytest.raises(UserError, match="MOOT_LOCAL_ENGINES"):
+        check_model("local")
+    monkeypatch.setenv(ENGINES_VARIABLE, "3")
+    assert engine_count() == 3
