@@ -5,12 +5,17 @@ then sends exactly the requests moot recorded in its trace (the same messages, t
 seed, max_tokens and, in the full run, the same JSON-schema grammar) to a `Llama` of the same
 file with the same settings as moot's engine (n_ctx 4096, default threads, seed 0, a KV cache
 reset before each request). The quick run asks for plain text and a few tokens, no grammar.
+
+A second measurement sends the same recorded requests, all at once, to moot's local engine with
+one llama.cpp instance and with two, alternating, and reports the ratio of requests served per
+second (two instances keep both halves of the cores busy).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures import wait
 from pathlib import Path
 
 from common import Measurement, alternate, median, paired_ratios
@@ -91,6 +96,7 @@ def run(quick: bool) -> list[Measurement]:
 
         times = alternate({"moot": counted("moot", through_moot), "direct": counted("direct", direct)}, repetitions)
         llama.close()
+        engines = _engines(path, calls, repetitions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rates = {name: [n / t for n, t in zip(counts[name], times[name], strict=True)] for name in times}
@@ -108,4 +114,31 @@ def run(quick: bool) -> list[Measurement]:
     return [
         Measurement(comparison="embedded", name="moot / llama_cpp.Llama, tokens per second", value=value, unit="x", target=f">= {TARGET:.2f}x", met=value >= TARGET, samples=ratio, detail=detail),
         Measurement(comparison="embedded", name="moot tokens per second", value=median(rates["moot"]), unit="tokens/s", detail=detail),
+        engines,
     ]
+
+
+def _engines(path: Path, calls: list, repetitions: int) -> Measurement:
+    """Requests per second of the local engine with two instances over one, the recorded requests all in flight."""
+    from moot.agents.providers.local import _Engine
+
+    requests = []
+    for call in calls:
+        args = {"temperature": call.params["temperature"], "max_tokens": call.params["max_tokens"], "seed": call.params["seed"]}
+        requests.append(([m.model_dump() for m in call.messages], call.output_schema, args))
+    requests = requests * max(1, 4 // len(requests))  # at least four, so that both instances have work
+    pools = {"one": _Engine(path, N_CTX, 1), "two": _Engine(path, N_CTX, 2)}
+
+    def serve(engine: _Engine) -> None:
+        wait([engine.executor.submit(engine.complete, *request) for request in requests])
+
+    try:
+        for engine in pools.values():  # load every instance before timing
+            serve(engine)
+        times = alternate({name: (lambda e=engine: serve(e)) for name, engine in pools.items()}, repetitions)
+    finally:
+        for engine in pools.values():
+            engine.close()
+    ratio = paired_ratios(times["one"], times["two"])
+    detail = {"requests": len(requests), "one_instance_s": median(times["one"]), "two_instances_s": median(times["two"]), "repetitions": repetitions}
+    return Measurement(comparison="embedded", name="local engine, 2 instances / 1, requests per second", value=median(ratio), unit="x", samples=ratio, detail=detail)
