@@ -382,13 +382,15 @@ def _audit_conversation(spec: Any, conversation_id: str, events: list[Event]) ->
                 problems.append(Problem("withheld", event.seq, f"{where} was not shown {', '.join(missing)}, which the protocol shows it"))
             turn[event.agent] = (event, set(allowed))
         elif isinstance(event, ModelCall) and event.agent in turn:
-            _, allowed = turn[event.agent]
+            began, allowed = turn[event.agent]
             prompt = "\n".join(m.content for m in event.messages)
             for message in said:
                 if message.agent == event.agent or message.id in allowed:
                     prompt = _blank(prompt, message.markers)
             for message in said:
-                if message.agent == event.agent or message.id in allowed or message.seq > event.seq:
+                # The prompt was built when the turn began: what was said later (by a synchronous
+                # peer whose call ended first) cannot be in it, whatever text the two share.
+                if message.agent == event.agent or message.id in allowed or message.seq > began.seq:
                     continue
                 if any(marker in prompt for marker in message.markers):
                     problems.append(Problem("leak", event.seq, f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}"))

@@ -58,6 +58,20 @@ def test_a_message_that_copies_the_scenario_title_is_not_a_leak(tmp_path: Path) 
     assert report.ok, [p.line() for p in report.problems]
 
 
+def test_a_message_said_after_a_turn_began_is_not_a_leak_of_its_prompt(tmp_path: Path) -> None:
+    """Synchronous: bob's prompt was built before alice spoke; her reply repeats a sentence of his prompt, and is recorded before his call ends."""
+    phrase = "honesty keeps a family together"
+    spec = debate_spec({"alice": [verdict("NTA", phrase)], "bob": [verdict("YTA", "bob says the poster was rude")]}, turns="synchronous", rounds=1)
+    spec["agents"][1]["system"] = f"You judge posts from the forum. Keep in mind: {phrase}."
+    run_dir = moot.run(spec, SCENARIOS[:1], out=tmp_path / "run", cache=None).run_dir
+    events = events_of(run_dir)
+    said = next(e.seq for e in events if e.event == "message_added" and e.agent == "alice")
+    call = next(e for e in events if e.event == "model_call" and e.agent == "bob")
+    assert said < call.seq and phrase in call.messages[0].content
+    report = verify_run(run_dir)
+    assert report.ok, [p.line() for p in report.problems]
+
+
 def test_a_view_showing_more_history_than_the_role_allows_is_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nodes, "visible_messages", lambda messages, **kwargs: [m for m in messages if m.round < kwargs["round"]])
     spec = debate_spec({"alice": [verdict("NTA", "alice holds to NTA")], "bob": [verdict("YTA", "bob holds to YTA")]}, turns="synchronous", rounds=3)
