@@ -37,6 +37,9 @@ ENGINES_VARIABLE = "MOOT_LOCAL_ENGINES"
 
 _engines: dict[str, _Engine] = {}
 _engines_lock = threading.Lock()
+_loading_lock = threading.Lock()
+"""Held while a model instance loads: llama-cpp-python silences the process's stdout and stderr
+meanwhile by swapping file descriptors, and two loads at once can leave them swapped for good."""
 
 
 def engine_count() -> int:
@@ -81,7 +84,8 @@ class _Engine:
         if llama is None:
             from llama_cpp import Llama
 
-            llama = self._local.llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, verbose=False, seed=0)
+            with _loading_lock:
+                llama = self._local.llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, verbose=False, seed=0)
             with self._instances_lock:
                 self._instances.append(llama)
         return llama

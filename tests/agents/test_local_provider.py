@@ -108,3 +108,25 @@ def test_a_bad_engine_count_is_one_line(monkeypatch, value):
         check_model("local")
     monkeypatch.setenv(ENGINES_VARIABLE, "3")
     assert engine_count() == 3
+
+
+def test_instances_loading_at_once_leave_stdout_and_stderr_where_they_were(tmp_path):
+    """llama-cpp-python silences both streams while a model loads by swapping file descriptors; loads on two threads at once must not leave them swapped."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from concurrent.futures import wait\n"
+        "from moot.agents.providers.local import _Engine, embedded_model_path\n"
+        "for attempt in range(3):\n"
+        "    engine = _Engine(embedded_model_path(), 512, 2)\n"
+        "    request = ([{'role': 'user', 'content': 'Hi'}], None, {'max_tokens': 1, 'seed': 1})\n"
+        "    wait([engine.executor.submit(engine.complete, *request) for _ in range(2)])\n"
+        "    engine.close()\n"
+        "print('stdout still here', flush=True)\n"
+        "import sys; print('stderr still here', file=sys.stderr, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ}, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stdout still here" in done.stdout and "stderr still here" in done.stderr
