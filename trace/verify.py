@@ -295,6 +295,8 @@ class _Said:
     judge: bool
     markers: tuple[str, ...]
     """Texts of the message as a prompt may show it: the reply, its fields, its explanation."""
+    evidence: tuple[str, ...]
+    """The markers that would show a leak: those that are not the scenario's text or a line of the author's own prompt."""
 
 
 def _markers(content: str, parsed: dict[str, Any] | None) -> tuple[str, ...]:
@@ -353,15 +355,21 @@ def _audit_conversation(spec: Any, conversation_id: str, events: list[Event]) ->
     names = {a.name for a in spec.agents}
     plan = plan_round(spec, tuple(start.order))
     role_of = {a.name: a.role for a in spec.agents}
-    # A message that only repeats the scenario (small models copy the title) proves nothing about a leak.
+    # A message that only repeats the scenario, or a line of its author's own prompt (small models
+    # copy the title, or the actions they were shown), proves nothing about a leak.
     shared = "\n".join(str((start.scenario or {}).get(key) or "") for key in ("title", "text"))
+    own_prompt: dict[str, str] = {}
     said: list[_Said] = []
     for event in events:
+        if isinstance(event, ModelCall) and event.agent in names:
+            own_prompt[event.agent] = "\n".join(m.content for m in event.messages)
         if isinstance(event, (MessageAdded, JudgeDecision)) and event.agent in names:
             about = getattr(event, "about", None)
             parsed = event.parsed if isinstance(event, MessageAdded) else event.decision
             markers = tuple(m for m in _markers(event.content, parsed) if m not in shared)
-            said.append(_Said(f"r{event.round}:{event.agent}" + (f"@{about}" if about else ""), event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), markers))
+            evidence = tuple(m for m in markers if m not in own_prompt.get(event.agent, ""))
+            message_id = f"r{event.round}:{event.agent}" + (f"@{about}" if about else "")
+            said.append(_Said(message_id, event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), markers, evidence))
     problems: list[Problem] = []
     turn: dict[str, tuple[TurnStarted, set[str]]] = {}
     for event in events:
@@ -392,7 +400,7 @@ def _audit_conversation(spec: Any, conversation_id: str, events: list[Event]) ->
                 # peer whose call ended first) cannot be in it, whatever text the two share.
                 if message.agent == event.agent or message.id in allowed or message.seq > began.seq:
                     continue
-                if any(marker in prompt for marker in message.markers):
+                if any(marker in prompt for marker in message.evidence):
                     problems.append(Problem("leak", event.seq, f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}"))
                     break
     return problems

@@ -72,6 +72,39 @@ def test_a_message_said_after_a_turn_began_is_not_a_leak_of_its_prompt(tmp_path:
     assert report.ok, [p.line() for p in report.problems]
 
 
+def test_a_reply_that_repeats_its_own_prompt_is_not_a_leak(tmp_path: Path) -> None:
+    """Both prompts show the same line and alice's reply repeats it; recorded as a cached round is, bob's turn begins after her reply."""
+    line = "Action 1: keep the peace at home"
+    spec = debate_spec({"alice": [verdict("NTA", line)], "bob": [verdict("YTA", "bob says the poster was rude")]}, turns="synchronous", rounds=1)
+    for agent in spec["agents"]:
+        agent["system"] = f"You judge posts from the forum. {line}."
+    run_dir = moot.run(spec, SCENARIOS[:1], out=tmp_path / "run", cache=None).run_dir
+    events = [parse_event(body) for (body,) in sqlite3.connect(run_dir / "trace.sqlite").execute("SELECT body FROM events ORDER BY seq")]
+    # Replies served from the cache end each turn before the next begins: move bob's turn start after alice's reply.
+    bob_turn = next(e for e in events if e.event == "turn_started" and e.agent == "bob")
+    events.remove(bob_turn)
+    events.insert(next(i for i, e in enumerate(events) if e.event == "message_added" and e.agent == "alice") + 1, bob_turn)
+    forged = _rewrite(run_dir, tmp_path / "forged", [e.model_copy(update={"seq": seq}) for seq, e in enumerate(events, start=1)])
+    report = verify_run(forged)
+    assert report.ok, [p.line() for p in report.problems]
+
+
+def _rewrite(run_dir: Path, target: Path, events: list) -> Path:
+    """A copy of a run whose trace holds `events` (each row's body replaced in seq order), the hash chain made whole again."""
+    shutil.copytree(run_dir, target)
+    db = sqlite3.connect(target / "trace.sqlite", isolation_level=None)
+    db.execute("DROP TRIGGER events_no_update")
+    prev = None
+    for event in events:
+        event = event.model_copy(update={"prev_hash": prev})
+        prev = event_hash(event)
+        db.execute("UPDATE events SET body = ?, hash = ?, event = ?, agent = ? WHERE seq = ?", (canonical_json(event), prev, event.event, event.agent, event.seq))
+    db.close()
+    manifest = json.loads((target / "run.json").read_text())
+    (target / "run.json").write_text(json.dumps({**manifest, "final_hash": prev}))
+    return target
+
+
 def test_a_view_showing_more_history_than_the_role_allows_is_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nodes, "visible_messages", lambda messages, **kwargs: [m for m in messages if m.round < kwargs["round"]])
     spec = debate_spec({"alice": [verdict("NTA", "alice holds to NTA")], "bob": [verdict("YTA", "bob holds to YTA")]}, turns="synchronous", rounds=3)
@@ -100,18 +133,7 @@ def test_a_prompt_quoting_a_hidden_message_is_a_leak(tmp_path: Path) -> None:
     conversation = events[0].conversation_id
     call = next(e for e in events if e.event == "model_call" and e.agent == "alice" and e.round == 2 and e.conversation_id == conversation)
     call.messages[-1].content += "\nbob says the poster was rude"
-    target = tmp_path / "forged"
-    shutil.copytree(run_dir, target)
-    db = sqlite3.connect(target / "trace.sqlite", isolation_level=None)
-    db.execute("DROP TRIGGER events_no_update")
-    prev = None
-    for event in events:
-        event = event.model_copy(update={"prev_hash": prev})
-        prev = event_hash(event)
-        db.execute("UPDATE events SET body = ?, hash = ? WHERE seq = ?", (canonical_json(event), prev, event.seq))
-    db.close()
-    manifest = json.loads((target / "run.json").read_text())
-    (target / "run.json").write_text(json.dumps({**manifest, "final_hash": prev}))
+    target = _rewrite(run_dir, tmp_path / "forged", events)
     lines = [p.line() for p in verify_run(target).problems]
     assert lines == [f"leak at seq {call.seq}: conversation {conversation} round 2 agent alice: the prompt of model call attempt 0 shows hidden message r1:bob"]
 
