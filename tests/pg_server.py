@@ -120,5 +120,10 @@ def fresh_database(server_url: str) -> Iterator[str]:
         yield with_database(server_url, name)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            # Client connections only: an autovacuum worker may be in the database too, and only a
+            # superuser may end it (DROP DATABASE ends it by itself).
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                (name,),
+            )
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
