@@ -126,7 +126,7 @@ def _engines(path: Path, calls: list, repetitions: int) -> Measurement:
     for call in calls:
         args = {"temperature": call.params["temperature"], "max_tokens": call.params["max_tokens"], "seed": call.params["seed"]}
         requests.append(([m.model_dump() for m in call.messages], call.output_schema, args))
-    requests = requests * max(1, 4 // len(requests))  # at least four, so that both instances have work
+    requests = (requests * 8)[: 2 * max(4, len(requests))]  # an even number, at least 8: both instances busy to the end
     pools = {"one": _Engine(path, N_CTX, 1), "two": _Engine(path, N_CTX, 2)}
 
     def serve(engine: _Engine) -> None:
