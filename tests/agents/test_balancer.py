@@ -12,9 +12,8 @@ import asyncio
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,7 +28,6 @@ from moot.agents.structured import build_output_schema
 from moot.cli import main
 from moot.errors import UserError
 from moot.protocols.spec import AgentSpec, ProviderSettings
-from fakes.llm_server import FakeLLMServer
 from helpers import GOOD_SPEC_YAML, events_of
 
 pytestmark = [
@@ -56,21 +54,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def servers() -> Iterator[Callable[..., FakeLLMServer]]:
-    """Start fake LLM servers with the given options; all are stopped after the test."""
-    started: list[FakeLLMServer] = []
-
-    def start(**options: Any) -> FakeLLMServer:
-        server = FakeLLMServer(**options).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture
@@ -218,8 +201,8 @@ def run_calls(gateway: ModelGateway, n: int, *, at_once: bool = True) -> list[Mo
     return asyncio.run(go())
 
 
-def test_equal_servers_share_the_requests_evenly_and_each_call_names_its_server(servers) -> None:
-    fakes = [servers(latency=0.1) for _ in range(3)]
+def test_equal_servers_share_the_requests_evenly_and_each_call_names_its_server(fake_llm) -> None:
+    fakes = [fake_llm(latency=0.1) for _ in range(3)]
     urls = [f.url for f in fakes]
 
     async def go() -> tuple[list[ModelReply], BalancedClient]:
@@ -241,9 +224,9 @@ def test_equal_servers_share_the_requests_evenly_and_each_call_names_its_server(
     assert all({k: v for k, v in r.params.items() if k != "server"} == PARAMS for r in replies)
 
 
-def test_a_slow_server_gets_fewer_requests(servers) -> None:
+def test_a_slow_server_gets_fewer_requests(fake_llm) -> None:
     """With two requests in flight at a time, the fast server frees up first and takes most of them."""
-    slow, fast = servers(latency=0.5), servers(latency=0.01)
+    slow, fast = fake_llm(latency=0.5), fake_llm(latency=0.01)
     started = time.perf_counter()
     replies = run_calls(balanced_gateway([slow.url, fast.url], max_concurrency=2), 20)
     elapsed = time.perf_counter() - started
@@ -254,8 +237,8 @@ def test_a_slow_server_gets_fewer_requests(servers) -> None:
     assert elapsed < 4.0  # 10 requests on the slow server alone would take 5 s
 
 
-def test_a_server_refusing_connections_is_avoided_and_every_call_succeeds(servers, refused_url) -> None:
-    live = [servers(), servers()]
+def test_a_server_refusing_connections_is_avoided_and_every_call_succeeds(fake_llm, refused_url) -> None:
+    live = [fake_llm(), fake_llm()]
     urls = [refused_url, *(f.url for f in live)]
 
     async def go() -> tuple[list[ModelReply], BalancedClient]:
@@ -277,11 +260,11 @@ def test_a_server_refusing_connections_is_avoided_and_every_call_succeeds(server
     assert dead.failed == 1 and dead.failures == 1 and client.balancer.cooling() == [refused_url]
 
 
-def test_a_server_answering_503_is_tried_again_after_its_cool_down(servers) -> None:
+def test_a_server_answering_503_is_tried_again_after_its_cool_down(fake_llm) -> None:
     """The 503 server cools down, is tried again when the cool-down is over, fails again (longer
     cool-down), and is used normally once it answers."""
-    flaky = servers(faults=["503", "503"])
-    healthy = servers()
+    flaky = fake_llm(faults=["503", "503"])
+    healthy = fake_llm()
     cooldown = 0.4
 
     async def go() -> tuple[list[list[ModelReply]], Balancer]:
@@ -308,10 +291,10 @@ def test_a_server_answering_503_is_tried_again_after_its_cool_down(servers) -> N
     assert balancer.servers[0].failures == 0 and balancer.cooling() == []
 
 
-def test_a_server_that_hangs_past_the_timeout_cools_down(servers) -> None:
+def test_a_server_that_hangs_past_the_timeout_cools_down(fake_llm) -> None:
     """The gateway's timeout cancels the request, so the client sees no error: the gateway reports it."""
-    hanging = servers(faults=["timeout"], hang_s=3.0)
-    healthy = servers()
+    hanging = fake_llm(faults=["timeout"], hang_s=3.0)
+    healthy = fake_llm()
     started = time.perf_counter()
 
     async def go() -> tuple[list[ModelReply], Balancer]:
@@ -330,9 +313,9 @@ def test_a_server_that_hangs_past_the_timeout_cools_down(servers) -> None:
     assert all(s.in_flight == 0 for s in balancer.servers)
 
 
-def test_without_a_route_the_client_still_balances(servers) -> None:
+def test_without_a_route_the_client_still_balances(fake_llm) -> None:
     """Used outside the gateway (no route), the client balances and records HTTP failures itself."""
-    broken, healthy = servers(faults=["500"]), servers()
+    broken, healthy = fake_llm(faults=["500"]), fake_llm()
     client = create_client(check_model(MODEL), ProviderSettings(base_url=[broken.url, healthy.url]), AgentSpec(name="a", role="r"))
     assert isinstance(client, BalancedClient)
 
@@ -358,8 +341,8 @@ def test_without_a_route_the_client_still_balances(servers) -> None:
     assert client.actual_usage().completion_tokens > 0
 
 
-def test_a_whole_run_over_two_base_urls_uses_both(servers, tmp_path: Path) -> None:
-    fakes = [servers(latency=0.02), servers(latency=0.02)]
+def test_a_whole_run_over_two_base_urls_uses_both(fake_llm, tmp_path: Path) -> None:
+    fakes = [fake_llm(latency=0.02), fake_llm(latency=0.02)]
     spec = {
         "name": "t",
         "model": MODEL,

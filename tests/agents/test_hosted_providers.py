@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,21 +49,6 @@ PARAMS = {"temperature": 0.2, "max_tokens": 64, "seed": 7}
 EXPECTED_VERDICT = json.loads(DEFAULT_REPLY)
 
 ServerFactory = Callable[..., FakeLLMServer]
-
-
-@pytest.fixture
-def fake_llm() -> Iterator[ServerFactory]:
-    """Start fake LLM servers with the given options; all are stopped after the test."""
-    servers: list[FakeLLMServer] = []
-
-    def start(**options: Any) -> FakeLLMServer:
-        server = FakeLLMServer(**options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)

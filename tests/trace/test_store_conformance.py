@@ -21,7 +21,7 @@ from moot.errors import UserError
 from moot.trace.events import ConversationStarted, MessageAdded, Stopped
 from moot.trace.location import open_store
 from moot.trace.postgres import PostgresTraceStore
-from moot.trace.store import TRACE_FILE, RawRow, SQLiteTraceStore, TraceStore, canonical_json, event_hash
+from moot.trace.store import TRACE_FILE, RawRow, TraceStore, canonical_json, event_hash
 from moot.trace.verify import chain_problems, stored_rows
 
 RUN = "run-1"
