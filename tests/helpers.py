@@ -60,3 +60,17 @@ SCENARIOS = [
     {"id": "s1", "title": "AITA for keeping my umbrella?", "text": "It rained and I kept my own umbrella."},
     {"id": "s2", "title": "AITA for leaving early?", "text": "I left the party at nine."},
 ]
+
+
+def consensus_run(root: Path) -> Path:
+    """A finished scripted run in `root/run`: 3 scenarios (from `root/cases.jsonl`), 3 debaters, consensus in round 2."""
+    import moot
+
+    cases = root / "cases.jsonl"
+    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"Text of case {i}."}) + "\n" for i in range(3)))
+    scripts = {
+        "alice": [verdict("NTA", "alice thinks the poster is fine"), verdict("YTA", "alice comes round to YTA")],
+        "bob": [verdict("YTA", "bob blames the poster firmly"), verdict("YTA", "bob still blames the poster")],
+        "carol": [verdict("ESH", "carol blames everyone involved"), verdict("YTA", "carol agrees with bob now")],
+    }
+    return moot.run(debate_spec(scripts, rounds=3), cases, out=root / "run", cache=None, concurrency=3).run_dir

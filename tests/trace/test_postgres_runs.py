@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-import moot
 from moot.analysis.analyze import read_run
 from moot.analysis.summary import summarize_run
 from moot.cli import main
@@ -31,21 +30,13 @@ from moot.trace.reading import check_run_dir, open_run_trace
 from moot.trace.store import TRACE_FILE, canonical_json, open_trace
 from moot.trace.verify import verify_run
 
-from helpers import debate_spec, verdict
+from helpers import consensus_run
 
 
 @pytest.fixture(scope="module")
 def sqlite_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished scripted run: 3 scenarios, 3 debaters, consensus in round 2."""
-    root = tmp_path_factory.mktemp("sqlite-run")
-    cases = root / "cases.jsonl"
-    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"Text of case {i}."}) + "\n" for i in range(3)))
-    scripts = {
-        "alice": [verdict("NTA", "alice thinks the poster is fine"), verdict("YTA", "alice comes round to YTA")],
-        "bob": [verdict("YTA", "bob blames the poster firmly"), verdict("YTA", "bob still blames the poster")],
-        "carol": [verdict("ESH", "carol blames everyone involved"), verdict("YTA", "carol agrees with bob now")],
-    }
-    return moot.run(debate_spec(scripts, rounds=3), cases, out=root / "run", cache=None, concurrency=3).run_dir
+    return consensus_run(tmp_path_factory.mktemp("sqlite-run"))
 
 
 def postgres_copy(source: Path, target: Path, url: str, **manifest_changes) -> Path:

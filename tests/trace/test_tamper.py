@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-import moot
 from moot.trace.events import parse_event
 from moot.trace.store import canonical_json, event_hash
 from moot.trace.verify import verify_run
 
-from helpers import debate_spec, verdict
+from helpers import consensus_run
 
 SEEDS = range(30)
 EDITABLE = ("content", "raw_reply", "reason", "round", "agent", "scenario_id", "visible", "order")
@@ -29,16 +28,7 @@ EDITABLE = ("content", "raw_reply", "reason", "round", "agent", "scenario_id", "
 @pytest.fixture(scope="module")
 def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished scripted run: 3 scenarios, 3 debaters, consensus in round 2."""
-    root = tmp_path_factory.mktemp("tamper")
-    cases = root / "cases.jsonl"
-    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"Text of case {i}."}) + "\n" for i in range(3)))
-    scripts = {
-        "alice": [verdict("NTA", "alice thinks the poster is fine"), verdict("YTA", "alice comes round to YTA")],
-        "bob": [verdict("YTA", "bob blames the poster firmly"), verdict("YTA", "bob still blames the poster")],
-        "carol": [verdict("ESH", "carol blames everyone involved"), verdict("YTA", "carol agrees with bob now")],
-    }
-    result = moot.run(debate_spec(scripts, rounds=3), cases, out=root / "run", cache=None, concurrency=3)
-    return result.run_dir
+    return consensus_run(tmp_path_factory.mktemp("tamper"))
 
 
 def tampered_copy(original: Path, target: Path) -> tuple[Path, sqlite3.Connection]:
