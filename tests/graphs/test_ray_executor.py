@@ -229,17 +229,32 @@ def test_a_conversation_lost_for_good_ends_the_run_in_one_line_and_the_run_resum
     trace = request.getfixturevalue("postgres_url") if store == "postgresql" else None
     spec = debate_spec(server.url)
     executor = RayExecutor(workers=2)
+    killed: list[int] = []
 
-    def kill_for_good(done: int, planned: int) -> None:
-        if done == 3:
-            cluster.kill(executor.actors[1], no_restart=True)
+    # The workers die for good while the 24th request is held, so the conversation that sent it
+    # is certainly cut off mid-way. (Killing one worker after a count of finished conversations
+    # could catch it before it had begun any of its own, leaving nothing to resume.)
+    def kill_for_good(record: Any, count: int) -> None:
+        if count == 24 and not killed:
+            killed.append(count)
+            for actor in executor.actors:
+                cluster.kill(actor, no_restart=True)
+            server.wait(3.0)
 
-    with pytest.raises(UserError) as lost:
-        moot.run(spec, scenarios(20), out=tmp_path / "run", cache=None, concurrency=8, executor=executor, progress=kill_for_good, trace=trace)
+    server.reset()
+    server.on_request = kill_for_good
+    try:
+        with pytest.raises(UserError) as lost:
+            moot.run(spec, scenarios(20), out=tmp_path / "run", cache=None, concurrency=8, executor=executor, trace=trace)
+    finally:
+        server.on_request = None
     message = str(lost.value)
     assert "\n" not in message
     assert "was lost on the Ray cluster" in message and f"moot run --resume {tmp_path / 'run'} --executor ray" in message
     assert RunManifest.read(tmp_path / "run").status != "completed"
+    before = events_of(tmp_path / "run")
+    cut_off = {event.conversation_id for event in before} - {event.conversation_id for event in before if event.event == "stopped"}
+    assert cut_off, "a conversation was cut off mid-way"
 
     resumed = moot.resume(tmp_path / "run", scenarios(20), executor=RayExecutor(workers=2))
     assert resumed.manifest.status == "completed" and resumed.manifest.executor == "ray"
@@ -247,7 +262,7 @@ def test_a_conversation_lost_for_good_ends_the_run_in_one_line_and_the_run_resum
     got = said(resumed.run_dir)
     assert len(got) == 20 and got == part_of(said(baseline.run_dir), got)
     events = events_of(resumed.run_dir)
-    assert any(event.event == "resumed" for event in events)
+    assert {event.conversation_id for event in events if event.event == "resumed"} == cut_off
     # Calls made before the resume are counted once: from the trace by the runner, not again by the workers.
     assert resumed.manifest.usage.total.calls == sum(event.event == "model_call" for event in events)
     assert verify_run(resumed.run_dir).ok
