@@ -261,8 +261,9 @@ class WorkerActor:
         from moot.trace.events import Stopped
 
         worker = await self._ready()
-        earlier = [event for event in worker.store.events(plan.conversation_id) if event.seq > self.since_seq]
-        outcome = await worker.run(plan)
+        recorded = list(worker.store.events(plan.conversation_id))
+        earlier = [event for event in recorded if event.seq > self.since_seq]
+        outcome = await worker.run(plan, recorded)
         if earlier:
             count_recorded_calls(outcome.usage, earlier, worker.pool.prices())
         stop = next((event for event in earlier if isinstance(event, Stopped)), None)
@@ -359,8 +360,9 @@ class RayExecutor:
             for provider in limits
         }
         worker_class = ray.remote(WorkerActor)
+        environment = worker_environment(spec)
         self.actors = [
-            worker_class.options(num_cpus=min(1.0, cpus / count), max_concurrency=concurrency + 2, scheduling_strategy="SPREAD", **options).remote(job, index, names, since_seq, worker_environment(spec))
+            worker_class.options(num_cpus=min(1.0, cpus / count), max_concurrency=concurrency + 2, scheduling_strategy="SPREAD", **options).remote(job, index, names, since_seq, environment)
             for index in range(count)
         ]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -99,12 +99,17 @@ class ConversationWorker:
         self._secrets = self.pool.secrets()
         self._prices = self.pool.prices()
 
-    async def run(self, plan: ConversationPlan) -> ConversationOutcome:
-        """Run (or go on with, or skip) one conversation; a failure is recorded in the trace, never raised."""
-        recorded = events_by_conversation(list(self.store.events(plan.conversation_id))).get(plan.conversation_id, [])
-        if any(isinstance(event, Stopped) for event in recorded):
+    async def run(self, plan: ConversationPlan, recorded: Sequence[Event] | None = None) -> ConversationOutcome:
+        """Run (or go on with, or skip) one conversation; a failure is recorded in the trace, never raised.
+
+        `recorded`: the conversation's events already in the trace, when the caller has read them.
+        """
+        if recorded is None:
+            recorded = list(self.store.events(plan.conversation_id))
+        standing = events_by_conversation(recorded).get(plan.conversation_id, [])
+        if any(isinstance(event, Stopped) for event in standing):
             return ConversationOutcome(plan.conversation_id, "skipped")
-        point = resume_point(self.protocol, self.protocol.plan(plan.order), recorded) if recorded else None
+        point = resume_point(self.protocol, self.protocol.plan(plan.order), standing) if standing else None
         writer = TraceWriter(self.store, secrets=self._secrets, prices=self._prices)
         ok = await self._run_conversation(plan, writer, point)
         usage = writer.usage
