@@ -15,16 +15,20 @@ class UserError(Exception):
     """A mistake in user input; its message says what is wrong and where."""
 
 
-def did_you_mean(word: str, known: Iterable[str]) -> str:
-    """Return `"; did you mean 'x'?"` for the closest known word, or an empty string."""
+def did_you_mean(word: str, known: Iterable[str], *, otherwise: str = "") -> str:
+    """Return `"; did you mean 'x'?"` for the closest known word, else `otherwise`.
+
+    A message that goes on with the list of known words passes `otherwise=";"`, so that the
+    list is set off either way (`...; known: a, b`).
+    """
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return f"; did you mean '{close[0]}'?" if close else otherwise
 
 
 def unknown_name(kind: str, word: str, known: Iterable[str]) -> str:
     """Format the standard message for a name that is not among the known ones."""
     known = sorted(known)
-    return f"{kind} '{word}' is unknown{did_you_mean(word, known)} known: {', '.join(known)}"
+    return f"{kind} '{word}' is unknown{did_you_mean(word, known, otherwise=';')} known: {', '.join(known)}"
 
 
 class SpecError(UserError):

@@ -141,7 +141,7 @@ def resolve_spec_path(source: str | Path) -> Path:
         return bundled[str(source)]
     if path.exists():
         raise UserError(f"spec '{source}' is not a file")
-    raise UserError(f"spec file '{source}' not found{did_you_mean(path.stem, bundled)} bundled specs: {', '.join(bundled)}")
+    raise UserError(f"spec file '{source}' not found{did_you_mean(path.stem, bundled, otherwise=';')} bundled specs: {', '.join(bundled)}")
 
 
 def load_spec(source: str | Path) -> LoadedSpec:

@@ -10,13 +10,13 @@ per swap. `--limit N` keeps the first N base scenarios with both of their rows
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from moot.errors import did_you_mean
 from moot.scenarios.schema import Scenario, id_as_text
 from moot.scenarios.schwartz import goal_of, normalise_value, pair_key
 
@@ -77,8 +77,7 @@ class CooperationScenario(BaseModel):
     def _known_type(cls, value: Any) -> Any:
         """Name the closest cooperation type when a string is not one of them."""
         if isinstance(value, str) and value not in COOPERATION_TYPES:
-            close = difflib.get_close_matches(value, list(COOPERATION_TYPES), n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ";"
+            hint = did_you_mean(value, COOPERATION_TYPES, otherwise=";")
             raise ValueError(f"unknown cooperation type {value!r}{hint} known: {', '.join(COOPERATION_TYPES)}")
         return value
 

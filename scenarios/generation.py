@@ -50,7 +50,7 @@ def check_types(types: Sequence[str]) -> list[str]:
     """The cooperation types, checked; a UserError names an unknown one."""
     for kind in types:
         if kind not in COOPERATION_TYPES:
-            raise UserError(f"cooperation type '{kind}' is unknown{did_you_mean(kind, COOPERATION_TYPES)} known: {', '.join(COOPERATION_TYPES)}")
+            raise UserError(f"cooperation type '{kind}' is unknown{did_you_mean(kind, COOPERATION_TYPES, otherwise=';')} known: {', '.join(COOPERATION_TYPES)}")
     if len(set(types)) != len(types) or not types:
         raise UserError("cooperation types must be given once each, at least one")
     return list(types)

@@ -236,7 +236,7 @@ def _format_of(node: Node, name: str) -> str:
     known = [form for form in _ROW_MODELS if form]
     value = node.value if isinstance(node, ScalarNode) else f"<{_node_kind(node)}>"
     if value not in known:
-        hint = did_you_mean(str(value), known) or ";"
+        hint = did_you_mean(str(value), known, otherwise=";")
         raise UserError(f"{name}:{node.start_mark.line + 1}: top-level key 'format': unknown scenario "
                         f"format {value!r}{hint} known: {', '.join(known)}")
     return value

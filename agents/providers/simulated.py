@@ -45,7 +45,7 @@ def simulate_params(agent: AgentSpec) -> DebaterParams:
         raise UserError(f"{where} must be a mapping of {', '.join(_FIELDS)}, got {type(data).__name__}")
     for key in data:
         if key not in _FIELDS:
-            raise UserError(f"{where}.{key} is unknown{did_you_mean(str(key), _FIELDS)}; known: {', '.join(_FIELDS)}")
+            raise UserError(f"{where}.{key} is unknown{did_you_mean(str(key), _FIELDS, otherwise=';')} known: {', '.join(_FIELDS)}")
     baseline = data.get("baseline", {})
     if not isinstance(baseline, Mapping):
         raise UserError(f"{where}.baseline must be a mapping of verdict to utility, got {type(baseline).__name__}")

@@ -95,7 +95,8 @@ def test_a_simulated_experiment_recovers_its_inertia(tmp_path):
     [
         (None, "needs 'variables: {simulate"),
         ({"inertia": "high"}, "variables.simulate.inertia must be a finite number"),
-        ({"inertai": 1.0}, "variables.simulate.inertai is unknown; did you mean 'inertia'?"),
+        ({"inertai": 1.0}, "variables.simulate.inertai is unknown; did you mean 'inertia'? known: baseline, "),
+        ({"zzzz": 1.0}, "variables.simulate.zzzz is unknown; known: baseline, "),
         ({"baseline": {"NTA": "x"}}, "variables.simulate.baseline.NTA must be a finite number"),
         ({"dilemma_sd": -1}, "variables.simulate.dilemma_sd must not be negative"),
     ],

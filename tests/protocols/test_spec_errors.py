@@ -73,7 +73,9 @@ def test_not_utf8_and_missing_files(tmp_path, capsys):
     assert "not UTF-8 text (byte 0xff at offset 6)" in capsys.readouterr().err
     assert main(["validate", "aita_round_robbin_3"]) == 2
     err = capsys.readouterr().err
-    assert "spec file 'aita_round_robbin_3' not found; did you mean 'aita_round_robin_3'?" in err
+    assert "spec file 'aita_round_robbin_3' not found; did you mean 'aita_round_robin_3'? bundled specs: aita_round_robin_2, " in err
+    assert main(["validate", "zzzz"]) == 2
+    assert "spec file 'zzzz' not found; bundled specs: aita_round_robin_2, " in capsys.readouterr().err
 
 
 def test_a_hosted_model_without_its_key_is_refused_before_running(tmp_path, capsys, monkeypatch):
