@@ -1,14 +1,25 @@
 """The corpus of bad inputs in `bad_inputs/`: each one through the CLI gives one line, exit 2, and writes nothing.
 
 Every file (or folder) of the corpus is one mistake; the ones whose format allows it say which
-in their first line. `spec_*` files go through `moot validate`, `scenarios_*` files through
-`moot run` with a good spec, `run_*` folders through `moot run --resume`, `moot analyze` and
-`moot trace`. A finished run and an output directory that holds another run are made here.
+in their first line. Four kinds, by prefix:
+
+- `spec_*` files go through `moot validate` and `moot graph`;
+- `scenarios_*` files through `moot run` with a good spec;
+- `run_*` folders through every command that reads a run (`RUN_COMMANDS`); `moot verify` exits 1
+  instead of 2 where it finds something wrong with a run it could read (`VERIFY_FINDS`);
+- `cli_*.args` files hold one command line (after their comment line), split like a shell does,
+  with placeholders for a good spec (`{spec}`), good scenarios (`{scenarios}`), a finished run
+  (`{run}`), an existing file (`{file}`), a folder (`{dir}`) and a path in a missing folder
+  (`{missing}`).
+
+A finished run and an output directory that holds another run are made here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -20,11 +31,13 @@ from helpers import GOOD_SPEC_YAML
 CORPUS = Path(__file__).parent / "bad_inputs"
 
 
-EXPECTED = {
+EXPECTED: dict[str, str] = {
+    # Run directories.
     "run_manifest_missing_fields": "run.json: not a valid run manifest (spec: Field required)",
     "run_manifest_not_json": "run.json: not a valid run manifest (Invalid JSON",
     "run_manifest_not_utf8": "run.json: not UTF-8 text (byte 0xe9 at offset 13)",
-    "run_not_a_run": "is not a run directory (no run.json)",
+    "run_not_a_run": "is not a run directory (no run.json",
+    # Scenario files.
     "scenarios_bad_json_line.jsonl": ":2: not valid JSON",
     "scenarios_duplicate_ids.jsonl": ":2: duplicate scenario id 'a'",
     "scenarios_duplicate_key.jsonl": ":1: key 'text' appears twice",
@@ -39,6 +52,7 @@ EXPECTED = {
     "scenarios_wrong_extension.txt": "unknown scenario file type '.txt'",
     "scenarios_wrong_type.jsonl": ":1: field 'text': expected a string, got integer",
     "scenarios_yaml_syntax.yaml": ":3: not valid YAML",
+    # Specs.
     "spec_absurd_rounds.yaml": ":5: rounds: Input should be less than or equal to 100",
     "spec_bad_agent_name.yaml": ":10: agents[1].name: String should match pattern",
     "spec_compatible_without_url.yaml": ":3: model: model 'openai-compatible:llama' needs a base URL",
@@ -75,8 +89,26 @@ EXPECTED = {
     "spec_yaml_unclosed_bracket.yaml": ":6:5: YAML syntax error",
     "spec_zero_agents.yaml": ":8: agents: List should have at least 1 item",
     "spec_zero_rounds.yaml": ":5: rounds: Input should be greater than or equal to 1 (got 0)",
+    # Command lines.
 }
-"""What the one line says about each corpus entry (after `moot: error: <path>`)."""
+"""What the one line says about each corpus entry (after `moot: error: `)."""
+
+RUN_EXPECTED: dict[str, dict[str, str]] = {
+    "run_manifest_not_json": {"analyze": "run directory", "trace": "run directory"},
+    "run_manifest_missing_fields": {"analyze": "run directory", "trace": "run directory"},
+    "run_manifest_not_utf8": {"analyze": "run directory", "trace": "run directory"},
+}
+"""Where a command words its line about a run folder otherwise than `EXPECTED` (by command name)."""
+
+VERIFY_FINDS: dict[str, str] = {}
+"""Run folders that `moot verify` reads and finds wrong (exit 1): the kind its first line names."""
+
+RUN_COMMANDS: dict[str, list[str]] = {
+    "resume": ["run", "--resume", "{entry}"],
+    "analyze": ["analyze", "{entry}"],
+    "trace": ["trace", "{entry}"],
+}
+"""Every command that reads a run, as given a run folder of the corpus."""
 
 COMMENTLESS = {".jsonl", ""}
 """Formats without comments (JSON lines, run folders), and files that are empty or not UTF-8 on purpose."""
@@ -87,13 +119,28 @@ def snapshot(*folders: Path) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def commands(entry: Path, good_spec: Path, out: Path) -> list[list[str]]:
-    """The CLI commands a corpus entry goes through."""
-    if entry.name.startswith("spec_"):
-        return [["validate", str(entry)]]
-    if entry.name.startswith("scenarios_"):
-        return [["run", str(good_spec), "--scenarios", str(entry), "--out", str(out), "--quiet"]]
-    return [["run", "--resume", str(entry)], ["analyze", str(entry)], ["trace", str(entry)]]
+def kind_of(name: str) -> str:
+    """The kind of a corpus entry, from its prefix."""
+    return name.split("_", 1)[0]
+
+
+def args_line(entry: Path) -> str:
+    """The command line of a `cli_*.args` entry: its first line that is not a comment."""
+    return next(line for line in entry.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
+
+
+def command_lines(entry: Path, places: dict[str, Path]) -> list[tuple[str, list[str]]]:
+    """The CLI commands a corpus entry goes through, each with its name."""
+    name = entry.name
+    if name.startswith("spec_"):
+        return [("validate", ["validate", str(entry)]), ("graph", ["graph", str(entry)])]
+    if name.startswith("scenarios_"):
+        return [("run", ["run", str(places["spec"]), "--scenarios", str(entry), "--out", str(places["out"]), "--quiet"])]
+    if name.startswith("run_"):
+        fill = {"entry": str(entry), **{key: str(value) for key, value in places.items()}}
+        return [(command, [part.format(**fill) for part in argv]) for command, argv in RUN_COMMANDS.items()]
+    fill = {key: str(value) for key, value in places.items()}
+    return [("cli", [part.format(**fill) for part in shlex.split(args_line(entry))])]
 
 
 def check_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], expected: str, names: Path | None = None) -> None:
@@ -105,30 +152,64 @@ def check_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], expected
     assert expected in err and "Traceback" not in err, (argv, err)
 
 
-def test_the_corpus_covers_every_category_and_says_what_is_wrong() -> None:
+def check_verify_finds(argv: list[str], capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    """`moot verify` exits 1 and its first line names the kind of what it found; no traceback."""
+    assert main(argv) == 1, argv
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines and lines[0].startswith(kind), (argv, captured.out)
+    assert "Traceback" not in captured.out + captured.err, (argv, captured.err)
+
+
+@pytest.fixture
+def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Path]:
+    """A working folder with a good spec, good scenarios, a finished run, a file and a folder (the placeholders)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOOT_CACHE", str(tmp_path / "cache" / "responses.sqlite"))
+    spec = tmp_path / "good.yaml"
+    spec.write_text(GOOD_SPEC_YAML, encoding="utf-8")
+    scenarios = tmp_path / "cases.jsonl"
+    scenarios.write_text(json.dumps({"id": "a", "text": "x"}) + "\n", encoding="utf-8")
+    run = tmp_path / "run"
+    assert main(["run", str(spec), "--scenarios", str(scenarios), "--out", str(run), "--quiet", "--no-cache"]) == 0
+    capsys.readouterr()
+    existing = tmp_path / "existing.txt"
+    existing.write_text("a file that is not a folder\n", encoding="utf-8")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    return {
+        "tmp": tmp_path, "spec": spec, "scenarios": scenarios, "run": run, "file": existing, "dir": folder,
+        "missing": tmp_path / "missing" / "x", "out": tmp_path / "out",
+    }
+
+
+def test_the_corpus_covers_every_kind_and_says_what_is_wrong() -> None:
     entries = sorted(p.name for p in CORPUS.iterdir())
     assert len(entries) >= 40
     assert entries == sorted(EXPECTED), "every corpus entry has its expected message, and only those"
+    assert {kind_of(name) for name in entries} <= {"spec", "scenarios", "run", "cli"}
+    assert set(RUN_EXPECTED) | set(VERIFY_FINDS) <= {name for name in entries if kind_of(name) == "run"}
     for name in entries:
         path = CORPUS / name
         data = path.read_bytes() if path.is_file() else b"#"
         if path.suffix not in COMMENTLESS and data and data.isascii():
             assert data.startswith(b"# "), f"{name} starts with a comment saying what is wrong"
+        if kind_of(name) == "cli":
+            assert path.suffix == ".args", f"{name}: a command line entry is a .args file"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    good_spec = tmp_path / "good.yaml"
-    good_spec.write_text(GOOD_SPEC_YAML, encoding="utf-8")
-    out = tmp_path / "out"
+def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, places: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     entry = CORPUS / name
-    before = snapshot(CORPUS, tmp_path)
-    for argv in commands(entry, good_spec, out):
-        expected = EXPECTED[name] if argv[0] != "analyze" and argv[0] != "trace" else "run directory"
-        check_one_line(argv, capsys, expected, names=entry)
-    assert not out.exists()
-    assert snapshot(CORPUS, tmp_path) == before, "nothing may be written"
+    before = snapshot(CORPUS, places["tmp"])
+    for command, argv in command_lines(entry, places):
+        if command == "verify" and name in VERIFY_FINDS:
+            check_verify_finds(argv, capsys, VERIFY_FINDS[name])
+            continue
+        expected = RUN_EXPECTED.get(name, {}).get(command, EXPECTED[name])
+        check_one_line(argv, capsys, expected, names=entry if kind_of(name) != "cli" else None)
+    assert not places["out"].exists()
+    assert snapshot(CORPUS, places["tmp"]) == before, "nothing may be written"
 
 
 def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
