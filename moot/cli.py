@@ -11,8 +11,9 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from moot.cli_args import at_least, not_empty
 from moot.errors import UserError
 
 if TYPE_CHECKING:
@@ -21,12 +22,25 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_CONCURRENCY = 4
+MODEL_OVERRIDE = not_empty("a model as [AGENT=]PROVIDER:MODEL")
 RUN_OPTIONS = ("scenarios", "out", "limit", "concurrency", "seed", "repeats", "orders", "model", "cache", "no_cache")
 """Options of `moot run` that a resume takes from the run's run.json instead."""
 
 
+class UsageError(UserError):
+    """A mistake in the command line itself (an unknown option, a value of the wrong type)."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line naming the command and the argument, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the mistake as a UsageError (the CLI prints it as one line, exit code 2)."""
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moot", description="Multi-agent LLM protocols: run, inspect, trace.")
+    parser = CommandParser(prog="moot", description="Multi-agent LLM protocols: run, inspect, trace.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run an experiment, or finish an interrupted one (--resume RUN_DIR)")
@@ -34,23 +48,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted or killed run, with the spec, scenarios, seed and options of its run.json")
     run.add_argument("--scenarios", help="scenario file (JSONL or YAML) or bundled sample name; default: the spec's")
     run.add_argument("--out", type=Path, help="run directory to create (default: runs/NAME-TIME)")
-    run.add_argument("--limit", type=int, help="use only the first N scenarios")
-    run.add_argument("--concurrency", type=int, help=f"conversations at once (default {DEFAULT_CONCURRENCY})")
-    run.add_argument("--seed", type=int, help="base seed (default: the spec's)")
-    run.add_argument("--repeats", type=int, help="repeats of each scenario and order (default: the spec's)")
+    run.add_argument("--limit", type=at_least(1), help="use only the first N scenarios")
+    run.add_argument("--concurrency", type=at_least(1), help=f"conversations at once (default {DEFAULT_CONCURRENCY})")
+    run.add_argument("--seed", type=at_least(0), help="base seed (default: the spec's)")
+    run.add_argument("--repeats", type=at_least(1), help="repeats of each scenario and order (default: the spec's)")
     run.add_argument("--orders", choices=["given", "rotations", "permutations"], help="agent orders to run")
-    run.add_argument("--model", action="append", default=[], metavar="[AGENT=]MODEL", help="model for every agent, or AGENT=MODEL for one (repeatable)")
+    run.add_argument("--model", action="append", default=[], type=MODEL_OVERRIDE, metavar="[AGENT=]MODEL", help="model for every agent, or AGENT=MODEL for one (repeatable)")
     run.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
     run.add_argument("--no-cache", action="store_true", help="call the models every time")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--executor", choices=["local", "ray"], default="local", help="what runs the conversations: this process (default) or a Ray cluster")
     run.add_argument("--address", help="with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); default: start one on this machine")
-    run.add_argument("--workers", type=int, help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)")
+    run.add_argument("--workers", type=at_least(1), help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)")
     run.add_argument("--trace", metavar="URL", help="keep the trace in this PostgreSQL database (postgresql://USER@HOST/DB) instead of the run directory")
 
     validate = sub.add_parser("validate", help="check a spec without running it")
     validate.add_argument("spec")
-    validate.add_argument("--model", action="append", default=[], metavar="[AGENT=]MODEL")
+    validate.add_argument("--model", action="append", default=[], type=MODEL_OVERRIDE, metavar="[AGENT=]MODEL")
 
     graph = sub.add_parser("graph", help="print the compiled graph (mermaid) and the turn order")
     graph.add_argument("spec")
@@ -104,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name) not in (None, False, [])]
         if args.spec or given:
-            extra = f"a spec ('{args.spec}')" if args.spec else given[0]
+            extra = f"spec ('{args.spec}')" if args.spec else given[0]
             raise UserError(f"--resume {args.resume} takes no {extra}: the spec, scenarios, seed and options come from the run's run.json")
         with progress_bar(enabled=not args.quiet) as progress:
             result = resume(args.resume, progress=progress, executor=executor, trace=args.trace)
@@ -208,12 +222,18 @@ COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios", "moot.c
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `moot` command."""
-    args = _parser().parse_args(argv)
+    """Entry point of the `moot` command: every expected failure is one line on stderr and exit code 2."""
     try:
+        args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"moot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        # A file or folder the command had to read or write refused it (permissions, a full disk, ...).
+        print(f"moot: error: {_os_error_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         run_dir = getattr(exc, "run_dir", None)
@@ -222,8 +242,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("moot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return 0
+
+
+def _os_error_line(exc: OSError) -> str:
+    """An operating-system error as one line naming the file."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename is not None:
+        target = f" -> '{exc.filename2}'" if exc.filename2 is not None else ""
+        return f"'{exc.filename}'{target}: {reason}"
+    return f"{reason}: {exc}" if str(exc) else reason
 
 
 if __name__ == "__main__":

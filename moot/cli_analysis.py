@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from moot.cli_args import at_least, not_empty
+
 
 def register(sub: argparse._SubParsersAction) -> dict:
     """Add the commands to the CLI; return their handlers by name."""
     judge = sub.add_parser("judge", help="run a judge over every message of a finished run (appends to its trace)")
     judge.add_argument("run_dir", type=Path)
     judge.add_argument("--judge", default="values", help="values (tag each message), or arguments (split long answers, then judge each argument's values and specificity)")
-    judge.add_argument("--model", help="the judge's model (default: the run's default model)")
+    judge.add_argument("--model", type=not_empty("a model as PROVIDER:MODEL"), help="the judge's model (default: the run's default model)")
     judge.add_argument("--values", help="value list of the judge: CSV with a 'value' column, or one value per line")
-    judge.add_argument("--concurrency", type=int, default=4)
+    judge.add_argument("--concurrency", type=at_least(1), default=4)
     judge.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
     judge.add_argument("--no-cache", action="store_true")
 
@@ -26,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     analyze.add_argument("--unsteered", type=Path, help="run directory of the same protocol without value steering, for the adaptation measure")
     analyze.add_argument("--short", type=Path, help="run directory of the short-form protocol on the same dilemmas, for the consistency study")
     analyze.add_argument("--labels", type=Path, help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa")
-    analyze.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    analyze.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
+    analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
 
     report = sub.add_parser("report", help="write one self-contained HTML report of a run")
     report.add_argument("run_dir", type=Path)

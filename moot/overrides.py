@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moot.agents.registry import check_model
 from moot.errors import UserError, unknown_name
 from moot.protocols.spec import ProtocolSpec
 
@@ -12,6 +13,8 @@ def override_models(spec: ProtocolSpec, overrides: list[str]) -> ProtocolSpec:
         agent_name, sep, model = override.partition("=")
         if not sep:
             model = agent_name
+        _check_override(override, model)
+        if not sep:
             agents = [agent.model_copy(update={"model": None}) for agent in spec.agents]
             spec = spec.model_copy(update={"model": model, "agents": agents})
             continue
@@ -21,6 +24,16 @@ def override_models(spec: ProtocolSpec, overrides: list[str]) -> ProtocolSpec:
         agents = [agent.model_copy(update={"model": model}) if agent.name == agent_name else agent for agent in spec.agents]
         spec = spec.model_copy(update={"agents": agents})
     return spec
+
+
+def _check_override(override: str, model: str) -> None:
+    """Refuse a `--model` value that names no model or an unknown provider, naming the option (not the spec file)."""
+    if not model.strip():
+        raise UserError(f"--model '{override}': names no model; write PROVIDER:MODEL or AGENT=PROVIDER:MODEL")
+    try:
+        check_model(model)
+    except UserError as exc:
+        raise UserError(f"--model '{override}': {exc}") from None
 
 
 def override_repeats(spec: ProtocolSpec, repeats: int | None, orders: str | None) -> ProtocolSpec:

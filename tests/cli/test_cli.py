@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from moot.cli import main
@@ -69,8 +70,8 @@ def test_user_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys):
     bad.write_text('{"id": "a", "text": "x"}\n{"id": "b", "titel": "t", "text": "y"}\n')
     cases = [
         (["run", str(spec), "--scenarios", str(bad), "--out", str(tmp_path / "r1")], f"{bad}:2: field 'titel' is not allowed; did you mean 'title'?"),
-        (["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r2"), "--limit", "0"], "--limit must be at least 1"),
-        (["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r3"), "--concurrency", "0"], "concurrency must be at least 1"),
+        (["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r2"), "--limit", "0"], "argument --limit: must be at least 1 (got 0)"),
+        (["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r3"), "--concurrency", "0"], "argument --concurrency: must be at least 1 (got 0)"),
         (["trace", str(tmp_path)], "is not a run directory"),
         (["trace", str(tmp_path / "nowhere")], "run directory"),
     ]
@@ -88,3 +89,21 @@ def test_unknown_conversation_id_is_a_clear_error(tmp_path, capsys):
     capsys.readouterr()
     assert main(["trace", str(out), "--conversation", "nope"]) == 2
     assert "conversation 'nope' is not in" in capsys.readouterr().err
+
+
+def test_help_still_prints_usage_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--help"])
+    assert exited.value.code == 0
+    assert "--resume RUN_DIR" in capsys.readouterr().out
+
+
+def test_a_file_the_system_refuses_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    from moot import cli
+
+    def refuse(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked.json"))
+
+    monkeypatch.setitem(cli.COMMANDS, "schema", refuse)
+    assert main(["schema"]) == 2
+    assert capsys.readouterr().err == f"moot: error: '{tmp_path / 'locked.json'}': Permission denied\n"
