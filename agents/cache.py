@@ -17,6 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from moot.errors import UserError
+from moot.outputs import check_creatable
+
 CACHE_ENV = "MOOT_CACHE"
 """Environment variable naming the cache file (overrides the default location)."""
 
@@ -82,3 +85,30 @@ class ResponseCache:
         """Release the file."""
         with self._lock:
             self._db.close()
+
+
+def check_cache_file(path: Path, option: str = "--cache") -> None:
+    """Open (creating when new) the cache file once, so that a bad `--cache` is one line before a run writes anything.
+
+    Refused: a folder, a path under a file or where nothing may be created, a file that is not
+    SQLite, and a SQLite file that holds other tables (another program's database, or a trace).
+    """
+    if path.is_dir():
+        raise UserError(f"{option} '{path}' is a folder; name a cache file")
+    check_creatable(path, option)
+    if path.is_file() and path.stat().st_size > 0:
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            try:
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise UserError(f"{option} '{path}' is not a response cache ({exc})") from None
+        if tables - {"replies"}:
+            raise UserError(f"{option} '{path}' is a SQLite database of something else (tables {', '.join(sorted(tables))}); name a cache file")
+    try:
+        ResponseCache(path).close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UserError(f"{option} '{path}': cannot open the cache ({reason})") from None

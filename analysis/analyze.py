@@ -15,6 +15,7 @@ from typing import Any
 
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
 from moot.errors import UserError, unknown_name
+from moot.outputs import check_output_folder
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import check_run_dir, open_run_trace
@@ -110,6 +111,8 @@ def analyze_run(
     a CSV of human labels (cooperation: concession labels).
     """
     run_dir = Path(run_dir)
+    if out is not None:
+        check_output_folder(Path(out), "--out")
     manifest, events = read_run(run_dir)
     chosen = study_of(manifest, study)
     if n_boot < 10:

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from moot.agents.cache import check_cache_file
 from moot.agents.pool import ModelPool
 from moot.errors import UserError
+from moot.outputs import check_new_folder
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor, stable_int
 from moot.graphs.resume import InterruptedRun, open_interrupted_run, stopped_events
@@ -89,9 +91,12 @@ def prepare_run_dir(out: Path | None, spec: ProtocolSpec) -> Path:
     if out is None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{spec.name}-{stamp}-{token_source.token_hex(2)}"
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out '{out}' is a file; name a folder to create")
+    if out.exists() and any(out.iterdir()):
         kind = "holds another run" if (out / MANIFEST_FILE).exists() else "is not empty"
         raise UserError(f"output directory '{out}' already exists and {kind}; choose another --out")
+    check_new_folder(out, "--out")
     return out
 
 
@@ -292,6 +297,8 @@ async def resume_async(
     """
     interrupted: InterruptedRun = open_interrupted_run(Path(run_dir), scenarios)
     manifest = interrupted.manifest
+    if manifest.cache:
+        check_cache_file(Path(manifest.cache), "the run's cache")
     trace = check_trace_location(trace)
     if public_location(trace) != manifest.trace and trace is not None:
         raise UserError(f"--trace '{public_location(trace)}' is not where run '{run_dir}' keeps its trace ({manifest.trace or 'its trace.sqlite'})")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from moot.agents.cache import default_cache_path
+from moot.agents.cache import check_cache_file, default_cache_path
 from moot.errors import UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.executor import Executor
@@ -16,6 +16,7 @@ from moot.protocols.loader import LoadedSpec, load_spec, validate_spec_data
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
 from moot.scenarios.cooperation import first_base_scenarios
+from moot.trace.location import check_trace_location
 
 USE_DEFAULT_CACHE = "default"
 
@@ -98,9 +99,15 @@ def run(
     if not isinstance(protocol, CompiledProtocol):  # an explorer: its topics are its scenarios
         from moot.graphs.explorer import run_explorer
 
+        if cache_path is not None:
+            check_cache_file(cache_path)
         return run_explorer(protocol, out=out, seed=seed, cache_path=cache_path, progress=progress)
     scenario_set = as_scenarios(scenarios, loaded, limit)
     run_dir = prepare_run_dir(Path(out) if out else None, protocol.spec)
+    check_trace_location(trace)
+    if cache_path is not None:
+        # Last of the checks: it creates the cache file when it is new.
+        check_cache_file(cache_path)
     coroutine = run_async(
         protocol,
         scenario_set,

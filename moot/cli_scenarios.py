@@ -11,7 +11,9 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from moot.cli_args import at_least, between, not_empty
 from moot.errors import UserError
+from moot.outputs import check_output_file, write_whole
 
 GENERATE_SPEC = "scenario_generate"
 FILTER_SPEC = "scenario_filter"
@@ -27,15 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[[argp
     generate = actions.add_parser("generate", help="write cooperation scenarios from backgrounds with a model")
     generate.add_argument("backgrounds", help="scenario file of backgrounds (id, text) or a bundled sample, e.g. cooperation_backgrounds")
     generate.add_argument("--types", nargs="+", default=list(COOPERATION_TYPES), metavar="TYPE", help=f"cooperation types (default: {' '.join(COOPERATION_TYPES)})")
-    generate.add_argument("--pairs", type=int, default=1, metavar="N", help="value pairs per background and type (default 1)")
-    generate.add_argument("--seed", type=int, default=0, help="seed of the pair choice and of the run (default 0)")
+    generate.add_argument("--pairs", type=at_least(1), default=1, metavar="N", help="value pairs per background and type (default 1)")
+    generate.add_argument("--seed", type=at_least(0), default=0, help="seed of the pair choice and of the run (default 0)")
     _common(generate, out_help="cooperation scenario file to write (default: cooperation_scenarios.yaml)")
-    generate.add_argument("--limit", type=int, metavar="N", help="generate only the first N jobs")
+    generate.add_argument("--limit", type=at_least(1), metavar="N", help="generate only the first N jobs")
 
     filter_ = actions.add_parser("filter", help="rate cooperation scenarios with a model and keep the good, distinct ones")
     filter_.add_argument("file", type=Path, help="cooperation scenario file (format: cooperation)")
     for name in ("realism", "specificity", "conflict"):
-        filter_.add_argument(f"--min-{name}", type=int, default=3, metavar="K", help=f"lowest passing {name} score, 1 to 5 (default 3)")
+        filter_.add_argument(f"--min-{name}", type=between(1, 5), default=3, metavar="K", help=f"lowest passing {name} score, 1 to 5 (default 3)")
     filter_.add_argument("--dedupe", type=float, default=0.9, metavar="S", help="similarity at or above which a scenario is a near-duplicate (default 0.9)")
     _common(filter_, out_help="file of the kept scenarios (default: FILE_kept.yaml beside FILE)")
     filter_.add_argument("--report", type=Path, help="JSON report of every decision (default: FILE_filter_report.json beside FILE)")
@@ -43,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[[argp
 
 
 def _common(parser: argparse.ArgumentParser, out_help: str) -> None:
-    parser.add_argument("--model", help="model of the protocol's agent, as provider:model (default: the spec's)")
+    parser.add_argument("--model", type=not_empty("a model as PROVIDER:MODEL"), help="model of the protocol's agent, as provider:model (default: the spec's)")
     parser.add_argument("--out", type=Path, help=out_help)
     parser.add_argument("--run-dir", type=Path, help="run directory to create (default: runs/NAME-TIME)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -55,10 +57,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _fresh_file(path: Path, what: str) -> Path:
-    if path.exists():
-        raise UserError(f"{what} '{path}' already exists; choose another or remove it")
-    if not path.parent.is_dir():
-        raise UserError(f"{what} '{path}': directory '{path.parent}' does not exist")
+    check_output_file(path, what, replace=False)
     return path
 
 
@@ -117,7 +116,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"Backgrounds: {args.backgrounds}; types: {', '.join(types)}; pairs per background and type: {args.pairs}; seed: {args.seed}.",
         f"Run directory (every prompt and reply): {run_dir}",
     ]
-    out.write_text(cooperation_yaml(generated.scenarios, header), encoding="utf-8")
+    write_whole(out, cooperation_yaml(generated.scenarios, header))
     print(f"wrote {out}")
     return 0
 
@@ -148,7 +147,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     report = filter_decisions(
         scenarios, collect_replies(run_dir), thresholds, args.dedupe, method, source=str(args.file), run_dir=str(run_dir)
     )
-    report_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    write_whole(report_path, report.model_dump_json(indent=2) + "\n")
     _print_table(report)
     model = loaded.spec.model_of(loaded.spec.agents[0])
     kept = [s for s in scenarios if s.id in set(report.kept_ids)]
@@ -161,7 +160,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
         f"Thresholds: {', '.join(f'{k} >= {v}' for k, v in report.thresholds.items())}; near-duplicates at similarity >= {args.dedupe} ({method}).",
         f"Run directory: {run_dir}; report: {report_path}",
     ]
-    out.write_text(cooperation_yaml(kept, header), encoding="utf-8")
+    write_whole(out, cooperation_yaml(kept, header))
     print(f"wrote {out}")
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from moot.analysis.analyze import analyze_run, read_run
+from moot.outputs import check_output_file, write_whole
 from moot.report.detail import conversation_details
 from moot.report.page import Analysis, current_analysis, render_page
 from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
@@ -21,6 +22,9 @@ REPORT_FILE = "report.html"
 def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline: Path | str | None = None) -> Path:
     """Write the HTML report of a run; return its path."""
     run_dir = Path(run_dir)
+    target = Path(out) if out else run_dir / REPORT_FILE
+    if out:
+        check_output_file(target, "--out")
     manifest, events = read_run(run_dir)
     analysis: Analysis | None = None
     if manifest.spec.get("study"):
@@ -39,8 +43,5 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         "details": conversation_details(events),
     }
     page = render_page(manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations")
-    target = Path(out) if out else run_dir / REPORT_FILE
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    write_whole(target, page)
     return target

@@ -17,6 +17,7 @@ Parquet files read back to the same rows.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from moot.errors import UserError
+from moot.outputs import check_output_folder, write_whole, written_whole
 from moot.trace.events import Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted
 from moot.trace.reading import effective_events
 from moot.trace.store import canonical_json
@@ -203,22 +205,26 @@ def export_run(run_dir: Path, fmt: str, out: Path | None = None, tables: list[st
     for table in tables or []:
         if table not in TABLES:
             raise UserError(f"table '{table}' is unknown; known: {', '.join(TABLES)}")
-    events = recorded_events(run_dir)
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UserError("parquet export needs pyarrow: pip install 'moot[export]'")
     out = out or run_dir / "export"
+    check_output_folder(out, "--out")
+    events = recorded_events(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for table in tables or list(TABLES):
         path = out / f"{table}.{fmt}"
         if table == "events" and fmt == "jsonl":
-            path.write_text("".join(canonical_json(e) + "\n" for e in events), encoding="utf-8")
+            write_whole(path, "".join(canonical_json(e) + "\n" for e in events))
             written.append(ExportedTable(table, path, len(events)))
             continue
         columns, rows = uniform_columns(BUILDERS[table](events if table == "events" else effective_events(events)))
-        if fmt == "jsonl":
-            write_jsonl(rows, path)
-        elif fmt == "csv":
-            write_csv(columns, rows, path)
-        else:
-            write_parquet(columns, rows, path)
+        with written_whole(path) as tmp:
+            if fmt == "jsonl":
+                write_jsonl(rows, tmp)
+            elif fmt == "csv":
+                write_csv(columns, rows, tmp)
+            else:
+                write_parquet(columns, rows, tmp)
         written.append(ExportedTable(table, path, len(rows)))
     return written
