@@ -89,7 +89,47 @@ EXPECTED: dict[str, str] = {
     "spec_yaml_unclosed_bracket.yaml": ":6:5: YAML syntax error",
     "spec_zero_agents.yaml": ":8: agents: List should have at least 1 item",
     "spec_zero_rounds.yaml": ":5: rounds: Input should be greater than or equal to 1 (got 0)",
-    # Command lines.
+    # Command lines (placeholders filled in as in the entries).
+    "cli_analyze_boot_too_few.args": "moot analyze: argument --boot: must be at least 10 (got 5)",
+    "cli_analyze_out_is_a_file.args": "--out '{file}' is a file; name a folder",
+    "cli_export_format_unknown.args": "argument --format: invalid choice: 'xml'",
+    "cli_export_no_format.args": "the following arguments are required: --format",
+    "cli_export_out_is_a_file.args": "--out '{file}' is a file; name a folder",
+    "cli_export_out_under_a_file.args": "--out '{file}/tables': '{file}' is a file, not a folder",
+    "cli_judge_concurrency_zero.args": "moot judge: argument --concurrency: must be at least 1 (got 0)",
+    "cli_judge_model_empty.args": "argument --model: expected a model as PROVIDER:MODEL, got an empty value",
+    "cli_report_out_in_missing_folder.args": "--out '{missing}': folder '{tmp}/missing' does not exist",
+    "cli_report_out_is_a_folder.args": "--out '{dir}' is a folder; name a file",
+    "cli_resume_missing_run.args": "run directory '{missing}' not found",
+    "cli_resume_with_a_spec.args": "takes no spec",
+    "cli_resume_with_seed.args": "takes no --seed",
+    "cli_run_cache_is_a_folder.args": "--cache '{dir}' is a folder; name a cache file",
+    "cli_run_cache_is_a_trace.args": "is a SQLite database of something else (tables events)",
+    "cli_run_cache_is_text.args": "--cache '{file}' is not a response cache (file is not a database)",
+    "cli_run_cache_under_a_file.args": "'{file}' is a file, not a folder",
+    "cli_run_cache_unreachable.args": "--cache '/proc/moot/responses.sqlite': cannot open the cache",
+    "cli_run_concurrency_not_a_number.args": "argument --concurrency: expected a whole number, got 'many'",
+    "cli_run_limit_not_a_number.args": "moot run: argument --limit: expected a whole number, got 'ten'",
+    "cli_run_model_empty.args": "argument --model: expected a model as [AGENT=]PROVIDER:MODEL, got an empty value",
+    "cli_run_model_for_agent_empty.args": "--model 'alice=': names no model",
+    "cli_run_model_unknown_agent.args": "agent 'zed' is unknown",
+    "cli_run_model_unknown_provider.args": "--model 'opnai:gpt-4o': model provider 'opnai' is unknown; did you mean 'openai'?",
+    "cli_run_orders_unknown.args": "argument --orders: invalid choice: 'bogus'",
+    "cli_run_out_is_a_file.args": "--out '{file}' is a file; name a folder to create",
+    "cli_run_out_under_a_file.args": "--out '{file}/run': '{file}' is a file, not a folder",
+    "cli_run_out_unwritable.args": "'/proc/moot-run'",
+    "cli_run_repeats_zero.args": "argument --repeats: must be at least 1 (got 0)",
+    "cli_run_scenarios_missing.args": "scenario file '{missing}' not found",
+    "cli_run_seed_negative.args": "argument --seed: must be at least 0 (got -1)",
+    "cli_run_trace_not_postgresql.args": "expected a postgresql:// URL",
+    "cli_run_unknown_option.args": "unrecognized arguments: --rounds 3",
+    "cli_run_workers_zero.args": "argument --workers: must be at least 1 (got 0)",
+    "cli_scenarios_filter_missing_file.args": "{missing}: no such file",
+    "cli_scenarios_generate_out_exists.args": "output file '{file}' already exists; choose another or remove it",
+    "cli_trace_unknown_conversation.args": "conversation 'cnope' is not in",
+    "cli_unknown_command.args": "argument COMMAND: invalid choice: 'frobnicate'",
+    "cli_validate_missing_spec.args": "spec file '{tmp}/nope.yaml' not found",
+    "cli_view_port_out_of_range.args": "argument --port: must be between 0 and 65535 (got 70000)",
 }
 """What the one line says about each corpus entry (after `moot: error: `)."""
 
@@ -207,6 +247,8 @@ def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, plac
             check_verify_finds(argv, capsys, VERIFY_FINDS[name])
             continue
         expected = RUN_EXPECTED.get(name, {}).get(command, EXPECTED[name])
+        if kind_of(name) == "cli":
+            expected = expected.format(**{key: str(value) for key, value in places.items()})
         check_one_line(argv, capsys, expected, names=entry if kind_of(name) != "cli" else None)
     assert not places["out"].exists()
     assert snapshot(CORPUS, places["tmp"]) == before, "nothing may be written"
@@ -224,7 +266,7 @@ def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_unt
     before = snapshot(run)
     check_one_line(["run", "--resume", str(run)], capsys, f"run '{run}' is finished (1 completed, 0 failed of 1); nothing to resume")
     check_one_line(["run", str(spec), "--scenarios", str(cases), "--out", str(run), "--quiet"], capsys, f"output directory '{run}' already exists and holds another run")
-    check_one_line(["run", str(spec), "--resume", str(run)], capsys, f"--resume {run} takes no a spec")
+    check_one_line(["run", str(spec), "--resume", str(run)], capsys, f"--resume {run} takes no spec")
     check_one_line(["run", "--resume", str(run), "--limit", "2"], capsys, "takes no --limit")
     check_one_line(["run"], capsys, "moot run needs a spec")
     assert snapshot(run) == before, "the existing run is unchanged, byte for byte"
