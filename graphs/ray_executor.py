@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -290,6 +291,32 @@ def _failure_line(exc: BaseException, ray: Any) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+CLUSTER_PORTS = {"ray": 10001, "": 6379}
+"""Default port of a cluster address, by scheme: Ray's client server (`ray://HEAD`) or its GCS (`HEAD`)."""
+
+ANSWER_TIMEOUT_S = 5.0
+"""How long the head of a cluster has to accept a connection before its address is refused."""
+
+
+def check_cluster_address(address: str) -> None:
+    """Refuse a cluster address nothing answers at, before anything is written (Ray itself waits for minutes)."""
+    if address == "auto":
+        return
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in CLUSTER_PORTS:
+        raise UserError(f"--address {address}: expected ray://HOST[:PORT], HOST:PORT or auto")
+    host, _, port_text = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    try:
+        port = int(port_text) if port_text else CLUSTER_PORTS[scheme]
+    except ValueError:
+        raise UserError(f"--address {address}: port '{port_text}' is not a number") from None
+    try:
+        socket.create_connection((host or "127.0.0.1", port), timeout=ANSWER_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"--address {address}: no Ray cluster answers at {host or '127.0.0.1'}:{port} ({reason})") from None
+
+
 class RayExecutor:
     """Runs conversations on the worker processes of a Ray cluster (joined at `address`, or started here)."""
 
@@ -301,6 +328,8 @@ class RayExecutor:
             raise UserError(MISSING_RAY)
         if workers is not None and workers < 1:
             raise UserError(f"--workers must be at least 1 (got {workers})")
+        if address is not None:
+            check_cluster_address(address)
         self.address = address
         self.workers = workers
         self.actors: list[Any] = []

@@ -14,7 +14,7 @@ from moot.outputs import check_output_file, write_whole
 from moot.report.detail import conversation_details
 from moot.report.page import Analysis, current_analysis, render_page
 from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
-from moot.trace.reading import effective_events
+from moot.trace.reading import check_run_dir, effective_events
 
 REPORT_FILE = "report.html"
 
@@ -25,6 +25,8 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
     target = Path(out) if out else run_dir / REPORT_FILE
     if out:
         check_output_file(target, "--out")
+    if baseline is not None:
+        check_run_dir(Path(baseline))
     manifest, events = read_run(run_dir)
     analysis: Analysis | None = None
     if manifest.spec.get("study"):
