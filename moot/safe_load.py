@@ -56,7 +56,7 @@ LIMITS = LoadLimits()
 
 
 def read_bytes(path: Path | str, name: str | None = None, *, limits: LoadLimits = LIMITS) -> bytes:
-    """The bytes of a regular file no larger than `limits.max_bytes`; `name` is how errors name it (default: the path)."""
+    """The bytes of a regular file of at most `limits.max_bytes`; errors call it `name` (default: the path)."""
     name = str(path) if name is None else name
     try:
         info = os.stat(path)
@@ -67,7 +67,7 @@ def read_bytes(path: Path | str, name: str | None = None, *, limits: LoadLimits 
         if info.st_size > limits.max_bytes:
             raise UserError(_too_large(name, info.st_size, limits))
         with open(path, "rb") as handle:
-            data = handle.read(limits.max_bytes + 1)
+            data = _read_at_most(handle, limits.max_bytes + 1)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except OSError as exc:
@@ -75,6 +75,15 @@ def read_bytes(path: Path | str, name: str | None = None, *, limits: LoadLimits 
     if len(data) > limits.max_bytes:  # the file grew while it was read
         raise UserError(_too_large(name, len(data), limits))
     return data
+
+
+def _read_at_most(handle: Any, count: int) -> bytes:
+    """Up to `count` bytes of an open file, read in chunks (one `read(count)` would reserve `count` bytes at once)."""
+    chunks: list[bytes] = []
+    while count > 0 and (chunk := handle.read(min(count, 1 << 20))):
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
 
 
 def _too_large(name: str, size: int, limits: LoadLimits) -> str:
@@ -137,11 +146,15 @@ class BoundedYamlLoader(yaml.SafeLoader):
         """A scalar no longer than the limits allow (strings in characters, numbers in digits)."""
         node = super().compose_scalar_node(anchor)
         if len(node.value) > self.limits.max_string_chars:
-            raise self._fail(node.start_mark, f"a string of {len(node.value):,} characters; at most {self.limits.max_string_chars:,}")
+            raise self._fail(
+                node.start_mark, f"a string of {len(node.value):,} characters; at most {self.limits.max_string_chars:,}"
+            )
         if node.tag in (_INT_TAG, _FLOAT_TAG):
             digits = sum(char.isdigit() for char in node.value)
             if digits > self.limits.max_number_digits:
-                raise self._fail(node.start_mark, f"a number of {digits:,} digits; at most {self.limits.max_number_digits}")
+                raise self._fail(
+                    node.start_mark, f"a number of {digits:,} digits; at most {self.limits.max_number_digits}"
+                )
         return node
 
     def compose_mapping_node(self, anchor: str | None) -> MappingNode:
@@ -154,7 +167,9 @@ class BoundedYamlLoader(yaml.SafeLoader):
             identity = (key.tag, key.value) if key.tag == _STR_TAG else (key.tag, self._scalar_value(key))
             line = key.start_mark.line + 1
             if identity in first_lines:
-                raise self._fail(key.start_mark, f"key {key.value!r} appears twice (first on line {first_lines[identity]})")
+                raise self._fail(
+                    key.start_mark, f"key {key.value!r} appears twice (first on line {first_lines[identity]})"
+                )
             first_lines[identity] = line
         return node
 
@@ -200,7 +215,10 @@ def check_expansion(root: Node, name: str, limits: LoadLimits = LIMITS) -> None:
             open_nodes.discard(id(node))
             parts = [sizes[id(child)] for child in _children(node)]
             values = min(1 + sum(p[0] for p in parts), limits.max_nodes + 1)
-            chars = min((len(node.value) if isinstance(node, ScalarNode) else 0) + sum(p[1] for p in parts), limits.max_bytes + 1)
+            chars = min(
+                (len(node.value) if isinstance(node, ScalarNode) else 0) + sum(p[1] for p in parts),
+                limits.max_bytes + 1,
+            )
             depth = 1 + max((p[2] for p in parts), default=0)
             where = f"{name}:{node.start_mark.line + 1}"
             if values > limits.max_nodes:
@@ -217,7 +235,9 @@ def check_expansion(root: Node, name: str, limits: LoadLimits = LIMITS) -> None:
         stack.append((node, True))
         for child in _children(node):
             if id(child) in open_nodes:
-                raise UserError(f"{name}:{child.start_mark.line + 1}: an alias refers to a list or mapping that contains it")
+                raise UserError(
+                    f"{name}:{child.start_mark.line + 1}: an alias refers to a list or mapping that contains it"
+                )
             if id(child) not in sizes:
                 stack.append((child, False))
 
@@ -268,7 +288,9 @@ def load_json(text: str, name: str, *, first_line: int = 1, limits: LoadLimits =
         def parse(literal: str) -> Any:
             digits = sum(char.isdigit() for char in literal)
             if digits > limits.max_number_digits:
-                raise UserError(f"{name}:{first_line}: a number of {digits:,} digits; at most {limits.max_number_digits}")
+                raise UserError(
+                    f"{name}:{first_line}: a number of {digits:,} digits; at most {limits.max_number_digits}"
+                )
             return kind(literal)
 
         return parse
@@ -276,7 +298,9 @@ def load_json(text: str, name: str, *, first_line: int = 1, limits: LoadLimits =
     try:
         value = json.loads(text, object_pairs_hook=_unique_pairs, parse_int=number(int), parse_float=number(float))
     except json.JSONDecodeError as exc:
-        raise UserError(f"{name}:{first_line + exc.lineno - 1}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise UserError(
+            f"{name}:{first_line + exc.lineno - 1}: not valid JSON ({exc.msg} at column {exc.colno})"
+        ) from None
     except _DuplicateKey as exc:
         key = str(exc.args[0])
         first, second = _duplicate_key_lines(text, key)
