@@ -99,6 +99,7 @@ class _BoundTree(NodeTransformer):
         return nodes.Call(nodes.EnvironmentAttribute(name, lineno=lineno), args, [], None, None, lineno=lineno)
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
+        """Count each iteration of a loop; refuse a recursive loop (its inner loops would go uncounted)."""
         if node.recursive:
             raise TemplateRefused("recursive loops are not allowed", node.lineno)
         self.generic_visit(node)
@@ -114,10 +115,12 @@ class _BoundTree(NodeTransformer):
     visit_List = visit_Tuple = visit_Dict = _literal
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        """`a ~ b` joins within the size of a value."""
         self.generic_visit(node)
         return self._helper("join_values", list(node.nodes), node.lineno)
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        """Each printed expression is measured before it becomes text."""
         self.generic_visit(node)
         node.nodes = [
             child if isinstance(child, nodes.TemplateData) else self._helper("output_value", [child], child.lineno)
@@ -126,6 +129,7 @@ class _BoundTree(NodeTransformer):
         return node
 
     def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
+        """`x._name` is refused where it is written."""
         if node.attr.startswith("_"):
             raise TemplateRefused(
                 f"attribute '{node.attr}' is not allowed: names starting with '_' are private", node.lineno
@@ -133,6 +137,7 @@ class _BoundTree(NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        """`x['_name']` is refused where it is written."""
         if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
             raise TemplateRefused(
                 f"item '{node.arg.value}' is not allowed: names starting with '_' are private", node.lineno
