@@ -11,6 +11,7 @@ for the one-shot binary-choice protocol.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from moot.analysis.concession import (
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
 from moot.errors import UserError
+from moot.safe_load import read_text
 from moot.scenarios.schwartz import SCHWARTZ_VALUES
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped
 from moot.trace.reading import effective_events
@@ -311,19 +313,22 @@ def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[st
         raise UserError(f"labels file '{labels}' not found")
     by_key = {r.conversation: r for r in records} | {f"{r.base_scenario}:{r.conversation}": r for r in records}
     truth, predicted = [], []
-    with labels.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(io.StringIO(read_text(labels), newline=""))
+    try:
         if not reader.fieldnames or "conceded" not in reader.fieldnames or "conversation" not in reader.fieldnames:
             raise UserError(f"{labels}:1: expected the columns 'conversation' and 'conceded'")
-        for line, row in enumerate(reader, 2):
-            record = by_key.get(row["conversation"].strip())
-            value = row["conceded"].strip().lower()
+        for row in reader:
+            line = reader.line_num
+            record = by_key.get((row["conversation"] or "").strip())
+            value = (row["conceded"] or "").strip().lower()
             if value not in ("true", "false", "1", "0", "yes", "no"):
-                raise UserError(f"{labels}:{line}: conceded must be true or false, got '{row['conceded']}'")
+                raise UserError(f"{labels}:{line}: conceded must be true or false, got '{row['conceded'] or ''}'")
             if record is None or record.outcome.conceded is None:
                 continue
             truth.append(value in ("true", "1", "yes"))
             predicted.append(record.outcome.conceded)
+    except csv.Error as exc:
+        raise UserError(f"{labels}:{reader.line_num}: malformed CSV ({exc})") from None
     if not truth:
         raise UserError(f"{labels}: no labelled conversation is in this run")
     scores = f1_labels(truth, predicted, positive=True)

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from moot.errors import UserError
+from moot.safe_load import read_bytes
 
 BUNDLED_TAXONOMY = "values_in_the_wild_48.csv"
 """File name of the bundled taxonomy, in the `data` folder of `moot.judges`."""
@@ -70,12 +71,9 @@ def load_value_taxonomy(path: str | Path | None = None) -> ValueTaxonomy:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"value taxonomy file '{path}' does not exist") from None
-    except OSError as exc:
-        raise UserError(f"value taxonomy file '{path}' cannot be read: {exc.strerror}") from None
+    if not path.exists():
+        raise UserError(f"value taxonomy file '{path}' does not exist")
+    data = read_bytes(path, f"value taxonomy file '{path}'")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

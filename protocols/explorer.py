@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from moot.errors import SpecError, UserError, unknown_name
-from moot.protocols.spec import NAME_PATTERN, STUDIES, ProtocolSpec, ProviderSettings, _Strict
+from moot.protocols.spec import NAME_PATTERN, STUDIES, ProtocolSpec, ProviderSettings, _Strict, supported_version
 from moot.scenarios.schwartz import SCHWARTZ, SCHWARTZ_VALUES
 
 EXPLORER_KIND = "question_generation"
@@ -105,6 +105,11 @@ class ExplorerSpec(_Strict):
     """Base seed of the search."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     """Settings per provider (`openai`, `anthropic`, `openai-compatible`, `local`, ...)."""
+
+    @field_validator("version")
+    @classmethod
+    def _supported_version(cls, value: int) -> int:
+        return supported_version(value, EXPLORER_VERSION, "explorer spec")
 
     @field_validator("study")
     @classmethod

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from moot.errors import SpecError, UserError, did_you_mean, format_path, unknown_name
+from moot.safe_load import BoundedYamlLoader, load_yaml, read_text
 from moot.protocols import spec as spec_models
 from moot.protocols.explorer import EXPLORER_FIELD_NAMES, EXPLORER_KIND, ExplorerSpec
 from moot.protocols.spec import ProtocolSpec
@@ -77,12 +78,22 @@ def locate(path: Path | None, text: str, where: tuple[str | int, ...], message: 
     """Prefix a message with `file:line` of the spec element at `where`."""
     if path is None:
         return message
-    try:
-        root = yaml.compose(text) if text else None
-    except yaml.YAMLError:
-        root = None
+    root = _compose(text, str(path)) if text else None
     line = _node_line(root, where) if root is not None and where else None
     return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def _compose(text: str, name: str) -> yaml.Node | None:
+    """The spec's YAML nodes, for the line of an element; None when the text is not YAML within the limits."""
+    loader = None
+    try:
+        loader = BoundedYamlLoader(text, name)
+        return loader.get_single_node()
+    except (yaml.YAMLError, UserError):
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
@@ -147,19 +158,8 @@ def resolve_spec_path(source: str | Path) -> Path:
 def load_spec(source: str | Path) -> LoadedSpec:
     """Read and validate a spec file (or bundled spec)."""
     path = resolve_spec_path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    text = read_text(path)
     if not text.strip():
         raise UserError(f"{path}: empty spec file")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise UserError(f"{where}: YAML syntax error: {problem}") from None
+    data = load_yaml(text, str(path))
     return LoadedSpec(validate_spec_data(data, path, text), path, text)

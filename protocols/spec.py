@@ -6,12 +6,14 @@ with the same structure, and compiles to a LangGraph state machine (`moot.graphs
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic_core import PydanticCustomError
 
 from moot.errors import unknown_name
+from moot.protocols.output_schema import OutputSchemaError, check_output_schema
 
 SPEC_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
@@ -38,8 +40,18 @@ def base_url_problem(url: str) -> str | None:
     return None
 
 
+def supported_version(value: int, supported: int, kind: str = "spec") -> int:
+    """`value` when it is the supported format version, else a validation error saying which one is."""
+    if value != supported:
+        message = f"{kind} version {value} is not supported; this moot reads version {supported}"
+        raise PydanticCustomError("unsupported_version", "{message}", {"message": message})
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys are errors, and values are not converted: `rounds: true` or `rounds: "3"` is not a number."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ProviderSettings(_Strict):
@@ -114,6 +126,17 @@ class RoleSpec(_Strict):
     """For judges: one decision about the whole round, or one about each message of the round it sees
     (the judge is then shown that message alone, as `message` in its templates)."""
 
+    @field_validator("output")
+    @classmethod
+    def _supported_output_schema(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        if isinstance(value, dict):
+            try:
+                check_output_schema(value)
+            except OutputSchemaError as exc:
+                message = f"inline output schema: {exc}"
+                raise PydanticCustomError("output_schema", "{message}", {"message": message}) from None
+        return value
+
 
 class AgentSpec(_Strict):
     """One participant: a name, a role and a model."""
@@ -170,7 +193,7 @@ class DecisionStop(_Strict):
 class CustomTurns(_Strict):
     """An explicit round graph: edges between agents, from `start` to `end`."""
 
-    edges: list[tuple[str, str]] = Field(min_length=1)
+    edges: list[Annotated[tuple[str, str], Strict(False)]] = Field(min_length=1)
     """Directed edges `[from, to]` between agent names, `start` and `end`."""
 
 
@@ -211,6 +234,11 @@ class ProtocolSpec(_Strict):
     """Agent orders to run: the given one, every rotation, or every permutation."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     """Settings per provider (`openai`, `anthropic`, `openai-compatible`, `local`, ...)."""
+
+    @field_validator("version")
+    @classmethod
+    def _supported_version(cls, value: int) -> int:
+        return supported_version(value, SPEC_VERSION)
 
     @field_validator("study")
     @classmethod

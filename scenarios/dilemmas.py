@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import csv
 import io
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moot.errors import UserError
+from moot.safe_load import load_json, read_text
 from moot.scenarios.schema import Scenario, id_as_text
 
 DILEMMAS_FORMAT = "dilemmas"
@@ -116,10 +116,10 @@ def parse_value_list(text: str) -> list[str]:
     """A `values_aggregated` cell as a list: a JSON or Python list literal, else comma-separated names."""
     text = text.strip()
     if text.startswith("["):
-        for parse in (json.loads, ast.literal_eval):
+        for parse in (lambda cell: load_json(cell, "cell"), ast.literal_eval):
             try:
                 value = parse(text)
-            except (ValueError, SyntaxError):
+            except (UserError, ValueError, SyntaxError, RecursionError, MemoryError):
                 continue
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 return value
@@ -198,19 +198,19 @@ def load_value_vocabulary(path: Path | str | None = None) -> list[str]:
 def load_value_groups(path: Path | str | None = None) -> dict[str, str]:
     """The coarse group of each value, from a CSV with columns `value` and `group` (the bundled one by default)."""
     where = Path(path or VALUE_GROUPS_FILE)
-    try:
-        text = where.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"value group file '{where}' cannot be read: {exc.strerror}") from None
+    text = read_text(where)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not {"value", "group"} <= set(reader.fieldnames):
-        raise UserError(f"{where}:1: expected columns 'value' and 'group'")
     groups: dict[str, str] = {}
-    for row in reader:
-        value, group = " ".join((row["value"] or "").split()), " ".join((row["group"] or "").split())
-        if not value or not group:
-            raise UserError(f"{where}:{reader.line_num}: 'value' and 'group' must not be empty")
-        if value in groups:
-            raise UserError(f"{where}:{reader.line_num}: value {value!r} is given twice")
-        groups[value] = group
+    try:
+        if not reader.fieldnames or not {"value", "group"} <= set(reader.fieldnames):
+            raise UserError(f"{where}:1: expected columns 'value' and 'group'")
+        for row in reader:
+            value, group = " ".join((row["value"] or "").split()), " ".join((row["group"] or "").split())
+            if not value or not group:
+                raise UserError(f"{where}:{reader.line_num}: 'value' and 'group' must not be empty")
+            if value in groups:
+                raise UserError(f"{where}:{reader.line_num}: value {value!r} is given twice")
+            groups[value] = group
+    except csv.Error as exc:
+        raise UserError(f"{where}:{reader.line_num}: malformed CSV ({exc})") from None
     return groups

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from moot.errors import UserError, did_you_mean
+from moot.safe_load import read_bytes
 from moot.scenarios.cooperation import COOPERATION_FORMAT, COOPERATION_TYPES, CooperationScenario
 from moot.scenarios.dedupe import Method, drop_near_duplicates
 from moot.scenarios.loader import ScenarioSet, load_scenarios
@@ -170,7 +171,7 @@ def read_jobs(run_dir: Path) -> list[Scenario]:
     if not path.is_file():
         raise UserError(f"'{run_dir}' holds no {JOBS_FILE}; it is not a scenario generation run")
     expected = RunManifest.read(run_dir).scenario_hash
-    if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+    if hashlib.sha256(read_bytes(path)).hexdigest() != expected:
         raise UserError(f"{path}: does not match the scenario hash in run.json; the jobs file was changed after the run")
     return load_scenarios(path).scenarios
 

@@ -12,7 +12,6 @@ Every mistake in a file is reported as a `UserError` whose message is one line o
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from moot.errors import UserError, did_you_mean
+from moot.safe_load import BoundedYamlLoader, decode_utf8, load_json, read_bytes
 from moot.scenarios.cooperation import COOPERATION_FORMAT, CooperationScenario, expand_role_swaps
 from moot.scenarios.dilemmas import DILEMMAS_FORMAT, Dilemma, dilemma_scenarios, load_dilemma_csv
 from moot.scenarios.schema import Scenario
@@ -57,10 +57,6 @@ class _Row:
     key_lines: dict[str, int] = field(default_factory=dict)
 
 
-class _DuplicateKey(Exception):
-    """Raised inside `json.loads` when an object repeats a key."""
-
-
 def load_scenarios(path: Path | str) -> ScenarioSet:
     """Read and validate a `.jsonl` or `.yaml`/`.yml` scenario file; raise `UserError` if bad."""
     name = str(path)
@@ -74,11 +70,8 @@ def load_scenarios(path: Path | str) -> ScenarioSet:
         raise UserError(
             f"{name}: unknown scenario file type '{file.suffix}', expected .jsonl, .yaml, .yml or .csv (DailyDilemmas)"
         )
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{name}: cannot read ({exc.strerror or type(exc).__name__})") from None
-    text = _decode(data, name)
+    data = read_bytes(file, name)
+    text = decode_utf8(data, name)
     if kind is None:
         return ScenarioSet(name, hashlib.sha256(data).hexdigest(), load_dilemma_csv(text, name))
     rows, form = (_jsonl_rows(text, name), None) if kind == "jsonl" else _yaml_rows(text, name)
@@ -117,43 +110,13 @@ def resolve_scenario_source(ref: str, base_dir: Path | None = None) -> Path:
                     f"bundled samples: {samples}")
 
 
-def _decode(data: bytes, name: str) -> str:
-    """Decode UTF-8 bytes (dropping a leading BOM), or say which byte is not UTF-8."""
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UserError(
-            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`object_pairs_hook` for `json.loads` that refuses a repeated key."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _DuplicateKey(key)
-        obj[key] = value
-    return obj
-
-
 def _jsonl_rows(text: str, name: str) -> list[_Row]:
-    """Parse one JSON object per non-blank line."""
+    """Parse one JSON object per non-blank line, each within the limits of `moot.safe_load`."""
     rows = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line, object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            raise UserError(
-                f"{name}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"
-            ) from None
-        except _DuplicateKey as exc:
-            raise UserError(f"{name}:{number}: key {str(exc.args[0])!r} appears twice") from None
-        except RecursionError:
-            raise UserError(f"{name}:{number}: JSON nested too deeply") from None
+        obj = load_json(line, name, first_line=number)
         if not isinstance(obj, dict):
             raise UserError(
                 f"{name}:{number}: expected a JSON object with keys {_field_list()}, "
@@ -166,15 +129,19 @@ def _jsonl_rows(text: str, name: str) -> list[_Row]:
 
 
 def _yaml_rows(text: str, name: str) -> tuple[list[_Row], str | None]:
-    """Parse a YAML list of mappings (or `scenarios:` holding one), keeping each row's line; also return the file's `format`."""
-    loader: yaml.SafeLoader | None = None
+    """Parse a YAML list of mappings (or `scenarios:` holding one), keeping each row's line; also the file's `format`.
+
+    The document is checked against the limits of `moot.safe_load` (aliases, depth, repeated keys, ...)
+    before any value is built.
+    """
+    loader: BoundedYamlLoader | None = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = BoundedYamlLoader(text, name)
         root = loader.get_single_node()
         if root is None:
             raise UserError(f"{name}: empty file, expected a list of scenarios")
         items, form = _yaml_row_nodes(root, name)
-        lines = [_yaml_key_lines(item, name) for item in items]
+        lines = [_yaml_key_lines(item) for item in items]
         doc = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -242,17 +209,9 @@ def _format_of(node: Node, name: str) -> str:
     return value
 
 
-def _yaml_key_lines(item: MappingNode, name: str) -> dict[str, int]:
-    """Map each key of a row to its line; a key given twice is an error."""
-    lines: dict[str, int] = {}
-    for key, _ in item.value:
-        label, line = _key(key), key.start_mark.line + 1
-        if label in lines:
-            raise UserError(
-                f"{name}:{line}: field {label!r} appears twice (first on line {lines[label]})"
-            )
-        lines[label] = line
-    return lines
+def _yaml_key_lines(item: MappingNode) -> dict[str, int]:
+    """Map each key of a row to its line (the loader has refused a key given twice)."""
+    return {_key(key): key.start_mark.line + 1 for key, _ in item.value}
 
 
 def _validate(rows: list[_Row], name: str, kind: str, model: type[BaseModel] = Scenario) -> list[Any]:

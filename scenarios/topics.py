@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moot.errors import UserError, did_you_mean
+from moot.safe_load import read_text
 
 DATA_DIR = Path(__file__).parent / "data"
 BUNDLED_TOPICS = {"valuebench": "topics_valuebench.txt", "hand_written": "topics_hand_written.txt"}
@@ -88,10 +89,7 @@ def load_topics(refs: str | list[str], base_dir: Path | None = None, limit: int 
     topics: list[Topic] = []
     for ref in refs:
         path = resolve_topics_file(ref, base_dir)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"{path}: cannot read the topics ({exc})") from None
+        text = read_text(path)
         texts = parse_topics_text(text, str(path))
         if not texts:
             raise UserError(f"{path}: no topics (one question per line)")

@@ -38,22 +38,40 @@ EXPECTED: dict[str, str] = {
     "run_manifest_not_utf8": "run.json: not UTF-8 text (byte 0xe9 at offset 13)",
     "run_not_a_run": "is not a run directory (no run.json",
     # Scenario files.
+    "scenarios_alias_bomb_metadata.yaml": ":10: aliases expand to more than 1,000,000 values",
     "scenarios_bad_json_line.jsonl": ":2: not valid JSON",
+    "scenarios_billion_laughs.yaml": ":7: aliases expand to more than 1,000,000 values",
+    "scenarios_deep_line.jsonl": ":2: nested more than 100 levels deep",
+    "scenarios_deep_metadata.yaml": ":2: nested more than 100 levels deep",
+    "scenarios_duplicate_field.yaml": ":4: key 'text' appears twice (first on line 3)",
     "scenarios_duplicate_ids.jsonl": ":2: duplicate scenario id 'a'",
     "scenarios_duplicate_key.jsonl": ":1: key 'text' appears twice",
+    "scenarios_duplicate_metadata_key.jsonl": ":1: key 'k' appears twice",
+    "scenarios_duplicate_metadata_key.yaml": ":6: key 'source' appears twice (first on line 5)",
+    "scenarios_duplicate_top_key.yaml": ":3: key 'scenarios' appears twice (first on line 2)",
     "scenarios_empty.jsonl": ": empty file, expected one scenario per line",
+    "scenarios_huge_integer.jsonl": ":1: a number of 5,000 digits; at most 100",
+    "scenarios_huge_integer.yaml": ":4: a number of 5,000 digits; at most 100",
     "scenarios_latin1.jsonl": ":1: not UTF-8 text (byte 0xe9",
+    "scenarios_long_float.jsonl": ":1: a number of 201 digits; at most 100",
+    "scenarios_many_aliases.yaml": ":4: more than 1,000 aliases",
     "scenarios_missing_id.yaml": ":3: field 'id': field required",
     "scenarios_missing_text.jsonl": ":2: field 'text': field required",
     "scenarios_misspelled_field.yaml": ":2: field 'titel' is not allowed; did you mean 'title'?",
     "scenarios_not_an_object.jsonl": ":1: expected a JSON object",
     "scenarios_only_a_comment.yaml": ": empty file, expected a list of scenarios",
+    "scenarios_recursive_alias.yaml": ":2: an alias refers to a list or mapping that contains it",
     "scenarios_utf16.jsonl": ":1: not UTF-8 text (byte 0xff at offset 0)",
     "scenarios_wrong_extension.txt": "unknown scenario file type '.txt'",
     "scenarios_wrong_type.jsonl": ":1: field 'text': expected a string, got integer",
+    "scenarios_yaml_python_tag.yaml": (
+        ":3: not valid YAML (could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system' at column 9)"
+    ),
     "scenarios_yaml_syntax.yaml": ":3: not valid YAML",
     # Specs.
     "spec_absurd_rounds.yaml": ":5: rounds: Input should be less than or equal to 100",
+    "spec_alias_bomb_variables.yaml": ":21: aliases expand to more than 1,000,000 values",
     "spec_bad_agent_name.yaml": ":10: agents[1].name: String should match pattern",
     "spec_compatible_without_url.yaml": ":3: model: model 'openai-compatible:llama' needs a base URL",
     "spec_custom_graph_cycle.yaml": ":4: turns.edges: the round graph has a cycle",
@@ -61,9 +79,20 @@ EXPECTED: dict[str, str] = {
     "spec_custom_graph_unknown_node.yaml": ":4: turns.edges[1]: node 'bobb' is unknown; did you mean 'bob'?",
     "spec_custom_graph_unreachable.yaml": ":4: turns.edges: agent 'bob' is unreachable from 'start'",
     "spec_decision_without_judge.yaml": ":7: stop[0].decision.agent: judge 'judge' is unknown",
+    "spec_deep_nesting_variables.yaml": ":15: nested more than 100 levels deep",
+    "spec_duplicate_agent_key.yaml": ":10: key 'name' appears twice (first on line 10)",
     "spec_duplicate_agent_names.yaml": ":10: agents[1].name: duplicate agent name 'alice'",
+    "spec_duplicate_role_key.yaml": ":15: key 'debater' appears twice (first on line 12)",
+    "spec_duplicate_top_key.yaml": ":6: key 'rounds' appears twice (first on line 5)",
     "spec_empty.yaml": ": empty spec file",
+    "spec_explorer_budget_boolean.yaml": ":5: budget: Input should be a valid integer (got True)",
+    "spec_explorer_version.yaml": (
+        ":3: version: explorer spec version 2 is not supported; this moot reads version 1 (got 2)"
+    ),
+    "spec_huge_integer.yaml": ":6: a number of 5,000 digits; at most 100",
     "spec_latin1.yaml": ": not UTF-8 text (byte 0xe9",
+    "spec_many_aliases.yaml": ":17: more than 1,000 aliases",
+    "spec_max_tokens_string.yaml": ":10: agents[1].max_tokens: Input should be a valid integer (got '300')",
     "spec_missing_agent_name.yaml": ":10: agents[1].name: missing required key 'name'",
     "spec_missing_prompt_template.yaml": ":13: roles.debater.prompt: prompt template 'debatr' is unknown; did you mean 'debater'?",
     "spec_misspelled_agent_key.yaml": ":10: agents[1].temprature: unknown key 'temprature'; did you mean 'temperature'?",
@@ -72,9 +101,132 @@ EXPECTED: dict[str, str] = {
     "spec_negative_rounds.yaml": ":5: rounds: Input should be greater than or equal to 1 (got -1)",
     "spec_not_a_mapping.yaml": ": a spec must be a mapping",
     "spec_only_a_comment.yaml": ": a spec must be a mapping",
+    "spec_output_schema_bounds.yaml": (
+        ":14: roles.debater.output: inline output schema: properties.score: 'minimum' (5) is above 'maximum' (1)"
+    ),
+    "spec_output_schema_required_string.yaml": (
+        ":14: roles.debater.output: inline output schema: 'required' must be a list of property names (got 'verdict')"
+    ),
+    "spec_output_schema_required_unknown.yaml": (
+        ":14: roles.debater.output: inline output schema: 'required' names 'verdikt', which is not one of the "
+        "properties (verdict)"
+    ),
+    "spec_output_schema_unknown_type.yaml": (
+        ":14: roles.debater.output: inline output schema: properties.verdict: 'type' must be one of string, integer, "
+        "number, boolean, array, object (got 'text')"
+    ),
+    "spec_output_schema_unsupported_keyword.yaml": (
+        ":14: roles.debater.output: inline output schema: properties.verdict: keyword 'pattern' is not supported for a "
+        "string; supported: enum, maxLength, minLength, type"
+    ),
+    "spec_recursive_alias.yaml": ":15: an alias refers to a list or mapping that contains it",
+    "spec_repeats_float.yaml": ":6: repeats: Input should be a valid integer (got 2.0)",
     "spec_role_without_prompt.yaml": ":13: roles.debater.prompt: role 'debater' has no prompt",
+    "spec_rounds_boolean.yaml": ":5: rounds: Input should be a valid integer (got True)",
+    "spec_rounds_string.yaml": ":5: rounds: Input should be a valid integer (got '3')",
     "spec_stop_on_field_no_role_outputs.yaml": ":7: stop[0].consensus: consensus field 'conceded' is unknown",
     "spec_stop_on_misspelled_field.yaml": ":7: stop[0].consensus: consensus field 'verdikt' is unknown; did you mean 'verdict'?",
+    "spec_template_attr_filter_private.yaml": (
+        ":13: roles.debater.prompt: template breaks a sandbox rule: access to attribute '__class__' of 'dict' object "
+        "is unsafe."
+    ),
+    "spec_template_center_filter.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a centred string would hold more than 1,000,000 "
+        "characters"
+    ),
+    "spec_template_divide_by_zero.yaml": (
+        ":13: roles.debater.prompt: template failed to render: ZeroDivisionError: division by zero"
+    ),
+    "spec_template_doubling_join.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a joined string would hold more than 1,000,000 "
+        "characters"
+    ),
+    "spec_template_extends_outside.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: '/etc/hostname' is not a bundled prompt "
+        "template; include, import and extends reach only protocols/prompts/*.j2"
+    ),
+    "spec_template_format_filter.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a formatted string would hold more than 1,000,000 "
+        "characters"
+    ),
+    "spec_template_globals_exploit.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: attribute '__globals__' is not allowed: names "
+        "starting with '_' are private"
+    ),
+    "spec_template_huge_output.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: the rendered text is longer than 2,000,000 "
+        "characters"
+    ),
+    "spec_template_huge_range.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: range() of 1,000,000,000 numbers; at most 100,000"
+    ),
+    "spec_template_import_outside.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: '../../moot/cli.py' is not a bundled prompt "
+        "template; include, import and extends reach only protocols/prompts/*.j2"
+    ),
+    "spec_template_include_absolute.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: '/etc/passwd' is not a bundled prompt "
+        "template; include, import and extends reach only protocols/prompts/*.j2"
+    ),
+    "spec_template_include_parent.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: '../loader.py' is not a bundled prompt "
+        "template; include, import and extends reach only protocols/prompts/*.j2"
+    ),
+    "spec_template_int_method.yaml": (
+        ":13: roles.debater.prompt: template breaks a sandbox rule: access to attribute 'to_bytes' of 'int' object is "
+        "unsafe."
+    ),
+    "spec_template_lipsum.yaml": (
+        ":13: roles.debater.prompt: template uses an undefined variable: 'lipsum' is undefined"
+    ),
+    "spec_template_mro_walk.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: attribute '__mro__' is not allowed: names "
+        "starting with '_' are private"
+    ),
+    "spec_template_nested_loops.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: loops ran more than 100,000 iterations"
+    ),
+    "spec_template_percent_width.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a %-formatted string would hold more than 1,000,000 "
+        "characters"
+    ),
+    "spec_template_power_tower.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a power of more than 4,096 bits"
+    ),
+    "spec_template_recursive_loop.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: recursive loops are not allowed"
+    ),
+    "spec_template_recursive_macro.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: calls nested more than 50 deep (a macro calling "
+        "itself?)"
+    ),
+    "spec_template_str_format.yaml": (
+        ":13: roles.debater.prompt: template breaks a sandbox rule: access to attribute 'format' of 'str' object is "
+        "unsafe."
+    ),
+    "spec_template_string_multiplication.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a repeated sequence would hold more than 1,000,000 "
+        "characters"
+    ),
+    "spec_template_subclasses_walk.yaml": (
+        ":13: roles.debater.prompt: template not allowed on its line 1: attribute '__subclasses__' is not allowed: "
+        "names starting with '_' are private"
+    ),
+    "spec_template_syntax_in_agent_system.yaml": (
+        ":10: agents[1].system: template syntax error on its line 1: Encountered unknown tag 'bob'."
+    ),
+    "spec_template_syntax_in_turn.yaml": ":15: roles.debater.turn: template syntax error on its line 1: unexpected '}'",
+    "spec_template_unclosed_block.yaml": (
+        ":13: roles.debater.prompt: template syntax error on its line 1: Unexpected end of template. Jinja was looking "
+        "for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'."
+    ),
+    "spec_template_unknown_filter.yaml": (
+        ":13: roles.debater.prompt: template syntax error on its line 1: No filter named 'shout'."
+    ),
+    "spec_template_wordwrap_filter.yaml": (
+        ":13: roles.debater.prompt: template goes beyond a limit: a wrapped string would hold more than 1,000,000 "
+        "characters"
+    ),
     "spec_undefined_template_variable.yaml": ":13: roles.debater.prompt: template uses an undefined variable",
     "spec_unknown_output_schema.yaml": ":14: roles.debater.output: output schema 'verdikt' is unknown; did you mean 'verdict'?",
     "spec_unknown_provider.yaml": ":3: model: model provider 'opnai' is unknown; did you mean 'openai'?",
@@ -82,9 +234,16 @@ EXPECTED: dict[str, str] = {
     "spec_unknown_study.yaml": ":3: study: Value error, study 'deliberaton' is unknown; did you mean 'deliberation'?",
     "spec_unknown_turn_policy.yaml": ":4: turns: Input should be 'synchronous' or 'round_robin' (got 'roundrobin')",
     "spec_utf16.yaml": ": not UTF-8 text (byte 0xff at offset 0)",
+    "spec_version_unsupported.yaml": (
+        ":2: version: spec version 99 is not supported; this moot reads version 1 (got 99)"
+    ),
     "spec_wrong_type_agents.yaml": ":8: agents: Input should be a valid list",
     "spec_wrong_type_rounds.yaml": ":5: rounds: Input should be a valid integer",
     "spec_wrong_type_temperature.yaml": ":10: agents[1].temperature: Input should be a valid number",
+    "spec_yaml_python_tag.yaml": (
+        ":15:16: YAML syntax error: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'"
+    ),
     "spec_yaml_tab_indent.yaml": ":14:1: YAML syntax error: found character '\\t' that cannot start any token",
     "spec_yaml_unclosed_bracket.yaml": ":6:5: YAML syntax error",
     "spec_zero_agents.yaml": ":8: agents: List should have at least 1 item",

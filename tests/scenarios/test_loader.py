@@ -278,7 +278,7 @@ def test_yaml_duplicate_id(tmp_path: Path) -> None:
 
 def test_yaml_duplicate_key(tmp_path: Path) -> None:
     path = write(tmp_path, "x.yaml", "- id: a\n  text: b\n  text: c\n")
-    assert load_error(path) == f"{path}:3: field 'text' appears twice (first on line 2)"
+    assert load_error(path) == f"{path}:3: key 'text' appears twice (first on line 2)"
 
 
 def test_yaml_row_not_a_mapping(tmp_path: Path) -> None:
