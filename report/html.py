@@ -3,6 +3,7 @@
 The page holds the run manifest, the study's measurements and plots (the analysis is run first
 when the run has none, or an outdated one), and the conversation browser with every conversation
 embedded as JSON. Plots are embedded as data URIs. `moot view` serves the same page for large runs.
+Its Content-Security-Policy is stated in a `<meta>` element (see `moot.report.page`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,6 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
     page = render_page(manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations")
     target = Path(out) if out else run_dir / REPORT_FILE
     tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
+    tmp.write_text(page.html, encoding="utf-8")
     tmp.replace(target)
     return target
