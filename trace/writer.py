@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel
@@ -20,32 +22,41 @@ of values (`Literal`), which a replaced value would no longer belong to.
 """
 
 
-def _kept_as_written(model: type[BaseModel], name: str) -> bool:
-    return name in NAME_FIELDS or get_origin(model.model_fields[name].annotation) is Literal
+@functools.cache
+def _redactable_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model whose text is redacted: all but the names of the run's parts and the fixed values."""
+    return tuple(name for name, field in model.model_fields.items() if name not in NAME_FIELDS and get_origin(field.annotation) is not Literal)
 
 
-def _redact_fields(model: BaseModel, redactor: Redactor) -> dict[str, Any]:
-    """The fields of a model, each redacted unless it names a part of the run; nested models alike."""
-    fields = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        fields[name] = value if _kept_as_written(type(model), name) else _redact_any(value, redactor)
-    return fields
+def _texts(value: Any) -> Iterator[str]:
+    """Every string that redaction looks at in a value (a model's redactable fields, lists, dictionary values)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in _redactable_fields(type(value)):
+            yield from _texts(getattr(value, name))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
 
 
-def _redact_any(value: Any, redactor: Redactor) -> Any:
+def _redacted(value: Any, redactor: Redactor) -> Any:
     if isinstance(value, BaseModel):
-        return _redact_fields(value, redactor)
+        # Not validated again: redaction turns strings into strings, and leaves the fixed values alone.
+        return value.model_copy(update={name: _redacted(getattr(value, name), redactor) for name in _redactable_fields(type(value))})
     if isinstance(value, (list, tuple)):
-        return [_redact_any(item, redactor) for item in value]
+        return [_redacted(item, redactor) for item in value]
     return redactor.redact_value(value)
 
 
 def redact_event(event: Event, redactor: Redactor) -> Event:
-    """The event with every key of `redactor` replaced in its text (names of the run's parts kept)."""
-    if not redactor:
+    """The event with every key of `redactor` replaced in its text (names of the run's parts kept); itself when it holds none."""
+    if not redactor or not any(redactor.finds(text) for text in _texts(event)):
         return event
-    return type(event).model_validate(_redact_fields(event, redactor))
+    return _redacted(event, redactor)
 
 
 class TraceWriter:
