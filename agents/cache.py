@@ -79,7 +79,7 @@ class ResponseCache:
             )
 
     def __bool__(self) -> bool:
-        """Always true, even when empty: callers ask `if cache:` for "is the cache on", and must close an empty one too."""
+        """Always true, even when empty: callers ask `if cache:` for "is the cache on", and close an empty one too."""
         return True
 
     def __len__(self) -> int:

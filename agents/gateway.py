@@ -160,7 +160,8 @@ class ModelGateway:
         with routed() as route:
             reply = await self._call_with_retries(messages, sent, schema, route)
         reply.latency_s = time.perf_counter() - started
-        if key is not None and self.cache is not None and reply.text is not None and not self.redactor.finds(reply.text):
+        quotes_a_key = reply.text is not None and self.redactor.finds(reply.text)
+        if key is not None and self.cache is not None and reply.text is not None and not quotes_a_key:
             self.cache.put(
                 key,
                 self.ref.name,

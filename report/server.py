@@ -94,7 +94,8 @@ class ViewerHandler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").strip().lower()
         if host not in self.server.hosts:
             port = self.server.server_address[1]
-            self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": f"this viewer answers only requests for {HOST}:{port}, localhost:{port} or [::1]:{port}"})
+            names = f"{HOST}:{port}, localhost:{port} or [::1]:{port}"
+            self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": f"this viewer answers only requests for {names}"})
             return
         url = urlsplit(self.path)
         try:

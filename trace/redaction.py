@@ -112,10 +112,11 @@ def warn_short_keys(keys: Mapping[str, str], stream: TextIO | None = None) -> li
         if not key or len(key) >= FULL_MATCH_LENGTH or (variable, key) in WARNED_KEYS:
             continue
         WARNED_KEYS.add((variable, key))
+        characters = f"{len(key)} character{'s' if len(key) != 1 else ''}"
         lines.append(
-            f"moot: warning: the key in {variable} is {len(key)} character{'s' if len(key) != 1 else ''} long: it is redacted "
-            f"from what moot writes only where it stands alone, not inside longer words (keys of {FULL_MATCH_LENGTH} characters "
-            "or more are redacted everywhere)"
+            f"moot: warning: the key in {variable} is {characters} long: it is redacted from what moot writes "
+            "only where it stands alone, not inside longer words "
+            f"(keys of {FULL_MATCH_LENGTH} characters or more are redacted everywhere)"
         )
     for line in lines:
         print(line, file=stream or sys.stderr, flush=True)

@@ -13,7 +13,10 @@ from moot.trace.manifest import UsageReport, UsageTotals
 from moot.trace.redaction import Redactor
 from moot.trace.store import TraceStore
 
-NAME_FIELDS = frozenset({"run_id", "conversation_id", "scenario_id", "agent", "role", "model", "protocol", "order", "visible", "speakers", "about"})
+NAME_FIELDS = frozenset({
+    "run_id", "conversation_id", "scenario_id", "agent", "role", "model",
+    "protocol", "order", "visible", "speakers", "about",
+})
 """Fields that name parts of the run (ids, agents, roles, models, messages) as the spec and the scenario file gave them.
 
 They are written as they are: no model or server writes them, and a short key replaced inside one
@@ -25,7 +28,8 @@ of values (`Literal`), which a replaced value would no longer belong to.
 @functools.cache
 def _redactable_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """The fields of a model whose text is redacted: all but the names of the run's parts and the fixed values."""
-    return tuple(name for name, field in model.model_fields.items() if name not in NAME_FIELDS and get_origin(field.annotation) is not Literal)
+    fixed = {name for name, field in model.model_fields.items() if get_origin(field.annotation) is Literal}
+    return tuple(name for name in model.model_fields if name not in NAME_FIELDS and name not in fixed)
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -46,14 +50,18 @@ def _texts(value: Any) -> Iterator[str]:
 def _redacted(value: Any, redactor: Redactor) -> Any:
     if isinstance(value, BaseModel):
         # Not validated again: redaction turns strings into strings, and leaves the fixed values alone.
-        return value.model_copy(update={name: _redacted(getattr(value, name), redactor) for name in _redactable_fields(type(value))})
+        fields = _redactable_fields(type(value))
+        return value.model_copy(update={name: _redacted(getattr(value, name), redactor) for name in fields})
     if isinstance(value, (list, tuple)):
         return [_redacted(item, redactor) for item in value]
     return redactor.redact_value(value)
 
 
 def redact_event(event: Event, redactor: Redactor) -> Event:
-    """The event with every key of `redactor` replaced in its text (names of the run's parts kept); itself when it holds none."""
+    """The event with every key of `redactor` replaced in its text (the names of the run's parts kept).
+
+    An event that holds no key is returned as it is.
+    """
     if not redactor or not any(redactor.finds(text) for text in _texts(event)):
         return event
     return _redacted(event, redactor)

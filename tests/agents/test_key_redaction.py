@@ -39,6 +39,17 @@ KEY_VARIABLE = "OPENAI_COMPATIBLE_API_KEY"
 ECHOED = f"Signed with {CREDENTIALS_MARK}: the extra x-ray of the box is fine."
 """What alice's and the judge's replies say; bob's replies quote nothing."""
 WORDS = "the extra x-ray of the box is fine."
+REDACTED_ECHO = f"Signed with Bearer [redacted]: {WORDS}"
+"""What the trace keeps of such a reply."""
+SHORT_KEY_WARNING = (
+    f"moot: warning: the key in {KEY_VARIABLE} is 1 character long: it is redacted from what moot writes only where it "
+    "stands alone, not inside longer words (keys of 8 characters or more are redacted everywhere)"
+)
+ENVIRONMENT = (
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", KEY_VARIABLE,
+    "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "MOOT_OPENAI_COMPATIBLE_BASE_URL",
+)
+"""Variables of the developer's environment that must not reach these tests."""
 SCENARIOS = [
     {"id": "s1", "title": "AITA for skipping the wedding?", "text": "I skipped my cousin's wedding to work."},
     {"id": "s2", "title": "AITA for eating the last slice?", "text": "I ate the last slice of pizza."},
@@ -49,7 +60,7 @@ SCENARIOS = [
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real keys or base URLs from the developer's environment; every key is warned about afresh."""
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", KEY_VARIABLE, "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "MOOT_OPENAI_COMPATIBLE_BASE_URL"):
+    for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(redaction, "WARNED_KEYS", set())
 
@@ -86,12 +97,14 @@ def key_occurrences(text: str, key: str) -> list[str]:
 
 
 def file_texts(path: Path) -> list[str]:
-    """The text a file holds: every text cell of every table of a SQLite file, else the file decoded (it must be UTF-8 text)."""
+    """The text a file holds: every text cell of every table of a SQLite file, else the file decoded (UTF-8 only)."""
     if path.suffix == ".sqlite":
-        db = sqlite3.connect(path)  # not read-only: a read-only connection to a WAL database leaves its -wal and -shm files behind
+        # Not read-only: a read-only connection to a WAL database leaves its -wal and -shm files behind.
+        db = sqlite3.connect(path)
         try:
             tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            return [str(cell) for table in tables for row in db.execute(f'SELECT * FROM "{table}"') for cell in row if isinstance(cell, str)]
+            rows = [row for table in tables for row in db.execute(f'SELECT * FROM "{table}"')]
+            return [cell for row in rows for cell in row if isinstance(cell, str)]
         finally:
             db.close()
     return [path.read_text(encoding="utf-8")]
@@ -114,8 +127,10 @@ def test_no_key_reaches_the_run_directory_or_the_cache(key, fake_llm, monkeypatc
     (tmp_path / "scenarios.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SCENARIOS), encoding="utf-8")
     run_dir, caches = tmp_path / "run", tmp_path / "cache"
 
-    run_err = run_cli(capsys, "run", str(tmp_path / "spec.yaml"), "--scenarios", str(tmp_path / "scenarios.jsonl"), "--out", str(run_dir),
-                      "--cache", str(caches / "run.sqlite"), "--concurrency", "1", "--quiet")
+    run_err = run_cli(
+        capsys, "run", str(tmp_path / "spec.yaml"), "--scenarios", str(tmp_path / "scenarios.jsonl"),
+        "--out", str(run_dir), "--cache", str(caches / "run.sqlite"), "--concurrency", "1", "--quiet",
+    )
     server.reset(faults=["500"])  # the judge's first call fails too
     redaction.WARNED_KEYS.clear()  # each command is a process of its own, which warns afresh
     judge_err = run_cli(capsys, "judge", str(run_dir), "--cache", str(caches / "judge.sqlite"), "--concurrency", "1")
@@ -129,18 +144,19 @@ def test_no_key_reaches_the_run_directory_or_the_cache(key, fake_llm, monkeypatc
     errors = [e.error for e in events if e.event == "model_call" and e.error]
     assert len(errors) == 2 and all("(request credentials: Bearer [redacted])" in error for error in errors)
     alice = [e.content for e in events if e.event == "message_added" and e.agent == "alice"]
-    assert alice and all(json.loads(content)["explanation"] == f"Signed with Bearer [redacted]: {WORDS}" for content in alice)
+    assert alice and all(json.loads(content)["explanation"] == REDACTED_ECHO for content in alice)
     decisions = [e.decision for e in events if e.event == "judge_decision"]
-    assert decisions and all(d["dropped_values"] == [f"Signed with Bearer [redacted]: {WORDS}"] for d in decisions)
+    assert decisions and all(d["dropped_values"] == [REDACTED_ECHO] for d in decisions)
 
     # Only replies that quote no key were cached: bob's verdicts, one per completed debate.
-    cached = [json.loads(json.loads(cell)["text"])["explanation"] for cell in file_texts(caches / "run.sqlite") if cell.startswith("{")]
-    assert cached == ["The poster kept a fair boundary."] * 2
+    bodies = [json.loads(cell) for cell in file_texts(caches / "run.sqlite") if cell.startswith("{")]
+    assert [json.loads(body["text"])["explanation"] for body in bodies] == ["The poster kept a fair boundary."] * 2
     assert [cell for cell in file_texts(caches / "judge.sqlite") if cell.startswith("{")] == []
 
     files = sorted(p for folder in (run_dir, caches) for p in folder.rglob("*") if p.is_file())
     names = {p.relative_to(tmp_path).as_posix() for p in files}
-    assert {"run/trace.sqlite", "run/run.json", "run/report.html", "run/export/calls.jsonl", "run/export-csv/events.csv", "cache/run.sqlite", "cache/judge.sqlite"} <= names
+    assert {"run/trace.sqlite", "run/run.json", "run/report.html", "cache/run.sqlite", "cache/judge.sqlite"} <= names
+    assert {"run/export/calls.jsonl", "run/export-csv/events.csv"} <= names
     for path in files:
         for text in file_texts(path):
             assert key_occurrences(text, key) == [], f"the key leaked into {path}"
@@ -150,35 +166,29 @@ def test_no_key_reaches_the_run_directory_or_the_cache(key, fake_llm, monkeypatc
         if len(key) >= 8:
             assert b"sk-planted" not in data, f"the key, or a part of it, leaked into {path}"
     report = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert f"Signed with Bearer [redacted]: {WORDS}" in report
+    assert REDACTED_ECHO in report
 
     # A short key is announced once per pass; a long one is not.
     for err in (run_err, judge_err):
         warnings = [line for line in err.splitlines() if line.startswith("moot: warning:")]
-        if key == SHORT_KEY:
-            assert warnings == [
-                f"moot: warning: the key in {KEY_VARIABLE} is 1 character long: it is redacted from what moot writes only where it "
-                "stands alone, not inside longer words (keys of 8 characters or more are redacted everywhere)"
-            ]
-        else:
-            assert warnings == []
+        assert warnings == ([SHORT_KEY_WARNING] if key == SHORT_KEY else [])
 
 
 def test_the_pool_knows_the_key_of_every_provider_the_spec_names(monkeypatch, capsys):
     monkeypatch.setenv(KEY_VARIABLE, "x")
     monkeypatch.setenv("TEAM_ANTHROPIC_KEY", LONG_KEY)  # named by the spec, though no agent uses the provider
     monkeypatch.setenv("OPENAI_API_KEY", "sk-of-a-provider-this-spec-does-not-use")
-    providers = {"openai-compatible": {"base_url": "http://127.0.0.1:9/v1"}, "anthropic": {"api_key_env": "TEAM_ANTHROPIC_KEY"}}
+    providers = {
+        "openai-compatible": {"base_url": "http://127.0.0.1:9/v1"},
+        "anthropic": {"api_key_env": "TEAM_ANTHROPIC_KEY"},
+    }
     spec = validate_spec_data(debate("unused", providers=providers))
     pool = ModelPool(spec, None)
     assert pool.key_variables() == {KEY_VARIABLE: "x", "TEAM_ANTHROPIC_KEY": LONG_KEY}
     assert pool.secrets() == ["x", LONG_KEY]
     assert pool.redactor.redact(f"x {LONG_KEY} extra") == "[redacted] [redacted] extra"
     ModelPool(spec, None)  # a second pool of the same process says nothing more
-    assert capsys.readouterr().err.splitlines() == [
-        f"moot: warning: the key in {KEY_VARIABLE} is 1 character long: it is redacted from what moot writes only where it stands alone, "
-        "not inside longer words (keys of 8 characters or more are redacted everywhere)"
-    ]
+    assert capsys.readouterr().err.splitlines() == [SHORT_KEY_WARNING]
 
 
 def test_a_reply_quoting_the_key_is_not_cached_and_a_clean_one_is(fake_llm, monkeypatch, tmp_path):
@@ -206,7 +216,8 @@ def test_a_reply_quoting_the_key_is_not_cached_and_a_clean_one_is(fake_llm, monk
     finally:
         cache.close()
     # The reply quoting the key came back to its caller each time (the trace redacts it), and was asked again.
-    assert answers == [(f"signed Bearer {LONG_KEY}", False), (f"signed Bearer {LONG_KEY}", False), ("a clean reply", False), ("a clean reply", True)]
+    quoting = (f"signed Bearer {LONG_KEY}", False)
+    assert answers == [quoting, quoting, ("a clean reply", False), ("a clean reply", True)]
     assert stored == 1 and len(server.model_requests()) == 3
 
 

@@ -226,11 +226,12 @@ document.head.appendChild(style);
 new Image().src = 'http://127.0.0.1:9/pixel.png';
 fetch('http://127.0.0.1:9/api').catch(function () { return null; }).then(function () {
   setTimeout(function () {
-    done({refused: refused.sort(), injected: window.mootInjected === true, background: getComputedStyle(document.body).backgroundColor});
+    var background = getComputedStyle(document.body).backgroundColor;
+    done({refused: refused.sort(), injected: window.mootInjected === true, background: background});
   }, 300);
 });
 """
-"""Script, style, image and request of a stranger's, added to the page as injected markup would: each must be refused."""
+"""A script, a style, an image and a request of a stranger's, added as injected markup would: each must be refused."""
 
 
 def csp_messages(driver) -> list[str]:
@@ -246,7 +247,8 @@ def test_the_page_runs_under_its_content_security_policy_and_nothing_else_does(p
     assert csp_messages(page) == []  # the page's own script and style broke no rule
 
     outcome = page.execute_async_script(INJECT)
-    assert outcome["refused"] == ["connect-src", "img-src", "script-src-elem", "style-src-elem"]  # the report by its meta element, the viewer by its header
+    # Refused by the report's meta element, by the viewer's header.
+    assert outcome["refused"] == ["connect-src", "img-src", "script-src-elem", "style-src-elem"]
     assert outcome["injected"] is False and outcome["background"] != "rgb(1, 2, 3)"
     assert csp_messages(page)  # and the console shows such violations: the check above can fail
 
@@ -261,7 +263,12 @@ def findings_url(request, cooperation_run, tmp_path_factory):
 def test_the_plots_of_the_findings_are_shown_under_the_policy(driver, findings_url):
     driver.get(findings_url)
     driver.find_element("css selector", "[data-tab=findings]").click()
-    widths = "return Array.from(document.querySelectorAll('.plots img')).map(function (img) { return img.naturalWidth; })"
-    drawn = wait_for(driver, lambda d: (lambda sizes: sizes if sizes and all(sizes) else None)(d.execute_script(widths)))
+    widths = "return Array.from(document.querySelectorAll('.plots img')).map(function (i) { return i.naturalWidth; })"
+
+    def all_drawn(d) -> list[int] | None:
+        sizes = d.execute_script(widths)
+        return sizes if sizes and all(sizes) else None
+
+    drawn = wait_for(driver, all_drawn)
     assert len(drawn) == 2  # both plots of the cooperation study are drawn: data: URIs, which the policy allows
     assert csp_messages(driver) == []

@@ -18,6 +18,9 @@ import pytest
 from moot.report.html import write_report
 from moot.report.server import ViewerServer, open_viewer
 
+API_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+"""The policy of every response but the page: nothing runs or loads."""
+
 
 @contextmanager
 def serving(run_dir) -> Iterator[ViewerServer]:
@@ -34,7 +37,7 @@ def serving(run_dir) -> Iterator[ViewerServer]:
 
 
 def request(server: ViewerServer, path: str, host: str | None, method: str = "GET") -> http.client.HTTPResponse:
-    """A request to the viewer with this `Host` header (None: no Host header at all); the response, its body read."""
+    """A request to the viewer with this `Host` header (None: none at all); the response, its body read."""
     connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
     connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
     if host is not None:
@@ -57,11 +60,19 @@ def assert_security_headers(response: http.client.HTTPResponse) -> str:
 
 def inline_hash(html: str, tag: str) -> str:
     """The CSP source of the one executable inline `<tag>` block of a page."""
-    (block,) = [body for attributes, body in re.findall(rf"<{tag}([^>]*)>(.*?)</{tag}>", html, re.S) if "application/json" not in attributes]
+    blocks = re.findall(rf"<{tag}([^>]*)>(.*?)</{tag}>", html, re.S)
+    (block,) = [body for attributes, body in blocks if "application/json" not in attributes]
     return "'sha256-" + base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-@pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "127.0.0.1:1", "localhost", "127.0.0.2:{port}", "localhost.:{port}", "", None])
+FOREIGN_HOSTS = [
+    "evil.example:{port}", "evil.example", "127.0.0.1:1", "localhost",
+    "127.0.0.2:{port}", "localhost.:{port}", "", None,
+]
+"""`Host` headers the viewer refuses ({port}: its port; None: no header)."""
+
+
+@pytest.mark.parametrize("host", FOREIGN_HOSTS)
 def test_a_request_for_another_host_is_refused(debate_run, host):
     with serving(debate_run) as server:
         port = server.server_address[1]
@@ -69,7 +80,8 @@ def test_a_request_for_another_host_is_refused(debate_run, host):
             response = request(server, path, host.format(port=port) if host is not None else None)
             assert response.status == 421
             assert response.getheader("Content-Type") == "application/json; charset=utf-8"
-            assert json.loads(response.body) == {"error": f"this viewer answers only requests for 127.0.0.1:{port}, localhost:{port} or [::1]:{port}"}
+            names = f"127.0.0.1:{port}, localhost:{port} or [::1]:{port}"
+            assert json.loads(response.body) == {"error": f"this viewer answers only requests for {names}"}
             assert b"planned_debate" not in response.body
             assert_security_headers(response)
 
@@ -98,16 +110,18 @@ def test_every_response_carries_the_security_headers(debate_run):
         ]
         assert [r.status for r in api_responses] == [200, 400, 404, 501, 501]
         for response in api_responses:
-            assert assert_security_headers(response) == "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=30) as raw:  # a request http.server refuses itself
+            assert assert_security_headers(response) == API_POLICY
+        # A request line http.server refuses itself.
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=30) as raw:
             raw.sendall(b"GET / extra HTTP/1.0\r\nHost: " + host.encode() + b"\r\n\r\n")
             head = raw.makefile("rb").read().decode("latin-1")
-        assert head.startswith("HTTP/1.0 400") and "X-Content-Type-Options: nosniff" in head and "Content-Security-Policy: default-src 'none'" in head
+        assert head.startswith("HTTP/1.0 400") and "X-Content-Type-Options: nosniff" in head
+        assert f"Content-Security-Policy: {API_POLICY}" in head
     html = page.body.decode("utf-8")
     assert "http-equiv" not in html  # the header alone states the viewer's policy
     assert policy == (
-        f"default-src 'none'; script-src {inline_hash(html, 'script')}; style-src {inline_hash(html, 'style')}; img-src data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        f"default-src 'none'; script-src {inline_hash(html, 'script')}; style-src {inline_hash(html, 'style')}; "
+        "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
 
@@ -117,6 +131,6 @@ def test_the_report_file_states_the_same_policy_in_a_meta_element(debate_run, tm
     # Before anything it governs; without frame-ancestors, which a meta policy cannot carry; no API to reach.
     assert html.index("Content-Security-Policy") < html.index("<style>") < html.index("<script")
     assert meta.replace("&#39;", "'") == (
-        f"default-src 'none'; script-src {inline_hash(html, 'script')}; style-src {inline_hash(html, 'style')}; img-src data:; "
-        "connect-src 'none'; base-uri 'none'; form-action 'none'"
+        f"default-src 'none'; script-src {inline_hash(html, 'script')}; style-src {inline_hash(html, 'style')}; "
+        "img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
     )

@@ -61,7 +61,8 @@ def test_a_short_key_is_redacted_only_where_it_stands_alone(text, expected):
 
 def test_a_short_key_of_several_letters_keeps_the_words_that_hold_it():
     redactor = Redactor(["abc"])
-    assert redactor.redact("abc, abcdef, xabc, abc-def, ABC: abc") == f"{REDACTED}, abcdef, xabc, abc-def, ABC: {REDACTED}"
+    text = "abc, abcdef, xabc, abc-def, ABC: abc"
+    assert redactor.redact(text) == f"{REDACTED}, abcdef, xabc, abc-def, ABC: {REDACTED}"
 
 
 def test_where_one_key_holds_another_the_longer_is_redacted_whole():
@@ -72,7 +73,8 @@ def test_where_one_key_holds_another_the_longer_is_redacted_whole():
 def test_a_key_is_also_found_percent_encoded_and_without_surrounding_blanks():
     key = "p@ss/w:rd+long"
     redactor = Redactor([f" {key}\n"])
-    assert redactor.redact(f"postgresql://u:p%40ss%2Fw%3Ard%2Blong@host/db and {key}") == f"postgresql://u:{REDACTED}@host/db and {REDACTED}"
+    text = f"postgresql://u:p%40ss%2Fw%3Ard%2Blong@host/db and {key}"
+    assert redactor.redact(text) == f"postgresql://u:{REDACTED}@host/db and {REDACTED}"
 
 
 def test_no_key_changes_nothing():
@@ -85,7 +87,8 @@ def test_no_key_changes_nothing():
 def test_values_are_redacted_all_the_way_down_and_field_names_kept():
     redactor = Redactor([LONG, "x"])
     value = {"x": [f"Bearer {LONG}", {"note": "x"}, 3, None], "extra": ("x", "box")}
-    assert redactor.redact_value(value) == {"x": [f"Bearer {REDACTED}", {"note": REDACTED}, 3, None], "extra": [REDACTED, "box"]}
+    expected = {"x": [f"Bearer {REDACTED}", {"note": REDACTED}, 3, None], "extra": [REDACTED, "box"]}
+    assert redactor.redact_value(value) == expected
 
 
 def test_the_password_of_a_trace_url_and_pgpassword_are_secrets(monkeypatch):
@@ -101,14 +104,17 @@ def test_the_password_of_a_trace_url_and_pgpassword_are_secrets(monkeypatch):
 def test_a_short_key_is_warned_about_once_per_process_and_a_long_one_not(monkeypatch):
     monkeypatch.setattr(redaction, "WARNED_KEYS", set())
     stream = io.StringIO()
-    first = warn_short_keys({"OPENAI_API_KEY": "x", "ANTHROPIC_API_KEY": LONG, "OPENAI_COMPATIBLE_API_KEY": "none"}, stream)
+    keys = {"OPENAI_API_KEY": "x", "ANTHROPIC_API_KEY": LONG, "OPENAI_COMPATIBLE_API_KEY": "none"}
+    first = warn_short_keys(keys, stream)
     again = warn_short_keys({"OPENAI_API_KEY": "x"}, stream)
     assert again == [] and stream.getvalue().splitlines() == first
+    rest = (
+        "it is redacted from what moot writes only where it stands alone, not inside longer words "
+        "(keys of 8 characters or more are redacted everywhere)"
+    )
     assert first == [
-        "moot: warning: the key in OPENAI_API_KEY is 1 character long: it is redacted from what moot writes only where it stands alone, "
-        "not inside longer words (keys of 8 characters or more are redacted everywhere)",
-        "moot: warning: the key in OPENAI_COMPATIBLE_API_KEY is 4 characters long: it is redacted from what moot writes only where it "
-        "stands alone, not inside longer words (keys of 8 characters or more are redacted everywhere)",
+        f"moot: warning: the key in OPENAI_API_KEY is 1 character long: {rest}",
+        f"moot: warning: the key in OPENAI_COMPATIBLE_API_KEY is 4 characters long: {rest}",
     ]
     assert warn_short_keys({"OPENAI_API_KEY": "y"}, stream) != []  # another key in the same variable is news
 
@@ -122,7 +128,8 @@ def test_the_writer_redacts_short_keys_in_text_and_keeps_the_names_of_the_runs_p
     call = writer.emit(ModelCall(
         **{**IDS, "scenario_id": "x"}, agent="x", role="user", model="openai-compatible:x",
         messages=[ChatRecord(role="user", content="You are x. The key is x; the extra box is yours.")],
-        params={"seed": 1, "server": "http://x:8000/v1"}, raw_reply='{"verdict": "NTA", "explanation": "failed? x"}', error="HTTP 401: key x failed",
+        params={"seed": 1, "server": "http://x:8000/v1"}, raw_reply='{"verdict": "NTA", "explanation": "failed? x"}',
+        error="HTTP 401: key x failed",
     ))
     assert (call.scenario_id, call.agent, call.role, call.model) == ("x", "x", "user", "openai-compatible:x")
     assert call.messages[0].role == "user"  # a fixed value (Literal) is kept
@@ -137,8 +144,13 @@ def test_the_writer_redacts_short_keys_in_text_and_keeps_the_names_of_the_runs_p
 
 def test_the_writer_redacts_long_keys_inside_every_text_and_parsed_reply():
     writer = TraceWriter(ListStore(), secrets=[LONG])
-    message = writer.emit(MessageAdded(**IDS, agent="alice", role="debater", position=0, content=f"see {LONG}!", parsed={"explanation": f"k={LONG}"}))
+    said = MessageAdded(
+        **IDS, agent="alice", role="debater", position=0, content=f"see {LONG}!", parsed={"explanation": f"k={LONG}"}
+    )
+    message = writer.emit(said)
     assert message.content == f"see {REDACTED}!" and message.parsed == {"explanation": f"k={REDACTED}"}
+    clean = MessageAdded(**IDS, agent="alice", role="debater", position=1, content="nothing to hide")
+    assert writer.emit(clean) is clean  # an event that holds no key is stored as it is
 
 
 def test_the_writer_also_redacts_the_password_its_store_holds():
@@ -157,7 +169,8 @@ def test_a_postgresql_trace_keeps_its_password_out_of_the_events(postgres_url, m
     store = PostgresTraceStore(postgres_url, IDS["run_id"])
     try:
         assert password in store.secrets
-        TraceWriter(store).emit(ErrorEvent(**IDS, kind="internal", message=f"OperationalError: password={password} refused"))
+        message = f"OperationalError: password={password} refused"
+        TraceWriter(store).emit(ErrorEvent(**IDS, kind="internal", message=message))
         (stored,) = list(store.events())
     finally:
         store.close()
