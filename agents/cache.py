@@ -3,6 +3,10 @@
 The key covers the model name, the exact messages, the sampling parameters (seed included)
 and the output schema, so a cached reply is only served for the very same request. A re-run
 of a finished experiment therefore makes no model calls.
+
+No key of a run is stored here: the gateway does not cache a reply in which one of the run's keys
+appears (a server quoting the credentials it was sent), rather than store a redacted copy that
+would not be the model's reply (see `moot.agents.gateway`). Such a call is made again on a re-run.
 """
 
 from __future__ import annotations
@@ -76,6 +80,10 @@ class ResponseCache:
             self._db.execute(
                 "INSERT OR IGNORE INTO replies (key, model, body) VALUES (?, ?, ?)", (key, model, reply.model_dump_json())
             )
+
+    def __bool__(self) -> bool:
+        """Always true, even when empty: callers ask `if cache:` for "is the cache on", and close an empty one too."""
+        return True
 
     def __len__(self) -> int:
         with self._lock:

@@ -4,6 +4,12 @@ It serves cached replies, holds the provider's limiter, retries transient failur
 backoff (honouring Retry-After), asks for structured output the strongest way the provider
 allows, and reports what happened (tokens, latency, cache hit, retries, error) so the caller
 can record it in the trace. A permanent failure is returned, not raised.
+
+A reply that holds one of the run's keys (a server quoting the credentials it was sent) is not
+cached, rather than cached with the key redacted: the cache promises the very reply the model gave
+to the very same request, so that a re-run replays the same conversation; a redacted copy would
+feed the next prompts other text than the first run's agents saw. Such replies are rare, and the
+trace keeps each one, redacted.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from moot.agents.providers.balancer import CallRoute, routed
 from moot.agents.registry import ModelRef, StructuredMode
 from moot.agents.retry import RetryPolicy, classify
 from moot.agents.structured import OutputSchema
+from moot.trace.redaction import Redactor
 
 UNSUPPORTED_PARAMS = {"anthropic": {"seed"}}
 """Sampling parameters a provider's API refuses."""
@@ -89,6 +96,7 @@ class ModelGateway:
         timeout_s: float = 120.0,
         rng: random.Random | None = None,
         tally: FailureTally | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.ref = ref
         self.client = client
@@ -100,6 +108,8 @@ class ModelGateway:
         self._rng = rng or random.Random(0)
         self.tally = tally
         """Where failed attempts are counted per kind, when the run keeps such a count."""
+        self.redactor = redactor or Redactor()
+        """The run's keys: a reply holding one is not cached."""
 
     @property
     def needs_schema_instructions(self) -> bool:
@@ -150,7 +160,8 @@ class ModelGateway:
         with routed() as route:
             reply = await self._call_with_retries(messages, sent, schema, route)
         reply.latency_s = time.perf_counter() - started
-        if key is not None and self.cache is not None and reply.text is not None:
+        quotes_a_key = reply.text is not None and self.redactor.finds(reply.text)
+        if key is not None and self.cache is not None and reply.text is not None and not quotes_a_key:
             self.cache.put(
                 key,
                 self.ref.name,

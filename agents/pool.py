@@ -1,4 +1,9 @@
-"""The models of a run: one client per model, one limiter per provider, one shared cache."""
+"""The models of a run: one client per model, one limiter per provider, one shared cache.
+
+The pool also knows the run's keys (`secrets`): its gateways keep a reply that quotes one out of
+the cache, and the run's trace writer redacts them (`moot.trace.redaction`). A key shorter than
+8 characters is announced with one warning line on stderr when the pool is built.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from moot.agents.providers.hosted import DEFAULT_KEY_ENV
 from moot.agents.registry import PROVIDERS, create_client, parse_model_name
 from moot.agents.retry import RetryPolicy
 from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
+from moot.trace.redaction import Redactor, warn_short_keys
 
 LimiterFactory = Callable[[str, int, "float | None"], Limiter]
 """Builds the limiter of a provider from (provider, max requests in flight, requests per minute)."""
@@ -30,6 +36,10 @@ class ModelPool:
         self._make_limiter: LimiterFactory = limiters or (lambda provider, concurrency, rpm: ProviderLimiter(concurrency, rpm))
         self._limiters: dict[str, Limiter] = {}
         self._gateways: dict[tuple[str, str], ModelGateway] = {}
+        keys = self.key_variables()
+        self.redactor = Redactor(keys.values())
+        """The run's keys, as every gateway of the pool looks for them in replies."""
+        warn_short_keys(keys)
 
     def settings(self, provider: str) -> ProviderSettings:
         """The spec's settings of a provider (defaults when it gives none)."""
@@ -60,19 +70,27 @@ class ModelPool:
                 cache=self.cache if provider.cacheable else None,
                 policy=RetryPolicy.from_settings(settings),
                 timeout_s=settings.timeout_s,
+                redactor=self.redactor,
             )
         return self._gateways[key]
 
-    def secrets(self) -> list[str]:
-        """API keys in use, to be redacted from everything the run writes."""
-        found = []
+    def key_variables(self) -> dict[str, str]:
+        """The run's API keys by the environment variable that holds each (variables that are unset or empty left out).
+
+        The variables are those of the hosted providers the agents use (the spec's `api_key_env`,
+        else the provider's default) and every `api_key_env` under the spec's `providers`.
+        """
+        variables = []
         for agent in self.spec.agents:
             provider = parse_model_name(self.spec.model_of(agent)).provider
             if provider in DEFAULT_KEY_ENV:
-                variable = self.settings(provider).api_key_env or DEFAULT_KEY_ENV[provider]
-                if os.environ.get(variable):
-                    found.append(os.environ[variable])
-        return found
+                variables.append(self.settings(provider).api_key_env or DEFAULT_KEY_ENV[provider])
+        variables += [settings.api_key_env for settings in self.spec.providers.values() if settings.api_key_env]
+        return {variable: os.environ[variable] for variable in dict.fromkeys(variables) if os.environ.get(variable)}
+
+    def secrets(self) -> list[str]:
+        """API keys in use, to be redacted from everything the run writes."""
+        return list(dict.fromkeys(self.key_variables().values()))
 
     def prices(self) -> dict[str, tuple[float, float]]:
         """Price per 1k tokens in and out of each model whose provider has a price."""

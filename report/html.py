@@ -3,6 +3,7 @@
 The page holds the run manifest, the study's measurements and plots (the analysis is run first
 when the run has none, or an outdated one), and the conversation browser with every conversation
 embedded as JSON. Plots are embedded as data URIs. `moot view` serves the same page for large runs.
+Its Content-Security-Policy is stated in a `<meta>` element (see `moot.report.page`).
 """
 
 from __future__ import annotations
@@ -45,5 +46,5 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         "details": conversation_details(events),
     }
     page = render_page(manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations")
-    write_whole(target, page)
+    write_whole(target, page.html)
     return target

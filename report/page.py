@@ -3,13 +3,22 @@
 One template renders both. The conversation browser is one script (static/app.js) that reads its
 conversations either from JSON embedded in the page (the self-contained report) or from the
 viewer's JSON API; its script and style are inlined, so the page needs no network.
+
+The page carries a Content-Security-Policy (`content_security_policy`) that lets only its own
+inline script and style run, by their SHA-256 hashes computed as it is rendered: text from a run
+(scenarios, replies) is inserted as text, and were some of it ever taken for markup, no script
+or style of its own would run, and nothing could be loaded or sent elsewhere. The report file
+states it in a `<meta>` element; the viewer sends it as a header instead, with `frame-ancestors`
+(which a `<meta>` policy cannot carry).
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +64,51 @@ def script_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
+PageSource = Literal["embedded", "api"]
+"""Where the page reads its conversations: JSON embedded in it, or the viewer's API."""
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A run page, and the Content-Security-Policy a server sends with it."""
+
+    html: str
+    policy: str
+    """The page's policy with `frame-ancestors 'none'`, for the `Content-Security-Policy` header."""
+
+
+def _sha256_source(block: str) -> str:
+    """The CSP source that allows one inline block: the SHA-256 of its exact text."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy(script: str, style: str, source: PageSource, *, header: bool) -> str:
+    """The policy of a page whose only script and style are these inline blocks.
+
+    Nothing else runs or loads: images only from `data:` URIs (the plots), requests only to the
+    viewer's own API (none from the report file). `header`: add `frame-ancestors 'none'`, which
+    only a header may carry.
+    """
+    connect = "'self'" if source == "api" else "'none'"
+    directives = [
+        "default-src 'none'",
+        f"script-src {_sha256_source(script)}",
+        f"style-src {_sha256_source(style)}",
+        "img-src data:",
+        f"connect-src {connect}",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
+    if header:
+        directives.append("frame-ancestors 'none'")
+    return "; ".join(directives)
+
+
+def _inline(path: Path) -> str:
+    """A static file as the exact text of its inline block (the hash covers these newlines too)."""
+    return "\n" + path.read_text(encoding="utf-8") + "\n"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     env.filters["pretty"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)
@@ -62,23 +116,26 @@ def _environment() -> jinja2.Environment:
 
 
 def render_page(
-    manifest: RunManifest, analysis: Analysis | None, *, source: Literal["embedded", "api"], data: dict[str, Any] | None = None,
+    manifest: RunManifest, analysis: Analysis | None, *, source: PageSource, data: dict[str, Any] | None = None,
     default_tab: Literal["conversations", "findings"] = "conversations",
-) -> str:
-    """The HTML page of a run.
+) -> RenderedPage:
+    """The HTML page of a run, with its Content-Security-Policy.
 
     `source="embedded"` puts `data` (`summaries`; `search` texts, `details` and `scenarios` texts by
     id) in the page; `source="api"` makes the browser fetch conversations from the viewer's `/api/` routes.
     """
     folder, index = analysis if analysis else (None, None)
     config = {"source": source, "default_tab": default_tab}
-    return _environment().get_template("report.html.j2").render(
+    script, style = _inline(STATIC / "app.js"), _inline(STATIC / "app.css")
+    html = _environment().get_template("report.html.j2").render(
         manifest=manifest.model_dump(mode="json"),
         index=index.model_dump(mode="json") if index else None,
         tables={name: _table(folder / rel) for name, rel in index.tables.items()} if index and folder else {},
         plots={name: _data_uri(folder / rel) for name, rel in index.plots.items()} if index and folder else {},
         config_json=script_json(config),
         data_json=script_json(data) if data is not None else None,
-        style=(STATIC / "app.css").read_text(encoding="utf-8"),
-        script=(STATIC / "app.js").read_text(encoding="utf-8"),
+        style=style,
+        script=script,
+        meta_policy=content_security_policy(script, style, source, header=False) if source == "embedded" else None,
     )
+    return RenderedPage(html, content_security_policy(script, style, source, header=True))

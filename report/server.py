@@ -9,6 +9,13 @@ Routes:
 
 The list is served from summaries held in memory (see `RunIndex`), so a run of many thousands of
 conversations opens at once; a conversation is read from the trace when it is opened.
+
+The server listens on 127.0.0.1 only, and answers only requests addressed to it by name:
+`127.0.0.1:PORT`, `localhost:PORT` or `[::1]:PORT` in the `Host` header. Any other name gets a
+421, so that a web page whose own name was made to point at 127.0.0.1 (DNS rebinding) cannot read
+the run. Every response carries a Content-Security-Policy (the page's lets only its own inline
+script and style run, see `moot.report.page`; the API's allows nothing), `X-Content-Type-Options:
+nosniff` and `Referrer-Policy: no-referrer`.
 """
 
 from __future__ import annotations
@@ -22,13 +29,19 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from moot.errors import UserError
 from moot.report.index import RunIndex
-from moot.report.page import current_analysis, render_page
+from moot.report.page import RenderedPage, current_analysis, render_page
 from moot.report.query import ListQuery
 from moot.trace.manifest import RunManifest
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 _CONVERSATION_PREFIX = "/api/conversations/"
+LOCAL_NAMES = (HOST, "localhost", "[::1]")
+"""The names a request may give the viewer in its `Host` header (with the port)."""
+API_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+"""The Content-Security-Policy of every response but the page: JSON and error bodies run and load nothing."""
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+"""Headers of every response."""
 
 
 class ViewerServer(ThreadingHTTPServer):
@@ -50,7 +63,14 @@ class ViewerServer(ThreadingHTTPServer):
         """Where the page is served."""
         return f"http://{HOST}:{self.server_address[1]}/"
 
-    def page(self) -> str:
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The `Host` header values the viewer answers: its local names with its port (without it too on port 80)."""
+        port = self.server_address[1]
+        names = {f"{name}:{port}" for name in LOCAL_NAMES}
+        return frozenset(names | set(LOCAL_NAMES) if port == 80 else names)
+
+    def page(self) -> RenderedPage:
         """The run page, from the manifest as it is now."""
         manifest = RunManifest.read(self.run_dir)
         return render_page(manifest, current_analysis(self.run_dir, manifest.final_hash), source="api")
@@ -65,13 +85,24 @@ class ViewerHandler(BaseHTTPRequestHandler):
     """Answers the page and the API routes; anything else is a 404."""
 
     server: ViewerServer
+    _policy: str = API_POLICY
+    """The Content-Security-Policy of the response being sent."""
 
     def do_GET(self) -> None:  # noqa: N802 (the name http.server dispatches to)
-        """Route a GET request."""
+        """Route a GET request (refused unless addressed to the viewer by one of its local names)."""
+        self._policy = API_POLICY
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host not in self.server.hosts:
+            port = self.server.server_address[1]
+            names = f"{HOST}:{port}, localhost:{port} or [::1]:{port}"
+            self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": f"this viewer answers only requests for {names}"})
+            return
         url = urlsplit(self.path)
         try:
             if url.path == "/":
-                self._send(HTTPStatus.OK, self.server.page().encode("utf-8"), "text/html; charset=utf-8")
+                page = self.server.page()
+                self._policy = page.policy
+                self._send(HTTPStatus.OK, page.html.encode("utf-8"), "text/html; charset=utf-8")
             elif url.path == "/api/facets":
                 self._json(HTTPStatus.OK, self.server.index.facets())
             elif url.path == "/api/conversations":
@@ -88,6 +119,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
         except UserError as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except Exception as exc:  # the page shows the message; the server goes on serving
+            self._policy = API_POLICY
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(exc).__name__}: {exc}"})
 
     def _json(self, status: HTTPStatus, body: Any) -> None:
@@ -100,6 +132,13 @@ class ViewerHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(body)
+
+    def end_headers(self) -> None:
+        """Add the security headers to every response (http.server's own error responses too), then end the headers."""
+        self.send_header("Content-Security-Policy", self._policy)
+        for name, value in SECURITY_HEADERS:
+            self.send_header(name, value)
+        super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the signature http.server calls)
         """Requests are not logged: the terminal shows only the address and how to stop."""

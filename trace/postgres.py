@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from moot.errors import UserError
 from moot.trace.events import Event, parse_event
 from moot.trace.location import public_location
+from moot.trace.redaction import trace_url_secrets
 from moot.trace.store import ROW_COLUMNS, RawRow, filter_clause, seal
 
 CONNECT_TIMEOUT_S = 10
@@ -103,6 +104,8 @@ class PostgresTraceStore:
 
     def __init__(self, url: str, run_id: str, read_only: bool = False) -> None:
         self.location = public_location(url)
+        self.secrets = tuple(trace_url_secrets(url))
+        """The password the store was opened with (the URL's, `$PGPASSWORD`): the trace writer redacts it."""
         self.run_id = run_id
         self.read_only = read_only
         self._lock = threading.RLock()

@@ -2,39 +2,89 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from typing import Any, Literal, get_origin
+
+from pydantic import BaseModel
+
 from moot.trace.events import Event, ModelCall
 from moot.trace.manifest import UsageReport, UsageTotals
+from moot.trace.redaction import Redactor
 from moot.trace.store import TraceStore
 
-REDACTED = "[redacted]"
+NAME_FIELDS = frozenset({
+    "run_id", "conversation_id", "scenario_id", "agent", "role", "model",
+    "protocol", "order", "visible", "speakers", "about",
+})
+"""Fields that name parts of the run (ids, agents, roles, models, messages) as the spec and the scenario file gave them.
+
+They are written as they are: no model or server writes them, and a short key replaced inside one
+(an agent named like the key) would break the links between events. So are fields of a fixed set
+of values (`Literal`), which a replaced value would no longer belong to.
+"""
 
 
-def _redact_value(value: object, secrets: tuple[str, ...]) -> object:
+@functools.cache
+def _redactable_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model whose text is redacted: all but the names of the run's parts and the fixed values."""
+    fixed = {name for name, field in model.model_fields.items() if get_origin(field.annotation) is Literal}
+    return tuple(name for name in model.model_fields if name not in NAME_FIELDS and name not in fixed)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string that redaction looks at in a value (a model's redactable fields, lists, dictionary values)."""
     if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, list):
-        return [_redact_value(v, secrets) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_value(v, secrets) for k, v in value.items()}
-    return value
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in _redactable_fields(type(value)):
+            yield from _texts(getattr(value, name))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+
+
+def _redacted(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, BaseModel):
+        # Not validated again: redaction turns strings into strings, and leaves the fixed values alone.
+        fields = _redactable_fields(type(value))
+        return value.model_copy(update={name: _redacted(getattr(value, name), redactor) for name in fields})
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item, redactor) for item in value]
+    return redactor.redact_value(value)
+
+
+def redact_event(event: Event, redactor: Redactor) -> Event:
+    """The event with every key of `redactor` replaced in its text (the names of the run's parts kept).
+
+    An event that holds no key is returned as it is.
+    """
+    if not redactor or not any(redactor.finds(text) for text in _texts(event)):
+        return event
+    return _redacted(event, redactor)
 
 
 class TraceWriter:
-    """Appends events to a store; every string is scrubbed of the run's secrets first."""
+    """Appends events to a store; every string is scrubbed of the run's secrets first (see `moot.trace.redaction`).
+
+    `secrets` are the run's keys (`ModelPool.secrets()`); a store that holds a password (a
+    PostgreSQL trace) adds its own.
+    """
 
     def __init__(self, store: TraceStore, secrets: list[str] | None = None, prices: dict[str, tuple[float, float]] | None = None) -> None:
         self.store = store
-        self.secrets = tuple(s for s in (secrets or []) if len(s) >= 8)
+        self.redactor = Redactor([*(secrets or []), *getattr(store, "secrets", ())])
+        """Replaces the keys in every event before it is stored."""
         self.prices = prices or {}
         self.usage = UsageReport()
         self.failure_kinds: dict[str, int] = {}
 
     def emit(self, event: Event) -> Event:
         """Store an event (secrets redacted) and count its usage when it is a model call."""
-        if self.secrets:
-            event = type(event).model_validate(_redact_value(event.model_dump(), self.secrets))
+        event = redact_event(event, self.redactor)
         stored = self.store.append(event)
         if isinstance(stored, ModelCall):
             self.count(stored)

@@ -37,6 +37,10 @@ Faults are chosen per model request, in arrival order: the explicit schedule `fa
 resets, timeouts, malformed bodies, replies cut at max tokens, schema-invalid replies);
 `FakeLLMServer(fault_rate=0.1, fault_kinds=RELIABILITY_FAULTS, seed=...)` serves them at random.
 
+A careless server quoting the credentials it was sent: `echo_auth_in_errors=True` puts them in
+every error body, and a reply text holding `CREDENTIALS_MARK` gets them in its place (the
+`Authorization` header as sent, e.g. `Bearer KEY`, else the `x-api-key` header).
+
 Every request (model endpoint or not) is recorded in `server.requests` with its path, parsed
 body, lower-cased headers and the fault served. `server.max_in_flight` is the peak number of
 model requests being handled at once (latency included), for concurrency-limit tests.
@@ -66,6 +70,9 @@ DEFAULT_REPLY = json.dumps({"verdict": "NTA", "explanation": "The poster set a f
 
 INVALID_SCHEMA_REPLY = json.dumps({"verdict": "MAYBE", "explanation": 42})
 """Valid JSON that does not match the `verdict` schema (unknown verdict, explanation not a string)."""
+
+CREDENTIALS_MARK = "{credentials}"
+"""Replaced, in a reply text, by the credentials of the request it answers."""
 
 MALFORMED_BODY = b'{"id": "broken", "object": "chat.completion", "choices": [{"index": 0, "message": {"content": "{\\"verd'
 """A 200 body that is not valid JSON."""
@@ -367,6 +374,10 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             fake._release()
 
+    def _credentials(self) -> str:
+        """The request's credentials as sent: its Authorization header, else its x-api-key header."""
+        return self.headers.get("Authorization") or self.headers.get("x-api-key") or ""
+
     def _headers(self) -> dict[str, str]:
         return {name.lower(): value for name, value in self.headers.items()}
 
@@ -388,6 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(api, 400, fake, "streaming is not supported by the fake server")
             return
         text = INVALID_SCHEMA_REPLY if fault == "invalid_schema" else fake.reply_text(body, self.path)
+        text = text.replace(CREDENTIALS_MARK, self._credentials())
         truncated = fault == "truncated"
         if truncated:
             text = text[: max(1, len(text) // 2)]
@@ -401,8 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error(self, api: str, status: int, fake: FakeLLMServer, message: str | None = None) -> None:
         message = message or f"fake server error {status}"
         if fake.echo_auth_in_errors:
-            credentials = self.headers.get("Authorization") or self.headers.get("x-api-key") or ""
-            message += f" (request credentials: {credentials})"
+            message += f" (request credentials: {self._credentials()})"
         headers = {"Retry-After": f"{fake.retry_after:g}"} if status == 429 else {}
         kind = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error"}.get(status, "api_error")
         if api == "anthropic":

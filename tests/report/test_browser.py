@@ -211,3 +211,64 @@ def test_the_list_pages_through_a_long_run(paged):
     choose(paged, "f-consensus", "no")  # conversations 0, 3, ..., 117 disagree: 40; the list starts again at the top
     wait_for(paged, lambda d: d.find_element("id", "shown").text == "40 of 120 conversations match")
     assert rows(paged)[1].get_attribute("data-id") == "c00003" and paged.find_element("id", "pager").is_displayed() is False
+
+
+INJECT = """
+var done = arguments[arguments.length - 1];
+var refused = [];
+document.addEventListener('securitypolicyviolation', function (event) { refused.push(event.effectiveDirective); });
+var script = document.createElement('script');
+script.textContent = 'window.mootInjected = true;';
+document.body.appendChild(script);
+var style = document.createElement('style');
+style.textContent = 'body { background-color: rgb(1, 2, 3) !important; }';
+document.head.appendChild(style);
+new Image().src = 'http://127.0.0.1:9/pixel.png';
+fetch('http://127.0.0.1:9/api').catch(function () { return null; }).then(function () {
+  setTimeout(function () {
+    var background = getComputedStyle(document.body).backgroundColor;
+    done({refused: refused.sort(), injected: window.mootInjected === true, background: background});
+  }, 300);
+});
+"""
+"""A script, a style, an image and a request of a stranger's, added as injected markup would: each must be refused."""
+
+
+def csp_messages(driver) -> list[str]:
+    """Console messages about the Content-Security-Policy since the last look (reading the log empties it)."""
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+
+
+def test_the_page_runs_under_its_content_security_policy_and_nothing_else_does(page):
+    rows(page)[0].click()  # the page's own script draws a conversation and the inspector, styles included
+    wait_for(page, lambda d: d.find_elements("css selector", ".conversation .msg"))
+    page.find_elements("css selector", ".conversation .inspect-btn")[0].click()
+    wait_for(page, lambda d: d.find_element("id", "inspector").is_displayed())
+    assert csp_messages(page) == []  # the page's own script and style broke no rule
+
+    outcome = page.execute_async_script(INJECT)
+    # Refused by the report's meta element, by the viewer's header.
+    assert outcome["refused"] == ["connect-src", "img-src", "script-src-elem", "style-src-elem"]
+    assert outcome["injected"] is False and outcome["background"] != "rgb(1, 2, 3)"
+    assert csp_messages(page)  # and the console shows such violations: the check above can fail
+
+
+@pytest.fixture(scope="module", params=["report", "viewer"])
+def findings_url(request, cooperation_run, tmp_path_factory):
+    """The page of a run with a study, its analysis written (by the report), as report or viewer."""
+    write_report(cooperation_run)
+    yield from page_of(request.param, cooperation_run, tmp_path_factory)
+
+
+def test_the_plots_of_the_findings_are_shown_under_the_policy(driver, findings_url):
+    driver.get(findings_url)
+    driver.find_element("css selector", "[data-tab=findings]").click()
+    widths = "return Array.from(document.querySelectorAll('.plots img')).map(function (i) { return i.naturalWidth; })"
+
+    def all_drawn(d) -> list[int] | None:
+        sizes = d.execute_script(widths)
+        return sizes if sizes and all(sizes) else None
+
+    drawn = wait_for(driver, all_drawn)
+    assert len(drawn) == 2  # both plots of the cooperation study are drawn: data: URIs, which the policy allows
+    assert csp_messages(driver) == []
