@@ -163,15 +163,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     """`moot trace`."""
     from moot.cli_output import print_trace_table
-    from moot.trace.reading import open_run_trace
+    from moot.trace.opening import open_run
 
-    store = open_run_trace(args.run_dir)
-    try:
-        if args.conversation and args.conversation not in store.conversation_ids():
+    with open_run(args.run_dir) as opened:
+        if args.conversation and args.conversation not in opened.conversation_ids():
             from moot.errors import did_you_mean
 
-            raise UserError(f"conversation '{args.conversation}' is not in {args.run_dir}{did_you_mean(args.conversation, store.conversation_ids())}")
-        events = store.events(args.conversation)
+            raise UserError(f"conversation '{args.conversation}' is not in {args.run_dir}{did_you_mean(args.conversation, opened.conversation_ids())}")
+        events = opened.events(args.conversation)
         if args.format == "jsonl":
             from moot.trace.store import canonical_json
 
@@ -179,8 +178,6 @@ def cmd_trace(args: argparse.Namespace) -> int:
                 sys.stdout.write(canonical_json(event) + "\n")
         else:
             print_trace_table(events)
-    finally:
-        store.close()
     return 0
 
 

@@ -1,22 +1,27 @@
-"""Helpers for tests: scripted debate specs and reading a finished run."""
+"""Helpers for tests: scripted debate specs, and reading a finished run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from moot.trace.reading import open_run_trace
 from moot.trace.events import Event
+from moot.trace.opening import open_run
 
 
 def events_of(run_dir: Path, kind: str | None = None) -> list[Event]:
-    """All events of a run (or those of one kind)."""
-    store = open_run_trace(run_dir)
-    try:
-        return [e for e in store.events() if kind is None or e.event == kind]
-    finally:
-        store.close()
+    """All events of a run (or those of one kind), read as every reader does: checked, nothing written."""
+    with open_run(run_dir) as opened:
+        return list(opened.events(kinds=None if kind is None else [kind]))
+
+
+def files_of(folder: Path) -> dict[str, str]:
+    """Every file under a folder (by its path there) with the SHA-256 of its bytes: what "unchanged, byte for
+    byte" compares."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def verdict(v: str, why: str = "because") -> str:
