@@ -18,6 +18,7 @@ from moot.trace.location import check_trace_location, open_store, public_locatio
 from moot.trace.postgres import PostgresTraceStore
 from moot.trace.reading import open_run_trace
 from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest
+from moot.trace.ledger import LedgerLine, anchored
 from moot.trace.verify import VerifyReport, verify_run
 from moot.trace.export import export_run
 
@@ -26,6 +27,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "JudgeDecision",
+    "LedgerLine",
     "MessageAdded",
     "ModelCall",
     "OpenedRun",
@@ -40,6 +42,7 @@ __all__ = [
     "TurnStarted",
     "UsageTotals",
     "VerifyReport",
+    "anchored",
     "check_trace_location",
     "export_run",
     "open_run",

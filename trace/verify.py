@@ -20,6 +20,10 @@ every problem, first problem first:
 - `reordered`: events whose links are intact but whose stored order is not the chain's order;
 - `manifest`: run.json's spec, event count or final hash disagree with the trace;
 - `triggers`: a trigger that keeps the trace append-only was dropped, disabled or altered;
+- `anchor`: a hash kept outside the run directory (`--expect HASH`, or the lines of this run in
+  a ledger, `--ledger FILE`) is not the hash of the event it anchors (`moot.trace.anchors`).
+  Whoever rewrites a trace can recompute its whole chain and run.json's final hash; only an
+  anchor kept elsewhere shows it;
 - `leak` / `withheld`: an agent was shown a message its protocol hides from it, or not shown
   one it allows (`audit_visibility`). What an agent may see is derived here from the spec
   alone, not by calling `moot.graphs.visibility`, so that a bug there cannot pass its own audit.
@@ -35,6 +39,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from moot.trace.anchors import anchor_findings, anchors_to_check
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted, parse_event
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import UNFINISHED, OpenedRun, TraceRefused, open_trace_as_stored, read_manifest, read_run_events
@@ -66,7 +71,7 @@ class Problem:
 
     kind: str
     """`missing`, `damaged`, `foreign`, `edited`, `removed`, `inserted`, `unfinished`, `reordered`,
-    `manifest`, `triggers`, `leak` or `withheld`."""
+    `manifest`, `triggers`, `anchor`, `leak` or `withheld`."""
     seq: int | None
     """The sequence number of the event concerned, when there is one."""
     detail: str
@@ -87,6 +92,8 @@ class VerifyReport:
     model_calls: int
     final_hash: str | None
     problems: list[Problem] = field(default_factory=list)
+    anchors: int = 0
+    """Hashes kept outside the run directory that were checked (`--expect`, ledger lines)."""
 
     @property
     def ok(self) -> bool:
@@ -95,9 +102,11 @@ class VerifyReport:
 
     def ok_line(self, run_dir: Path) -> str:
         """The one line printed for a sound run."""
+        plural = "s" if self.anchors != 1 else ""
+        anchored = f"; {self.anchors} anchor{plural} kept elsewhere hold" if self.anchors else ""
         return (
             f"ok: {run_dir}: {self.events} events, {self.conversations} conversations, {self.model_calls} model calls;"
-            f" chain intact, final hash {self.final_hash}; every agent saw what its protocol allows"
+            f" chain intact, final hash {self.final_hash}; every agent saw what its protocol allows{anchored}"
         )
 
 
@@ -271,13 +280,16 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
     return problems
 
 
-def verify_run(run_dir: Path) -> VerifyReport:
-    """Verify a run directory's trace, chain, manifest, append-only triggers and visibility.
+def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = None) -> VerifyReport:
+    """Verify a run directory's trace, chain, manifest, append-only triggers, visibility and anchors.
 
-    A path that is not a run directory, or a run.json that does not parse, is a UserError;
-    everything wrong with the trace is a problem of the report.
+    `expect` is a hash kept outside the run directory: it must be the hash of an event of the
+    trace (the run may have grown since). `ledger` is a ledger file whose lines of this run must
+    all still hold. A path that is not a run directory, a run.json that does not parse, a bad
+    `expect` or ledger is a UserError; everything wrong with the trace is a problem of the report.
     """
     manifest = read_manifest(run_dir)
+    anchors, unanchored = anchors_to_check(manifest.run_id, expect, ledger)
     try:
         with open_trace_as_stored(run_dir, manifest) as opened:
             rows = stored_rows(opened)
@@ -294,6 +306,9 @@ def verify_run(run_dir: Path) -> VerifyReport:
     where = trace_name(run_dir, manifest)
     unprotected = "so rows could be edited or deleted in place"
     problems += [Problem("triggers", None, f"{where}: {line}, {unprotected}") for line in unguarded]
+    sound = {row.hash for row in rows if row.event is not None and not row.defect}
+    findings = unanchored + anchor_findings({row.seq: row.hash for row in rows}, sound, anchors)
+    problems += [Problem("anchor", seq, detail) for seq, detail in findings]
     events = [row.event for row in rows if row.event is not None]
     try:
         from moot.protocols.spec import ProtocolSpec
@@ -309,6 +324,7 @@ def verify_run(run_dir: Path) -> VerifyReport:
         model_calls=sum(isinstance(event, ModelCall) for event in events),
         final_hash=rows[-1].hash if rows else None,
         problems=problems,
+        anchors=len(anchors),
     )
 
 

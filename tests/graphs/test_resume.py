@@ -34,6 +34,7 @@ from moot.graphs.runner import run_async
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import load_scenarios
 from moot.trace.events import ConversationStarted, MessageAdded, Resumed, Stopped, TurnStarted
+from moot.trace.ledger import read_ledger
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events
 from moot.trace.store import event_hash
@@ -287,7 +288,9 @@ def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypa
     with FakeLLMServer(replies=reply, latency=latency) as server:
         spec_file, cases = write_inputs(tmp_path / "inputs", server.url, 3)
         out = tmp_path / "run"
-        process = _moot("run", str(spec_file), "--scenarios", str(cases), "--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet")
+        ledger = tmp_path / "ledger.jsonl"
+        options = ("--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet", "--ledger", str(ledger))
+        process = _moot("run", str(spec_file), "--scenarios", str(cases), *options)
         sent: list[float] = []
 
         def interrupt(record: RecordedRequest, number: int) -> None:
@@ -308,6 +311,10 @@ def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypa
         assert len(server.model_requests()) == 3
         manifest = RunManifest.read(out)
         assert manifest.status == "interrupted" and manifest.ended_at is not None
+        (line,) = [line for _, line in read_ledger(ledger)]
+        anchored = (line.command, line.run_id, line.events, line.final_hash)
+        expected = ("run", manifest.run_id, manifest.events, manifest.final_hash)
+        assert anchored == expected, "an interrupted run is anchored too"
         events = recorded_events(out)
         assert [e.event for e in events].count("model_call") == 0 and in_flight(out) == 3
         assert verify_run(out).ok
