@@ -205,7 +205,7 @@ def chain_problems(
         if extra:
             problems.append(_after_the_end(end, extra, resume))
             explained.update(row.seq for row in extra)
-    elif final_hash is None and not manifest_events and rows:
+    elif final_hash is None and manifest_events == 0 and rows:
         problems.append(_after_the_end(None, rows, resume))
         explained.update(row.seq for row in rows)
     elif final_hash is not None and manifest_events is not None and len(rows) < manifest_events and rows:
@@ -232,12 +232,11 @@ def chain_problems(
 
 def _after_the_end(end: StoredRow | None, extra: list[StoredRow], resume: str | None) -> Problem:
     """Events after run.json's final event (`end`; None when it counts none): an unfinished run's, or inserted."""
-    last = end.seq if end is not None else 0
-    where = f"the final event of run.json (event {last})" if end is not None else "run.json, which counts no events"
+    where = f"after the final event of run.json (event {end.seq})" if end is not None else "while run.json counts none"
     if resume is not None and _chained_on(end, extra):
         stopped = f"the run stopped before it finished; finish it with `{resume}`"
-        return Problem("unfinished", extra[0].seq, f"{len(extra)} event(s) after {where} chain on intact: {stopped}")
-    return Problem("inserted", extra[0].seq, f"{len(extra)} event(s) after {where}")
+        return Problem("unfinished", extra[0].seq, f"{len(extra)} event(s) {where}, chained on intact: {stopped}")
+    return Problem("inserted", extra[0].seq, f"{len(extra)} event(s) {where}")
 
 
 def _chained_on(end: StoredRow | None, extra: list[StoredRow]) -> bool:

@@ -421,8 +421,8 @@ def test_a_killed_run_is_unfinished_not_tampered_and_resumes_to_a_sound_run(fini
     run = broken_copy(finished, tmp_path / "run", status="running", events=40, final_hash=event_hash(events[39]))
     lines = [p.line() for p in verify_run(run).problems]
     assert lines == [
-        f"unfinished at seq 41: {len(events) - 40} event(s) after the final event of run.json (event 40)"
-        f" chain on intact: the run stopped before it finished; finish it with `moot run --resume {run}`"
+        f"unfinished at seq 41: {len(events) - 40} event(s) after the final event of run.json (event 40),"
+        f" chained on intact: the run stopped before it finished; finish it with `moot run --resume {run}`"
     ]
     completed = broken_copy(finished, tmp_path / "completed", events=40, final_hash=event_hash(events[39]))
     kinds = [p.kind for p in verify_run(completed).problems]
@@ -431,3 +431,17 @@ def test_a_killed_run_is_unfinished_not_tampered_and_resumes_to_a_sound_run(fini
     assert result.manifest.status == "completed" and result.manifest.events == len(events)
     report = verify_run(run)
     assert report.ok, [p.line() for p in report.problems]
+
+
+def test_a_run_killed_before_run_json_counted_any_event_is_unfinished_from_the_start(
+    finished: Path, tmp_path: Path
+) -> None:
+    run = broken_copy(finished, tmp_path / "run", status="running", events=0, final_hash=None)
+    count = len(recorded_events(run))
+    lines = [p.line() for p in verify_run(run).problems]
+    assert lines == [
+        f"unfinished at seq 1: {count} event(s) while run.json counts none, chained on intact:"
+        f" the run stopped before it finished; finish it with `moot run --resume {run}`"
+    ]
+    assert resume(run).manifest.events == count
+    assert verify_run(run).ok
