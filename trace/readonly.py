@@ -83,8 +83,12 @@ class ReadOnlySQLite:
                 shutil.rmtree(folder, ignore_errors=True)
                 continue
             self._snapshot, self._seen = folder, states
-            db = sqlite3.connect(folder / self.path.name, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA query_only = ON")
+            try:
+                db = sqlite3.connect(folder / self.path.name, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA query_only = ON")
+            except sqlite3.Error:
+                self._drop_snapshot()
+                raise
             return db
         raise sqlite3.OperationalError(f"the file kept changing while it was copied ({COPY_ATTEMPTS} attempts)")
 
