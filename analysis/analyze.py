@@ -18,20 +18,14 @@ from moot.errors import UserError, unknown_name
 from moot.outputs import check_output_folder
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
-from moot.trace.reading import check_run_dir, open_run_trace
+from moot.trace.opening import read_run_events
 
 ANALYSIS_FOLDER = "analysis"
 
 
 def read_run(run_dir: Path) -> tuple[RunManifest, list[Event]]:
-    """The manifest and every event of a run directory."""
-    check_run_dir(run_dir)
-    manifest = RunManifest.read(run_dir)
-    store = open_run_trace(run_dir)
-    try:
-        return manifest, list(store.events())
-    finally:
-        store.close()
+    """The manifest and every event of a run directory, its trace checked to be run.json's and read without writing."""
+    return read_run_events(run_dir)
 
 
 def study_of(manifest: RunManifest, study: str | None = None) -> str:

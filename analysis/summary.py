@@ -7,8 +7,9 @@ from pathlib import Path
 from statistics import mean
 
 from moot.trace.events import Stopped
-from moot.trace.reading import open_run_trace, trace_location
-from moot.trace.store import open_trace
+from moot.trace.manifest import MANIFEST_FILE
+from moot.trace.opening import open_run
+from moot.trace.store import TRACE_FILE, SQLiteTraceStore
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,15 @@ def summarize_stops(stops: list[Stopped]) -> RunSummary:
 def summarize_run(run_dir: Path | str) -> RunSummary:
     """Read a run's trace and summarise how its conversations ended (only its `stopped` events are read).
 
-    The trace is where run.json says (its trace.sqlite, or a PostgreSQL database); a directory
-    holding only a trace.sqlite is read too.
+    The trace is where run.json says (its trace.sqlite, or a PostgreSQL database), checked to be
+    run.json's; a directory holding only a trace.sqlite is read too. Nothing is written.
     """
     run_dir = Path(run_dir)
-    store = open_run_trace(run_dir, read_only=True) if trace_location(run_dir) is not None else open_trace(run_dir)
-    try:
-        return summarize_stops([e for e in store.events(kinds=["stopped"]) if isinstance(e, Stopped)])
-    finally:
-        store.close()
+    if not (run_dir / MANIFEST_FILE).exists() and (run_dir / TRACE_FILE).is_file():
+        store = SQLiteTraceStore(run_dir / TRACE_FILE, read_only=True)
+        try:
+            return summarize_stops([e for e in store.events(kinds=["stopped"]) if isinstance(e, Stopped)])
+        finally:
+            store.close()
+    with open_run(run_dir) as opened:
+        return summarize_stops([e for e in opened.events(kinds=["stopped"]) if isinstance(e, Stopped)])

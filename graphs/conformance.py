@@ -32,7 +32,8 @@ from moot.graphs.turns import plan_round
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped, TurnStarted, parse_event
-from moot.trace.reading import effective_events, open_run_trace
+from moot.trace.opening import read_run_events
+from moot.trace.reading import effective_events
 from moot.trace.store import canonical_json, event_hash
 
 CONFORMANCE_RESPONDER = "conformance"
@@ -206,11 +207,7 @@ def check_conformance(spec: ProtocolSpec, scenarios: list[Scenario] | None = Non
     with tempfile.TemporaryDirectory() as tmp:
         out = (workdir or Path(tmp)) / "conformance-run"
         result = asyncio.run(run_async(protocol, ScenarioSet("(conformance)", "", scenarios), out=out, concurrency=3, cache_path=None))
-        store = open_run_trace(result.run_dir)
-        try:
-            events = list(store.events())
-        finally:
-            store.close()
+        events = read_run_events(result.run_dir)[1]
     report = check_trace(scripted, events)
     check_jsonl_round_trip(events)
     return report

@@ -26,8 +26,8 @@ from moot.protocols.spec import ProtocolSpec, ProviderSettings
 from moot.scenarios import ScenarioSet, load_scenarios
 from moot.trace.events import Event, JudgeDecision, MessageAdded, Stopped
 from moot.trace.manifest import RunManifest
+from moot.trace.opening import read_run_events
 from moot.trace.reading import effective_events
-from moot.trace.verify import read_manifest, recorded_events
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,11 @@ def default_replay_dir(run_dir: Path) -> Path:
 
 
 def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
-    """Replay a run into a new run directory and compare it with the original, conversation by conversation."""
-    manifest = read_manifest(run_dir)
+    """Replay a run into a new run directory and compare it with the original, conversation by conversation.
+
+    The original is read first, its trace checked to be its run.json's (`moot.trace.opening.open_run`).
+    """
+    manifest, recorded = read_run_events(run_dir)
     if is_explorer_roster(manifest.spec):
         raise UserError(f"run '{run_dir}' is a question-generation explorer run; replay re-runs protocol runs only")
     try:
@@ -166,7 +169,7 @@ def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = 
     except ValueError as exc:
         raise UserError(f"{run_dir / 'run.json'}: its spec is not valid ({str(exc).splitlines()[0]})") from None
     scenario_set = replay_scenarios(manifest, scenarios)
-    original = conversation_steps(recorded_events(run_dir))
+    original = conversation_steps(recorded)
     result: RunResult = asyncio.run(
         run_async(
             replay_spec(spec, run_dir.resolve()),
@@ -177,7 +180,7 @@ def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = 
             cache_path=None,
         )
     )
-    replayed = conversation_steps(recorded_events(result.run_dir))
+    replayed = conversation_steps(read_run_events(result.run_dir)[1])
     return ReplayReport(
         original=run_dir,
         replay=result.run_dir,

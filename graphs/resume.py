@@ -31,8 +31,8 @@ from moot.protocols.spec import ROUND_START, ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios
 from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded, Resumed, RoundEnded, Stopped
 from moot.trace.manifest import MANIFEST_FILE, RunManifest
+from moot.trace.opening import open_run
 from moot.trace.reading import effective_events
-from moot.trace.store import TRACE_FILE
 
 
 @dataclass(frozen=True)
@@ -137,21 +137,6 @@ def stopped_events(events: Sequence[Event]) -> dict[str, Stopped]:
     return {e.conversation_id: e for e in events if isinstance(e, Stopped)}
 
 
-def _read_manifest(run_dir: Path) -> RunManifest:
-    if not run_dir.is_dir():
-        raise UserError(f"run directory '{run_dir}' not found" if not run_dir.exists() else f"'{run_dir}' is not a run directory (it is a file)")
-    if not (run_dir / MANIFEST_FILE).is_file():
-        raise UserError(f"'{run_dir}' is not a run directory (no {MANIFEST_FILE})")
-    try:
-        return RunManifest.read(run_dir)
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{run_dir / MANIFEST_FILE}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(map(str, error["loc"]))
-        raise UserError(f"{run_dir / MANIFEST_FILE}: not a valid run manifest ({where + ': ' if where else ''}{error['msg']})") from None
-
-
 def _protocol(run_dir: Path, manifest: RunManifest) -> CompiledProtocol:
     from moot.protocols.loader import describe_validation_error
 
@@ -197,20 +182,25 @@ def _refuse_explorer(run_dir: Path, spec: dict, what: str) -> None:
 
 
 def open_interrupted_run(run_dir: Path, scenarios: ScenarioSet | None = None) -> InterruptedRun:
-    """Check a run directory can be resumed and read it, without writing anything; UserError when it cannot."""
-    from moot.graphs.runner import expand
-    from moot.trace.verify import recorded_events
+    """Check a run directory can be resumed and read it, without writing anything; UserError when it cannot.
 
-    manifest = _read_manifest(run_dir)
+    Its trace must be run.json's (`moot.trace.opening.open_run`): a missing, empty, damaged or
+    foreign trace is refused, never rebuilt by running the conversations again (only a run killed
+    before its first event, whose run.json counts none, may have no trace). So is a trace whose
+    append-only triggers are gone: the store would create them again when it appends.
+    """
+    from moot.graphs.runner import expand
+
+    with open_run(run_dir) as opened:
+        opened.require_append_only()
+        manifest, trace = opened.manifest, opened.where
+        events = list(opened.events())
     _refuse_explorer(run_dir, manifest.spec, "resumed")
     if manifest.status == "completed":
         counts = manifest.conversations
         raise UserError(f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume")
     protocol = _protocol(run_dir, manifest)
     scenario_set = _scenarios(run_dir, manifest, scenarios)
-    # The trace is the run's store: its trace.sqlite (none yet when killed before the first event) or its PostgreSQL rows.
-    trace = manifest.trace or run_dir / TRACE_FILE
-    events = recorded_events(run_dir) if manifest.trace is not None or (run_dir / TRACE_FILE).is_file() else []
     planned = {plan.conversation_id for plan in expand(protocol, scenario_set, manifest.seed)}
     strangers = sorted({e.conversation_id for e in events} - planned)
     if strangers:

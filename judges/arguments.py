@@ -39,7 +39,7 @@ from moot.graphs.nodes import AgentTurn
 from moot.graphs.runner import stable_int
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
-from moot.judges.posthoc import close_judging, speaker_roles, with_judges
+from moot.judges.posthoc import close_judging, open_for_appending, read_for_judging, speaker_roles, with_judges
 from moot.judges.specificity import specificity_output
 from moot.judges.taxonomy import ValueTaxonomy
 from moot.judges.values import MAX_VALUES, clean_values
@@ -47,7 +47,6 @@ from moot.scenarios import Scenario
 from moot.scenarios.dilemmas import load_value_vocabulary
 from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
 from moot.trace.manifest import RunManifest
-from moot.trace.reading import check_run_dir, open_run_trace
 from moot.trace.writer import TraceWriter
 
 EXTRACTION_ROLE = "argument_extraction"
@@ -179,16 +178,12 @@ def judge_arguments_run(run_dir: Path | str, *, model: str | None = None, vocabu
     dilemmas, or the bundled vocabulary for open questions).
     """
     run_dir = Path(run_dir)
-    check_run_dir(run_dir)
     if concurrency < 1:
         raise UserError(f"concurrency must be at least 1 (got {concurrency})")
-    manifest = RunManifest.read(run_dir)
-    if manifest.status == "running":
-        raise UserError(f"run '{run_dir}' is still running (or was killed); finish it before judging it")
+    manifest, events = read_for_judging(run_dir)
     free_text = {name for name, role in manifest.spec["roles"].items() if role.get("kind", "speaker") == "speaker" and role.get("output") is None}
-    store = open_run_trace(run_dir)
+    store = open_for_appending(run_dir, manifest)
     try:
-        events = list(store.events())
         starts = [e for e in events if isinstance(e, ConversationStarted)]
         names = load_value_vocabulary(vocabulary) if vocabulary else run_vocabulary(starts)
         schemas = {EXTRACTION_ROLE: argument_list_output(), VALUES_ROLE: argument_values_output(names), SPECIFICITY_ROLE: specificity_output()}

@@ -29,7 +29,9 @@ from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
 from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
 from moot.trace.manifest import RunManifest, UsageReport, UsageTotals
-from moot.trace.reading import check_run_dir, open_run_trace
+from moot.trace.opening import expectation, open_run
+from moot.trace.reading import open_run_trace
+from moot.trace.store import TraceStore
 from moot.trace.writer import TraceWriter
 
 POSTHOC_JUDGES: dict[str, dict[str, Any]] = {
@@ -100,18 +102,46 @@ def _scenarios(manifest: RunManifest) -> dict[str, Scenario]:
     return {s.id: s for s in scenario_set.scenarios}
 
 
+def read_for_judging(run_dir: Path) -> tuple[RunManifest, list[Event]]:
+    """The manifest and events of a run to judge, read without writing.
+
+    A judging pass appends to the trace and then writes the new count and final hash into
+    run.json, so it must not start on a trace that is not exactly what run.json records: it would
+    bless whatever was changed or added behind run.json's back. The trace is checked as every
+    reader checks it (`moot.trace.opening.open_run`), its append-only triggers must be there, and
+    it must end at run.json's final event.
+    """
+    with open_run(run_dir) as opened:
+        opened.require_append_only()
+        manifest = opened.manifest
+        if manifest.status == "running":
+            raise UserError(f"run '{run_dir}' is still running (or was killed); finish it before judging it")
+        events = list(opened.events())
+        if len(events) != manifest.events:
+            advice = f"finish the run with `moot run --resume {run_dir}` before judging it"
+            raise UserError(f"{opened.where}: {expectation(manifest)}; the trace holds {len(events)}: {advice}")
+    return manifest, events
+
+
+def open_for_appending(run_dir: Path, manifest: RunManifest) -> TraceStore:
+    """The run's trace opened to append to, after checking nothing was appended since it was read."""
+    store = open_run_trace(run_dir)
+    if store.last_hash != manifest.final_hash:
+        store.close()
+        advice = "judge it again once that is done"
+        changed = "changed while it was read (another process appends to it)"
+        raise UserError(f"the trace of run '{run_dir}' {changed}; {advice}")
+    return store
+
+
 def judge_run(run_dir: Path | str, judge: str = "values", *, model: str | None = None, taxonomy: str | None = None, agent_name: str | None = None, cache_path: Path | None = None, concurrency: int = 4) -> JudgingReport:
     """Judge every speaker message of a finished run and append the decisions to its trace."""
     run_dir = Path(run_dir)
-    check_run_dir(run_dir)
-    manifest = RunManifest.read(run_dir)
-    if manifest.status == "running":
-        raise UserError(f"run '{run_dir}' is still running (or was killed); finish it before judging it")
+    manifest, events = read_for_judging(run_dir)
     name = agent_name or f"{judge}_judge"
     spec, schemas = judge_spec(manifest.spec, judge, name, model, taxonomy)
-    store = open_run_trace(run_dir)
+    store = open_for_appending(run_dir, manifest)
     try:
-        events = list(store.events())
         starts = [e for e in events if isinstance(e, ConversationStarted)]
         recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
         scenarios = recorded if len(recorded) == len({e.scenario_id for e in starts}) else _scenarios(manifest)

@@ -17,6 +17,7 @@ from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
 from moot.scenarios.cooperation import first_base_scenarios
 from moot.trace.location import check_trace_location
+from moot.trace.ledger import anchored
 
 USE_DEFAULT_CACHE = "default"
 
@@ -85,6 +86,7 @@ def run(
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
     trace: str | None = None,
+    ledger: str | Path | None = None,
 ) -> RunResult:
     """Run an experiment and return where its run directory is.
 
@@ -92,6 +94,8 @@ def run(
     `~/.cache/moot/responses.sqlite`), or None to call the models every time. `executor` runs
     the conversations (default: this process; `executor_named("ray", ...)` for a cluster);
     `trace` is a `postgresql://` URL to keep the trace in that database instead of the run directory.
+    `ledger` is a file outside the run directory to which the run's event count and final hash
+    are appended when it ends or is interrupted (`moot.trace.ledger`).
     """
     loaded = as_spec(spec)
     protocol = compile_loaded(loaded)
@@ -99,27 +103,30 @@ def run(
     if not isinstance(protocol, CompiledProtocol):  # an explorer: its topics are its scenarios
         from moot.graphs.explorer import run_explorer
 
+        run_dir = prepare_run_dir(Path(out) if out else None, protocol.roster)
         if cache_path is not None:
             check_cache_file(cache_path)
-        return run_explorer(protocol, out=out, seed=seed, cache_path=cache_path, progress=progress)
+        with anchored(_ledger(ledger), run_dir, "run"):
+            return run_explorer(protocol, out=run_dir, seed=seed, cache_path=cache_path, progress=progress)
     scenario_set = as_scenarios(scenarios, loaded, limit)
     run_dir = prepare_run_dir(Path(out) if out else None, protocol.spec)
     check_trace_location(trace)
     if cache_path is not None:
         # Last of the checks: it creates the cache file when it is new.
         check_cache_file(cache_path)
-    coroutine = run_async(
-        protocol,
-        scenario_set,
-        out=run_dir,
-        concurrency=concurrency,
-        seed=seed,
-        cache_path=cache_path,
-        executor=executor,
-        progress=progress,
-        trace=trace,
-    )
-    return _until_interrupted(coroutine, run_dir)
+    with anchored(_ledger(ledger), run_dir, "run"):
+        coroutine = run_async(
+            protocol,
+            scenario_set,
+            out=run_dir,
+            concurrency=concurrency,
+            seed=seed,
+            cache_path=cache_path,
+            executor=executor,
+            progress=progress,
+            trace=trace,
+        )
+        return _until_interrupted(coroutine, run_dir)
 
 
 def resume(
@@ -129,19 +136,26 @@ def resume(
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
     trace: str | None = None,
+    ledger: str | Path | None = None,
 ) -> RunResult:
     """Finish an interrupted (or killed) run with the spec, scenarios, seed and options of its run.json.
 
     Conversations that stopped are kept; interrupted ones go on from their last complete round.
     `scenarios` is needed only when the run's scenarios were given in Python; `trace` only when
-    the run's PostgreSQL password is not in the environment.
+    the run's PostgreSQL password is not in the environment; `ledger` as for `run`.
     """
     given = None
     if scenarios is not None:
         given = scenarios if isinstance(scenarios, ScenarioSet) else ScenarioSet(
             "(python)", "", [s if isinstance(s, Scenario) else Scenario.model_validate(s) for s in scenarios]
         )
-    return _until_interrupted(resume_async(Path(run_dir), scenarios=given, executor=executor, progress=progress, trace=trace), Path(run_dir))
+    with anchored(_ledger(ledger), Path(run_dir), "resume"):
+        coroutine = resume_async(Path(run_dir), scenarios=given, executor=executor, progress=progress, trace=trace)
+        return _until_interrupted(coroutine, Path(run_dir))
+
+
+def _ledger(ledger: str | Path | None) -> Path | None:
+    return Path(ledger) if ledger is not None else None
 
 
 def _until_interrupted(coroutine: Any, run_dir: Path) -> RunResult:

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); default: start one on this machine")
     run.add_argument("--workers", type=at_least(1), help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)")
     run.add_argument("--trace", metavar="URL", help="keep the trace in this PostgreSQL database (postgresql://USER@HOST/DB) instead of the run directory")
+    run.add_argument("--ledger", type=Path, metavar="FILE",
+                     help="append the run's count and final hash to FILE (kept elsewhere)")
 
     validate = sub.add_parser("validate", help="check a spec without running it")
     validate.add_argument("spec")
@@ -121,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra = f"spec ('{args.spec}')" if args.spec else given[0]
             raise UserError(f"--resume {args.resume} takes no {extra}: the spec, scenarios, seed and options come from the run's run.json")
         with progress_bar(enabled=not args.quiet) as progress:
-            result = resume(args.resume, progress=progress, executor=executor, trace=args.trace)
+            result = resume(args.resume, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger)
     else:
         if not args.spec:
             raise UserError("moot run needs a spec (a YAML file or a bundled spec name; see `moot specs`), or --resume RUN_DIR")
@@ -133,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
         concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
         with progress_bar(enabled=not args.quiet) as progress:
-            result = run(loaded, scenarios, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress, executor=executor, trace=args.trace)
+            result = run(loaded, scenarios, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger)
     print_summary(result, summarize_run(result.run_dir))
     print_fault_counts(result.manifest.usage)
     return 0
@@ -177,15 +179,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     """`moot trace`."""
     from moot.cli_output import print_trace_table
-    from moot.trace.reading import open_run_trace
+    from moot.trace.opening import open_run
 
-    store = open_run_trace(args.run_dir)
-    try:
-        if args.conversation and args.conversation not in store.conversation_ids():
+    with open_run(args.run_dir) as opened:
+        if args.conversation and args.conversation not in opened.conversation_ids():
             from moot.errors import did_you_mean
 
-            raise UserError(f"conversation '{args.conversation}' is not in {args.run_dir}{did_you_mean(args.conversation, store.conversation_ids())}")
-        events = store.events(args.conversation)
+            raise UserError(f"conversation '{args.conversation}' is not in {args.run_dir}{did_you_mean(args.conversation, opened.conversation_ids())}")
+        events = opened.events(args.conversation)
         if args.format == "jsonl":
             from moot.trace.store import canonical_json
 
@@ -193,8 +194,6 @@ def cmd_trace(args: argparse.Namespace) -> int:
                 sys.stdout.write(canonical_json(event) + "\n")
         else:
             print_trace_table(events)
-    finally:
-        store.close()
     return 0
 
 

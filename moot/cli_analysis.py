@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     judge.add_argument("--concurrency", type=at_least(1), default=4)
     judge.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
     judge.add_argument("--no-cache", action="store_true")
+    judge.add_argument("--ledger", type=Path, metavar="FILE",
+                       help="append the run's count and final hash to FILE (kept elsewhere)")
 
     analyze = sub.add_parser("analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots")
     analyze.add_argument("run_dir", type=Path)
@@ -43,6 +45,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from moot.agents.cache import default_cache_path
     from moot.errors import UserError
     from moot.judges.posthoc import judge_run
+    from moot.trace.ledger import anchored
 
     if args.concurrency < 1:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
@@ -50,10 +53,12 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if args.judge == "arguments":
         from moot.judges.arguments import judge_arguments_run
 
-        done = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency)
+        with anchored(args.ledger, args.run_dir, "judge arguments"):
+            done = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency)
         print(f"arguments: {done.answers} answers, {done.arguments} arguments; {done.judged} decisions made ({done.unparsed} unparsed, {done.failed} failed), {done.reused} reused")
         return 0
-    report = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, cache_path=cache, concurrency=args.concurrency)
+    with anchored(args.ledger, args.run_dir, f"judge {args.judge}"):
+        report = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, cache_path=cache, concurrency=args.concurrency)
     print(f"{report.judge}: judged {report.judged} messages ({report.unparsed} unparsed, {report.failed} failed), {report.skipped} already judged")
     return 0
 

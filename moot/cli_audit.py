@@ -18,7 +18,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """`moot verify`."""
     from moot.trace.verify import verify_run
 
-    report = verify_run(args.run_dir)
+    report = verify_run(args.run_dir, expect=args.expect, ledger=args.ledger)
     if report.ok:
         print(report.ok_line(args.run_dir))
         return 0
@@ -50,6 +50,10 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
     """Add the audit commands to the `moot` parser; return their handlers."""
     verify = sub.add_parser("verify", help="check a run's hash chain, run.json and what each agent was shown")
     verify.add_argument("run_dir", type=Path)
+    verify.add_argument("--expect", metavar="HASH",
+                        help="a final hash kept elsewhere: some event of the trace must have it")
+    verify.add_argument("--ledger", type=Path, metavar="FILE",
+                        help="a ledger written with --ledger: its lines of this run must hold")
 
     replay = sub.add_parser("replay", help="re-run a run from its trace's replies and compare the transcripts")
     replay.add_argument("run_dir", type=Path)

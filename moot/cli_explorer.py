@@ -20,6 +20,8 @@ def explorer_run_command(args: Any, loaded: LoadedSpec) -> int:
     """`moot run` of an explorer spec: the search, then a one-screen summary."""
     from moot.agents.cache import default_cache_path
     from moot.cli_output import progress_bar, stdout
+    from moot.graphs.runner import prepare_run_dir
+    from moot.trace.ledger import anchored
 
     for option, value in (("--scenarios", args.scenarios), ("--repeats", args.repeats), ("--orders", args.orders)):
         if value is not None:
@@ -31,8 +33,9 @@ def explorer_run_command(args: Any, loaded: LoadedSpec) -> int:
         loaded = LoadedSpec(loaded.spec.model_copy(update={"max_topics": args.limit}), loaded.path, loaded.text)
     compiled = compile_explorer_loaded(loaded)
     cache = None if args.no_cache else (args.cache or default_cache_path())
-    with progress_bar(enabled=not args.quiet) as progress:
-        result = run_explorer(compiled, out=args.out, seed=args.seed, cache_path=cache, progress=progress)
+    run_dir = prepare_run_dir(args.out, compiled.roster)
+    with progress_bar(enabled=not args.quiet) as progress, anchored(args.ledger, run_dir, "run"):
+        result = run_explorer(compiled, out=run_dir, seed=args.seed, cache_path=cache, progress=progress)
     from moot.trace.reading import open_run_trace
 
     store = open_run_trace(result.run_dir, read_only=True)

@@ -49,6 +49,8 @@ def _common(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument("--out", type=Path, help=out_help)
     parser.add_argument("--run-dir", type=Path, help="run directory to create (default: runs/NAME-TIME)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--ledger", type=Path, metavar="FILE",
+                        help="append the run's count and final hash to FILE (kept elsewhere)")
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -74,12 +76,12 @@ def _protocol(name: str, model: str | None):
     return loaded
 
 
-def _run(loaded, scenario_set, run_dir: Path, seed: int | None, quiet: bool):
+def _run(loaded, scenario_set, run_dir: Path, seed: int | None, quiet: bool, ledger: Path | None = None):
     from moot.api import run
     from moot.cli_output import progress_bar
 
     with progress_bar(enabled=not quiet) as progress:
-        return run(loaded, scenario_set, out=run_dir, seed=seed, progress=progress)
+        return run(loaded, scenario_set, out=run_dir, seed=seed, progress=progress, ledger=ledger)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -99,7 +101,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     jobs = generation_jobs(backgrounds, types, VALUE_PAIRS, args.pairs, args.seed)[: args.limit]
     loaded = _protocol(GENERATE_SPEC, args.model)
     run_dir = prepare_run_dir(args.run_dir, loaded.spec)
-    _run(loaded, jobs_scenario_set(jobs, run_dir), run_dir, args.seed, args.quiet)
+    _run(loaded, jobs_scenario_set(jobs, run_dir), run_dir, args.seed, args.quiet, args.ledger)
     save_jobs(jobs, run_dir)
     generated = collect_generated(run_dir)
     model = loaded.spec.model_of(loaded.spec.agents[0])
@@ -143,7 +145,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     loaded = _protocol(FILTER_SPEC, args.model)
     method = similarity_method()
     run_dir = prepare_run_dir(args.run_dir, loaded.spec)
-    _run(loaded, ScenarioSet(source.source, source.sha256, filter_rows(scenarios)), run_dir, None, args.quiet)
+    _run(loaded, ScenarioSet(source.source, source.sha256, filter_rows(scenarios)), run_dir, None, args.quiet, args.ledger)
     report = filter_decisions(
         scenarios, collect_replies(run_dir), thresholds, args.dedupe, method, source=str(args.file), run_dir=str(run_dir)
     )

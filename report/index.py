@@ -3,8 +3,9 @@
 Summaries are built from one pass over the trace's lightweight events (model calls are never read
 for the list) and brought up to date from the last sequence number seen, so a run still being
 written can be watched. A conversation's full view is read through the (conversation_id, seq)
-index of the events table. The trace is read through the run's store, opened read-only: its
-SQLite file or its rows in a PostgreSQL database.
+index of the events table. The run is opened with `moot.trace.opening.open_run`: its trace is
+checked to be run.json's and read without writing anything (its SQLite file, or its rows in a
+PostgreSQL database); a refresh reconnects when the file changed since.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from moot.errors import UserError
 from moot.report.detail import conversation_detail
 from moot.report.query import ListQuery, facets_summaries, page_summaries
 from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
-from moot.trace.location import store_errors
-from moot.trace.reading import open_run_trace
+from moot.trace.opening import OpenedRun, open_run
 
 
 class RunIndex:
@@ -30,18 +29,17 @@ class RunIndex:
         self._lock = threading.Lock()
         self._builder = SummaryBuilder()
         self._last_seq = 0
-        self._store = None
+        self._store: OpenedRun = open_run(self.run_dir)
         try:
-            self._store = open_run_trace(self.run_dir, read_only=True)
             self.refresh()
-        except store_errors() as exc:
-            if self._store is not None:
-                self._store.close()
-            raise UserError(f"cannot read the trace of '{self.run_dir}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        except BaseException:
+            self._store.close()
+            raise
 
     def refresh(self) -> int:
         """Read the events appended since the last refresh; return how many were new."""
         with self._lock:
+            self._store.catch_up()
             last = self._store.last_seq
             if last <= self._last_seq:
                 return 0

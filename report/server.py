@@ -31,7 +31,7 @@ from moot.errors import UserError
 from moot.report.index import RunIndex
 from moot.report.page import RenderedPage, current_analysis, render_page
 from moot.report.query import ListQuery
-from moot.trace.manifest import RunManifest
+from moot.trace.opening import read_manifest
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -72,7 +72,7 @@ class ViewerServer(ThreadingHTTPServer):
 
     def page(self) -> RenderedPage:
         """The run page, from the manifest as it is now."""
-        manifest = RunManifest.read(self.run_dir)
+        manifest = read_manifest(self.run_dir)
         return render_page(manifest, current_analysis(self.run_dir, manifest.final_hash), source="api")
 
     def server_close(self) -> None:

@@ -33,8 +33,7 @@ from moot.scenarios.dedupe import Method, drop_near_duplicates
 from moot.scenarios.loader import ScenarioSet, load_scenarios
 from moot.scenarios.schema import Scenario
 from moot.scenarios.schwartz import SCHWARTZ, goal_of, normalise_value
-from moot.trace.manifest import RunManifest
-from moot.trace.reading import open_run_trace
+from moot.trace.opening import read_manifest, read_run_events
 
 JOBS_FILE = "generation_jobs.jsonl"
 """File in a generation run directory holding the jobs the run was given."""
@@ -128,12 +127,9 @@ class Reply:
 
 
 def collect_replies(run_dir: Path) -> dict[str, list[Reply]]:
-    """The parsed reply (or the reason there is none) of every conversation, by scenario id."""
-    store = open_run_trace(run_dir)
-    try:
-        events = list(store.events())
-    finally:
-        store.close()
+    """The parsed reply (or the reason there is none) of every conversation, by scenario id (the run read with
+    `moot.trace.opening.open_run`: checked, nothing written)."""
+    events = read_run_events(run_dir)[1]
     replies: dict[str, Reply] = {}
     order: list[str] = []
     for event in events:
@@ -170,7 +166,7 @@ def read_jobs(run_dir: Path) -> list[Scenario]:
     path = run_dir / JOBS_FILE
     if not path.is_file():
         raise UserError(f"'{run_dir}' holds no {JOBS_FILE}; it is not a scenario generation run")
-    expected = RunManifest.read(run_dir).scenario_hash
+    expected = read_manifest(run_dir).scenario_hash
     if hashlib.sha256(read_bytes(path)).hexdigest() != expected:
         raise UserError(f"{path}: does not match the scenario hash in run.json; the jobs file was changed after the run")
     return load_scenarios(path).scenarios

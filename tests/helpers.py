@@ -1,22 +1,49 @@
-"""Helpers for tests: scripted debate specs and reading a finished run."""
+"""Helpers for tests: scripted debate specs, reading a finished run, and rewriting one as a careful forger would."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from moot.trace.reading import open_run_trace
 from moot.trace.events import Event
+from moot.trace.opening import open_run
+from moot.trace.store import TRACE_FILE, SQLiteTraceStore, canonical_json, event_hash
 
 
 def events_of(run_dir: Path, kind: str | None = None) -> list[Event]:
-    """All events of a run (or those of one kind)."""
-    store = open_run_trace(run_dir)
-    try:
-        return [e for e in store.events() if kind is None or e.event == kind]
-    finally:
-        store.close()
+    """All events of a run (or those of one kind), read as every reader does: checked, nothing written."""
+    with open_run(run_dir) as opened:
+        return list(opened.events(kinds=None if kind is None else [kind]))
+
+
+def files_of(folder: Path) -> dict[str, str]:
+    """Every file under a folder (by its path there) with the SHA-256 of its bytes: what "unchanged, byte for
+    byte" compares."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def rewritten_copy(run_dir: Path, target: Path, events: list[Event]) -> Path:
+    """A copy of a run whose trace holds `events` (each row's body replaced in seq order), as a forger leaves it:
+    the hash chain made whole again, run.json's final hash rewritten, and the dropped trigger created again."""
+    shutil.copytree(run_dir, target)
+    db = sqlite3.connect(target / TRACE_FILE, isolation_level=None)
+    db.execute("DROP TRIGGER events_no_update")
+    prev = None
+    for event in events:
+        event = event.model_copy(update={"prev_hash": prev})
+        prev = event_hash(event)
+        row = (canonical_json(event), prev, event.event, event.agent, event.seq)
+        db.execute("UPDATE events SET body = ?, hash = ?, event = ?, agent = ? WHERE seq = ?", row)
+    db.close()
+    SQLiteTraceStore(target / TRACE_FILE).close()  # a writable store creates the dropped trigger again
+    manifest = json.loads((target / "run.json").read_text())
+    (target / "run.json").write_text(json.dumps({**manifest, "final_hash": prev}))
+    return target
 
 
 def verdict(v: str, why: str = "because") -> str:

@@ -17,6 +17,8 @@ from moot.trace.store import RawRow, SQLiteTraceStore, TraceStore, open_trace
 from moot.trace.location import check_trace_location, open_store, public_location
 from moot.trace.postgres import PostgresTraceStore
 from moot.trace.reading import open_run_trace
+from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest
+from moot.trace.ledger import LedgerLine, anchored
 from moot.trace.verify import VerifyReport, verify_run
 from moot.trace.export import export_run
 
@@ -25,24 +27,30 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "JudgeDecision",
+    "LedgerLine",
     "MessageAdded",
     "ModelCall",
+    "OpenedRun",
     "PostgresTraceStore",
     "RawRow",
     "RoundEnded",
     "RunManifest",
     "SQLiteTraceStore",
     "Stopped",
+    "TraceRefused",
     "TraceStore",
     "TurnStarted",
     "UsageTotals",
     "VerifyReport",
+    "anchored",
     "check_trace_location",
     "export_run",
+    "open_run",
     "open_run_trace",
     "open_store",
     "open_trace",
     "parse_event",
     "public_location",
+    "read_manifest",
     "verify_run",
 ]

@@ -30,6 +30,7 @@ PAGE = 2000
 """Rows fetched per query when reading a trace (keyset pages: no long transaction, little memory)."""
 SCHEMA_LOCK = 0x6D6F6F74  # "moot": the advisory lock key held while the schema is created
 APPEND_ONLY_TRIGGER = "moot_events_append_only"
+NO_TRUNCATE_TRIGGER = "moot_events_no_truncate"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS moot_events (
@@ -60,7 +61,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{APPEND_ONLY_TRIGGER}' AND tgrelid = 'moot_events'::regclass) THEN
         CREATE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE ON moot_events
             FOR EACH ROW EXECUTE FUNCTION moot_refuse_change();
-        CREATE TRIGGER moot_events_no_truncate BEFORE TRUNCATE ON moot_events
+        CREATE TRIGGER {NO_TRUNCATE_TRIGGER} BEFORE TRUNCATE ON moot_events
             FOR EACH STATEMENT EXECUTE FUNCTION moot_refuse_change();
     END IF;
 END
@@ -72,6 +73,16 @@ SELECT to_regclass('moot_heads') IS NOT NULL AND EXISTS (
     SELECT 1 FROM pg_trigger WHERE tgname = '{APPEND_ONLY_TRIGGER}' AND tgrelid = to_regclass('moot_events')
 )
 """
+
+
+_TRIGGERS = """
+SELECT t.tgname, t.tgenabled, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE t.tgrelid = to_regclass('moot_events') AND NOT t.tgisinternal
+"""
+
+
+class NoTraceTables(UserError):
+    """A database opened read-only holds no moot trace (no table moot_events)."""
 
 
 def _psycopg() -> Any:
@@ -122,7 +133,7 @@ class PostgresTraceStore:
             if read_only:
                 self._db.execute("SET default_transaction_read_only = on")
                 if self._db.execute("SELECT to_regclass('moot_events')").fetchone()[0] is None:
-                    raise UserError(f"{self.location} holds no moot trace (no table moot_events)")
+                    raise NoTraceTables(f"{self.location} holds no moot trace (no table moot_events)")
             elif not self._db.execute(_SCHEMA_READY).fetchone()[0]:
                 with self._db.transaction():
                     self._db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
@@ -216,6 +227,41 @@ class PostgresTraceStore:
         """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
         for row in self._pages(", ".join(ROW_COLUMNS[1:]), after, conversation_id, kinds):
             yield RawRow(*row)
+
+    def row_at(self, seq: int) -> RawRow | None:
+        """The stored row numbered `seq`, None when there is none."""
+        with self._lock:
+            query = f"SELECT {', '.join(ROW_COLUMNS)} FROM moot_events WHERE run_id = %s AND seq = %s"
+            row = self._db.execute(query, (self.run_id, seq)).fetchone()
+        return RawRow(*row) if row else None
+
+    def ends(self) -> tuple[RawRow, RawRow] | None:
+        """The first and the last stored row of the run, None when it has none."""
+        select = f"SELECT {', '.join(ROW_COLUMNS)} FROM moot_events WHERE run_id = %s ORDER BY seq"
+        with self._lock:
+            first = self._db.execute(f"{select} LIMIT 1", (self.run_id,)).fetchone()
+            if first is None:
+                return None
+            last = self._db.execute(f"{select} DESC LIMIT 1", (self.run_id,)).fetchone()
+        return RawRow(*first), RawRow(*last)
+
+    def unguarded(self) -> list[str]:
+        """What is wrong with the triggers that keep the table append-only, one line each (empty when nothing)."""
+        with self._lock:
+            found = {name: (enabled, source) for name, enabled, source in self._db.execute(_TRIGGERS).fetchall()}
+        problems = []
+        for name in (APPEND_ONLY_TRIGGER, NO_TRUNCATE_TRIGGER):
+            if name not in found:
+                problems.append(f"trigger {name} is missing")
+            elif found[name][0] == "D":
+                problems.append(f"trigger {name} is disabled")
+            elif "RAISE EXCEPTION" not in (found[name][1] or ""):
+                problems.append(f"trigger {name} no longer refuses changes (its function was replaced)")
+        return problems
+
+    def catch_up(self) -> bool:
+        """Nothing to do: every query reads the database as it is now."""
+        return False
 
     def conversation_ids(self) -> list[str]:
         """Ids of the conversations with at least one event, in order of first event."""

@@ -1,4 +1,4 @@
-"""Reading an existing run: opening its directory with a clear error, and the events that stand.
+"""Reaching an existing run's trace to append to it, and the events that stand (readers use `moot.trace.opening`).
 
 A resumed run holds, for each conversation taken up again, the events of the round that was
 interrupted and, after a `resumed` marker, the events that replaced them. `effective_events`
@@ -58,7 +58,9 @@ def check_run_dir(run_dir: Path) -> None:
 def open_run_trace(run_dir: Path, read_only: bool = False) -> TraceStore:
     """Open the trace of an existing run directory, wherever run.json says it is (never creates a run).
 
-    `read_only` opens it without writing anything (see `moot.trace.location.open_store`).
+    `read_only` opens it without writing anything (see `moot.trace.location.open_store`). Nothing
+    is checked but that the directory holds a run: to read a run, `moot.trace.opening.open_run`
+    also checks its trace is run.json's; to append to one, open it that way first.
     """
     fields = _checked_fields(run_dir)
     location = _location_in(fields)

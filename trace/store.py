@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from moot.trace.events import Event, parse_event
+from moot.trace.readonly import ReadOnlySQLite
 
 TRACE_FILE = "trace.sqlite"
 
@@ -120,6 +121,22 @@ class TraceStore(Protocol):
         """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
         ...
 
+    def row_at(self, seq: int) -> RawRow | None:
+        """The stored row numbered `seq`, None when there is none."""
+        ...
+
+    def ends(self) -> tuple[RawRow, RawRow] | None:
+        """The first and the last stored row, None when the trace holds none."""
+        ...
+
+    def unguarded(self) -> list[str]:
+        """What is wrong with the triggers that keep the trace append-only, one line each (empty when nothing)."""
+        ...
+
+    def catch_up(self) -> bool:
+        """Let a read-only store see what was appended since it was opened; True when it had to reconnect."""
+        ...
+
     def bulk(self) -> AbstractContextManager[None]:
         """Append many events in one transaction: all of them are stored, or none."""
         ...
@@ -127,18 +144,6 @@ class TraceStore(Protocol):
     def close(self) -> None:
         """Flush and release the store."""
         ...
-
-
-def _connect_readonly(path: Path) -> sqlite3.Connection:
-    """Open an existing SQLite file without writing to it (falls back to a plain connection where read-only WAL is refused)."""
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
-        db.execute("SELECT 1 FROM sqlite_master").fetchone()
-        return db
-    except sqlite3.OperationalError:
-        if not path.is_file():
-            raise
-        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
 
 def filter_clause(conversation_id: str | None, kinds: Iterable[str] | None, placeholder: str = "?") -> tuple[list[str], list[object]]:
@@ -158,8 +163,9 @@ def filter_clause(conversation_id: str | None, kinds: Iterable[str] | None, plac
 class SQLiteTraceStore:
     """A run's events in one SQLite file (WAL mode); several processes may append to it at once.
 
-    `read_only` opens an existing file without writing anything to it, not even the schema (as
-    verification needs: a store that restored a dropped trigger would hide the tampering).
+    `read_only` opens an existing file without writing anything to it or beside it, not even the
+    schema (as verification needs: a store that restored a dropped trigger would hide the
+    tampering); see `moot.trace.readonly`.
     """
 
     def __init__(self, path: Path | str, read_only: bool = False) -> None:
@@ -167,8 +173,10 @@ class SQLiteTraceStore:
         self.read_only = read_only
         self._lock = threading.RLock()
         self._in_bulk = False
+        self._reader: ReadOnlySQLite | None = None
         if read_only:
-            self._db = _connect_readonly(self.path)
+            self._reader = ReadOnlySQLite(self.path)
+            self._db = self._reader.connect()
             return
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         # Switching to WAL needs the file to itself: skip it when another process already did it.
@@ -176,6 +184,12 @@ class SQLiteTraceStore:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+
+    @property
+    def snapshot(self) -> Path | None:
+        """The temporary folder a read-only store reads a copy of the file from (a killed run's); None when it
+        reads the file itself."""
+        return self._reader.snapshot if self._reader is not None else None
 
     def _head(self) -> tuple[int, str | None]:
         row = self._db.execute(_HEAD).fetchone()
@@ -246,6 +260,59 @@ class SQLiteTraceStore:
         for row in self._db.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM events{clause} ORDER BY seq", params):
             yield RawRow(*row)
 
+    def row_at(self, seq: int) -> RawRow | None:
+        """The stored row numbered `seq`, None when there is none."""
+        row = self._db.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM events WHERE seq = ?", (seq,)).fetchone()
+        return RawRow(*row) if row else None
+
+    def ends(self) -> tuple[RawRow, RawRow] | None:
+        """The first and the last stored row, None when the trace holds none."""
+        select = f"SELECT {', '.join(ROW_COLUMNS)} FROM events ORDER BY seq"
+        first = self._db.execute(f"{select} LIMIT 1").fetchone()
+        if first is None:
+            return None
+        return RawRow(*first), RawRow(*self._db.execute(f"{select} DESC LIMIT 1").fetchone())
+
+    def has_events_table(self) -> bool:
+        """True when the file holds the events table (a file SQLite made but the store never wrote to has none)."""
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
+        return found is not None
+
+    def damage(self) -> str | None:
+        """What SQLite's quick check finds wrong with the file (its first line), None when the file is sound.
+
+        It reads every page (about 0.1 s for 100 MB), so a truncated or scribbled-on file is found
+        when it is opened, not half-way through a read.
+        """
+        result = str(self._db.execute("PRAGMA quick_check(1)").fetchone()[0])
+        if result == "ok":
+            return None
+        # The report may open with a header line naming the database ("*** in database main ***").
+        lines = [line for line in result.splitlines() if line.strip() and not line.startswith("***")]
+        return lines[0] if lines else result.strip()
+
+    def unguarded(self) -> list[str]:
+        """What is wrong with the triggers that keep the trace append-only, one line each (empty when nothing)."""
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"
+        found = dict(self._db.execute(query).fetchall())
+        problems = []
+        for name, sql in _expected_triggers().items():
+            if name not in found:
+                problems.append(f"trigger {name} is missing")
+            elif " ".join(str(found[name]).split()) != " ".join(sql.split()):
+                problems.append(f"trigger {name} was altered")
+        return problems
+
+    def catch_up(self) -> bool:
+        """Reconnect a read-only store whose file changed since it was opened (a run being written); True when
+        it did."""
+        with self._lock:
+            if self._reader is None or not self._reader.changed():
+                return False
+            self._db.close()
+            self._db = self._reader.connect()
+            return True
+
     def conversation_ids(self) -> list[str]:
         """Ids of the conversations with at least one event, in order of first event."""
         rows = self._db.execute(
@@ -280,8 +347,20 @@ class SQLiteTraceStore:
             self._db.execute("COMMIT")
 
     def close(self) -> None:
-        """Flush and release the store."""
+        """Flush and release the store (a read-only store's snapshot is deleted)."""
         self._db.close()
+        if self._reader is not None:
+            self._reader.close()
+
+
+def _expected_triggers() -> dict[str, str]:
+    """The append-only triggers as the schema creates them, by name (SQLite keeps each one's SQL text)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(_SCHEMA)
+        return dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
+    finally:
+        db.close()
 
 
 def open_trace(run_dir: Path | str) -> SQLiteTraceStore:

@@ -1,17 +1,29 @@
 """Verifying a run directory: its hash chain, its manifest, and what each agent was shown.
 
 `verify_run(run_dir)` reads the trace's rows as they are stored (the store opened read-only, so
-that nothing missing is added back) and reports every problem, first problem first:
+that nothing missing is added back, and nothing is written in the run directory) and reports
+every problem, first problem first:
 
+- `missing`, `damaged`, `foreign`: the trace is not there (no file, zero bytes, no events table,
+  no events while run.json counts some), is no sound database (not one, malformed, truncated),
+  or holds another run's events; nothing else is checked then;
 - `edited`: a body that does not match its stored hash, does not parse, or disagrees with the
   row's columns or the run; or a body rewritten with a fresh hash (the next event points to a
   hash no event has, while the event itself is still there);
 - `removed`: a gap in the sequence numbers, a `prev_hash` pointing to an event that is not
   there, or events missing at the end (run.json counts more);
 - `inserted`: an event chained to the previous one that no later event points to (the next
-  event points past it), or events after the final hash of run.json;
+  event points past it), or events after the final hash of run.json of a completed run;
+- `unfinished`: events after the final hash of run.json, chained on intact, of a run that is
+  `running` or `interrupted` (it was killed: run.json is rewritten at most once a second); the
+  line says how to finish it;
 - `reordered`: events whose links are intact but whose stored order is not the chain's order;
 - `manifest`: run.json's spec, event count or final hash disagree with the trace;
+- `triggers`: a trigger that keeps the trace append-only was dropped, disabled or altered;
+- `anchor`: a hash kept outside the run directory (`--expect HASH`, or the lines of this run in
+  a ledger, `--ledger FILE`) is not the hash of the event it anchors (`moot.trace.anchors`).
+  Whoever rewrites a trace can recompute its whole chain and run.json's final hash; only an
+  anchor kept elsewhere shows it;
 - `leak` / `withheld`: an agent was shown a message its protocol hides from it, or not shown
   one it allows (`audit_visibility`). What an agent may see is derived here from the spec
   alone, not by calling `moot.graphs.visibility`, so that a bug there cannot pass its own audit.
@@ -27,10 +39,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from moot.trace.anchors import anchor_findings, anchors_to_check
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted, parse_event
 from moot.trace.manifest import RunManifest
-from moot.trace.reading import check_run_dir, effective_events, open_run_trace
-from moot.trace.store import TraceStore, event_hash
+from moot.trace.opening import UNFINISHED, OpenedRun, TraceRefused, open_trace_as_stored, read_manifest, read_run_events
+from moot.trace.opening import trace_name
+from moot.trace.reading import effective_events
+from moot.trace.store import RawRow, TraceStore, event_hash
 
 COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
 """Columns of the events table that repeat a field of the body."""
@@ -55,7 +70,8 @@ class Problem:
     """One thing wrong with a run."""
 
     kind: str
-    """`edited`, `removed`, `inserted`, `reordered`, `manifest`, `leak` or `withheld`."""
+    """`missing`, `damaged`, `foreign`, `edited`, `removed`, `inserted`, `unfinished`, `reordered`,
+    `manifest`, `triggers`, `anchor`, `leak` or `withheld`."""
     seq: int | None
     """The sequence number of the event concerned, when there is one."""
     detail: str
@@ -76,6 +92,8 @@ class VerifyReport:
     model_calls: int
     final_hash: str | None
     problems: list[Problem] = field(default_factory=list)
+    anchors: int = 0
+    """Hashes kept outside the run directory that were checked (`--expect`, ledger lines)."""
 
     @property
     def ok(self) -> bool:
@@ -84,9 +102,11 @@ class VerifyReport:
 
     def ok_line(self, run_dir: Path) -> str:
         """The one line printed for a sound run."""
+        plural = "s" if self.anchors != 1 else ""
+        anchored = f"; {self.anchors} anchor{plural} kept elsewhere hold" if self.anchors else ""
         return (
             f"ok: {run_dir}: {self.events} events, {self.conversations} conversations, {self.model_calls} model calls;"
-            f" chain intact, final hash {self.final_hash}; every agent saw what its protocol allows"
+            f" chain intact, final hash {self.final_hash}; every agent saw what its protocol allows{anchored}"
         )
 
 
@@ -102,24 +122,20 @@ def _row(seq: int, columns: dict[str, Any], body: str, stored_hash: str) -> Stor
     return StoredRow(seq, columns, body, stored_hash, event, None)
 
 
-def read_rows(run_dir: Path) -> list[StoredRow]:
-    """Every row of a run's trace in stored sequence order, from the run's store opened read-only
-    (its SQLite file or its PostgreSQL database); raises UserError unless it is a run directory."""
-    store = open_run_trace(run_dir, read_only=True)
-    try:
-        return stored_rows(store)
-    finally:
-        store.close()
+def stored_rows(store: TraceStore | OpenedRun) -> list[StoredRow]:
+    """Every row of an open store (or opened run) in stored sequence order, each body parsed and checked
+    against its hash."""
+    return [_stored_row(raw) for raw in store.raw_rows()]
 
 
-def stored_rows(store: TraceStore) -> list[StoredRow]:
-    """Every row of an open store in stored sequence order, each body parsed and checked against its hash."""
-    return [_row(raw.seq, {name: getattr(raw, name) for name in COLUMNS}, raw.body, raw.hash) for raw in store.raw_rows()]
+def _stored_row(raw: RawRow) -> StoredRow:
+    return _row(raw.seq, {name: getattr(raw, name) for name in COLUMNS}, raw.body, raw.hash)
 
 
 def recorded_events(run_dir: Path) -> list[Event]:
-    """The events of a run that parse, in stored order, read without writing to the run directory."""
-    return [row.event for row in read_rows(run_dir) if row.event is not None]
+    """Every event of a run, in stored order, read without writing to the run directory; the trace is
+    checked to be run.json's first (`moot.trace.opening.open_run`)."""
+    return read_run_events(run_dir)[1]
 
 
 def _column_problems(rows: list[StoredRow], run_id: str) -> list[Problem]:
@@ -137,11 +153,15 @@ def _column_problems(rows: list[StoredRow], run_id: str) -> list[Problem]:
     return problems
 
 
-def chain_problems(rows: list[StoredRow], manifest_events: int | None = None, final_hash: str | None = None) -> list[Problem]:
+def chain_problems(
+    rows: list[StoredRow], manifest_events: int | None = None, final_hash: str | None = None, resume: str | None = None
+) -> list[Problem]:
     """Edits, removals, insertions and reorderings of a trace's rows, first problem first.
 
     Rows whose body is not trusted (edited) still count by their stored hash, so an edit
-    of one body is reported once, not again at the event that points to it.
+    of one body is reported once, not again at the event that points to it. `resume` is the
+    command that finishes an unfinished run (None for a completed one): events after run.json's
+    final hash that chain on intact are then `unfinished`, not `inserted`.
     """
     problems = [Problem("edited", row.seq, row.defect) for row in rows if row.defect]
     by_hash = {row.hash: row for row in rows}
@@ -183,8 +203,11 @@ def chain_problems(rows: list[StoredRow], manifest_events: int | None = None, fi
         end = by_hash[final_hash]
         extra = [row for row in rows if row.seq > end.seq and (row.event is None or end.event is None or row.event.seq > end.event.seq)]
         if extra:
-            problems.append(Problem("inserted", extra[0].seq, f"{len(extra)} event(s) after the final event of run.json (event {end.seq})"))
+            problems.append(_after_the_end(end, extra, resume))
             explained.update(row.seq for row in extra)
+    elif final_hash is None and manifest_events == 0 and rows:
+        problems.append(_after_the_end(None, rows, resume))
+        explained.update(row.seq for row in rows)
     elif final_hash is not None and manifest_events is not None and len(rows) < manifest_events and rows:
         last = rows[-1].seq
         problems.append(Problem("removed", last + 1, f"run.json counts {manifest_events} events ending in a hash no event has; the trace stops at event {last}"))
@@ -207,8 +230,34 @@ def chain_problems(rows: list[StoredRow], manifest_events: int | None = None, fi
     return sorted(problems, key=lambda p: (p.seq if p.seq is not None else 0))
 
 
-def manifest_problems(manifest: RunManifest, rows: list[StoredRow]) -> list[Problem]:
-    """Disagreements between run.json and the trace (spec hash, event count, final hash)."""
+def _after_the_end(end: StoredRow | None, extra: list[StoredRow], resume: str | None) -> Problem:
+    """Events after run.json's final event (`end`; None when it counts none): an unfinished run's, or inserted."""
+    where = f"after the final event of run.json (event {end.seq})" if end is not None else "while run.json counts none"
+    if resume is not None and _chained_on(end, extra):
+        stopped = f"the run stopped before it finished; finish it with `{resume}`"
+        return Problem("unfinished", extra[0].seq, f"{len(extra)} event(s) {where}, chained on intact: {stopped}")
+    return Problem("inserted", extra[0].seq, f"{len(extra)} event(s) {where}")
+
+
+def _chained_on(end: StoredRow | None, extra: list[StoredRow]) -> bool:
+    """True when `extra` follow `end` (None: the start of the trace) one by one, each sound and chained to
+    the one before."""
+    seq, prev_hash = (end.seq, end.hash) if end is not None else (0, None)
+    for row in extra:
+        if row.defect or row.event is None or row.seq != seq + 1:
+            return False
+        if row.event.seq != row.seq or row.event.prev_hash != prev_hash:
+            return False
+        seq, prev_hash = row.seq, row.hash
+    return True
+
+
+def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool = False) -> list[Problem]:
+    """Disagreements between run.json and the trace (spec hash, event count, final hash).
+
+    `grown`: the trace goes on after run.json's final event (an unfinished run), so the count and
+    the final hash are behind, not wrong.
+    """
     from moot.graphs.runner import spec_hash
     from moot.protocols.spec import ProtocolSpec
 
@@ -220,6 +269,8 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow]) -> list[Prob
     else:
         if recomputed != manifest.spec_hash:
             problems.append(Problem("manifest", None, f"run.json's spec hashes to {recomputed}, not to its spec_hash {manifest.spec_hash}"))
+    if grown:
+        return problems
     if manifest.events != len(rows):
         problems.append(Problem("manifest", None, f"run.json counts {manifest.events} events, the trace holds {len(rows)}"))
     last = rows[-1].hash if rows else None
@@ -228,26 +279,35 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow]) -> list[Prob
     return problems
 
 
-def read_manifest(run_dir: Path) -> RunManifest:
-    """run.json of a run directory; a file that does not parse is a UserError naming it."""
-    from moot.errors import UserError
+def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = None) -> VerifyReport:
+    """Verify a run directory's trace, chain, manifest, append-only triggers, visibility and anchors.
 
-    check_run_dir(run_dir)
-    try:
-        return RunManifest.read(run_dir)
-    except (ValidationError, ValueError) as exc:
-        raise UserError(f"{run_dir / 'run.json'}: not a valid run manifest ({str(exc).splitlines()[0]})") from None
-
-
-def verify_run(run_dir: Path) -> VerifyReport:
-    """Verify a run directory's chain, manifest and visibility; raises UserError unless it is a run directory."""
+    `expect` is a hash kept outside the run directory: it must be the hash of an event of the
+    trace (the run may have grown since). `ledger` is a ledger file whose lines of this run must
+    all still hold. A path that is not a run directory, a run.json that does not parse, a bad
+    `expect` or ledger is a UserError; everything wrong with the trace is a problem of the report.
+    """
     manifest = read_manifest(run_dir)
-    rows = read_rows(run_dir)
-    problems = chain_problems(rows, manifest.events, manifest.final_hash)
+    anchors, unanchored = anchors_to_check(manifest.run_id, expect, ledger)
+    try:
+        with open_trace_as_stored(run_dir, manifest) as opened:
+            rows = stored_rows(opened)
+            unguarded = opened.unguarded()
+    except TraceRefused as exc:
+        problem = Problem(exc.kind, None, exc.finding())
+        return VerifyReport(events=0, conversations=0, model_calls=0, final_hash=None, problems=[problem])
+    resume = f"moot run --resume {run_dir}" if manifest.status in UNFINISHED else None
+    problems = chain_problems(rows, manifest.events, manifest.final_hash, resume)
     problems += _column_problems(rows, manifest.run_id)
     problems.sort(key=lambda p: p.seq if p.seq is not None else 0)
     problems = _first_per_event(problems)
-    problems += manifest_problems(manifest, rows)
+    problems += manifest_problems(manifest, rows, grown=any(p.kind == "unfinished" for p in problems))
+    where = trace_name(run_dir, manifest)
+    unprotected = "so rows could be edited or deleted in place"
+    problems += [Problem("triggers", None, f"{where}: {line}, {unprotected}") for line in unguarded]
+    sound = {row.hash for row in rows if row.event is not None and not row.defect}
+    findings = unanchored + anchor_findings({row.seq: row.hash for row in rows}, sound, anchors)
+    problems += [Problem("anchor", seq, detail) for seq, detail in findings]
     events = [row.event for row in rows if row.event is not None]
     try:
         from moot.protocols.spec import ProtocolSpec
@@ -263,6 +323,7 @@ def verify_run(run_dir: Path) -> VerifyReport:
         model_calls=sum(isinstance(event, ModelCall) for event in events),
         final_hash=rows[-1].hash if rows else None,
         problems=problems,
+        anchors=len(anchors),
     )
 
 

@@ -111,7 +111,8 @@ class ReplayClient(SimpleChatCompletionClient):
 
 
 def replay_client(run_dir: Path) -> ReplayClient:
-    """A client replaying the model calls recorded in `run_dir`'s trace."""
-    from moot.trace.verify import recorded_events
+    """A client replaying the model calls recorded in `run_dir`'s trace (checked to be its run.json's, read
+    without writing)."""
+    from moot.trace.opening import read_run_events
 
-    return ReplayClient(recorded_replies(recorded_events(run_dir)))
+    return ReplayClient(recorded_replies(read_run_events(run_dir)[1]))

@@ -31,12 +31,53 @@ from helpers import GOOD_SPEC_YAML
 CORPUS = Path(__file__).parent / "bad_inputs"
 
 
+RUN = "run-20261203T110648-39341f"
+"""The run id of the corpus's run folders (each a copy of one scripted run, broken one way)."""
+OTHER_RUN = "run-20261203T110650-4d857b"
+"""The run id of the trace that `run_trace_foreign` took from another run."""
+CHANGED_RUN = "run-20000101T000000-000000"
+"""The run id that `run_manifest_run_id_changed` gives its run.json."""
+COUNTED = "trace.sqlite: run.json counts 9 events ending in ca42e7fb197c..."
+"""How a line about the trace of a corpus run folder begins: the trace, and what its run.json expects of it."""
+FOUND = "{entry}/trace.sqlite"
+"""How a finding of `moot verify` about the trace of a corpus run folder names it (`{entry}`: the folder)."""
+
 EXPECTED: dict[str, str] = {
     # Run directories.
+    "run_manifest_array": "run.json: not a run manifest (a JSON array, not an object)",
+    "run_manifest_binary": "run.json: not UTF-8 text (byte 0x89 at offset 0)",
+    "run_manifest_events_not_a_number": "run.json: not a valid run manifest (events: Input should be a valid integer",
+    "run_manifest_final_hash_changed": (
+        "run.json counts 9 events ending in 000000000000...; the trace has event 9 hashed ca42e7fb197c...,"
+        " not run.json's final hash"
+    ),
+    "run_manifest_half_written": "run.json: not JSON (Unterminated string starting at at line 87 column 5)",
+    "run_manifest_is_a_directory": "run.json: not a file",
     "run_manifest_missing_fields": "run.json: not a valid run manifest (spec: Field required)",
-    "run_manifest_not_json": "run.json: not a valid run manifest (Invalid JSON",
+    "run_manifest_not_json": "run.json: not JSON (Expecting value at line 1 column 1)",
     "run_manifest_not_utf8": "run.json: not UTF-8 text (byte 0xe9 at offset 13)",
+    "run_manifest_run_id_changed": f"{COUNTED}; the trace holds events of run '{RUN}', not of run '{CHANGED_RUN}'",
+    "run_manifest_trace_not_postgresql": "run.json: trace 'mysql://db.example/moot' is not a postgresql:// URL",
     "run_not_a_run": "is not a run directory (no run.json",
+    "run_trace_deleted": f"{COUNTED}; the trace is missing",
+    "run_trace_deleted_completed": f"{COUNTED}; the trace is missing",
+    "run_trace_directory": f"{COUNTED}; the trace is a directory, not a database",
+    "run_trace_event_not_parsing": f"{COUNTED}; the trace holds an event that does not parse at seq 3 (Input tag",
+    "run_trace_events_after_the_end": (
+        "run.json counts 7 events ending in 63e7225beb33...; the trace holds 9 events;"
+        " a completed run's run.json counts every event"
+    ),
+    "run_trace_foreign": f"{COUNTED}; the trace holds events of run '{OTHER_RUN}', not of run '{RUN}' of run.json",
+    "run_trace_garbage": f"{COUNTED}; the trace is damaged (file is not a database)",
+    "run_trace_header_zeroed": f"{COUNTED}; the trace is damaged (file is not a database)",
+    "run_trace_last_events_deleted": f"{COUNTED}; the trace holds 7 events",
+    "run_trace_last_page_cut": f"{COUNTED}; the trace is damaged (database disk image is malformed)",
+    "run_trace_no_events": f"{COUNTED}; the trace holds no events",
+    "run_trace_no_events_table": f"{COUNTED}; the trace has no events table",
+    "run_trace_page_scribbled": f"{COUNTED}; the trace is damaged (Page 3: btreeInitPage() returns error code 11)",
+    "run_trace_text_file": f"{COUNTED}; the trace is damaged (file is not a database)",
+    "run_trace_truncated_half": f"{COUNTED}; the trace is damaged (database disk image is malformed)",
+    "run_trace_zero_bytes": f"{COUNTED}; the trace is empty (0 bytes)",
     # Scenario files.
     "scenarios_alias_bomb_metadata.yaml": ":10: aliases expand to more than 1,000,000 values",
     "scenarios_bad_json_line.jsonl": ":2: not valid JSON",
@@ -294,22 +335,46 @@ EXPECTED: dict[str, str] = {
 }
 """What the one line says about each corpus entry (after `moot: error: `)."""
 
-RUN_EXPECTED: dict[str, dict[str, str]] = {
-    "run_manifest_not_json": {"analyze": "run directory", "trace": "run directory"},
-    "run_manifest_missing_fields": {"analyze": "run directory", "trace": "run directory"},
-    "run_manifest_not_utf8": {"analyze": "run directory", "trace": "run directory"},
-}
+RUN_EXPECTED: dict[str, dict[str, str]] = {}
 """Where a command words its line about a run folder otherwise than `EXPECTED` (by command name)."""
 
-VERIFY_FINDS: dict[str, str] = {}
-"""Run folders that `moot verify` reads and finds wrong (exit 1): the kind its first line names."""
+EXPECTS = COUNTED.removeprefix("trace.sqlite: ")
+"""What run.json of a corpus run folder expects of its trace, as a finding of `moot verify` ends."""
+
+VERIFY_FINDS: dict[str, str] = {
+    "run_manifest_final_hash_changed": f"manifest: run.json's final hash {'0' * 64} is not the hash",
+    "run_manifest_run_id_changed": f"foreign: {FOUND} holds events of run '{RUN}', not of run '{CHANGED_RUN}'",
+    "run_trace_deleted": f"missing: {FOUND} is missing; {EXPECTS}",
+    "run_trace_deleted_completed": f"missing: {FOUND} is missing; {EXPECTS}",
+    "run_trace_directory": f"damaged: {FOUND} is a directory, not a database; {EXPECTS}",
+    "run_trace_event_not_parsing": "edited at seq 3: its body is not a valid event",
+    "run_trace_events_after_the_end": "inserted at seq 8: 2 event(s) after the final event of run.json (event 7)",
+    "run_trace_foreign": f"foreign: {FOUND} holds events of run '{OTHER_RUN}', not of run '{RUN}' of run.json",
+    "run_trace_garbage": f"damaged: {FOUND} is damaged (file is not a database); {EXPECTS}",
+    "run_trace_header_zeroed": f"damaged: {FOUND} is damaged (file is not a database); {EXPECTS}",
+    "run_trace_last_events_deleted": "removed at seq 8: run.json counts 9 events ending in a hash no event has",
+    "run_trace_last_page_cut": f"damaged: {FOUND} is damaged (database disk image is malformed); {EXPECTS}",
+    "run_trace_no_events": f"missing: {FOUND} holds no events; {EXPECTS}",
+    "run_trace_no_events_table": f"missing: {FOUND} has no events table; {EXPECTS}",
+    "run_trace_page_scribbled": f"damaged: {FOUND} is damaged (Page 3: btreeInitPage() returns error code 11);",
+    "run_trace_text_file": f"damaged: {FOUND} is damaged (file is not a database); {EXPECTS}",
+    "run_trace_truncated_half": f"damaged: {FOUND} is damaged (database disk image is malformed); {EXPECTS}",
+    "run_trace_zero_bytes": f"missing: {FOUND} is empty (0 bytes); {EXPECTS}",
+}
+"""Run folders that `moot verify` reads and finds wrong (exit 1): how its first line begins, the kind of
+what it found first (`{entry}` stands for the folder)."""
 
 RUN_COMMANDS: dict[str, list[str]] = {
     "resume": ["run", "--resume", "{entry}"],
-    "analyze": ["analyze", "{entry}"],
+    "analyze": ["analyze", "{entry}", "--out", "{tmp}/analysis"],
     "trace": ["trace", "{entry}"],
+    "verify": ["verify", "{entry}"],
+    "export": ["export", "{entry}", "--format", "jsonl", "--out", "{tmp}/export"],
+    "report": ["report", "{entry}", "--out", "{tmp}/report.html"],
+    "replay": ["replay", "{entry}", "--out", "{tmp}/replay"],
+    "judge": ["judge", "{entry}", "--no-cache"],
 }
-"""Every command that reads a run, as given a run folder of the corpus."""
+"""Every command that reads a run, as given a run folder of the corpus (outputs go to the working folder)."""
 
 COMMENTLESS = {".jsonl", ""}
 """Formats without comments (JSON lines, run folders), and files that are empty or not UTF-8 on purpose."""
@@ -353,12 +418,12 @@ def check_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], expected
     assert expected in err and "Traceback" not in err, (argv, err)
 
 
-def check_verify_finds(argv: list[str], capsys: pytest.CaptureFixture[str], kind: str) -> None:
-    """`moot verify` exits 1 and its first line names the kind of what it found; no traceback."""
+def check_verify_finds(argv: list[str], capsys: pytest.CaptureFixture[str], finding: str) -> None:
+    """`moot verify` exits 1 and its first line begins with `finding` (the kind of what it found); no traceback."""
     assert main(argv) == 1, argv
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert lines and lines[0].startswith(kind), (argv, captured.out)
+    assert lines and lines[0].startswith(finding), (argv, captured.out)
     assert "Traceback" not in captured.out + captured.err, (argv, captured.err)
 
 
@@ -405,7 +470,7 @@ def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, plac
     before = snapshot(CORPUS, places["tmp"])
     for command, argv in command_lines(entry, places):
         if command == "verify" and name in VERIFY_FINDS:
-            check_verify_finds(argv, capsys, VERIFY_FINDS[name])
+            check_verify_finds(argv, capsys, VERIFY_FINDS[name].format(entry=entry))
             continue
         expected = RUN_EXPECTED.get(name, {}).get(command, EXPECTED[name])
         if kind_of(name) == "cli":

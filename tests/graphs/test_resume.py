@@ -12,7 +12,9 @@ import asyncio
 import hashlib
 import json
 import random
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,9 +34,13 @@ from moot.graphs.runner import run_async
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import load_scenarios
 from moot.trace.events import ConversationStarted, MessageAdded, Resumed, Stopped, TurnStarted
+from moot.trace.ledger import read_ledger
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events
+from moot.trace.store import event_hash
 from moot.trace.verify import recorded_events, verify_run
+
+from helpers import consensus_run, files_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
@@ -261,13 +267,19 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
                 continue
             assert process.returncode == -signal.SIGKILL, err
             assert RunManifest.read(out).status == "running"
-            trials.append({"request": kill_at, "after_s": round(killed_after[0], 2), "in_flight": in_flight(out)})
+            before = files_of(out)
+            problems = verify_run(out).problems
+            assert {p.kind for p in problems} <= {"unfinished"}, [p.line() for p in problems]
+            assert files_of(out) == before, "verify left the killed run's files (its -wal and -shm too) as they were"
+            trial = {"request": kill_at, "after_s": round(killed_after[0], 2), "in_flight": in_flight(out)}
+            trials.append({**trial, "verify": problems[0].kind if problems else "ok"})
     check_resumed_run(out, reference, scenarios)
     assert len(RunManifest.read(out).resumed_at) == len(kills)
     assert all(trial["in_flight"] >= 1 for trial in trials)
     for index, trial in enumerate(trials):
         print(f"\nkill trial {index}: SIGKILL at model request {trial['request']} of its process ({trial['after_s']} s after it started),"
-              f" {trial['in_flight']} conversations in flight, {trial['again']} calls made again on resume")
+              f" {trial['in_flight']} conversations in flight, verify said {trial['verify']},"
+              f" {trial['again']} calls made again on resume")
 
 
 def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -276,7 +288,9 @@ def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypa
     with FakeLLMServer(replies=reply, latency=latency) as server:
         spec_file, cases = write_inputs(tmp_path / "inputs", server.url, 3)
         out = tmp_path / "run"
-        process = _moot("run", str(spec_file), "--scenarios", str(cases), "--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet")
+        ledger = tmp_path / "ledger.jsonl"
+        options = ("--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet", "--ledger", str(ledger))
+        process = _moot("run", str(spec_file), "--scenarios", str(cases), *options)
         sent: list[float] = []
 
         def interrupt(record: RecordedRequest, number: int) -> None:
@@ -297,6 +311,10 @@ def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypa
         assert len(server.model_requests()) == 3
         manifest = RunManifest.read(out)
         assert manifest.status == "interrupted" and manifest.ended_at is not None
+        (line,) = [line for _, line in read_ledger(ledger)]
+        anchored = (line.command, line.run_id, line.events, line.final_hash)
+        expected = ("run", manifest.run_id, manifest.events, manifest.final_hash)
+        assert anchored == expected, "an interrupted run is anchored too"
         events = recorded_events(out)
         assert [e.event for e in events].count("model_call") == 0 and in_flight(out) == 3
         assert verify_run(out).ok
@@ -305,3 +323,125 @@ def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypa
     assert result.manifest.status == "completed" and result.manifest.conversations.completed == 3
     assert verify_run(out).ok
     print(f"\nCtrl-C: the run stopped {stopped_after:.2f} s after SIGINT with 3 calls in flight")
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished scripted run (3 scenarios from a file, 3 debaters), and beside it another one for a foreign trace."""
+    root = tmp_path_factory.mktemp("finished")
+    (root / "other").mkdir()
+    consensus_run(root / "other")
+    return consensus_run(root)
+
+
+def broken_copy(finished: Path, target: Path, **changes: Any) -> Path:
+    """A copy of the finished run whose run.json is changed as given."""
+    shutil.copytree(finished, target)
+    manifest = RunManifest.read(target)
+    for name, value in changes.items():
+        setattr(manifest, name, value)
+    manifest.write(target)
+    return target
+
+
+def _delete(trace: Path, other: Path) -> None:
+    trace.unlink()
+
+
+def _empty(trace: Path, other: Path) -> None:
+    trace.write_bytes(b"")
+
+
+def _foreign(trace: Path, other: Path) -> None:
+    shutil.copyfile(other, trace)
+
+
+def _folder(trace: Path, other: Path) -> None:
+    trace.unlink()
+    trace.mkdir()
+
+
+def _cut(trace: Path, other: Path) -> None:
+    trace.write_bytes(trace.read_bytes()[:-4096])
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (_delete, "is missing"),
+        (_empty, "is empty (0 bytes)"),
+        (_foreign, "holds events of run 'run-"),
+        (_folder, "is a directory, not a database"),
+        (_cut, "is damaged (database disk image is malformed)"),
+    ],
+)
+def test_resume_refuses_a_trace_it_would_rebuild_and_writes_nothing(
+    finished: Path, tmp_path: Path, damage: Any, problem: str
+) -> None:
+    run = broken_copy(finished, tmp_path / "run", status="interrupted")
+    manifest = RunManifest.read(run)
+    damage(run / "trace.sqlite", finished.parent / "other" / "run" / "trace.sqlite")
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    with pytest.raises(UserError) as refused:
+        resume(run)
+    expected = f"run.json counts {manifest.events} events ending in {manifest.final_hash[:12]}...; the trace {problem}"
+    assert str(refused.value).startswith(f"{run / 'trace.sqlite'}: {expected}")
+    after = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert after == before, "run.json and the trace are unchanged, byte for byte"
+
+
+def test_resume_refuses_a_trace_whose_append_only_triggers_were_dropped(finished: Path, tmp_path: Path) -> None:
+    run = broken_copy(finished, tmp_path / "run", status="interrupted")
+    db = sqlite3.connect(run / "trace.sqlite", isolation_level=None)
+    db.execute("DROP TRIGGER events_no_delete")
+    db.close()
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    refusal = r"trace.sqlite: trigger events_no_delete is missing, so its rows may have been changed; check it with"
+    with pytest.raises(UserError, match=refusal):
+        resume(run)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+@pytest.mark.parametrize("trace", ["none", "zero bytes"])
+def test_a_run_killed_before_its_first_event_still_resumes(finished: Path, tmp_path: Path, trace: str) -> None:
+    run = broken_copy(finished, tmp_path / "run", status="running", events=0, final_hash=None)
+    (run / "trace.sqlite").unlink()
+    if trace == "zero bytes":
+        (run / "trace.sqlite").write_bytes(b"")
+    result = resume(run)
+    assert result.manifest.status == "completed" and result.manifest.conversations.completed == 3
+    assert result.manifest.events == RunManifest.read(finished).events
+    assert verify_run(run).ok
+
+
+def test_a_killed_run_is_unfinished_not_tampered_and_resumes_to_a_sound_run(finished: Path, tmp_path: Path) -> None:
+    """run.json was last written at event 40 (it is rewritten at most once a second); the run went on, then
+    was killed."""
+    events = recorded_events(finished)
+    run = broken_copy(finished, tmp_path / "run", status="running", events=40, final_hash=event_hash(events[39]))
+    lines = [p.line() for p in verify_run(run).problems]
+    assert lines == [
+        f"unfinished at seq 41: {len(events) - 40} event(s) after the final event of run.json (event 40),"
+        f" chained on intact: the run stopped before it finished; finish it with `moot run --resume {run}`"
+    ]
+    completed = broken_copy(finished, tmp_path / "completed", events=40, final_hash=event_hash(events[39]))
+    kinds = [p.kind for p in verify_run(completed).problems]
+    assert kinds == ["inserted", "manifest", "manifest"], "a completed run does not grow"
+    result = resume(run)
+    assert result.manifest.status == "completed" and result.manifest.events == len(events)
+    report = verify_run(run)
+    assert report.ok, [p.line() for p in report.problems]
+
+
+def test_a_run_killed_before_run_json_counted_any_event_is_unfinished_from_the_start(
+    finished: Path, tmp_path: Path
+) -> None:
+    run = broken_copy(finished, tmp_path / "run", status="running", events=0, final_hash=None)
+    count = len(recorded_events(run))
+    lines = [p.line() for p in verify_run(run).problems]
+    assert lines == [
+        f"unfinished at seq 1: {count} event(s) while run.json counts none, chained on intact:"
+        f" the run stopped before it finished; finish it with `moot run --resume {run}`"
+    ]
+    assert resume(run).manifest.events == count
+    assert verify_run(run).ok

@@ -20,6 +20,7 @@ from moot.report.index import RunIndex
 from moot.report.query import ListQuery
 from moot.report.server import open_viewer
 from moot.trace.events import ConversationStarted, MessageAdded, Resumed, Stopped
+from moot.trace.manifest import RunManifest
 from moot.trace.store import open_trace
 
 BIG_RUN = 10_000
@@ -142,11 +143,11 @@ def test_view_refuses_what_is_not_a_run_and_a_busy_port(debate_run, tmp_path, ca
     assert main(["view", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a run directory" in err
-    (tmp_path / "run.json").write_text("{}")
+    (tmp_path / "run.json").write_bytes((debate_run / "run.json").read_bytes())
     (tmp_path / "trace.sqlite").write_text("not a database, only text " * 100)
     assert main(["view", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "cannot read the trace" in err
+    assert err.count("\n") == 1 and "the trace is damaged (file is not a database)" in err
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -157,6 +158,9 @@ def test_view_refuses_what_is_not_a_run_and_a_busy_port(debate_run, tmp_path, ca
 
 def test_a_resumed_conversation_shows_only_the_events_that_stand(tmp_path, write_quick_run):
     write_quick_run(tmp_path / "run", 1)
+    manifest = RunManifest.read(tmp_path / "run")
+    manifest.status = "running"  # being resumed: its trace goes on after what run.json counts
+    manifest.write(tmp_path / "run")
     index = RunIndex(tmp_path / "run")
     try:
         ids = {"run_id": "run-big", "conversation_id": "c-resumed", "scenario_id": "s-r"}

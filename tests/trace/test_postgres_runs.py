@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +28,7 @@ from moot.trace.export import export_run
 from moot.trace.location import public_location
 from moot.trace.manifest import RunManifest
 from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
+from moot.trace.opening import TraceRefused, open_run
 from moot.trace.reading import check_run_dir, open_run_trace
 from moot.trace.store import TRACE_FILE, canonical_json, open_trace
 from moot.trace.verify import verify_run
@@ -111,11 +114,14 @@ def test_an_interrupted_postgresql_run_is_read_for_resuming(sqlite_run: Path, po
     assert [canonical_json(e) for e in interrupted.events] == [canonical_json(e) for e in open_trace(sqlite_run).events()]
 
 
-def _owner(url: str) -> psycopg.Connection:
-    """A connection of the tables' owner with the append-only trigger disabled, as a tamperer would have."""
-    db = psycopg.connect(url, autocommit=True)
-    db.execute(f"ALTER TABLE moot_events DISABLE TRIGGER {APPEND_ONLY_TRIGGER}")
-    return db
+@contextmanager
+def _owner(url: str) -> Iterator[psycopg.Connection]:
+    """A connection of the tables' owner with the append-only trigger disabled, as a tamperer would have;
+    the trigger is enabled again afterwards, as a careful one would leave it."""
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(f"ALTER TABLE moot_events DISABLE TRIGGER {APPEND_ONLY_TRIGGER}")
+        yield db
+        db.execute(f"ALTER TABLE moot_events ENABLE TRIGGER {APPEND_ONLY_TRIGGER}")
 
 
 def _edit(db: psycopg.Connection, run_id: str) -> int:
@@ -170,24 +176,63 @@ def test_a_tampered_column_and_another_runs_rows_are_told_apart(sqlite_run: Path
     assert problems[0].kind == "edited" and problems[0].seq == 5 and "column 'agent' holds 'mallory'" in problems[0].detail
 
 
-def test_a_postgresql_run_whose_database_holds_no_trace_is_one_user_error(sqlite_run: Path, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_postgresql_run_whose_database_holds_no_trace_is_refused_and_found_missing(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     run_dir = tmp_path / "empty"
     shutil.copytree(sqlite_run, run_dir, ignore=shutil.ignore_patterns(f"{TRACE_FILE}*"))
     manifest = RunManifest.read(run_dir)
     manifest.trace = public_location(postgres_url)
     manifest.write(run_dir)
-    with pytest.raises(UserError, match="holds no moot trace"):
-        verify_run(run_dir)
+    counted = f"run.json counts {manifest.events} events ending in {manifest.final_hash[:12]}..."
+    expected = f"{public_location(postgres_url)}: {counted}; the trace is missing (the database holds no moot trace)"
+    with pytest.raises(TraceRefused) as refused:
+        open_run(run_dir)
+    assert str(refused.value) == expected
     capsys.readouterr()
-    assert main(["verify", str(run_dir)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "holds no moot trace" in err
+    assert main(["trace", str(run_dir)]) == 2
+    assert capsys.readouterr().err == f"moot: error: {expected}\n"
+    assert main(["verify", str(run_dir)]) == 1
+    found = f"missing: {public_location(postgres_url)} is missing (the database holds no moot trace); {counted}"
+    assert capsys.readouterr().out == found + "\n"
 
 
-def test_a_sqlite_run_without_its_trace_file_is_not_a_run_directory(sqlite_run: Path, tmp_path: Path) -> None:
+def test_a_postgresql_run_of_another_run_id_holds_no_events_of_it(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    run_dir = postgres_copy(sqlite_run, tmp_path / "pg-run", postgres_url)
+    manifest = RunManifest.read(run_dir)
+    manifest.run_id = "run-of-nobody"
+    manifest.write(run_dir)
+    with pytest.raises(TraceRefused, match=r"; the trace holds no events$"):
+        read_run(run_dir)
+    capsys.readouterr()
+    assert main(["verify", str(run_dir)]) == 1
+    assert capsys.readouterr().out.startswith("missing: ")
+
+
+def test_a_disabled_postgresql_trigger_is_found_and_stops_appends(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    run_dir = postgres_copy(sqlite_run, tmp_path / "pg-run", postgres_url, status="interrupted")
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute(f"ALTER TABLE moot_events DISABLE TRIGGER {APPEND_ONLY_TRIGGER}")
+    lines = [p.line() for p in verify_run(run_dir).problems]
+    disabled = f"{public_location(postgres_url)}: trigger {APPEND_ONLY_TRIGGER} is disabled"
+    assert lines == [f"triggers: {disabled}, so rows could be edited or deleted in place"]
+    with pytest.raises(UserError, match=f"{disabled}, so its rows may have been changed; check it with `moot verify"):
+        open_interrupted_run(run_dir)
+    assert read_run(run_dir)[1] == read_run(sqlite_run)[1], "readers still read it"
+
+
+def test_a_sqlite_run_without_its_trace_file_is_refused_naming_what_run_json_expected(
+    sqlite_run: Path, tmp_path: Path
+) -> None:
     run_dir = tmp_path / "no-trace"
     shutil.copytree(sqlite_run, run_dir, ignore=shutil.ignore_patterns(f"{TRACE_FILE}*"))
-    with pytest.raises(UserError, match=r"is not a run directory \(no trace.sqlite\)"):
-        check_run_dir(run_dir)
-    with pytest.raises(UserError, match=r"is not a run directory \(no trace.sqlite\)"):
-        open_run_trace(run_dir)
+    manifest = RunManifest.read(run_dir)
+    with pytest.raises(TraceRefused) as refused:
+        open_run(run_dir)
+    counted = f"run.json counts {manifest.events} events ending in {manifest.final_hash[:12]}..."
+    assert str(refused.value) == f"{run_dir / TRACE_FILE}: {counted}; the trace is missing"
+    assert refused.value.kind == "missing"

@@ -1,8 +1,9 @@
 """A tampering suite: `verify_run` catches every edit, removal, insertion and reordering of a real trace.
 
 One scripted run (three conversations) is copied, and each copy is tampered directly in its
-SQLite file (its append-only triggers dropped first) at an event drawn with a seeded random
-generator, 30 seeds per kind. Verify must name the kind and the seq of the first tampered event.
+SQLite file (its append-only triggers dropped first, and created again after, as a careful
+tamperer leaves them) at an event drawn with a seeded random generator, 30 seeds per kind.
+Verify must name the kind and the seq of the first tampered event.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from moot.trace.events import parse_event
-from moot.trace.store import canonical_json, event_hash
+from moot.trace.store import SQLiteTraceStore, canonical_json, event_hash
 from moot.trace.verify import verify_run
 
 from helpers import consensus_run
@@ -38,6 +39,12 @@ def tampered_copy(original: Path, target: Path) -> tuple[Path, sqlite3.Connectio
     db.execute("DROP TRIGGER events_no_update")
     db.execute("DROP TRIGGER events_no_delete")
     return target, db
+
+
+def cover_tracks(db: sqlite3.Connection, target: Path) -> None:
+    """Close the tampering connection and create the dropped triggers again (a writable store does)."""
+    db.close()
+    SQLiteTraceStore(target / "trace.sqlite").close()
 
 
 def count(db: sqlite3.Connection) -> int:
@@ -98,7 +105,7 @@ TAMPERS = {"edited": edit, "removed": delete, "inserted": insert, "reordered": s
 
 def test_the_untouched_copy_verifies(original: Path, tmp_path: Path) -> None:
     target, db = tampered_copy(original, tmp_path / "copy")
-    db.close()
+    cover_tracks(db, target)
     report = verify_run(target)
     assert report.ok, [p.line() for p in report.problems]
     assert report.conversations == 3 and report.events == count(sqlite3.connect(original / "trace.sqlite"))
@@ -109,7 +116,7 @@ def test_verify_names_the_first_tampered_event(kind: str, original: Path, tmp_pa
     for seed in SEEDS:
         target, db = tampered_copy(original, tmp_path / f"{kind}-{seed}")
         seq = TAMPERS[kind](db, random.Random(seed))
-        db.close()
+        cover_tracks(db, target)
         report = verify_run(target)
         assert not report.ok, f"seed {seed}: {kind} at seq {seq} was not caught"
         first = report.problems[0]
@@ -142,7 +149,7 @@ def test_a_tampered_run_json_is_caught(original: Path, tmp_path: Path) -> None:
 def test_a_column_that_disagrees_with_its_body_is_caught(original: Path, tmp_path: Path) -> None:
     target, db = tampered_copy(original, tmp_path / "column")
     db.execute("UPDATE events SET agent = 'mallory' WHERE seq = 5")
-    db.close()
+    cover_tracks(db, target)
     report = verify_run(target)
     assert report.problems[0].line() == f"edited at seq 5: column 'agent' holds 'mallory', its body {report_agent(original, 5)!r}"
 
@@ -151,3 +158,25 @@ def report_agent(run_dir: Path, seq: int) -> str | None:
     """The agent of event `seq` in an untouched trace."""
     body = sqlite3.connect(run_dir / "trace.sqlite").execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()[0]
     return json.loads(body)["agent"]
+
+
+def test_dropped_triggers_are_a_finding_and_no_reader_creates_them_again(original: Path, tmp_path: Path) -> None:
+    target, db = tampered_copy(original, tmp_path / "dropped")
+    db.close()
+    lines = [p.line() for p in verify_run(target).problems]
+    where = target / "trace.sqlite"
+    found = "so rows could be edited or deleted in place"
+    names = ("events_no_update", "events_no_delete")
+    assert lines == [f"triggers: {where}: trigger {name} is missing, {found}" for name in names]
+    db = sqlite3.connect(where)
+    assert db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall() == []
+    db.close()
+
+
+def test_an_altered_trigger_is_a_finding(original: Path, tmp_path: Path) -> None:
+    target, db = tampered_copy(original, tmp_path / "altered")
+    db.execute("CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT 1; END")
+    cover_tracks(db, target)
+    altered = f"triggers: {target / 'trace.sqlite'}: trigger events_no_update was altered"
+    lines = [p.line() for p in verify_run(target).problems]
+    assert lines == [f"{altered}, so rows could be edited or deleted in place"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -13,10 +12,9 @@ import moot
 from moot.errors import UserError
 from moot.graphs import nodes
 from moot.trace.events import parse_event
-from moot.trace.store import canonical_json, event_hash
 from moot.trace.verify import verify_run
 
-from helpers import SCENARIOS, debate_spec, events_of, verdict
+from helpers import SCENARIOS, debate_spec, events_of, rewritten_copy, verdict
 
 SCRIPTS = {
     "alice": [verdict("NTA", "alice says the poster did fine"), verdict("NAH", "alice sees no villain now")],
@@ -84,25 +82,10 @@ def test_a_reply_that_repeats_its_own_prompt_is_not_a_leak(tmp_path: Path) -> No
     bob_turn = next(e for e in events if e.event == "turn_started" and e.agent == "bob")
     events.remove(bob_turn)
     events.insert(next(i for i, e in enumerate(events) if e.event == "message_added" and e.agent == "alice") + 1, bob_turn)
-    forged = _rewrite(run_dir, tmp_path / "forged", [e.model_copy(update={"seq": seq}) for seq, e in enumerate(events, start=1)])
+    renumbered = [e.model_copy(update={"seq": seq}) for seq, e in enumerate(events, start=1)]
+    forged = rewritten_copy(run_dir, tmp_path / "forged", renumbered)
     report = verify_run(forged)
     assert report.ok, [p.line() for p in report.problems]
-
-
-def _rewrite(run_dir: Path, target: Path, events: list) -> Path:
-    """A copy of a run whose trace holds `events` (each row's body replaced in seq order), the hash chain made whole again."""
-    shutil.copytree(run_dir, target)
-    db = sqlite3.connect(target / "trace.sqlite", isolation_level=None)
-    db.execute("DROP TRIGGER events_no_update")
-    prev = None
-    for event in events:
-        event = event.model_copy(update={"prev_hash": prev})
-        prev = event_hash(event)
-        db.execute("UPDATE events SET body = ?, hash = ?, event = ?, agent = ? WHERE seq = ?", (canonical_json(event), prev, event.event, event.agent, event.seq))
-    db.close()
-    manifest = json.loads((target / "run.json").read_text())
-    (target / "run.json").write_text(json.dumps({**manifest, "final_hash": prev}))
-    return target
 
 
 def test_a_view_showing_more_history_than_the_role_allows_is_a_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,7 +116,7 @@ def test_a_prompt_quoting_a_hidden_message_is_a_leak(tmp_path: Path) -> None:
     conversation = events[0].conversation_id
     call = next(e for e in events if e.event == "model_call" and e.agent == "alice" and e.round == 2 and e.conversation_id == conversation)
     call.messages[-1].content += "\nbob says the poster was rude"
-    target = _rewrite(run_dir, tmp_path / "forged", events)
+    target = rewritten_copy(run_dir, tmp_path / "forged", events)
     lines = [p.line() for p in verify_run(target).problems]
     assert lines == [f"leak at seq {call.seq}: conversation {conversation} round 2 agent alice: the prompt of model call attempt 0 shows hidden message r1:bob"]
 
