@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from moot.agents.cache import ResponseCache, default_cache_path
+from moot.agents.cache import ResponseCache, check_cache_file, default_cache_path
 from moot.agents.pool import ModelPool
 from moot.agents.structured import OutputSchema
 from moot.errors import UserError
@@ -182,18 +182,21 @@ def judge_arguments_run(run_dir: Path | str, *, model: str | None = None, vocabu
         raise UserError(f"concurrency must be at least 1 (got {concurrency})")
     manifest, events = read_for_judging(run_dir)
     free_text = {name for name, role in manifest.spec["roles"].items() if role.get("kind", "speaker") == "speaker" and role.get("output") is None}
+    starts = [e for e in events if isinstance(e, ConversationStarted)]
+    names = load_value_vocabulary(vocabulary) if vocabulary else run_vocabulary(starts)
+    schemas = {EXTRACTION_ROLE: argument_list_output(), VALUES_ROLE: argument_values_output(names), SPECIFICITY_ROLE: specificity_output()}
+    spec = _judging_spec(manifest.spec, schemas, model)
+    answers = [e for e in events if isinstance(e, MessageAdded) and e.role in free_text and e.content.strip()]
+    if not answers:
+        raise UserError(f"run '{run_dir}' has no free-text answers to split into arguments (is it a long-form run?)")
+    missing = [s.scenario_id for s in starts if not s.scenario]
+    if missing:
+        raise UserError(f"conversation of scenario '{missing[0]}' does not record its scenario; re-run it with this version of moot")
+    if cache_path is not None:
+        check_cache_file(cache_path)
+    # Opened last: opening the trace to append creates its side files, so every check comes first.
     store = open_for_appending(run_dir, manifest)
     try:
-        starts = [e for e in events if isinstance(e, ConversationStarted)]
-        names = load_value_vocabulary(vocabulary) if vocabulary else run_vocabulary(starts)
-        schemas = {EXTRACTION_ROLE: argument_list_output(), VALUES_ROLE: argument_values_output(names), SPECIFICITY_ROLE: specificity_output()}
-        spec = _judging_spec(manifest.spec, schemas, model)
-        answers = [e for e in events if isinstance(e, MessageAdded) and e.role in free_text and e.content.strip()]
-        if not answers:
-            raise UserError(f"run '{run_dir}' has no free-text answers to split into arguments (is it a long-form run?)")
-        missing = [s.scenario_id for s in starts if not s.scenario]
-        if missing:
-            raise UserError(f"conversation of scenario '{missing[0]}' does not record its scenario; re-run it with this version of moot")
         return asyncio.run(_judge_all(spec, schemas, manifest, events, answers, store, cache_path, concurrency, run_dir))
     finally:
         store.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moot.agents.cache import ResponseCache
+from moot.agents.cache import ResponseCache, check_cache_file
 from moot.agents.pool import ModelPool
 from moot.agents.structured import OutputSchema
 from moot.errors import SpecError, UserError, unknown_name
@@ -140,12 +140,15 @@ def judge_run(run_dir: Path | str, judge: str = "values", *, model: str | None =
     manifest, events = read_for_judging(run_dir)
     name = agent_name or f"{judge}_judge"
     spec, schemas = judge_spec(manifest.spec, judge, name, model, taxonomy)
+    starts = [e for e in events if isinstance(e, ConversationStarted)]
+    recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
+    scenarios = recorded if len(recorded) == len({e.scenario_id for e in starts}) else _scenarios(manifest)
+    turn = AgentTurn(spec, spec.agent(name), schemas[spec.agent(name).role])
+    if cache_path is not None:
+        check_cache_file(cache_path)
+    # Opened last: opening the trace to append creates its side files, so every check comes first.
     store = open_for_appending(run_dir, manifest)
     try:
-        starts = [e for e in events if isinstance(e, ConversationStarted)]
-        recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
-        scenarios = recorded if len(recorded) == len({e.scenario_id for e in starts}) else _scenarios(manifest)
-        turn = AgentTurn(spec, spec.agent(name), schemas[spec.agent(name).role])
         return asyncio.run(_judge_all(spec, turn, manifest, events, scenarios, store, cache_path, concurrency, run_dir))
     finally:
         store.close()
