@@ -27,7 +27,8 @@ from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.agents.structured import OutputSchema
 from moot.graphs.compiler import compile_protocol
-from moot.graphs.runner import run_async, stable_int
+from moot.graphs.executor import stable_int
+from moot.graphs.runner import run_async
 from moot.graphs.turns import plan_round
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet

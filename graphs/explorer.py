@@ -43,7 +43,8 @@ from moot.graphs.checks import check_spec
 from moot.graphs.compiler import check_compiled
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
-from moot.graphs.runner import RunResult, package_versions, prepare_run_dir, spec_hash, stable_int
+from moot.graphs.executor import stable_int
+from moot.graphs.runner import RunResult, package_versions, prepare_run_dir
 from moot.graphs.turns import RoundPlan, plan_round
 from moot.judges.values import values_output
 from moot.protocols.explorer import (
@@ -59,7 +60,7 @@ from moot.protocols.explorer import (
     roster_spec,
 )
 from moot.protocols.loader import LoadedSpec
-from moot.protocols.spec import ProtocolSpec
+from moot.protocols.spec import ProtocolSpec, spec_hash
 from moot.protocols.templates import render
 from moot.scenarios import Scenario
 from moot.scenarios.dedupe import Method, drop_near_duplicates, embedding_available, similarity_method

@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import importlib.metadata
 import itertools
-import json
 import secrets as token_source
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor, stable_int
 from moot.graphs.resume import InterruptedRun, open_interrupted_run, stopped_events
 from moot.graphs.worker import ConversationOutcome, RunJob, count_recorded_calls
-from moot.protocols.spec import ProtocolSpec
+from moot.protocols.spec import ProtocolSpec, spec_hash
 from moot.scenarios import ScenarioSet
 from moot.trace.events import Event, utc_now
 from moot.trace.location import check_trace_location, open_store, public_location
@@ -79,11 +78,6 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def spec_hash(spec: ProtocolSpec) -> str:
-    """SHA-256 of the spec's canonical JSON."""
-    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def prepare_run_dir(out: Path | None, spec: ProtocolSpec) -> Path:

@@ -36,7 +36,7 @@ from moot.agents.structured import OutputSchema
 from moot.errors import UserError
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.nodes import AgentTurn
-from moot.graphs.runner import stable_int
+from moot.graphs.executor import stable_int
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
 from moot.judges.posthoc import close_judging, open_for_appending, read_for_judging, speaker_roles, with_judges

@@ -21,7 +21,7 @@ from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.nodes import AgentTurn
-from moot.graphs.runner import stable_int
+from moot.graphs.executor import stable_int
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
 from moot.protocols.loader import validate_spec_data

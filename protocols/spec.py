@@ -6,6 +6,8 @@ with the same structure, and compiles to a LangGraph state machine (`moot.graphs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -267,3 +269,8 @@ class ProtocolSpec(_Strict):
     def judges(self) -> list[AgentSpec]:
         """Agents whose role judges each round."""
         return [agent for agent in self.agents if self.roles[agent.role].kind == "judge"]
+
+
+def spec_hash(spec: ProtocolSpec) -> str:
+    """SHA-256 of the spec's canonical JSON (what run.json records as `spec_hash`)."""
+    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode("utf-8")).hexdigest()

@@ -258,7 +258,7 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
     `grown`: the trace goes on after run.json's final event (an unfinished run), so the count and
     the final hash are behind, not wrong.
     """
-    from moot.graphs.runner import spec_hash
+    from moot.protocols.spec import spec_hash
     from moot.protocols.spec import ProtocolSpec
 
     problems = []
