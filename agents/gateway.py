@@ -21,14 +21,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from autogen_core.models import ChatCompletionClient, LLMMessage, SystemMessage, UserMessage, AssistantMessage
-
+from autogen_core.models import (
+    AssistantMessage,
+    ChatCompletionClient,
+    LLMMessage,
+    SystemMessage,
+    UserMessage,
+)
 from moot.agents.cache import CachedReply, ResponseCache, request_key
 from moot.agents.limits import Limiter
 from moot.agents.providers.balancer import CallRoute, routed
 from moot.agents.registry import ModelRef, StructuredMode
 from moot.agents.retry import RetryPolicy, classify
-from moot.agents.structured import OutputSchema
+from moot.protocols.outputs.schema import OutputSchema
 from moot.trace.redaction import Redactor
 
 UNSUPPORTED_PARAMS = {"anthropic": {"seed"}}

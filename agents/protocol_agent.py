@@ -18,10 +18,13 @@ from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
 from autogen_agentchat.messages import BaseChatMessage, TextMessage
 from autogen_core import CancellationToken
-
 from moot.agents.context import current_call
 from moot.agents.gateway import ModelGateway, ModelReply
-from moot.agents.structured import OutputSchema, parse_text_reply, text_format_instructions
+from moot.protocols.outputs.schema import OutputSchema
+from moot.protocols.outputs.text_replies import (
+    parse_text_reply,
+    text_format_instructions,
+)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,12 @@ from moot.analysis import consistency as measures
 from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import PALETTE, plot_bars, plot_grouped_bars
-from moot.judges.arguments import EXTRACTION_ROLE, SPECIFICITY_ROLE, VALUES_ROLE, argument_id
+from moot.judges.arguments import (
+    EXTRACTION_ROLE,
+    SPECIFICITY_ROLE,
+    VALUES_ROLE,
+    argument_id,
+)
 from moot.scenarios.dilemmas import is_dilemma, load_value_groups
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded
 

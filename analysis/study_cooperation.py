@@ -19,9 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from moot.analysis.agreement import (
+    cohen_kappa_labels,
+    f1_labels,
+    kendall_tau_rankings,
+    kendall_w_rankings,
+)
 from moot.analysis.analyze import AnalysisInputs
-from moot.analysis.agreement import cohen_kappa_labels, f1_labels, kendall_tau_rankings, kendall_w_rankings
-from moot.analysis.bradley_terry import bootstrap_bradley_terry, bradley_terry_comparisons
+from moot.analysis.bradley_terry import (
+    bootstrap_bradley_terry,
+    bradley_terry_comparisons,
+)
 from moot.analysis.concession import (
     ConcessionOutcome,
     comparisons_from_outcomes,
@@ -33,11 +41,19 @@ from moot.analysis.concession import (
 )
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES
+from moot.trace.events import (
+    ConversationStarted,
+    Event,
+    JudgeDecision,
+    MessageAdded,
+    ModelCall,
+    Stopped,
+)
+from moot.trace.reading import effective_events
+
 from moot.errors import UserError
 from moot.safe_load import read_text
-from moot.scenarios.schwartz import SCHWARTZ_VALUES
-from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped
-from moot.trace.reading import effective_events
 
 BT_PRIOR = 0.5
 """Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""

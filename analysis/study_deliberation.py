@@ -12,15 +12,21 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from moot.agents.structured import VERDICTS
 from moot.analysis import deliberation as measures
 from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.debates import DebateRecord, debate_records_events
 from moot.analysis.inertia import bootstrap_inertia_conformity, observations_from_events
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
-from moot.analysis.ratings import elo_matches, elo_matches_shuffled, influence_graph, plot_influence_graph, trueskill_ranked_games
-from moot.judges.taxonomy import ValueTaxonomy, load_value_taxonomy
+from moot.analysis.ratings import (
+    elo_matches,
+    elo_matches_shuffled,
+    influence_graph,
+    plot_influence_graph,
+    trueskill_ranked_games,
+)
+from moot.protocols.outputs.schema import VERDICTS
+from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
 
 MIN_INERTIA_OBSERVATIONS = 20

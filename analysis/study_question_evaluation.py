@@ -17,7 +17,7 @@ from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_grouped_bars
 from moot.analysis.ratings import trueskill_ranked_games, trueskill_win_rates
-from moot.scenarios.schwartz import SCHWARTZ_VALUES
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded
 
 

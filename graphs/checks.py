@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import networkx as nx
-
 from moot.agents.providers.hosted import DEFAULT_KEY_ENV, check_settings
 from moot.agents.registry import PROVIDERS, check_agent_model, check_model
-from moot.agents.structured import OutputSchema, build_output_schema
-from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.turns import plan_round
-from moot.protocols.spec import ROUND_END, ROUND_START, ConsensusStop, CustomTurns, DecisionStop, ProtocolSpec, ProviderSettings
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import OutputSchema
+from moot.protocols.spec import (
+    ROUND_END,
+    ROUND_START,
+    ConsensusStop,
+    CustomTurns,
+    DecisionStop,
+    ProtocolSpec,
+    ProviderSettings,
+)
+
+from moot.errors import SpecError, UserError, unknown_name
 
 
 def check_agents(spec: ProtocolSpec) -> None:

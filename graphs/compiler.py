@@ -17,18 +17,24 @@ from typing import Any
 
 import networkx as nx
 from langgraph.graph import END, START, StateGraph
-
-from moot.agents.structured import OutputSchema
-from moot.errors import SpecError
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext
-from moot.graphs.nodes import agent_prompts, make_agent_node, make_round_end, round_start, template_variables
+from moot.graphs.nodes import (
+    agent_prompts,
+    make_agent_node,
+    make_round_end,
+    round_start,
+    template_variables,
+)
 from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import StopCondition, stop_rule
 from moot.graphs.turns import RoundPlan, plan_round
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import ROUND_END, ROUND_START, ProtocolSpec
 from moot.protocols.templates import render
 from moot.scenarios import Scenario
+
+from moot.errors import SpecError
 
 ROUND_START_NODE = "round_start"
 ROUND_END_NODE = "round_end"

@@ -25,14 +25,23 @@ from typing import Any
 
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
-from moot.agents.structured import OutputSchema
 from moot.graphs.compiler import compile_protocol
 from moot.graphs.executor import stable_int
 from moot.graphs.runner import run_async
 from moot.graphs.turns import plan_round
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet
-from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped, TurnStarted, parse_event
+from moot.trace.events import (
+    ConversationStarted,
+    Event,
+    JudgeDecision,
+    MessageAdded,
+    ModelCall,
+    Stopped,
+    TurnStarted,
+    parse_event,
+)
 from moot.trace.opening import read_run_events
 from moot.trace.reading import effective_events
 from moot.trace.store import canonical_json, event_hash

@@ -24,29 +24,30 @@ from __future__ import annotations
 
 import asyncio
 import secrets as token_source
-from importlib import resources
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-
 from moot.agents.cache import ResponseCache
 from moot.agents.pool import ModelPool
-from moot.agents.structured import OutputSchema
-from moot.analysis.informativeness import ScoreTerms, informativeness_answers, ucb_scores_arms, ucb_select_arms
-from moot.errors import SpecError, UserError
+from moot.analysis.informativeness import (
+    ScoreTerms,
+    informativeness_answers,
+    ucb_scores_arms,
+    ucb_select_arms,
+)
 from moot.graphs.checks import check_spec
 from moot.graphs.compiler import check_compiled
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
 from moot.graphs.executor import stable_int
+from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
 from moot.graphs.runner import RunResult, package_versions, prepare_run_dir
 from moot.graphs.turns import RoundPlan, plan_round
-from moot.judges.values import values_output
 from moot.protocols.explorer import (
     GENERATOR_ROLE,
     JUDGE_ROLE,
@@ -60,11 +61,18 @@ from moot.protocols.explorer import (
     roster_spec,
 )
 from moot.protocols.loader import LoadedSpec
+from moot.protocols.outputs.schema import OutputSchema
+from moot.protocols.outputs.values import values_output
 from moot.protocols.spec import ProtocolSpec, spec_hash
 from moot.protocols.templates import render
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.scenarios import Scenario
-from moot.scenarios.dedupe import Method, drop_near_duplicates, embedding_available, similarity_method
-from moot.scenarios.schwartz import SCHWARTZ_VALUES
+from moot.scenarios.dedupe import (
+    Method,
+    drop_near_duplicates,
+    embedding_available,
+    similarity_method,
+)
 from moot.scenarios.topics import Topic, TopicSet, load_topics
 from moot.trace.events import (
     ArmSelected,
@@ -83,7 +91,9 @@ from moot.trace.manifest import RunManifest
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore
 from moot.trace.writer import TraceWriter
 
-SCHWARTZ_LIST = str(resources.files("moot.judges") / "data" / "schwartz_10.txt")
+from moot.errors import SpecError, UserError
+
+SCHWARTZ_LIST = str(resources.files("moot.protocols.values") / "data" / "schwartz_10.txt")
 """The judge's value list (the ten Schwartz values), matched leniently by `values_output`."""
 EXISTING_SHOWN = 10
 """Questions already grown from a topic that its generators are shown, at most."""

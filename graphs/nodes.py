@@ -12,18 +12,25 @@ from typing import Any
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 from langgraph.runtime import Runtime
-
 from moot.agents.context import CallContext, current_call
 from moot.agents.protocol_agent import CallRecord, ProtocolAgent
-from moot.agents.structured import OutputSchema
-from moot.errors import SpecError
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import RoundView, StopCondition
 from moot.graphs.visibility import visible_messages
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import AgentSpec, ProtocolSpec
 from moot.protocols.templates import render, resolve_template
-from moot.trace.events import ChatRecord, JudgeDecision, MessageAdded, ModelCall, RoundEnded, TurnStarted
+from moot.trace.events import (
+    ChatRecord,
+    JudgeDecision,
+    MessageAdded,
+    ModelCall,
+    RoundEnded,
+    TurnStarted,
+)
+
+from moot.errors import SpecError
 
 
 def template_variables(

@@ -19,20 +19,29 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from pydantic import ValidationError
-
-from moot.agents.structured import parse_text_reply
-from moot.errors import SpecError, UserError
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.stop import RoundView
 from moot.graphs.turns import RoundPlan
+from moot.protocols.outputs.text_replies import parse_text_reply
 from moot.protocols.spec import ROUND_START, ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios
-from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded, Resumed, RoundEnded, Stopped
+from moot.trace.events import (
+    ConversationStarted,
+    ErrorEvent,
+    Event,
+    JudgeDecision,
+    MessageAdded,
+    Resumed,
+    RoundEnded,
+    Stopped,
+)
 from moot.trace.manifest import MANIFEST_FILE, RunManifest
 from moot.trace.opening import open_run
 from moot.trace.reading import effective_events
+from pydantic import ValidationError
+
+from moot.errors import SpecError, UserError
 
 
 @dataclass(frozen=True)

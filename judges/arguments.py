@@ -8,7 +8,7 @@ asks three judges, in turn:
 2. value assignment: the values of the vocabulary each argument appeals to (one call per
    argument; lenient like the value judge: unknown names are dropped and counted);
 3. specificity: each argument as a tree of claims, whose depth moot computes
-   (`moot.judges.specificity`; one call per argument).
+   (`moot.protocols.outputs.specificity`; one call per argument).
 
 This is a pass over the finished run rather than judges inside the protocol because the later
 judges work on the arguments the first one finds, and a judge of each message inside the graph
@@ -28,26 +28,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from moot.agents.cache import ResponseCache, check_cache_file, default_cache_path
 from moot.agents.pool import ModelPool
-from moot.agents.structured import OutputSchema
-from moot.errors import UserError
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.nodes import AgentTurn
 from moot.graphs.executor import stable_int
+from moot.graphs.nodes import AgentTurn
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
-from moot.judges.posthoc import close_judging, open_for_appending, read_for_judging, speaker_roles, with_judges
-from moot.judges.specificity import specificity_output
-from moot.judges.taxonomy import ValueTaxonomy
-from moot.judges.values import MAX_VALUES, clean_values
+from moot.judges.posthoc import (
+    close_judging,
+    open_for_appending,
+    read_for_judging,
+    speaker_roles,
+    with_judges,
+)
+from moot.protocols.outputs.schema import OutputSchema
+from moot.protocols.outputs.specificity import specificity_output
+from moot.protocols.outputs.values import MAX_VALUES, clean_values
+from moot.protocols.values.taxonomy import ValueTaxonomy
 from moot.scenarios import Scenario
 from moot.scenarios.dilemmas import load_value_vocabulary
-from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
+from moot.trace.events import (
+    ConversationStarted,
+    ErrorEvent,
+    Event,
+    JudgeDecision,
+    MessageAdded,
+)
 from moot.trace.manifest import RunManifest
 from moot.trace.writer import TraceWriter
+from pydantic import BaseModel, ConfigDict, Field
+
+from moot.errors import UserError
 
 EXTRACTION_ROLE = "argument_extraction"
 VALUES_ROLE = "argument_values"

@@ -16,23 +16,30 @@ from typing import Any
 
 from moot.agents.cache import ResponseCache, check_cache_file
 from moot.agents.pool import ModelPool
-from moot.agents.structured import OutputSchema
-from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.nodes import AgentTurn
 from moot.graphs.executor import stable_int
+from moot.graphs.nodes import AgentTurn
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
 from moot.protocols.loader import validate_spec_data
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
-from moot.trace.events import ConversationStarted, ErrorEvent, Event, JudgeDecision, MessageAdded
+from moot.trace.events import (
+    ConversationStarted,
+    ErrorEvent,
+    Event,
+    JudgeDecision,
+    MessageAdded,
+)
 from moot.trace.manifest import RunManifest, UsageReport, UsageTotals
 from moot.trace.opening import expectation, open_run
 from moot.trace.reading import open_run_trace
 from moot.trace.store import TraceStore
 from moot.trace.writer import TraceWriter
+
+from moot.errors import SpecError, UserError, unknown_name
 
 POSTHOC_JUDGES: dict[str, dict[str, Any]] = {
     "values": {

@@ -87,9 +87,16 @@ def _run(loaded, scenario_set, run_dir: Path, seed: int | None, quiet: bool, led
 def cmd_generate(args: argparse.Namespace) -> int:
     """`moot scenarios generate`: run `scenario_generate` over the jobs and write the scenarios it produced."""
     from moot.graphs.runner import prepare_run_dir
+    from moot.protocols.values.schwartz import VALUE_PAIRS
     from moot.scenarios import load_scenarios, resolve_scenario_source
-    from moot.scenarios.generation import check_types, collect_generated, cooperation_yaml, generation_jobs, jobs_scenario_set, save_jobs
-    from moot.scenarios.schwartz import VALUE_PAIRS
+    from moot.scenarios.generation import (
+        check_types,
+        collect_generated,
+        cooperation_yaml,
+        generation_jobs,
+        jobs_scenario_set,
+        save_jobs,
+    )
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1 (got {args.limit})")
@@ -128,7 +135,14 @@ def cmd_filter(args: argparse.Namespace) -> int:
     from moot.graphs.runner import prepare_run_dir
     from moot.scenarios import ScenarioSet, load_scenarios
     from moot.scenarios.dedupe import check_threshold, similarity_method
-    from moot.scenarios.generation import Thresholds, collect_replies, cooperation_scenarios_of, cooperation_yaml, filter_decisions, filter_rows
+    from moot.scenarios.generation import (
+        Thresholds,
+        collect_replies,
+        cooperation_scenarios_of,
+        cooperation_yaml,
+        filter_decisions,
+        filter_rows,
+    )
 
     thresholds = Thresholds(realism=args.min_realism, specificity=args.min_specificity, conflict=args.min_conflict)
     try:

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from moot.protocols.spec import (
+    NAME_PATTERN,
+    STUDIES,
+    ProtocolSpec,
+    ProviderSettings,
+    _Strict,
+    supported_version,
+)
+from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
 from pydantic import Field, field_validator
 
 from moot.errors import SpecError, UserError, unknown_name
-from moot.protocols.spec import NAME_PATTERN, STUDIES, ProtocolSpec, ProviderSettings, _Strict, supported_version
-from moot.scenarios.schwartz import SCHWARTZ, SCHWARTZ_VALUES
 
 EXPLORER_KIND = "question_generation"
 """The `kind` that marks a spec file as an explorer spec."""

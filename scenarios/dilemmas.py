@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from moot.scenarios.schema import Scenario, id_as_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moot.errors import UserError
 from moot.safe_load import load_json, read_text
-from moot.scenarios.schema import Scenario, id_as_text
 
 DILEMMAS_FORMAT = "dilemmas"
 """Value of the top-level `format` key that marks a dilemma scenario file."""
@@ -190,7 +190,7 @@ def load_dilemma_csv(text: str, name: str) -> list[Scenario]:
 
 def load_value_vocabulary(path: Path | str | None = None) -> list[str]:
     """The value names of a vocabulary file (one per line, `#` comments), the bundled one by default."""
-    from moot.judges.taxonomy import load_value_taxonomy
+    from moot.protocols.values.taxonomy import load_value_taxonomy
 
     return list(load_value_taxonomy(path or VALUE_VOCABULARY_FILE).names)
 

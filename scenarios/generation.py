@@ -24,16 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from moot.protocols.values.schwartz import SCHWARTZ, goal_of, normalise_value
+from moot.scenarios.cooperation import (
+    COOPERATION_FORMAT,
+    COOPERATION_TYPES,
+    CooperationScenario,
+)
+from moot.scenarios.dedupe import Method, drop_near_duplicates
+from moot.scenarios.loader import ScenarioSet, load_scenarios
+from moot.scenarios.schema import Scenario
+from moot.trace.opening import read_manifest, read_run_events
 from pydantic import BaseModel, Field, ValidationError
 
 from moot.errors import UserError, did_you_mean
 from moot.safe_load import read_bytes
-from moot.scenarios.cooperation import COOPERATION_FORMAT, COOPERATION_TYPES, CooperationScenario
-from moot.scenarios.dedupe import Method, drop_near_duplicates
-from moot.scenarios.loader import ScenarioSet, load_scenarios
-from moot.scenarios.schema import Scenario
-from moot.scenarios.schwartz import SCHWARTZ, goal_of, normalise_value
-from moot.trace.opening import read_manifest, read_run_events
 
 JOBS_FILE = "generation_jobs.jsonl"
 """File in a generation run directory holding the jobs the run was given."""

@@ -16,19 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-import moot
+from helpers import GOOD_SPEC_YAML, events_of
 from moot.agents.gateway import ModelGateway, ModelReply
 from moot.agents.limits import ProviderLimiter
-from moot.agents.providers.balancer import BalancedClient, Balancer, CallRoute, current_route
+from moot.agents.providers.balancer import (
+    BalancedClient,
+    Balancer,
+    CallRoute,
+    current_route,
+)
 from moot.agents.providers.hosted import check_settings
 from moot.agents.registry import check_model, create_client
 from moot.agents.retry import RetryPolicy
-from moot.agents.structured import build_output_schema
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.spec import AgentSpec, ProviderSettings
+
+import moot
 from moot.cli import main
 from moot.errors import UserError
-from moot.protocols.spec import AgentSpec, ProviderSettings
-from helpers import GOOD_SPEC_YAML, events_of
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),

@@ -18,18 +18,18 @@ from typing import Any
 import pytest
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
-
-import moot
+from fakes.llm_server import DEFAULT_REPLY, FakeLLMServer
 from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway, ModelReply
 from moot.agents.limits import ProviderLimiter
 from moot.agents.protocol_agent import ProtocolAgent
 from moot.agents.registry import PROVIDERS, check_model, create_client, parse_model_name
 from moot.agents.retry import RetryPolicy
-from moot.agents.structured import build_output_schema
+from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.spec import AgentSpec, ProviderSettings
 from moot.trace import open_trace
-from fakes.llm_server import DEFAULT_REPLY, FakeLLMServer
+
+import moot
 
 # Noise from the clients: AutoGen logs the parsed reply with `model_dump()` (pydantic warns about
 # the parsed model), checks the model name the fake echoes back, and warns about model lifecycles.

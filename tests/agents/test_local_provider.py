@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from moot.agents.gateway import ModelGateway
 from moot.agents.limits import ProviderLimiter
 from moot.agents.providers.local import LlamaCppClient, embedded_model_path
 from moot.agents.registry import parse_model_name
-from moot.agents.structured import build_output_schema
+from moot.protocols.outputs.resolve import build_output_schema
 
 pytestmark = pytest.mark.live
 
@@ -56,7 +55,7 @@ def test_same_seed_gives_the_same_reply():
 
 def test_specificity_judge_draws_a_tree_under_the_grammar():
     """The claim-tree schema (a tuple per length) compiles to a llama.cpp grammar, and the reply is a tree of the argument's claims."""
-    from moot.judges.specificity import specificity_output
+    from moot.protocols.outputs.specificity import specificity_output
 
     schema = specificity_output()
     argument = "Honesty matters most, because a workplace runs on trust; if timesheets are falsified, honest colleagues cover the missing hours."
@@ -99,6 +98,7 @@ def test_two_engines_serve_two_requests_at_once_with_the_replies_of_one():
 def test_a_bad_engine_count_is_one_line(monkeypatch, value):
     from moot.agents.providers.local import ENGINES_VARIABLE, engine_count
     from moot.agents.registry import check_model
+
     from moot.errors import UserError
 
     monkeypatch.setenv(ENGINES_VARIABLE, value)

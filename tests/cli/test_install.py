@@ -18,6 +18,8 @@ assert 'site' in moot.agents.__file__ or 'target' in moot.agents.__file__, moot.
 assert 'aita_round_robin_3' in bundled_specs(), bundled_specs()
 assert {'debater', 'turn'} <= set(bundled_templates())
 assert len(load_scenarios(bundled_scenarios()['aita_value_portrait']).scenarios) > 20
+from moot.protocols.values.taxonomy import load_value_taxonomy
+assert len(load_value_taxonomy().names) == 48
 print('ok', moot.agents.__file__)
 """
 

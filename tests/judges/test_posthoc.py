@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-import moot
+from helpers import SCENARIOS, debate_spec, events_of, verdict
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
-from moot.cli import main
 from moot.judges.posthoc import judge_run
 from moot.trace.manifest import RunManifest
 from moot.trace.store import event_hash
 
-from helpers import SCENARIOS, debate_spec, events_of, verdict
+import moot
+from moot.cli import main
 
 
 def two_values(messages: list[dict[str, str]], context: CallContext) -> str:

@@ -8,16 +8,22 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import events_of
+from moot.agents.context import CallContext
+from moot.agents.providers.scripted import register_responder
+from moot.analysis.analyze import analyze_run
+from moot.judges.arguments import (
+    EXTRACTION_ROLE,
+    SPECIFICITY_ROLE,
+    VALUES_ROLE,
+    argument_list_output,
+    argument_values_output,
+    judge_arguments_run,
+)
 
 import moot
-from moot.agents.context import CallContext
-from moot.analysis.analyze import analyze_run
-from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.errors import UserError
-from moot.judges.arguments import EXTRACTION_ROLE, SPECIFICITY_ROLE, VALUES_ROLE, argument_list_output, argument_values_output, judge_arguments_run
-
-from helpers import events_of
 
 DILEMMAS = [
     {"id": "d1", "text": "You found a wallet. Do you return it?",

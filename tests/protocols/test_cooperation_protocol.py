@@ -7,17 +7,16 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import events_of
+from moot.agents.providers.scripted import register_responder
+from moot.protocols.loader import LoadedSpec, validate_spec_data
+from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
+from moot.scenarios import CooperationScenario, expand_role_swaps
 
 import moot
-from moot.agents.providers.scripted import register_responder
 from moot.api import compile_loaded
 from moot.cli import main
 from moot.errors import UserError
-from moot.protocols.loader import LoadedSpec, validate_spec_data
-from moot.scenarios import CooperationScenario, expand_role_swaps
-from moot.scenarios.schwartz import SCHWARTZ, SCHWARTZ_VALUES
-
-from helpers import events_of
 
 COOPERATION_SPECS = ["cooperation", "cooperation_stated", "cooperation_persona", "cooperation_few_shot"]
 HIKE = CooperationScenario(

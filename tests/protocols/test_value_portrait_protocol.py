@@ -7,22 +7,31 @@ import json
 import math
 
 import pytest
-
-import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
-from moot.agents.structured import BUILTIN_OUTPUTS, build_output_schema, parse_text_reply
 from moot.analysis.analyze import analyze_run
 from moot.analysis.study_value_portrait import value_portrait_runs
-from moot.analysis.value_portrait import correlations_from_metadata, value_scores_ratings
-from moot.errors import SpecError
+from moot.analysis.value_portrait import (
+    correlations_from_metadata,
+    value_scores_ratings,
+)
 from moot.graphs.compiler import ConversationContext
 from moot.graphs.conformance import check_conformance
 from moot.graphs.nodes import agent_prompts, template_variables
-from moot.judges.likert import LIKERT_PHRASES, LIKERT_SCORES, parse_likert_phrase
+from moot.protocols.outputs.likert import (
+    LIKERT_PHRASES,
+    LIKERT_SCORES,
+    parse_likert_phrase,
+)
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import BUILTIN_OUTPUTS
+from moot.protocols.outputs.text_replies import parse_text_reply
 from moot.protocols.templates import render
 from moot.scenarios.loader import load_scenarios, resolve_scenario_source
 from moot.scenarios.schema import Scenario
+
+import moot
+from moot.errors import SpecError
 
 VARIANTS = ["v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed"]
 

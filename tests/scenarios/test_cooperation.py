@@ -7,11 +7,23 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from moot.protocols.values.schwartz import (
+    SCHWARTZ,
+    SCHWARTZ_VALUES,
+    VALUE_PAIRS,
+    goal_of,
+    normalise_value,
+    pair_key,
+)
+from moot.scenarios import (
+    CooperationScenario,
+    expand_role_swaps,
+    load_scenarios,
+    resolve_scenario_source,
+)
+from moot.scenarios.cooperation import COOPERATION_TYPES, first_base_scenarios
 
 from moot.errors import UserError
-from moot.scenarios import CooperationScenario, expand_role_swaps, load_scenarios, resolve_scenario_source
-from moot.scenarios.cooperation import COOPERATION_TYPES, first_base_scenarios
-from moot.scenarios.schwartz import SCHWARTZ, SCHWARTZ_VALUES, VALUE_PAIRS, goal_of, normalise_value, pair_key
 
 SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "cooperation_sample.yaml"
 SECOND_PERSON = re.compile(r"\b(you|your)\b", re.IGNORECASE)

@@ -6,12 +6,11 @@ import json
 import re
 
 import pytest
-
-import moot
 from moot.agents.providers.scripted import register_responder
-from moot.agents.structured import BUILTIN_OUTPUTS, build_output_schema
-from moot.errors import UserError
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import BUILTIN_OUTPUTS
 from moot.protocols.templates import render, resolve_template
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES, VALUE_PAIRS, goal_of
 from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
 from moot.scenarios.cooperation import COOPERATION_TYPES, CooperationScenario
 from moot.scenarios.generation import (
@@ -28,7 +27,9 @@ from moot.scenarios.generation import (
     jobs_scenario_set,
     save_jobs,
 )
-from moot.scenarios.schwartz import SCHWARTZ_VALUES, VALUE_PAIRS, goal_of
+
+import moot
+from moot.errors import UserError
 
 BACKGROUNDS = [Scenario(id=f"bg{i}", text=f"Background number {i}: two people share a task.") for i in range(3)]
 

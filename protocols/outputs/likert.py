@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from moot.protocols.outputs.schema import BUILTIN_OUTPUTS, OutputSchema
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from moot.agents.structured import BUILTIN_OUTPUTS, OutputSchema
 from moot.errors import UserError
 
 LIKERT_PHRASES = ("very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from moot.protocols.outputs.schema import OutputSchema
+from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from pydantic import BaseModel, ConfigDict, Field
-
-from moot.agents.structured import OutputSchema
-from moot.judges.taxonomy import ValueTaxonomy, load_value_taxonomy
 
 MAX_VALUES = 5
 """Values a judge may name for one message."""

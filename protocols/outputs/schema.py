@@ -7,16 +7,14 @@ list of values). The same schema constrains generation (a llama.cpp grammar, Ope
 
 from __future__ import annotations
 
-import importlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from moot.errors import SpecError, UserError, unknown_name
+from moot.errors import SpecError
 
 VERDICTS = {
     "NTA": "Not the asshole: the poster is not at fault; the other party is.",
@@ -57,8 +55,8 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         },
         "required": ["choice", "reason"],
     },
-    "likert": {"type": "object", "properties": {"answer": {"type": "string", "enum": ["very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all"]}}, "required": ["answer"]},  # read by moot.judges.likert
-    # The enums below repeat moot.scenarios.schwartz.SCHWARTZ_VALUES and cooperation.COOPERATION_TYPES
+    "likert": {"type": "object", "properties": {"answer": {"type": "string", "enum": ["very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all"]}}, "required": ["answer"]},  # read by moot.protocols.outputs.likert
+    # The enums below repeat moot.protocols.values.schwartz.SCHWARTZ_VALUES and cooperation.COOPERATION_TYPES
     # (tests/scenarios/test_generation.py checks that they agree).
     "cooperation_scenario": {
         "type": "object",
@@ -244,25 +242,8 @@ def _object_model(model_name: str, schema: dict[str, Any], path: tuple[str | int
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
 
 
-OUTPUT_FACTORIES: dict[str, str] = {"values": "moot.judges.values:values_output", "likert": "moot.judges.likert:likert_output"}
-"""Outputs built from data, by name: `module:function` taking the text after `NAME:` (or None)."""
-
-
-def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...] = ()) -> OutputSchema:
-    """Resolve a role's `output` (a bundled name, `values[:FILE]`, or a JSON Schema object) to an `OutputSchema`."""
-    factory_name, _, argument = output.partition(":") if isinstance(output, str) else ("", "", "")
-    if factory_name in OUTPUT_FACTORIES:
-        module_name, _, function = OUTPUT_FACTORIES[factory_name].partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), function)(argument or None)
-        except UserError as exc:
-            raise SpecError(str(exc), path) from None
-    if isinstance(output, str):
-        if output not in BUILTIN_OUTPUTS:
-            raise SpecError(unknown_name("output schema", output, BUILTIN_OUTPUTS), path)
-        name, schema = output, BUILTIN_OUTPUTS[output]
-    else:
-        name, schema = "custom", output
+def schema_from_json(name: str, schema: dict[str, Any], path: tuple[str | int, ...] = ()) -> OutputSchema:
+    """An `OutputSchema` from a JSON Schema object (a bundled one or a role's inline `output`)."""
     properties = schema.get("properties")
     if schema.get("type", "object") != "object" or not isinstance(properties, dict) or not properties:
         raise SpecError("an output schema must be an object with at least one property", path)
@@ -271,61 +252,3 @@ def build_output_schema(output: str | dict[str, Any], path: tuple[str | int, ...
     full_schema = {"type": "object", "properties": properties, "required": sorted(required, key=list(properties).index)}
     full_schema["additionalProperties"] = False
     return OutputSchema(name=name, json_schema=full_schema, model=model)
-
-
-_LABEL = re.compile(r"^[\s>*_#-]*(?:my\s+(?:current\s+|final\s+)?)?(?P<label>[A-Za-z][A-Za-z _-]{0,40}?)\s*[*_]*\s*:\s*(?P<value>.*)$")
-
-
-def text_format_instructions(schema: OutputSchema) -> str:
-    """The documented line format of the free-text mode, e.g. `My current verdict: NTA`."""
-    lines = []
-    for field_name in schema.fields:
-        allowed = schema.enum_values(field_name)
-        hint = " | ".join(str(v) for v in allowed) if allowed else "..."
-        label = f"My current {field_name}" if allowed else field_name.capitalize()
-        lines.append(f"{label}: {hint}")
-    return "End your answer with these lines:\n" + "\n".join(lines)
-
-
-def parse_text_reply(schema: OutputSchema, text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """Parse a free-text reply written in the `Field: value` line format, tolerantly.
-
-    Labels are matched case-insensitively and may carry a prefix (`My current verdict:`) or
-    markdown emphasis. An enum field without a label is taken from the last allowed value
-    that stands alone as a word. A free-text field without a label gets the unlabelled text,
-    and free text longer than the field's `maxLength` is cut to it.
-    """
-    found: dict[str, str] = {}
-    current: str | None = None
-    loose: list[str] = []
-    wanted = {name.lower().replace("_", " "): name for name in schema.fields}
-    for line in text.splitlines():
-        match = _LABEL.match(line)
-        label = match and match.group("label").strip().lower().replace("_", " ")
-        if match and label in wanted:
-            current = wanted[label]
-            found[current] = match.group("value").strip().strip("*_").strip()
-        elif current is not None and schema.enum_values(current) is None and line.strip():
-            found[current] = (found[current] + "\n" + line.strip()).strip()
-        elif line.strip():
-            loose.append(line.strip())
-    data: dict[str, Any] = {}
-    for field_name in schema.fields:
-        allowed = schema.enum_values(field_name)
-        value = found.get(field_name)
-        if allowed is not None:
-            pool = value if value else text
-            hits = [v for v in allowed if re.search(rf"(?<![A-Za-z]){re.escape(str(v))}(?![A-Za-z])", pool)]
-            if value and hits:
-                data[field_name] = hits[0]
-            elif hits:
-                positions = {v: max(m.start() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(str(v))}(?![A-Za-z])", pool)) for v in hits}
-                data[field_name] = max(positions, key=positions.__getitem__)
-        elif value is not None:
-            data[field_name] = value
-        elif loose:
-            data[field_name] = " ".join(loose)
-        limit = schema.json_schema["properties"][field_name].get("maxLength")
-        if limit is not None and isinstance(data.get(field_name), str):
-            data[field_name] = data[field_name][:limit]
-    return schema.validate_data(data)

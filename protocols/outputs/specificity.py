@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import networkx as nx
+from moot.protocols.outputs.schema import OutputSchema
 from pydantic import BaseModel, ConfigDict, Field
-
-from moot.agents.structured import OutputSchema
 
 MAX_CLAIMS = 6
 """Claims a judge may list for one argument."""

@@ -61,7 +61,7 @@ def load_value_taxonomy(path: str | Path | None = None) -> ValueTaxonomy:
     naming the file and line.
     """
     if path is None:
-        source = resources.files("moot.judges") / "data" / BUNDLED_TAXONOMY
+        source = resources.files("moot.protocols.values") / "data" / BUNDLED_TAXONOMY
         return _parse_csv(source.read_text(encoding="utf-8"), BUNDLED_TAXONOMY)
     path = Path(path)
     text = _read_text(path)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import extract_json_object
+from moot.protocols.outputs.text_replies import parse_text_reply
 
-from moot.agents.structured import build_output_schema, extract_json_object, parse_text_reply
 from moot.errors import SpecError
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from moot.judges.specificity import MAX_CLAIMS, claim_tree_depth, claim_tree_edges, merge_repeated_claims, specificity_output, tree_grammar_schema
+from moot.protocols.outputs.specificity import (
+    MAX_CLAIMS,
+    claim_tree_depth,
+    claim_tree_edges,
+    merge_repeated_claims,
+    specificity_output,
+    tree_grammar_schema,
+)
 
 
 def test_claim_tree_depth_by_hand():
