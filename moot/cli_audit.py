@@ -16,7 +16,7 @@ EXIT_PROBLEMS = 1
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """`moot verify`."""
-    from moot.trace.verify import verify_run
+    from moot.graphs.audit import verify_run
 
     report = verify_run(args.run_dir, expect=args.expect, ledger=args.ledger)
     if report.ok:

@@ -19,7 +19,7 @@ from moot.trace.postgres import PostgresTraceStore
 from moot.trace.reading import open_run_trace
 from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest
 from moot.trace.ledger import LedgerLine, anchored
-from moot.trace.verify import VerifyReport, verify_run
+from moot.trace.verify import VerifyReport, verify_trace
 from moot.trace.export import export_run
 
 __all__ = [
@@ -52,5 +52,5 @@ __all__ = [
     "parse_event",
     "public_location",
     "read_manifest",
-    "verify_run",
+    "verify_trace",
 ]

@@ -1,6 +1,6 @@
-"""Verifying a run directory: its hash chain, its manifest, and what each agent was shown.
+"""Verifying a run directory's trace: its hash chain, its manifest, its triggers and its anchors.
 
-`verify_run(run_dir)` reads the trace's rows as they are stored (the store opened read-only, so
+`verify_trace(run_dir)` reads the trace's rows as they are stored (the store opened read-only, so
 that nothing missing is added back, and nothing is written in the run directory) and reports
 every problem, first problem first:
 
@@ -24,9 +24,9 @@ every problem, first problem first:
   a ledger, `--ledger FILE`) is not the hash of the event it anchors (`moot.trace.anchors`).
   Whoever rewrites a trace can recompute its whole chain and run.json's final hash; only an
   anchor kept elsewhere shows it;
-- `leak` / `withheld`: an agent was shown a message its protocol hides from it, or not shown
-  one it allows (`audit_visibility`). What an agent may see is derived here from the spec
-  alone, not by calling `moot.graphs.visibility`, so that a bug there cannot pass its own audit.
+
+What each agent was shown (`leak` / `withheld`) is audited by the engine, from the spec
+(`moot.graphs.audit`), which adds its findings to these in `verify_run`.
 """
 
 from __future__ import annotations
@@ -40,11 +40,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from moot.trace.anchors import anchor_findings, anchors_to_check
-from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted, parse_event
+from moot.trace.events import Event, ModelCall, parse_event
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import UNFINISHED, OpenedRun, TraceRefused, open_trace_as_stored, read_manifest, read_run_events
 from moot.trace.opening import trace_name
-from moot.trace.reading import effective_events
 from moot.trace.store import RawRow, TraceStore, event_hash
 
 COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
@@ -108,6 +107,16 @@ class VerifyReport:
             f"ok: {run_dir}: {self.events} events, {self.conversations} conversations, {self.model_calls} model calls;"
             f" chain intact, final hash {self.final_hash}; every agent saw what its protocol allows{anchored}"
         )
+
+
+@dataclass(frozen=True)
+class TraceCheck:
+    """What `verify_trace` found, with what an audit of the run's turns needs."""
+
+    report: VerifyReport
+    manifest: RunManifest
+    events: list[Event]
+    """The events whose bodies parse, in stored order."""
 
 
 def _row(seq: int, columns: dict[str, Any], body: str, stored_hash: str) -> StoredRow:
@@ -279,13 +288,14 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
     return problems
 
 
-def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = None) -> VerifyReport:
-    """Verify a run directory's trace, chain, manifest, append-only triggers, visibility and anchors.
+def verify_trace(run_dir: Path, expect: str | None = None, ledger: Path | None = None) -> TraceCheck:
+    """Verify a run directory's trace, chain, manifest, append-only triggers and anchors.
 
     `expect` is a hash kept outside the run directory: it must be the hash of an event of the
     trace (the run may have grown since). `ledger` is a ledger file whose lines of this run must
     all still hold. A path that is not a run directory, a run.json that does not parse, a bad
     `expect` or ledger is a UserError; everything wrong with the trace is a problem of the report.
+    What each agent was shown is audited by the engine (`moot.graphs.audit.verify_run`).
     """
     manifest = read_manifest(run_dir)
     anchors, unanchored = anchors_to_check(manifest.run_id, expect, ledger)
@@ -295,7 +305,7 @@ def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = N
             unguarded = opened.unguarded()
     except TraceRefused as exc:
         problem = Problem(exc.kind, None, exc.finding())
-        return VerifyReport(events=0, conversations=0, model_calls=0, final_hash=None, problems=[problem])
+        return TraceCheck(VerifyReport(events=0, conversations=0, model_calls=0, final_hash=None, problems=[problem]), manifest, [])
     resume = f"moot run --resume {run_dir}" if manifest.status in UNFINISHED else None
     problems = chain_problems(rows, manifest.events, manifest.final_hash, resume)
     problems += _column_problems(rows, manifest.run_id)
@@ -309,15 +319,7 @@ def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = N
     findings = unanchored + anchor_findings({row.seq: row.hash for row in rows}, sound, anchors)
     problems += [Problem("anchor", seq, detail) for seq, detail in findings]
     events = [row.event for row in rows if row.event is not None]
-    try:
-        from moot.protocols.spec import ProtocolSpec
-
-        spec = ProtocolSpec.model_validate(manifest.spec)
-    except ValidationError:
-        spec = None
-    if spec is not None:
-        problems += audit_visibility(spec, events)
-    return VerifyReport(
+    report = VerifyReport(
         events=len(rows),
         conversations=len({event.conversation_id for event in events}),
         model_calls=sum(isinstance(event, ModelCall) for event in events),
@@ -325,6 +327,7 @@ def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = N
         problems=problems,
         anchors=len(anchors),
     )
+    return TraceCheck(report, manifest, events)
 
 
 def _first_per_event(problems: list[Problem]) -> list[Problem]:
@@ -338,136 +341,3 @@ def _first_per_event(problems: list[Problem]) -> list[Problem]:
             seen.add(problem.seq)
         out.append(problem)
     return out
-
-
-MIN_MARKER = 16
-"""Shortest text taken as evidence that a hidden message reached a prompt (shorter text recurs by chance)."""
-
-
-@dataclass(frozen=True)
-class _Said:
-    """A transcript message as the audit knows it."""
-
-    id: str
-    seq: int
-    round: int
-    agent: str
-    role: str
-    judge: bool
-    markers: tuple[str, ...]
-    """Texts of the message as a prompt may show it: the reply, its fields, its explanation."""
-    evidence: tuple[str, ...]
-    """The markers that would show a leak: those that are not the scenario's text or a line of the author's own prompt."""
-
-
-def _markers(content: str, parsed: dict[str, Any] | None) -> tuple[str, ...]:
-    from moot.graphs.state import TranscriptMessage
-
-    texts = {content.strip()}
-    if parsed:
-        texts.add(TranscriptMessage(round=1, agent="x", role="x", kind="speaker", position=0, content=content, parsed=parsed).summary)
-        if isinstance(parsed.get("explanation"), str):
-            texts.add(parsed["explanation"].strip())
-    return tuple(sorted((t for t in texts if len(t) >= MIN_MARKER), key=len, reverse=True))
-
-
-def allowed_ids(spec: Any, plan: Any, said: list[_Said], agent: str, round_: int) -> list[str]:
-    """Ids of the messages said so far that `agent` may be shown in `round_`, from the spec alone.
-
-    Earlier rounds as the role's `history` allows; of this round only the agents before it in
-    the round graph (synchronous: none; round robin: the earlier speakers; edges: ancestors);
-    only messages of the roles it `sees` (every speaker role by default).
-    """
-    role_of = {a.name: a.role for a in spec.agents}
-    role = spec.roles[role_of[agent]]
-    allowed_roles = set(role.sees) if role.sees is not None else {a.role for a in spec.speakers()}
-    earlier = plan.earlier(agent)
-    out = []
-    for message in said:
-        if message.role not in allowed_roles:
-            continue
-        if message.round == round_ and message.agent in earlier:
-            out.append(message.id)
-        elif message.round < round_ and (role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)):
-            out.append(message.id)
-    return out
-
-
-def audit_visibility(spec: Any, events: list[Event]) -> list[Problem]:
-    """Leaks and withheld messages in every turn and model call of a run, per conversation.
-
-    Events superseded by a resume are left out: the turns that replaced them are audited.
-    """
-    by_conversation: dict[str, list[Event]] = defaultdict(list)
-    for event in effective_events(events):
-        by_conversation[event.conversation_id].append(event)
-    problems: list[Problem] = []
-    for conversation_id, conv in by_conversation.items():
-        problems += _audit_conversation(spec, conversation_id, conv)
-    return problems
-
-
-def _audit_conversation(spec: Any, conversation_id: str, events: list[Event]) -> list[Problem]:
-    from moot.graphs.turns import plan_round
-
-    start = next((e for e in events if isinstance(e, ConversationStarted)), None)
-    if start is None:
-        return []
-    names = {a.name for a in spec.agents}
-    plan = plan_round(spec, tuple(start.order))
-    role_of = {a.name: a.role for a in spec.agents}
-    # A message that only repeats the scenario, or a line of its author's own prompt (small models
-    # copy the title, or the actions they were shown), proves nothing about a leak.
-    shared = "\n".join(str((start.scenario or {}).get(key) or "") for key in ("title", "text"))
-    own_prompt: dict[str, str] = {}
-    said: list[_Said] = []
-    for event in events:
-        if isinstance(event, ModelCall) and event.agent in names:
-            own_prompt[event.agent] = "\n".join(m.content for m in event.messages)
-        if isinstance(event, (MessageAdded, JudgeDecision)) and event.agent in names:
-            about = getattr(event, "about", None)
-            parsed = event.parsed if isinstance(event, MessageAdded) else event.decision
-            markers = tuple(m for m in _markers(event.content, parsed) if m not in shared)
-            evidence = tuple(m for m in markers if m not in own_prompt.get(event.agent, ""))
-            message_id = f"r{event.round}:{event.agent}" + (f"@{about}" if about else "")
-            said.append(_Said(message_id, event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), markers, evidence))
-    problems: list[Problem] = []
-    turn: dict[str, tuple[TurnStarted, set[str]]] = {}
-    for event in events:
-        where = f"conversation {conversation_id} round {event.round} agent {event.agent}"
-        if isinstance(event, TurnStarted) and event.agent in names:
-            before = [m for m in said if m.seq < event.seq]
-            allowed = allowed_ids(spec, plan, before, event.agent, event.round)
-            role = spec.roles[role_of[event.agent]]
-            if getattr(role, "per", "round") == "message":
-                # A judge of each message is shown one message of this round at a time.
-                this_round = {m.id for m in before if m.id in allowed and m.round == event.round and not m.judge}
-                allowed = [i for i in event.visible if i in this_round][:1]
-            extra = sorted(set(event.visible) - set(allowed))
-            missing = sorted(set(allowed) - set(event.visible))
-            if extra:
-                problems.append(Problem("leak", event.seq, f"{where} was shown {', '.join(extra)}, which the protocol hides from it"))
-            if missing:
-                problems.append(Problem("withheld", event.seq, f"{where} was not shown {', '.join(missing)}, which the protocol shows it"))
-            turn[event.agent] = (event, set(allowed))
-        elif isinstance(event, ModelCall) and event.agent in turn:
-            began, allowed = turn[event.agent]
-            prompt = "\n".join(m.content for m in event.messages)
-            for message in said:
-                if message.agent == event.agent or message.id in allowed:
-                    prompt = _blank(prompt, message.markers)
-            for message in said:
-                # The prompt was built when the turn began: what was said later (by a synchronous
-                # peer whose call ended first) cannot be in it, whatever text the two share.
-                if message.agent == event.agent or message.id in allowed or message.seq > began.seq:
-                    continue
-                if any(marker in prompt for marker in message.evidence):
-                    problems.append(Problem("leak", event.seq, f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}"))
-                    break
-    return problems
-
-
-def _blank(text: str, markers: tuple[str, ...]) -> str:
-    for marker in markers:
-        text = text.replace(marker, "\0")
-    return text

@@ -30,7 +30,7 @@ from moot.analysis.analyze import analyze_run
 from moot.graphs.explorer import compile_explorer, run_explorer
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import load_scenarios
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 KEYWORDS = {"safety": "Security", "freedom": "Self-direction", "family": "Benevolence", "nature": "Universalism", "tradition": "Tradition"}
 TOPICS = "Should cities ban cars?\nShould schools ban phones?\n"

@@ -18,7 +18,7 @@ import moot
 from fakes.llm_server import CLIENT_FAILURE_KIND, RELIABILITY_FAULTS, FakeLLMServer
 from helpers import events_of
 from moot.cli import print_fault_counts
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 

@@ -33,7 +33,7 @@ from moot.trace.events import Event
 from moot.trace.location import public_location
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events, open_run_trace
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 

@@ -38,7 +38,8 @@ from moot.trace.ledger import read_ledger
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events
 from moot.trace.store import event_hash
-from moot.trace.verify import recorded_events, verify_run
+from moot.graphs.audit import verify_run
+from moot.trace.verify import recorded_events
 
 from helpers import consensus_run, files_of
 

@@ -14,7 +14,7 @@ import moot
 from moot.graphs.replay import replay_run
 from moot.trace.events import parse_event
 from moot.trace.export import export_run
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 from fakes.llm_server import FakeLLMServer
 from helpers import SCENARIOS, debate_spec, events_of, verdict

@@ -31,7 +31,7 @@ from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
 from moot.trace.opening import TraceRefused, open_run
 from moot.trace.reading import check_run_dir, open_run_trace
 from moot.trace.store import TRACE_FILE, canonical_json, open_trace
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 from helpers import consensus_run
 

@@ -18,7 +18,7 @@ import pytest
 
 from moot.trace.events import parse_event
 from moot.trace.store import SQLiteTraceStore, canonical_json, event_hash
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 from helpers import consensus_run
 

@@ -1,4 +1,4 @@
-"""`verify_run`: a sound run verifies; visibility leaks and withheld messages are reported per turn."""
+"""`verify_run` (`moot.graphs.audit`): a sound run verifies; visibility leaks and withheld messages are reported per turn."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import moot
 from moot.errors import UserError
 from moot.graphs import nodes
 from moot.trace.events import parse_event
-from moot.trace.verify import verify_run
+from moot.graphs.audit import verify_run
 
 from helpers import SCENARIOS, debate_spec, events_of, rewritten_copy, verdict
 
