@@ -1,7 +1,7 @@
 """Inertia and conformity of AITA debaters: observations from a trace, and a multinomial logistic fit.
 
 Each verdict a debater gives is one observation of a multinomial choice among the verdicts,
-with utility (see `moot.analysis.debate_model`)
+with utility (see `moot.agents.providers.debate_model`)
 
     U(v) = baseline[agent-model, v] + effect[dilemma, v] + inertia * 1[v == own previous]
            + conformity * share_prev(v) + conformity_within * share_within(v)
@@ -28,7 +28,7 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
 from moot.analysis.bradley_terry import ConvergenceError
-from moot.analysis.debate_model import (
+from moot.agents.providers.debate_model import (
     AITA_VERDICTS,
     DebaterParams,
     ShownMessage,

@@ -145,7 +145,7 @@ def bradley_terry(n_comparisons: int) -> Measurement:
 
 def inertia(n_observations: int) -> Measurement:
     """Seconds to fit the inertia/conformity model (dilemma sd estimated) to simulated debates."""
-    from moot.analysis.debate_model import DebaterParams, simulate_debates
+    from moot.agents.providers.debate_model import DebaterParams, simulate_debates
     from moot.analysis.inertia import fit_inertia_conformity
 
     agents = {

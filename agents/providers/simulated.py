@@ -1,7 +1,7 @@
 """The `simulated` provider: debaters drawn from the inertia/conformity model, not from a language model.
 
 An agent with `model: simulated` answers each turn with a verdict sampled from
-`moot.analysis.debate_model.choice_probabilities`, using the parameters in its
+`moot.agents.providers.debate_model.choice_probabilities`, using the parameters in its
 `variables.simulate` (the fields of `DebaterParams`) and what it was shown this turn: its own
 verdict of the previous round, the others' latest verdicts from earlier rounds, and the others'
 verdicts from this round. Draws are seeded by the call's `seed` and the round, so a run is
@@ -22,7 +22,7 @@ from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsa
 
 from moot.agents.context import CallContext, current_call
 from moot.agents.providers.base import SimpleChatCompletionClient
-from moot.analysis.debate_model import AITA_VERDICTS, DebaterParams, ShownMessage, choice_probabilities, seen_verdicts
+from moot.agents.providers.debate_model import AITA_VERDICTS, DebaterParams, ShownMessage, choice_probabilities, seen_verdicts
 from moot.errors import UserError, did_you_mean
 from moot.protocols.spec import AgentSpec
 

@@ -11,7 +11,7 @@ from autogen_core.models import UserMessage
 import moot
 from moot.agents.context import CallContext, current_call
 from moot.agents.providers.simulated import SimulatedClient, simulate_params
-from moot.analysis.debate_model import DebaterParams
+from moot.agents.providers.debate_model import DebaterParams
 from moot.analysis.inertia import PriorSD, fit_inertia_conformity, observations_from_events
 from moot.errors import UserError
 from moot.protocols.spec import AgentSpec

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from moot.analysis.bradley_terry import ConvergenceError
-from moot.analysis.debate_model import (
+from moot.agents.providers.debate_model import (
     DebaterParams,
     ShownMessage,
     VerdictObservation,
