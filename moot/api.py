@@ -39,7 +39,7 @@ def compile_loaded(loaded: LoadedSpec) -> CompiledProtocol:
     from moot.protocols.explorer import ExplorerSpec
 
     if isinstance(loaded.spec, ExplorerSpec):
-        from moot.graphs.explorer import compile_explorer_loaded
+        from moot.judges.explorer import compile_explorer_loaded
 
         return compile_explorer_loaded(loaded)
     try:
@@ -101,7 +101,7 @@ def run(
     protocol = compile_loaded(loaded)
     cache_path = default_cache_path() if cache == USE_DEFAULT_CACHE else (Path(cache) if cache else None)
     if not isinstance(protocol, CompiledProtocol):  # an explorer: its topics are its scenarios
-        from moot.graphs.explorer import run_explorer
+        from moot.judges.explorer import run_explorer
 
         run_dir = prepare_run_dir(Path(out) if out else None, protocol.roster)
         if cache_path is not None:

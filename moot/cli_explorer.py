@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moot.errors import UserError
-from moot.graphs.explorer import compile_explorer_loaded, run_explorer
+from moot.judges.explorer import compile_explorer_loaded, run_explorer
 from moot.protocols.explorer import override_explorer_models
 from moot.protocols.loader import LoadedSpec
 from moot.trace.events import QuestionKept

@@ -89,7 +89,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from moot.graphs.runner import prepare_run_dir
     from moot.protocols.values.schwartz import VALUE_PAIRS
     from moot.scenarios import load_scenarios, resolve_scenario_source
-    from moot.scenarios.generation import (
+    from moot.judges.scenario_generation import (
         check_types,
         collect_generated,
         cooperation_yaml,
@@ -135,7 +135,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
     from moot.graphs.runner import prepare_run_dir
     from moot.scenarios import ScenarioSet, load_scenarios
     from moot.scenarios.dedupe import check_threshold, similarity_method
-    from moot.scenarios.generation import (
+    from moot.judges.scenario_generation import (
         Thresholds,
         collect_replies,
         cooperation_scenarios_of,

@@ -2,7 +2,7 @@
 
 An explorer spec (`kind: question_generation`) names the topics to start from, the models that
 generate, answer, judge and refine questions, and the budget of the search. It compiles to a
-LangGraph state machine (`moot.graphs.explorer`): each budget step picks a topic by UCB, asks the
+LangGraph state machine (`moot.judges.explorer`): each budget step picks a topic by UCB, asks the
 generators for new questions, drops near-duplicates, refines each question while a cheap panel's
 score improves, scores it with the final panel, and updates the topic's mean reward.
 

@@ -11,7 +11,7 @@ import yaml
 from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.scenarios import load_scenarios
-from moot.scenarios.generation import cooperation_scenarios_of
+from moot.judges.scenario_generation import cooperation_scenarios_of
 
 from helpers import events_of
 

@@ -10,7 +10,7 @@ import pytest
 from moot.api import compile_loaded
 from moot.graphs.compiler import SAMPLE_MESSAGE, SAMPLE_SCENARIO
 from moot.graphs.context import ConversationContext
-from moot.graphs.explorer import SAMPLE_VARIABLES
+from moot.judges.explorer import SAMPLE_VARIABLES
 from moot.graphs.nodes import agent_prompts, template_variables
 from moot.graphs.turns import plan_round
 from moot.protocols.explorer import ExplorerSpec

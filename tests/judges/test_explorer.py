@@ -27,7 +27,7 @@ import pytest
 from helpers import events_of
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
-from moot.graphs.explorer import compile_explorer, run_explorer
+from moot.judges.explorer import compile_explorer, run_explorer
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import load_scenarios
 from moot.graphs.audit import verify_run

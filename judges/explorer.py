@@ -35,7 +35,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from moot.agents.cache import ResponseCache
 from moot.agents.pool import ModelPool
-from moot.analysis.informativeness import (
+from moot.judges.explorer_scoring import (
     ScoreTerms,
     informativeness_answers,
     ucb_scores_arms,

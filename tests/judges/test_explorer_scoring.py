@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from moot.analysis.informativeness import (
+from moot.judges.explorer_scoring import (
     disentanglement_penalty_values,
     informativeness_answers,
     jaccard_distance_sets,

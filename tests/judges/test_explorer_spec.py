@@ -9,7 +9,7 @@ import pytest
 from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.errors import UserError
-from moot.graphs.explorer import compile_explorer_loaded
+from moot.judges.explorer import compile_explorer_loaded
 from moot.protocols.explorer import ExplorerSpec, override_explorer_models
 from moot.protocols.loader import load_spec
 

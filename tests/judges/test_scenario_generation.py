@@ -13,7 +13,7 @@ from moot.protocols.templates import render, resolve_template
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES, VALUE_PAIRS, goal_of
 from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
 from moot.scenarios.cooperation import COOPERATION_TYPES, CooperationScenario
-from moot.scenarios.generation import (
+from moot.judges.scenario_generation import (
     JOBS_FILE,
     Reply,
     Thresholds,
