@@ -26,7 +26,7 @@ from typing import Any
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.graphs.compiler import compile_protocol
-from moot.graphs.executor import stable_int
+from moot.graphs.plans import stable_int
 from moot.graphs.runner import run_async
 from moot.graphs.turns import plan_round
 from moot.protocols.outputs.schema import OutputSchema

@@ -10,35 +10,13 @@ process's event loop, at most `concurrency` conversations at a time; the Ray exe
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from moot.graphs.compiler import CompiledProtocol
-    from moot.graphs.worker import ConversationOutcome, RunJob
-
-OutcomeCallback = Callable[["ConversationOutcome"], None]
-"""Called in the runner's process with each conversation's outcome, as it ends."""
-
-
-def stable_int(*parts: Any) -> int:
-    """A deterministic 31-bit integer from any parts (seeds, ids)."""
-    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
-@dataclass(frozen=True)
-class ConversationPlan:
-    """One conversation of an experiment: a scenario, an agent order, a repeat and a seed."""
-
-    conversation_id: str
-    scenario_index: int
-    order: tuple[str, ...]
-    repeat: int
-    seed: int
-
+    from moot.graphs.plans import ConversationPlan
+    from moot.graphs.worker import OutcomeCallback, RunJob
 
 class Executor(Protocol):
     """Runs planned conversations."""

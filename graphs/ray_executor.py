@@ -38,8 +38,8 @@ from moot.errors import UserError
 
 if TYPE_CHECKING:
     from moot.graphs.compiler import CompiledProtocol
-    from moot.graphs.executor import ConversationPlan, OutcomeCallback
-    from moot.graphs.worker import ConversationOutcome, ConversationWorker, RunJob
+    from moot.graphs.plans import ConversationPlan
+    from moot.graphs.worker import ConversationOutcome, ConversationWorker, OutcomeCallback, RunJob
 
 MISSING_RAY = "--executor ray needs Ray: pip install 'moot[ray]'"
 MAX_RESTARTS = 3

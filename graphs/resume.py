@@ -198,7 +198,7 @@ def open_interrupted_run(run_dir: Path, scenarios: ScenarioSet | None = None) ->
     before its first event, whose run.json counts none, may have no trace). So is a trace whose
     append-only triggers are gone: the store would create them again when it appends.
     """
-    from moot.graphs.runner import expand
+    from moot.graphs.plans import expand
 
     with open_run(run_dir) as opened:
         opened.require_append_only()

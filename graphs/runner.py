@@ -14,9 +14,7 @@ Ctrl-C cancels the calls in flight and leaves the run `interrupted`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib.metadata
-import itertools
 import secrets as token_source
 import time
 from collections.abc import Callable
@@ -29,13 +27,15 @@ from moot.agents.pool import ModelPool
 from moot.errors import UserError
 from moot.outputs import check_new_folder
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
-from moot.graphs.executor import ConversationPlan, Executor, LocalExecutor, stable_int
+from moot.graphs.executor import Executor, LocalExecutor
+from moot.graphs.plans import expand
 from moot.graphs.resume import InterruptedRun, open_interrupted_run, stopped_events
 from moot.graphs.worker import ConversationOutcome, RunJob, count_recorded_calls
 from moot.protocols.spec import ProtocolSpec, spec_hash
 from moot.scenarios import ScenarioSet
 from moot.trace.events import Event, utc_now
-from moot.trace.location import check_trace_location, open_store, public_location
+from moot.trace.location import check_trace_location, open_store
+from moot.trace.redaction import public_location
 from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, RunManifest, UsageReport
 from moot.trace.store import TRACE_FILE, TraceStore
 
@@ -46,27 +46,6 @@ RECORD_INTERVAL_S = 1.0
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (conversations finished, conversations planned)."""
-
-
-def speaker_orders(order: tuple[str, ...], mode: str) -> list[tuple[str, ...]]:
-    """The agent orders an experiment runs: the given one, every rotation, or every permutation."""
-    if mode == "permutations":
-        return list(itertools.permutations(order))
-    if mode == "rotations":
-        return [order[i:] + order[:i] for i in range(len(order))]
-    return [order]
-
-
-def expand(protocol: CompiledProtocol, scenarios: ScenarioSet, seed: int) -> list[ConversationPlan]:
-    """Every conversation of the experiment, with a deterministic id and seed."""
-    plans = []
-    for index, scenario in enumerate(scenarios.scenarios):
-        for order in speaker_orders(protocol.default_order, protocol.spec.orders):
-            for repeat in range(protocol.spec.repeats):
-                key = (protocol.spec.name, scenario.id, ">".join(order), repeat, seed)
-                conversation_id = "c" + hashlib.sha256("|".join(map(str, key)).encode("utf-8")).hexdigest()[:12]
-                plans.append(ConversationPlan(conversation_id, index, order, repeat, stable_int(*key)))
-    return plans
 
 
 def package_versions() -> dict[str, str]:

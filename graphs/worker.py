@@ -25,7 +25,7 @@ from moot.agents.gateway import FailureTally, ModelGateway
 from moot.agents.pool import LimiterFactory, ModelPool
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.executor import ConversationPlan, stable_int
+from moot.graphs.plans import ConversationPlan, stable_int
 from moot.graphs.resume import ResumePoint, events_by_conversation, resume_point
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import ScenarioSet
@@ -60,6 +60,10 @@ class ConversationOutcome:
     usage: UsageReport = field(default_factory=UsageReport)
     """Usage of the calls made for this conversation now, with the worker's failures per kind
     since its previous outcome (failures are counted per worker, not per conversation)."""
+
+
+OutcomeCallback = Callable[[ConversationOutcome], None]
+"""Called in the runner's process with each conversation's outcome, as it ends."""
 
 
 def invalid_reply_kind(call: ModelCall) -> str | None:

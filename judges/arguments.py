@@ -31,7 +31,7 @@ from typing import Any
 from moot.agents.cache import ResponseCache, check_cache_file, default_cache_path
 from moot.agents.pool import ModelPool
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.executor import stable_int
+from moot.graphs.plans import stable_int
 from moot.graphs.nodes import AgentTurn
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round

@@ -44,7 +44,7 @@ from moot.judges.explorer_scoring import (
 from moot.graphs.checks import check_spec
 from moot.graphs.compiler import check_compiled
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.executor import stable_int
+from moot.graphs.plans import stable_int
 from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
 from moot.graphs.runner import RunResult, package_versions, prepare_run_dir
 from moot.graphs.turns import RoundPlan, plan_round

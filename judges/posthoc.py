@@ -18,7 +18,7 @@ from moot.agents.cache import ResponseCache, check_cache_file
 from moot.agents.pool import ModelPool
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.executor import stable_int
+from moot.graphs.plans import stable_int
 from moot.graphs.nodes import AgentTurn
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round

@@ -14,7 +14,8 @@ from moot.trace.events import (
 )
 from moot.trace.manifest import RunManifest, UsageTotals
 from moot.trace.store import RawRow, SQLiteTraceStore, TraceStore, open_trace
-from moot.trace.location import check_trace_location, open_store, public_location
+from moot.trace.location import check_trace_location, open_store
+from moot.trace.redaction import public_location
 from moot.trace.postgres import PostgresTraceStore
 from moot.trace.reading import open_run_trace
 from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest

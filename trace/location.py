@@ -10,9 +10,10 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from moot.errors import UserError
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore, TraceStore
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -26,26 +27,6 @@ def check_trace_location(value: str | None) -> str | None:
     if scheme not in POSTGRES_SCHEMES:
         raise UserError(f"--trace '{public_location(value)}': expected a postgresql:// URL (or 'sqlite', the default)")
     return value
-
-
-def public_location(location: str | None) -> str | None:
-    """The location with any password removed (what run.json records and errors show).
-
-    Works on malformed URLs too (a bad port, say), so that an error about one never shows its password.
-    """
-    if location is None:
-        return None
-    parts = urlsplit(location)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, hostport = netloc.rsplit("@", 1)
-        netloc = f"{userinfo.split(':', 1)[0]}@{hostport}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key == "password" for key, _ in pairs):
-            query = urlencode([(key, value) for key, value in pairs if key != "password"])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def open_store(location: str | None, run_dir: Path, run_id: str, read_only: bool = False) -> TraceStore:

@@ -30,7 +30,8 @@ from pydantic import ValidationError
 
 from moot.errors import UserError
 from moot.trace.events import Event, parse_event
-from moot.trace.location import check_trace_location, open_store, public_location, store_errors
+from moot.trace.location import check_trace_location, open_store, store_errors
+from moot.trace.redaction import public_location
 from moot.trace.manifest import MANIFEST_FILE, RunManifest
 from moot.trace.readonly import SIDE_FILES
 from moot.trace.store import TRACE_FILE, RawRow, SQLiteTraceStore, TraceStore

@@ -20,8 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from moot.errors import UserError
 from moot.trace.events import Event, parse_event
-from moot.trace.location import public_location
-from moot.trace.redaction import trace_url_secrets
+from moot.trace.redaction import public_location, trace_url_secrets
 from moot.trace.store import ROW_COLUMNS, RawRow, filter_clause, seal
 
 CONNECT_TIMEOUT_S = 10

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from moot.errors import UserError
 from moot.trace.events import Event, Resumed
-from moot.trace.location import open_store, public_location
+from moot.trace.location import open_store
+from moot.trace.redaction import public_location
 from moot.trace.manifest import MANIFEST_FILE
 from moot.trace.store import TRACE_FILE, TraceStore
 

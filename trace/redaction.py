@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 """What a key is replaced with."""
@@ -121,3 +121,23 @@ def warn_short_keys(keys: Mapping[str, str], stream: TextIO | None = None) -> li
     for line in lines:
         print(line, file=stream or sys.stderr, flush=True)
     return lines
+
+
+def public_location(location: str | None) -> str | None:
+    """The location with any password removed (what run.json records and errors show).
+
+    Works on malformed URLs too (a bad port, say), so that an error about one never shows its password.
+    """
+    if location is None:
+        return None
+    parts = urlsplit(location)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, hostport = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key == "password" for key, _ in pairs):
+            query = urlencode([(key, value) for key, value in pairs if key != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

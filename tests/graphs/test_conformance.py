@@ -7,7 +7,7 @@ import pytest
 import moot
 from moot.graphs import conformance, nodes
 from moot.graphs.conformance import ConformanceError, check_conformance
-from moot.graphs.runner import speaker_orders
+from moot.graphs.plans import speaker_orders
 from moot.protocols.loader import validate_spec_data
 from moot.trace.store import event_hash
 

@@ -30,7 +30,7 @@ from moot.graphs.executor import LocalExecutor
 from moot.graphs.ray_executor import MISSING_RAY, RayExecutor, import_ray, provider_limits, start_local_cluster
 from moot.protocols.loader import validate_spec_data
 from moot.trace.events import Event
-from moot.trace.location import public_location
+from moot.trace.redaction import public_location
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events, open_run_trace
 from moot.graphs.audit import verify_run

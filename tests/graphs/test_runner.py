@@ -10,7 +10,7 @@ import moot
 from moot.agents.providers.scripted import register_responder
 from moot.errors import UserError
 from moot.graphs.compiler import compile_protocol
-from moot.graphs.runner import expand
+from moot.graphs.plans import expand
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import ScenarioSet
 

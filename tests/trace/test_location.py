@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from moot.errors import UserError
-from moot.trace.location import check_trace_location, open_store, public_location
+from moot.trace.location import check_trace_location, open_store
+from moot.trace.redaction import public_location
 from moot.trace.postgres import PostgresTraceStore
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore
 

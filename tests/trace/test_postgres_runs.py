@@ -25,7 +25,7 @@ from moot.graphs.resume import open_interrupted_run
 from moot.report.index import RunIndex
 from moot.report.query import ListQuery
 from moot.trace.export import export_run
-from moot.trace.location import public_location
+from moot.trace.redaction import public_location
 from moot.trace.manifest import RunManifest
 from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
 from moot.trace.opening import TraceRefused, open_run
