@@ -1,4 +1,4 @@
-"""Hosted providers end to end over HTTP: the real AutoGen clients built by `create_client`,
+"""Hosted providers end to end over HTTP: the clients on the providers' SDKs built by `create_client`,
 driven through `ModelGateway`, against the fake LLM server in `tests/fakes/llm_server.py`.
 
 Covers structured output on the wire (json_schema, json_object, instructions), keys and base
@@ -23,21 +23,15 @@ from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway, ModelReply
 from moot.agents.limits import ProviderLimiter
 from moot.agents.protocol_agent import ProtocolAgent
-from moot.agents.registry import PROVIDERS, check_model, create_client, parse_model_name
+from moot.agents.registry import check_model, create_client, parse_model_name, provider_record
+from moot.agents.requests import ModelRequest
 from moot.agents.retry import RetryPolicy
 from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import AgentSpec, ProviderSettings
 from moot.trace import open_trace
 
 import moot
-
-# Noise from the clients: AutoGen logs the parsed reply with `model_dump()` (pydantic warns about
-# the parsed model), checks the model name the fake echoes back, and warns about model lifecycles.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
-    pytest.mark.filterwarnings("ignore:Resolved model mismatch:UserWarning"),
-    pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning"),
-]
 
 VERDICT = build_output_schema("verdict")
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05)
@@ -76,7 +70,8 @@ def make_gateway(
     """A gateway as `ModelPool` builds it, with a fast retry policy. Call inside the event loop."""
     ref = check_model(model)
     client = create_client(ref, settings, AgentSpec(name="alice", role="debater"))
-    structured = PROVIDERS[ref.provider].structured if settings.structured_output == "auto" else settings.structured_output
+    auto = settings.structured_output == "auto"
+    structured = provider_record(ref.provider).structured if auto else settings.structured_output
     return ModelGateway(
         ref,
         client,
@@ -88,10 +83,20 @@ def make_gateway(
     )
 
 
+def ask(
+    gateway: ModelGateway,
+    messages: list[dict[str, str]] = MESSAGES,
+    params: dict[str, Any] = PARAMS,
+    schema: OutputSchema | None = VERDICT,
+) -> ModelRequest:
+    """The request an agent would make of `gateway`: its structured-output mode, the verdict schema by default."""
+    return ModelRequest(messages=messages, params=params, schema=schema, structured=gateway.structured)
+
+
 async def complete_once(gateway: ModelGateway, messages: list[dict[str, str]] = MESSAGES) -> ModelReply:
     """One gateway call with the verdict schema; the client is closed afterwards."""
     try:
-        return await gateway.complete(messages, PARAMS, VERDICT)
+        return await gateway.complete(ask(gateway, messages))
     finally:
         await gateway.client.close()
 
@@ -328,7 +333,7 @@ def gather_calls(server: FakeLLMServer, limiter: ProviderLimiter, asks: list[lis
     async def go() -> list[ModelReply]:
         gateway = make_gateway("openai-compatible:fake-model", compat(server), limiter=limiter)
         try:
-            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks)))
+            return list(await asyncio.gather(*(gateway.complete(ask(gateway, m)) for m in asks)))
         finally:
             await gateway.client.close()
 
@@ -385,9 +390,9 @@ def test_cache_serves_the_second_identical_request(fake_llm: ServerFactory, tmp_
     async def go() -> tuple[ModelReply, ModelReply, ModelReply]:
         gateway = make_gateway("openai-compatible:fake-model", compat(server), cache=cache)
         try:
-            first = await gateway.complete(MESSAGES, PARAMS, VERDICT)
-            second = await gateway.complete(MESSAGES, PARAMS, VERDICT)
-            other_seed = await gateway.complete(MESSAGES, {**PARAMS, "seed": 8}, VERDICT)
+            first = await gateway.complete(ask(gateway))
+            second = await gateway.complete(ask(gateway))
+            other_seed = await gateway.complete(ask(gateway, params={**PARAMS, "seed": 8}))
             return first, second, other_seed
         finally:
             await gateway.client.close()
@@ -479,9 +484,11 @@ def test_requests_differing_only_in_a_seed_the_api_ignores_do_not_share_a_cache_
         cache = ResponseCache(tmp_path / "c.sqlite")
         client = create_client(ref, settings, AgentSpec(name="a", role="r"))
         gateway = ModelGateway(ref, client, ProviderLimiter(2), "instructions", cache=cache)
-        return [await gateway.complete(messages, {"temperature": 1.0, "max_tokens": 50, "seed": seed}, None) for seed in (1, 2)]
+        params = [{"temperature": 1.0, "max_tokens": 50, "seed": seed} for seed in (1, 2)]
+        return [await gateway.complete(ask(gateway, messages, one, None)) for one in params]
 
     first, second = asyncio.run(two_seeds())
     assert not first.cache_hit and not second.cache_hit
     assert "seed" not in first.params
     assert len(server.model_requests()) == 2
+
