@@ -29,7 +29,7 @@ from moot.agents.retry import RetryPolicy
 from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import AgentSpec, ProviderSettings
-from moot.trace import open_trace
+from moot.trace import open_trace, verify_trace
 
 import moot
 
@@ -492,3 +492,61 @@ def test_requests_differing_only_in_a_seed_the_api_ignores_do_not_share_a_cache_
     assert "seed" not in first.params
     assert len(server.model_requests()) == 2
 
+
+# -- cached prompt tokens ---------------------------------------------------------------------
+
+CACHED_TOKENS = 5
+
+
+@pytest.mark.parametrize(
+    ("model", "key_variable", "raw_cached"),
+    [
+        ("openai:gpt-4.1-mini", "OPENAI_API_KEY", lambda usage: usage["prompt_tokens_details"]["cached_tokens"]),
+        ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY", lambda usage: usage["cache_read_input_tokens"]),
+    ],
+)
+def test_cached_prompt_tokens_reach_the_trace_and_run_json(
+    fake_llm: ServerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    model: str,
+    key_variable: str,
+    raw_cached: Callable[[dict[str, Any]], int],
+) -> None:
+    server = fake_llm(cached_tokens=CACHED_TOKENS)
+    monkeypatch.setenv(key_variable, "sk-test-0123456789")
+    provider = model.partition(":")[0]
+    base_url = server.anthropic_url if provider == "anthropic" else server.url
+    spec = {
+        "name": "cached",
+        "model": model,
+        "providers": {provider: {"base_url": base_url}},
+        "turns": "round_robin",
+        "rounds": 2,
+        "stop": [{"consensus": "verdict"}],
+        "agents": [{"name": "alice", "role": "debater"}, {"name": "bob", "role": "debater"}],
+        "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
+    }
+    scenarios = [{"id": "s1", "title": "AITA for skipping the wedding?", "text": "I skipped the wedding to work."}]
+    result = moot.run(spec, scenarios, out=tmp_path / "run", cache=tmp_path / "cache.sqlite")
+
+    store = open_trace(result.run_dir)
+    try:
+        calls = [e for e in store.events() if e.event == "model_call"]
+    finally:
+        store.close()
+    assert calls and len(calls) == len(server.model_requests())
+    assert verify_trace(result.run_dir).report.problems == []  # the usage records keep the hash chain sound
+    for call in calls:
+        assert call.tokens_cached_in == CACHED_TOKENS
+        assert call.usage is not None and raw_cached(call.usage) == CACHED_TOKENS  # the record as the server sent it
+    manifest = json.loads((result.run_dir / "run.json").read_text())
+    assert manifest["usage"]["total"]["tokens_cached_in"] == CACHED_TOKENS * len(calls)
+    assert manifest["usage"]["by_model"][model]["tokens_cached_in"] == CACHED_TOKENS * len(calls)
+    alice_calls = [c for c in calls if c.agent == "alice"]
+    assert manifest["usage"]["by_agent"]["alice"]["tokens_cached_in"] == CACHED_TOKENS * len(alice_calls)
+
+    # Replies served from moot's own cache reached no model: their cached tokens are not counted again.
+    again = moot.run(spec, scenarios, out=tmp_path / "again", cache=tmp_path / "cache.sqlite")
+    assert len(server.model_requests()) == len(calls)
+    assert again.manifest.usage.total.cache_hits == len(calls) and again.manifest.usage.total.tokens_cached_in == 0
