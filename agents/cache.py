@@ -47,6 +47,10 @@ class CachedReply(BaseModel):
     """Prompt tokens of the original call."""
     tokens_out: int = 0
     """Completion tokens of the original call."""
+    tokens_cached_in: int | None = None
+    """Prompt tokens the provider served from its prompt cache in the original call, when it said."""
+    usage: dict[str, Any] | None = None
+    """The provider's usage record of the original call, as it came."""
 
 
 def request_key(model: str, messages: list[dict[str, str]], params: dict[str, Any], schema: dict[str, Any] | None, mode: str) -> str:

@@ -1,9 +1,12 @@
 """The model gateway: every model call of a run goes through here.
 
-It serves cached replies, holds the provider's limiter, retries transient failures with
-backoff (honouring Retry-After), asks for structured output the strongest way the provider
-allows, and reports what happened (tokens, latency, cache hit, retries, error) so the caller
-can record it in the trace. A permanent failure is returned, not raised.
+It takes the agent's `ModelRequest` and passes it on to the model's client: it serves cached
+replies, leaves out the sampling parameters the provider refuses, holds the provider's limiter,
+times each attempt out, retries transient failures with backoff (honouring Retry-After), and
+reports what happened (tokens, the provider's usage record, latency, cache hit, retries, error)
+so the caller can record it in the trace. A permanent failure is returned, not raised. How the
+schema is asked for (`structured`, the strongest way the provider allows unless the spec forces
+one) is the gateway's to say; the client asks it that way.
 
 A reply that holds one of the run's keys (a server quoting the credentials it was sent) is not
 cached, rather than cached with the key redacted: the cache promises the very reply the model gave
@@ -15,29 +18,21 @@ trace keeps each one, redacted.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from autogen_core.models import (
-    AssistantMessage,
-    ChatCompletionClient,
-    LLMMessage,
-    SystemMessage,
-    UserMessage,
-)
 from moot.agents.cache import CachedReply, ResponseCache, request_key
 from moot.agents.limits import Limiter
 from moot.agents.providers.balancer import CallRoute, routed
-from moot.agents.registry import ModelRef, StructuredMode
+from moot.agents.providers.record import ModelRef
+from moot.agents.registry import provider_record
+from moot.agents.requests import ModelClient, ModelRequest, StructuredMode
 from moot.agents.retry import RetryPolicy, classify
-from moot.protocols.outputs.schema import OutputSchema
 from moot.trace.redaction import Redactor
-
-UNSUPPORTED_PARAMS = {"anthropic": {"seed"}}
-"""Sampling parameters a provider's API refuses."""
 
 
 @dataclass
@@ -49,6 +44,10 @@ class ModelReply:
     finish_reason: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_cached_in: int | None = None
+    """Prompt tokens the provider served from its prompt cache, when it says."""
+    usage: dict[str, Any] | None = None
+    """The provider's usage record as it came."""
     latency_s: float = 0.0
     cache_hit: bool = False
     retries: int = 0
@@ -57,7 +56,7 @@ class ModelReply:
     failure_kinds: list[str] = field(default_factory=list)
     """Kind of each failed attempt (`rate_limit`, `timeout`, ...), for the run summary."""
     params: dict[str, Any] = field(default_factory=dict)
-    """Sampling parameters actually sent."""
+    """Sampling parameters actually sent (with `server`, the server that answered, for a balanced client)."""
 
 
 @dataclass
@@ -74,26 +73,13 @@ class FailureTally:
         (self.retried if retrying else self.failed)[kind] += 1
 
 
-def to_llm_messages(messages: list[dict[str, str]]) -> list[LLMMessage]:
-    """`{"role", "content"}` dicts as AutoGen messages."""
-    out: list[LLMMessage] = []
-    for message in messages:
-        if message["role"] == "system":
-            out.append(SystemMessage(content=message["content"]))
-        elif message["role"] == "assistant":
-            out.append(AssistantMessage(content=message["content"], source="assistant"))
-        else:
-            out.append(UserMessage(content=message["content"], source="user"))
-    return out
-
-
 class ModelGateway:
     """One model's client with its cache, limiter and retry policy."""
 
     def __init__(
         self,
         ref: ModelRef,
-        client: ChatCompletionClient,
+        client: ModelClient,
         limiter: Limiter,
         structured: StructuredMode,
         cache: ResponseCache | None = None,
@@ -115,42 +101,29 @@ class ModelGateway:
         """Where failed attempts are counted per kind, when the run keeps such a count."""
         self.redactor = redactor or Redactor()
         """The run's keys: a reply holding one is not cached."""
+        self.unsupported_params = provider_record(ref.provider).unsupported_params
+        """Sampling parameters the provider's API refuses: left out of what is sent."""
 
     @property
     def needs_schema_instructions(self) -> bool:
         """Whether the prompt must describe the JSON schema (the provider cannot enforce it)."""
         return self.structured in ("json_object", "instructions")
 
-    def _structured_args(self, schema: OutputSchema | None) -> tuple[Any, dict[str, Any]]:
-        """`json_output` and extra request arguments that ask for the schema.
-
-        For `json_schema`, the schema goes into `response_format` directly rather than through
-        AutoGen's `json_output=Model`: that path parses with the SDK, which raises on a reply
-        that breaks the schema, and the reply would be lost instead of asked again.
-        """
-        if schema is None:
-            return None, {}
-        if self.structured == "grammar":
-            return schema.model, {}
-        if self.structured == "json_schema":
-            strict = set(schema.json_schema["required"]) == set(schema.fields)
-            format_ = {"type": "json_schema", "json_schema": {"name": f"output_{schema.name}", "schema": schema.json_schema, "strict": strict}}
-            return None, {"response_format": format_}
-        return (True, {}) if self.structured == "json_object" else (None, {})
-
-    async def complete(self, messages: list[dict[str, str]], params: dict[str, Any], schema: OutputSchema | None) -> ModelReply:
+    async def complete(self, request: ModelRequest) -> ModelReply:
         """Ask the model once (retrying transient failures); never raises for model errors."""
-        requested = {k: v for k, v in params.items() if v is not None}
-        if schema is not None and self.structured == "grammar" and "max_tokens" in requested:
+        requested = {k: v for k, v in request.params.items() if v is not None}
+        schema = request.schema
+        if schema is not None and request.structured == "grammar" and "max_tokens" in requested:
             # A length cut must never break the JSON: give the grammar room for its longest reply.
             requested["max_tokens"] = max(requested["max_tokens"], schema.max_tokens_bound())
-        sent = {k: v for k, v in requested.items() if k not in UNSUPPORTED_PARAMS.get(self.ref.provider, set())}
+        sent = {k: v for k, v in requested.items() if k not in self.unsupported_params}
         started = time.perf_counter()
         key = None
         if self.cache is not None:
             # Keyed on everything requested, the seed included even where the API takes none,
             # so that repeats with different seeds are not served one cached reply.
-            key = request_key(self.ref.name, messages, requested, schema.json_schema if schema else None, self.structured)
+            json_schema = schema.json_schema if schema else None
+            key = request_key(self.ref.name, request.messages, requested, json_schema, request.structured)
             hit = self.cache.get(key)
             if hit is not None:
                 return ModelReply(
@@ -158,45 +131,48 @@ class ModelGateway:
                     finish_reason=hit.finish_reason,
                     tokens_in=hit.tokens_in,
                     tokens_out=hit.tokens_out,
+                    tokens_cached_in=hit.tokens_cached_in,
+                    usage=hit.usage,
                     latency_s=time.perf_counter() - started,
                     cache_hit=True,
                     params=sent,
                 )
         with routed() as route:
-            reply = await self._call_with_retries(messages, sent, schema, route)
+            reply = await self._call_with_retries(dataclasses.replace(request, params=sent), route)
         reply.latency_s = time.perf_counter() - started
         quotes_a_key = reply.text is not None and self.redactor.finds(reply.text)
         if key is not None and self.cache is not None and reply.text is not None and not quotes_a_key:
             self.cache.put(
                 key,
                 self.ref.name,
-                CachedReply(text=reply.text, finish_reason=reply.finish_reason, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out),
+                CachedReply(
+                    text=reply.text,
+                    finish_reason=reply.finish_reason,
+                    tokens_in=reply.tokens_in,
+                    tokens_out=reply.tokens_out,
+                    tokens_cached_in=reply.tokens_cached_in,
+                    usage=reply.usage,
+                ),
             )
         return reply
 
-    async def _call_with_retries(
-        self, messages: list[dict[str, str]], sent: dict[str, Any], schema: OutputSchema | None, route: CallRoute
-    ) -> ModelReply:
-        llm_messages = to_llm_messages(messages)
-        json_output, structured_args = self._structured_args(schema)
+    async def _call_with_retries(self, request: ModelRequest, route: CallRoute) -> ModelReply:
         failure_kinds: list[str] = []
         retries = 0
         while True:
             try:
                 async with self.limiter.slot():
-                    result = await asyncio.wait_for(
-                        self.client.create(llm_messages, json_output=json_output, extra_create_args={**sent, **structured_args}),
-                        timeout=self.timeout_s,
-                    )
-                content = result.content if isinstance(result.content, str) else str(result.content)
+                    result = await asyncio.wait_for(self.client.complete(request), timeout=self.timeout_s)
                 return ModelReply(
-                    text=content,
+                    text=result.text,
                     finish_reason=result.finish_reason,
-                    tokens_in=result.usage.prompt_tokens,
-                    tokens_out=result.usage.completion_tokens,
+                    tokens_in=result.tokens_in,
+                    tokens_out=result.tokens_out,
+                    tokens_cached_in=result.tokens_cached_in,
+                    usage=result.usage,
                     retries=retries,
                     failure_kinds=failure_kinds,
-                    params=route.with_server(sent),
+                    params={**request.params, "server": result.server} if result.server is not None else request.params,
                 )
             except asyncio.CancelledError:
                 raise
@@ -209,7 +185,11 @@ class ModelGateway:
                     self.tally.record(failure.kind, retrying)
                 if not retrying:
                     return ModelReply(
-                        text=None, retries=retries, error=failure.message, failure_kinds=failure_kinds, params=route.with_server(sent)
+                        text=None,
+                        retries=retries,
+                        error=failure.message,
+                        failure_kinds=failure_kinds,
+                        params=route.with_server(request.params),
                     )
                 retries += 1
                 await asyncio.sleep(self.policy.delay(retries, failure, self._rng))

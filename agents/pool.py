@@ -13,8 +13,7 @@ from collections.abc import Callable
 from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway
 from moot.agents.limits import Limiter, ProviderLimiter
-from moot.agents.providers.hosted import DEFAULT_KEY_ENV
-from moot.agents.registry import PROVIDERS, create_client, parse_model_name
+from moot.agents.registry import create_client, parse_model_name, provider_record
 from moot.agents.retry import RetryPolicy
 from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
 from moot.trace.redaction import Redactor, warn_short_keys
@@ -49,8 +48,8 @@ class ModelPool:
         """The limiter shared by every model of a provider."""
         if provider not in self._limiters:
             settings = self.settings(provider)
-            cap = PROVIDERS[provider].max_concurrency
-            cap = cap() if cap else None
+            cap_of = provider_record(provider).max_concurrency
+            cap = cap_of() if cap_of is not None else None
             concurrency = min(settings.max_concurrency, cap) if cap else settings.max_concurrency
             self._limiters[provider] = self._make_limiter(provider, concurrency, settings.requests_per_minute)
         return self._limiters[provider]
@@ -58,7 +57,7 @@ class ModelPool:
     def gateway(self, agent: AgentSpec) -> ModelGateway:
         """The gateway of an agent's model (scripted and simulated models get one per agent: the script or parameters are the agent's)."""
         ref = parse_model_name(self.spec.model_of(agent))
-        provider = PROVIDERS[ref.provider]
+        provider = provider_record(ref.provider)
         key = (ref.name, agent.name if provider.per_agent else "")
         if key not in self._gateways:
             settings = self.settings(ref.provider)
@@ -77,14 +76,15 @@ class ModelPool:
     def key_variables(self) -> dict[str, str]:
         """The run's API keys by the environment variable that holds each (variables that are unset or empty left out).
 
-        The variables are those of the hosted providers the agents use (the spec's `api_key_env`,
-        else the provider's default) and every `api_key_env` under the spec's `providers`.
+        The variables are those of the remote providers the agents use (the spec's `api_key_env`,
+        else the provider's own) and every `api_key_env` under the spec's `providers`.
         """
         variables = []
         for agent in self.spec.agents:
             provider = parse_model_name(self.spec.model_of(agent)).provider
-            if provider in DEFAULT_KEY_ENV:
-                variables.append(self.settings(provider).api_key_env or DEFAULT_KEY_ENV[provider])
+            endpoint = provider_record(provider).endpoint
+            if endpoint is not None:
+                variables.append(endpoint.key_variable(self.settings(provider)))
         variables += [settings.api_key_env for settings in self.spec.providers.values() if settings.api_key_env]
         return {variable: os.environ[variable] for variable in dict.fromkeys(variables) if os.environ.get(variable)}
 

@@ -4,7 +4,9 @@
 turn the node adapter hands the agent exactly the view the protocol allows (one message),
 the agent asks its model once, validates the reply against its role's output schema,
 re-asks a bounded number of times with the validation error, and keeps no history between
-turns. Every model call is reported through `on_call` so it lands in the trace.
+turns. It builds the turn's `ModelRequest` once (the chat, the sampling parameters, the schema,
+the caller) and hands it to its gateway; a re-ask is the same request with the exchange added and
+the next attempt number. Every model call is reported through `on_call` so it lands in the trace.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
 from autogen_agentchat.messages import BaseChatMessage, TextMessage
 from autogen_core import CancellationToken
-from moot.agents.context import current_call
+from moot.agents.context import CallContext
 from moot.agents.gateway import ModelGateway, ModelReply
+from moot.agents.requests import ModelRequest
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.text_replies import (
     parse_text_reply,
@@ -66,7 +69,9 @@ class ProtocolAgent(BaseChatAgent):
         params: dict[str, Any] | None = None,
         max_reasks: int = 2,
         on_call: Callable[[CallRecord], None] | None = None,
+        caller: CallContext | None = None,
     ) -> None:
+        """`caller`: the conversation, round and view this turn is taken in (for the providers that answer from it)."""
         super().__init__(name=name, description=f"protocol agent {name}")
         self.gateway = gateway
         self.schema = schema
@@ -74,6 +79,7 @@ class ProtocolAgent(BaseChatAgent):
         self.params = params or {}
         self.max_reasks = max_reasks
         self.on_call = on_call
+        self.caller = caller or CallContext(agent=name)
         self.system_prompt = self._with_format_instructions(system_prompt)
         self.result = TurnResult()
 
@@ -101,31 +107,34 @@ class ProtocolAgent(BaseChatAgent):
     async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
         """Answer the turn whose view is `messages`."""
         view = "\n\n".join(message.to_model_text() for message in messages)
-        chat = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": view}]
-        schema = self.schema if self.output_mode == "json" else None
-        context = current_call.get()
+        request = ModelRequest(
+            messages=[{"role": "system", "content": self.system_prompt}, {"role": "user", "content": view}],
+            params=self.params,
+            schema=self.schema if self.output_mode == "json" else None,
+            structured=self.gateway.structured,
+            caller=self.caller,
+        )
         result = TurnResult()
         for attempt in range(self.max_reasks + 1):
-            if context is not None:
-                current_call.set(dataclasses.replace(context, attempt=attempt))
-            reply = await self.gateway.complete(list(chat), self.params, schema)
+            reply = await self.gateway.complete(request)
             if reply.text is None:
-                result.calls.append(CallRecord(list(chat), reply, attempt, None, None))
+                result.calls.append(CallRecord(list(request.messages), reply, attempt, None, None))
                 self._report(result.calls[-1])
                 result.error = reply.error
                 break
             parsed, error = self._parse(reply.text)
-            result.calls.append(CallRecord(list(chat), reply, attempt, parsed, error))
+            result.calls.append(CallRecord(list(request.messages), reply, attempt, parsed, error))
             self._report(result.calls[-1])
             result.content, result.parsed, result.parse_error = reply.text, parsed, error
             if error is None:
                 break
-            chat += [
-                {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": f"That answer could not be used ({error}). Answer again in exactly the required format."},
-            ]
-        if context is not None:
-            current_call.set(context)
+            reask = f"That answer could not be used ({error}). Answer again in exactly the required format."
+            exchange = [{"role": "assistant", "content": reply.text}, {"role": "user", "content": reask}]
+            request = dataclasses.replace(
+                request,
+                messages=[*request.messages, *exchange],
+                caller=dataclasses.replace(request.caller, attempt=attempt + 1),
+            )
         self.result = result
         return Response(chat_message=TextMessage(content=result.content, source=self.name))
 

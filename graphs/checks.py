@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import networkx as nx
-from moot.agents.providers.hosted import DEFAULT_KEY_ENV, check_settings
-from moot.agents.registry import PROVIDERS, check_agent_model, check_model
+from moot.agents.registry import check_agent_model, check_model, known_providers, provider_record
 from moot.graphs.turns import plan_round
 from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.outputs.schema import OutputSchema
@@ -38,8 +37,7 @@ def check_agents(spec: ProtocolSpec) -> None:
             raise SpecError(f"role '{agent.role}' has no prompt and agent '{agent.name}' has no system prompt", ("roles", agent.role, "prompt"))
         try:
             ref = check_model(spec.model_of(agent))
-            if ref.provider in DEFAULT_KEY_ENV:
-                check_settings(ref.provider, ref.model, spec.providers.get(ref.provider) or ProviderSettings())
+            provider_record(ref.provider).check_settings(ref, spec.providers.get(ref.provider) or ProviderSettings())
         except UserError as exc:
             raise SpecError(str(exc), path + ("model",) if agent.model else ("model",)) from None
         try:
@@ -48,9 +46,10 @@ def check_agents(spec: ProtocolSpec) -> None:
             raise SpecError(str(exc), path) from None
     if not spec.speakers():
         raise SpecError("no agent has a speaker role", ("agents",))
+    providers = known_providers()
     for provider in spec.providers:
-        if provider not in PROVIDERS:
-            raise SpecError(unknown_name("provider", provider, PROVIDERS), ("providers", provider))
+        if provider not in providers:
+            raise SpecError(unknown_name("provider", provider, providers), ("providers", provider))
     for name, role in spec.roles.items():
         for seen_role in role.sees or []:
             if seen_role not in spec.roles:

@@ -12,7 +12,7 @@ from typing import Any
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 from langgraph.runtime import Runtime
-from moot.agents.context import CallContext, current_call
+from moot.agents.context import CallContext
 from moot.agents.protocol_agent import CallRecord, ProtocolAgent
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.state import ConversationState, TranscriptMessage
@@ -89,6 +89,8 @@ def _model_call_event(ctx: ConversationContext, round_: int, agent: AgentSpec, s
         parse_error=record.parse_error,
         tokens_in=reply.tokens_in,
         tokens_out=reply.tokens_out,
+        tokens_cached_in=reply.tokens_cached_in,
+        usage=reply.usage,
         latency_s=round(reply.latency_s, 6),
         cache_hit=reply.cache_hit,
         retries=reply.retries,
@@ -118,6 +120,9 @@ class AgentTurn:
         position = variables["agent"]["position"]
         ctx.emit(TurnStarted(**ctx.ids(round_, agent.name), role=agent.role, position=position, visible=[m.id for m in view]))
         params = {"temperature": agent.temperature, "max_tokens": agent.max_tokens, "seed": ctx.agent_seeds[agent.name]}
+        shown = tuple(
+            {"id": m.id, "round": m.round, "agent": m.agent, "role": m.role, "parsed": m.parsed} for m in view
+        )
         protocol_agent = ProtocolAgent(
             agent.name,
             ctx.gateways[agent.name],
@@ -127,13 +132,9 @@ class AgentTurn:
             params=params,
             max_reasks=role.max_reasks,
             on_call=lambda record: ctx.emit(_model_call_event(ctx, round_, agent, schema, record)),
+            caller=CallContext(ctx.conversation_id, ctx.scenario.id, round_, agent.name, agent.role, visible=shown),
         )
-        shown = tuple({"id": m.id, "round": m.round, "agent": m.agent, "role": m.role, "parsed": m.parsed} for m in view)
-        token = current_call.set(CallContext(ctx.conversation_id, ctx.scenario.id, round_, agent.name, agent.role, visible=shown))
-        try:
-            await protocol_agent.on_messages([TextMessage(content=turn_prompt, source="moderator")], CancellationToken())
-        finally:
-            current_call.reset(token)
+        await protocol_agent.on_messages([TextMessage(content=turn_prompt, source="moderator")], CancellationToken())
         result = protocol_agent.result
         if result.error is not None:
             raise ConversationFailed("model_error", f"agent '{agent.name}' round {round_}: {result.error}")

@@ -85,16 +85,9 @@ def start_local_cluster(ray: Any, cpus: int) -> None:
             os.environ[_LOOPBACK_ONLY_ENV] = saved_env
 
 
-def shared_providers() -> frozenset[str]:
-    """Providers reached over the network, whose limits are held for the whole cluster."""
-    from moot.agents.providers.hosted import DEFAULT_KEY_ENV
-
-    return frozenset(DEFAULT_KEY_ENV)
-
-
 def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float | None]]:
-    """(max requests in flight, requests per minute) of each hosted provider the spec's agents use
-    whose limits the run could reach.
+    """(max requests in flight, requests per minute) of each remote provider the spec's agents use
+    whose limits the run could reach (an in-process provider's limits hold in each worker).
 
     With `concurrency` conversations in flight, at most `concurrency` x agents requests are: a
     provider allowing that many, with no rate, needs no limiter shared by the workers (a slot
@@ -102,7 +95,7 @@ def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float |
     """
     from moot.agents.limits import ProviderLimiter
     from moot.agents.pool import ModelPool
-    from moot.agents.registry import parse_model_name
+    from moot.agents.registry import parse_model_name, provider_record
 
     limits: dict[str, tuple[int, float | None]] = {}
 
@@ -113,7 +106,7 @@ def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float |
     pool = ModelPool(spec, None, limiters=record)
     for agent in spec.agents:
         provider = parse_model_name(spec.model_of(agent)).provider
-        if provider in shared_providers():
+        if not provider_record(provider).in_process:
             pool.limiter(provider)
     most_in_flight = concurrency * len(spec.agents)
     return {provider: (cap, rpm) for provider, (cap, rpm) in limits.items() if rpm is not None or cap < most_in_flight}
@@ -121,16 +114,16 @@ def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float |
 
 def worker_environment(spec: Any) -> dict[str, str]:
     """The variables of this environment the workers need: the providers' API keys and base URLs, PostgreSQL's password."""
-    from moot.agents.providers.hosted import BASE_URL_ENV, DEFAULT_KEY_ENV
-    from moot.agents.registry import parse_model_name
+    from moot.agents.registry import parse_model_name, provider_record
+    from moot.protocols.spec import ProviderSettings
 
     names = set(FORWARDED_ENV)
     for agent in spec.agents:
         provider = parse_model_name(spec.model_of(agent)).provider
-        if provider in DEFAULT_KEY_ENV:
-            settings = spec.providers.get(provider)
-            names.add((settings.api_key_env if settings else None) or DEFAULT_KEY_ENV[provider])
-            names.add(BASE_URL_ENV[provider])
+        endpoint = provider_record(provider).endpoint
+        if endpoint is not None:
+            names.add(endpoint.key_variable(spec.providers.get(provider) or ProviderSettings()))
+            names.add(endpoint.base_url_env)
     return {name: os.environ[name] for name in sorted(names) if os.environ.get(name)}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 EVENT_SCHEMA_VERSION = 1
 
@@ -84,6 +84,10 @@ class TurnStarted(EventBase):
     """Ids of the transcript messages the agent was shown (`r<round>:<agent>`), in order."""
 
 
+USAGE_FIELDS = ("tokens_cached_in", "usage")
+"""Fields of `model_call` left out of its JSON when they are None (events written before they existed have neither)."""
+
+
 class ModelCall(EventBase):
     """One request to a model, with what it saw and what it answered."""
 
@@ -112,6 +116,11 @@ class ModelCall(EventBase):
     """Prompt tokens."""
     tokens_out: int = 0
     """Completion tokens."""
+    tokens_cached_in: int | None = None
+    """Prompt tokens the provider served from its prompt cache, when it says (OpenAI counts them within
+    `tokens_in`, Anthropic apart from them)."""
+    usage: dict[str, Any] | None = None
+    """The provider's usage record as it came, when it sent one (the hosted providers)."""
     latency_s: float = 0.0
     """Wall time of the call in seconds, retries and waits included."""
     cache_hit: bool = False
@@ -120,6 +129,16 @@ class ModelCall(EventBase):
     """How many times the request was retried after a transient failure."""
     error: str | None = None
     """The final error when the call failed after its retries."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_usage(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out the usage fields a call does not have, so that events written before they existed
+        keep their canonical JSON (and hash)."""
+        data = handler(self)
+        for name in USAGE_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class MessageAdded(EventBase):

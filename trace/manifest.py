@@ -25,6 +25,9 @@ class UsageTotals(BaseModel):
     """Prompt tokens of calls that reached a model."""
     tokens_out: int = 0
     """Completion tokens of calls that reached a model."""
+    tokens_cached_in: int = 0
+    """Prompt tokens of calls that reached a model that the providers served from their prompt caches
+    (OpenAI's `cached_tokens`, within `tokens_in`; Anthropic's `cache_read_input_tokens`, apart from them)."""
     latency_s: float = 0.0
     """Summed wall time of the calls, in seconds."""
     retries: int = 0
@@ -34,13 +37,24 @@ class UsageTotals(BaseModel):
     cost: float | None = None
     """Cost from the price table, when one was given for every model used."""
 
-    def add(self, *, cache_hit: bool, tokens_in: int, tokens_out: int, latency_s: float, retries: int, failed: bool) -> None:
+    def add(
+        self,
+        *,
+        cache_hit: bool,
+        tokens_in: int,
+        tokens_out: int,
+        latency_s: float,
+        retries: int,
+        failed: bool,
+        tokens_cached_in: int = 0,
+    ) -> None:
         """Count one call."""
         self.calls += 1
         self.cache_hits += int(cache_hit)
         if not cache_hit:
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
+            self.tokens_cached_in += tokens_cached_in
         self.latency_s += latency_s
         self.retries += retries
         self.failures += int(failed)
@@ -51,6 +65,7 @@ class UsageTotals(BaseModel):
         self.cache_hits += other.cache_hits
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
+        self.tokens_cached_in += other.tokens_cached_in
         self.latency_s += other.latency_s
         self.retries += other.retries
         self.failures += other.failures

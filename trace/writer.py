@@ -109,6 +109,7 @@ def count_call(usage: UsageReport, call: ModelCall, prices: dict[str, tuple[floa
             cache_hit=call.cache_hit,
             tokens_in=call.tokens_in,
             tokens_out=call.tokens_out,
+            tokens_cached_in=call.tokens_cached_in or 0,
             latency_s=call.latency_s,
             retries=call.retries,
             failed=call.error is not None,

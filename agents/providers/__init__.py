@@ -1,1 +1,4 @@
-"""Model providers: the embedded llama.cpp model, hosted APIs through AutoGen's clients, and scripted replies for tests."""
+"""Model providers, one module each with its record (`moot.agents.providers.record`).
+
+The embedded llama.cpp model, the hosted APIs on their SDKs, scripted, simulated and replayed replies.
+"""

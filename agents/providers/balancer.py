@@ -22,26 +22,24 @@ Rate limits (429) and other 4xx answers say nothing about a server's health and 
 cool-down; their retry still prefers another server.
 
 The gateway tells the balancer about each model call through `routed()` / `current_route`: the
-route collects the servers the call's attempts went to (the gateway records the last one in the
-call's `params` as `server`) and carries failures only the caller sees (its own timeout
-cancels the request, so the client never sees an exception).
+route collects the servers the call's attempts went to and carries failures only the caller sees
+(its own timeout cancels the request, so the client never sees an exception). The result of a
+request names the server that answered (`ModelResult.server`); the gateway records it in the
+call's `params` as `server` (for a call that failed, the last server tried).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from autogen_core import CancellationToken
-from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
-from autogen_core.tools import Tool, ToolSchema
-from pydantic import BaseModel
-
+from moot.agents.requests import ModelClient, ModelRequest, ModelResult
 from moot.agents.retry import classify
 
 BASE_COOLDOWN_S = 10.0
@@ -205,10 +203,10 @@ def routed() -> Iterator[CallRoute]:
         current_route.reset(token)
 
 
-class BalancedClient(ChatCompletionClient):
-    """A ChatCompletionClient over one client per server of the same model, each request sent where the `Balancer` says."""
+class BalancedClient:
+    """A `ModelClient` over one client per server of the same model, each request sent where the `Balancer` says."""
 
-    def __init__(self, clients: Mapping[str, ChatCompletionClient], balancer: Balancer | None = None) -> None:
+    def __init__(self, clients: Mapping[str, ModelClient], balancer: Balancer | None = None) -> None:
         """`clients` by base URL; `balancer` (over the same URLs) when the defaults will not do."""
         if not clients:
             raise ValueError("a balanced client needs at least one server")
@@ -218,14 +216,14 @@ class BalancedClient(ChatCompletionClient):
             raise ValueError("the balancer and the clients name different servers")
 
     @contextmanager
-    def _server(self) -> Iterator[ChatCompletionClient]:
-        """The client of the server the balancer chooses, held for one request; its outcome updates that server's health."""
+    def _server(self) -> Iterator[tuple[str, ModelClient]]:
+        """The chosen server and its client, held for one request; its outcome updates the server's health."""
         route = current_route.get()
         ticket = self.balancer.acquire(route.tried if route is not None else ())
         if route is not None:
             route.attach(ticket)
         try:
-            yield self.clients[ticket.url]
+            yield ticket.url, self.clients[ticket.url]
         except asyncio.CancelledError:
             raise  # a timeout imposed by the caller is reported by the caller (`CallRoute.failed`)
         except Exception as exc:
@@ -235,70 +233,13 @@ class BalancedClient(ChatCompletionClient):
             ticket.release()
         ticket.settle(None)
 
-    async def create(
-        self,
-        messages: Sequence[LLMMessage],
-        *,
-        tools: Sequence[Tool | ToolSchema] = [],
-        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
-        json_output: bool | type[BaseModel] | None = None,
-        extra_create_args: Mapping[str, Any] = {},
-        cancellation_token: CancellationToken | None = None,
-    ) -> CreateResult:
-        """Send the request to the server the balancer chooses; its outcome updates that server's health."""
-        with self._server() as client:
-            return await client.create(
-                messages,
-                tools=tools,
-                tool_choice=tool_choice,
-                json_output=json_output,
-                extra_create_args=extra_create_args,
-                cancellation_token=cancellation_token,
-            )
-
-    async def create_stream(  # type: ignore[override]
-        self, messages: Sequence[LLMMessage], **kwargs: Any
-    ) -> AsyncGenerator[str | CreateResult, None]:
-        """Stream from the server the balancer chooses."""
-        with self._server() as client:
-            async for chunk in client.create_stream(messages, **kwargs):
-                yield chunk
+    async def complete(self, request: ModelRequest) -> ModelResult:
+        """Send the request to the server the balancer chooses; the result names that server."""
+        with self._server() as (url, client):
+            result = await client.complete(request)
+        return dataclasses.replace(result, server=url)
 
     async def close(self) -> None:
         """Close every server's client."""
         for client in self.clients.values():
             await client.close()
-
-    def _usage(self, of: Callable[[ChatCompletionClient], RequestUsage]) -> RequestUsage:
-        usages = [of(client) for client in self.clients.values()]
-        return RequestUsage(prompt_tokens=sum(u.prompt_tokens for u in usages), completion_tokens=sum(u.completion_tokens for u in usages))
-
-    def actual_usage(self) -> RequestUsage:
-        """Tokens used so far, over all servers."""
-        return self._usage(lambda client: client.actual_usage())
-
-    def total_usage(self) -> RequestUsage:
-        """Tokens used so far, over all servers."""
-        return self._usage(lambda client: client.total_usage())
-
-    @property
-    def _first(self) -> ChatCompletionClient:
-        return next(iter(self.clients.values()))
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Tokens of `messages`, as the first server's client counts them (the servers serve one model)."""
-        return self._first.count_tokens(messages, tools=tools)
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        """Tokens left in the context window, as the first server's client counts them."""
-        return self._first.remaining_tokens(messages, tools=tools)
-
-    @property
-    def capabilities(self) -> Any:  # deprecated in AutoGen, still abstract
-        """Same as `model_info`."""
-        return self.model_info
-
-    @property
-    def model_info(self) -> ModelInfo:
-        """What the model supports (the same on every server)."""
-        return self._first.model_info

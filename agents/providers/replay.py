@@ -10,18 +10,14 @@ calls; a call the trace does not hold fails with `NoRecordedReply`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
-
-from moot.agents.context import CallContext, current_call
-from moot.agents.providers.base import SimpleChatCompletionClient
+from moot.agents.providers.record import ModelRef, ProviderRecord
+from moot.agents.requests import ModelRequest, ModelResult
+from moot.protocols.spec import AgentSpec, ProviderSettings
 from moot.trace.events import Event, ModelCall, TurnStarted
-
-FINISH_REASONS = {"stop", "length", "function_calls", "content_filter", "unknown"}
 
 CallKey = tuple[str, int, str, int, int]
 """(conversation id, round, agent, turn of the agent in that round, attempt)."""
@@ -36,6 +32,8 @@ class RecordedReply:
     tokens_in: int
     tokens_out: int
     error: str | None
+    tokens_cached_in: int | None = None
+    usage: dict[str, Any] | None = None
 
 
 class NoRecordedReply(Exception):
@@ -57,7 +55,13 @@ def recorded_replies(events: list[Event]) -> dict[CallKey, RecordedReply]:
         elif isinstance(event, ModelCall):
             key = (event.conversation_id, event.round, event.agent or "")
             replies[(*key, turns.get(key, 0), event.attempt)] = RecordedReply(
-                event.raw_reply, event.finish_reason, event.tokens_in, event.tokens_out, event.error
+                event.raw_reply,
+                event.finish_reason,
+                event.tokens_in,
+                event.tokens_out,
+                event.error,
+                event.tokens_cached_in,
+                event.usage,
             )
     return replies
 
@@ -75,39 +79,39 @@ def recorded_failure(message: str) -> Exception:
     return failure
 
 
-class ReplayClient(SimpleChatCompletionClient):
-    """A ChatCompletionClient answering from recorded replies."""
+class ReplayClient:
+    """A `ModelClient` answering from recorded replies."""
 
     def __init__(self, replies: dict[CallKey, RecordedReply]) -> None:
-        super().__init__(
-            ModelInfo(vision=False, function_calling=False, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN)
-        )
         self._replies = replies
         self._turns: dict[tuple[str, int, str], int] = {}
 
-    async def _complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]
-    ) -> CreateResult:
-        context = current_call.get() or CallContext("", "", 0, "", "")
-        where = (context.conversation_id, context.round, context.agent)
-        if context.attempt == 0:
+    async def complete(self, request: ModelRequest) -> ModelResult:
+        """The reply recorded for the caller's conversation, round, agent, turn and attempt, or its recorded failure."""
+        caller = request.caller
+        where = (caller.conversation_id, caller.round, caller.agent)
+        if caller.attempt == 0:
             self._turns[where] = self._turns.get(where, -1) + 1
         turn = self._turns.get(where, 0)
-        recorded = self._replies.get((*where, turn, context.attempt))
+        recorded = self._replies.get((*where, turn, caller.attempt))
         if recorded is None:
             raise NoRecordedReply(
-                f"no recorded reply for conversation {context.conversation_id} round {context.round} agent {context.agent}"
-                f" turn {turn} attempt {context.attempt}"
+                f"no recorded reply for conversation {caller.conversation_id} round {caller.round} agent {caller.agent}"
+                f" turn {turn} attempt {caller.attempt}"
             )
         if recorded.error is not None or recorded.raw_reply is None:
             raise recorded_failure(recorded.error or "no reply")
-        finish = recorded.finish_reason if recorded.finish_reason in FINISH_REASONS else "unknown"
-        return CreateResult(
-            finish_reason=finish,  # type: ignore[arg-type]
-            content=recorded.raw_reply,
-            usage=RequestUsage(prompt_tokens=recorded.tokens_in, completion_tokens=recorded.tokens_out),
-            cached=False,
+        return ModelResult(
+            text=recorded.raw_reply,
+            finish_reason=recorded.finish_reason,
+            tokens_in=recorded.tokens_in,
+            tokens_out=recorded.tokens_out,
+            tokens_cached_in=recorded.tokens_cached_in,
+            usage=recorded.usage,
         )
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
 
 def replay_client(run_dir: Path) -> ReplayClient:
@@ -116,3 +120,24 @@ def replay_client(run_dir: Path) -> ReplayClient:
     from moot.trace.opening import read_run_events
 
     return ReplayClient(recorded_replies(read_run_events(run_dir)[1]))
+
+
+def _check_model(ref: ModelRef) -> None:
+    from moot.trace.reading import check_run_dir
+
+    check_run_dir(Path(ref.model))
+
+
+def _create_client(ref: ModelRef, settings: ProviderSettings, agent: AgentSpec) -> ReplayClient:
+    return replay_client(Path(ref.model))
+
+
+PROVIDER = ProviderRecord(
+    name="replay",
+    create_client=_create_client,
+    structured="grammar",
+    check_model=_check_model,
+    cacheable=False,
+    listed=False,
+)
+"""`replay:RUN_DIR`, made by `moot replay`: every reply from the run's trace, in-process."""

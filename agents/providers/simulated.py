@@ -18,13 +18,13 @@ from dataclasses import fields
 from typing import Any
 
 import numpy as np
-from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
 
-from moot.agents.context import CallContext, current_call
-from moot.agents.providers.base import SimpleChatCompletionClient
+from moot.agents.context import CallContext
 from moot.agents.providers.debate_model import AITA_VERDICTS, DebaterParams, ShownMessage, choice_probabilities, seen_verdicts
+from moot.agents.providers.record import ModelRef, ProviderRecord
+from moot.agents.requests import ModelRequest, ModelResult
 from moot.errors import UserError, did_you_mean
-from moot.protocols.spec import AgentSpec
+from moot.protocols.spec import AgentSpec, ProviderSettings
 
 _FIELDS = tuple(f.name for f in fields(DebaterParams))
 
@@ -74,13 +74,10 @@ def _shown(context: CallContext) -> list[ShownMessage]:
     return shown
 
 
-class SimulatedClient(SimpleChatCompletionClient):
-    """A ChatCompletionClient that samples a verdict from the debater model for the current call."""
+class SimulatedClient:
+    """A `ModelClient` that samples a verdict from the debater model for the request's caller."""
 
     def __init__(self, params: DebaterParams) -> None:
-        super().__init__(
-            ModelInfo(vision=False, function_calling=False, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN)
-        )
         self.params = params
 
     def choose(self, context: CallContext, verdicts: tuple[str, ...], seed: int) -> tuple[str, float]:
@@ -91,17 +88,36 @@ class SimulatedClient(SimpleChatCompletionClient):
         verdict = verdicts[rng.choice(len(verdicts), p=list(probs.values()))]
         return verdict, probs[verdict]
 
-    async def _complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]
-    ) -> CreateResult:
-        context = current_call.get() or CallContext("", "", 1, "", "")
-        seed = args.get("seed")
-        verdict, probability = self.choose(context, schema_verdicts(schema), int(seed) if seed is not None else 0)
+    async def complete(self, request: ModelRequest) -> ModelResult:
+        """A verdict drawn for the caller (seeded by the request's `seed` and the round), as a JSON reply."""
+        seed = request.params.get("seed")
+        verdicts = schema_verdicts(request.grammar_schema)
+        verdict, probability = self.choose(request.caller, verdicts, int(seed) if seed is not None else 0)
         reply = json.dumps({"verdict": verdict, "explanation": f"Simulated debater: {verdict} drawn with probability {probability:.2f}."})
-        tokens_in = sum(len(m["content"].split()) for m in messages)
-        return CreateResult(
-            finish_reason="stop",
-            content=reply,
-            usage=RequestUsage(prompt_tokens=tokens_in, completion_tokens=len(reply.split())),
-            cached=False,
-        )
+        tokens_in = sum(len(m["content"].split()) for m in request.messages)
+        return ModelResult(text=reply, finish_reason="stop", tokens_in=tokens_in, tokens_out=len(reply.split()))
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _check_agent(ref: ModelRef, agent: AgentSpec) -> None:
+    if ref.model:
+        raise UserError(f"model 'simulated' takes no model name (got 'simulated:{ref.model}') on agent '{agent.name}'")
+    simulate_params(agent)
+
+
+def _create_client(ref: ModelRef, settings: ProviderSettings, agent: AgentSpec) -> SimulatedClient:
+    return SimulatedClient(simulate_params(agent))
+
+
+PROVIDER = ProviderRecord(
+    name="simulated",
+    create_client=_create_client,
+    structured="grammar",
+    needs_model=False,
+    check_agent=_check_agent,
+    cacheable=False,
+    per_agent=True,
+)
+"""`simulated`: debaters drawn from the agent's `variables.simulate`, in-process."""

@@ -25,8 +25,9 @@ from moot.agents.providers.balancer import (
     CallRoute,
     current_route,
 )
-from moot.agents.providers.hosted import check_settings
-from moot.agents.registry import check_model, create_client
+from moot.agents.providers.record import ModelRef
+from moot.agents.registry import check_model, create_client, provider_record
+from moot.agents.requests import ModelRequest, ModelResult
 from moot.agents.retry import RetryPolicy
 from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.spec import AgentSpec, ProviderSettings
@@ -35,11 +36,6 @@ import moot
 from moot.cli import main
 from moot.errors import UserError
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
-    pytest.mark.filterwarnings("ignore:Resolved model mismatch:UserWarning"),
-]
-
 VERDICT = build_output_schema("verdict")
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05)
 PARAMS = {"temperature": 0.2, "max_tokens": 64, "seed": 7}
@@ -47,8 +43,20 @@ MODEL = "openai-compatible:fake-model"
 
 
 def asks(n: int) -> list[list[dict[str, str]]]:
-    """`n` different chat requests."""
+    """`n` different chats."""
     return [[{"role": "system", "content": "You judge posts."}, {"role": "user", "content": f"post {i}"}] for i in range(n)]
+
+
+def verdict_request(messages: list[dict[str, str]]) -> ModelRequest:
+    """A verdict request as an agent makes it of an OpenAI-style model."""
+    return ModelRequest(messages=messages, params=PARAMS, schema=VERDICT, structured="json_schema")
+
+
+def check_settings(provider: str, model: str, settings: ProviderSettings) -> tuple[list[str], str | None]:
+    """The base URLs and key of a model, as the provider's record finds them."""
+    endpoint = provider_record(provider).endpoint
+    assert endpoint is not None
+    return endpoint.resolve(ModelRef(provider, model), settings)
 
 
 class Clock:
@@ -198,8 +206,8 @@ def run_calls(gateway: ModelGateway, n: int, *, at_once: bool = True) -> list[Mo
     async def go() -> list[ModelReply]:
         try:
             if at_once:
-                return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks(n))))
-            return [await gateway.complete(m, PARAMS, VERDICT) for m in asks(n)]
+                return list(await asyncio.gather(*(gateway.complete(verdict_request(m)) for m in asks(n))))
+            return [await gateway.complete(verdict_request(m)) for m in asks(n)]
         finally:
             await gateway.client.close()
 
@@ -213,7 +221,7 @@ def test_equal_servers_share_the_requests_evenly_and_each_call_names_its_server(
     async def go() -> tuple[list[ModelReply], BalancedClient]:
         gateway = balanced_gateway(urls, max_concurrency=12)
         try:
-            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks(12)))), gateway.client
+            return list(await asyncio.gather(*(gateway.complete(verdict_request(m)) for m in asks(12)))), gateway.client
         finally:
             await gateway.client.close()
 
@@ -249,7 +257,7 @@ def test_a_server_refusing_connections_is_avoided_and_every_call_succeeds(fake_l
     async def go() -> tuple[list[ModelReply], BalancedClient]:
         gateway = balanced_gateway(urls)
         try:
-            return [await gateway.complete(m, PARAMS, VERDICT) for m in asks(10)], gateway.client
+            return [await gateway.complete(verdict_request(m)) for m in asks(10)], gateway.client
         finally:
             await gateway.client.close()
 
@@ -278,7 +286,7 @@ def test_a_server_answering_503_is_tried_again_after_its_cool_down(fake_llm) -> 
         try:
             for pause in (0.0, cooldown + 0.05, 2 * cooldown + 0.05):
                 await asyncio.sleep(pause)
-                batches.append([await gateway.complete(m, PARAMS, VERDICT) for m in asks(4)])
+                batches.append([await gateway.complete(verdict_request(m)) for m in asks(4)])
             return batches, gateway.client.balancer
         finally:
             await gateway.client.close()
@@ -305,7 +313,7 @@ def test_a_server_that_hangs_past_the_timeout_cools_down(fake_llm) -> None:
     async def go() -> tuple[list[ModelReply], Balancer]:
         gateway = balanced_gateway([hanging.url, healthy.url], timeout_s=0.3)
         try:
-            return [await gateway.complete(m, PARAMS, VERDICT) for m in asks(3)], gateway.client.balancer
+            return [await gateway.complete(verdict_request(m)) for m in asks(3)], gateway.client.balancer
         finally:
             await gateway.client.close()
 
@@ -324,26 +332,25 @@ def test_without_a_route_the_client_still_balances(fake_llm) -> None:
     client = create_client(check_model(MODEL), ProviderSettings(base_url=[broken.url, healthy.url]), AgentSpec(name="a", role="r"))
     assert isinstance(client, BalancedClient)
 
-    async def go() -> list[str]:
-        from autogen_core.models import UserMessage
-
-        outcomes = []
+    async def go() -> list[ModelResult | str]:
+        outcomes: list[ModelResult | str] = []
         try:
             assert current_route.get() is None
             for i in range(3):
                 try:
-                    result = await client.create([UserMessage(content=f"post {i}", source="user")])
-                    outcomes.append(str(result.content)[:1])
+                    request = ModelRequest(messages=[{"role": "user", "content": f"post {i}"}])
+                    outcomes.append(await client.complete(request))
                 except Exception as exc:  # noqa: BLE001 - the 500 reaches the caller
                     outcomes.append(type(exc).__name__)
         finally:
             await client.close()
         return outcomes
 
-    outcomes = asyncio.run(go())
-    assert outcomes[0] == "InternalServerError" and outcomes[1:] == ["{", "{"]
+    first, *answered = asyncio.run(go())
+    assert first == "InternalServerError"
+    assert all(isinstance(r, ModelResult) and r.text.startswith("{") and r.tokens_out > 0 for r in answered)
+    assert [r.server for r in answered if isinstance(r, ModelResult)] == [healthy.url, healthy.url]
     assert client.balancer.cooling() == [broken.url]
-    assert client.actual_usage().completion_tokens > 0
 
 
 def test_a_whole_run_over_two_base_urls_uses_both(fake_llm, tmp_path: Path) -> None:

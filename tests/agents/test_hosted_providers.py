@@ -1,4 +1,4 @@
-"""Hosted providers end to end over HTTP: the real AutoGen clients built by `create_client`,
+"""Hosted providers end to end over HTTP: the clients on the providers' SDKs built by `create_client`,
 driven through `ModelGateway`, against the fake LLM server in `tests/fakes/llm_server.py`.
 
 Covers structured output on the wire (json_schema, json_object, instructions), keys and base
@@ -23,21 +23,15 @@ from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway, ModelReply
 from moot.agents.limits import ProviderLimiter
 from moot.agents.protocol_agent import ProtocolAgent
-from moot.agents.registry import PROVIDERS, check_model, create_client, parse_model_name
+from moot.agents.registry import check_model, create_client, parse_model_name, provider_record
+from moot.agents.requests import ModelRequest
 from moot.agents.retry import RetryPolicy
 from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import AgentSpec, ProviderSettings
-from moot.trace import open_trace
+from moot.trace import open_trace, verify_trace
 
 import moot
-
-# Noise from the clients: AutoGen logs the parsed reply with `model_dump()` (pydantic warns about
-# the parsed model), checks the model name the fake echoes back, and warns about model lifecycles.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
-    pytest.mark.filterwarnings("ignore:Resolved model mismatch:UserWarning"),
-    pytest.mark.filterwarnings("ignore:The model .* is deprecated:DeprecationWarning"),
-]
 
 VERDICT = build_output_schema("verdict")
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05)
@@ -76,7 +70,8 @@ def make_gateway(
     """A gateway as `ModelPool` builds it, with a fast retry policy. Call inside the event loop."""
     ref = check_model(model)
     client = create_client(ref, settings, AgentSpec(name="alice", role="debater"))
-    structured = PROVIDERS[ref.provider].structured if settings.structured_output == "auto" else settings.structured_output
+    auto = settings.structured_output == "auto"
+    structured = provider_record(ref.provider).structured if auto else settings.structured_output
     return ModelGateway(
         ref,
         client,
@@ -88,10 +83,20 @@ def make_gateway(
     )
 
 
+def ask(
+    gateway: ModelGateway,
+    messages: list[dict[str, str]] = MESSAGES,
+    params: dict[str, Any] = PARAMS,
+    schema: OutputSchema | None = VERDICT,
+) -> ModelRequest:
+    """The request an agent would make of `gateway`: its structured-output mode, the verdict schema by default."""
+    return ModelRequest(messages=messages, params=params, schema=schema, structured=gateway.structured)
+
+
 async def complete_once(gateway: ModelGateway, messages: list[dict[str, str]] = MESSAGES) -> ModelReply:
     """One gateway call with the verdict schema; the client is closed afterwards."""
     try:
-        return await gateway.complete(messages, PARAMS, VERDICT)
+        return await gateway.complete(ask(gateway, messages))
     finally:
         await gateway.client.close()
 
@@ -328,7 +333,7 @@ def gather_calls(server: FakeLLMServer, limiter: ProviderLimiter, asks: list[lis
     async def go() -> list[ModelReply]:
         gateway = make_gateway("openai-compatible:fake-model", compat(server), limiter=limiter)
         try:
-            return list(await asyncio.gather(*(gateway.complete(m, PARAMS, VERDICT) for m in asks)))
+            return list(await asyncio.gather(*(gateway.complete(ask(gateway, m)) for m in asks)))
         finally:
             await gateway.client.close()
 
@@ -385,9 +390,9 @@ def test_cache_serves_the_second_identical_request(fake_llm: ServerFactory, tmp_
     async def go() -> tuple[ModelReply, ModelReply, ModelReply]:
         gateway = make_gateway("openai-compatible:fake-model", compat(server), cache=cache)
         try:
-            first = await gateway.complete(MESSAGES, PARAMS, VERDICT)
-            second = await gateway.complete(MESSAGES, PARAMS, VERDICT)
-            other_seed = await gateway.complete(MESSAGES, {**PARAMS, "seed": 8}, VERDICT)
+            first = await gateway.complete(ask(gateway))
+            second = await gateway.complete(ask(gateway))
+            other_seed = await gateway.complete(ask(gateway, params={**PARAMS, "seed": 8}))
             return first, second, other_seed
         finally:
             await gateway.client.close()
@@ -479,9 +484,69 @@ def test_requests_differing_only_in_a_seed_the_api_ignores_do_not_share_a_cache_
         cache = ResponseCache(tmp_path / "c.sqlite")
         client = create_client(ref, settings, AgentSpec(name="a", role="r"))
         gateway = ModelGateway(ref, client, ProviderLimiter(2), "instructions", cache=cache)
-        return [await gateway.complete(messages, {"temperature": 1.0, "max_tokens": 50, "seed": seed}, None) for seed in (1, 2)]
+        params = [{"temperature": 1.0, "max_tokens": 50, "seed": seed} for seed in (1, 2)]
+        return [await gateway.complete(ask(gateway, messages, one, None)) for one in params]
 
     first, second = asyncio.run(two_seeds())
     assert not first.cache_hit and not second.cache_hit
     assert "seed" not in first.params
     assert len(server.model_requests()) == 2
+
+
+# -- cached prompt tokens ---------------------------------------------------------------------
+
+CACHED_TOKENS = 5
+
+
+@pytest.mark.parametrize(
+    ("model", "key_variable", "raw_cached"),
+    [
+        ("openai:gpt-4.1-mini", "OPENAI_API_KEY", lambda usage: usage["prompt_tokens_details"]["cached_tokens"]),
+        ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY", lambda usage: usage["cache_read_input_tokens"]),
+    ],
+)
+def test_cached_prompt_tokens_reach_the_trace_and_run_json(
+    fake_llm: ServerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    model: str,
+    key_variable: str,
+    raw_cached: Callable[[dict[str, Any]], int],
+) -> None:
+    server = fake_llm(cached_tokens=CACHED_TOKENS)
+    monkeypatch.setenv(key_variable, "sk-test-0123456789")
+    provider = model.partition(":")[0]
+    base_url = server.anthropic_url if provider == "anthropic" else server.url
+    spec = {
+        "name": "cached",
+        "model": model,
+        "providers": {provider: {"base_url": base_url}},
+        "turns": "round_robin",
+        "rounds": 2,
+        "stop": [{"consensus": "verdict"}],
+        "agents": [{"name": "alice", "role": "debater"}, {"name": "bob", "role": "debater"}],
+        "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
+    }
+    scenarios = [{"id": "s1", "title": "AITA for skipping the wedding?", "text": "I skipped the wedding to work."}]
+    result = moot.run(spec, scenarios, out=tmp_path / "run", cache=tmp_path / "cache.sqlite")
+
+    store = open_trace(result.run_dir)
+    try:
+        calls = [e for e in store.events() if e.event == "model_call"]
+    finally:
+        store.close()
+    assert calls and len(calls) == len(server.model_requests())
+    assert verify_trace(result.run_dir).report.problems == []  # the usage records keep the hash chain sound
+    for call in calls:
+        assert call.tokens_cached_in == CACHED_TOKENS
+        assert call.usage is not None and raw_cached(call.usage) == CACHED_TOKENS  # the record as the server sent it
+    manifest = json.loads((result.run_dir / "run.json").read_text())
+    assert manifest["usage"]["total"]["tokens_cached_in"] == CACHED_TOKENS * len(calls)
+    assert manifest["usage"]["by_model"][model]["tokens_cached_in"] == CACHED_TOKENS * len(calls)
+    alice_calls = [c for c in calls if c.agent == "alice"]
+    assert manifest["usage"]["by_agent"]["alice"]["tokens_cached_in"] == CACHED_TOKENS * len(alice_calls)
+
+    # Replies served from moot's own cache reached no model: their cached tokens are not counted again.
+    again = moot.run(spec, scenarios, out=tmp_path / "again", cache=tmp_path / "cache.sqlite")
+    assert len(server.model_requests()) == len(calls)
+    assert again.manifest.usage.total.cache_hits == len(calls) and again.manifest.usage.total.tokens_cached_in == 0

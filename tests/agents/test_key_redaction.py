@@ -21,17 +21,13 @@ import yaml
 
 from moot.agents.cache import ResponseCache
 from moot.agents.pool import ModelPool
+from moot.agents.requests import ModelRequest
 from moot.cli import main
 from moot.protocols.loader import validate_spec_data
 from moot.trace import redaction
 from fakes.llm_server import CREDENTIALS_MARK
 
 from helpers import events_of
-
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
-    pytest.mark.filterwarnings("ignore:Resolved model mismatch:UserWarning"),
-]
 
 LONG_KEY = "sk-planted-SECRET-123456"
 SHORT_KEY = "x"
@@ -204,7 +200,9 @@ def test_a_reply_quoting_the_key_is_not_cached_and_a_clean_one_is(fake_llm, monk
         try:
             answers = []
             for content in ("hello", "hello", "other", "other"):
-                reply = await gateway.complete([{"role": "user", "content": content}], {"seed": 1}, None)
+                messages = [{"role": "user", "content": content}]
+                request = ModelRequest(messages=messages, params={"seed": 1}, structured=gateway.structured)
+                reply = await gateway.complete(request)
                 answers.append((reply.text, reply.cache_hit))
             return answers
         finally:

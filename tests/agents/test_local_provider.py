@@ -9,9 +9,16 @@ from moot.agents.gateway import ModelGateway
 from moot.agents.limits import ProviderLimiter
 from moot.agents.providers.local import LlamaCppClient, embedded_model_path
 from moot.agents.registry import parse_model_name
+from moot.agents.requests import ModelRequest
 from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import OutputSchema
 
 pytestmark = pytest.mark.live
+
+
+def grammar_request(messages: list[dict[str, str]], params: dict, schema: OutputSchema) -> ModelRequest:
+    """A request whose reply a grammar built from `schema` constrains."""
+    return ModelRequest(messages=messages, params=params, schema=schema, structured="grammar")
 
 
 def test_embedded_model_file_is_found_without_importing_its_package():
@@ -31,7 +38,9 @@ def test_grammar_constrained_verdict_parses_on_ten_seeded_calls():
 
     async def ten_calls():
         gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
-        return [await gateway.complete(messages, {"temperature": 0.9, "max_tokens": 200, "seed": seed}, schema) for seed in range(10)]
+        params = [{"temperature": 0.9, "max_tokens": 200, "seed": seed} for seed in range(10)]
+        requests = [grammar_request(messages, one, schema) for one in params]
+        return [await gateway.complete(request) for request in requests]
 
     replies = asyncio.run(ten_calls())
     parsed = [schema.parse_json(reply.text) for reply in replies]
@@ -47,7 +56,7 @@ def test_same_seed_gives_the_same_reply():
     async def twice():
         gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
         params = {"temperature": 0.8, "max_tokens": 120, "seed": 7}
-        return [await gateway.complete(messages, params, schema) for _ in range(2)]
+        return [await gateway.complete(grammar_request(messages, params, schema)) for _ in range(2)]
 
     first, second = asyncio.run(twice())
     assert first.text == second.text
@@ -64,7 +73,8 @@ def test_specificity_judge_draws_a_tree_under_the_grammar():
 
     async def one_call():
         gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
-        return await gateway.complete(messages, {"temperature": 0.0, "max_tokens": 300, "seed": 1}, schema)
+        params = {"temperature": 0.0, "max_tokens": 300, "seed": 1}
+        return await gateway.complete(grammar_request(messages, params, schema))
 
     reply = asyncio.run(one_call())
     tree, error = schema.parse_json(reply.text)

@@ -6,11 +6,11 @@ import asyncio
 import json
 
 import pytest
-from autogen_core.models import UserMessage
 
 import moot
-from moot.agents.context import CallContext, current_call
+from moot.agents.context import CallContext
 from moot.agents.providers.simulated import SimulatedClient, simulate_params
+from moot.agents.requests import ModelRequest
 from moot.agents.providers.debate_model import DebaterParams
 from moot.analysis.inertia import PriorSD, fit_inertia_conformity, observations_from_events
 from moot.errors import UserError
@@ -36,13 +36,9 @@ def simulated_spec(simulate: dict[str, dict], **fields) -> dict:
 
 
 def ask(client: SimulatedClient, context: CallContext, seed: int = 3) -> dict:
-    """One call of the client under a call context; the parsed JSON reply."""
-    token = current_call.set(context)
-    try:
-        result = asyncio.run(client.create([UserMessage(content="go", source="user")], extra_create_args={"seed": seed}))
-    finally:
-        current_call.reset(token)
-    return json.loads(result.content)
+    """One call of the client from a caller; the parsed JSON reply."""
+    request = ModelRequest(messages=[{"role": "user", "content": "go"}], params={"seed": seed}, caller=context)
+    return json.loads(asyncio.run(client.complete(request)).text)
 
 
 def shown(round_: int, agent: str, verdict: str | None) -> dict:

@@ -13,12 +13,18 @@ on 127.0.0.1 and a free port in a background thread. Tests import it as `fakes.l
 
 Endpoints (matched on the path suffix, so any prefix works):
 
-- `POST .../chat/completions`: an OpenAI `chat.completion` object with `usage`. `response_format`
-  (`json_schema`, `json_object`) is accepted and recorded; the reply is whatever the reply
-  function returns (by default a valid verdict JSON object).
+- `POST .../chat/completions`: an OpenAI `chat.completion` object with `usage` (with
+  `prompt_tokens_details.cached_tokens`). `response_format` (`json_schema`, `json_object`) is
+  accepted and recorded; the reply is whatever the reply function returns (by default a valid
+  verdict JSON object).
 - `POST .../messages`: an Anthropic `message` object (`content: [{type: text, text}]`,
-  `stop_reason`, `usage.input_tokens/output_tokens`). The anthropic SDK appends `/v1/messages`
-  to its base URL, so give it `server.anthropic_url` (the root), not `server.url`.
+  `stop_reason`, `usage.input_tokens/output_tokens/cache_read_input_tokens/cache_creation_input_tokens`).
+  The anthropic SDK appends `/v1/messages` to its base URL, so give it `server.anthropic_url`
+  (the root), not `server.url`.
+
+Token counts are words. `cached_tokens=N` reports the first N prompt tokens of every request as
+read from the provider's prompt cache, the way each API does: within OpenAI's `prompt_tokens`,
+apart from Anthropic's `input_tokens`.
 
 Faults are chosen per model request, in arrival order: the explicit schedule `faults` first
 (one entry per request), then, once it is used up, a seeded random draw with probability
@@ -146,6 +152,7 @@ class FakeLLMServer:
         hang_s: float = 5.0,
         echo_auth_in_errors: bool = False,
         on_request: Callable[[RecordedRequest, int], None] | None = None,
+        cached_tokens: int = 0,
     ) -> None:
         """Configure the server (it starts with `start()` or `with`).
 
@@ -158,6 +165,7 @@ class FakeLLMServer:
         echo_auth_in_errors: error bodies quote the request's credentials (a careless server),
             to test that error text recorded by the client is redacted.
         on_request: called with each model request's record and the count of model requests so far.
+        cached_tokens: prompt tokens of each request reported as read from the prompt cache (at most all of them).
         """
         self.replies = replies
         self.faults = [_check_fault(k) for k in faults]
@@ -169,6 +177,7 @@ class FakeLLMServer:
         self.hang_s = hang_s
         self.echo_auth_in_errors = echo_auth_in_errors
         self.on_request = on_request
+        self.cached_tokens = cached_tokens
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -405,10 +414,13 @@ class _Handler(BaseHTTPRequestHandler):
             text = text[: max(1, len(text) // 2)]
         prompt_tokens = _word_count(body.get("messages")) + _word_count(body.get("system"))
         completion_tokens = max(1, _word_count(text))
+        cached = min(fake.cached_tokens, prompt_tokens)
         if api == "openai":
-            self._send_json(200, openai_completion(body, text, "length" if truncated else "stop", prompt_tokens, completion_tokens))
+            finish = "length" if truncated else "stop"
+            self._send_json(200, openai_completion(body, text, finish, prompt_tokens, completion_tokens, cached))
         else:
-            self._send_json(200, anthropic_message(body, text, "max_tokens" if truncated else "end_turn", prompt_tokens, completion_tokens))
+            stop = "max_tokens" if truncated else "end_turn"
+            self._send_json(200, anthropic_message(body, text, stop, prompt_tokens - cached, completion_tokens, cached))
 
     def _send_error(self, api: str, status: int, fake: FakeLLMServer, message: str | None = None) -> None:
         message = message or f"fake server error {status}"
@@ -422,8 +434,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(status, {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}, headers)
 
 
-def openai_completion(body: dict[str, Any], text: str, finish_reason: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
-    """An OpenAI `chat.completion` object."""
+def openai_completion(
+    body: dict[str, Any],
+    text: str,
+    finish_reason: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cached_tokens: int = 0,
+) -> dict[str, Any]:
+    """An OpenAI `chat.completion` object (`cached_tokens` of the prompt tokens read from the prompt cache)."""
     return {
         "id": f"chatcmpl-fake-{time.monotonic_ns()}",
         "object": "chat.completion",
@@ -438,12 +457,19 @@ def openai_completion(body: dict[str, Any], text: str, finish_reason: str, promp
                 "finish_reason": finish_reason,
             }
         ],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        },
     }
 
 
-def anthropic_message(body: dict[str, Any], text: str, stop_reason: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
-    """An Anthropic `message` object."""
+def anthropic_message(
+    body: dict[str, Any], text: str, stop_reason: str, input_tokens: int, output_tokens: int, cache_read_tokens: int = 0
+) -> dict[str, Any]:
+    """An Anthropic `message` object (`cache_read_tokens` read from the prompt cache, not among `input_tokens`)."""
     return {
         "id": f"msg_fake_{time.monotonic_ns()}",
         "type": "message",
@@ -452,5 +478,10 @@ def anthropic_message(body: dict[str, Any], text: str, stop_reason: str, input_t
         "content": [{"type": "text", "text": text}],
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cache_read_tokens,
+        },
     }
