@@ -154,9 +154,7 @@ def cohen_kappa_labels(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return (observed - expected) / (1 - expected)
 
 
-def f1_labels(
-    true: Sequence[Hashable], pred: Sequence[Hashable], positive: Hashable = True
-) -> PrecisionRecall:
+def f1_labels(true: Sequence[Hashable], pred: Sequence[Hashable], positive: Hashable = True) -> PrecisionRecall:
     """Precision, recall and F1 of `pred` against `true`, counting `positive` as the positive label."""
     _paired(true, pred, "true and predicted labels")
     tp = sum(1 for t, p in zip(true, pred) if t == positive and p == positive)

@@ -189,8 +189,7 @@ def _check_connected(items: tuple[str, ...], compared: np.ndarray, active: np.nd
     if len(groups) > 1:
         names = [items[k] for k in np.flatnonzero(active)]
         raise NoFiniteEstimate(
-            "Bradley-Terry strengths are not comparable across groups never compared: "
-            + _format_groups(names, groups)
+            "Bradley-Terry strengths are not comparable across groups never compared: " + _format_groups(names, groups)
         )
 
 
@@ -210,9 +209,7 @@ def _mm_fit(wins: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, in
         log_p = new
         if change < tol:
             return log_p, iteration
-    raise ConvergenceError(
-        f"Bradley-Terry MM fit did not converge in {max_iter} iterations (last change {change:.3g})"
-    )
+    raise ConvergenceError(f"Bradley-Terry MM fit did not converge in {max_iter} iterations (last change {change:.3g})")
 
 
 def bradley_terry_wins(
@@ -311,9 +308,7 @@ def _group_win_matrices(
         raise ValueError(f"groups has {len(groups)} entries for {len(winners)} comparisons")
     index = {name: k for k, name in enumerate(order)}
     group_index: dict[Hashable, int] = {}
-    codes = np.fromiter(
-        (group_index.setdefault(g, len(group_index)) for g in groups), np.int64, len(groups)
-    )
+    codes = np.fromiter((group_index.setdefault(g, len(group_index)) for g in groups), np.int64, len(groups))
     n = len(order)
     cells = _codes(winners, index, "winners") * n + _codes(losers, index, "losers")
     flat = np.bincount(codes * n * n + cells, minlength=len(group_index) * n * n)

@@ -188,7 +188,13 @@ def _ci(groups: list[list[float]], n_boot: int, seed: int) -> dict[str, float | 
     if not groups:
         return {"mean": None, "low": None, "high": None, "n": 0, "conversations": 0}
     ci = bootstrap_mean_ci(groups, n_boot=n_boot, seed=seed)
-    return {"mean": ci.estimate, "low": ci.low, "high": ci.high, "n": sum(len(g) for g in groups), "conversations": len(groups)}
+    return {
+        "mean": ci.estimate,
+        "low": ci.low,
+        "high": ci.high,
+        "n": sum(len(g) for g in groups),
+        "conversations": len(groups),
+    }
 
 
 def inherited_values_debates(records: Sequence[DebateRecord]) -> dict[str, object]:
@@ -211,7 +217,9 @@ def inherited_values_debates(records: Sequence[DebateRecord]) -> dict[str, objec
                 if now is None or before is None or now == before or agent not in record.values.get(r, {}):
                     continue
                 changes[agent] += 1
-                others = {v for q in range(1, r) for a, vs in record.values.get(q, {}).items() if a != agent for v in vs}
+                others = {
+                    v for q in range(1, r) for a, vs in record.values.get(q, {}).items() if a != agent for v in vs
+                }
                 inherited = (set(record.values[r][agent]) - own_first) & others
                 if inherited:
                     with_inherited[agent] += 1

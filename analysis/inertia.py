@@ -100,7 +100,9 @@ def observations_from_events(events: Iterable[Event | dict[str, Any]]) -> list[V
             models.setdefault((event.conversation_id, event.agent), event.model)
         elif event.event == "message_added":
             verdict = (event.parsed or {}).get("verdict")
-            verdicts[(event.conversation_id, f"r{event.round}:{event.agent}")] = verdict if isinstance(verdict, str) else None
+            verdicts[(event.conversation_id, f"r{event.round}:{event.agent}")] = (
+                verdict if isinstance(verdict, str) else None
+            )
             messages.append(event)
     observations = []
     for event in messages:
@@ -116,7 +118,17 @@ def observations_from_events(events: Iterable[Event | dict[str, Any]]) -> list[V
         seen = seen_verdicts(shown, agent, round_)
         model = models.get((conversation, agent), "")
         observations.append(
-            VerdictObservation(conversation, event.scenario_id, round_, agent, f"{agent}|{model}", verdict, seen.own_previous, seen.seen_prev, seen.seen_within)
+            VerdictObservation(
+                conversation,
+                event.scenario_id,
+                round_,
+                agent,
+                f"{agent}|{model}",
+                verdict,
+                seen.own_previous,
+                seen.seen_prev,
+                seen.seen_within,
+            )
         )
     return observations
 
@@ -305,7 +317,12 @@ def _hessian(theta: np.ndarray, design: _Design, precisions: _Precisions) -> _He
     # Hessian blocks: A (dilemma effects, block-diagonal), `cross` (dilemma effects x small), C (small x small),
     # where small = baselines then slopes.
     a_blocks = _group_sum(design.dilemma, weight, D) + eye * precisions.dilemma
-    cross_base = _group_sum(design.dilemma * M + design.model, weight, D * M).reshape(D, M, K, K).transpose(0, 2, 1, 3).reshape(D, K, M * K)
+    cross_base = (
+        _group_sum(design.dilemma * M + design.model, weight, D * M)
+        .reshape(D, M, K, K)
+        .transpose(0, 2, 1, 3)
+        .reshape(D, K, M * K)
+    )
     cross = np.concatenate([cross_base, _group_sum(design.dilemma, weight_x, D)], axis=2)
     q = M * K + S
     c_block = np.zeros((q, q))
@@ -315,7 +332,10 @@ def _hessian(theta: np.ndarray, design: _Design, precisions: _Precisions) -> _He
     base_slope = _group_sum(design.model, weight_x, M).reshape(M * K, S)
     c_block[: M * K, M * K :] = base_slope
     c_block[M * K :, : M * K] = base_slope.T
-    c_block[M * K :, M * K :] = design.features.reshape(len(design.choice) * K, S).T @ weight_x.reshape(len(design.choice) * K, S) + np.eye(S) * precisions.slope
+    c_block[M * K :, M * K :] = (
+        design.features.reshape(len(design.choice) * K, S).T @ weight_x.reshape(len(design.choice) * K, S)
+        + np.eye(S) * precisions.slope
+    )
     a_solve_cross = np.linalg.solve(a_blocks, cross)
     schur = c_block - cross.reshape(-1, q).T @ a_solve_cross.reshape(-1, q)
     return _Hessian(a_blocks, cross, schur, a_solve_cross)
@@ -328,7 +348,9 @@ def _hessian_summary(theta: np.ndarray, design: _Design, precisions: _Precisions
     return hessian.log_det, np.linalg.inv(hessian.schur)[M * K :, M * K :]
 
 
-def _optimise(design: _Design, precisions: _Precisions, maxiter: int, start: np.ndarray | None = None, gtol: float = 1e-6) -> tuple[np.ndarray, int]:
+def _optimise(
+    design: _Design, precisions: _Precisions, maxiter: int, start: np.ndarray | None = None, gtol: float = 1e-6
+) -> tuple[np.ndarray, int]:
     """The penalised maximum-likelihood estimate and the number of iterations it took.
 
     Newton's method with a backtracking line search: the objective is strictly convex (the
@@ -353,7 +375,9 @@ def _optimise(design: _Design, precisions: _Precisions, maxiter: int, start: np.
         # Converged on a vanishing gradient, or when rounding stops any further decrease.
         if np.max(np.abs(grad)) <= gtol or decrease < 1e-12 * max(1.0, abs(value)):
             return theta, iteration
-    raise ConvergenceError(f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): largest gradient component {np.max(np.abs(grad)):.3g}")
+    raise ConvergenceError(
+        f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): largest gradient component {np.max(np.abs(grad)):.3g}"
+    )
 
 
 DILEMMA_SD_BOUNDS = (0.01, 10.0)
@@ -378,7 +402,9 @@ def _estimate_dilemma_sd(design: _Design, prior: PriorSD, maxiter: int) -> float
         return value + n_effects * log_sd + 0.5 * log_det
 
     low, high = (math.log(b) for b in DILEMMA_SD_BOUNDS)
-    result = minimize_scalar(negative_log_marginal, bounds=(low, high), method="bounded", options={"xatol": 0.05, "maxiter": 60})
+    result = minimize_scalar(
+        negative_log_marginal, bounds=(low, high), method="bounded", options={"xatol": 0.05, "maxiter": 60}
+    )
     if not result.success:
         raise ConvergenceError(f"dilemma sd estimate did not converge after {result.nit} iterations: {result.message}")
     return math.exp(result.x)
@@ -632,7 +658,9 @@ def power_inertia(
         if interval == "wald":
             fit = fit_inertia_conformity(observations, verdicts, prior_sd, level=level, maxiter=maxiter)
         else:
-            fit = bootstrap_inertia_conformity(observations, n_boot, seed + sim, verdicts, prior_sd, level=level, maxiter=maxiter)
+            fit = bootstrap_inertia_conformity(
+                observations, n_boot, seed + sim, verdicts, prior_sd, level=level, maxiter=maxiter
+            )
         for name in SLOPES:
             bounds = fit.intervals[name]
             if bounds is not None:

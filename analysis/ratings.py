@@ -166,7 +166,9 @@ def trueskill_team_matches(
     return {i: Skill(r.mu, r.sigma) for i, r in ratings.items()}
 
 
-def trueskill_win_rates(ratings: Mapping[str, tuple[float, float]], beta: float = DEFAULT_BETA) -> dict[str, dict[str, float]]:
+def trueskill_win_rates(
+    ratings: Mapping[str, tuple[float, float]], beta: float = DEFAULT_BETA
+) -> dict[str, dict[str, float]]:
     """Probability that each player beats each other: Phi((mu_a - mu_b) / sqrt(2 beta^2 + sigma_a^2 + sigma_b^2)).
 
     Returns `p[a][b]` for every pair of different players; p[a][b] + p[b][a] = 1.

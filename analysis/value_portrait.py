@@ -34,7 +34,18 @@ PUBLISHED_THRESHOLD = 0.3
 PUBLISHED_ALPHA = 0.05
 """Significance level a correlation must reach, in the published scoring."""
 
-CIRCUMPLEX = ("Self_Direction", "Stimulation", "Hedonism", "Achievement", "Power", "Security", "Conformity", "Tradition", "Benevolence", "Universalism")
+CIRCUMPLEX = (
+    "Self_Direction",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power",
+    "Security",
+    "Conformity",
+    "Tradition",
+    "Benevolence",
+    "Universalism",
+)
 """The ten values in the order of Schwartz's circle, the order of the radar plot's axes."""
 
 Correlation = tuple[float, float | None]
@@ -126,8 +137,11 @@ def value_scores_ratings(
     centre = math.fsum(float(ratings[item]) for item in scored) / len(scored) if scored else math.nan  # type: ignore[arg-type]
     scores = {}
     for dimension, pairs in qualifying.items():
-        values = [float(ratings[item]) if sign > 0 else LIKERT_MAX + 1 - float(ratings[item])  # type: ignore[arg-type]
-                  for item, sign in pairs if _rated(ratings.get(item))]
+        values = [
+            float(ratings[item]) if sign > 0 else LIKERT_MAX + 1 - float(ratings[item])  # type: ignore[arg-type]
+            for item, sign in pairs
+            if _rated(ratings.get(item))
+        ]
         if not values:
             scores[dimension] = ValueScore(math.nan, math.nan, math.nan, 0)
             continue
@@ -188,7 +202,9 @@ def value_alphas_ratings(
     return result
 
 
-def nearest_profiles_scores(profile: Mapping[str, float], published: Mapping[str, Mapping[str, float]]) -> list[ProfileMatch]:
+def nearest_profiles_scores(
+    profile: Mapping[str, float], published: Mapping[str, Mapping[str, float]]
+) -> list[ProfileMatch]:
     """Published profiles sorted from nearest to farthest (Euclidean distance over the dimensions both score)."""
     matches = []
     for model, other in published.items():
@@ -205,11 +221,15 @@ def nearest_profiles_scores(profile: Mapping[str, float], published: Mapping[str
 
 def score_changes_scores(steered: Mapping[str, float], unsteered: Mapping[str, float]) -> dict[str, float]:
     """Change of each centred score from the unsteered run to the steered one (NaN where either is missing)."""
-    return {d: (steered[d] - unsteered[d]) if _rated(steered.get(d)) and _rated(unsteered.get(d)) else math.nan
-            for d in dict.fromkeys([*steered, *unsteered])}
+    return {
+        d: (steered[d] - unsteered[d]) if _rated(steered.get(d)) and _rated(unsteered.get(d)) else math.nan
+        for d in dict.fromkeys([*steered, *unsteered])
+    }
 
 
-def plot_value_radar(profiles: Mapping[str, Mapping[str, float]], path: Path, *, title: str = "Value orientation") -> Path:
+def plot_value_radar(
+    profiles: Mapping[str, Mapping[str, float]], path: Path, *, title: str = "Value orientation"
+) -> Path:
     """Draw the profiles (label -> dimension -> centred score) on one radar chart, side by side in colour; missing scores at 0 (dashed ring)."""
     import matplotlib
 
@@ -217,14 +237,18 @@ def plot_value_radar(profiles: Mapping[str, Mapping[str, float]], path: Path, *,
     import matplotlib.pyplot as plt
 
     found = list(dict.fromkeys(d for profile in profiles.values() for d in profile))
-    dimensions = sorted(found, key=lambda d: CIRCUMPLEX.index(d) if d in CIRCUMPLEX else len(CIRCUMPLEX) + found.index(d))
+    dimensions = sorted(
+        found, key=lambda d: CIRCUMPLEX.index(d) if d in CIRCUMPLEX else len(CIRCUMPLEX) + found.index(d)
+    )
     angles = np.linspace(0, 2 * np.pi, len(dimensions), endpoint=False).tolist()
     figure, axes = plt.subplots(figsize=(7, 7), subplot_kw={"polar": True})
     for label, profile in profiles.items():
         values = [float(profile[d]) if _rated(profile.get(d)) else 0.0 for d in dimensions]
         axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5, label=label)
         axes.fill(angles + angles[:1], values + values[:1], alpha=0.08)
-    axes.plot(angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--")  # the centre: the mean item
+    axes.plot(
+        angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--"
+    )  # the centre: the mean item
     axes.set_xticks(angles)
     axes.set_xticklabels([d.replace("_", "-") for d in dimensions], fontsize=9)
     axes.set_title(title)

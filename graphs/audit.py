@@ -64,7 +64,11 @@ class _Said:
 def _markers(content: str, parsed: dict[str, Any] | None) -> tuple[str, ...]:
     texts = {content.strip()}
     if parsed:
-        texts.add(TranscriptMessage(round=1, agent="x", role="x", kind="speaker", position=0, content=content, parsed=parsed).summary)
+        texts.add(
+            TranscriptMessage(
+                round=1, agent="x", role="x", kind="speaker", position=0, content=content, parsed=parsed
+            ).summary
+        )
         if isinstance(parsed.get("explanation"), str):
             texts.add(parsed["explanation"].strip())
     return tuple(sorted((t for t in texts if len(t) >= MIN_MARKER), key=len, reverse=True))
@@ -87,7 +91,9 @@ def allowed_ids(spec: ProtocolSpec, plan: RoundPlan, said: list[_Said], agent: s
             continue
         if message.round == round_ and message.agent in earlier:
             out.append(message.id)
-        elif message.round < round_ and (role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)):
+        elif message.round < round_ and (
+            role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)
+        ):
             out.append(message.id)
     return out
 
@@ -127,7 +133,18 @@ def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             markers = tuple(m for m in _markers(event.content, parsed) if m not in shared)
             evidence = tuple(m for m in markers if m not in own_prompt.get(event.agent, ""))
             message_id = f"r{event.round}:{event.agent}" + (f"@{about}" if about else "")
-            said.append(_Said(message_id, event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), markers, evidence))
+            said.append(
+                _Said(
+                    message_id,
+                    event.seq,
+                    event.round,
+                    event.agent,
+                    event.role,
+                    isinstance(event, JudgeDecision),
+                    markers,
+                    evidence,
+                )
+            )
     problems: list[Problem] = []
     turn: dict[str, tuple[TurnStarted, set[str]]] = {}
     for event in events:
@@ -143,9 +160,19 @@ def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             extra = sorted(set(event.visible) - set(allowed))
             missing = sorted(set(allowed) - set(event.visible))
             if extra:
-                problems.append(Problem("leak", event.seq, f"{where} was shown {', '.join(extra)}, which the protocol hides from it"))
+                problems.append(
+                    Problem(
+                        "leak", event.seq, f"{where} was shown {', '.join(extra)}, which the protocol hides from it"
+                    )
+                )
             if missing:
-                problems.append(Problem("withheld", event.seq, f"{where} was not shown {', '.join(missing)}, which the protocol shows it"))
+                problems.append(
+                    Problem(
+                        "withheld",
+                        event.seq,
+                        f"{where} was not shown {', '.join(missing)}, which the protocol shows it",
+                    )
+                )
             turn[event.agent] = (event, set(allowed))
         elif isinstance(event, ModelCall) and event.agent in turn:
             began, allowed = turn[event.agent]
@@ -159,7 +186,13 @@ def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
                 if message.agent == event.agent or message.id in allowed or message.seq > began.seq:
                     continue
                 if any(marker in prompt for marker in message.evidence):
-                    problems.append(Problem("leak", event.seq, f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}"))
+                    problems.append(
+                        Problem(
+                            "leak",
+                            event.seq,
+                            f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}",
+                        )
+                    )
                     break
     return problems
 

@@ -26,7 +26,14 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], None] | 
     if not enabled:
         yield None
         return
-    columns = (TextColumn("conversations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    columns = (
+        TextColumn("conversations"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
     progress = Progress(*columns, console=stderr, transient=False)
     task = progress.add_task("run", total=None)
 
@@ -96,5 +103,7 @@ def print_trace_table(events: Iterable[Event]) -> None:
     for column in ("seq", "conversation", "round", "agent", "event", "what"):
         table.add_column(column, overflow="fold")
     for event in events:
-        table.add_row(str(event.seq), event.conversation_id, str(event.round), event.agent or "", event.event, _event_text(event))
+        table.add_row(
+            str(event.seq), event.conversation_id, str(event.round), event.agent or "", event.event, _event_text(event)
+        )
     stdout.print(table)

@@ -22,7 +22,15 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ROUND_START = "start"
 ROUND_END = "end"
 GOALS = ("correctness", "balanced", "adversarial")
-STUDIES = ("deliberation", "cooperation", "stated_preference", "value_portrait", "consistency", "question_generation", "question_evaluation")
+STUDIES = (
+    "deliberation",
+    "cooperation",
+    "stated_preference",
+    "value_portrait",
+    "consistency",
+    "question_generation",
+    "question_evaluation",
+)
 """Studies whose analysis `moot analyze` knows how to run on a trace (see `moot.analysis.analyze.STUDY_ANALYSES`)."""
 
 

@@ -112,7 +112,9 @@ class CooperationScenario(BaseModel):
                 raise ValueError(f"the option of {key} must not be empty")
         values = info.data.get("values")
         if values is not None and set(options) != set(values):
-            raise ValueError(f"keys must be exactly the two values ({', '.join(values)}), got {', '.join(options) or 'none'}")
+            raise ValueError(
+                f"keys must be exactly the two values ({', '.join(values)}), got {', '.join(options) or 'none'}"
+            )
         return options
 
 

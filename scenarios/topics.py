@@ -63,7 +63,9 @@ def resolve_topics_file(ref: str, base_dir: Path | None = None) -> Path:
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     if not path.is_file():
-        raise UserError(f"topics '{ref}': no such file or bundled list{did_you_mean(ref, BUNDLED_TOPICS, otherwise=';')} bundled: {', '.join(BUNDLED_TOPICS)}")
+        raise UserError(
+            f"topics '{ref}': no such file or bundled list{did_you_mean(ref, BUNDLED_TOPICS, otherwise=';')} bundled: {', '.join(BUNDLED_TOPICS)}"
+        )
     return path
 
 

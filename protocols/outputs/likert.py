@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from moot.errors import UserError
 
-LIKERT_PHRASES = ("very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all")
+LIKERT_PHRASES = (
+    "very much like me",
+    "like me",
+    "somewhat like me",
+    "a little like me",
+    "not like me",
+    "not like me at all",
+)
 """The six answers, from most to least like the respondent."""
 LIKERT_SCORES = {phrase: 6 - index for index, phrase in enumerate(LIKERT_PHRASES)}
 """Score of each phrase: 6 for "very much like me" down to 1 for "not like me at all"."""

@@ -55,7 +55,23 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         },
         "required": ["choice", "reason"],
     },
-    "likert": {"type": "object", "properties": {"answer": {"type": "string", "enum": ["very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all"]}}, "required": ["answer"]},  # read by moot.protocols.outputs.likert
+    "likert": {
+        "type": "object",
+        "properties": {
+            "answer": {
+                "type": "string",
+                "enum": [
+                    "very much like me",
+                    "like me",
+                    "somewhat like me",
+                    "a little like me",
+                    "not like me",
+                    "not like me at all",
+                ],
+            }
+        },
+        "required": ["answer"],
+    },  # read by moot.protocols.outputs.likert
     # The enums below repeat moot.protocols.values.schwartz.SCHWARTZ_VALUES and cooperation.COOPERATION_TYPES
     # (tests/scenarios/test_generation.py checks that they agree).
     "cooperation_scenario": {
@@ -63,8 +79,16 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         "properties": {
             "title": {"type": "string", "maxLength": 80},
             "text": {"type": "string", "maxLength": 1000},
-            "option_a": {"type": "string", "maxLength": 250, "description": "what you do if you follow the first value"},
-            "option_b": {"type": "string", "maxLength": 250, "description": "what you do if you follow the second value"},
+            "option_a": {
+                "type": "string",
+                "maxLength": 250,
+                "description": "what you do if you follow the first value",
+            },
+            "option_b": {
+                "type": "string",
+                "maxLength": 250,
+                "description": "what you do if you follow the second value",
+            },
         },
         "required": ["title", "text", "option_a", "option_b"],
     },
@@ -76,8 +100,21 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
             "conflict": {"type": "integer", "minimum": 1, "maximum": 5},
             "recovered_values": {
                 "type": "array",
-                "items": {"type": "string", "enum": ["Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
-                                                     "Security", "Conformity", "Tradition", "Benevolence", "Universalism"]},
+                "items": {
+                    "type": "string",
+                    "enum": [
+                        "Self-direction",
+                        "Stimulation",
+                        "Hedonism",
+                        "Achievement",
+                        "Power",
+                        "Security",
+                        "Conformity",
+                        "Tradition",
+                        "Benevolence",
+                        "Universalism",
+                    ],
+                },
                 "minItems": 2,
                 "maxItems": 2,
             },
@@ -140,9 +177,8 @@ class OutputSchema:
 
     def instructions(self) -> str:
         """Plain-language instructions to answer with this schema as JSON."""
-        return (
-            "Answer with a single JSON object and nothing else. It must match this JSON Schema:\n"
-            + json.dumps(self.json_schema, indent=1)
+        return "Answer with a single JSON object and nothing else. It must match this JSON Schema:\n" + json.dumps(
+            self.json_schema, indent=1
         )
 
 
@@ -218,7 +254,10 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
             raise SpecError(f"field '{name}' has an empty enum", path)
         return Literal[values], constraints
     if kind not in _TYPES:
-        raise SpecError(f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean, array or object", path)
+        raise SpecError(
+            f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean, array or object",
+            path,
+        )
     for key, arg in (("maxLength", "max_length"), ("minLength", "min_length"), ("minimum", "ge"), ("maximum", "le")):
         if key in prop:
             constraints[arg] = prop[key]

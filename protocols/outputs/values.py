@@ -57,6 +57,7 @@ def values_output(path: str | None = None) -> OutputSchema:
         "required": ["values"],
         "additionalProperties": False,
     }
+
     class ValuesReply(_ValuesReply):
         """Validates leniently, but asks constrained decoders for the strict schema (names from the list, at most five)."""
 

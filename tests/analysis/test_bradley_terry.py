@@ -64,7 +64,9 @@ def test_three_items_match_direct_maximisation_of_the_log_likelihood():
 
 
 def test_order_of_comparisons_does_not_matter():
-    winners, losers = comparisons({("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1})
+    winners, losers = comparisons(
+        {("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1}
+    )
     shuffled = np.random.default_rng(3).permutation(len(winners))
     first = bradley_terry_comparisons(winners, losers)
     second = bradley_terry_comparisons([winners[k] for k in shuffled], [losers[k] for k in shuffled])
@@ -116,7 +118,9 @@ def test_bad_input_raises_value_error():
 
 
 def test_non_convergence_names_the_iteration_count():
-    winners, losers = comparisons({("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1})
+    winners, losers = comparisons(
+        {("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1}
+    )
     with pytest.raises(ConvergenceError, match="3 iterations"):
         bradley_terry_comparisons(winners, losers, max_iter=3)
 
@@ -175,7 +179,10 @@ def test_bootstrap_of_two_items_follows_the_binomial():
     assert 68 - 1e-6 <= wins_of_a(high) <= 70 + 1e-6
     assert result.level == 0.95
     again = bootstrap_bradley_terry(winners, losers, n_boot=50, seed=0)
-    assert again.log_strength_samples.tolist() == bootstrap_bradley_terry(winners, losers, n_boot=50, seed=0).log_strength_samples.tolist()
+    assert (
+        again.log_strength_samples.tolist()
+        == bootstrap_bradley_terry(winners, losers, n_boot=50, seed=0).log_strength_samples.tolist()
+    )
 
 
 def test_bootstrap_leaves_out_and_counts_resamples_without_an_estimate():

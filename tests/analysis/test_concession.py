@@ -20,12 +20,22 @@ from moot.analysis.concession import (
 )
 
 VALUES = [
-    "Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
-    "Security", "Conformity", "Tradition", "Benevolence", "Universalism",
+    "Self-direction",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power",
+    "Security",
+    "Conformity",
+    "Tradition",
+    "Benevolence",
+    "Universalism",
 ]
 
 
-def outcome(target: str, counterpart: str, conceded: bool | None, rounds: int, kind: str = "reciprocal") -> ConcessionOutcome:
+def outcome(
+    target: str, counterpart: str, conceded: bool | None, rounds: int, kind: str = "reciprocal"
+) -> ConcessionOutcome:
     """One outcome; the scenario is named after the pair of values."""
     return ConcessionOutcome(f"{target}-{counterpart}", kind, target, counterpart, conceded, rounds)
 

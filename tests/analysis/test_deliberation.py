@@ -12,16 +12,38 @@ from moot.analysis.debates import DebateRecord
 VERDICTS = ["NTA", "YTA", "NAH", "ESH", "INFO"]
 
 
-def debate(cid: str, verdicts: dict[int, dict[str, str | None]], *, reason: str = "", status: str = "completed", values=None, seen=None, models=None) -> DebateRecord:
+def debate(
+    cid: str,
+    verdicts: dict[int, dict[str, str | None]],
+    *,
+    reason: str = "",
+    status: str = "completed",
+    values=None,
+    seen=None,
+    models=None,
+) -> DebateRecord:
     """A two- or three-agent record; the stop reason defaults to consensus when the last round agrees."""
     order = tuple(next(iter(verdicts.values())))
     rounds = max(verdicts)
     last = [v for v in verdicts[rounds].values()]
     if not reason:
-        reason = f"consensus on verdict ({last[0]})" if None not in last and len(set(last)) == 1 else f"max rounds ({rounds})"
+        reason = (
+            f"consensus on verdict ({last[0]})"
+            if None not in last and len(set(last)) == 1
+            else f"max rounds ({rounds})"
+        )
     return DebateRecord(
-        conversation=cid, scenario=f"s-{cid}", repeat=0, order=order, models=models or {a: "local" for a in order},
-        verdicts=verdicts, values=values or {}, seen=seen or {}, rounds=rounds, status=status, stop_reason=reason,
+        conversation=cid,
+        scenario=f"s-{cid}",
+        repeat=0,
+        order=order,
+        models=models or {a: "local" for a in order},
+        verdicts=verdicts,
+        values=values or {},
+        seen=seen or {},
+        rounds=rounds,
+        status=status,
+        stop_reason=reason,
     )
 
 
@@ -30,7 +52,9 @@ A = debate("a", {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "
 # b: agrees at once on YTA
 B = debate("b", {1: {"alice": "YTA", "bob": "YTA"}})
 # c: never agrees in 3 rounds; alice flips to ESH then back; bob unparsed in round 3
-C = debate("c", {1: {"alice": "NAH", "bob": "YTA"}, 2: {"alice": "ESH", "bob": "YTA"}, 3: {"alice": "NAH", "bob": None}})
+C = debate(
+    "c", {1: {"alice": "NAH", "bob": "YTA"}, 2: {"alice": "ESH", "bob": "YTA"}, 3: {"alice": "NAH", "bob": None}}
+)
 # d: failed conversation, ignored everywhere
 D = debate("d", {1: {"alice": "NTA", "bob": "NTA"}}, status="failed", reason="model error")
 
@@ -113,7 +137,11 @@ def test_elo_games_and_ranked_games():
 
 
 def test_players_are_models_when_the_models_differ():
-    record = debate("p", {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "NTA"}}, models={"alice": "openai:x", "bob": "local"})
+    record = debate(
+        "p",
+        {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "NTA"}},
+        models={"alice": "openai:x", "bob": "local"},
+    )
     assert m.elo_games_debates([record]) == [("openai:x", "local", 1.0)]
 
 

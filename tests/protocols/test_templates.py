@@ -83,8 +83,9 @@ def _renders_of(name: str):
             role = spec.roles[agent.role]
             message = SAMPLE_MESSAGE if role.kind == "judge" and role.per == "message" else None
             schema = schemas.get(agent.role)
-            variables = template_variables(spec, with_variables, ctx, round_, transcript,
-                                           message=message, schema=schema)
+            variables = template_variables(
+                spec, with_variables, ctx, round_, transcript, message=message, schema=schema
+            )
             (system, system_path), (turn, turn_path) = agent_prompts(spec, agent)
             yield system, system_path, _source(agent.system or role.prompt), variables
             yield turn, turn_path, _source(role.turn), variables

@@ -29,8 +29,14 @@ def append_events(location: str | None, run_dir: str, run_id: str, worker: int, 
         for index in range(count):
             store.append(
                 MessageAdded(
-                    run_id=run_id, conversation_id=f"w{worker}", scenario_id="s", round=1, agent=f"agent{worker}",
-                    role="debater", position=0, content=f"worker {worker} message {index}",
+                    run_id=run_id,
+                    conversation_id=f"w{worker}",
+                    scenario_id="s",
+                    round=1,
+                    agent=f"agent{worker}",
+                    role="debater",
+                    position=0,
+                    content=f"worker {worker} message {index}",
                 )
             )
     finally:
