@@ -33,7 +33,8 @@ def study_of(manifest: RunManifest, study: str | None = None) -> str:
     chosen = study or manifest.spec.get("study")
     if chosen is None:
         raise UserError(
-            f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; pass --study ({', '.join(STUDY_ANALYSES)})"
+            f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; "
+            f"pass --study ({', '.join(STUDY_ANALYSES)})"
         )
     if chosen not in STUDY_ANALYSES:
         raise UserError(unknown_name("study", chosen, STUDY_ANALYSES))

@@ -55,7 +55,7 @@ class BradleyTerryFit:
 
     def as_dict(self) -> dict[str, float]:
         """Item name -> centred log-strength."""
-        return dict(zip(self.items, self.log_strengths))
+        return dict(zip(self.items, self.log_strengths, strict=True))
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,8 @@ def _check_finite_mle(items: tuple[str, ...], wins: np.ndarray, active: np.ndarr
     groups = _components(sub > 0)
     if len(groups) <= 1:
         return
-    never_won = [name for name, w in zip(names, sub.sum(axis=1)) if w == 0]
-    never_lost = [name for name, l in zip(names, sub.sum(axis=0)) if l == 0]
+    never_won = [name for name, won in zip(names, sub.sum(axis=1), strict=True) if won == 0]
+    never_lost = [name for name, lost in zip(names, sub.sum(axis=0), strict=True) if lost == 0]
     if never_won or never_lost:
         detail = "; ".join(
             part

@@ -205,7 +205,7 @@ def resistance_ranking_outcomes(
         scores[k].append(outcome.rounds if outcome.conceded else max_rounds + 1)
     table = [
         Resistance(value=v, mean_rounds=float(np.mean(s)) if s else math.nan, outcomes=len(s))
-        for v, s in zip(values, scores)
+        for v, s in zip(values, scores, strict=True)
     ]
     return sorted(table, key=lambda r: (math.isnan(r.mean_rounds), -np.nan_to_num(r.mean_rounds)))
 

@@ -115,9 +115,9 @@ def correlation_preferences(first: Mapping[str, float], second: Mapping[str, flo
 
 
 def mean_pairwise_spearman_preferences(samples: Sequence[Mapping[str, float]]) -> float | None:
-    """Mean Spearman correlation over every pair of samples' preference maps (pairs that cannot be correlated are left out).
+    """Mean Spearman correlation over every pair of samples' preference maps.
 
-    None when fewer than two samples, or no pair can be correlated.
+    Pairs that cannot be correlated are left out; None when fewer than two samples, or no pair can be correlated.
     """
     coefficients = [
         c.spearman
@@ -159,7 +159,10 @@ def mean_by_value_arguments(arguments: Iterable[tuple[Iterable[str], float]]) ->
 def compression_by_value_arguments(
     arguments: Iterable[tuple[Iterable[str], str]], min_arguments: int = 2
 ) -> dict[str, float]:
-    """Compression ratio of the concatenated texts of the arguments carrying each value (values with at least `min_arguments`)."""
+    """Compression ratio of the concatenated texts of the arguments carrying each value.
+
+    Only values with at least `min_arguments` arguments are given.
+    """
     members: dict[str, list[str]] = defaultdict(list)
     for values, text in arguments:
         for value in sorted(set(values)):

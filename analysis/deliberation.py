@@ -72,7 +72,10 @@ def consensus_debates(records: Sequence[DebateRecord]) -> dict[str, object]:
 
 
 def changed_verdict(record: DebateRecord, agent: str) -> bool | None:
-    """Whether the agent's verdict in any later round differs from its round-1 verdict (None without a parsed round-1 verdict)."""
+    """Whether the agent's verdict in any later round differs from its round-1 verdict.
+
+    None without a parsed round-1 verdict.
+    """
     first = record.verdict_of(agent, 1)
     if first is None:
         return None
@@ -250,7 +253,10 @@ def prevailed(record: DebateRecord) -> dict[str, bool] | None:
 
 
 def elo_games_debates(records: Sequence[DebateRecord]) -> list[tuple[str, str, float]]:
-    """Pairwise games of two-agent debates: the agent whose round-1 verdict became the consensus when the other's did not wins; else a draw."""
+    """Pairwise games of two-agent debates.
+
+    The agent whose round-1 verdict became the consensus when the other's did not wins; else a draw.
+    """
     games = []
     for record in completed(records):
         if len(record.order) != 2:

@@ -27,7 +27,6 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
-from moot.analysis.bradley_terry import ConvergenceError
 from moot.agents.providers.debate_model import (
     AITA_VERDICTS,
     DebaterParams,
@@ -37,6 +36,7 @@ from moot.agents.providers.debate_model import (
     simulate_debates,
     verdict_shares,
 )
+from moot.analysis.bradley_terry import ConvergenceError
 from moot.trace.events import Event, parse_event
 from moot.trace.reading import effective_events
 
@@ -342,7 +342,10 @@ def _hessian(theta: np.ndarray, design: _Design, precisions: _Precisions) -> _He
 
 
 def _hessian_summary(theta: np.ndarray, design: _Design, precisions: _Precisions) -> tuple[float, np.ndarray]:
-    """Log-determinant of the Hessian of the negative log posterior, and the slopes' covariance (its inverse, slope block)."""
+    """Log-determinant of the Hessian of the negative log posterior, and the slopes' covariance.
+
+    The covariance is the slope block of the Hessian's inverse.
+    """
     hessian = _hessian(theta, design, precisions)
     M, K = len(design.models), len(design.verdicts)
     return hessian.log_det, np.linalg.inv(hessian.schur)[M * K :, M * K :]
@@ -376,7 +379,8 @@ def _optimise(
         if np.max(np.abs(grad)) <= gtol or decrease < 1e-12 * max(1.0, abs(value)):
             return theta, iteration
     raise ConvergenceError(
-        f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): largest gradient component {np.max(np.abs(grad)):.3g}"
+        f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): "
+        f"largest gradient component {np.max(np.abs(grad)):.3g}"
     )
 
 
@@ -472,7 +476,10 @@ class InertiaFit:
         return None if interval is None else (math.exp(interval[0]), math.exp(interval[1]))
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per slope, then per baseline: term, estimate, std_error, ci_low, ci_high, odds ratio and its interval."""
+        """One row per slope, then per baseline.
+
+        Columns: term, estimate, std_error, ci_low, ci_high, odds ratio and its interval.
+        """
         rows = []
         for name in SLOPES:
             estimate, interval = self.slopes[name], self.intervals[name]
@@ -527,8 +534,10 @@ def _fit_design(design: _Design, prior: PriorSD, level: float, maxiter: int) -> 
         slopes=estimates,
         std_errors=errors,
         intervals=intervals,
-        baselines={m: dict(zip(design.verdicts, base[i].tolist())) for i, m in enumerate(design.models)},
-        dilemma_effects={d: dict(zip(design.verdicts, effect[i].tolist())) for i, d in enumerate(design.dilemmas)},
+        baselines={m: dict(zip(design.verdicts, base[i].tolist(), strict=True)) for i, m in enumerate(design.models)},
+        dilemma_effects={
+            d: dict(zip(design.verdicts, effect[i].tolist(), strict=True)) for i, d in enumerate(design.dilemmas)
+        },
         dilemma_sd=dilemma_sd,
         dilemma_sd_estimated=prior.dilemma is None,
         log_likelihood=_log_likelihood(theta, design),
@@ -552,9 +561,10 @@ def fit_inertia_conformity(
     """Fit the inertia/conformity model by penalised maximum likelihood, with Wald intervals.
 
     Unless `prior_sd.dilemma` is given, the sd of the dilemma effects is estimated first by
-    maximising the Laplace-approximate marginal likelihood (about 10-20 fits). A slope whose feature is zero in every observation (conformity_within without round-robin
-    turns, inertia with no second rounds) is reported as None. Raises `ConvergenceError`,
-    naming the iteration count, when the Newton iterations do not converge within `maxiter`.
+    maximising the Laplace-approximate marginal likelihood (about 10-20 fits). A slope whose
+    feature is zero in every observation (conformity_within without round-robin turns, inertia
+    with no second rounds) is reported as None. Raises `ConvergenceError`, naming the iteration
+    count, when the Newton iterations do not converge within `maxiter`.
     """
     fit, _ = _fit_design(_design(observations, verdicts), prior_sd, level, maxiter)
     return fit

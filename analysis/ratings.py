@@ -84,7 +84,7 @@ def elo_matches_shuffled(
     players = sorted({p for a, b, _ in matches for p in (a, b)})
     table = np.array([[run[p] for p in players] for run in runs])
     means, sds = table.mean(axis=0), table.std(axis=0, ddof=1)
-    return {p: RatingSpread(float(m), float(s)) for p, m, s in zip(players, means, sds)}
+    return {p: RatingSpread(float(m), float(s)) for p, m, s in zip(players, means, sds, strict=True)}
 
 
 # --- TrueSkill ---------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def trueskill_ranked_games(
             raise ValueError(f"a player appears twice in the game {list(game)}")
         groups = [(ratings.get(p, env.create_rating()),) for p in players]
         rated = env.rate(groups, ranks=[rank for _, rank in game])
-        for p, (rating,) in zip(players, rated):
+        for p, (rating,) in zip(players, rated, strict=True):
             ratings[p] = rating
     return {p: Skill(r.mu, r.sigma) for p, r in ratings.items()}
 

@@ -1,4 +1,6 @@
-"""The consistency study from traces: do the values a model reveals in short choices match those its long answers put first?
+"""The consistency study from traces.
+
+Do the values a model reveals in short choices match those its long answers put first?
 
 `analyze_consistency_run` reads one run and dispatches on its form:
 
@@ -53,7 +55,10 @@ class ShortChoice:
     repeat: int
     agent: str
     action: str | None
-    """The dilemma's action chosen, `Action 1` or `Action 2` (mapped back for a swapped chooser), or None when unparsed."""
+    """The dilemma's action chosen, `Action 1` or `Action 2`, or None when unparsed.
+
+    A swapped chooser's answer is mapped back to the dilemma's own numbering.
+    """
     values: tuple[tuple[str, ...], tuple[str, ...]]
     """Values of the dilemma's action 1 and action 2."""
     answer: str | None = None
@@ -96,7 +101,10 @@ def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
 
 
 def swapped_agents(spec: dict[str, Any]) -> frozenset[str]:
-    """Agents of a spec shown the actions swapped: their `swap_actions` variable (the agent's over the spec's) is true."""
+    """Agents of a spec shown the actions swapped.
+
+    Those whose `swap_actions` variable (the agent's over the spec's) is true.
+    """
     shared = spec.get("variables") or {}
     return frozenset(
         a["name"] for a in spec.get("agents", []) if {**shared, **(a.get("variables") or {})}.get(SWAP_VARIABLE)

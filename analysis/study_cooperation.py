@@ -41,7 +41,9 @@ from moot.analysis.concession import (
 )
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
+from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
+from moot.safe_load import read_text
 from moot.trace.events import (
     ConversationStarted,
     Event,
@@ -51,9 +53,6 @@ from moot.trace.events import (
     Stopped,
 )
 from moot.trace.reading import effective_events
-
-from moot.errors import UserError
-from moot.safe_load import read_text
 
 BT_PRIOR = 0.5
 """Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""
@@ -93,7 +92,8 @@ def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
         metadata = (start.scenario or {}).get("metadata", {})
         if "target_value" not in metadata and "option_a_value" not in metadata:
             raise UserError(
-                f"conversation {start.conversation_id}: its scenario carries no cooperation fields (target_value, counterpart_value); is this a cooperation run?"
+                f"conversation {start.conversation_id}: its scenario carries no cooperation fields "
+                "(target_value, counterpart_value); is this a cooperation run?"
             )
     return starts
 
@@ -201,7 +201,10 @@ def _ranking(
 
 
 def _plain_ranking(winners: list[str], losers: list[str]) -> list[str] | None:
-    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values (none, or groups never compared)."""
+    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values.
+
+    They cannot when there are none, or when some groups of values were never compared.
+    """
     if not winners:
         return None
     try:
@@ -281,10 +284,10 @@ def analyze_cooperation(
         _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
     per_type: dict[str, Any] = {}
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
-        w, l = comparisons_from_outcomes([r.outcome for r in group])
+        type_winners, type_losers = comparisons_from_outcomes([r.outcome for r in group])
         ranking = _ranking(
-            w,
-            l,
+            type_winners,
+            type_losers,
             [r.base_scenario for r in group if r.outcome.conceded is not None],
             n_boot,
             seed,
@@ -470,7 +473,10 @@ def analyze_stated(
 
 
 def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[str, Any]:
-    """The judge's F1 and Cohen's kappa against human labels: a CSV with `conversation` (or `scenario` as `<id>:a`) and `conceded` (true/false)."""
+    """The judge's F1 and Cohen's kappa against human labels.
+
+    The labels are a CSV with `conversation` (or `scenario` as `<id>:a`) and `conceded` (true/false).
+    """
     if not labels.is_file():
         raise UserError(f"labels file '{labels}' not found")
     by_key = {r.conversation: r for r in records} | {f"{r.base_scenario}:{r.conversation}": r for r in records}
@@ -505,7 +511,7 @@ def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[st
 
 def _csv_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
     header, *body = rows
-    return [dict(zip(header, row)) for row in body]
+    return [dict(zip(header, row, strict=True)) for row in body]
 
 
 def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:

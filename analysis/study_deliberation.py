@@ -246,7 +246,8 @@ def _inertia_outputs(
     later = [o for o in observations if o.round > 1]
     if len(later) < MIN_INERTIA_OBSERVATIONS:
         writer.note(
-            f"inertia and conformity: not fitted, {len(later)} parsed verdicts after round 1 (at least {MIN_INERTIA_OBSERVATIONS} needed)"
+            f"inertia and conformity: not fitted, {len(later)} parsed verdicts after round 1 "
+            f"(at least {MIN_INERTIA_OBSERVATIONS} needed)"
         )
         return {"fitted": False, "observations": len(observations), "observations_after_round_1": len(later)}
     try:

@@ -24,8 +24,9 @@ from moot.trace.events import ConversationStarted, Event, JudgeDecision, Message
 def value_games_answers(
     answers: Mapping[str, Mapping[str, Collection[str]]], values: Sequence[str]
 ) -> dict[str, list[list[tuple[str, int]]]]:
-    """Per value, one ranked game per question: (player, 0) when the player's answer expresses the value, else (player, 1).
+    """Per value, one ranked game per question.
 
+    Each game ranks (player, 0) when the player's answer expresses the value, else (player, 1).
     `answers[question][player]` is the set of values of that player's answer; questions answered
     by fewer than two players give no game.
     """
@@ -55,7 +56,10 @@ def value_vectors_games(games: Mapping[str, Sequence[Sequence[tuple[str, int]]]]
 
 
 def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, set[str]]], dict[str, str]]:
-    """From a trace: per question (scenario), each answering agent's values (union of the judge's decisions about its message); and the question texts."""
+    """From a trace: per question (scenario), each answering agent's values; and the question texts.
+
+    An agent's values are the union of the judge's decisions about its message.
+    """
     said: dict[tuple[str, str], tuple[str, str]] = {}
     texts: dict[str, str] = {}
     for event in events:
@@ -64,7 +68,7 @@ def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, s
         elif isinstance(event, MessageAdded) and event.parsed is not None and event.agent:
             said[(event.conversation_id, f"r{event.round}:{event.agent}")] = (event.scenario_id, event.agent)
     answers: dict[str, dict[str, set[str]]] = defaultdict(dict)
-    for key, (scenario, agent) in said.items():
+    for scenario, agent in said.values():
         answers[scenario].setdefault(agent, set())
     for event in events:
         if isinstance(event, JudgeDecision) and event.about and (event.conversation_id, event.about) in said:

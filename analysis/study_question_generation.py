@@ -116,7 +116,10 @@ def arm_statistics_events(events: Sequence[Event]) -> list[dict[str, Any]]:
 
 
 def analyze_question_generation(events: Sequence[Event], writer: AnalysisWriter, run_id: str = "") -> dict[str, Any]:
-    """Rebuild the question set and the arm statistics; write tables, plots and the question set files; return the metrics."""
+    """Rebuild the question set and the arm statistics.
+
+    Writes tables, plots and the question set files; returns the metrics.
+    """
     questions = question_set_events(events, run_id)
     arms = arm_statistics_events(events)
     dropped = [e for e in events if isinstance(e, QuestionDropped)]

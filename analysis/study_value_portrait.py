@@ -69,7 +69,8 @@ def portrait_items_events(events: Sequence[Event]) -> list[PortraitItem]:
             metadata = (event.scenario or {}).get("metadata") or {}
             if "values" not in metadata:
                 raise UserError(
-                    f"conversation {event.conversation_id}: its scenario carries no item correlations (metadata 'values'); is this a value portrait run?"
+                    f"conversation {event.conversation_id}: its scenario carries no item correlations "
+                    "(metadata 'values'); is this a value portrait run?"
                 )
             entry = items.setdefault(event.scenario_id, PortraitItem(event.scenario_id, metadata))
             entry.conversations += 1
@@ -254,7 +255,8 @@ def analyze_value_portrait(
         metrics["unsteered_items"] = {"total": len(base_items), "shared": len(shared)}
         if len(shared) < len(items):
             writer.note(
-                f"steering: only {len(shared)} of the run's {len(items)} items are in the unsteered run; changes compare different items"
+                f"steering: only {len(shared)} of the run's {len(items)} items are in the unsteered run; "
+                "changes compare different items"
             )
         radar["unsteered"] = _rated_profile(base["values"])
     radar.update({f"{m.model} (published)": dict(published[m.model]["values"]) for m in nearest[:NEAREST_SHOWN]})
@@ -269,8 +271,9 @@ def analyze_value_portrait_run(inputs: AnalysisInputs, writer: AnalysisWriter) -
 
 
 def value_portrait_runs(run_dirs: Mapping[str, Path | str], out: Path | str) -> dict[str, Any]:
-    """Compare several runs (label -> run directory): a radar plot of their value profiles and Cronbach's alpha of each value across them.
+    """Compare several runs (label -> run directory).
 
+    Draws a radar plot of their value profiles and gives Cronbach's alpha of each value across them.
     Writes `value_radar.png` and `value_alphas.json` into `out`; returns the profiles and the alphas.
     """
     if len(run_dirs) < 2:

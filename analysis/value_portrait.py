@@ -187,8 +187,9 @@ def value_alphas_ratings(
     threshold: float = PUBLISHED_THRESHOLD,
     alpha: float | None = PUBLISHED_ALPHA,
 ) -> dict[str, dict[str, float | int]]:
-    """Cronbach's alpha of each dimension's items across respondents (e.g. models): `{dimension: {alpha, items, respondents}}`.
+    """Cronbach's alpha of each dimension's items across respondents (e.g. models).
 
+    Returns `{dimension: {alpha, items, respondents}}`.
     A dimension's items are those `value_scores_ratings` would use; items some respondent did not
     rate are left out.
     """
@@ -230,7 +231,10 @@ def score_changes_scores(steered: Mapping[str, float], unsteered: Mapping[str, f
 def plot_value_radar(
     profiles: Mapping[str, Mapping[str, float]], path: Path, *, title: str = "Value orientation"
 ) -> Path:
-    """Draw the profiles (label -> dimension -> centred score) on one radar chart, side by side in colour; missing scores at 0 (dashed ring)."""
+    """Draw the profiles (label -> dimension -> centred score) on one radar chart, side by side in colour.
+
+    Missing scores are drawn at 0 (the dashed ring).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -259,5 +263,8 @@ def plot_value_radar(
 
 
 def correlations_from_metadata(metadata: Mapping[str, Any], family: str) -> dict[str, Correlation]:
-    """An item's correlations of one family (`values` or `traits`) from its scenario metadata (`{dimension: [rho, p]}`)."""
+    """An item's correlations of one family (`values` or `traits`) from its scenario metadata.
+
+    The metadata holds `{dimension: [rho, p]}` under the family's key.
+    """
     return {dimension: _split(pair) for dimension, pair in (metadata.get(family) or {}).items()}

@@ -6,13 +6,13 @@ import json
 import re
 
 import pytest
+
+import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.agreement import kendall_tau_rankings
 from moot.analysis.analyze import analyze_run
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
-
-import moot
 
 RANK = {value: index for index, value in enumerate(SCHWARTZ_VALUES)}
 """The scripted models' true order: a value earlier in SCHWARTZ_VALUES beats any later one."""

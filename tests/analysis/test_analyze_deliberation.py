@@ -1,4 +1,7 @@
-"""`moot analyze` on a scripted deliberation run: every measurement of the study is present and consistent with the trace."""
+"""`moot analyze` on a scripted deliberation run.
+
+Every measurement of the study is present and consistent with the trace.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,11 @@ import re
 import pytest
 
 import moot
+from helpers import debate_spec, events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
 from moot.cli import main
-
-from helpers import debate_spec, events_of
 
 # Verdicts per scenario index and round for three debaters; most debates converge, one does not.
 PLAN = {
@@ -132,7 +134,8 @@ def test_every_study_a_spec_may_name_has_an_analysis():
 def test_an_unknown_study_in_a_spec_is_one_line(tmp_path, capsys):
     path = tmp_path / "spec.yaml"
     path.write_text(
-        "name: s\nstudy: deliberaton\nagents: [{name: a, role: r, model: scripted, script: ['x']}]\nroles: {r: {prompt: hi}}\n"
+        "name: s\nstudy: deliberaton\n"
+        "agents: [{name: a, role: r, model: scripted, script: ['x']}]\nroles: {r: {prompt: hi}}\n"
     )
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err

@@ -21,9 +21,9 @@ from moot.analysis.bradley_terry import (
 def comparisons(counts: dict[tuple[str, str], int]) -> tuple[list[str], list[str]]:
     """Expand {(winner, loser): times} into parallel winner and loser lists."""
     winners, losers = [], []
-    for (w, l), times in counts.items():
-        winners += [w] * times
-        losers += [l] * times
+    for (winner, loser), times in counts.items():
+        winners += [winner] * times
+        losers += [loser] * times
     return winners, losers
 
 
@@ -52,8 +52,8 @@ def test_three_items_match_direct_maximisation_of_the_log_likelihood():
         # theta_C = -(theta_A + theta_B) keeps the log-strengths centred.
         theta = np.array([free[0], free[1], -free[0] - free[1]])
         total = 0.0
-        for (w, l), times in counts.items():
-            a, b = theta[index[w]], theta[index[l]]
+        for (winner, loser), times in counts.items():
+            a, b = theta[index[winner]], theta[index[loser]]
             total += times * (a - np.logaddexp(a, b))
         return -total
 

@@ -95,7 +95,7 @@ def test_matrix_csv(tmp_path):
 
 def test_comparisons_count_holding_out_as_a_win_by_default():
     winners, losers = comparisons_from_outcomes(OUTCOMES)
-    assert list(zip(winners, losers)) == [
+    assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Power", "Benevolence"),
         ("Benevolence", "Power"),
@@ -106,7 +106,7 @@ def test_comparisons_count_holding_out_as_a_win_by_default():
 
 def test_comparisons_can_ignore_non_concessions():
     winners, losers = comparisons_from_outcomes(OUTCOMES, non_concession="ignore")
-    assert list(zip(winners, losers)) == [
+    assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Benevolence", "Power"),
         ("Hedonism", "Security"),

@@ -105,7 +105,8 @@ def test_value_similarity_agreement_vs_disagreement():
     # round 1 (disagree): |{H}| / |{E, H}| = 1/2; round 2 (agree): |{E}| / |{E, P}| = 1/2
     assert result["jaccard"]["disagreement"]["mean"] == pytest.approx(0.5)
     assert result["jaccard"]["agreement"]["mean"] == pytest.approx(0.5)
-    # cluster-aware, round 2: E matches exactly (1); P (care) pairs with nothing left on alice's side -> 1 / (1 + 2 - 1) = 0.5
+    # cluster-aware, round 2: E matches exactly (1); P (care) pairs with nothing left on alice's side
+    # -> 1 / (1 + 2 - 1) = 0.5
     assert result["cluster_jaccard"]["agreement"]["mean"] == pytest.approx(0.5)
     # change for a consensus after disagreement: 0.5 - 0.5 = 0
     assert result["jaccard"]["change_first_to_last"]["consensus_after_disagreement"]["mean"] == pytest.approx(0.0)
@@ -147,7 +148,8 @@ def test_players_are_models_when_the_models_differ():
 
 def test_influence_moves_follow_what_each_agent_was_shown():
     verdicts = {1: {"alice": "NTA", "bob": "YTA", "carol": "ESH"}, 2: {"alice": "NTA", "bob": "ESH", "carol": "NTA"}}
-    # round-robin: in round 2 bob saw round 1 (alice, carol) and alice's round-2 message; carol saw everything before her
+    # round-robin: in round 2 bob saw round 1 (alice, carol) and alice's round-2 message;
+    # carol saw everything before her
     seen = {
         2: {
             "alice": ("r1:alice", "r1:bob", "r1:carol"),

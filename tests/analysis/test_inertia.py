@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from moot.analysis.bradley_terry import ConvergenceError
 from moot.agents.providers.debate_model import (
     DebaterParams,
     ShownMessage,
@@ -17,6 +16,7 @@ from moot.agents.providers.debate_model import (
     seen_verdicts,
     simulate_debates,
 )
+from moot.analysis.bradley_terry import ConvergenceError
 from moot.analysis.inertia import (
     PriorSD,
     bootstrap_inertia_conformity,
@@ -36,7 +36,7 @@ def debaters(**slopes: float) -> dict[str, DebaterParams]:
     baselines = [{"NTA": 1.0, "YTA": 0.3}, {"NTA": 0.5, "NAH": 0.5}, {"YTA": 0.5, "INFO": -1.0}]
     return {
         name: DebaterParams(baseline=b, dilemma_sd=1.0, **values)
-        for name, b in zip(("alice", "bob", "carol"), baselines)
+        for name, b in zip(("alice", "bob", "carol"), baselines, strict=True)
     }
 
 

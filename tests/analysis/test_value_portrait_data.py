@@ -72,7 +72,8 @@ def test_build_script_on_a_small_source(tmp_path):
     scores = {"scores": {"pvq": {"Power": {"centered_mean": 0.5}}, "bfi": {"Openness": {"centered_mean": -0.25}}}}
     _write(
         source
-        / "lm_evaluation/score_results/final_results_0.3_pos_centered/m-1_averaged_results_0.3_pos_centered_scores.json",
+        / "lm_evaluation/score_results/final_results_0.3_pos_centered"
+        / "m-1_averaged_results_0.3_pos_centered_scores.json",
         scores,
     )
 
