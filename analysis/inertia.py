@@ -37,7 +37,7 @@ from moot.agents.providers.debate_model import (
     verdict_shares,
 )
 from moot.analysis.bradley_terry import ConvergenceError
-from moot.trace.events import Event, parse_event
+from moot.trace.events import Event, MessageAdded, parse_event
 from moot.trace.reading import effective_events
 
 __all__ = [
@@ -92,21 +92,23 @@ def observations_from_events(events: Iterable[Event | dict[str, Any]]) -> list[V
     visible: dict[tuple[str, int, str], list[str]] = {}
     verdicts: dict[tuple[str, str], str | None] = {}
     models: dict[tuple[str, str], str] = {}
-    messages = []
+    messages: list[tuple[MessageAdded, str]] = []
     for event in effective_events(parse_event(raw) if isinstance(raw, dict) else raw for raw in events):
+        agent = event.agent
+        if agent is None:
+            # Only conversation-level events lack an agent; a speaker's turn, call and message name theirs.
+            continue
         if event.event == "turn_started":
-            visible[(event.conversation_id, event.round, event.agent)] = list(event.visible)
+            visible[(event.conversation_id, event.round, agent)] = list(event.visible)
         elif event.event == "model_call":
-            models.setdefault((event.conversation_id, event.agent), event.model)
+            models.setdefault((event.conversation_id, agent), event.model)
         elif event.event == "message_added":
             verdict = (event.parsed or {}).get("verdict")
-            verdicts[(event.conversation_id, f"r{event.round}:{event.agent}")] = (
-                verdict if isinstance(verdict, str) else None
-            )
-            messages.append(event)
+            verdicts[(event.conversation_id, f"r{event.round}:{agent}")] = verdict if isinstance(verdict, str) else None
+            messages.append((event, agent))
     observations = []
-    for event in messages:
-        conversation, round_, agent = event.conversation_id, event.round, event.agent
+    for event, agent in messages:
+        conversation, round_ = event.conversation_id, event.round
         verdict = verdicts[(conversation, f"r{round_}:{agent}")]
         if verdict is None:
             continue
