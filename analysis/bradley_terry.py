@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+QuantileMethod = Literal["linear", "inverted_cdf"]
+"""The numpy quantile methods used: interpolated for log-strengths, an observed value for ranks."""
 
 
 class ConvergenceError(RuntimeError):
@@ -90,9 +94,7 @@ class BradleyTerryBootstrap:
         return float(self.rank_low[k]), float(self.rank_high[k])
 
 
-def _item_order(
-    winners: Sequence[Hashable], losers: Sequence[Hashable], items: Sequence[str] | None
-) -> tuple[str, ...]:
+def _item_order(winners: Sequence[str], losers: Sequence[str], items: Sequence[str] | None) -> tuple[str, ...]:
     if items is not None:
         order = tuple(items)
         if len(set(order)) != len(order):
@@ -101,7 +103,7 @@ def _item_order(
     return tuple(sorted(set(winners) | set(losers)))
 
 
-def _codes(names: Sequence[Hashable], index: dict, what: str) -> np.ndarray:
+def _codes(names: Sequence[str], index: dict[str, int], what: str) -> np.ndarray:
     try:
         return np.fromiter((index[name] for name in names), dtype=np.int64, count=len(names))
     except KeyError as exc:
@@ -109,7 +111,7 @@ def _codes(names: Sequence[Hashable], index: dict, what: str) -> np.ndarray:
 
 
 def win_matrix_comparisons(
-    winners: Sequence[Hashable], losers: Sequence[Hashable], items: Sequence[str] | None = None
+    winners: Sequence[str], losers: Sequence[str], items: Sequence[str] | None = None
 ) -> tuple[tuple[str, ...], np.ndarray]:
     """Count the comparisons: returns the items and `wins[i, j]`, times item i beat item j.
 
@@ -251,8 +253,8 @@ def bradley_terry_wins(
 
 
 def bradley_terry_comparisons(
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     items: Sequence[str] | None = None,
     prior: float = 0.0,
     max_iter: int = 10_000,
@@ -279,8 +281,8 @@ def bradley_terry_comparisons(
 
 
 def bradley_terry_ranking(
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     items: Sequence[str] | None = None,
     prior: float = 0.0,
 ) -> list[str]:
@@ -299,8 +301,8 @@ def _ranks(log_p: np.ndarray) -> np.ndarray:
 
 def _group_win_matrices(
     order: tuple[str, ...],
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     groups: Sequence[Hashable],
 ) -> np.ndarray:
     """`out[g]`: the win matrix of the comparisons of group g (groups in order of appearance)."""
@@ -316,8 +318,8 @@ def _group_win_matrices(
 
 
 def bootstrap_bradley_terry(
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     groups: Sequence[Hashable] | None = None,
     items: Sequence[str] | None = None,
     n_boot: int = 200,
@@ -386,7 +388,7 @@ def bootstrap_bradley_terry(
     )
 
 
-def _nanquantile(samples: np.ndarray, q: float, method: str) -> np.ndarray:
+def _nanquantile(samples: np.ndarray, q: float, method: QuantileMethod) -> np.ndarray:
     """Column quantiles ignoring nan; an all-nan column gives nan."""
     out = np.full(samples.shape[1], np.nan)
     for k in range(samples.shape[1]):

@@ -193,7 +193,7 @@ def influence_graph(moves: Iterable[tuple[str, str]]) -> nx.DiGraph:
     Each move (from_agent, to_agent) means `to_agent` changed its verdict to `from_agent`'s. The
     edge from_agent -> to_agent has `weight` = the number of such moves.
     """
-    counts = Counter()
+    counts: Counter[tuple[str, str]] = Counter()
     for source, target in moves:
         if source == target:
             raise ValueError(f"an agent cannot move to its own verdict: '{source}'")

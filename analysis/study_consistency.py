@@ -131,7 +131,9 @@ def short_choices_events(
     choices = []
     for event in events:
         start = starts.get(event.conversation_id)
-        if not isinstance(event, MessageAdded) or start is None or not is_dilemma(start.scenario):
+        if not isinstance(event, MessageAdded) or start is None or start.scenario is None:
+            continue
+        if not is_dilemma(start.scenario):
             continue
         meta = start.scenario["metadata"]
         answer = (event.parsed or {}).get(field_name)

@@ -86,10 +86,14 @@ class Choice:
     other: str
 
 
+def _metadata(start: ConversationStarted) -> dict[str, Any]:
+    return (start.scenario or {}).get("metadata", {})
+
+
 def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
     starts = {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
     for start in starts.values():
-        metadata = (start.scenario or {}).get("metadata", {})
+        metadata = _metadata(start)
         if "target_value" not in metadata and "option_a_value" not in metadata:
             raise UserError(
                 f"conversation {start.conversation_id}: its scenario carries no cooperation fields "
@@ -117,11 +121,15 @@ def cooperation_records_events(events: Sequence[Event], judge_field: str = "conc
         stop = stops.get(cid)
         if stop is None or stop.status != "completed":
             continue
-        meta = start.scenario["metadata"]
-        parsed = [d for d in decisions[cid] if d.decision is not None and isinstance(d.decision.get(judge_field), bool)]
-        conceding = next((d for d in parsed if d.decision[judge_field]), None)
+        meta = _metadata(start)
+        parsed: list[tuple[JudgeDecision, bool]] = []
+        for decision in decisions[cid]:
+            verdict = (decision.decision or {}).get(judge_field)
+            if isinstance(verdict, bool):
+                parsed.append((decision, verdict))
+        conceding = next((d for d, verdict in parsed if verdict), None)
         conceded = True if conceding else (False if parsed else None)
-        deciding = conceding or (parsed[-1] if parsed else None)
+        deciding = conceding or (parsed[-1][0] if parsed else None)
         records.append(
             CooperationRecord(
                 outcome=ConcessionOutcome(
@@ -151,7 +159,7 @@ def stated_choices_events(events: Sequence[Event], field: str = "choice") -> lis
     for event in events:
         if not isinstance(event, MessageAdded) or event.round != 1 or event.conversation_id not in starts:
             continue
-        meta = starts[event.conversation_id].scenario["metadata"]
+        meta = _metadata(starts[event.conversation_id])
         label = str((event.parsed or {}).get(field, "")).strip().upper()
         a, b = meta["option_a_value"], meta["option_b_value"]
         chosen, other = (a, b) if label == "A" else (b, a) if label == "B" else (None, a)
@@ -418,8 +426,13 @@ def _adaptation(
 
 
 def _choice_comparisons(choices: Sequence[Choice]) -> tuple[list[str], list[str]]:
-    parsed = [c for c in choices if c.chosen is not None]
-    return [c.chosen for c in parsed], [c.other for c in parsed]
+    """Chosen and rejected values of the parsed choices, as parallel winner and loser lists."""
+    winners, losers = [], []
+    for choice in choices:
+        if choice.chosen is not None:
+            winners.append(choice.chosen)
+            losers.append(choice.other)
+    return winners, losers
 
 
 def analyze_stated(
@@ -448,8 +461,7 @@ def analyze_stated(
         _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
     per_type = {}
     for kind in COOPERATION_TYPES:
-        typed = [c for c in parsed if c.cooperation_type == kind]
-        per_type[kind] = _plain_ranking([c.chosen for c in typed], [c.other for c in typed])
+        per_type[kind] = _plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
     metrics["stated_by_type"] = per_type
     metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
     if unsteered is not None and ranking:

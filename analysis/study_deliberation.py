@@ -221,14 +221,20 @@ def _value_outputs(
             horizontal=True,
         )
     parts = similarity["jaccard"]
-    bars = {k: parts[k]["mean"] for k in ("agreement", "disagreement") if parts[k]["mean"] is not None}
+    bars: dict[str, float] = {}
+    errors: dict[str, tuple[float, float]] = {}
+    for comparison, ci in (("agreement", parts["agreement"]), ("disagreement", parts["disagreement"])):
+        mean, low, high = ci["mean"], ci["low"], ci["high"]
+        if mean is not None and low is not None and high is not None:
+            bars[comparison] = mean
+            errors[comparison] = (low, high)
     if bars:
         plot_bars(
             bars,
             writer.plot_path("value_similarity"),
             title="Jaccard similarity of value sets",
             ylabel="mean Jaccard",
-            errors={k: (parts[k]["low"], parts[k]["high"]) for k in bars},
+            errors=errors,
         )
     return {
         "messages_judged": judged,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,20 +113,21 @@ def _rated_profile(scores: Mapping[str, ValueScore]) -> dict[str, float]:
 
 
 def _answer_counts(items: Sequence[PortraitItem]) -> dict[str, Any]:
-    by_variant = {}
+    by_variant: dict[str, dict[str, int | float | None]] = {}
+    total: Counter[str] = Counter()
     for variant in dict.fromkeys(v for e in items for v in e.answers):
         given = [s for e in items for s in e.answers.get(variant, [])]
         expected = sum(e.conversations for e in items if variant in e.answers)
         parsed = [s for s in given if s is not None]
-        by_variant[variant] = {
+        counts = {
             "expected": expected,
             "parsed": len(parsed),
             "unparsed": len(given) - len(parsed),
             "missing": expected - len(given),
-            "mean_score": sum(parsed) / len(parsed) if parsed else None,
         }
-    total = {key: sum(v[key] for v in by_variant.values()) for key in ("expected", "parsed", "unparsed", "missing")}
-    return {**total, "by_variant": by_variant}
+        total.update(counts)
+        by_variant[variant] = {**counts, "mean_score": sum(parsed) / len(parsed) if parsed else None}
+    return {**{key: total[key] for key in ("expected", "parsed", "unparsed", "missing")}, "by_variant": by_variant}
 
 
 def _variant_alpha(items: Sequence[PortraitItem]) -> dict[str, Any]:
