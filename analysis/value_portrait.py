@@ -250,9 +250,8 @@ def plot_value_radar(
         values = [float(profile[d]) if _rated(profile.get(d)) else 0.0 for d in dimensions]
         axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5, label=label)
         axes.fill(angles + angles[:1], values + values[:1], alpha=0.08)
-    axes.plot(
-        angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--"
-    )  # the centre: the mean item
+    # the centre: the mean item
+    axes.plot(angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--")
     axes.set_xticks(angles)
     axes.set_xticklabels([d.replace("_", "-") for d in dimensions], fontsize=9)
     axes.set_title(title)

@@ -87,9 +87,8 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
     for value, (mu, sigma) in r.items():
         assert skills[value].mu == pytest.approx(mu, abs=1e-6), value
         assert skills[value].sigma == pytest.approx(sigma, abs=1e-6), value
-    assert (
-        skills["Loyalty"].mu > MU > skills["Honesty"].mu
-    )  # Loyalty won its second match against Honesty's higher rating
+    # Loyalty won its second match against Honesty's higher rating
+    assert skills["Loyalty"].mu > MU > skills["Honesty"].mu
     assert skills["Fairness"].mu == pytest.approx(r["Fairness"][0])
 
 
