@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from moot.report.summaries import SummaryBuilder
-from moot.trace.reading import effective_events
 from moot.trace.events import (
     ConversationStarted,
     ErrorEvent,
@@ -26,6 +25,7 @@ from moot.trace.events import (
     Stopped,
     TurnStarted,
 )
+from moot.trace.reading import effective_events
 
 
 def call_view(call: ModelCall) -> dict[str, Any]:

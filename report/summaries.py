@@ -43,7 +43,10 @@ def label_of_parsed(parsed: dict[str, Any] | None) -> str | None:
 
 
 def majority_label(labels: list[str | None]) -> str | None:
-    """The strict majority of the labels (None counts as a vote for nobody); `no majority` without one; None when empty."""
+    """The strict majority of the labels (None counts as a vote for nobody).
+
+    `no majority` without one; None when there are no labels.
+    """
     if not labels:
         return None
     counts = Counter(label for label in labels if label is not None)
@@ -76,7 +79,10 @@ class ConversationSummary:
     rounds: int = 0
     """Rounds played (the stop event's count, else the last round seen)."""
     outcome: str = ""
-    """The final verdict (strict majority of the last round), or the judge's last decision; empty when none or failed."""
+    """The final verdict (strict majority of the last round), or the judge's last decision.
+
+    Empty when there is none or the conversation failed.
+    """
     errors: int = 0
     """Error events of the conversation."""
     search: str = ""

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-
 from pathlib import Path
 
 import pytest
 
 import moot
+from helpers import debate_spec
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.trace.events import ChatRecord, ConversationStarted, MessageAdded, ModelCall, Stopped
 from moot.trace.manifest import RunManifest
 from moot.trace.store import SQLiteTraceStore
-
-from helpers import debate_spec
 
 AGENTS = ("alice", "bob", "carol")
 VALUES = [
@@ -43,7 +41,8 @@ DEBATE_SCENARIOS = [
     {
         "id": f"p{i}",
         "title": f"AITA for keeping the umbrella, case {i}?",
-        "text": f"Situation number {i}: my friend borrowed my umbrella{' in the lighthouse' if i == 2 else ''}.{MARKUP if i == 1 else ''}",
+        "text": f"Situation number {i}: my friend borrowed my umbrella{' in the lighthouse' if i == 2 else ''}."
+        f"{MARKUP if i == 1 else ''}",
     }
     for i in range(8)
 ]
@@ -154,11 +153,10 @@ def write_quick_run_dir(run_dir: Path, conversations: int) -> None:
                     )
                 )
                 verdicts = (VERDICTS[index % 4], VERDICTS[index % 4] if index % 3 else VERDICTS[(index + 1) % 4])
-                for position, (agent, verdict) in enumerate(zip(("ann", "ben"), verdicts)):
+                for position, (agent, verdict) in enumerate(zip(("ann", "ben"), verdicts, strict=True)):
                     reply = json.dumps({"verdict": verdict, "explanation": f"{agent} on case {index}"})
-                    if (
-                        position == 0
-                    ):  # one model call per conversation keeps large rows in the table without slowing the build
+                    # one model call per conversation keeps large rows in the table without slowing the build
+                    if position == 0:
                         store.append(
                             ModelCall(
                                 **ids,
