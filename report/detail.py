@@ -79,8 +79,9 @@ def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
             turns.setdefault(key, _Turn(role=event.role)).calls.append(call_view(event))
         elif isinstance(event, MessageAdded):
             turn = turns.pop(key, _Turn())
+            message_id = f"r{event.round}:{event.agent}"
             entry = {
-                "id": f"r{event.round}:{event.agent}",
+                "id": message_id,
                 "kind": "message",
                 "agent": event.agent,
                 "role": event.role,
@@ -93,7 +94,7 @@ def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
                 "values": [],
                 "judgements": [],
             }
-            by_id[entry["id"]] = entry
+            by_id[message_id] = entry
             rounds[event.round]["messages"].append(entry)
         elif isinstance(event, JudgeDecision):
             turn = turns.pop(key, _Turn())
