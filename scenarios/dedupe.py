@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -52,7 +53,7 @@ def similarity_method() -> Method:
 def word_ngrams_text(text: str) -> list[str]:
     """The lowercased word unigrams and bigrams of a text, in order (unigrams first)."""
     words = _WORD.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
 def tfidf_vectors_texts(texts: Sequence[str]) -> np.ndarray:

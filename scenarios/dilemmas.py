@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from moot.scenarios.schema import Scenario, id_as_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moot.errors import UserError
 from moot.safe_load import load_json, read_text
+from moot.scenarios.schema import Scenario, id_as_text
 
 DILEMMAS_FORMAT = "dilemmas"
 """Value of the top-level `format` key that marks a dilemma scenario file."""
@@ -178,7 +178,7 @@ def load_dilemma_csv(text: str, name: str) -> list[Scenario]:
     dilemmas = []
     for key in order:
         entry = pending[key]
-        for kind, suffix in zip(ACTION_TYPES, "12"):
+        for kind, suffix in zip(ACTION_TYPES, "12", strict=True):
             if f"action_{suffix}" not in entry:
                 raise UserError(f"{name}:{entry['line']}: dilemma {key!r} has no {kind} row")
         data = {k: entry[k] for k in ("id", "text", "action_1", "action_2", "values_1", "values_2", "topic")}

@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from moot.errors import UserError
 from moot.protocols.values.schwartz import (
     SCHWARTZ,
     SCHWARTZ_VALUES,
@@ -22,8 +24,6 @@ from moot.scenarios import (
     resolve_scenario_source,
 )
 from moot.scenarios.cooperation import COOPERATION_TYPES, first_base_scenarios
-
-from moot.errors import UserError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "cooperation_sample.yaml"
 SECOND_PERSON = re.compile(r"\b(you|your)\b", re.IGNORECASE)
@@ -246,7 +246,8 @@ def test_duplicate_base_id(tmp_path: Path) -> None:
 def test_unknown_format_is_named_with_a_suggestion(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD_ROW.replace("format: cooperation", "format: cooperative"))
     assert load_error(path) == (
-        f"{path}:1: top-level key 'format': unknown scenario format 'cooperative'; did you mean 'cooperation'? known: cooperation, dilemmas"
+        f"{path}:1: top-level key 'format': unknown scenario format 'cooperative'; did you mean 'cooperation'? "
+        "known: cooperation, dilemmas"
     )
 
 

@@ -96,7 +96,10 @@ def test_a_threshold_outside_zero_to_one_is_a_user_error(threshold):
 
 
 def test_embedding_path_when_installed_else_a_clear_error():
-    """With the `embeddings` extra, a rewording is closer than an unrelated text; without it, one line names the extra."""
+    """With the `embeddings` extra, a rewording is closer than an unrelated text.
+
+    Without it, one line names the extra.
+    """
     texts = [GARDEN, GARDEN_REWORDED, SAILING]
     if embedding_available():
         assert dedupe.similarity_method() == "embedding"

@@ -22,10 +22,15 @@ scenarios:
     topic: money
 """
 
-CSV_HEADER = "dilemma_idx,basic_situation,dilemma_situation,action_type,action,negative_consequence,values_aggregated,topic,topic_group\n"
+CSV_HEADER = (
+    "dilemma_idx,basic_situation,dilemma_situation,action_type,action,negative_consequence,"
+    "values_aggregated,topic,topic_group\n"
+)
 GOOD_CSV = CSV_HEADER + (
-    "0,x,\"You found a wallet. Do you return it?\",to_do,Return the wallet.,none,\"['honesty', 'integrity']\",found items,daily\n"
-    '0,x,"You found a wallet. Do you return it?",not_to_do,Keep the wallet.,guilt,"[\'financial gain\']",found items,daily\n'
+    "0,x,\"You found a wallet. Do you return it?\",to_do,Return the wallet.,none,\"['honesty', 'integrity']\","
+    "found items,daily\n"
+    '0,x,"You found a wallet. Do you return it?",not_to_do,Keep the wallet.,guilt,"[\'financial gain\']",'
+    "found items,daily\n"
     '1,x,"Your boss lies. Do you report it?",not_to_do,Stay quiet.,none,"[""loyalty""]",work,daily\n'
     '1,x,"Your boss lies. Do you report it?",to_do,Report it.,none,"[""honesty"", ""justice""]",work,daily\n'
 )
@@ -96,7 +101,8 @@ def test_value_lists_in_every_spelling():
     [
         (
             "dilemma_situation,action,values_aggregated\nS,A,x\n",
-            ":1: missing column 'action_type'; a DailyDilemmas file needs columns dilemma_situation, action_type, action, values_aggregated",
+            ":1: missing column 'action_type'; a DailyDilemmas file needs columns "
+            "dilemma_situation, action_type, action, values_aggregated",
         ),
         (
             "dilemma_situation,action_type,action,values_aggregated\nS,to_do,A,x\nS,maybe,B,y\n",
@@ -145,7 +151,8 @@ def test_csv_errors_name_file_line_and_field(tmp_path, content, expected):
             ":7: field 'values_1': list should have at least 1 item after validation, not 0",
         ),
         (
-            "  - id: a\n    text: T\n    action_1: A\n    action_2: B\n    values_1: [x]\n    values_2: [y]\n    value_3: [z]\n",
+            "  - id: a\n    text: T\n    action_1: A\n    action_2: B\n"
+            "    values_1: [x]\n    values_2: [y]\n    value_3: [z]\n",
             ":9: field 'value_3' is not allowed; did you mean 'values_2'?",
         ),
         (

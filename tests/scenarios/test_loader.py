@@ -351,7 +351,8 @@ def test_resolve_unknown_name(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         resolve_scenario_source("nothing_like_it", base_dir=tmp_path)
     assert str(info.value) == (
-        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
+        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, "
+        "cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
     )
 
 
@@ -361,5 +362,6 @@ def test_resolve_close_name_suggests_bundled(tmp_path: Path, ref: str) -> None:
         resolve_scenario_source(ref, base_dir=tmp_path)
     assert str(info.value) == (
         f"scenario file '{ref}' not found; did you mean 'aita_value_portrait'? "
-        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
+        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, "
+        "open_questions_sample, value_portrait"
     )
