@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -36,6 +36,8 @@ _ROW_MODELS: dict[str | None, type[BaseModel]] = {
     DILEMMAS_FORMAT: Dilemma,
 }
 """The model of a row, by the file's `format` (None for plain scenarios)."""
+_RowModel = TypeVar("_RowModel", Scenario, CooperationScenario, Dilemma)
+"""One of the row models; each has an `id`."""
 _SCALAR_KINDS = {
     "str": "string",
     "int": "integer",
@@ -90,7 +92,7 @@ def load_scenarios(path: Path | str) -> ScenarioSet:
     elif form == DILEMMAS_FORMAT:
         scenarios = dilemma_scenarios(_validate(rows, name, kind, Dilemma))
     else:
-        scenarios = _validate(rows, name, kind)
+        scenarios = _validate(rows, name, kind, Scenario)
     return ScenarioSet(name, hashlib.sha256(data).hexdigest(), scenarios)
 
 
@@ -223,9 +225,9 @@ def _yaml_key_lines(item: MappingNode) -> dict[str, int]:
     return {_key(key): key.start_mark.line + 1 for key, _ in item.value}
 
 
-def _validate(rows: list[_Row], name: str, kind: str, model: type[BaseModel] = Scenario) -> list[Any]:
-    """Validate each row as a `model` (a `Scenario` unless told) and check that ids are unique."""
-    scenarios: list[Any] = []
+def _validate(rows: list[_Row], name: str, kind: str, model: type[_RowModel]) -> list[_RowModel]:
+    """Validate each row as a `model` and check that ids are unique."""
+    scenarios: list[_RowModel] = []
     first_line: dict[str, int] = {}
     for row in rows:
         try:
