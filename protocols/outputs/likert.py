@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from moot.protocols.outputs.schema import BUILTIN_OUTPUTS, OutputSchema
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from moot.errors import UserError
+from moot.protocols.outputs.schema import BUILTIN_OUTPUTS, OutputSchema
 
 LIKERT_PHRASES = (
     "very much like me",
@@ -42,7 +42,10 @@ def _normalize_text(text: str) -> str:
 
 
 def parse_likert_phrase(text: str) -> str | None:
-    """The Likert phrase a reply gives: the exact phrase, else the longest phrase contained in it as whole words; None if none."""
+    """The Likert phrase a reply gives, or None if it gives none.
+
+    The exact phrase, else the longest phrase contained in the reply as whole words.
+    """
     normalized = _normalize_text(text)
     if normalized in LIKERT_SCORES:
         return normalized
@@ -84,7 +87,10 @@ class LikertSchema(OutputSchema):
 
 
 def likert_output(argument: str | None = None) -> OutputSchema:
-    """The `likert` output schema: `{"answer": <one of the six phrases>}`, validated leniently, with the phrase's `score` added."""
+    """The `likert` output schema: `{"answer": <one of the six phrases>}`.
+
+    Validated leniently, with the phrase's `score` added.
+    """
     if argument:
         raise UserError(f"output 'likert' takes no argument (got 'likert:{argument}')")
     schema = {**BUILTIN_OUTPUTS["likert"], "additionalProperties": False}

@@ -169,8 +169,9 @@ class OutputSchema:
         return self.validate_data(data)
 
     def max_tokens_bound(self) -> int:
-        """Tokens that always suffice for a complete reply: a token per character of every bounded string, plus the JSON around them.
+        """Tokens that always suffice for a complete reply.
 
+        A token per character of every bounded string, plus the JSON around them.
         Under a grammar, a reply given this many tokens cannot be cut off before its JSON closes.
         """
         return _tokens_bound(self.json_schema)

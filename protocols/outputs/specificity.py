@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import networkx as nx
-from moot.protocols.outputs.schema import OutputSchema
 from pydantic import BaseModel, ConfigDict, Field
+
+from moot.protocols.outputs.schema import OutputSchema
 
 MAX_CLAIMS = 6
 """Claims a judge may list for one argument."""
@@ -139,8 +140,9 @@ def _claim_schema(supports: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def tree_grammar_schema() -> dict[str, Any]:
-    """The schema a constrained decoder gets: lists of 1..MAX_CLAIMS claims in which claim i supports one of claims 1..i-1.
+    """The schema a constrained decoder gets.
 
+    Lists of 1..MAX_CLAIMS claims in which claim i supports one of claims 1..i-1.
     JSON Schema cannot say "less than my own index" of an array item, so each length is spelled
     out as a tuple (`prefixItems`), claim i carrying its own `supports` enum.
     """

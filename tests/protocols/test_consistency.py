@@ -8,10 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+import moot
 from helpers import events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
+from moot.cli import main
+from moot.errors import UserError
 from moot.judges.arguments import (
     EXTRACTION_ROLE,
     SPECIFICITY_ROLE,
@@ -20,10 +24,6 @@ from moot.judges.arguments import (
     argument_values_output,
     judge_arguments_run,
 )
-
-import moot
-from moot.cli import main
-from moot.errors import UserError
 
 DILEMMAS = [
     {
@@ -58,7 +58,11 @@ def long_answer(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judge(messages: list[dict[str, str]], context: CallContext) -> str:
-    """The three argument judges: split numbered lines, name the value an argument names, a claim tree of depth 2 with a repeat and a bad edge."""
+    """The three argument judges.
+
+    They split numbered lines, name the value an argument names, and give a claim tree of depth 2
+    with a repeat and a bad edge.
+    """
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
         return json.dumps({"arguments": re.findall(r"^\d+\. (.*)$", prompt, flags=re.MULTILINE)})
@@ -86,7 +90,8 @@ def long_spec() -> dict:
         {"name": "arguer_3", "role": "arguer", "variables": {"k": 3}},
     ]
     spec["roles"]["arguer"]["prompt"] = (
-        "{{ scenario.text }}\nvalues: {{ ((scenario.metadata.values_1 | default([])) + (scenario.metadata.values_2 | default([]))) | join(', ') }}"
+        "{{ scenario.text }}\nvalues: {{ ((scenario.metadata.values_1 | default([])) + "
+        "(scenario.metadata.values_2 | default([]))) | join(', ') }}"
     )
     return spec
 

@@ -8,6 +8,7 @@ import re
 import pytest
 
 import moot
+from helpers import events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -17,8 +18,6 @@ from moot.graphs.context import ConversationContext
 from moot.graphs.nodes import agent_prompts, template_variables
 from moot.protocols.templates import render
 from moot.scenarios import Scenario
-
-from helpers import events_of
 
 DILEMMAS = [
     {
@@ -47,7 +46,10 @@ PREFERRED = ("Return it.", "Keep quiet.")
 
 
 def balanced_spec(model: str = "scripted", **variables) -> dict:
-    """The bundled balanced spec on a scripted model (plain `scripted`: both choosers always answer "Action 1"), with extra spec variables."""
+    """The bundled balanced spec on a scripted model, with extra spec variables.
+
+    On plain `scripted` both choosers always answer "Action 1".
+    """
     spec = moot.load_spec("consistency_short_balanced").spec.model_dump(exclude_defaults=True)
     spec["model"] = model
     spec["variables"] = {**spec.get("variables", {}), **variables}

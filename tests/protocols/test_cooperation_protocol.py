@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import events_of
-from moot.agents.providers.scripted import register_responder
-from moot.protocols.loader import LoadedSpec, validate_spec_data
-from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
-from moot.scenarios import CooperationScenario, expand_role_swaps
 
 import moot
+from helpers import events_of
+from moot.agents.providers.scripted import register_responder
 from moot.api import compile_loaded
 from moot.cli import main
 from moot.errors import UserError
+from moot.protocols.loader import LoadedSpec, validate_spec_data
+from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
+from moot.scenarios import CooperationScenario, expand_role_swaps
 
 COOPERATION_SPECS = ["cooperation", "cooperation_stated", "cooperation_persona", "cooperation_few_shot"]
 HIKE = CooperationScenario(
@@ -221,7 +221,9 @@ def test_variants_differ_from_each_other_by_one_field():
     ]
     assert changed == [
         (
-            "  - {name: target, role: target, max_tokens: 240, variables: {adapt_mode: persona, adapt_value: Tradition}}",
-            "  - {name: target, role: target, max_tokens: 240, variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
+            "  - {name: target, role: target, max_tokens: 240, "
+            "variables: {adapt_mode: persona, adapt_value: Tradition}}",
+            "  - {name: target, role: target, max_tokens: 240, "
+            "variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
         )
     ]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from moot.cli import main
-
 from helpers import GOOD_SPEC_YAML as GOOD
+from moot.cli import main
 
 # (id, edit of GOOD as (old, new), expected line number or None, expected text)
 CASES = [
@@ -22,7 +21,8 @@ CASES = [
         "unknown-provider",
         ("model: scripted", "model: opnai:gpt-4.1"),
         2,
-        "model provider 'opnai' is unknown; did you mean 'openai'? known: anthropic, local, openai, openai-compatible, scripted",
+        "model provider 'opnai' is unknown; did you mean 'openai'? "
+        "known: anthropic, local, openai, openai-compatible, scripted",
     ),
     ("duplicate-agent", ("{name: bob,", "{name: alice,"), 9, "agents[1].name: duplicate agent name 'alice'"),
     (
@@ -62,7 +62,9 @@ CASES = [
     (
         "zero-agents",
         (
-            'agents:\n  - {name: alice, role: debater, script: [\'{"verdict": "NTA", "explanation": "x"}\']}\n  - {name: bob, role: debater, script: [\'{"verdict": "NTA", "explanation": "x"}\']}\n',
+            "agents:\n"
+            '  - {name: alice, role: debater, script: [\'{"verdict": "NTA", "explanation": "x"}\']}\n'
+            '  - {name: bob, role: debater, script: [\'{"verdict": "NTA", "explanation": "x"}\']}\n',
             "agents: []\n",
         ),
         7,
@@ -170,8 +172,8 @@ def test_not_utf8_and_missing_files(tmp_path, capsys):
     assert main(["validate", "aita_round_robbin_3"]) == 2
     err = capsys.readouterr().err
     assert (
-        "spec file 'aita_round_robbin_3' not found; did you mean 'aita_round_robin_3'? bundled specs: aita_round_robin_2, "
-        in err
+        "spec file 'aita_round_robbin_3' not found; did you mean 'aita_round_robin_3'? "
+        "bundled specs: aita_round_robin_2, " in err
     )
     assert main(["validate", "zzzz"]) == 2
     assert "spec file 'zzzz' not found; bundled specs: aita_round_robin_2, " in capsys.readouterr().err
@@ -184,7 +186,7 @@ def test_a_hosted_model_without_its_key_is_refused_before_running(tmp_path, caps
     assert main(["run", str(spec_file), "--scenarios", "aita_value_portrait", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert (
-        err
-        == f"moot: error: {spec_file}:2: model: provider 'openai' needs an API key in the environment variable OPENAI_API_KEY\n"
+        err == f"moot: error: {spec_file}:2: model: provider 'openai' needs an API key "
+        "in the environment variable OPENAI_API_KEY\n"
     )
     assert not (tmp_path / "run").exists()

@@ -1,4 +1,7 @@
-"""The value portrait protocol: its Likert output, its six prompt variants, steering edits, and a scripted run analysed end to end."""
+"""The value portrait protocol.
+
+Its Likert output, its six prompt variants, steering edits, and a scripted run analysed end to end.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import json
 import math
 
 import pytest
+
+import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -15,6 +20,7 @@ from moot.analysis.value_portrait import (
     correlations_from_metadata,
     value_scores_ratings,
 )
+from moot.errors import SpecError
 from moot.graphs.compiler import ConversationContext
 from moot.graphs.conformance import check_conformance
 from moot.graphs.nodes import agent_prompts, template_variables
@@ -29,9 +35,6 @@ from moot.protocols.outputs.text_replies import parse_text_reply
 from moot.protocols.templates import render
 from moot.scenarios.loader import load_scenarios, resolve_scenario_source
 from moot.scenarios.schema import Scenario
-
-import moot
-from moot.errors import SpecError
 
 VARIANTS = ["v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed"]
 
@@ -170,7 +173,7 @@ def test_scripted_run_is_scored_compared_and_steering_measured(tmp_path, bundled
     # Four items that measure some value (items measuring none would leave every score empty).
     chosen = [s for s in bundled_items if any(r >= 0.3 and p < 0.05 for r, p in s.metadata["values"].values())][:4]
     TRUE_RATING.clear()
-    TRUE_RATING.update(zip([s.id for s in chosen], [6, 2, 4, 5]))
+    TRUE_RATING.update(zip([s.id for s in chosen], [6, 2, 4, 5], strict=True))
     register_responder("vp_plain", _respondent(0))
     register_responder("vp_steered", _respondent(1))
     base = moot.load_spec("value_portrait").spec.model_copy(update={"model": "scripted:vp_plain"})
@@ -185,7 +188,7 @@ def test_scripted_run_is_scored_compared_and_steering_measured(tmp_path, bundled
     assert (answers["expected"], answers["parsed"], answers["unparsed"], answers["missing"]) == (24, 23, 1, 0)
     assert answers["by_variant"]["v3_reversed"]["unparsed"] == 1
     # Steered ratings are the true ones plus 1 (capped at 6), the unparsed answer excluded.
-    steered_ratings = dict(zip(TRUE_RATING, [6.0, 3.0, 5.0, 6.0]))
+    steered_ratings = dict(zip(TRUE_RATING, [6.0, 3.0, 5.0, 6.0], strict=True))
     items = {row["item"]: row for row in _rows(folder / index.tables["items"])}
     assert {k: float(v["rating"]) for k, v in items.items()} == steered_ratings
     assert items[chosen[2].id]["parsed"] == "5"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
+from moot.errors import SpecError
 from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.outputs.schema import extract_json_object
 from moot.protocols.outputs.text_replies import parse_text_reply
-
-from moot.errors import SpecError
 
 
 def test_verdict_schema_accepts_valid_and_explains_invalid():

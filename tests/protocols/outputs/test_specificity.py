@@ -13,7 +13,10 @@ from moot.protocols.outputs.specificity import (
 
 
 def test_claim_tree_depth_by_hand():
-    """Claims 1..5 with edges 1->2, 2->3, 1->4, 4->5: two root-to-leaf paths of 2 edges each, so depth 2; a chain of 4 claims has 3 edges; a lone thesis scores 0."""
+    """Claims 1..5 with edges 1->2, 2->3, 1->4, 4->5: two root-to-leaf paths of 2 edges each, so depth 2.
+
+    A chain of 4 claims has 3 edges; a lone thesis scores 0.
+    """
     assert claim_tree_depth(5, [[1, 2], [2, 3], [1, 4], [4, 5]]) == 2
     assert claim_tree_depth(4, [[1, 2], [2, 3], [3, 4]]) == 3
     assert claim_tree_depth(1, []) == 0
@@ -52,7 +55,8 @@ def test_the_grammar_schema_lets_a_claim_support_only_earlier_claims():
 
 def test_specificity_replies_are_read_leniently():
     tree, error = specificity_output().parse_json(
-        '{"claims": [{"claim": "a"}, {"claim": " "}, {"claim": "b", "supports": 1}, {"claim": "c", "supports": 2}, {"claim": "d"}]}'
+        '{"claims": [{"claim": "a"}, {"claim": " "}, {"claim": "b", "supports": 1}, '
+        '{"claim": "c", "supports": 2}, {"claim": "d"}]}'
     )
     # the blank claim 2 is left out, so c supports nothing that exists; d names nothing
     assert error is None and tree == {

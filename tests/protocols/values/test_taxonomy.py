@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from moot.protocols.values.taxonomy import load_value_taxonomy
 
 from moot.errors import UserError
+from moot.protocols.values.taxonomy import load_value_taxonomy
 
 THE_48 = [
     "Trust creation and maintenance",
