@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 import re
 import time
-from collections.abc import Callable, Iterator, MappingView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +141,7 @@ def size_of(value: Any, limit: int) -> int:
             if total <= limit:
                 stack += item.keys()
                 stack += item.values()
-        elif isinstance(item, (list, tuple, set, frozenset, MappingView)):
+        elif isinstance(item, (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)):
             total += len(item) + 1
             if total <= limit:
                 stack += item

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import GenericAlias
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -248,7 +249,7 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
         for key, arg in (("minItems", "min_length"), ("maxItems", "max_length")):
             if key in prop:
                 constraints[arg] = prop[key]
-        return list[item_type], constraints
+        return GenericAlias(list, (item_type,)), constraints
     if "enum" in prop:
         values = tuple(prop["enum"])
         if not values:
@@ -289,6 +290,10 @@ def schema_from_json(name: str, schema: dict[str, Any], path: tuple[str | int, .
         raise SpecError("an output schema must be an object with at least one property", path)
     required = set(schema.get("required", properties))
     model = _object_model(f"Output_{name}", schema, path)
-    full_schema = {"type": "object", "properties": properties, "required": sorted(required, key=list(properties).index)}
+    full_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(required, key=list(properties).index),
+    }
     full_schema["additionalProperties"] = False
     return OutputSchema(name=name, json_schema=full_schema, model=model)
