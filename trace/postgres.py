@@ -57,7 +57,9 @@ END
 $$;
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{APPEND_ONLY_TRIGGER}' AND tgrelid = 'moot_events'::regclass) THEN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_trigger WHERE tgname = '{APPEND_ONLY_TRIGGER}' AND tgrelid = 'moot_events'::regclass
+    ) THEN
         CREATE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE ON moot_events
             FOR EACH ROW EXECUTE FUNCTION moot_refuse_change();
         CREATE TRIGGER {NO_TRUNCATE_TRIGGER} BEFORE TRUNCATE ON moot_events
@@ -229,7 +231,10 @@ class PostgresTraceStore:
     def raw_rows(
         self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None
     ) -> Iterator[RawRow]:
-        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order.
+
+        They are given as they are stored (nothing parsed).
+        """
         for row in self._pages(", ".join(ROW_COLUMNS[1:]), after, conversation_id, kinds):
             yield RawRow(*row)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from moot.errors import UserError
 from moot.trace.events import Event, Resumed
 from moot.trace.location import open_store
-from moot.trace.redaction import public_location
 from moot.trace.manifest import MANIFEST_FILE
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, TraceStore
 
 

@@ -16,8 +16,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from contextlib import AbstractContextManager, contextmanager
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -130,7 +130,10 @@ class TraceStore(Protocol):
     def raw_rows(
         self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None
     ) -> Iterator[RawRow]:
-        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order.
+
+        They are given as they are stored (nothing parsed).
+        """
         ...
 
     def row_at(self, seq: int) -> RawRow | None:
@@ -267,7 +270,10 @@ class SQLiteTraceStore:
     def raw_rows(
         self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None
     ) -> Iterator[RawRow]:
-        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order.
+
+        They are given as they are stored (nothing parsed).
+        """
         where, params = filter_clause(conversation_id, kinds)
         if after is not None:
             where.insert(0, "seq > ?")

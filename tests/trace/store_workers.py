@@ -17,7 +17,10 @@ def ready(start: Any) -> None:
 
 
 def append_events(location: str | None, run_dir: str, run_id: str, worker: int, count: int) -> int:
-    """Open the run's store and, once every writer has opened its own, append `count` messages; return the process id."""
+    """Open the run's store and, once every writer has opened its own, append `count` messages.
+
+    Returns the process id.
+    """
     import os
 
     from moot.trace.events import MessageAdded

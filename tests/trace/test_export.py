@@ -1,4 +1,7 @@
-"""`export_run`: flat tables of a run, the same rows in JSONL, CSV and Parquet; and no secret in any file a run writes."""
+"""`export_run`: flat tables of a run, the same rows in JSONL, CSV and Parquet.
+
+And no secret in any file a run writes.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import moot
+from fakes.llm_server import FakeLLMServer
+from helpers import SCENARIOS, debate_spec, events_of, verdict
+from moot.graphs.audit import verify_run
 from moot.graphs.replay import replay_run
 from moot.trace.events import parse_event
 from moot.trace.export import export_run
-from moot.graphs.audit import verify_run
-
-from fakes.llm_server import FakeLLMServer
-from helpers import SCENARIOS, debate_spec, events_of, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 

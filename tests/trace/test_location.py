@@ -8,8 +8,8 @@ import pytest
 
 from moot.errors import UserError
 from moot.trace.location import check_trace_location, open_store
-from moot.trace.redaction import public_location
 from moot.trace.postgres import PostgresTraceStore
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore
 
 

@@ -17,23 +17,22 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from helpers import consensus_run
 from moot.analysis.analyze import read_run
 from moot.analysis.summary import summarize_run
 from moot.cli import main
 from moot.errors import UserError
+from moot.graphs.audit import verify_run
 from moot.graphs.resume import open_interrupted_run
 from moot.report.index import RunIndex
 from moot.report.query import ListQuery
 from moot.trace.export import export_run
-from moot.trace.redaction import public_location
 from moot.trace.manifest import RunManifest
-from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
 from moot.trace.opening import TraceRefused, open_run
+from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
 from moot.trace.reading import check_run_dir, open_run_trace
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, canonical_json, open_trace
-from moot.graphs.audit import verify_run
-
-from helpers import consensus_run
 
 
 @pytest.fixture(scope="module")

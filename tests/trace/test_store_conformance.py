@@ -172,11 +172,10 @@ def test_bulk_appends_commit_together_or_not_at_all(backend: Backend) -> None:
         _fill(store)
     kept = store.count()
     assert kept == 3
-    with pytest.raises(RuntimeError):
-        with store.bulk():
-            store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
-            store.append(ConversationStarted(**_ids(), protocol="p", order=["b"], repeat=0, seed=0))
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), store.bulk():
+        store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
+        store.append(ConversationStarted(**_ids(), protocol="p", order=["b"], repeat=0, seed=0))
+        raise RuntimeError("stop")
     # the failed batch left nothing behind, and the chain goes on from the last committed event
     assert store.count() == kept and store.last_seq == kept
     after = store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
@@ -210,9 +209,8 @@ def test_a_read_only_store_reads_and_refuses_to_append(backend: Backend) -> None
     assert list(reader.events()) == stored and reader.last_hash == event_hash(stored[-1])
     with pytest.raises(RuntimeError, match="read-only"):
         reader.append(Stopped(**_ids(2), status="completed", reason="x", rounds=2))
-    with pytest.raises(RuntimeError, match="read-only"):
-        with reader.bulk():
-            pass
+    with pytest.raises(RuntimeError, match="read-only"), reader.bulk():
+        pass
     reader.close()
     writer.close()
 

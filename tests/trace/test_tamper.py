@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import consensus_run
+from moot.graphs.audit import verify_run
 from moot.trace.events import parse_event
 from moot.trace.store import SQLiteTraceStore, canonical_json, event_hash
-from moot.graphs.audit import verify_run
-
-from helpers import consensus_run
 
 SEEDS = range(30)
 EDITABLE = ("content", "raw_reply", "reason", "round", "agent", "scenario_id", "visible", "order")
@@ -87,7 +86,8 @@ def insert(db: sqlite3.Connection, rng: random.Random) -> int:
     update = {"seq": seq, "prev_hash": prev[0] if prev else None, "round": template.round + 7}
     forged = template.model_copy(update=update)
     db.execute(
-        "INSERT INTO events (seq, event, run_id, conversation_id, scenario_id, round, agent, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (seq, event, run_id, conversation_id, scenario_id, round, agent, body, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             seq,
             forged.event,
