@@ -42,8 +42,15 @@ from pydantic import ValidationError
 from moot.trace.anchors import anchor_findings, anchors_to_check
 from moot.trace.events import Event, ModelCall, parse_event
 from moot.trace.manifest import RunManifest
-from moot.trace.opening import UNFINISHED, OpenedRun, TraceRefused, open_trace_as_stored, read_manifest, read_run_events
-from moot.trace.opening import trace_name
+from moot.trace.opening import (
+    UNFINISHED,
+    OpenedRun,
+    TraceRefused,
+    open_trace_as_stored,
+    read_manifest,
+    read_run_events,
+    trace_name,
+)
 from moot.trace.store import RawRow, TraceStore, event_hash
 
 COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
@@ -186,32 +193,33 @@ def chain_problems(
     """
     problems = [Problem("edited", row.seq, row.defect) for row in rows if row.defect]
     by_hash = {row.hash: row for row in rows}
-    sound = [row for row in rows if row.event is not None and not row.defect]
-    children: dict[str | None, list[StoredRow]] = defaultdict(list)
-    for row in sound:
-        children[row.event.prev_hash].append(row)
+    sound = [(row, row.event) for row in rows if row.event is not None and not row.defect]
+    children: dict[str | None, list[tuple[StoredRow, Event]]] = defaultdict(list)
+    for row, event in sound:
+        children[event.prev_hash].append((row, event))
     pointed_to = {h for h in children if h is not None}
     explained: set[int] = set()
 
-    for row in sound:
-        prev = row.event.prev_hash
+    for row, event in sound:
+        prev = event.prev_hash
         if prev is not None and prev not in by_hash:
             # The event before this one is gone, or it was rewritten with a new hash.
-            rewritten = [r for r in sound if r.event.seq == row.event.seq - 1 and r.hash not in pointed_to]
+            rewritten = [r for r, e in sound if e.seq == event.seq - 1 and r.hash not in pointed_to]
             if rewritten:
                 problems.append(
                     Problem(
                         "edited",
                         rewritten[0].seq,
-                        f"event {rewritten[0].seq} was rewritten with a new hash: event {row.event.seq} points to a hash no event has",
+                        f"event {rewritten[0].seq} was rewritten with a new hash: "
+                        f"event {event.seq} points to a hash no event has",
                     )
                 )
             else:
                 problems.append(
                     Problem(
                         "removed",
-                        row.event.seq - 1,
-                        f"event {row.event.seq - 1} is missing: event {row.event.seq} points to a hash no event has",
+                        event.seq - 1,
+                        f"event {event.seq - 1} is missing: event {event.seq} points to a hash no event has",
                     )
                 )
             explained.add(row.seq)
@@ -219,12 +227,10 @@ def chain_problems(
     expected = 1
     for seq in seqs:
         if seq > expected:
+            several = seq - expected > 1
+            gone = f"events {expected}..{seq - 1}" if several else f"event {expected}"
             problems.append(
-                Problem(
-                    "removed",
-                    expected,
-                    f"event{'s' if seq - expected > 1 else ''} {expected}{f'..{seq - 1}' if seq - expected > 1 else ''} missing: the sequence jumps from {expected - 1} to {seq}",
-                )
+                Problem("removed", expected, f"{gone} missing: the sequence jumps from {expected - 1} to {seq}")
             )
         expected = seq + 1
 
@@ -232,16 +238,18 @@ def chain_problems(
         if len(kids) < 2:
             continue
         # Two events chained to one: the one that nothing points to (and that does not end the run) was inserted.
-        for kid in kids:
+        for kid, kid_event in kids:
             if kid.hash not in pointed_to and kid.hash != final_hash:
+                parent_seq = by_hash[parent].seq if parent in by_hash else 0
                 problems.append(
                     Problem(
                         "inserted",
                         kid.seq,
-                        f"event {kid.seq} ({kid.event.event}) is chained to event {by_hash[parent].seq if parent in by_hash else 0} but the next event points past it",
+                        f"event {kid.seq} ({kid_event.event}) is chained to event {parent_seq} "
+                        "but the next event points past it",
                     )
                 )
-                explained.update(r.seq for r in sound if r.seq > kid.seq and r.event.seq == r.seq - 1)
+                explained.update(r.seq for r, e in sound if r.seq > kid.seq and e.seq == r.seq - 1)
                 explained.add(kid.seq)
 
     if final_hash is not None and final_hash in by_hash:
@@ -263,20 +271,21 @@ def chain_problems(
             Problem(
                 "removed",
                 last + 1,
-                f"run.json counts {manifest_events} events ending in a hash no event has; the trace stops at event {last}",
+                f"run.json counts {manifest_events} events ending in a hash no event has; "
+                f"the trace stops at event {last}",
             )
         )
 
-    misplaced = [row for row in sound if row.event.seq != row.seq and row.seq not in explained]
+    misplaced = [(row, event) for row, event in sound if event.seq != row.seq and row.seq not in explained]
     if misplaced:
-        stored_at = {row.event.seq: row.seq for row in misplaced}
-        first = misplaced[0]
+        stored_at = {event.seq: row.seq for row, event in misplaced}
+        first, first_event = misplaced[0]
         other = stored_at.get(first.seq)
         pair = f"; event {first.seq} is stored at seq {other}" if other is not None else ""
         problems.append(
-            Problem("reordered", first.seq, f"the row at seq {first.seq} holds event {first.event.seq}{pair}")
+            Problem("reordered", first.seq, f"the row at seq {first.seq} holds event {first_event.seq}{pair}")
         )
-        explained.update(row.seq for row in misplaced)
+        explained.update(row.seq for row, _ in misplaced)
     if not any(p.kind in ("edited", "removed", "inserted", "reordered") for p in problems):
         prev_hash = None
         for row in rows:
@@ -315,8 +324,7 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
     `grown`: the trace goes on after run.json's final event (an unfinished run), so the count and
     the final hash are behind, not wrong.
     """
-    from moot.protocols.spec import spec_hash
-    from moot.protocols.spec import ProtocolSpec
+    from moot.protocols.spec import ProtocolSpec, spec_hash
 
     problems = []
     try:
