@@ -58,7 +58,10 @@ class _Said:
     markers: tuple[str, ...]
     """Texts of the message as a prompt may show it: the reply, its fields, its explanation."""
     evidence: tuple[str, ...]
-    """The markers that would show a leak: those that are not the scenario's text or a line of the author's own prompt."""
+    """The markers that would show a leak.
+
+    Those that are not the scenario's text or a line of the author's own prompt.
+    """
 
 
 def _markers(content: str, parsed: dict[str, Any] | None) -> tuple[str, ...]:
@@ -89,11 +92,11 @@ def allowed_ids(spec: ProtocolSpec, plan: RoundPlan, said: list[_Said], agent: s
     for message in said:
         if message.role not in allowed_roles:
             continue
-        if message.round == round_ and message.agent in earlier:
-            out.append(message.id)
-        elif message.round < round_ and (
+        this_round = message.round == round_ and message.agent in earlier
+        earlier_round = message.round < round_ and (
             role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)
-        ):
+        )
+        if this_round or earlier_round:
             out.append(message.id)
     return out
 
@@ -175,22 +178,23 @@ def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
                 )
             turn[event.agent] = (event, set(allowed))
         elif isinstance(event, ModelCall) and event.agent in turn:
-            began, allowed = turn[event.agent]
+            began, shown = turn[event.agent]
             prompt = "\n".join(m.content for m in event.messages)
             for message in said:
-                if message.agent == event.agent or message.id in allowed:
+                if message.agent == event.agent or message.id in shown:
                     prompt = _blank(prompt, message.markers)
             for message in said:
                 # The prompt was built when the turn began: what was said later (by a synchronous
                 # peer whose call ended first) cannot be in it, whatever text the two share.
-                if message.agent == event.agent or message.id in allowed or message.seq > began.seq:
+                if message.agent == event.agent or message.id in shown or message.seq > began.seq:
                     continue
                 if any(marker in prompt for marker in message.evidence):
                     problems.append(
                         Problem(
                             "leak",
                             event.seq,
-                            f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}",
+                            f"{where}: the prompt of model call attempt {event.attempt} "
+                            f"shows hidden message {message.id}",
                         )
                     )
                     break
