@@ -90,7 +90,10 @@ SCENARIOS = [
 
 
 def consensus_run(root: Path) -> Path:
-    """A finished scripted run in `root/run`: 3 scenarios (from `root/cases.jsonl`), 3 debaters, consensus in round 2."""
+    """A finished scripted run in `root/run`.
+
+    3 scenarios (from `root/cases.jsonl`), 3 debaters, consensus in round 2.
+    """
     import moot
 
     cases = root / "cases.jsonl"
