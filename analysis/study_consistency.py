@@ -329,7 +329,8 @@ def analyze_short(
         ylabel="share of answers",
         horizontal=True,
     )
-    skills = measures.trueskill_value_choices([c.match() for c in parsed])  # type: ignore[misc]
+    matches = [match for match in (c.match() for c in parsed) if match is not None]
+    skills = measures.trueskill_value_choices(matches)
     preferences = {v: s.mu for v, s in skills.items()}
     metrics["trueskill"] = {
         v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")}

@@ -118,6 +118,11 @@ def _rated(value: float | None) -> TypeGuard[float]:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+def _rated_only(ratings: Mapping[str, float | None]) -> dict[str, float]:
+    """The rated items' ratings, as floats; unrated items (None or NaN) left out."""
+    return {item: float(value) for item, value in ratings.items() if _rated(value)}
+
+
 def value_scores_ratings(
     ratings: Mapping[str, float | None],
     correlations: ItemCorrelations,
@@ -133,15 +138,12 @@ def value_scores_ratings(
     (`7 - rating`); the centre stays the mean raw rating of the items that measure something.
     """
     qualifying = qualifying_items_correlations(correlations, threshold=threshold, alpha=alpha, absolute=absolute)
-    scored = {item for pairs in qualifying.values() for item, _ in pairs if _rated(ratings.get(item))}
-    centre = math.fsum(float(ratings[item]) for item in scored) / len(scored) if scored else math.nan  # type: ignore[arg-type]
+    rated = _rated_only(ratings)
+    scored = {item for pairs in qualifying.values() for item, _ in pairs if item in rated}
+    centre = math.fsum(rated[item] for item in scored) / len(scored) if scored else math.nan
     scores = {}
     for dimension, pairs in qualifying.items():
-        values = [
-            float(ratings[item]) if sign > 0 else LIKERT_MAX + 1 - float(ratings[item])  # type: ignore[arg-type]
-            for item, sign in pairs
-            if _rated(ratings.get(item))
-        ]
+        values = [rated[item] if sign > 0 else LIKERT_MAX + 1 - rated[item] for item, sign in pairs if item in rated]
         if not values:
             scores[dimension] = ValueScore(math.nan, math.nan, math.nan, 0)
             continue
@@ -194,10 +196,11 @@ def value_alphas_ratings(
     rate are left out.
     """
     respondents = list(ratings_by_respondent)
+    rated = {r: _rated_only(ratings_by_respondent[r]) for r in respondents}
     result: dict[str, dict[str, float | int]] = {}
     for dimension, pairs in qualifying_items_correlations(correlations, threshold=threshold, alpha=alpha).items():
-        items = [item for item, _ in pairs if all(_rated(ratings_by_respondent[r].get(item)) for r in respondents)]
-        matrix = [[float(ratings_by_respondent[r][item]) for item in items] for r in respondents]  # type: ignore[arg-type]
+        items = [item for item, _ in pairs if all(item in rated[r] for r in respondents)]
+        matrix = [[rated[r][item] for item in items] for r in respondents]
         value = cronbach_alpha_ratings(matrix) if items else math.nan
         result[dimension] = {"alpha": value, "items": len(items), "respondents": len(respondents)}
     return result
