@@ -13,7 +13,7 @@ def ready(start: Any) -> None:
     """Initialise a writer process: keep the barrier, and import the store before any test waits on it."""
     global _start
     _start = start
-    import moot.trace.location  # noqa: F401
+    import moot.trace.location  # noqa: F401 (imported now so its import time is not spent behind the barrier)
 
 
 def append_events(location: str | None, run_dir: str, run_id: str, worker: int, count: int) -> int:
