@@ -146,7 +146,7 @@ def cohen_kappa_labels(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     """
     _paired(a, b, "label lists")
     total = len(a)
-    observed = sum(1 for x, y in zip(a, b) if x == y) / total
+    observed = sum(1 for x, y in zip(a, b, strict=True) if x == y) / total
     count_a, count_b = Counter(a), Counter(b)
     expected = sum(count_a[label] * count_b[label] for label in count_a) / total**2
     if expected == 1:
@@ -154,14 +154,12 @@ def cohen_kappa_labels(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     return (observed - expected) / (1 - expected)
 
 
-def f1_labels(
-    true: Sequence[Hashable], pred: Sequence[Hashable], positive: Hashable = True
-) -> PrecisionRecall:
+def f1_labels(true: Sequence[Hashable], pred: Sequence[Hashable], positive: Hashable = True) -> PrecisionRecall:
     """Precision, recall and F1 of `pred` against `true`, counting `positive` as the positive label."""
     _paired(true, pred, "true and predicted labels")
-    tp = sum(1 for t, p in zip(true, pred) if t == positive and p == positive)
-    fp = sum(1 for t, p in zip(true, pred) if t != positive and p == positive)
-    fn = sum(1 for t, p in zip(true, pred) if t == positive and p != positive)
+    tp = sum(1 for t, p in zip(true, pred, strict=True) if t == positive and p == positive)
+    fp = sum(1 for t, p in zip(true, pred, strict=True) if t != positive and p == positive)
+    fn = sum(1 for t, p in zip(true, pred, strict=True) if t == positive and p != positive)
     nan = float("nan")
     return PrecisionRecall(
         precision=tp / (tp + fp) if tp + fp else nan,

@@ -32,7 +32,10 @@ def study_of(manifest: RunManifest, study: str | None = None) -> str:
     """The study to analyse: the one asked for, else the spec's."""
     chosen = study or manifest.spec.get("study")
     if chosen is None:
-        raise UserError(f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; pass --study ({', '.join(STUDY_ANALYSES)})")
+        raise UserError(
+            f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; "
+            f"pass --study ({', '.join(STUDY_ANALYSES)})"
+        )
     if chosen not in STUDY_ANALYSES:
         raise UserError(unknown_name("study", chosen, STUDY_ANALYSES))
     return chosen
@@ -118,7 +121,9 @@ def analyze_run(
         if path is not None:
             companion, extra[name] = read_run(Path(path))
             extra_specs[name] = companion.spec
-    inputs = AnalysisInputs(events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs)
+    inputs = AnalysisInputs(
+        events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs
+    )
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
@@ -130,7 +135,9 @@ def analyze_run(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    index = writer.finish(AnalysisIndex(run_id=manifest.run_id, study=chosen, final_hash=manifest.final_hash, metrics=metrics))
+    index = writer.finish(
+        AnalysisIndex(run_id=manifest.run_id, study=chosen, final_hash=manifest.final_hash, metrics=metrics)
+    )
     # Replace the previous analysis only once the new one is complete, so a failure leaves the old one whole.
     if folder.exists():
         shutil.rmtree(folder)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+QuantileMethod = Literal["linear", "inverted_cdf"]
+"""The numpy quantile methods used: interpolated for log-strengths, an observed value for ranks."""
 
 
 class ConvergenceError(RuntimeError):
@@ -55,7 +59,7 @@ class BradleyTerryFit:
 
     def as_dict(self) -> dict[str, float]:
         """Item name -> centred log-strength."""
-        return dict(zip(self.items, self.log_strengths))
+        return dict(zip(self.items, self.log_strengths, strict=True))
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,7 @@ class BradleyTerryBootstrap:
         return float(self.rank_low[k]), float(self.rank_high[k])
 
 
-def _item_order(
-    winners: Sequence[Hashable], losers: Sequence[Hashable], items: Sequence[str] | None
-) -> tuple[str, ...]:
+def _item_order(winners: Sequence[str], losers: Sequence[str], items: Sequence[str] | None) -> tuple[str, ...]:
     if items is not None:
         order = tuple(items)
         if len(set(order)) != len(order):
@@ -101,7 +103,7 @@ def _item_order(
     return tuple(sorted(set(winners) | set(losers)))
 
 
-def _codes(names: Sequence[Hashable], index: dict, what: str) -> np.ndarray:
+def _codes(names: Sequence[str], index: dict[str, int], what: str) -> np.ndarray:
     try:
         return np.fromiter((index[name] for name in names), dtype=np.int64, count=len(names))
     except KeyError as exc:
@@ -109,7 +111,7 @@ def _codes(names: Sequence[Hashable], index: dict, what: str) -> np.ndarray:
 
 
 def win_matrix_comparisons(
-    winners: Sequence[Hashable], losers: Sequence[Hashable], items: Sequence[str] | None = None
+    winners: Sequence[str], losers: Sequence[str], items: Sequence[str] | None = None
 ) -> tuple[tuple[str, ...], np.ndarray]:
     """Count the comparisons: returns the items and `wins[i, j]`, times item i beat item j.
 
@@ -168,8 +170,8 @@ def _check_finite_mle(items: tuple[str, ...], wins: np.ndarray, active: np.ndarr
     groups = _components(sub > 0)
     if len(groups) <= 1:
         return
-    never_won = [name for name, w in zip(names, sub.sum(axis=1)) if w == 0]
-    never_lost = [name for name, l in zip(names, sub.sum(axis=0)) if l == 0]
+    never_won = [name for name, won in zip(names, sub.sum(axis=1), strict=True) if won == 0]
+    never_lost = [name for name, lost in zip(names, sub.sum(axis=0), strict=True) if lost == 0]
     if never_won or never_lost:
         detail = "; ".join(
             part
@@ -189,8 +191,7 @@ def _check_connected(items: tuple[str, ...], compared: np.ndarray, active: np.nd
     if len(groups) > 1:
         names = [items[k] for k in np.flatnonzero(active)]
         raise NoFiniteEstimate(
-            "Bradley-Terry strengths are not comparable across groups never compared: "
-            + _format_groups(names, groups)
+            "Bradley-Terry strengths are not comparable across groups never compared: " + _format_groups(names, groups)
         )
 
 
@@ -210,9 +211,7 @@ def _mm_fit(wins: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, in
         log_p = new
         if change < tol:
             return log_p, iteration
-    raise ConvergenceError(
-        f"Bradley-Terry MM fit did not converge in {max_iter} iterations (last change {change:.3g})"
-    )
+    raise ConvergenceError(f"Bradley-Terry MM fit did not converge in {max_iter} iterations (last change {change:.3g})")
 
 
 def bradley_terry_wins(
@@ -254,8 +253,8 @@ def bradley_terry_wins(
 
 
 def bradley_terry_comparisons(
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     items: Sequence[str] | None = None,
     prior: float = 0.0,
     max_iter: int = 10_000,
@@ -282,8 +281,8 @@ def bradley_terry_comparisons(
 
 
 def bradley_terry_ranking(
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     items: Sequence[str] | None = None,
     prior: float = 0.0,
 ) -> list[str]:
@@ -302,8 +301,8 @@ def _ranks(log_p: np.ndarray) -> np.ndarray:
 
 def _group_win_matrices(
     order: tuple[str, ...],
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     groups: Sequence[Hashable],
 ) -> np.ndarray:
     """`out[g]`: the win matrix of the comparisons of group g (groups in order of appearance)."""
@@ -311,9 +310,7 @@ def _group_win_matrices(
         raise ValueError(f"groups has {len(groups)} entries for {len(winners)} comparisons")
     index = {name: k for k, name in enumerate(order)}
     group_index: dict[Hashable, int] = {}
-    codes = np.fromiter(
-        (group_index.setdefault(g, len(group_index)) for g in groups), np.int64, len(groups)
-    )
+    codes = np.fromiter((group_index.setdefault(g, len(group_index)) for g in groups), np.int64, len(groups))
     n = len(order)
     cells = _codes(winners, index, "winners") * n + _codes(losers, index, "losers")
     flat = np.bincount(codes * n * n + cells, minlength=len(group_index) * n * n)
@@ -321,8 +318,8 @@ def _group_win_matrices(
 
 
 def bootstrap_bradley_terry(
-    winners: Sequence[Hashable],
-    losers: Sequence[Hashable],
+    winners: Sequence[str],
+    losers: Sequence[str],
     groups: Sequence[Hashable] | None = None,
     items: Sequence[str] | None = None,
     n_boot: int = 200,
@@ -391,7 +388,7 @@ def bootstrap_bradley_terry(
     )
 
 
-def _nanquantile(samples: np.ndarray, q: float, method: str) -> np.ndarray:
+def _nanquantile(samples: np.ndarray, q: float, method: QuantileMethod) -> np.ndarray:
     """Column quantiles ignoring nan; an all-nan column gives nan."""
     out = np.full(samples.shape[1], np.nan)
     for k in range(samples.shape[1]):

@@ -91,14 +91,10 @@ def _position(index: Mapping[str, int], value: str, field: str, outcome: Concess
     try:
         return index[value]
     except KeyError:
-        raise ValueError(
-            f"{field} {value!r} of scenario {outcome.scenario!r} is not among the values"
-        ) from None
+        raise ValueError(f"{field} {value!r} of scenario {outcome.scenario!r} is not among the values") from None
 
 
-def concession_matrix_outcomes(
-    outcomes: Iterable[ConcessionOutcome], values: Sequence[str]
-) -> ConcessionMatrix:
+def concession_matrix_outcomes(outcomes: Iterable[ConcessionOutcome], values: Sequence[str]) -> ConcessionMatrix:
     """Count concessions by (target value, counterpart value) over `values` in that order."""
     values = tuple(values)
     index = _value_index(values)
@@ -166,7 +162,9 @@ def rounds_to_concession_outcomes(
     names = (by,) if isinstance(by, str) else tuple(by)
     unknown = [name for name in names if name not in _FIELDS]
     if unknown or not names:
-        raise ValueError(f"by: {', '.join(unknown) or 'nothing'} is not a field of ConcessionOutcome ({', '.join(_FIELDS)})")
+        raise ValueError(
+            f"by: {', '.join(unknown) or 'nothing'} is not a field of ConcessionOutcome ({', '.join(_FIELDS)})"
+        )
     groups: dict[object, list[int]] = {}
     for outcome in outcomes:
         if outcome.conceded is not True:
@@ -207,7 +205,7 @@ def resistance_ranking_outcomes(
         scores[k].append(outcome.rounds if outcome.conceded else max_rounds + 1)
     table = [
         Resistance(value=v, mean_rounds=float(np.mean(s)) if s else math.nan, outcomes=len(s))
-        for v, s in zip(values, scores)
+        for v, s in zip(values, scores, strict=True)
     ]
     return sorted(table, key=lambda r: (math.isnan(r.mean_rounds), -np.nan_to_num(r.mean_rounds)))
 
@@ -263,7 +261,12 @@ def plot_concession_heatmap(
             if not np.isnan(matrix.rate[i, j]):
                 value = matrix.rate[i, j]
                 axes.text(
-                    j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                    j,
+                    i,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
                     color="black" if value > 0.6 else "white",
                 )
     figure.colorbar(image, ax=axes, label="concession rate")

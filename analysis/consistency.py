@@ -32,7 +32,9 @@ MIN_SHARED_VALUES = 3
 """Fewer values in common than this, and a correlation is not computed."""
 
 
-def trueskill_value_choices(choices: Iterable[tuple[Sequence[str], Sequence[str]]], mu: float = DEFAULT_MU, sigma: float = DEFAULT_SIGMA) -> dict[str, Skill]:
+def trueskill_value_choices(
+    choices: Iterable[tuple[Sequence[str], Sequence[str]]], mu: float = DEFAULT_MU, sigma: float = DEFAULT_SIGMA
+) -> dict[str, Skill]:
     """TrueSkill ratings of values from choices, applied in order (dilemma by dilemma).
 
     Each choice is (values of the chosen action, values of the other action): a match the
@@ -77,7 +79,13 @@ class Correlation:
 
     def as_dict(self) -> dict[str, float | int | None]:
         """The fields as a dict, for tables and metrics."""
-        return {"n": self.n, "pearson": self.pearson, "pearson_p": self.pearson_p, "spearman": self.spearman, "spearman_p": self.spearman_p}
+        return {
+            "n": self.n,
+            "pearson": self.pearson,
+            "pearson_p": self.pearson_p,
+            "spearman": self.spearman,
+            "spearman_p": self.spearman_p,
+        }
 
 
 def _finite(value: float) -> float | None:
@@ -97,15 +105,25 @@ def correlation_preferences(first: Mapping[str, float], second: Mapping[str, flo
         return Correlation(len(shared), None, None, None, None)
     pearson = stats.pearsonr(x, y)
     spearman = stats.spearmanr(x, y)
-    return Correlation(len(shared), _finite(pearson.statistic), _finite(pearson.pvalue), _finite(spearman.statistic), _finite(spearman.pvalue))
+    return Correlation(
+        len(shared),
+        _finite(pearson.statistic),
+        _finite(pearson.pvalue),
+        _finite(spearman.statistic),
+        _finite(spearman.pvalue),
+    )
 
 
 def mean_pairwise_spearman_preferences(samples: Sequence[Mapping[str, float]]) -> float | None:
-    """Mean Spearman correlation over every pair of samples' preference maps (pairs that cannot be correlated are left out).
+    """Mean Spearman correlation over every pair of samples' preference maps.
 
-    None when fewer than two samples, or no pair can be correlated.
+    Pairs that cannot be correlated are left out; None when fewer than two samples, or no pair can be correlated.
     """
-    coefficients = [c.spearman for a, b in itertools.combinations(samples, 2) if (c := correlation_preferences(a, b)).spearman is not None]
+    coefficients = [
+        c.spearman
+        for a, b in itertools.combinations(samples, 2)
+        if (c := correlation_preferences(a, b)).spearman is not None
+    ]
     return float(np.mean(coefficients)) if coefficients else None
 
 
@@ -119,7 +137,9 @@ def compression_ratio_texts(texts: Iterable[str], separator: str = "\n") -> floa
     return len(data) / len(gzip.compress(data, compresslevel=9, mtime=0))
 
 
-def group_means_preferences(preferences: Mapping[str, float], groups: Mapping[str, str], other: str = "other") -> dict[str, float]:
+def group_means_preferences(
+    preferences: Mapping[str, float], groups: Mapping[str, str], other: str = "other"
+) -> dict[str, float]:
     """Mean preference of the values of each coarse group (values without a group fall in `other`), by group name."""
     members: dict[str, list[float]] = defaultdict(list)
     for value, preference in preferences.items():
@@ -136,10 +156,17 @@ def mean_by_value_arguments(arguments: Iterable[tuple[Iterable[str], float]]) ->
     return {value: float(np.mean(parts)) for value, parts in sorted(members.items())}
 
 
-def compression_by_value_arguments(arguments: Iterable[tuple[Iterable[str], str]], min_arguments: int = 2) -> dict[str, float]:
-    """Compression ratio of the concatenated texts of the arguments carrying each value (values with at least `min_arguments`)."""
+def compression_by_value_arguments(
+    arguments: Iterable[tuple[Iterable[str], str]], min_arguments: int = 2
+) -> dict[str, float]:
+    """Compression ratio of the concatenated texts of the arguments carrying each value.
+
+    Only values with at least `min_arguments` arguments are given.
+    """
     members: dict[str, list[str]] = defaultdict(list)
     for values, text in arguments:
         for value in sorted(set(values)):
             members[value].append(text)
-    return {value: compression_ratio_texts(texts) for value, texts in sorted(members.items()) if len(texts) >= min_arguments}
+    return {
+        value: compression_ratio_texts(texts) for value, texts in sorted(members.items()) if len(texts) >= min_arguments
+    }

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from statistics import mean
+from typing import TypedDict
 
 from moot.analysis.bootstrap import bootstrap_mean_ci
 from moot.analysis.debates import DebateRecord
@@ -38,6 +39,32 @@ class Rate:
     def as_dict(self) -> dict[str, float | int | None]:
         """For JSON and CSV."""
         return {"rate": self.value, "count": self.count, "total": self.total}
+
+
+class MeanInterval(TypedDict):
+    """A mean over conversations with its bootstrap 95% interval; mean, low and high are None together, without data."""
+
+    mean: float | None
+    low: float | None
+    high: float | None
+    n: int
+    conversations: int
+
+
+class SimilarityMeasure(TypedDict):
+    """One value-set similarity measure: in rounds of agreement, of disagreement, and its change over a debate."""
+
+    agreement: MeanInterval
+    disagreement: MeanInterval
+    change_first_to_last: dict[str, MeanInterval]
+
+
+class InheritedValues(TypedDict):
+    """One agent's inherited values: changes examined, the share with an inherited value, the values counted."""
+
+    verdict_changes: int
+    with_inherited_values: dict[str, float | int | None]
+    inherited: dict[str, int]
 
 
 def consensus_debates(records: Sequence[DebateRecord]) -> dict[str, object]:
@@ -72,7 +99,10 @@ def consensus_debates(records: Sequence[DebateRecord]) -> dict[str, object]:
 
 
 def changed_verdict(record: DebateRecord, agent: str) -> bool | None:
-    """Whether the agent's verdict in any later round differs from its round-1 verdict (None without a parsed round-1 verdict)."""
+    """Whether the agent's verdict in any later round differs from its round-1 verdict.
+
+    None without a parsed round-1 verdict.
+    """
     first = record.verdict_of(agent, 1)
     if first is None:
         return None
@@ -145,7 +175,7 @@ def _pair_similarities(record: DebateRecord, round: int, similarity) -> list[tup
 
 def value_similarity_debates(
     records: Sequence[DebateRecord], cluster: Mapping[str, str], *, n_boot: int = 1000, seed: int = 0
-) -> dict[str, object]:
+) -> dict[str, SimilarityMeasure]:
     """Value-set similarity between agents in rounds of agreement vs disagreement, and its change over a debate.
 
     Two measures: Jaccard, and a cluster-aware Jaccard giving partial credit to values that share a
@@ -154,7 +184,7 @@ def value_similarity_debates(
     consensus after disagreeing in round 1 vs those that never reached consensus.
     """
     measures = {"jaccard": jaccard_sets, "cluster_jaccard": lambda a, b: cluster_jaccard_sets(a, b, cluster)}
-    result: dict[str, object] = {}
+    result: dict[str, SimilarityMeasure] = {}
     for name, similarity in measures.items():
         agree: list[list[float]] = []
         disagree: list[list[float]] = []
@@ -183,15 +213,21 @@ def value_similarity_debates(
     return result
 
 
-def _ci(groups: list[list[float]], n_boot: int, seed: int) -> dict[str, float | int | None]:
+def _ci(groups: list[list[float]], n_boot: int, seed: int) -> MeanInterval:
     groups = [g for g in groups if g]
     if not groups:
         return {"mean": None, "low": None, "high": None, "n": 0, "conversations": 0}
     ci = bootstrap_mean_ci(groups, n_boot=n_boot, seed=seed)
-    return {"mean": ci.estimate, "low": ci.low, "high": ci.high, "n": sum(len(g) for g in groups), "conversations": len(groups)}
+    return {
+        "mean": ci.estimate,
+        "low": ci.low,
+        "high": ci.high,
+        "n": sum(len(g) for g in groups),
+        "conversations": len(groups),
+    }
 
 
-def inherited_values_debates(records: Sequence[DebateRecord]) -> dict[str, object]:
+def inherited_values_debates(records: Sequence[DebateRecord]) -> dict[str, InheritedValues]:
     """Values an agent adopts after changing its verdict that it did not use in round 1 but another agent did.
 
     For each agent and round r > 1 in which its verdict differs from its previous one, the values of
@@ -199,7 +235,7 @@ def inherited_values_debates(records: Sequence[DebateRecord]) -> dict[str, objec
     earlier round are inherited. Reported per agent: changes examined, changes with at least one
     inherited value, and the inherited values counted.
     """
-    per_agent: dict[str, dict[str, object]] = {}
+    per_agent: dict[str, InheritedValues] = {}
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
     changes: Counter[str] = Counter()
     with_inherited: Counter[str] = Counter()
@@ -211,7 +247,9 @@ def inherited_values_debates(records: Sequence[DebateRecord]) -> dict[str, objec
                 if now is None or before is None or now == before or agent not in record.values.get(r, {}):
                     continue
                 changes[agent] += 1
-                others = {v for q in range(1, r) for a, vs in record.values.get(q, {}).items() if a != agent for v in vs}
+                others = {
+                    v for q in range(1, r) for a, vs in record.values.get(q, {}).items() if a != agent for v in vs
+                }
                 inherited = (set(record.values[r][agent]) - own_first) & others
                 if inherited:
                     with_inherited[agent] += 1
@@ -242,7 +280,10 @@ def prevailed(record: DebateRecord) -> dict[str, bool] | None:
 
 
 def elo_games_debates(records: Sequence[DebateRecord]) -> list[tuple[str, str, float]]:
-    """Pairwise games of two-agent debates: the agent whose round-1 verdict became the consensus when the other's did not wins; else a draw."""
+    """Pairwise games of two-agent debates.
+
+    The agent whose round-1 verdict became the consensus when the other's did not wins; else a draw.
+    """
     games = []
     for record in completed(records):
         if len(record.order) != 2:

@@ -27,7 +27,6 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
-from moot.analysis.bradley_terry import ConvergenceError
 from moot.agents.providers.debate_model import (
     AITA_VERDICTS,
     DebaterParams,
@@ -37,7 +36,8 @@ from moot.agents.providers.debate_model import (
     simulate_debates,
     verdict_shares,
 )
-from moot.trace.events import Event, parse_event
+from moot.analysis.bradley_terry import ConvergenceError
+from moot.trace.events import Event, MessageAdded, parse_event
 from moot.trace.reading import effective_events
 
 __all__ = [
@@ -92,19 +92,23 @@ def observations_from_events(events: Iterable[Event | dict[str, Any]]) -> list[V
     visible: dict[tuple[str, int, str], list[str]] = {}
     verdicts: dict[tuple[str, str], str | None] = {}
     models: dict[tuple[str, str], str] = {}
-    messages = []
+    messages: list[tuple[MessageAdded, str]] = []
     for event in effective_events(parse_event(raw) if isinstance(raw, dict) else raw for raw in events):
+        agent = event.agent
+        if agent is None:
+            # Only conversation-level events lack an agent; a speaker's turn, call and message name theirs.
+            continue
         if event.event == "turn_started":
-            visible[(event.conversation_id, event.round, event.agent)] = list(event.visible)
+            visible[(event.conversation_id, event.round, agent)] = list(event.visible)
         elif event.event == "model_call":
-            models.setdefault((event.conversation_id, event.agent), event.model)
+            models.setdefault((event.conversation_id, agent), event.model)
         elif event.event == "message_added":
             verdict = (event.parsed or {}).get("verdict")
-            verdicts[(event.conversation_id, f"r{event.round}:{event.agent}")] = verdict if isinstance(verdict, str) else None
-            messages.append(event)
+            verdicts[(event.conversation_id, f"r{event.round}:{agent}")] = verdict if isinstance(verdict, str) else None
+            messages.append((event, agent))
     observations = []
-    for event in messages:
-        conversation, round_, agent = event.conversation_id, event.round, event.agent
+    for event, agent in messages:
+        conversation, round_ = event.conversation_id, event.round
         verdict = verdicts[(conversation, f"r{round_}:{agent}")]
         if verdict is None:
             continue
@@ -116,7 +120,17 @@ def observations_from_events(events: Iterable[Event | dict[str, Any]]) -> list[V
         seen = seen_verdicts(shown, agent, round_)
         model = models.get((conversation, agent), "")
         observations.append(
-            VerdictObservation(conversation, event.scenario_id, round_, agent, f"{agent}|{model}", verdict, seen.own_previous, seen.seen_prev, seen.seen_within)
+            VerdictObservation(
+                conversation,
+                event.scenario_id,
+                round_,
+                agent,
+                f"{agent}|{model}",
+                verdict,
+                seen.own_previous,
+                seen.seen_prev,
+                seen.seen_within,
+            )
         )
     return observations
 
@@ -305,7 +319,12 @@ def _hessian(theta: np.ndarray, design: _Design, precisions: _Precisions) -> _He
     # Hessian blocks: A (dilemma effects, block-diagonal), `cross` (dilemma effects x small), C (small x small),
     # where small = baselines then slopes.
     a_blocks = _group_sum(design.dilemma, weight, D) + eye * precisions.dilemma
-    cross_base = _group_sum(design.dilemma * M + design.model, weight, D * M).reshape(D, M, K, K).transpose(0, 2, 1, 3).reshape(D, K, M * K)
+    cross_base = (
+        _group_sum(design.dilemma * M + design.model, weight, D * M)
+        .reshape(D, M, K, K)
+        .transpose(0, 2, 1, 3)
+        .reshape(D, K, M * K)
+    )
     cross = np.concatenate([cross_base, _group_sum(design.dilemma, weight_x, D)], axis=2)
     q = M * K + S
     c_block = np.zeros((q, q))
@@ -315,20 +334,28 @@ def _hessian(theta: np.ndarray, design: _Design, precisions: _Precisions) -> _He
     base_slope = _group_sum(design.model, weight_x, M).reshape(M * K, S)
     c_block[: M * K, M * K :] = base_slope
     c_block[M * K :, : M * K] = base_slope.T
-    c_block[M * K :, M * K :] = design.features.reshape(len(design.choice) * K, S).T @ weight_x.reshape(len(design.choice) * K, S) + np.eye(S) * precisions.slope
+    c_block[M * K :, M * K :] = (
+        design.features.reshape(len(design.choice) * K, S).T @ weight_x.reshape(len(design.choice) * K, S)
+        + np.eye(S) * precisions.slope
+    )
     a_solve_cross = np.linalg.solve(a_blocks, cross)
     schur = c_block - cross.reshape(-1, q).T @ a_solve_cross.reshape(-1, q)
     return _Hessian(a_blocks, cross, schur, a_solve_cross)
 
 
 def _hessian_summary(theta: np.ndarray, design: _Design, precisions: _Precisions) -> tuple[float, np.ndarray]:
-    """Log-determinant of the Hessian of the negative log posterior, and the slopes' covariance (its inverse, slope block)."""
+    """Log-determinant of the Hessian of the negative log posterior, and the slopes' covariance.
+
+    The covariance is the slope block of the Hessian's inverse.
+    """
     hessian = _hessian(theta, design, precisions)
     M, K = len(design.models), len(design.verdicts)
     return hessian.log_det, np.linalg.inv(hessian.schur)[M * K :, M * K :]
 
 
-def _optimise(design: _Design, precisions: _Precisions, maxiter: int, start: np.ndarray | None = None, gtol: float = 1e-6) -> tuple[np.ndarray, int]:
+def _optimise(
+    design: _Design, precisions: _Precisions, maxiter: int, start: np.ndarray | None = None, gtol: float = 1e-6
+) -> tuple[np.ndarray, int]:
     """The penalised maximum-likelihood estimate and the number of iterations it took.
 
     Newton's method with a backtracking line search: the objective is strictly convex (the
@@ -353,7 +380,10 @@ def _optimise(design: _Design, precisions: _Precisions, maxiter: int, start: np.
         # Converged on a vanishing gradient, or when rounding stops any further decrease.
         if np.max(np.abs(grad)) <= gtol or decrease < 1e-12 * max(1.0, abs(value)):
             return theta, iteration
-    raise ConvergenceError(f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): largest gradient component {np.max(np.abs(grad)):.3g}")
+    raise ConvergenceError(
+        f"inertia/conformity fit did not converge after {maxiter} iterations (maxiter {maxiter}): "
+        f"largest gradient component {np.max(np.abs(grad)):.3g}"
+    )
 
 
 DILEMMA_SD_BOUNDS = (0.01, 10.0)
@@ -378,7 +408,9 @@ def _estimate_dilemma_sd(design: _Design, prior: PriorSD, maxiter: int) -> float
         return value + n_effects * log_sd + 0.5 * log_det
 
     low, high = (math.log(b) for b in DILEMMA_SD_BOUNDS)
-    result = minimize_scalar(negative_log_marginal, bounds=(low, high), method="bounded", options={"xatol": 0.05, "maxiter": 60})
+    result = minimize_scalar(
+        negative_log_marginal, bounds=(low, high), method="bounded", options={"xatol": 0.05, "maxiter": 60}
+    )
     if not result.success:
         raise ConvergenceError(f"dilemma sd estimate did not converge after {result.nit} iterations: {result.message}")
     return math.exp(result.x)
@@ -446,7 +478,10 @@ class InertiaFit:
         return None if interval is None else (math.exp(interval[0]), math.exp(interval[1]))
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per slope, then per baseline: term, estimate, std_error, ci_low, ci_high, odds ratio and its interval."""
+        """One row per slope, then per baseline.
+
+        Columns: term, estimate, std_error, ci_low, ci_high, odds ratio and its interval.
+        """
         rows = []
         for name in SLOPES:
             estimate, interval = self.slopes[name], self.intervals[name]
@@ -501,8 +536,10 @@ def _fit_design(design: _Design, prior: PriorSD, level: float, maxiter: int) -> 
         slopes=estimates,
         std_errors=errors,
         intervals=intervals,
-        baselines={m: dict(zip(design.verdicts, base[i].tolist())) for i, m in enumerate(design.models)},
-        dilemma_effects={d: dict(zip(design.verdicts, effect[i].tolist())) for i, d in enumerate(design.dilemmas)},
+        baselines={m: dict(zip(design.verdicts, base[i].tolist(), strict=True)) for i, m in enumerate(design.models)},
+        dilemma_effects={
+            d: dict(zip(design.verdicts, effect[i].tolist(), strict=True)) for i, d in enumerate(design.dilemmas)
+        },
         dilemma_sd=dilemma_sd,
         dilemma_sd_estimated=prior.dilemma is None,
         log_likelihood=_log_likelihood(theta, design),
@@ -526,9 +563,10 @@ def fit_inertia_conformity(
     """Fit the inertia/conformity model by penalised maximum likelihood, with Wald intervals.
 
     Unless `prior_sd.dilemma` is given, the sd of the dilemma effects is estimated first by
-    maximising the Laplace-approximate marginal likelihood (about 10-20 fits). A slope whose feature is zero in every observation (conformity_within without round-robin
-    turns, inertia with no second rounds) is reported as None. Raises `ConvergenceError`,
-    naming the iteration count, when the Newton iterations do not converge within `maxiter`.
+    maximising the Laplace-approximate marginal likelihood (about 10-20 fits). A slope whose
+    feature is zero in every observation (conformity_within without round-robin turns, inertia
+    with no second rounds) is reported as None. Raises `ConvergenceError`, naming the iteration
+    count, when the Newton iterations do not converge within `maxiter`.
     """
     fit, _ = _fit_design(_design(observations, verdicts), prior_sd, level, maxiter)
     return fit
@@ -632,7 +670,9 @@ def power_inertia(
         if interval == "wald":
             fit = fit_inertia_conformity(observations, verdicts, prior_sd, level=level, maxiter=maxiter)
         else:
-            fit = bootstrap_inertia_conformity(observations, n_boot, seed + sim, verdicts, prior_sd, level=level, maxiter=maxiter)
+            fit = bootstrap_inertia_conformity(
+                observations, n_boot, seed + sim, verdicts, prior_sd, level=level, maxiter=maxiter
+            )
         for name in SLOPES:
             bounds = fit.intervals[name]
             if bounds is not None:

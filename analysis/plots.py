@@ -22,19 +22,43 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_bars(values: Mapping[str, float], path: Path, *, title: str, ylabel: str, errors: Mapping[str, tuple[float, float]] | None = None, horizontal: bool = False) -> Path:
+def plot_bars(
+    values: Mapping[str, float],
+    path: Path,
+    *,
+    title: str,
+    ylabel: str,
+    errors: Mapping[str, tuple[float, float]] | None = None,
+    horizontal: bool = False,
+) -> Path:
     """One bar per key; `errors` gives (low, high) interval bounds per key."""
     labels = list(values)
     heights = [values[k] for k in labels]
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(labels) + 2) if not horizontal else 7.5, 3.6 if not horizontal else max(3.0, 0.3 * len(labels) + 1)))
+    fig, ax = plt.subplots(
+        figsize=(
+            max(4.0, 0.55 * len(labels) + 2) if not horizontal else 7.5,
+            3.6 if not horizontal else max(3.0, 0.3 * len(labels) + 1),
+        )
+    )
     yerr = None
     if errors:
-        yerr = [[max(0.0, values[k] - errors[k][0]) for k in labels], [max(0.0, errors[k][1] - values[k]) for k in labels]]
+        yerr = [
+            [max(0.0, values[k] - errors[k][0]) for k in labels],
+            [max(0.0, errors[k][1] - values[k]) for k in labels],
+        ]
     if horizontal:
-        ax.barh(labels[::-1], heights[::-1], color=PALETTE[0], xerr=[e[::-1] for e in yerr] if yerr else None, capsize=3)
+        ax.barh(
+            labels[::-1], heights[::-1], color=PALETTE[0], xerr=[e[::-1] for e in yerr] if yerr else None, capsize=3
+        )
         ax.set_xlabel(ylabel)
     else:
-        ax.bar(labels, heights, color=PALETTE[: len(labels)] if len(labels) <= len(PALETTE) else PALETTE[0], yerr=yerr, capsize=3)
+        ax.bar(
+            labels,
+            heights,
+            color=PALETTE[: len(labels)] if len(labels) <= len(PALETTE) else PALETTE[0],
+            yerr=yerr,
+            capsize=3,
+        )
         ax.set_ylabel(ylabel)
         if len(labels) > 6:
             ax.tick_params(axis="x", labelrotation=45)
@@ -45,14 +69,22 @@ def plot_bars(values: Mapping[str, float], path: Path, *, title: str, ylabel: st
     return _save(fig, path)
 
 
-def plot_grouped_bars(groups: Mapping[str, Mapping[str, float]], categories: Sequence[str], path: Path, *, title: str, ylabel: str) -> Path:
+def plot_grouped_bars(
+    groups: Mapping[str, Mapping[str, float]], categories: Sequence[str], path: Path, *, title: str, ylabel: str
+) -> Path:
     """Bars of each category side by side for every group (e.g. verdict counts per agent)."""
     names = list(groups)
     width = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(min(7.0, max(5.0, 0.9 * len(categories) + 1.5)), 3.6))
     for index, name in enumerate(names):
         xs = [c + index * width - 0.4 + width / 2 for c in range(len(categories))]
-        ax.bar(xs, [groups[name].get(cat, 0) for cat in categories], width=width, label=name, color=PALETTE[index % len(PALETTE)])
+        ax.bar(
+            xs,
+            [groups[name].get(cat, 0) for cat in categories],
+            width=width,
+            label=name,
+            color=PALETTE[index % len(PALETTE)],
+        )
     ax.set_xticks(range(len(categories)), categories)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -84,7 +84,7 @@ def elo_matches_shuffled(
     players = sorted({p for a, b, _ in matches for p in (a, b)})
     table = np.array([[run[p] for p in players] for run in runs])
     means, sds = table.mean(axis=0), table.std(axis=0, ddof=1)
-    return {p: RatingSpread(float(m), float(s)) for p, m, s in zip(players, means, sds)}
+    return {p: RatingSpread(float(m), float(s)) for p, m, s in zip(players, means, sds, strict=True)}
 
 
 # --- TrueSkill ---------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def trueskill_ranked_games(
             raise ValueError(f"a player appears twice in the game {list(game)}")
         groups = [(ratings.get(p, env.create_rating()),) for p in players]
         rated = env.rate(groups, ranks=[rank for _, rank in game])
-        for p, (rating,) in zip(players, rated):
+        for p, (rating,) in zip(players, rated, strict=True):
             ratings[p] = rating
     return {p: Skill(r.mu, r.sigma) for p, r in ratings.items()}
 
@@ -166,7 +166,9 @@ def trueskill_team_matches(
     return {i: Skill(r.mu, r.sigma) for i, r in ratings.items()}
 
 
-def trueskill_win_rates(ratings: Mapping[str, tuple[float, float]], beta: float = DEFAULT_BETA) -> dict[str, dict[str, float]]:
+def trueskill_win_rates(
+    ratings: Mapping[str, tuple[float, float]], beta: float = DEFAULT_BETA
+) -> dict[str, dict[str, float]]:
     """Probability that each player beats each other: Phi((mu_a - mu_b) / sqrt(2 beta^2 + sigma_a^2 + sigma_b^2)).
 
     Returns `p[a][b]` for every pair of different players; p[a][b] + p[b][a] = 1.
@@ -191,7 +193,7 @@ def influence_graph(moves: Iterable[tuple[str, str]]) -> nx.DiGraph:
     Each move (from_agent, to_agent) means `to_agent` changed its verdict to `from_agent`'s. The
     edge from_agent -> to_agent has `weight` = the number of such moves.
     """
-    counts = Counter()
+    counts: Counter[tuple[str, str]] = Counter()
     for source, target in moves:
         if source == target:
             raise ValueError(f"an agent cannot move to its own verdict: '{source}'")

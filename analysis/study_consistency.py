@@ -1,4 +1,6 @@
-"""The consistency study from traces: do the values a model reveals in short choices match those its long answers put first?
+"""The consistency study from traces.
+
+Do the values a model reveals in short choices match those its long answers put first?
 
 `analyze_consistency_run` reads one run and dispatches on its form:
 
@@ -53,7 +55,10 @@ class ShortChoice:
     repeat: int
     agent: str
     action: str | None
-    """The dilemma's action chosen, `Action 1` or `Action 2` (mapped back for a swapped chooser), or None when unparsed."""
+    """The dilemma's action chosen, `Action 1` or `Action 2`, or None when unparsed.
+
+    A swapped chooser's answer is mapped back to the dilemma's own numbering.
+    """
     values: tuple[tuple[str, ...], tuple[str, ...]]
     """Values of the dilemma's action 1 and action 2."""
     answer: str | None = None
@@ -96,9 +101,14 @@ def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
 
 
 def swapped_agents(spec: dict[str, Any]) -> frozenset[str]:
-    """Agents of a spec shown the actions swapped: their `swap_actions` variable (the agent's over the spec's) is true."""
+    """Agents of a spec shown the actions swapped.
+
+    Those whose `swap_actions` variable (the agent's over the spec's) is true.
+    """
     shared = spec.get("variables") or {}
-    return frozenset(a["name"] for a in spec.get("agents", []) if {**shared, **(a.get("variables") or {})}.get(SWAP_VARIABLE))
+    return frozenset(
+        a["name"] for a in spec.get("agents", []) if {**shared, **(a.get("variables") or {})}.get(SWAP_VARIABLE)
+    )
 
 
 def dilemma_action(answer: str | None, swapped: bool) -> str | None:
@@ -108,7 +118,9 @@ def dilemma_action(answer: str | None, swapped: bool) -> str | None:
     return ACTIONS[1 - ACTIONS.index(answer)] if swapped else answer
 
 
-def short_choices_events(events: Sequence[Event], field_name: str = "action", swapped: frozenset[str] = frozenset()) -> list[ShortChoice]:
+def short_choices_events(
+    events: Sequence[Event], field_name: str = "action", swapped: frozenset[str] = frozenset()
+) -> list[ShortChoice]:
     """Every short-form answer to a dilemma, in the order the dilemmas were run (repeat by repeat).
 
     `swapped` names the agents shown the actions swapped (`swapped_agents`): their answer is
@@ -119,19 +131,35 @@ def short_choices_events(events: Sequence[Event], field_name: str = "action", sw
     choices = []
     for event in events:
         start = starts.get(event.conversation_id)
-        if not isinstance(event, MessageAdded) or start is None or not is_dilemma(start.scenario):
+        if not isinstance(event, MessageAdded) or start is None or start.scenario is None:
+            continue
+        if not is_dilemma(start.scenario):
             continue
         meta = start.scenario["metadata"]
         answer = (event.parsed or {}).get(field_name)
         answer = answer if answer in ACTIONS else None
         agent = event.agent or ""
-        choices.append(ShortChoice(event.conversation_id, event.scenario_id, start.repeat, agent, dilemma_action(answer, agent in swapped), (tuple(meta["values_1"]), tuple(meta["values_2"])), answer, agent in swapped))
+        choices.append(
+            ShortChoice(
+                event.conversation_id,
+                event.scenario_id,
+                start.repeat,
+                agent,
+                dilemma_action(answer, agent in swapped),
+                (tuple(meta["values_1"]), tuple(meta["values_2"])),
+                answer,
+                agent in swapped,
+            )
+        )
     return sorted(choices, key=lambda c: (c.repeat, rank[c.conversation]))
 
 
 def _agent_k(spec: dict[str, Any]) -> dict[str, str]:
     shared = spec.get("variables", {}).get("k")
-    return {a["name"]: str(a.get("variables", {}).get("k", shared if shared is not None else a["name"])) for a in spec.get("agents", [])}
+    return {
+        a["name"]: str(a.get("variables", {}).get("k", shared if shared is not None else a["name"]))
+        for a in spec.get("agents", [])
+    }
 
 
 def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[LongAnswer]:
@@ -140,7 +168,11 @@ def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[L
     ks = _agent_k(spec)
     decisions: dict[tuple[str, str, str], dict[str, Any] | None] = {}
     for event in events:
-        if isinstance(event, JudgeDecision) and event.about and event.role in (EXTRACTION_ROLE, VALUES_ROLE, SPECIFICITY_ROLE):
+        if (
+            isinstance(event, JudgeDecision)
+            and event.about
+            and event.role in (EXTRACTION_ROLE, VALUES_ROLE, SPECIFICITY_ROLE)
+        ):
             decisions[(event.conversation_id, event.role, event.about)] = event.decision
     answers = []
     for event in events:
@@ -150,7 +182,13 @@ def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[L
         extracted = decisions.get((event.conversation_id, EXTRACTION_ROLE, message_id))
         if not extracted:
             continue
-        answer = LongAnswer(event.conversation_id, event.scenario_id, starts[event.conversation_id].repeat, event.agent or "", ks.get(event.agent or "", event.agent or ""))
+        answer = LongAnswer(
+            event.conversation_id,
+            event.scenario_id,
+            starts[event.conversation_id].repeat,
+            event.agent or "",
+            ks.get(event.agent or "", event.agent or ""),
+        )
         for index, text in enumerate(extracted.get("arguments") or [], start=1):
             about = argument_id(message_id, index)
             values = (decisions.get((event.conversation_id, VALUES_ROLE, about)) or {}).get("values") or []
@@ -167,7 +205,9 @@ def _k_order(label: str) -> tuple[int, float, str]:
         return (1, 0.0, label)
 
 
-def _scatter(path: Path, pairs: dict[str, tuple[dict[str, float], dict[str, float]]], *, xlabel: str, ylabel: str, title: str) -> Path:
+def _scatter(
+    path: Path, pairs: dict[str, tuple[dict[str, float], dict[str, float]]], *, xlabel: str, ylabel: str, title: str
+) -> Path:
     """One panel per named pair of preference maps: a point per shared value."""
     import matplotlib.pyplot as plt
 
@@ -224,12 +264,23 @@ def position_bias(choices: Sequence[ShortChoice]) -> dict[str, Any]:
             by_dilemma.setdefault((c.scenario, c.repeat), []).append(c)
         pairs = [(a, b) for group in by_dilemma.values() for a in group if not a.swapped for b in group if b.swapped]
         same = sum(a.action == b.action for a, b in pairs)
-        bias["order_agreement"] = {"pairs": len(pairs), "same_action": same, "share": same / len(pairs) if pairs else None}
+        bias["order_agreement"] = {
+            "pairs": len(pairs),
+            "same_action": same,
+            "share": same / len(pairs) if pairs else None,
+        }
     return bias
 
 
-def analyze_short(events: Sequence[Event], writer: AnalysisWriter, groups: dict[str, str], companion: Sequence[Event] | None = None, *,
-                  swapped: frozenset[str] = frozenset(), companion_swapped: frozenset[str] = frozenset()) -> dict[str, Any]:
+def analyze_short(
+    events: Sequence[Event],
+    writer: AnalysisWriter,
+    groups: dict[str, str],
+    companion: Sequence[Event] | None = None,
+    *,
+    swapped: frozenset[str] = frozenset(),
+    companion_swapped: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Short-form measurements of a run; write their tables and plots; return the metrics.
 
     `swapped` and `companion_swapped` name the agents of each run shown the actions swapped.
@@ -248,44 +299,123 @@ def analyze_short(events: Sequence[Event], writer: AnalysisWriter, groups: dict[
         return metrics
     bias = position_bias(choices)
     metrics["position_bias"] = bias
-    writer.table("position_bias", [{"chooser": agent, **row} for agent, row in bias["choosers"].items()]
-                 + ([{"chooser": "given vs swapped order", "pairs": bias["order_agreement"]["pairs"], "same_action": bias["order_agreement"]["same_action"],
-                      "same_action_share": bias["order_agreement"]["share"]}] if "order_agreement" in bias else []))
-    shares = {f'{agent}: "Action 1"': row["action_1_share"] for agent, row in bias["choosers"].items() if row["action_1_share"] is not None}
+    writer.table(
+        "position_bias",
+        [{"chooser": agent, **row} for agent, row in bias["choosers"].items()]
+        + (
+            [
+                {
+                    "chooser": "given vs swapped order",
+                    "pairs": bias["order_agreement"]["pairs"],
+                    "same_action": bias["order_agreement"]["same_action"],
+                    "same_action_share": bias["order_agreement"]["share"],
+                }
+            ]
+            if "order_agreement" in bias
+            else []
+        ),
+    )
+    shares = {
+        f'{agent}: "Action 1"': row["action_1_share"]
+        for agent, row in bias["choosers"].items()
+        if row["action_1_share"] is not None
+    }
     if "order_agreement" in bias and bias["order_agreement"]["share"] is not None:
         shares["both orders: same action"] = bias["order_agreement"]["share"]
-    plot_bars(shares, writer.plot_path("position_bias"), title="Short form: position bias", ylabel="share of answers", horizontal=True)
-    skills = measures.trueskill_value_choices([c.match() for c in parsed])  # type: ignore[misc]
+    plot_bars(
+        shares,
+        writer.plot_path("position_bias"),
+        title="Short form: position bias",
+        ylabel="share of answers",
+        horizontal=True,
+    )
+    matches = [match for match in (c.match() for c in parsed) if match is not None]
+    skills = measures.trueskill_value_choices(matches)
     preferences = {v: s.mu for v, s in skills.items()}
-    metrics["trueskill"] = {v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")} for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)}
-    writer.table("short_preferences", [{"value": v, "group": groups.get(v, "other"), "mu": s.mu, "sigma": s.sigma} for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)])
-    writer.table("short_choices", [{"conversation": c.conversation, "scenario": c.scenario, "repeat": c.repeat, "agent": c.agent, "swapped": c.swapped, "answer": c.answer or "", "action": c.action or "",
-                                    "values_1": list(c.values[0]), "values_2": list(c.values[1])} for c in choices])
+    metrics["trueskill"] = {
+        v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")}
+        for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)
+    }
+    writer.table(
+        "short_preferences",
+        [
+            {"value": v, "group": groups.get(v, "other"), "mu": s.mu, "sigma": s.sigma}
+            for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)
+        ],
+    )
+    writer.table(
+        "short_choices",
+        [
+            {
+                "conversation": c.conversation,
+                "scenario": c.scenario,
+                "repeat": c.repeat,
+                "agent": c.agent,
+                "swapped": c.swapped,
+                "answer": c.answer or "",
+                "action": c.action or "",
+                "values_1": list(c.values[0]),
+                "values_2": list(c.values[1]),
+            }
+            for c in choices
+        ],
+    )
     top = _top(preferences)
-    plot_bars(top, writer.plot_path("short_preferences"), title="Short form: TrueSkill value preferences", ylabel="mu", horizontal=True,
-              errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top})
+    plot_bars(
+        top,
+        writer.plot_path("short_preferences"),
+        title="Short form: TrueSkill value preferences",
+        ylabel="mu",
+        horizontal=True,
+        errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top},
+    )
     metrics["groups"] = measures.group_means_preferences(preferences, groups)
-    plot_bars(metrics["groups"], writer.plot_path("short_groups"), title="Short form: mean preference by value group", ylabel="mean mu")
+    plot_bars(
+        metrics["groups"],
+        writer.plot_path("short_groups"),
+        title="Short form: mean preference by value group",
+        ylabel="mean mu",
+    )
     repeats = sorted({c.repeat for c in parsed})
     if len(repeats) > 1:
         samples = [short_preferences([c for c in parsed if c.repeat == r]) for r in repeats]
-        metrics["sampling_consistency"] = {"samples": len(samples), "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples)}
+        metrics["sampling_consistency"] = {
+            "samples": len(samples),
+            "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
+        }
     if companion is not None:
         other = short_preferences(short_choices_events(companion, swapped=companion_swapped))
         correlation = measures.correlation_preferences(preferences, other)
         metrics["versus_short_companion"] = correlation.as_dict()
-        writer.table("short_versus_companion", [{"comparison": "this run vs companion short run", **correlation.as_dict()}])
-        _scatter(writer.plot_path("short_versus_companion"), {"this run vs companion": (preferences, other)}, xlabel="mu (this run)", ylabel="mu (companion)", title="Short form: two runs")
+        writer.table(
+            "short_versus_companion", [{"comparison": "this run vs companion short run", **correlation.as_dict()}]
+        )
+        _scatter(
+            writer.plot_path("short_versus_companion"),
+            {"this run vs companion": (preferences, other)},
+            xlabel="mu (this run)",
+            ylabel="mu (companion)",
+            title="Short form: two runs",
+        )
     return metrics
 
 
-def _correlation_rows(pairs: dict[str, tuple[dict[str, float], dict[str, float]]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _correlation_rows(
+    pairs: dict[str, tuple[dict[str, float], dict[str, float]]],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     results = {name: measures.correlation_preferences(a, b).as_dict() for name, (a, b) in pairs.items()}
     return results, [{"comparison": name, **result} for name, result in results.items()]
 
 
-def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, groups: dict[str, str], short: Sequence[Event] | None = None, *,
-                 short_swapped: frozenset[str] = frozenset()) -> dict[str, Any]:
+def analyze_long(
+    events: Sequence[Event],
+    spec: dict[str, Any],
+    writer: AnalysisWriter,
+    groups: dict[str, str],
+    short: Sequence[Event] | None = None,
+    *,
+    short_swapped: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Long-form measurements of a judged run; write their tables and plots; return the metrics.
 
     `short_swapped` names the agents of the short run shown the actions swapped.
@@ -308,21 +438,49 @@ def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: Analysis
     per_k = {k: prefs(part) for k, part in by_k.items()}
     metrics["position_preferences"] = {"overall": overall, **{f"k={k}": p for k, p in per_k.items()}}
     values = sorted(set(overall), key=lambda v: -overall[v])
-    writer.table("long_preferences", [{"value": v, "group": groups.get(v, "other"), "overall": overall[v], **{f"k={k}": per_k[k].get(v) for k in ks}} for v in values])
+    writer.table(
+        "long_preferences",
+        [
+            {
+                "value": v,
+                "group": groups.get(v, "other"),
+                "overall": overall[v],
+                **{f"k={k}": per_k[k].get(v) for k in ks},
+            }
+            for v in values
+        ],
+    )
     if overall:
-        plot_bars(_top(overall), writer.plot_path("long_preferences"), title="Long form: position preferences (all k)", ylabel="- mean relative first position", horizontal=True)
+        plot_bars(
+            _top(overall),
+            writer.plot_path("long_preferences"),
+            title="Long form: position preferences (all k)",
+            ylabel="- mean relative first position",
+            horizontal=True,
+        )
 
     sampling = {}
     for k, part in by_k.items():
         repeats = sorted({a.repeat for a in part})
         samples = [prefs([a for a in part if a.repeat == r]) for r in repeats]
-        sampling[f"k={k}"] = {"samples": len(samples), "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples)}
+        sampling[f"k={k}"] = {
+            "samples": len(samples),
+            "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
+        }
     metrics["sampling_consistency"] = sampling
     writer.table("sampling_consistency", [{"k": k, **v} for k, v in sampling.items()])
     if len(ks) > 1:
-        metrics["between_k"], rows = _correlation_rows({f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)})
+        metrics["between_k"], rows = _correlation_rows(
+            {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)}
+        )
         writer.table("between_k", rows)
-        _scatter(writer.plot_path("between_k"), {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)}, xlabel="preference (first k)", ylabel="preference (second k)", title="Long form: preferences across k")
+        _scatter(
+            writer.plot_path("between_k"),
+            {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)},
+            xlabel="preference (first k)",
+            ylabel="preference (second k)",
+            title="Long form: preferences across k",
+        )
 
     short_prefs = short_preferences(short_choices_events(short, swapped=short_swapped)) if short is not None else None
     if short_prefs is not None:
@@ -330,36 +488,84 @@ def analyze_long(events: Sequence[Event], spec: dict[str, Any], writer: Analysis
         pairs["short vs long (all k)"] = (short_prefs, overall)
         metrics["short_versus_long"], rows = _correlation_rows(pairs)
         writer.table("short_versus_long", rows)
-        _scatter(writer.plot_path("short_versus_long"), pairs, xlabel="short form: TrueSkill mu", ylabel="long form: position preference", title="Short vs long form")
+        _scatter(
+            writer.plot_path("short_versus_long"),
+            pairs,
+            xlabel="short form: TrueSkill mu",
+            ylabel="long form: position preference",
+            title="Short vs long form",
+        )
     else:
         writer.note("short vs long: no short-form run given (`moot analyze RUN_DIR --short SHORT_RUN_DIR`)")
 
     arguments = [arg for a in answers for arg in a.arguments]
     diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
-    specificity = measures.mean_by_value_arguments((arg.values, arg.depth) for arg in arguments if arg.depth is not None)
+    specificity = measures.mean_by_value_arguments(
+        (arg.values, arg.depth) for arg in arguments if arg.depth is not None
+    )
     metrics["diversity"] = diversity
     metrics["specificity"] = specificity
-    writer.table("value_arguments", [
-        {"value": v, "group": groups.get(v, "other"), "arguments": sum(v in arg.values for arg in arguments), "compression_ratio": diversity.get(v), "mean_depth": specificity.get(v),
-         "long_preference": overall.get(v), "short_preference": (short_prefs or {}).get(v)}
-        for v in sorted({v for arg in arguments for v in arg.values})
-    ])
+    writer.table(
+        "value_arguments",
+        [
+            {
+                "value": v,
+                "group": groups.get(v, "other"),
+                "arguments": sum(v in arg.values for arg in arguments),
+                "compression_ratio": diversity.get(v),
+                "mean_depth": specificity.get(v),
+                "long_preference": overall.get(v),
+                "short_preference": (short_prefs or {}).get(v),
+            }
+            for v in sorted({v for arg in arguments for v in arg.values})
+        ],
+    )
     against = {"long": overall, **({"short": short_prefs} if short_prefs is not None else {})}
-    metrics["diversity_versus_preference"], diversity_rows = _correlation_rows({f"compression ratio vs {name} preference": (diversity, p) for name, p in against.items()})
-    metrics["specificity_versus_preference"], specificity_rows = _correlation_rows({f"mean depth vs {name} preference": (specificity, p) for name, p in against.items()})
+    metrics["diversity_versus_preference"], diversity_rows = _correlation_rows(
+        {f"compression ratio vs {name} preference": (diversity, p) for name, p in against.items()}
+    )
+    metrics["specificity_versus_preference"], specificity_rows = _correlation_rows(
+        {f"mean depth vs {name} preference": (specificity, p) for name, p in against.items()}
+    )
     writer.table("diversity_specificity_correlations", diversity_rows + specificity_rows)
     if diversity:
-        plot_bars(_top(diversity), writer.plot_path("diversity"), title="Compression ratio of each value's arguments (higher: less diverse)", ylabel="compression ratio", horizontal=True)
+        plot_bars(
+            _top(diversity),
+            writer.plot_path("diversity"),
+            title="Compression ratio of each value's arguments (higher: less diverse)",
+            ylabel="compression ratio",
+            horizontal=True,
+        )
     if specificity:
-        plot_bars(_top(specificity), writer.plot_path("specificity"), title="Mean specificity (claim tree depth) of each value's arguments", ylabel="mean depth", horizontal=True)
-        _scatter(writer.plot_path("specificity_diversity_preference"), {"specificity": (specificity, overall), **({"diversity": (diversity, overall)} if diversity else {})},
-                 xlabel="depth / compression ratio", ylabel="long-form preference", title="Specificity and diversity vs preference")
+        plot_bars(
+            _top(specificity),
+            writer.plot_path("specificity"),
+            title="Mean specificity (claim tree depth) of each value's arguments",
+            ylabel="mean depth",
+            horizontal=True,
+        )
+        _scatter(
+            writer.plot_path("specificity_diversity_preference"),
+            {"specificity": (specificity, overall), **({"diversity": (diversity, overall)} if diversity else {})},
+            xlabel="depth / compression ratio",
+            ylabel="long-form preference",
+            title="Specificity and diversity vs preference",
+        )
 
-    group_series = {"long (all k)": measures.group_means_preferences(overall, groups), **{f"long k={k}": measures.group_means_preferences(p, groups) for k, p in per_k.items()}}
+    group_series = {
+        "long (all k)": measures.group_means_preferences(overall, groups),
+        **{f"long k={k}": measures.group_means_preferences(p, groups) for k, p in per_k.items()},
+    }
     metrics["groups"] = group_series
     categories = sorted({g for series in group_series.values() for g in series})
     if categories:
-        plot_grouped_bars(group_series, categories, writer.plot_path("long_groups"), title="Long form: mean position preference by value group", ylabel="mean preference")
+        plot_grouped_bars(
+            group_series,
+            categories,
+            writer.plot_path("long_groups"),
+            title="Long form: mean position preference by value group",
+            ylabel="mean preference",
+        )
     return metrics
 
 
@@ -372,5 +578,14 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
     )
     companion_swapped = swapped_agents(inputs.companion_specs.get("short") or {})
     if short_form:
-        return analyze_short(events, writer, groups, inputs.companions.get("short"), swapped=swapped_agents(inputs.spec), companion_swapped=companion_swapped)
-    return analyze_long(events, inputs.spec, writer, groups, inputs.companions.get("short"), short_swapped=companion_swapped)
+        return analyze_short(
+            events,
+            writer,
+            groups,
+            inputs.companions.get("short"),
+            swapped=swapped_agents(inputs.spec),
+            companion_swapped=companion_swapped,
+        )
+    return analyze_long(
+        events, inputs.spec, writer, groups, inputs.companions.get("short"), short_swapped=companion_swapped
+    )

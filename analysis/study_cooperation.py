@@ -41,7 +41,9 @@ from moot.analysis.concession import (
 )
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
+from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
+from moot.safe_load import read_text
 from moot.trace.events import (
     ConversationStarted,
     Event,
@@ -51,9 +53,6 @@ from moot.trace.events import (
     Stopped,
 )
 from moot.trace.reading import effective_events
-
-from moot.errors import UserError
-from moot.safe_load import read_text
 
 BT_PRIOR = 0.5
 """Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""
@@ -87,12 +86,19 @@ class Choice:
     other: str
 
 
+def _metadata(start: ConversationStarted) -> dict[str, Any]:
+    return (start.scenario or {}).get("metadata", {})
+
+
 def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
     starts = {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
     for start in starts.values():
-        metadata = (start.scenario or {}).get("metadata", {})
+        metadata = _metadata(start)
         if "target_value" not in metadata and "option_a_value" not in metadata:
-            raise UserError(f"conversation {start.conversation_id}: its scenario carries no cooperation fields (target_value, counterpart_value); is this a cooperation run?")
+            raise UserError(
+                f"conversation {start.conversation_id}: its scenario carries no cooperation fields "
+                "(target_value, counterpart_value); is this a cooperation run?"
+            )
     return starts
 
 
@@ -115,20 +121,33 @@ def cooperation_records_events(events: Sequence[Event], judge_field: str = "conc
         stop = stops.get(cid)
         if stop is None or stop.status != "completed":
             continue
-        meta = start.scenario["metadata"]
-        parsed = [d for d in decisions[cid] if d.decision is not None and isinstance(d.decision.get(judge_field), bool)]
-        conceding = next((d for d in parsed if d.decision[judge_field]), None)
+        meta = _metadata(start)
+        parsed: list[tuple[JudgeDecision, bool]] = []
+        for decision in decisions[cid]:
+            verdict = (decision.decision or {}).get(judge_field)
+            if isinstance(verdict, bool):
+                parsed.append((decision, verdict))
+        conceding = next((d for d, verdict in parsed if verdict), None)
         conceded = True if conceding else (False if parsed else None)
-        deciding = conceding or (parsed[-1] if parsed else None)
-        records.append(CooperationRecord(
-            outcome=ConcessionOutcome(
-                scenario=cid, cooperation_type=meta.get("cooperation_type", ""), target_value=meta["target_value"],
-                counterpart_value=meta["counterpart_value"], conceded=conceded, rounds=conceding.round if conceding else stop.rounds,
-            ),
-            conversation=cid, base_scenario=str(meta.get("base_id", start.scenario_id)), repeat=start.repeat,
-            target_model=models[cid].get("target", ""), counterpart_model=models[cid].get("counterpart", ""),
-            reason=str((deciding.decision or {}).get("reason", "")) if deciding else "",
-        ))
+        deciding = conceding or (parsed[-1][0] if parsed else None)
+        records.append(
+            CooperationRecord(
+                outcome=ConcessionOutcome(
+                    scenario=cid,
+                    cooperation_type=meta.get("cooperation_type", ""),
+                    target_value=meta["target_value"],
+                    counterpart_value=meta["counterpart_value"],
+                    conceded=conceded,
+                    rounds=conceding.round if conceding else stop.rounds,
+                ),
+                conversation=cid,
+                base_scenario=str(meta.get("base_id", start.scenario_id)),
+                repeat=start.repeat,
+                target_model=models[cid].get("target", ""),
+                counterpart_model=models[cid].get("counterpart", ""),
+                reason=str((deciding.decision or {}).get("reason", "")) if deciding else "",
+            )
+        )
     return records
 
 
@@ -140,21 +159,34 @@ def stated_choices_events(events: Sequence[Event], field: str = "choice") -> lis
     for event in events:
         if not isinstance(event, MessageAdded) or event.round != 1 or event.conversation_id not in starts:
             continue
-        meta = starts[event.conversation_id].scenario["metadata"]
+        meta = _metadata(starts[event.conversation_id])
         label = str((event.parsed or {}).get(field, "")).strip().upper()
         a, b = meta["option_a_value"], meta["option_b_value"]
         chosen, other = (a, b) if label == "A" else (b, a) if label == "B" else (None, a)
-        choices.append(Choice(event.conversation_id, str(meta.get("base_id", event.scenario_id)), meta.get("cooperation_type", ""), starts[event.conversation_id].repeat, chosen, other if chosen else b))
+        choices.append(
+            Choice(
+                event.conversation_id,
+                str(meta.get("base_id", event.scenario_id)),
+                meta.get("cooperation_type", ""),
+                starts[event.conversation_id].repeat,
+                chosen,
+                other if chosen else b,
+            )
+        )
     return choices
 
 
-def _ranking(winners: list[str], losers: list[str], groups: list[str], n_boot: int, seed: int, writer: AnalysisWriter, label: str) -> dict[str, Any] | None:
+def _ranking(
+    winners: list[str], losers: list[str], groups: list[str], n_boot: int, seed: int, writer: AnalysisWriter, label: str
+) -> dict[str, Any] | None:
     """Bradley-Terry strengths with bootstrap intervals, or None (with a note) when the data cannot rank the values."""
     if not winners:
         writer.note(f"{label}: no comparisons")
         return None
     try:
-        boot = bootstrap_bradley_terry(winners, losers, groups=groups, items=SCHWARTZ_VALUES, n_boot=n_boot, seed=seed, prior=BT_PRIOR)
+        boot = bootstrap_bradley_terry(
+            winners, losers, groups=groups, items=SCHWARTZ_VALUES, n_boot=n_boot, seed=seed, prior=BT_PRIOR
+        )
     except ValueError as exc:
         writer.note(f"{label}: not ranked: {exc}")
         return None
@@ -163,14 +195,24 @@ def _ranking(winners: list[str], losers: list[str], groups: list[str], n_boot: i
         "comparisons": len(winners),
         "ranking": list(fit.ranking),
         "values": {
-            v: {"log_strength": fit.log_strength(v), "low": boot.interval(v)[0], "high": boot.interval(v)[1], "rank": fit.rank(v) if v in fit.ranking else None, "rank_low": boot.rank_interval(v)[0], "rank_high": boot.rank_interval(v)[1]}
+            v: {
+                "log_strength": fit.log_strength(v),
+                "low": boot.interval(v)[0],
+                "high": boot.interval(v)[1],
+                "rank": fit.rank(v) if v in fit.ranking else None,
+                "rank_low": boot.rank_interval(v)[0],
+                "rank_high": boot.rank_interval(v)[1],
+            }
             for v in fit.items
         },
     }
 
 
 def _plain_ranking(winners: list[str], losers: list[str]) -> list[str] | None:
-    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values (none, or groups never compared)."""
+    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values.
+
+    They cannot when there are none, or when some groups of values were never compared.
+    """
     if not winners:
         return None
     try:
@@ -182,8 +224,13 @@ def _plain_ranking(winners: list[str], losers: list[str]) -> list[str] | None:
 def _write_ranking(writer: AnalysisWriter, name: str, ranking: dict[str, Any], title: str) -> None:
     rows = [{"value": v, **ranking["values"][v]} for v in ranking["ranking"]]
     writer.table(name, rows)
-    plot_bars({v: ranking["values"][v]["log_strength"] for v in ranking["ranking"]}, writer.plot_path(name), title=title, ylabel="log-strength",
-              errors={v: (ranking["values"][v]["low"], ranking["values"][v]["high"]) for v in ranking["ranking"]})
+    plot_bars(
+        {v: ranking["values"][v]["log_strength"] for v in ranking["ranking"]},
+        writer.plot_path(name),
+        title=title,
+        ylabel="log-strength",
+        errors={v: (ranking["values"][v]["low"], ranking["values"][v]["high"]) for v in ranking["ranking"]},
+    )
 
 
 def _concordance(groups: dict[str, list[str] | None], label: str, writer: AnalysisWriter) -> dict[str, Any] | None:
@@ -196,18 +243,36 @@ def _concordance(groups: dict[str, list[str] | None], label: str, writer: Analys
         writer.note(f"Kendall's W across {label}: fewer than two values ranked in every group")
         return None
     w = kendall_w_rankings([[v for v in r if v in common] for r in rankings])
-    return {"groups": [k for k, r in groups.items() if r], "values": len(common), "w": w.w, "chi_square": w.chi_square, "df": w.df, "p_value": w.p_value}
+    return {
+        "groups": [k for k, r in groups.items() if r],
+        "values": len(common),
+        "w": w.w,
+        "chi_square": w.chi_square,
+        "df": w.df,
+        "p_value": w.p_value,
+    }
 
 
-def _by(records: Sequence[CooperationRecord], key: Callable[[CooperationRecord], str]) -> dict[str, list[CooperationRecord]]:
+def _by(
+    records: Sequence[CooperationRecord], key: Callable[[CooperationRecord], str]
+) -> dict[str, list[CooperationRecord]]:
     grouped: dict[str, list[CooperationRecord]] = defaultdict(list)
     for record in records:
         grouped[key(record)].append(record)
     return dict(grouped)
 
 
-def analyze_cooperation(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, *, n_boot: int = 1000, seed: int = 0,
-                        stated: Sequence[Event] | None = None, unsteered: Sequence[Event] | None = None, labels: Path | None = None) -> dict[str, Any]:
+def analyze_cooperation(
+    events: Sequence[Event],
+    spec: dict[str, Any],
+    writer: AnalysisWriter,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    stated: Sequence[Event] | None = None,
+    unsteered: Sequence[Event] | None = None,
+    labels: Path | None = None,
+) -> dict[str, Any]:
     """Every measurement of the cooperation study on one run (and, optionally, its companion runs)."""
     records = cooperation_records_events(events)
     outcomes = [r.outcome for r in records]
@@ -227,17 +292,31 @@ def analyze_cooperation(events: Sequence[Event], spec: dict[str, Any], writer: A
         _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
     per_type: dict[str, Any] = {}
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
-        w, l = comparisons_from_outcomes([r.outcome for r in group])
-        ranking = _ranking(w, l, [r.base_scenario for r in group if r.outcome.conceded is not None], n_boot, seed, writer, f"revealed ranking, {kind}")
+        type_winners, type_losers = comparisons_from_outcomes([r.outcome for r in group])
+        ranking = _ranking(
+            type_winners,
+            type_losers,
+            [r.base_scenario for r in group if r.outcome.conceded is not None],
+            n_boot,
+            seed,
+            writer,
+            f"revealed ranking, {kind}",
+        )
         if ranking:
             per_type[kind] = ranking
             writer.table(f"revealed_ranking_{kind}", [{"value": v, **ranking["values"][v]} for v in ranking["ranking"]])
     metrics["revealed_by_type"] = per_type
 
     matrix = concession_matrix_outcomes(outcomes, SCHWARTZ_VALUES)
-    metrics["concession_matrix"] = {"values": list(SCHWARTZ_VALUES), "rate": _nan_to_none(matrix.rate.tolist()), "count": matrix.count.astype(int).tolist()}
+    metrics["concession_matrix"] = {
+        "values": list(SCHWARTZ_VALUES),
+        "rate": _nan_to_none(matrix.rate.tolist()),
+        "count": matrix.count.astype(int).tolist(),
+    }
     writer.table("concession_matrix", _csv_dicts(matrix.csv_rows()))
-    plot_concession_heatmap(matrix, writer.plot_path("concession_matrix"), title="Concession rate (row conceded to column)")
+    plot_concession_heatmap(
+        matrix, writer.plot_path("concession_matrix"), title="Concession rate (row conceded to column)"
+    )
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
         typed = concession_matrix_outcomes([r.outcome for r in group], SCHWARTZ_VALUES)
         metrics.setdefault("concession_matrix_by_type", {})[kind] = _nan_to_none(typed.rate.tolist())
@@ -254,9 +333,13 @@ def analyze_cooperation(events: Sequence[Event], spec: dict[str, Any], writer: A
             by_model[record.target_model].append(record.outcome.rounds)
     rounds["target_model"] = {m: {"mean": sum(r) / len(r), "count": len(r)} for m, r in by_model.items()}
     metrics["rounds_to_concession"] = rounds
-    writer.table("rounds_to_concession", [{"group": g, "key": k, **v} for g, table in rounds.items() for k, v in table.items()])
+    writer.table(
+        "rounds_to_concession", [{"group": g, "key": k, **v} for g, table in rounds.items() for k, v in table.items()]
+    )
     resistance = resistance_ranking_outcomes(outcomes, SCHWARTZ_VALUES, max_rounds=int(spec.get("rounds", 5)))
-    metrics["resistance"] = [{"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance]
+    metrics["resistance"] = [
+        {"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance
+    ]
     writer.table("resistance", metrics["resistance"])
     ranked_resistance = [r.value for r in resistance if not math.isnan(r.mean_rounds)]
     if overall and len(ranked_resistance) >= 2:
@@ -265,8 +348,22 @@ def analyze_cooperation(events: Sequence[Event], spec: dict[str, Any], writer: A
         metrics["resistance_vs_bradley_terry"] = {"tau": tau.tau, "p_value": tau.p_value, "n": tau.n}
 
     metrics["agreement"] = {
-        "repeats": _concordance({str(k): _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g])) for k, g in _by(records, lambda r: str(r.repeat)).items()}, "repeats", writer),
-        "counterpart_models": _concordance({k: _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g])) for k, g in _by(records, lambda r: r.counterpart_model).items()}, "counterpart models", writer),
+        "repeats": _concordance(
+            {
+                str(k): _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                for k, g in _by(records, lambda r: str(r.repeat)).items()
+            },
+            "repeats",
+            writer,
+        ),
+        "counterpart_models": _concordance(
+            {
+                k: _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                for k, g in _by(records, lambda r: r.counterpart_model).items()
+            },
+            "counterpart models",
+            writer,
+        ),
         "cooperation_types": _concordance({k: v["ranking"] for k, v in per_type.items()}, "cooperation types", writer),
     }
     if stated is not None and overall:
@@ -274,57 +371,124 @@ def analyze_cooperation(events: Sequence[Event], spec: dict[str, Any], writer: A
         if stated_ranking:
             common = [v for v in overall["ranking"] if v in stated_ranking]
             tau = kendall_tau_rankings(common, [v for v in stated_ranking if v in common])
-            metrics["stated_vs_revealed"] = {"stated": stated_ranking, "revealed": overall["ranking"], "tau": tau.tau, "p_value": tau.p_value, "n": tau.n}
+            metrics["stated_vs_revealed"] = {
+                "stated": stated_ranking,
+                "revealed": overall["ranking"],
+                "tau": tau.tau,
+                "p_value": tau.p_value,
+                "n": tau.n,
+            }
     if unsteered is not None and overall:
-        metrics["adaptation"] = _adaptation(spec, overall["ranking"], _plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])), writer)
+        metrics["adaptation"] = _adaptation(
+            spec,
+            overall["ranking"],
+            _plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
+            writer,
+        )
     if labels is not None:
         metrics["judge_quality"] = judge_quality(records, labels)
-    writer.table("outcomes", [{
-        "conversation": r.conversation, "scenario": r.base_scenario, "type": r.outcome.cooperation_type, "target_value": r.outcome.target_value,
-        "counterpart_value": r.outcome.counterpart_value, "conceded": r.outcome.conceded, "rounds": r.outcome.rounds,
-        "target_model": r.target_model, "counterpart_model": r.counterpart_model, "judge_reason": r.reason,
-    } for r in records])
+    writer.table(
+        "outcomes",
+        [
+            {
+                "conversation": r.conversation,
+                "scenario": r.base_scenario,
+                "type": r.outcome.cooperation_type,
+                "target_value": r.outcome.target_value,
+                "counterpart_value": r.outcome.counterpart_value,
+                "conceded": r.outcome.conceded,
+                "rounds": r.outcome.rounds,
+                "target_model": r.target_model,
+                "counterpart_model": r.counterpart_model,
+                "judge_reason": r.reason,
+            }
+            for r in records
+        ],
+    )
     return metrics
 
 
-def _adaptation(spec: dict[str, Any], after: list[str], before: list[str] | None, writer: AnalysisWriter) -> dict[str, Any] | None:
+def _adaptation(
+    spec: dict[str, Any], after: list[str], before: list[str] | None, writer: AnalysisWriter
+) -> dict[str, Any] | None:
     value = (spec.get("variables") or {}).get("adapt_value")
     if not value or not before:
-        writer.note("value adaptation: needs a steered run (variables.adapt_value) and an unsteered run with comparisons")
+        writer.note(
+            "value adaptation: needs a steered run (variables.adapt_value) and an unsteered run with comparisons"
+        )
         return None
-    return {"value": value, "rank_before": before.index(value) + 1 if value in before else None, "rank_after": after.index(value) + 1 if value in after else None,
-            "improvement": rank_improvement(before, after, value) if value in before and value in after else None}
+    return {
+        "value": value,
+        "rank_before": before.index(value) + 1 if value in before else None,
+        "rank_after": after.index(value) + 1 if value in after else None,
+        "improvement": rank_improvement(before, after, value) if value in before and value in after else None,
+    }
 
 
 def _choice_comparisons(choices: Sequence[Choice]) -> tuple[list[str], list[str]]:
-    parsed = [c for c in choices if c.chosen is not None]
-    return [c.chosen for c in parsed], [c.other for c in parsed]
+    """Chosen and rejected values of the parsed choices, as parallel winner and loser lists."""
+    winners, losers = [], []
+    for choice in choices:
+        if choice.chosen is not None:
+            winners.append(choice.chosen)
+            losers.append(choice.other)
+    return winners, losers
 
 
-def analyze_stated(events: Sequence[Event], spec: dict[str, Any], writer: AnalysisWriter, *, n_boot: int = 1000, seed: int = 0,
-                   unsteered: Sequence[Event] | None = None) -> dict[str, Any]:
+def analyze_stated(
+    events: Sequence[Event],
+    spec: dict[str, Any],
+    writer: AnalysisWriter,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    unsteered: Sequence[Event] | None = None,
+) -> dict[str, Any]:
     """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values."""
     choices = stated_choices_events(events)
     winners, losers = _choice_comparisons(choices)
     parsed = [c for c in choices if c.chosen is not None]
-    ranking = _ranking(winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking")
-    metrics: dict[str, Any] = {"choices": len(choices), "unparsed": len(choices) - len(parsed), "bradley_terry_prior": BT_PRIOR, "stated": ranking}
+    ranking = _ranking(
+        winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking"
+    )
+    metrics: dict[str, Any] = {
+        "choices": len(choices),
+        "unparsed": len(choices) - len(parsed),
+        "bradley_terry_prior": BT_PRIOR,
+        "stated": ranking,
+    }
     if ranking:
         _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
     per_type = {}
     for kind in COOPERATION_TYPES:
-        typed = [c for c in parsed if c.cooperation_type == kind]
-        per_type[kind] = _plain_ranking([c.chosen for c in typed], [c.other for c in typed])
+        per_type[kind] = _plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
     metrics["stated_by_type"] = per_type
     metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
     if unsteered is not None and ranking:
-        metrics["adaptation"] = _adaptation(spec, ranking["ranking"], _plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer)
-    writer.table("choices", [{"conversation": c.conversation, "scenario": c.base_scenario, "type": c.cooperation_type, "chosen": c.chosen or "", "over": c.other} for c in choices])
+        metrics["adaptation"] = _adaptation(
+            spec, ranking["ranking"], _plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
+        )
+    writer.table(
+        "choices",
+        [
+            {
+                "conversation": c.conversation,
+                "scenario": c.base_scenario,
+                "type": c.cooperation_type,
+                "chosen": c.chosen or "",
+                "over": c.other,
+            }
+            for c in choices
+        ],
+    )
     return metrics
 
 
 def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[str, Any]:
-    """The judge's F1 and Cohen's kappa against human labels: a CSV with `conversation` (or `scenario` as `<id>:a`) and `conceded` (true/false)."""
+    """The judge's F1 and Cohen's kappa against human labels.
+
+    The labels are a CSV with `conversation` (or `scenario` as `<id>:a`) and `conceded` (true/false).
+    """
     if not labels.is_file():
         raise UserError(f"labels file '{labels}' not found")
     by_key = {r.conversation: r for r in records} | {f"{r.base_scenario}:{r.conversation}": r for r in records}
@@ -348,12 +512,18 @@ def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[st
     if not truth:
         raise UserError(f"{labels}: no labelled conversation is in this run")
     scores = f1_labels(truth, predicted, positive=True)
-    return {"labelled": len(truth), "f1": scores.f1, "precision": scores.precision, "recall": scores.recall, "kappa": cohen_kappa_labels(truth, predicted)}
+    return {
+        "labelled": len(truth),
+        "f1": scores.f1,
+        "precision": scores.precision,
+        "recall": scores.recall,
+        "kappa": cohen_kappa_labels(truth, predicted),
+    }
 
 
 def _csv_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
     header, *body = rows
-    return [dict(zip(header, row)) for row in body]
+    return [dict(zip(header, row, strict=True)) for row in body]
 
 
 def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:
@@ -363,11 +533,24 @@ def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:
 def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
     return analyze_cooperation(
-        inputs.events, inputs.spec, writer, n_boot=inputs.n_boot, seed=inputs.seed,
-        stated=inputs.companions.get("stated"), unsteered=inputs.companions.get("unsteered"), labels=inputs.labels,
+        inputs.events,
+        inputs.spec,
+        writer,
+        n_boot=inputs.n_boot,
+        seed=inputs.seed,
+        stated=inputs.companions.get("stated"),
+        unsteered=inputs.companions.get("unsteered"),
+        labels=inputs.labels,
     )
 
 
 def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The stated-preference analysis of a run (companion: `unsteered`)."""
-    return analyze_stated(inputs.events, inputs.spec, writer, n_boot=inputs.n_boot, seed=inputs.seed, unsteered=inputs.companions.get("unsteered"))
+    return analyze_stated(
+        inputs.events,
+        inputs.spec,
+        writer,
+        n_boot=inputs.n_boot,
+        seed=inputs.seed,
+        unsteered=inputs.companions.get("unsteered"),
+    )

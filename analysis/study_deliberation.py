@@ -83,39 +83,83 @@ def analyze_deliberation(
     return metrics
 
 
-def _verdict_outputs(metrics: dict[str, Any], records: list[DebateRecord], verdicts: list[str], writer: AnalysisWriter) -> None:
+def _verdict_outputs(
+    metrics: dict[str, Any], records: list[DebateRecord], verdicts: list[str], writer: AnalysisWriter
+) -> None:
     consensus = metrics["consensus"]
-    writer.table("conversations", [
-        {
-            "conversation": r.conversation, "scenario": r.scenario, "repeat": r.repeat, "order": " > ".join(r.order),
-            "status": r.status, "rounds": r.rounds, "consensus": r.consensus, "final_verdict": r.final_verdict or "",
-            "stop_reason": r.stop_reason,
-            **{f"round_1_{a}": r.verdict_of(a, 1) or "" for a in r.order},
-            **{f"last_{a}": r.verdict_of(a, r.rounds) or "" for a in r.order},
-        }
-        for r in records
-    ])
+    writer.table(
+        "conversations",
+        [
+            {
+                "conversation": r.conversation,
+                "scenario": r.scenario,
+                "repeat": r.repeat,
+                "order": " > ".join(r.order),
+                "status": r.status,
+                "rounds": r.rounds,
+                "consensus": r.consensus,
+                "final_verdict": r.final_verdict or "",
+                "stop_reason": r.stop_reason,
+                **{f"round_1_{a}": r.verdict_of(a, 1) or "" for a in r.order},
+                **{f"last_{a}": r.verdict_of(a, r.rounds) or "" for a in r.order},
+            }
+            for r in records
+        ],
+    )
     if consensus["conversations"]:
-        writer.table("rounds_to_consensus", [{"rounds": k, "conversations": v} for k, v in consensus["rounds_to_consensus"].items()])
-        writer.table("consensus_by_first_speaker", [{"first_speaker": k, **_flat(v)} for k, v in consensus["by_first_speaker"].items()])
+        writer.table(
+            "rounds_to_consensus",
+            [{"rounds": k, "conversations": v} for k, v in consensus["rounds_to_consensus"].items()],
+        )
+        writer.table(
+            "consensus_by_first_speaker",
+            [{"first_speaker": k, **_flat(v)} for k, v in consensus["by_first_speaker"].items()],
+        )
         if consensus["rounds_to_consensus"]:
-            plot_bars({f"{k}": float(v) for k, v in consensus["rounds_to_consensus"].items()}, writer.plot_path("rounds_to_consensus"), title="Rounds to consensus", ylabel="conversations")
+            plot_bars(
+                {f"{k}": float(v) for k, v in consensus["rounds_to_consensus"].items()},
+                writer.plot_path("rounds_to_consensus"),
+                title="Rounds to consensus",
+                ylabel="conversations",
+            )
     changes = metrics["verdict_changes"]
-    writer.table("verdict_changes", [{"group": "agent", "key": k, **v} for k, v in changes["by_agent"].items()] + [{"group": "position", "key": k, **v} for k, v in changes["by_position"].items()])
+    writer.table(
+        "verdict_changes",
+        [{"group": "agent", "key": k, **v} for k, v in changes["by_agent"].items()]
+        + [{"group": "position", "key": k, **v} for k, v in changes["by_position"].items()],
+    )
     if changes["by_agent"]:
-        plot_bars({k: v["rate"] or 0.0 for k, v in changes["by_agent"].items()}, writer.plot_path("verdict_change_rate"), title="Change-of-verdict rate per agent", ylabel="share of conversations")
+        plot_bars(
+            {k: v["rate"] or 0.0 for k, v in changes["by_agent"].items()},
+            writer.plot_path("verdict_change_rate"),
+            title="Change-of-verdict rate per agent",
+            ylabel="share of conversations",
+        )
     distributions = metrics["verdicts"]
-    rows = [{"when": when, "agent": agent, **counts} for when in ("round_1", "last_round") for agent, counts in distributions[when].items()]
+    rows = [
+        {"when": when, "agent": agent, **counts}
+        for when in ("round_1", "last_round")
+        for agent, counts in distributions[when].items()
+    ]
     rows.append({"when": "final", "agent": "(conversation)", **distributions["final"]})
     if "solo_baseline" in metrics:
-        rows += [{"when": "solo_baseline", "agent": agent, **counts} for agent, counts in metrics["solo_baseline"]["round_1"].items()]
+        rows += [
+            {"when": "solo_baseline", "agent": agent, **counts}
+            for agent, counts in metrics["solo_baseline"]["round_1"].items()
+        ]
     writer.table("verdict_distributions", rows)
     groups = {f"{agent} (round 1)": counts for agent, counts in distributions["round_1"].items()}
     groups["final verdict"] = distributions["final"]
     if "solo_baseline" in metrics:
         groups.update({f"{agent} (solo)": counts for agent, counts in metrics["solo_baseline"]["round_1"].items()})
     if any(sum(c.values()) for c in groups.values()):
-        plot_grouped_bars(groups, [*verdicts, "unparsed", "none"], writer.plot_path("verdict_distributions"), title="Verdicts", ylabel="count")
+        plot_grouped_bars(
+            groups,
+            [*verdicts, "unparsed", "none"],
+            writer.plot_path("verdict_distributions"),
+            title="Verdicts",
+            ylabel="count",
+        )
 
 
 def _flat(rates: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +171,9 @@ def _flat(rates: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _value_outputs(records: list[DebateRecord], taxonomy: ValueTaxonomy, writer: AnalysisWriter, n_boot: int, seed: int) -> dict[str, Any]:
+def _value_outputs(
+    records: list[DebateRecord], taxonomy: ValueTaxonomy, writer: AnalysisWriter, n_boot: int, seed: int
+) -> dict[str, Any]:
     judged = sum(len(by_agent) for r in records for by_agent in r.values.values())
     if not judged:
         writer.note("values: no message was tagged by a value judge (add one to the protocol or run `moot judge`)")
@@ -135,22 +181,61 @@ def _value_outputs(records: list[DebateRecord], taxonomy: ValueTaxonomy, writer:
     occurrence = measures.value_occurrence_debates(records)
     similarity = measures.value_similarity_debates(records, taxonomy.cluster, n_boot=n_boot, seed=seed)
     inherited = measures.inherited_values_debates(records)
-    writer.table("value_occurrence", [{"agent": a, "value": v, "count": c} for a, counts in occurrence.items() for v, c in counts.items()])
-    writer.table("value_similarity", [
-        {"measure": measure, "comparison": comparison, **ci}
-        for measure, parts in similarity.items()
-        for comparison, ci in [("agreement", parts["agreement"]), ("disagreement", parts["disagreement"]), *((f"change:{k}", v) for k, v in parts["change_first_to_last"].items())]
-    ])
-    writer.table("inherited_values", [{"agent": a, "verdict_changes": v["verdict_changes"], **{f"with_inherited_{k}": x for k, x in v["with_inherited_values"].items()}, "inherited": v["inherited"]} for a, v in inherited.items()])
+    writer.table(
+        "value_occurrence",
+        [{"agent": a, "value": v, "count": c} for a, counts in occurrence.items() for v, c in counts.items()],
+    )
+    writer.table(
+        "value_similarity",
+        [
+            {"measure": measure, "comparison": comparison, **ci}
+            for measure, parts in similarity.items()
+            for comparison, ci in [
+                ("agreement", parts["agreement"]),
+                ("disagreement", parts["disagreement"]),
+                *((f"change:{k}", v) for k, v in parts["change_first_to_last"].items()),
+            ]
+        ],
+    )
+    writer.table(
+        "inherited_values",
+        [
+            {
+                "agent": a,
+                "verdict_changes": v["verdict_changes"],
+                **{f"with_inherited_{k}": x for k, x in v["with_inherited_values"].items()},
+                "inherited": v["inherited"],
+            }
+            for a, v in inherited.items()
+        ],
+    )
     total: Counter[str] = Counter()
     for counts in occurrence.values():
         total.update(counts)
     if total:
-        plot_bars(dict(total.most_common(15)), writer.plot_path("value_occurrence"), title="Most invoked values", ylabel="messages", horizontal=True)
+        plot_bars(
+            dict(total.most_common(15)),
+            writer.plot_path("value_occurrence"),
+            title="Most invoked values",
+            ylabel="messages",
+            horizontal=True,
+        )
     parts = similarity["jaccard"]
-    bars = {k: parts[k]["mean"] for k in ("agreement", "disagreement") if parts[k]["mean"] is not None}
+    bars: dict[str, float] = {}
+    errors: dict[str, tuple[float, float]] = {}
+    for comparison, ci in (("agreement", parts["agreement"]), ("disagreement", parts["disagreement"])):
+        mean, low, high = ci["mean"], ci["low"], ci["high"]
+        if mean is not None and low is not None and high is not None:
+            bars[comparison] = mean
+            errors[comparison] = (low, high)
     if bars:
-        plot_bars(bars, writer.plot_path("value_similarity"), title="Jaccard similarity of value sets", ylabel="mean Jaccard", errors={k: (parts[k]["low"], parts[k]["high"]) for k in bars})
+        plot_bars(
+            bars,
+            writer.plot_path("value_similarity"),
+            title="Jaccard similarity of value sets",
+            ylabel="mean Jaccard",
+            errors=errors,
+        )
     return {
         "messages_judged": judged,
         "dropped_unknown_values": sum(r.dropped_values for r in records),
@@ -160,11 +245,16 @@ def _value_outputs(records: list[DebateRecord], taxonomy: ValueTaxonomy, writer:
     }
 
 
-def _inertia_outputs(events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, n_boot: int, seed: int) -> dict[str, Any]:
+def _inertia_outputs(
+    events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, n_boot: int, seed: int
+) -> dict[str, Any]:
     observations = observations_from_events(events)
     later = [o for o in observations if o.round > 1]
     if len(later) < MIN_INERTIA_OBSERVATIONS:
-        writer.note(f"inertia and conformity: not fitted, {len(later)} parsed verdicts after round 1 (at least {MIN_INERTIA_OBSERVATIONS} needed)")
+        writer.note(
+            f"inertia and conformity: not fitted, {len(later)} parsed verdicts after round 1 "
+            f"(at least {MIN_INERTIA_OBSERVATIONS} needed)"
+        )
         return {"fitted": False, "observations": len(observations), "observations_after_round_1": len(later)}
     try:
         fit = bootstrap_inertia_conformity(observations, verdicts=tuple(verdicts), n_boot=min(n_boot, 200), seed=seed)
@@ -182,20 +272,42 @@ def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: i
     if games:
         final = elo_matches(games)
         spread = elo_matches_shuffled(games, n_orders=100, seed=seed)
-        result["elo"] = {"games": len(games), "ratings": final, "over_orders": {k: {"mean": v.mean, "sd": v.sd} for k, v in spread.items()}}
-        writer.table("elo", [{"player": k, "elo": final[k], "mean_over_orders": spread[k].mean, "sd_over_orders": spread[k].sd} for k in sorted(final)])
+        result["elo"] = {
+            "games": len(games),
+            "ratings": final,
+            "over_orders": {k: {"mean": v.mean, "sd": v.sd} for k, v in spread.items()},
+        }
+        writer.table(
+            "elo",
+            [
+                {"player": k, "elo": final[k], "mean_over_orders": spread[k].mean, "sd_over_orders": spread[k].sd}
+                for k in sorted(final)
+            ],
+        )
     ranked = measures.ranked_games_debates(records)
     if ranked:
         skills = trueskill_ranked_games(ranked)
-        result["trueskill"] = {"games": len(ranked), "ratings": {k: {"mu": s.mu, "sigma": s.sigma} for k, s in skills.items()}}
+        result["trueskill"] = {
+            "games": len(ranked),
+            "ratings": {k: {"mu": s.mu, "sigma": s.sigma} for k, s in skills.items()},
+        }
         writer.table("trueskill", [{"player": k, "mu": s.mu, "sigma": s.sigma} for k, s in sorted(skills.items())])
-        plot_bars({k: s.mu for k, s in skills.items()}, writer.plot_path("trueskill"), title="TrueSkill (whose round-1 verdict prevailed)", ylabel="mu", errors={k: (s.mu - 2 * s.sigma, s.mu + 2 * s.sigma) for k, s in skills.items()})
+        plot_bars(
+            {k: s.mu for k, s in skills.items()},
+            writer.plot_path("trueskill"),
+            title="TrueSkill (whose round-1 verdict prevailed)",
+            ylabel="mu",
+            errors={k: (s.mu - 2 * s.sigma, s.mu + 2 * s.sigma) for k, s in skills.items()},
+        )
     moves = measures.influence_moves_debates(records)
     if any(len(r.order) > 1 for r in records):
         graph = influence_graph(moves)
         for record in records:
             graph.add_nodes_from(measures.player_names(record).values())
-        result["influence"] = {"moves": len(moves), "edges": [{"from": a, "to": b, "weight": d["weight"]} for a, b, d in graph.edges(data=True)]}
+        result["influence"] = {
+            "moves": len(moves),
+            "edges": [{"from": a, "to": b, "weight": d["weight"]} for a, b, d in graph.edges(data=True)],
+        }
         writer.table("influence", result["influence"]["edges"])
         plot_influence_graph(graph, writer.plot_path("influence_graph"))
     return result
@@ -204,5 +316,11 @@ def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: i
 def analyze_deliberation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The deliberation study's analysis of a run (with a solo `baseline` companion when given)."""
     return analyze_deliberation(
-        inputs.events, inputs.spec, writer, taxonomy=judge_taxonomy(inputs.spec), baseline=inputs.companions.get("baseline"), n_boot=inputs.n_boot, seed=inputs.seed
+        inputs.events,
+        inputs.spec,
+        writer,
+        taxonomy=judge_taxonomy(inputs.spec),
+        baseline=inputs.companions.get("baseline"),
+        n_boot=inputs.n_boot,
+        seed=inputs.seed,
     )

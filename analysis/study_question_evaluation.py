@@ -21,9 +21,12 @@ from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded
 
 
-def value_games_answers(answers: Mapping[str, Mapping[str, Collection[str]]], values: Sequence[str]) -> dict[str, list[list[tuple[str, int]]]]:
-    """Per value, one ranked game per question: (player, 0) when the player's answer expresses the value, else (player, 1).
+def value_games_answers(
+    answers: Mapping[str, Mapping[str, Collection[str]]], values: Sequence[str]
+) -> dict[str, list[list[tuple[str, int]]]]:
+    """Per value, one ranked game per question.
 
+    Each game ranks (player, 0) when the player's answer expresses the value, else (player, 1).
     `answers[question][player]` is the set of values of that player's answer; questions answered
     by fewer than two players give no game.
     """
@@ -53,7 +56,10 @@ def value_vectors_games(games: Mapping[str, Sequence[Sequence[tuple[str, int]]]]
 
 
 def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, set[str]]], dict[str, str]]:
-    """From a trace: per question (scenario), each answering agent's values (union of the judge's decisions about its message); and the question texts."""
+    """From a trace: per question (scenario), each answering agent's values; and the question texts.
+
+    An agent's values are the union of the judge's decisions about its message.
+    """
     said: dict[tuple[str, str], tuple[str, str]] = {}
     texts: dict[str, str] = {}
     for event in events:
@@ -62,7 +68,7 @@ def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, s
         elif isinstance(event, MessageAdded) and event.parsed is not None and event.agent:
             said[(event.conversation_id, f"r{event.round}:{event.agent}")] = (event.scenario_id, event.agent)
     answers: dict[str, dict[str, set[str]]] = defaultdict(dict)
-    for key, (scenario, agent) in said.items():
+    for scenario, agent in said.values():
         answers[scenario].setdefault(agent, set())
     for event in events:
         if isinstance(event, JudgeDecision) and event.about and (event.conversation_id, event.about) in said:
@@ -71,19 +77,38 @@ def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, s
     return {q: dict(a) for q, a in answers.items()}, texts
 
 
-def analyze_question_evaluation(events: Sequence[Event], writer: AnalysisWriter, values: Sequence[str] = SCHWARTZ_VALUES) -> dict[str, Any]:
+def analyze_question_evaluation(
+    events: Sequence[Event], writer: AnalysisWriter, values: Sequence[str] = SCHWARTZ_VALUES
+) -> dict[str, Any]:
     """Value vectors of the models of an evaluation run; tables, the side-by-side plot, and the metrics."""
     answers, texts = answer_values_events(events)
     games = value_games_answers(answers, values)
     vectors = value_vectors_games(games)
-    writer.table("answers", [
-        {"question": q, "text": texts.get(q, ""), "player": player, "values": sorted(found)} for q, by_player in sorted(answers.items()) for player, found in sorted(by_player.items())
-    ])
-    writer.table("value_vectors", [{"player": player, **{value: vector.get(value) for value in values}} for player, vector in vectors.items()])
-    expressed = {player: {value: sum(value in a.get(player, set()) for a in answers.values()) for value in values} for player in vectors}
+    writer.table(
+        "answers",
+        [
+            {"question": q, "text": texts.get(q, ""), "player": player, "values": sorted(found)}
+            for q, by_player in sorted(answers.items())
+            for player, found in sorted(by_player.items())
+        ],
+    )
+    writer.table(
+        "value_vectors",
+        [{"player": player, **{value: vector.get(value) for value in values}} for player, vector in vectors.items()],
+    )
+    expressed = {
+        player: {value: sum(value in a.get(player, set()) for a in answers.values()) for value in values}
+        for player in vectors
+    }
     writer.table("value_counts", [{"player": player, **counts} for player, counts in expressed.items()])
     if vectors:
-        plot_grouped_bars(vectors, list(values), writer.plot_path("value_vectors"), title="Value vectors: TrueSkill win rate per value", ylabel="win rate against the others")
+        plot_grouped_bars(
+            vectors,
+            list(values),
+            writer.plot_path("value_vectors"),
+            title="Value vectors: TrueSkill win rate per value",
+            ylabel="win rate against the others",
+        )
     else:
         writer.note("value vectors: no question was answered by two models with a judged answer")
     return {

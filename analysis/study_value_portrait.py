@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +68,10 @@ def portrait_items_events(events: Sequence[Event]) -> list[PortraitItem]:
         if isinstance(event, ConversationStarted):
             metadata = (event.scenario or {}).get("metadata") or {}
             if "values" not in metadata:
-                raise UserError(f"conversation {event.conversation_id}: its scenario carries no item correlations (metadata 'values'); is this a value portrait run?")
+                raise UserError(
+                    f"conversation {event.conversation_id}: its scenario carries no item correlations "
+                    "(metadata 'values'); is this a value portrait run?"
+                )
             entry = items.setdefault(event.scenario_id, PortraitItem(event.scenario_id, metadata))
             entry.conversations += 1
             for agent in event.order:
@@ -76,7 +79,9 @@ def portrait_items_events(events: Sequence[Event]) -> list[PortraitItem]:
             item_of[event.conversation_id] = event.scenario_id
         elif isinstance(event, MessageAdded) and event.conversation_id in item_of:
             score = (event.parsed or {}).get("score")
-            items[item_of[event.conversation_id]].answers[event.agent or ""].append(score if isinstance(score, int) else None)
+            items[item_of[event.conversation_id]].answers[event.agent or ""].append(
+                score if isinstance(score, int) else None
+            )
     return list(items.values())
 
 
@@ -88,8 +93,10 @@ def item_ratings_items(items: Sequence[PortraitItem]) -> dict[str, float | None]
 def scores_items(items: Sequence[PortraitItem]) -> dict[str, dict[str, ValueScore]]:
     """The published scores of each family (`values`, `traits`) from a run's items."""
     ratings = item_ratings_items(items)
-    return {family: value_scores_ratings(ratings, {e.item: correlations_from_metadata(e.metadata, family) for e in items})
-            for family in FAMILIES}
+    return {
+        family: value_scores_ratings(ratings, {e.item: correlations_from_metadata(e.metadata, family) for e in items})
+        for family in FAMILIES
+    }
 
 
 def load_published_profiles(path: Path | None = None) -> dict[str, dict[str, dict[str, float]]]:
@@ -106,15 +113,21 @@ def _rated_profile(scores: Mapping[str, ValueScore]) -> dict[str, float]:
 
 
 def _answer_counts(items: Sequence[PortraitItem]) -> dict[str, Any]:
-    by_variant = {}
+    by_variant: dict[str, dict[str, int | float | None]] = {}
+    total: Counter[str] = Counter()
     for variant in dict.fromkeys(v for e in items for v in e.answers):
         given = [s for e in items for s in e.answers.get(variant, [])]
         expected = sum(e.conversations for e in items if variant in e.answers)
         parsed = [s for s in given if s is not None]
-        by_variant[variant] = {"expected": expected, "parsed": len(parsed), "unparsed": len(given) - len(parsed),
-                               "missing": expected - len(given), "mean_score": sum(parsed) / len(parsed) if parsed else None}
-    total = {key: sum(v[key] for v in by_variant.values()) for key in ("expected", "parsed", "unparsed", "missing")}
-    return {**total, "by_variant": by_variant}
+        counts = {
+            "expected": expected,
+            "parsed": len(parsed),
+            "unparsed": len(given) - len(parsed),
+            "missing": expected - len(given),
+        }
+        total.update(counts)
+        by_variant[variant] = {**counts, "mean_score": sum(parsed) / len(parsed) if parsed else None}
+    return {**{key: total[key] for key in ("expected", "parsed", "unparsed", "missing")}, "by_variant": by_variant}
 
 
 def _variant_alpha(items: Sequence[PortraitItem]) -> dict[str, Any]:
@@ -128,8 +141,11 @@ def _variant_alpha(items: Sequence[PortraitItem]) -> dict[str, Any]:
             row.append(sum(parsed) / len(parsed) if parsed else math.nan)
         rows.append(row)
     complete = sum(1 for row in rows if not any(math.isnan(x) for x in row))
-    return {"alpha": cronbach_alpha_ratings(rows) if rows and len(variants) > 1 else math.nan,
-            "variants": len(variants), "complete_items": complete}
+    return {
+        "alpha": cronbach_alpha_ratings(rows) if rows and len(variants) > 1 else math.nan,
+        "variants": len(variants),
+        "complete_items": complete,
+    }
 
 
 def _steering(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,23 +169,54 @@ def analyze_value_portrait(
     scores = scores_items(items)
     published = load_published_profiles() if published is None else published
     counts = _answer_counts(items)
-    writer.table("items", [
-        {"item": e.item, "source_kind": e.metadata.get("source_kind", ""), "rating": ratings[e.item],
-         "parsed": sum(s is not None for s in e.scores), "answers": len(e.scores),
-         **{variant: ";".join("" if s is None else str(s) for s in answers) for variant, answers in e.answers.items()}}
-        for e in items
-    ])
-    writer.table("value_scores", [
-        {"family": family, "dimension": d, "centered_mean": s.centered_mean, "original_mean": s.original_mean, "std_dev": s.std_dev, "n": s.n}
-        for family in FAMILIES for d, s in scores[family].items()
-    ])
+    writer.table(
+        "items",
+        [
+            {
+                "item": e.item,
+                "source_kind": e.metadata.get("source_kind", ""),
+                "rating": ratings[e.item],
+                "parsed": sum(s is not None for s in e.scores),
+                "answers": len(e.scores),
+                **{
+                    variant: ";".join("" if s is None else str(s) for s in answers)
+                    for variant, answers in e.answers.items()
+                },
+            }
+            for e in items
+        ],
+    )
+    writer.table(
+        "value_scores",
+        [
+            {
+                "family": family,
+                "dimension": d,
+                "centered_mean": s.centered_mean,
+                "original_mean": s.original_mean,
+                "std_dev": s.std_dev,
+                "n": s.n,
+            }
+            for family in FAMILIES
+            for d, s in scores[family].items()
+        ],
+    )
     writer.table("variants", [{"variant": v, **c} for v, c in counts["by_variant"].items()])
     profile = _rated_profile(scores["values"])
     nearest = nearest_profiles_scores(profile, {m: p["values"] for m, p in published.items()})
-    writer.table("published_comparison", [
-        {"rank": rank, "model": m.model, "distance": m.distance, "correlation": m.correlation, "shared_values": m.shared}
-        for rank, m in enumerate(nearest, start=1)
-    ])
+    writer.table(
+        "published_comparison",
+        [
+            {
+                "rank": rank,
+                "model": m.model,
+                "distance": m.distance,
+                "correlation": m.correlation,
+                "shared_values": m.shared,
+            }
+            for rank, m in enumerate(nearest, start=1)
+        ],
+    )
     if not profile:
         writer.note("values: no item with a parsed answer measures any value; no scores, no comparison")
     metrics: dict[str, Any] = {
@@ -178,24 +225,40 @@ def analyze_value_portrait(
         "scores": {family: _centred(scores[family]) for family in FAMILIES},
         "items_per_value": {family: {d: s.n for d, s in scores[family].items()} for family in FAMILIES},
         "variant_reliability": _variant_alpha(items),
-        "nearest_profiles": [{"model": m.model, "distance": m.distance, "correlation": m.correlation} for m in nearest[:NEAREST_SHOWN]],
+        "nearest_profiles": [
+            {"model": m.model, "distance": m.distance, "correlation": m.correlation} for m in nearest[:NEAREST_SHOWN]
+        ],
         "steering": _steering(spec),
     }
     radar = {f"this run ({spec.get('name', 'run')})": profile}
     if unsteered is not None:
         base_items = portrait_items_events(unsteered)
         base = scores_items(base_items)
-        changes = {family: score_changes_scores(_centred(scores[family]), _centred(base[family])) for family in FAMILIES}
-        writer.table("score_changes", [
-            {"family": family, "dimension": d, "unsteered": base[family][d].centered_mean if d in base[family] else math.nan,
-             "steered": scores[family][d].centered_mean if d in scores[family] else math.nan, "change": change}
-            for family in FAMILIES for d, change in changes[family].items()
-        ])
+        changes = {
+            family: score_changes_scores(_centred(scores[family]), _centred(base[family])) for family in FAMILIES
+        }
+        writer.table(
+            "score_changes",
+            [
+                {
+                    "family": family,
+                    "dimension": d,
+                    "unsteered": base[family][d].centered_mean if d in base[family] else math.nan,
+                    "steered": scores[family][d].centered_mean if d in scores[family] else math.nan,
+                    "change": change,
+                }
+                for family in FAMILIES
+                for d, change in changes[family].items()
+            ],
+        )
         metrics["score_changes"] = changes
         shared = {e.item for e in items} & {e.item for e in base_items}
         metrics["unsteered_items"] = {"total": len(base_items), "shared": len(shared)}
         if len(shared) < len(items):
-            writer.note(f"steering: only {len(shared)} of the run's {len(items)} items are in the unsteered run; changes compare different items")
+            writer.note(
+                f"steering: only {len(shared)} of the run's {len(items)} items are in the unsteered run; "
+                "changes compare different items"
+            )
         radar["unsteered"] = _rated_profile(base["values"])
     radar.update({f"{m.model} (published)": dict(published[m.model]["values"]) for m in nearest[:NEAREST_SHOWN]})
     if profile:
@@ -209,8 +272,9 @@ def analyze_value_portrait_run(inputs: AnalysisInputs, writer: AnalysisWriter) -
 
 
 def value_portrait_runs(run_dirs: Mapping[str, Path | str], out: Path | str) -> dict[str, Any]:
-    """Compare several runs (label -> run directory): a radar plot of their value profiles and Cronbach's alpha of each value across them.
+    """Compare several runs (label -> run directory).
 
+    Draws a radar plot of their value profiles and gives Cronbach's alpha of each value across them.
     Writes `value_radar.png` and `value_alphas.json` into `out`; returns the profiles and the alphas.
     """
     if len(run_dirs) < 2:

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -34,7 +34,18 @@ PUBLISHED_THRESHOLD = 0.3
 PUBLISHED_ALPHA = 0.05
 """Significance level a correlation must reach, in the published scoring."""
 
-CIRCUMPLEX = ("Self_Direction", "Stimulation", "Hedonism", "Achievement", "Power", "Security", "Conformity", "Tradition", "Benevolence", "Universalism")
+CIRCUMPLEX = (
+    "Self_Direction",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power",
+    "Security",
+    "Conformity",
+    "Tradition",
+    "Benevolence",
+    "Universalism",
+)
 """The ten values in the order of Schwartz's circle, the order of the radar plot's axes."""
 
 Correlation = tuple[float, float | None]
@@ -103,8 +114,13 @@ def qualifying_items_correlations(
     return found
 
 
-def _rated(value: float | None) -> bool:
+def _rated(value: float | None) -> TypeGuard[float]:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _rated_only(ratings: Mapping[str, float | None]) -> dict[str, float]:
+    """The rated items' ratings, as floats; unrated items (None or NaN) left out."""
+    return {item: float(value) for item, value in ratings.items() if _rated(value)}
 
 
 def value_scores_ratings(
@@ -122,12 +138,12 @@ def value_scores_ratings(
     (`7 - rating`); the centre stays the mean raw rating of the items that measure something.
     """
     qualifying = qualifying_items_correlations(correlations, threshold=threshold, alpha=alpha, absolute=absolute)
-    scored = {item for pairs in qualifying.values() for item, _ in pairs if _rated(ratings.get(item))}
-    centre = math.fsum(float(ratings[item]) for item in scored) / len(scored) if scored else math.nan  # type: ignore[arg-type]
+    rated = _rated_only(ratings)
+    scored = {item for pairs in qualifying.values() for item, _ in pairs if item in rated}
+    centre = math.fsum(rated[item] for item in scored) / len(scored) if scored else math.nan
     scores = {}
     for dimension, pairs in qualifying.items():
-        values = [float(ratings[item]) if sign > 0 else LIKERT_MAX + 1 - float(ratings[item])  # type: ignore[arg-type]
-                  for item, sign in pairs if _rated(ratings.get(item))]
+        values = [rated[item] if sign > 0 else LIKERT_MAX + 1 - rated[item] for item, sign in pairs if item in rated]
         if not values:
             scores[dimension] = ValueScore(math.nan, math.nan, math.nan, 0)
             continue
@@ -173,22 +189,26 @@ def value_alphas_ratings(
     threshold: float = PUBLISHED_THRESHOLD,
     alpha: float | None = PUBLISHED_ALPHA,
 ) -> dict[str, dict[str, float | int]]:
-    """Cronbach's alpha of each dimension's items across respondents (e.g. models): `{dimension: {alpha, items, respondents}}`.
+    """Cronbach's alpha of each dimension's items across respondents (e.g. models).
 
+    Returns `{dimension: {alpha, items, respondents}}`.
     A dimension's items are those `value_scores_ratings` would use; items some respondent did not
     rate are left out.
     """
     respondents = list(ratings_by_respondent)
+    rated = {r: _rated_only(ratings_by_respondent[r]) for r in respondents}
     result: dict[str, dict[str, float | int]] = {}
     for dimension, pairs in qualifying_items_correlations(correlations, threshold=threshold, alpha=alpha).items():
-        items = [item for item, _ in pairs if all(_rated(ratings_by_respondent[r].get(item)) for r in respondents)]
-        matrix = [[float(ratings_by_respondent[r][item]) for item in items] for r in respondents]  # type: ignore[arg-type]
+        items = [item for item, _ in pairs if all(item in rated[r] for r in respondents)]
+        matrix = [[rated[r][item] for item in items] for r in respondents]
         value = cronbach_alpha_ratings(matrix) if items else math.nan
         result[dimension] = {"alpha": value, "items": len(items), "respondents": len(respondents)}
     return result
 
 
-def nearest_profiles_scores(profile: Mapping[str, float], published: Mapping[str, Mapping[str, float]]) -> list[ProfileMatch]:
+def nearest_profiles_scores(
+    profile: Mapping[str, float], published: Mapping[str, Mapping[str, float]]
+) -> list[ProfileMatch]:
     """Published profiles sorted from nearest to farthest (Euclidean distance over the dimensions both score)."""
     matches = []
     for model, other in published.items():
@@ -205,26 +225,36 @@ def nearest_profiles_scores(profile: Mapping[str, float], published: Mapping[str
 
 def score_changes_scores(steered: Mapping[str, float], unsteered: Mapping[str, float]) -> dict[str, float]:
     """Change of each centred score from the unsteered run to the steered one (NaN where either is missing)."""
-    return {d: (steered[d] - unsteered[d]) if _rated(steered.get(d)) and _rated(unsteered.get(d)) else math.nan
-            for d in dict.fromkeys([*steered, *unsteered])}
+    return {
+        d: (steered[d] - unsteered[d]) if _rated(steered.get(d)) and _rated(unsteered.get(d)) else math.nan
+        for d in dict.fromkeys([*steered, *unsteered])
+    }
 
 
-def plot_value_radar(profiles: Mapping[str, Mapping[str, float]], path: Path, *, title: str = "Value orientation") -> Path:
-    """Draw the profiles (label -> dimension -> centred score) on one radar chart, side by side in colour; missing scores at 0 (dashed ring)."""
+def plot_value_radar(
+    profiles: Mapping[str, Mapping[str, float]], path: Path, *, title: str = "Value orientation"
+) -> Path:
+    """Draw the profiles (label -> dimension -> centred score) on one radar chart, side by side in colour.
+
+    Missing scores are drawn at 0 (the dashed ring).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     found = list(dict.fromkeys(d for profile in profiles.values() for d in profile))
-    dimensions = sorted(found, key=lambda d: CIRCUMPLEX.index(d) if d in CIRCUMPLEX else len(CIRCUMPLEX) + found.index(d))
+    dimensions = sorted(
+        found, key=lambda d: CIRCUMPLEX.index(d) if d in CIRCUMPLEX else len(CIRCUMPLEX) + found.index(d)
+    )
     angles = np.linspace(0, 2 * np.pi, len(dimensions), endpoint=False).tolist()
     figure, axes = plt.subplots(figsize=(7, 7), subplot_kw={"polar": True})
     for label, profile in profiles.items():
         values = [float(profile[d]) if _rated(profile.get(d)) else 0.0 for d in dimensions]
         axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5, label=label)
         axes.fill(angles + angles[:1], values + values[:1], alpha=0.08)
-    axes.plot(angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--")  # the centre: the mean item
+    # the centre: the mean item
+    axes.plot(angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--")
     axes.set_xticks(angles)
     axes.set_xticklabels([d.replace("_", "-") for d in dimensions], fontsize=9)
     axes.set_title(title)
@@ -235,5 +265,8 @@ def plot_value_radar(profiles: Mapping[str, Mapping[str, float]], path: Path, *,
 
 
 def correlations_from_metadata(metadata: Mapping[str, Any], family: str) -> dict[str, Correlation]:
-    """An item's correlations of one family (`values` or `traits`) from its scenario metadata (`{dimension: [rho, p]}`)."""
+    """An item's correlations of one family (`values` or `traits`) from its scenario metadata.
+
+    The metadata holds `{dimension: [rho, p]}` under the family's key.
+    """
     return {dimension: _split(pair) for dimension, pair in (metadata.get(family) or {}).items()}

@@ -58,13 +58,20 @@ class _Said:
     markers: tuple[str, ...]
     """Texts of the message as a prompt may show it: the reply, its fields, its explanation."""
     evidence: tuple[str, ...]
-    """The markers that would show a leak: those that are not the scenario's text or a line of the author's own prompt."""
+    """The markers that would show a leak.
+
+    Those that are not the scenario's text or a line of the author's own prompt.
+    """
 
 
 def _markers(content: str, parsed: dict[str, Any] | None) -> tuple[str, ...]:
     texts = {content.strip()}
     if parsed:
-        texts.add(TranscriptMessage(round=1, agent="x", role="x", kind="speaker", position=0, content=content, parsed=parsed).summary)
+        texts.add(
+            TranscriptMessage(
+                round=1, agent="x", role="x", kind="speaker", position=0, content=content, parsed=parsed
+            ).summary
+        )
         if isinstance(parsed.get("explanation"), str):
             texts.add(parsed["explanation"].strip())
     return tuple(sorted((t for t in texts if len(t) >= MIN_MARKER), key=len, reverse=True))
@@ -85,9 +92,11 @@ def allowed_ids(spec: ProtocolSpec, plan: RoundPlan, said: list[_Said], agent: s
     for message in said:
         if message.role not in allowed_roles:
             continue
-        if message.round == round_ and message.agent in earlier:
-            out.append(message.id)
-        elif message.round < round_ and (role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)):
+        this_round = message.round == round_ and message.agent in earlier
+        earlier_round = message.round < round_ and (
+            role.history == "full" or (role.history == "last_round" and message.round == round_ - 1)
+        )
+        if this_round or earlier_round:
             out.append(message.id)
     return out
 
@@ -127,7 +136,18 @@ def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             markers = tuple(m for m in _markers(event.content, parsed) if m not in shared)
             evidence = tuple(m for m in markers if m not in own_prompt.get(event.agent, ""))
             message_id = f"r{event.round}:{event.agent}" + (f"@{about}" if about else "")
-            said.append(_Said(message_id, event.seq, event.round, event.agent, event.role, isinstance(event, JudgeDecision), markers, evidence))
+            said.append(
+                _Said(
+                    message_id,
+                    event.seq,
+                    event.round,
+                    event.agent,
+                    event.role,
+                    isinstance(event, JudgeDecision),
+                    markers,
+                    evidence,
+                )
+            )
     problems: list[Problem] = []
     turn: dict[str, tuple[TurnStarted, set[str]]] = {}
     for event in events:
@@ -143,23 +163,40 @@ def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             extra = sorted(set(event.visible) - set(allowed))
             missing = sorted(set(allowed) - set(event.visible))
             if extra:
-                problems.append(Problem("leak", event.seq, f"{where} was shown {', '.join(extra)}, which the protocol hides from it"))
+                problems.append(
+                    Problem(
+                        "leak", event.seq, f"{where} was shown {', '.join(extra)}, which the protocol hides from it"
+                    )
+                )
             if missing:
-                problems.append(Problem("withheld", event.seq, f"{where} was not shown {', '.join(missing)}, which the protocol shows it"))
+                problems.append(
+                    Problem(
+                        "withheld",
+                        event.seq,
+                        f"{where} was not shown {', '.join(missing)}, which the protocol shows it",
+                    )
+                )
             turn[event.agent] = (event, set(allowed))
         elif isinstance(event, ModelCall) and event.agent in turn:
-            began, allowed = turn[event.agent]
+            began, shown = turn[event.agent]
             prompt = "\n".join(m.content for m in event.messages)
             for message in said:
-                if message.agent == event.agent or message.id in allowed:
+                if message.agent == event.agent or message.id in shown:
                     prompt = _blank(prompt, message.markers)
             for message in said:
                 # The prompt was built when the turn began: what was said later (by a synchronous
                 # peer whose call ended first) cannot be in it, whatever text the two share.
-                if message.agent == event.agent or message.id in allowed or message.seq > began.seq:
+                if message.agent == event.agent or message.id in shown or message.seq > began.seq:
                     continue
                 if any(marker in prompt for marker in message.evidence):
-                    problems.append(Problem("leak", event.seq, f"{where}: the prompt of model call attempt {event.attempt} shows hidden message {message.id}"))
+                    problems.append(
+                        Problem(
+                            "leak",
+                            event.seq,
+                            f"{where}: the prompt of model call attempt {event.attempt} "
+                            f"shows hidden message {message.id}",
+                        )
+                    )
                     break
     return problems
 

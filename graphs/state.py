@@ -44,7 +44,10 @@ class TranscriptMessage(BaseModel):
     def summary(self) -> str:
         """How the message is shown to other agents: its fields, or its text when unparsed."""
         if self.parsed:
-            return " ".join(f"{key.capitalize()}: {value}." if not str(value).endswith(".") else f"{key.capitalize()}: {value}" for key, value in self.parsed.items())
+            return " ".join(
+                f"{key.capitalize()}: {value}." if not str(value).endswith(".") else f"{key.capitalize()}: {value}"
+                for key, value in self.parsed.items()
+            )
         return self.content.strip() or "(no answer)"
 
 

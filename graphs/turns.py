@@ -9,6 +9,7 @@ other round graph. Judges always come after every speaker of the round.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import networkx as nx
 
@@ -42,7 +43,7 @@ def round_edges(spec: ProtocolSpec, order: tuple[str, ...]) -> list[tuple[str, s
     if spec.turns == "synchronous":
         return [(ROUND_START, a) for a in order] + [(a, ROUND_END) for a in order]
     chain = (ROUND_START, *order, ROUND_END)
-    return list(zip(chain, chain[1:]))
+    return list(pairwise(chain))
 
 
 def plan_round(spec: ProtocolSpec, order: tuple[str, ...]) -> RoundPlan:

@@ -26,10 +26,10 @@ def visible_messages(
     for message in messages:
         if message.role not in allowed_roles:
             continue
-        if message.round == round:
-            if message.agent in earlier_this_round:
-                view.append(message)
-        elif message.round < round:
-            if role.history == "full" or (role.history == "last_round" and message.round == round - 1):
-                view.append(message)
+        this_round = message.round == round and message.agent in earlier_this_round
+        earlier_round = message.round < round and (
+            role.history == "full" or (role.history == "last_round" and message.round == round - 1)
+        )
+        if this_round or earlier_round:
+            view.append(message)
     return view

@@ -26,7 +26,14 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[int, int], None] | 
     if not enabled:
         yield None
         return
-    columns = (TextColumn("conversations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    columns = (
+        TextColumn("conversations"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
     progress = Progress(*columns, console=stderr, transient=False)
     task = progress.add_task("run", total=None)
 
@@ -59,31 +66,33 @@ def print_summary(result: RunResult, summary: RunSummary) -> None:
     stdout.print(f"stops          {reasons or 'none'}")
     cost = f", cost {usage.cost:.4f}" if usage.cost is not None else ""
     stdout.print(
-        f"model calls    {usage.calls} ({usage.cache_hits} from cache, {usage.retries} retries, {usage.failures} failed), "
-        f"tokens {usage.tokens_in} in / {usage.tokens_out} out{cost}"
+        f"model calls    {usage.calls} ({usage.cache_hits} from cache, {usage.retries} retries, "
+        f"{usage.failures} failed), tokens {usage.tokens_in} in / {usage.tokens_out} out{cost}"
     )
     stdout.print(f"trace          {result.trace_path}")
 
 
 def _event_text(event: Event) -> str:
-    kind = event.event
-    if kind == "conversation_started":
+    if event.event == "conversation_started":
         return f"order {' -> '.join(event.order)}, repeat {event.repeat}, seed {event.seed}"
-    if kind == "turn_started":
+    if event.event == "turn_started":
         return f"sees {', '.join(event.visible) or 'nothing said yet'}"
-    if kind == "model_call":
+    if event.event == "model_call":
         status = event.error or (f"unparsed: {event.parse_error}" if event.parse_error else "ok")
         cached = " cached" if event.cache_hit else ""
-        return f"{event.model} attempt {event.attempt}: {status}{cached}, {event.tokens_in}+{event.tokens_out} tokens, {event.latency_s:.2f}s, {event.retries} retries"
-    if kind == "message_added":
+        return (
+            f"{event.model} attempt {event.attempt}: {status}{cached}, {event.tokens_in}+{event.tokens_out} tokens, "
+            f"{event.latency_s:.2f}s, {event.retries} retries"
+        )
+    if event.event == "message_added":
         return str(event.parsed) if event.parsed else f"(unparsed) {event.content[:120]}"
-    if kind == "judge_decision":
+    if event.event == "judge_decision":
         return str(event.decision) if event.decision else f"(unparsed) {event.content[:120]}"
-    if kind == "round_ended":
+    if event.event == "round_ended":
         return str(event.outcome)
-    if kind == "stopped":
+    if event.event == "stopped":
         return f"{event.status}: {event.reason} after {event.rounds} rounds"
-    if kind == "error":
+    if event.event == "error":
         return f"{event.kind}: {event.message}"
     # Any other event (resume markers, explorer steps): its own fields, briefly.
     fields = event.model_dump(exclude=set(EventBase.model_fields) | {"event"})
@@ -96,5 +105,7 @@ def print_trace_table(events: Iterable[Event]) -> None:
     for column in ("seq", "conversation", "round", "agent", "event", "what"):
         table.add_column(column, overflow="fold")
     for event in events:
-        table.add_row(str(event.seq), event.conversation_id, str(event.round), event.agent or "", event.event, _event_text(event))
+        table.add_row(
+            str(event.seq), event.conversation_id, str(event.round), event.agent or "", event.event, _event_text(event)
+        )
     stdout.print(table)

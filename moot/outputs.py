@@ -49,7 +49,10 @@ def check_output_folder(path: Path, option: str) -> None:
 
 
 def check_output_file(path: Path, option: str, *, replace: bool = True) -> None:
-    """Refuse a file to write that is a folder, whose folder does not exist, or that exists when it may not be replaced."""
+    """Refuse a file to write that is a folder, or whose folder does not exist.
+
+    Unless `replace`, refuse one that exists too.
+    """
     if path.is_dir():
         raise UserError(f"{option} '{path}' is a folder; name a file")
     if path.exists() and not replace:

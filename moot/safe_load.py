@@ -123,7 +123,7 @@ class BoundedYamlLoader(yaml.SafeLoader):
     def _fail(self, mark: Any, message: str) -> UserError:
         return UserError(f"{self.name}:{mark.line + 1}: {message}")
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         """Count the node and its depth before composing it, so a deep document stops early."""
         mark = self.peek_event().start_mark
         if self.check_event(yaml.AliasEvent):
@@ -142,9 +142,10 @@ class BoundedYamlLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:
+    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:  # type: ignore[override]  # stub: anchor a dict
         """A scalar no longer than the limits allow (strings in characters, numbers in digits)."""
-        node = super().compose_scalar_node(anchor)
+        # PyYAML passes the event's anchor name; its stub mistypes the argument as a dict of nodes.
+        node = super().compose_scalar_node(anchor)  # type: ignore[arg-type]  # the stub's dict is the anchor name
         if len(node.value) > self.limits.max_string_chars:
             raise self._fail(
                 node.start_mark, f"a string of {len(node.value):,} characters; at most {self.limits.max_string_chars:,}"
@@ -157,9 +158,9 @@ class BoundedYamlLoader(yaml.SafeLoader):
                 )
         return node
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+    def compose_mapping_node(self, anchor: str | None) -> MappingNode:  # type: ignore[override]  # stub: anchor a dict
         """A mapping whose keys are all different (YAML would keep the last of two silently)."""
-        node = super().compose_mapping_node(anchor)
+        node = super().compose_mapping_node(anchor)  # type: ignore[arg-type]  # the stub's dict is the anchor name
         first_lines: dict[Any, int] = {}
         for key, _ in node.value:
             if not isinstance(key, ScalarNode):
@@ -346,7 +347,7 @@ def _duplicate_key_lines(text: str, key: str) -> tuple[int, int]:
         obj: dict[str, Any] = {}
         end = _skip_space(s, end)
         while s[end] != "}":
-            name, after = json.decoder.scanstring(s, end + 1, strict)
+            name, after = json.decoder.scanstring(s, end + 1, strict)  # type: ignore[attr-defined]  # private, untyped
             if name in seen and not found:
                 found.append((seen[name], end))
             seen.setdefault(name, end)
@@ -358,8 +359,8 @@ def _duplicate_key_lines(text: str, key: str) -> tuple[int, int]:
         return obj, end + 1
 
     decoder = json.JSONDecoder()
-    decoder.parse_object = parse_object  # type: ignore[method-assign]
-    json.scanner.py_make_scanner(decoder)(text, _skip_space(text, 0))
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]  # an instance attribute typeshed leaves out
+    json.scanner.py_make_scanner(decoder)(text, _skip_space(text, 0))  # type: ignore[attr-defined]  # private, untyped
     if not found:
         return 1, 1
     first, second = found[0]

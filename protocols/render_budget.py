@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 import re
 import time
-from collections.abc import Callable, Iterator, MappingView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +141,7 @@ def size_of(value: Any, limit: int) -> int:
             if total <= limit:
                 stack += item.keys()
                 stack += item.values()
-        elif isinstance(item, (list, tuple, set, frozenset, MappingView)):
+        elif isinstance(item, (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)):
             total += len(item) + 1
             if total <= limit:
                 stack += item
@@ -188,9 +188,14 @@ def check_binop(budget: RenderBudget, symbol: str, left: Any, right: Any) -> Non
         ):
             raise TemplateLimitError(f"a product of more than {limits.max_int_bits:,} bits")
     elif symbol == "**":
-        if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-            if (left.bit_length() - 1) * right > limits.max_int_bits:  # the fewest bits the power has, less one
-                raise TemplateLimitError(f"a power of more than {limits.max_int_bits:,} bits")
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and abs(left) > 1
+            and (left.bit_length() - 1) * right > limits.max_int_bits  # the fewest bits the power has, less one
+        ):
+            raise TemplateLimitError(f"a power of more than {limits.max_int_bits:,} bits")
     elif symbol == "%" and isinstance(left, str):
         budget.check_size(percent_format_size(left, right), "a %-formatted string")
     elif symbol == "+" and isinstance(left, sequences) and isinstance(right, sequences):

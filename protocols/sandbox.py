@@ -75,9 +75,43 @@ _SAFE_METHODS: tuple[tuple[type | tuple[type, ...], frozenset[str]], ...] = (
     (
         str,
         frozenset(
-            """capitalize casefold count endswith find index isalnum isalpha isascii isdecimal isdigit isidentifier
-            islower isnumeric isprintable isspace istitle isupper lower lstrip partition removeprefix removesuffix
-            rfind rindex rpartition rsplit rstrip split splitlines startswith strip swapcase title upper""".split()
+            [
+                "capitalize",
+                "casefold",
+                "count",
+                "endswith",
+                "find",
+                "index",
+                "isalnum",
+                "isalpha",
+                "isascii",
+                "isdecimal",
+                "isdigit",
+                "isidentifier",
+                "islower",
+                "isnumeric",
+                "isprintable",
+                "isspace",
+                "istitle",
+                "isupper",
+                "lower",
+                "lstrip",
+                "partition",
+                "removeprefix",
+                "removesuffix",
+                "rfind",
+                "rindex",
+                "rpartition",
+                "rsplit",
+                "rstrip",
+                "split",
+                "splitlines",
+                "startswith",
+                "strip",
+                "swapcase",
+                "title",
+                "upper",
+            ]
         ),
     ),
     (dict, frozenset({"get", "items", "keys", "values"})),
@@ -95,7 +129,7 @@ class _BoundTree(NodeTransformer):
     def __init__(self, check_template_name: Callable[[str], str | None]) -> None:
         self.check_template_name = check_template_name
 
-    def _helper(self, name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    def _helper(self, name: str, args: list[nodes.Node], lineno: int) -> nodes.Call:
         return nodes.Call(nodes.EnvironmentAttribute(name, lineno=lineno), args, [], None, None, lineno=lineno)
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
@@ -182,11 +216,14 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         filename: str | None = None,
         raw: bool = False,
         defer_init: bool = False,
-    ) -> Any:  # type: ignore[override]
+    ) -> Any:
         """Compile a template after routing its loops, joins and outputs through the budget."""
         tree = self.parse(source, name, filename) if isinstance(source, str) else source
         _BoundTree(self.check_template_name).visit(tree)
-        return super().compile(tree, name, filename, raw, defer_init)
+        # Jinja's overloads tell a raw compile (source text) from a code object by the literal value of `raw`.
+        if raw:
+            return super().compile(tree, name, filename, raw=True, defer_init=defer_init)
+        return super().compile(tree, name, filename, raw=False, defer_init=defer_init)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """The sandbox's rules, and methods only from the short list (`_SAFE_METHODS`) or of Jinja's own objects."""
@@ -226,7 +263,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         check_binop(budget, operator, left, right)
         return budget.charge(BINOPS[operator](left, right))
 
-    def concat(self, parts: Iterable[str]) -> str:  # type: ignore[override]
+    def concat(self, parts: Iterable[str]) -> str:
         """Join captured output (a macro's, a `{% set %}` block's) no longer than a value may be."""
         budget = current_budget()
         budget.operation()

@@ -22,7 +22,15 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ROUND_START = "start"
 ROUND_END = "end"
 GOALS = ("correctness", "balanced", "adversarial")
-STUDIES = ("deliberation", "cooperation", "stated_preference", "value_portrait", "consistency", "question_generation", "question_evaluation")
+STUDIES = (
+    "deliberation",
+    "cooperation",
+    "stated_preference",
+    "value_portrait",
+    "consistency",
+    "question_generation",
+    "question_evaluation",
+)
 """Studies whose analysis `moot analyze` knows how to run on a trace (see `moot.analysis.analyze.STUDY_ANALYSES`)."""
 
 
@@ -32,7 +40,7 @@ def base_url_problem(url: str) -> str | None:
         return "must not be empty or contain spaces"
     try:
         parts = urlsplit(url)
-        parts.port  # raises for a port that is not a number in range
+        _ = parts.port  # reading the port raises for one that is not a number in range
     except ValueError:
         return "is not a valid URL (check the host and port)"
     if parts.scheme not in ("http", "https"):
@@ -209,7 +217,10 @@ class ProtocolSpec(_Strict):
     description: str = ""
     """What the protocol is for."""
     study: str | None = None
-    """The study whose measurements `moot analyze` computes from this protocol's runs (one of STUDIES); None for none."""
+    """The study whose measurements `moot analyze` computes from this protocol's runs.
+
+    One of STUDIES; None for none.
+    """
     model: str = "local"
     """Default model of every agent, as `provider:model`."""
     agents: list[AgentSpec] = Field(min_length=1)

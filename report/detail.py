@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from moot.report.summaries import SummaryBuilder
-from moot.trace.reading import effective_events
 from moot.trace.events import (
     ConversationStarted,
     ErrorEvent,
@@ -26,15 +25,26 @@ from moot.trace.events import (
     Stopped,
     TurnStarted,
 )
+from moot.trace.reading import effective_events
 
 
 def call_view(call: ModelCall) -> dict[str, Any]:
     """One model call for the inspector."""
     return {
-        "model": call.model, "attempt": call.attempt, "messages": [m.model_dump() for m in call.messages], "raw": call.raw_reply,
-        "parsed": call.parsed, "parse_error": call.parse_error, "finish_reason": call.finish_reason,
-        "tokens_in": call.tokens_in, "tokens_out": call.tokens_out, "latency_s": call.latency_s, "cache_hit": call.cache_hit,
-        "retries": call.retries, "error": call.error, "params": call.params,
+        "model": call.model,
+        "attempt": call.attempt,
+        "messages": [m.model_dump() for m in call.messages],
+        "raw": call.raw_reply,
+        "parsed": call.parsed,
+        "parse_error": call.parse_error,
+        "finish_reason": call.finish_reason,
+        "tokens_in": call.tokens_in,
+        "tokens_out": call.tokens_out,
+        "latency_s": call.latency_s,
+        "cache_hit": call.cache_hit,
+        "retries": call.retries,
+        "error": call.error,
+        "params": call.params,
     }
 
 
@@ -69,18 +79,35 @@ def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
             turns.setdefault(key, _Turn(role=event.role)).calls.append(call_view(event))
         elif isinstance(event, MessageAdded):
             turn = turns.pop(key, _Turn())
+            message_id = f"r{event.round}:{event.agent}"
             entry = {
-                "id": f"r{event.round}:{event.agent}", "kind": "message", "agent": event.agent, "role": event.role, "position": event.position,
-                "content": event.content, "parsed": event.parsed, "parse_error": event.parse_error,
-                "visible": turn.visible, "calls": turn.calls, "values": [], "judgements": [],
+                "id": message_id,
+                "kind": "message",
+                "agent": event.agent,
+                "role": event.role,
+                "position": event.position,
+                "content": event.content,
+                "parsed": event.parsed,
+                "parse_error": event.parse_error,
+                "visible": turn.visible,
+                "calls": turn.calls,
+                "values": [],
+                "judgements": [],
             }
-            by_id[entry["id"]] = entry
+            by_id[message_id] = entry
             rounds[event.round]["messages"].append(entry)
         elif isinstance(event, JudgeDecision):
             turn = turns.pop(key, _Turn())
             entry = {
-                "kind": "decision", "agent": event.agent, "role": event.role, "about": event.about, "content": event.content,
-                "parsed": event.decision, "parse_error": event.parse_error, "visible": turn.visible, "calls": turn.calls,
+                "kind": "decision",
+                "agent": event.agent,
+                "role": event.role,
+                "about": event.about,
+                "content": event.content,
+                "parsed": event.decision,
+                "parse_error": event.parse_error,
+                "visible": turn.visible,
+                "calls": turn.calls,
             }
             target = by_id.get(event.about or "")
             if target is not None:
@@ -97,11 +124,22 @@ def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
             resumed.append(event.kept_rounds)
     for (round_, agent), turn in turns.items():
         if turn.calls:  # the turn never produced a message or decision: it failed
-            rounds[round_]["messages"].append({
-                "id": f"r{round_}:{agent}", "kind": "failed", "agent": agent, "role": turn.role, "content": "", "parsed": None,
-                "parse_error": None, "visible": turn.visible, "calls": turn.calls, "values": [], "judgements": [],
-                "error": next((c["error"] for c in reversed(turn.calls) if c["error"]), None),
-            })
+            rounds[round_]["messages"].append(
+                {
+                    "id": f"r{round_}:{agent}",
+                    "kind": "failed",
+                    "agent": agent,
+                    "role": turn.role,
+                    "content": "",
+                    "parsed": None,
+                    "parse_error": None,
+                    "visible": turn.visible,
+                    "calls": turn.calls,
+                    "values": [],
+                    "judgements": [],
+                    "error": next((c["error"] for c in reversed(turn.calls) if c["error"]), None),
+                }
+            )
     position = {agent: index for index, agent in enumerate(start.order)}
     for round_view in rounds.values():
         round_view["messages"].sort(key=lambda entry: position.get(entry["agent"], len(position)))
@@ -109,7 +147,11 @@ def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
     scenario = start.scenario or {"id": start.scenario_id}
     return {
         **summary.to_json(),
-        "protocol": start.protocol, "seed": start.seed, "scenario_detail": scenario, "error_messages": errors, "resumed_after": resumed,
+        "protocol": start.protocol,
+        "seed": start.seed,
+        "scenario_detail": scenario,
+        "error_messages": errors,
+        "resumed_after": resumed,
         "rounds_detail": [{"round": r, **rounds[r]} for r in sorted(rounds) if r > 0],
     }
 

@@ -45,6 +45,8 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         "scenarios": builder.scenario_texts,
         "details": conversation_details(events),
     }
-    page = render_page(manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations")
+    page = render_page(
+        manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations"
+    )
     write_whole(target, page.html)
     return target

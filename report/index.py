@@ -55,7 +55,9 @@ class RunIndex:
 
     def _standing_events(self, conversation_id: str) -> list[dict[str, Any]]:
         """A conversation's summary events without those its `resumed` markers supersede."""
-        events = [json.loads(row.body) for row in self._store.raw_rows(conversation_id=conversation_id, kinds=SUMMARY_EVENTS)]
+        events = [
+            json.loads(row.body) for row in self._store.raw_rows(conversation_id=conversation_id, kinds=SUMMARY_EVENTS)
+        ]
         superseded = {seq for event in events if event.get("event") == "resumed" for seq in event.get("superseded", [])}
         return [event for event in events if event.get("seq") not in superseded]
 

@@ -110,13 +110,21 @@ def _inline(path: Path) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["pretty"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)
     return env
 
 
 def render_page(
-    manifest: RunManifest, analysis: Analysis | None, *, source: PageSource, data: dict[str, Any] | None = None,
+    manifest: RunManifest,
+    analysis: Analysis | None,
+    *,
+    source: PageSource,
+    data: dict[str, Any] | None = None,
     default_tab: Literal["conversations", "findings"] = "conversations",
 ) -> RenderedPage:
     """The HTML page of a run, with its Content-Security-Policy.
@@ -127,15 +135,19 @@ def render_page(
     folder, index = analysis if analysis else (None, None)
     config = {"source": source, "default_tab": default_tab}
     script, style = _inline(STATIC / "app.js"), _inline(STATIC / "app.css")
-    html = _environment().get_template("report.html.j2").render(
-        manifest=manifest.model_dump(mode="json"),
-        index=index.model_dump(mode="json") if index else None,
-        tables={name: _table(folder / rel) for name, rel in index.tables.items()} if index and folder else {},
-        plots={name: _data_uri(folder / rel) for name, rel in index.plots.items()} if index and folder else {},
-        config_json=script_json(config),
-        data_json=script_json(data) if data is not None else None,
-        style=style,
-        script=script,
-        meta_policy=content_security_policy(script, style, source, header=False) if source == "embedded" else None,
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            manifest=manifest.model_dump(mode="json"),
+            index=index.model_dump(mode="json") if index else None,
+            tables={name: _table(folder / rel) for name, rel in index.tables.items()} if index and folder else {},
+            plots={name: _data_uri(folder / rel) for name, rel in index.plots.items()} if index and folder else {},
+            config_json=script_json(config),
+            data_json=script_json(data) if data is not None else None,
+            style=style,
+            script=script,
+            meta_policy=content_security_policy(script, style, source, header=False) if source == "embedded" else None,
+        )
     )
     return RenderedPage(html, content_security_policy(script, style, source, header=True))

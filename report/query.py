@@ -43,6 +43,7 @@ class ListQuery:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> ListQuery:
         """Read a query from URL parameters; a bad value raises a UserError naming the parameter."""
+
         def integer(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
             raw = params.get(name, "")
             if raw == "":
@@ -52,16 +53,24 @@ class ListQuery:
             except ValueError:
                 raise UserError(f"parameter '{name}' must be an integer (got '{raw}')") from None
             if value < low or (high is not None and value > high):
-                raise UserError(f"parameter '{name}' must be between {low} and {high if high is not None else 'any'} (got {value})")
+                raise UserError(
+                    f"parameter '{name}' must be between {low} and {high if high is not None else 'any'} (got {value})"
+                )
             return value
 
         for name in ("consensus", "errors"):
             if params.get(name, "") not in _YES_NO:
                 raise UserError(f"parameter '{name}' must be 'yes' or 'no' (got '{params[name]}')")
         return cls(
-            q=params.get("q", ""), scenario=params.get("scenario", ""), order=params.get("order", ""),
-            outcome=params.get("outcome", ""), consensus=params.get("consensus", ""), rounds=integer("rounds", None, 0),
-            errors=params.get("errors", ""), offset=integer("offset", 0, 0) or 0, limit=integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT,
+            q=params.get("q", ""),
+            scenario=params.get("scenario", ""),
+            order=params.get("order", ""),
+            outcome=params.get("outcome", ""),
+            consensus=params.get("consensus", ""),
+            rounds=integer("rounds", None, 0),
+            errors=params.get("errors", ""),
+            offset=integer("offset", 0, 0) or 0,
+            limit=integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT,
         )
 
     def matches(self, summary: ConversationSummary, scenario_text: str = "") -> bool:
@@ -86,12 +95,20 @@ def has_errors(summary: ConversationSummary) -> bool:
     return summary.errors > 0 or summary.status == "failed"
 
 
-def page_summaries(summaries: list[ConversationSummary], query: ListQuery, scenario_texts: Mapping[str, str] | None = None) -> dict[str, Any]:
+def page_summaries(
+    summaries: list[ConversationSummary], query: ListQuery, scenario_texts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The conversations matching a query, one page of them: `{total, matched, offset, limit, items}`."""
     texts = scenario_texts or {}
     matched = [s for s in summaries if query.matches(s, texts.get(s.scenario, ""))]
     items = matched[query.offset : query.offset + query.limit]
-    return {"total": len(summaries), "matched": len(matched), "offset": query.offset, "limit": query.limit, "items": [s.to_json() for s in items]}
+    return {
+        "total": len(summaries),
+        "matched": len(matched),
+        "offset": query.offset,
+        "limit": query.limit,
+        "items": [s.to_json() for s in items],
+    }
 
 
 def facets_summaries(summaries: list[ConversationSummary]) -> dict[str, Any]:

@@ -56,7 +56,9 @@ class ViewerServer(ThreadingHTTPServer):
             super().__init__((HOST, port), ViewerHandler)
         except OSError as exc:
             self.index.close()
-            raise UserError(f"cannot serve on {HOST}:{port} ({exc.strerror or exc}); pass another --port (0 picks a free one)") from None
+            raise UserError(
+                f"cannot serve on {HOST}:{port} ({exc.strerror or exc}); pass another --port (0 picks a free one)"
+            ) from None
 
     @property
     def url(self) -> str:
@@ -123,7 +125,11 @@ class ViewerHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(exc).__name__}: {exc}"})
 
     def _json(self, status: HTTPStatus, body: Any) -> None:
-        self._send(status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), "application/json; charset=utf-8")
+        self._send(
+            status,
+            json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+            "application/json; charset=utf-8",
+        )
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)

@@ -28,7 +28,9 @@ def label_of_parsed(parsed: dict[str, Any] | None) -> str | None:
     """
     if not parsed:
         return None
-    keys = [k for k in _PREFERRED_FIELDS if k in parsed] + [k for k in parsed if k not in _PREFERRED_FIELDS and k not in _TEXT_FIELDS]
+    keys = [k for k in _PREFERRED_FIELDS if k in parsed] + [
+        k for k in parsed if k not in _PREFERRED_FIELDS and k not in _TEXT_FIELDS
+    ]
     for key in keys:
         value = parsed[key]
         if isinstance(value, bool):
@@ -41,7 +43,10 @@ def label_of_parsed(parsed: dict[str, Any] | None) -> str | None:
 
 
 def majority_label(labels: list[str | None]) -> str | None:
-    """The strict majority of the labels (None counts as a vote for nobody); `no majority` without one; None when empty."""
+    """The strict majority of the labels (None counts as a vote for nobody).
+
+    `no majority` without one; None when there are no labels.
+    """
     if not labels:
         return None
     counts = Counter(label for label in labels if label is not None)
@@ -74,7 +79,10 @@ class ConversationSummary:
     rounds: int = 0
     """Rounds played (the stop event's count, else the last round seen)."""
     outcome: str = ""
-    """The final verdict (strict majority of the last round), or the judge's last decision; empty when none or failed."""
+    """The final verdict (strict majority of the last round), or the judge's last decision.
+
+    Empty when there is none or the conversation failed.
+    """
     errors: int = 0
     """Error events of the conversation."""
     search: str = ""
@@ -93,9 +101,17 @@ class ConversationSummary:
     def to_json(self) -> dict[str, Any]:
         """The summary as the page receives it (without the search text)."""
         return {
-            "id": self.id, "scenario": self.scenario, "title": self.title, "order": self.order, "repeat": self.repeat,
-            "status": self.status, "reason": self.reason, "rounds": self.rounds, "outcome": self.outcome,
-            "consensus": self.consensus, "errors": self.errors,
+            "id": self.id,
+            "scenario": self.scenario,
+            "title": self.title,
+            "order": self.order,
+            "repeat": self.repeat,
+            "status": self.status,
+            "reason": self.reason,
+            "rounds": self.rounds,
+            "outcome": self.outcome,
+            "consensus": self.consensus,
+            "errors": self.errors,
         }
 
 
@@ -144,13 +160,17 @@ class SummaryBuilder:
                 progress.last_round, progress.last_labels = round_, {}
             if round_ == progress.last_round:
                 progress.last_labels[event.get("agent") or ""] = label_of_parsed(event.get("parsed"))
-            progress.texts.append(f"{event.get('agent') or ''} {message_text(event.get('content', ''), event.get('parsed'))}")
+            progress.texts.append(
+                f"{event.get('agent') or ''} {message_text(event.get('content', ''), event.get('parsed'))}"
+            )
         elif kind == "judge_decision":
             decision = event.get("decision") or {}
             if event.get("about") is None:
                 progress.decision = label_of_parsed(decision) or (UNPARSED if not decision else None)
             values = decision.get("values")
-            progress.texts.append(" ".join(values) if isinstance(values, list) else message_text(event.get("content", ""), decision))
+            progress.texts.append(
+                " ".join(values) if isinstance(values, list) else message_text(event.get("content", ""), decision)
+            )
         elif kind == "stopped":
             summary = progress.summary
             summary.status, summary.reason = event.get("status", ""), event.get("reason", "")
@@ -163,7 +183,10 @@ class SummaryBuilder:
         scenario = event.get("scenario") or {}
         scenario_id = event.get("scenario_id", "")
         summary = ConversationSummary(
-            id=cid, scenario=scenario_id, title=str(scenario.get("title") or ""), order=list(event.get("order") or []),
+            id=cid,
+            scenario=scenario_id,
+            title=str(scenario.get("title") or ""),
+            order=list(event.get("order") or []),
             repeat=int(event.get("repeat") or 0),
         )
         self._progress[cid] = _Progress(summary)
@@ -179,7 +202,9 @@ class SummaryBuilder:
     def rebuild(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Derive a conversation's summary again from the events that stand (its place in the list is kept)."""
         if conversation_id in self._progress:  # a fresh start in the same place; its conversation_started fills it in
-            self._progress[conversation_id] = _Progress(ConversationSummary(id=conversation_id, scenario=self._progress[conversation_id].summary.scenario))
+            self._progress[conversation_id] = _Progress(
+                ConversationSummary(id=conversation_id, scenario=self._progress[conversation_id].summary.scenario)
+            )
             self._dirty.add(conversation_id)
         for event in events:
             if event.get("event") != "resumed":
@@ -202,5 +227,13 @@ class SummaryBuilder:
             summary.outcome = progress.decision
         else:
             summary.outcome = majority_label(list(progress.last_labels.values())) or ""
-        parts = [summary.id, summary.scenario, summary.title, " ".join(summary.order), summary.reason, summary.outcome, *progress.texts]
+        parts = [
+            summary.id,
+            summary.scenario,
+            summary.title,
+            " ".join(summary.order),
+            summary.reason,
+            summary.outcome,
+            *progress.texts,
+        ]
         summary.search = "\n".join(parts).lower()

@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from moot.protocols.values.schwartz import goal_of, normalise_value, pair_key
-from moot.scenarios.schema import Scenario, id_as_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from moot.errors import did_you_mean
+from moot.protocols.values.schwartz import goal_of, normalise_value, pair_key
+from moot.scenarios.schema import Scenario, id_as_text
 
 COOPERATION_FORMAT = "cooperation"
 """Value of the top-level `format` key that marks a cooperation scenario file."""
@@ -112,7 +112,9 @@ class CooperationScenario(BaseModel):
                 raise ValueError(f"the option of {key} must not be empty")
         values = info.data.get("values")
         if values is not None and set(options) != set(values):
-            raise ValueError(f"keys must be exactly the two values ({', '.join(values)}), got {', '.join(options) or 'none'}")
+            raise ValueError(
+                f"keys must be exactly the two values ({', '.join(values)}), got {', '.join(options) or 'none'}"
+            )
         return options
 
 

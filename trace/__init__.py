@@ -12,16 +12,16 @@ from moot.trace.events import (
     TurnStarted,
     parse_event,
 )
-from moot.trace.manifest import RunManifest, UsageTotals
-from moot.trace.store import RawRow, SQLiteTraceStore, TraceStore, open_trace
+from moot.trace.export import export_run
+from moot.trace.ledger import LedgerLine, anchored
 from moot.trace.location import check_trace_location, open_store
-from moot.trace.redaction import public_location
+from moot.trace.manifest import RunManifest, UsageTotals
+from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest
 from moot.trace.postgres import PostgresTraceStore
 from moot.trace.reading import open_run_trace
-from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest
-from moot.trace.ledger import LedgerLine, anchored
+from moot.trace.redaction import public_location
+from moot.trace.store import RawRow, SQLiteTraceStore, TraceStore, open_trace
 from moot.trace.verify import VerifyReport, verify_trace
-from moot.trace.export import export_run
 
 __all__ = [
     "ConversationStarted",

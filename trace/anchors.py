@@ -38,11 +38,13 @@ class Anchor:
 
 
 def anchors_to_check(run_id: str, expect: str | None, ledger: Path | None) -> tuple[list[Anchor], list[Finding]]:
-    """The anchors of a run: `--expect`, and the ledger's lines of run `run_id`; and a finding when the ledger has none.
+    """The anchors of a run: `--expect`, and the ledger's lines of run `run_id`.
 
+    With them, a finding when the ledger has none of that run's lines.
     A malformed hash, or a ledger that cannot be read, is a UserError.
     """
-    anchors, findings = [], []
+    anchors: list[Anchor] = []
+    findings: list[Finding] = []
     if expect is not None:
         if not HASH.fullmatch(expect):
             expected = "expected an event hash (64 lowercase hex digits), as `moot verify` prints it"

@@ -94,29 +94,55 @@ def turn_calls(events: list[Event]) -> dict[int, list[ModelCall]]:
     return closed
 
 
-_TURN_COLUMNS = ("model", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts")
+_TURN_COLUMNS = (
+    "model",
+    "content",
+    "parse_error",
+    "tokens_in",
+    "tokens_out",
+    "latency_s",
+    "cache_hit",
+    "retries",
+    "attempts",
+)
 
 
-def _turn_row(event: MessageAdded | JudgeDecision, calls: list[ModelCall], specific: Row, fields: dict[str, Any] | None) -> Row:
+def _turn_row(
+    event: MessageAdded | JudgeDecision, calls: list[ModelCall], specific: Row, fields: dict[str, Any] | None
+) -> Row:
     """A message or decision as a row: ids, its own columns, its parsed fields, its text and its calls' usage."""
     fixed = {"seq", *_IDS, "role", *specific, *_TURN_COLUMNS}
     return {
-        "seq": event.seq, **_ids(event), "role": event.role, **specific, "model": None,
+        "seq": event.seq,
+        **_ids(event),
+        "role": event.role,
+        **specific,
+        "model": None,
         **_field_columns(fixed, fields),
-        "content": event.content, "parse_error": event.parse_error, **_turn_usage(calls),
+        "content": event.content,
+        "parse_error": event.parse_error,
+        **_turn_usage(calls),
     }
 
 
 def messages_table(events: list[Event]) -> list[Row]:
     """One row per message of every conversation."""
     calls = turn_calls(events)
-    return [_turn_row(e, calls.get(e.seq, []), {"position": e.position}, e.parsed) for e in events if isinstance(e, MessageAdded)]
+    return [
+        _turn_row(e, calls.get(e.seq, []), {"position": e.position}, e.parsed)
+        for e in events
+        if isinstance(e, MessageAdded)
+    ]
 
 
 def decisions_table(events: list[Event]) -> list[Row]:
     """One row per judge decision."""
     calls = turn_calls(events)
-    return [_turn_row(e, calls.get(e.seq, []), {"about": e.about}, e.decision) for e in events if isinstance(e, JudgeDecision)]
+    return [
+        _turn_row(e, calls.get(e.seq, []), {"about": e.about}, e.decision)
+        for e in events
+        if isinstance(e, JudgeDecision)
+    ]
 
 
 def calls_table(events: list[Event]) -> list[Row]:
@@ -124,21 +150,41 @@ def calls_table(events: list[Event]) -> list[Row]:
     rows = []
     for event in events:
         if isinstance(event, ModelCall):
-            rows.append({
-                "seq": event.seq, **_ids(event), "role": event.role, "model": event.model, "attempt": event.attempt,
-                "tokens_in": event.tokens_in, "tokens_out": event.tokens_out, "latency_s": event.latency_s,
-                "cache_hit": event.cache_hit, "retries": event.retries, "error": event.error,
-                "finish_reason": event.finish_reason, "parse_error": event.parse_error,
-                "raw_reply": event.raw_reply, "parsed": _scalar(event.parsed),
-                "messages": _scalar([m.model_dump() for m in event.messages]), "params": _scalar(event.params),
-            })
+            rows.append(
+                {
+                    "seq": event.seq,
+                    **_ids(event),
+                    "role": event.role,
+                    "model": event.model,
+                    "attempt": event.attempt,
+                    "tokens_in": event.tokens_in,
+                    "tokens_out": event.tokens_out,
+                    "latency_s": event.latency_s,
+                    "cache_hit": event.cache_hit,
+                    "retries": event.retries,
+                    "error": event.error,
+                    "finish_reason": event.finish_reason,
+                    "parse_error": event.parse_error,
+                    "raw_reply": event.raw_reply,
+                    "parsed": _scalar(event.parsed),
+                    "messages": _scalar([m.model_dump() for m in event.messages]),
+                    "params": _scalar(event.params),
+                }
+            )
     return rows
 
 
 def events_table(events: list[Event]) -> list[Row]:
     """One row per event: its identifying columns and its body as JSON."""
     return [
-        {"seq": e.seq, "event": e.event, **_ids(e), "time": e.time.isoformat(), "prev_hash": e.prev_hash, "body": canonical_json(e)}
+        {
+            "seq": e.seq,
+            "event": e.event,
+            **_ids(e),
+            "time": e.time.isoformat(),
+            "prev_hash": e.prev_hash,
+            "body": canonical_json(e),
+        }
         for e in events
     ]
 
@@ -154,14 +200,18 @@ def uniform_columns(rows: list[Row]) -> tuple[list[str], list[Row]]:
     columns: list[str] = []
     for row in rows:
         columns += [name for name in row if name not in columns]
-    kinds: dict[str, set[type]] = {name: {type(row[name]) for row in rows if row.get(name) is not None} for name in columns}
+    kinds: dict[str, set[type]] = {
+        name: {type(row[name]) for row in rows if row.get(name) is not None} for name in columns
+    }
     out = []
     for row in rows:
         fixed = {}
         for name in columns:
             value, kind = row.get(name), kinds[name]
             if value is not None and len(kind) > 1:
-                value = float(value) if kind == {int, float} else (value if isinstance(value, str) else json.dumps(value))
+                value = (
+                    float(value) if kind == {int, float} else (value if isinstance(value, str) else json.dumps(value))
+                )
             fixed[name] = value
         out.append(fixed)
     return columns, out
@@ -195,10 +245,14 @@ def write_parquet(columns: list[str], rows: list[Row], path: Path) -> None:
 
 def _arrow_type(pa: Any, rows: list[Row], name: str) -> Any:
     kinds = {type(row[name]) for row in rows if row[name] is not None}
-    return {frozenset({bool}): pa.bool_(), frozenset({int}): pa.int64(), frozenset({float}): pa.float64()}.get(frozenset(kinds), pa.string())
+    return {frozenset({bool}): pa.bool_(), frozenset({int}): pa.int64(), frozenset({float}): pa.float64()}.get(
+        frozenset(kinds), pa.string()
+    )
 
 
-def export_run(run_dir: Path, fmt: str, out: Path | None = None, tables: list[str] | None = None) -> list[ExportedTable]:
+def export_run(
+    run_dir: Path, fmt: str, out: Path | None = None, tables: list[str] | None = None
+) -> list[ExportedTable]:
     """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`."""
     if fmt not in FORMATS:
         raise UserError(f"export format '{fmt}' is unknown; known: {', '.join(FORMATS)}")

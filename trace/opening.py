@@ -31,9 +31,9 @@ from pydantic import ValidationError
 from moot.errors import UserError
 from moot.trace.events import Event, parse_event
 from moot.trace.location import check_trace_location, open_store, store_errors
-from moot.trace.redaction import public_location
 from moot.trace.manifest import MANIFEST_FILE, RunManifest
 from moot.trace.readonly import SIDE_FILES
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, RawRow, SQLiteTraceStore, TraceStore
 
 UNFINISHED = ("running", "interrupted")
@@ -159,7 +159,7 @@ class OpenedRun:
         """A block whose database errors become a one-line refusal naming the trace."""
         try:
             yield
-        except (OSError, *store_errors()) as exc:
+        except _damage_errors() as exc:
             raise self.refused("damaged", f"is damaged ({_first_line(exc)})") from None
 
     def raw_rows(
@@ -257,6 +257,11 @@ class OpenedRun:
             self.store = None
 
 
+def _damage_errors() -> tuple[type[Exception], ...]:
+    """What opening or reading a trace file raises when it is damaged: the file system's errors and the store's."""
+    return (OSError, *store_errors())
+
+
 def _first_line(exc: BaseException) -> str:
     return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
@@ -291,7 +296,7 @@ def _open_sqlite(opened: OpenedRun) -> None:
         return _no_trace(opened, "is empty (0 bytes)")
     try:
         store = SQLiteTraceStore(path, read_only=True)
-    except (OSError, *store_errors()) as exc:
+    except _damage_errors() as exc:
         raise opened.refused("damaged", f"is damaged ({_first_line(exc)})") from None
     opened.store = store
     with opened.reading():

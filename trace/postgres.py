@@ -57,7 +57,9 @@ END
 $$;
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{APPEND_ONLY_TRIGGER}' AND tgrelid = 'moot_events'::regclass) THEN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_trigger WHERE tgname = '{APPEND_ONLY_TRIGGER}' AND tgrelid = 'moot_events'::regclass
+    ) THEN
         CREATE TRIGGER {APPEND_ONLY_TRIGGER} BEFORE UPDATE OR DELETE ON moot_events
             FOR EACH ROW EXECUTE FUNCTION moot_refuse_change();
         CREATE TRIGGER {NO_TRUNCATE_TRIGGER} BEFORE TRUNCATE ON moot_events
@@ -200,10 +202,14 @@ class PostgresTraceStore:
         self._db.execute(
             f"INSERT INTO moot_events ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))})", row
         )
-        self._db.execute("UPDATE moot_heads SET last_seq = %s, last_hash = %s WHERE run_id = %s", (row.seq, row.hash, self.run_id))
+        self._db.execute(
+            "UPDATE moot_heads SET last_seq = %s, last_hash = %s WHERE run_id = %s", (row.seq, row.hash, self.run_id)
+        )
         return stored
 
-    def _pages(self, columns: str, after: int | None, conversation_id: str | None, kinds: Iterable[str] | None) -> Iterator[tuple]:
+    def _pages(
+        self, columns: str, after: int | None, conversation_id: str | None, kinds: Iterable[str] | None
+    ) -> Iterator[tuple]:
         """Rows of the run (seq first; all, or those above `after`) in sequence order, a page per query."""
         where, params = filter_clause(conversation_id, kinds, placeholder="%s")
         while True:
@@ -222,8 +228,13 @@ class PostgresTraceStore:
         for _, body in self._pages("body", None, conversation_id, kinds):
             yield parse_event(body)
 
-    def raw_rows(self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[RawRow]:
-        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+    def raw_rows(
+        self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None
+    ) -> Iterator[RawRow]:
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order.
+
+        They are given as they are stored (nothing parsed).
+        """
         for row in self._pages(", ".join(ROW_COLUMNS[1:]), after, conversation_id, kinds):
             yield RawRow(*row)
 
@@ -266,7 +277,8 @@ class PostgresTraceStore:
         """Ids of the conversations with at least one event, in order of first event."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT conversation_id FROM moot_events WHERE run_id = %s GROUP BY conversation_id ORDER BY MIN(seq)", (self.run_id,)
+                "SELECT conversation_id FROM moot_events WHERE run_id = %s GROUP BY conversation_id ORDER BY MIN(seq)",
+                (self.run_id,),
             ).fetchall()
         return [row[0] for row in rows]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from moot.errors import UserError
 from moot.trace.events import Event, Resumed
 from moot.trace.location import open_store
-from moot.trace.redaction import public_location
 from moot.trace.manifest import MANIFEST_FILE
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, TraceStore
 
 
@@ -67,7 +67,9 @@ def open_run_trace(run_dir: Path, read_only: bool = False) -> TraceStore:
     location = _location_in(fields)
     run_id = fields.get("run_id")
     if location is not None and not isinstance(run_id, str):
-        raise UserError(f"{run_dir / MANIFEST_FILE} names no run_id, so its trace in {public_location(location)} cannot be found")
+        raise UserError(
+            f"{run_dir / MANIFEST_FILE} names no run_id, so its trace in {public_location(location)} cannot be found"
+        )
     return open_store(location, run_dir, run_id or "", read_only=read_only)
 
 

@@ -16,8 +16,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from contextlib import AbstractContextManager, contextmanager
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -84,7 +84,17 @@ def seal(event: Event, seq: int, prev_hash: str | None) -> tuple[Event, RawRow]:
     stored = event.model_copy(update={"seq": seq, "prev_hash": prev_hash})
     body = canonical_json(stored)  # serialised once: it is both the stored body and what the hash covers
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    row = RawRow(seq, stored.event, stored.run_id, stored.conversation_id, stored.scenario_id, stored.round, stored.agent, body, digest)
+    row = RawRow(
+        seq,
+        stored.event,
+        stored.run_id,
+        stored.conversation_id,
+        stored.scenario_id,
+        stored.round,
+        stored.agent,
+        body,
+        digest,
+    )
     return stored, row
 
 
@@ -117,8 +127,13 @@ class TraceStore(Protocol):
         """Sequence number of the last event stored, 0 when empty."""
         ...
 
-    def raw_rows(self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[RawRow]:
-        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+    def raw_rows(
+        self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None
+    ) -> Iterator[RawRow]:
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order.
+
+        They are given as they are stored (nothing parsed).
+        """
         ...
 
     def row_at(self, seq: int) -> RawRow | None:
@@ -146,7 +161,9 @@ class TraceStore(Protocol):
         ...
 
 
-def filter_clause(conversation_id: str | None, kinds: Iterable[str] | None, placeholder: str = "?") -> tuple[list[str], list[object]]:
+def filter_clause(
+    conversation_id: str | None, kinds: Iterable[str] | None, placeholder: str = "?"
+) -> tuple[list[str], list[object]]:
     """SQL conditions (and their parameters) selecting one conversation and/or some event kinds."""
     where: list[str] = []
     params: list[object] = []
@@ -250,8 +267,13 @@ class SQLiteTraceStore:
         for (body,) in self._db.execute(f"SELECT body FROM events{clause} ORDER BY seq", params):
             yield parse_event(body)
 
-    def raw_rows(self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None) -> Iterator[RawRow]:
-        """The stored rows (all, or those with a sequence number above `after`) in sequence order, as they are (nothing parsed)."""
+    def raw_rows(
+        self, after: int | None = None, conversation_id: str | None = None, kinds: Iterable[str] | None = None
+    ) -> Iterator[RawRow]:
+        """The stored rows (all, or those with a sequence number above `after`) in sequence order.
+
+        They are given as they are stored (nothing parsed).
+        """
         where, params = filter_clause(conversation_id, kinds)
         if after is not None:
             where.insert(0, "seq > ?")
@@ -315,9 +337,7 @@ class SQLiteTraceStore:
 
     def conversation_ids(self) -> list[str]:
         """Ids of the conversations with at least one event, in order of first event."""
-        rows = self._db.execute(
-            "SELECT conversation_id FROM events GROUP BY conversation_id ORDER BY MIN(seq)"
-        )
+        rows = self._db.execute("SELECT conversation_id FROM events GROUP BY conversation_id ORDER BY MIN(seq)")
         return [row[0] for row in rows]
 
     def count(self) -> int:

@@ -42,8 +42,15 @@ from pydantic import ValidationError
 from moot.trace.anchors import anchor_findings, anchors_to_check
 from moot.trace.events import Event, ModelCall, parse_event
 from moot.trace.manifest import RunManifest
-from moot.trace.opening import UNFINISHED, OpenedRun, TraceRefused, open_trace_as_stored, read_manifest, read_run_events
-from moot.trace.opening import trace_name
+from moot.trace.opening import (
+    UNFINISHED,
+    OpenedRun,
+    TraceRefused,
+    open_trace_as_stored,
+    read_manifest,
+    read_run_events,
+    trace_name,
+)
 from moot.trace.store import RawRow, TraceStore, event_hash
 
 COLUMNS = ("event", "run_id", "conversation_id", "scenario_id", "round", "agent")
@@ -123,11 +130,15 @@ def _row(seq: int, columns: dict[str, Any], body: str, stored_hash: str) -> Stor
     try:
         event = parse_event(body)
     except (ValidationError, ValueError) as exc:
-        return StoredRow(seq, columns, body, stored_hash, None, f"its body is not a valid event ({str(exc).splitlines()[0]})")
+        return StoredRow(
+            seq, columns, body, stored_hash, None, f"its body is not a valid event ({str(exc).splitlines()[0]})"
+        )
     if hashlib.sha256(body.encode("utf-8")).hexdigest() != stored_hash:
         return StoredRow(seq, columns, body, stored_hash, event, "its body does not match its stored hash")
     if event_hash(event) != stored_hash:
-        return StoredRow(seq, columns, body, stored_hash, event, "its body is not the canonical JSON of the event it holds")
+        return StoredRow(
+            seq, columns, body, stored_hash, event, "its body is not the canonical JSON of the event it holds"
+        )
     return StoredRow(seq, columns, body, stored_hash, event, None)
 
 
@@ -154,11 +165,19 @@ def _column_problems(rows: list[StoredRow], run_id: str) -> list[Problem]:
             continue
         for name in COLUMNS:
             if row.columns[name] != getattr(row.event, name):
-                problems.append(Problem("edited", row.seq, f"column '{name}' holds {row.columns[name]!r}, its body {getattr(row.event, name)!r}"))
+                problems.append(
+                    Problem(
+                        "edited",
+                        row.seq,
+                        f"column '{name}' holds {row.columns[name]!r}, its body {getattr(row.event, name)!r}",
+                    )
+                )
                 break
         else:
             if row.event.run_id != run_id:
-                problems.append(Problem("edited", row.seq, f"run id {row.event.run_id!r} is not the run's ({run_id!r})"))
+                problems.append(
+                    Problem("edited", row.seq, f"run id {row.event.run_id!r} is not the run's ({run_id!r})")
+                )
     return problems
 
 
@@ -174,43 +193,72 @@ def chain_problems(
     """
     problems = [Problem("edited", row.seq, row.defect) for row in rows if row.defect]
     by_hash = {row.hash: row for row in rows}
-    sound = [row for row in rows if row.event is not None and not row.defect]
-    children: dict[str | None, list[StoredRow]] = defaultdict(list)
-    for row in sound:
-        children[row.event.prev_hash].append(row)
+    sound = [(row, row.event) for row in rows if row.event is not None and not row.defect]
+    children: dict[str | None, list[tuple[StoredRow, Event]]] = defaultdict(list)
+    for row, event in sound:
+        children[event.prev_hash].append((row, event))
     pointed_to = {h for h in children if h is not None}
     explained: set[int] = set()
 
-    for row in sound:
-        prev = row.event.prev_hash
+    for row, event in sound:
+        prev = event.prev_hash
         if prev is not None and prev not in by_hash:
             # The event before this one is gone, or it was rewritten with a new hash.
-            rewritten = [r for r in sound if r.event.seq == row.event.seq - 1 and r.hash not in pointed_to]
+            rewritten = [r for r, e in sound if e.seq == event.seq - 1 and r.hash not in pointed_to]
             if rewritten:
-                problems.append(Problem("edited", rewritten[0].seq, f"event {rewritten[0].seq} was rewritten with a new hash: event {row.event.seq} points to a hash no event has"))
+                problems.append(
+                    Problem(
+                        "edited",
+                        rewritten[0].seq,
+                        f"event {rewritten[0].seq} was rewritten with a new hash: "
+                        f"event {event.seq} points to a hash no event has",
+                    )
+                )
             else:
-                problems.append(Problem("removed", row.event.seq - 1, f"event {row.event.seq - 1} is missing: event {row.event.seq} points to a hash no event has"))
+                problems.append(
+                    Problem(
+                        "removed",
+                        event.seq - 1,
+                        f"event {event.seq - 1} is missing: event {event.seq} points to a hash no event has",
+                    )
+                )
             explained.add(row.seq)
     seqs = [row.seq for row in rows]
     expected = 1
     for seq in seqs:
         if seq > expected:
-            problems.append(Problem("removed", expected, f"event{'s' if seq - expected > 1 else ''} {expected}{f'..{seq - 1}' if seq - expected > 1 else ''} missing: the sequence jumps from {expected - 1} to {seq}"))
+            several = seq - expected > 1
+            gone = f"events {expected}..{seq - 1}" if several else f"event {expected}"
+            problems.append(
+                Problem("removed", expected, f"{gone} missing: the sequence jumps from {expected - 1} to {seq}")
+            )
         expected = seq + 1
 
     for parent, kids in children.items():
         if len(kids) < 2:
             continue
         # Two events chained to one: the one that nothing points to (and that does not end the run) was inserted.
-        for kid in kids:
+        for kid, kid_event in kids:
             if kid.hash not in pointed_to and kid.hash != final_hash:
-                problems.append(Problem("inserted", kid.seq, f"event {kid.seq} ({kid.event.event}) is chained to event {by_hash[parent].seq if parent in by_hash else 0} but the next event points past it"))
-                explained.update(r.seq for r in sound if r.seq > kid.seq and r.event.seq == r.seq - 1)
+                parent_seq = by_hash[parent].seq if parent in by_hash else 0
+                problems.append(
+                    Problem(
+                        "inserted",
+                        kid.seq,
+                        f"event {kid.seq} ({kid_event.event}) is chained to event {parent_seq} "
+                        "but the next event points past it",
+                    )
+                )
+                explained.update(r.seq for r, e in sound if r.seq > kid.seq and e.seq == r.seq - 1)
                 explained.add(kid.seq)
 
     if final_hash is not None and final_hash in by_hash:
         end = by_hash[final_hash]
-        extra = [row for row in rows if row.seq > end.seq and (row.event is None or end.event is None or row.event.seq > end.event.seq)]
+        extra = [
+            row
+            for row in rows
+            if row.seq > end.seq and (row.event is None or end.event is None or row.event.seq > end.event.seq)
+        ]
         if extra:
             problems.append(_after_the_end(end, extra, resume))
             explained.update(row.seq for row in extra)
@@ -219,16 +267,25 @@ def chain_problems(
         explained.update(row.seq for row in rows)
     elif final_hash is not None and manifest_events is not None and len(rows) < manifest_events and rows:
         last = rows[-1].seq
-        problems.append(Problem("removed", last + 1, f"run.json counts {manifest_events} events ending in a hash no event has; the trace stops at event {last}"))
+        problems.append(
+            Problem(
+                "removed",
+                last + 1,
+                f"run.json counts {manifest_events} events ending in a hash no event has; "
+                f"the trace stops at event {last}",
+            )
+        )
 
-    misplaced = [row for row in sound if row.event.seq != row.seq and row.seq not in explained]
+    misplaced = [(row, event) for row, event in sound if event.seq != row.seq and row.seq not in explained]
     if misplaced:
-        stored_at = {row.event.seq: row.seq for row in misplaced}
-        first = misplaced[0]
+        stored_at = {event.seq: row.seq for row, event in misplaced}
+        first, first_event = misplaced[0]
         other = stored_at.get(first.seq)
         pair = f"; event {first.seq} is stored at seq {other}" if other is not None else ""
-        problems.append(Problem("reordered", first.seq, f"the row at seq {first.seq} holds event {first.event.seq}{pair}"))
-        explained.update(row.seq for row in misplaced)
+        problems.append(
+            Problem("reordered", first.seq, f"the row at seq {first.seq} holds event {first_event.seq}{pair}")
+        )
+        explained.update(row.seq for row, _ in misplaced)
     if not any(p.kind in ("edited", "removed", "inserted", "reordered") for p in problems):
         prev_hash = None
         for row in rows:
@@ -236,7 +293,7 @@ def chain_problems(
                 problems.append(Problem("edited", row.seq, "the event is not chained to the event stored before it"))
                 break
             prev_hash = row.hash
-    return sorted(problems, key=lambda p: (p.seq if p.seq is not None else 0))
+    return sorted(problems, key=lambda p: p.seq if p.seq is not None else 0)
 
 
 def _after_the_end(end: StoredRow | None, extra: list[StoredRow], resume: str | None) -> Problem:
@@ -267,8 +324,7 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
     `grown`: the trace goes on after run.json's final event (an unfinished run), so the count and
     the final hash are behind, not wrong.
     """
-    from moot.protocols.spec import spec_hash
-    from moot.protocols.spec import ProtocolSpec
+    from moot.protocols.spec import ProtocolSpec, spec_hash
 
     problems = []
     try:
@@ -277,14 +333,28 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
         problems.append(Problem("manifest", None, f"run.json's spec is not a valid spec ({str(exc).splitlines()[0]})"))
     else:
         if recomputed != manifest.spec_hash:
-            problems.append(Problem("manifest", None, f"run.json's spec hashes to {recomputed}, not to its spec_hash {manifest.spec_hash}"))
+            problems.append(
+                Problem(
+                    "manifest",
+                    None,
+                    f"run.json's spec hashes to {recomputed}, not to its spec_hash {manifest.spec_hash}",
+                )
+            )
     if grown:
         return problems
     if manifest.events != len(rows):
-        problems.append(Problem("manifest", None, f"run.json counts {manifest.events} events, the trace holds {len(rows)}"))
+        problems.append(
+            Problem("manifest", None, f"run.json counts {manifest.events} events, the trace holds {len(rows)}")
+        )
     last = rows[-1].hash if rows else None
     if manifest.final_hash != last:
-        problems.append(Problem("manifest", None, f"run.json's final hash {manifest.final_hash} is not the hash of the last event ({last})"))
+        problems.append(
+            Problem(
+                "manifest",
+                None,
+                f"run.json's final hash {manifest.final_hash} is not the hash of the last event ({last})",
+            )
+        )
     return problems
 
 
@@ -305,7 +375,9 @@ def verify_trace(run_dir: Path, expect: str | None = None, ledger: Path | None =
             unguarded = opened.unguarded()
     except TraceRefused as exc:
         problem = Problem(exc.kind, None, exc.finding())
-        return TraceCheck(VerifyReport(events=0, conversations=0, model_calls=0, final_hash=None, problems=[problem]), manifest, [])
+        return TraceCheck(
+            VerifyReport(events=0, conversations=0, model_calls=0, final_hash=None, problems=[problem]), manifest, []
+        )
     resume = f"moot run --resume {run_dir}" if manifest.status in UNFINISHED else None
     problems = chain_problems(rows, manifest.events, manifest.final_hash, resume)
     problems += _column_problems(rows, manifest.run_id)

@@ -13,12 +13,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from moot.protocols.outputs.schema import BUILTIN_OUTPUTS, OutputSchema
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from moot.errors import UserError
+from moot.protocols.outputs.schema import BUILTIN_OUTPUTS, OutputSchema
 
-LIKERT_PHRASES = ("very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all")
+LIKERT_PHRASES = (
+    "very much like me",
+    "like me",
+    "somewhat like me",
+    "a little like me",
+    "not like me",
+    "not like me at all",
+)
 """The six answers, from most to least like the respondent."""
 LIKERT_SCORES = {phrase: 6 - index for index, phrase in enumerate(LIKERT_PHRASES)}
 """Score of each phrase: 6 for "very much like me" down to 1 for "not like me at all"."""
@@ -35,7 +42,10 @@ def _normalize_text(text: str) -> str:
 
 
 def parse_likert_phrase(text: str) -> str | None:
-    """The Likert phrase a reply gives: the exact phrase, else the longest phrase contained in it as whole words; None if none."""
+    """The Likert phrase a reply gives, or None if it gives none.
+
+    The exact phrase, else the longest phrase contained in the reply as whole words.
+    """
     normalized = _normalize_text(text)
     if normalized in LIKERT_SCORES:
         return normalized
@@ -77,7 +87,10 @@ class LikertSchema(OutputSchema):
 
 
 def likert_output(argument: str | None = None) -> OutputSchema:
-    """The `likert` output schema: `{"answer": <one of the six phrases>}`, validated leniently, with the phrase's `score` added."""
+    """The `likert` output schema: `{"answer": <one of the six phrases>}`.
+
+    Validated leniently, with the phrase's `score` added.
+    """
     if argument:
         raise UserError(f"output 'likert' takes no argument (got 'likert:{argument}')")
     schema = {**BUILTIN_OUTPUTS["likert"], "additionalProperties": False}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from moot.errors import SpecError, UserError, unknown_name
 from moot.protocols.outputs.likert import likert_output
 from moot.protocols.outputs.schema import (
     BUILTIN_OUTPUTS,
@@ -12,8 +13,6 @@ from moot.protocols.outputs.schema import (
     schema_from_json,
 )
 from moot.protocols.outputs.values import values_output
-
-from moot.errors import SpecError, UserError, unknown_name
 
 OUTPUT_FACTORIES: dict[str, Callable[[str | None], OutputSchema]] = {"values": values_output, "likert": likert_output}
 """Outputs built from data, by name: each takes the text after `NAME:` (or None)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import GenericAlias
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -55,7 +56,23 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         },
         "required": ["choice", "reason"],
     },
-    "likert": {"type": "object", "properties": {"answer": {"type": "string", "enum": ["very much like me", "like me", "somewhat like me", "a little like me", "not like me", "not like me at all"]}}, "required": ["answer"]},  # read by moot.protocols.outputs.likert
+    "likert": {
+        "type": "object",
+        "properties": {
+            "answer": {
+                "type": "string",
+                "enum": [
+                    "very much like me",
+                    "like me",
+                    "somewhat like me",
+                    "a little like me",
+                    "not like me",
+                    "not like me at all",
+                ],
+            }
+        },
+        "required": ["answer"],
+    },  # read by moot.protocols.outputs.likert
     # The enums below repeat moot.protocols.values.schwartz.SCHWARTZ_VALUES and cooperation.COOPERATION_TYPES
     # (tests/scenarios/test_generation.py checks that they agree).
     "cooperation_scenario": {
@@ -63,8 +80,16 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
         "properties": {
             "title": {"type": "string", "maxLength": 80},
             "text": {"type": "string", "maxLength": 1000},
-            "option_a": {"type": "string", "maxLength": 250, "description": "what you do if you follow the first value"},
-            "option_b": {"type": "string", "maxLength": 250, "description": "what you do if you follow the second value"},
+            "option_a": {
+                "type": "string",
+                "maxLength": 250,
+                "description": "what you do if you follow the first value",
+            },
+            "option_b": {
+                "type": "string",
+                "maxLength": 250,
+                "description": "what you do if you follow the second value",
+            },
         },
         "required": ["title", "text", "option_a", "option_b"],
     },
@@ -76,8 +101,21 @@ BUILTIN_OUTPUTS: dict[str, dict[str, Any]] = {
             "conflict": {"type": "integer", "minimum": 1, "maximum": 5},
             "recovered_values": {
                 "type": "array",
-                "items": {"type": "string", "enum": ["Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
-                                                     "Security", "Conformity", "Tradition", "Benevolence", "Universalism"]},
+                "items": {
+                    "type": "string",
+                    "enum": [
+                        "Self-direction",
+                        "Stimulation",
+                        "Hedonism",
+                        "Achievement",
+                        "Power",
+                        "Security",
+                        "Conformity",
+                        "Tradition",
+                        "Benevolence",
+                        "Universalism",
+                    ],
+                },
                 "minItems": 2,
                 "maxItems": 2,
             },
@@ -132,17 +170,17 @@ class OutputSchema:
         return self.validate_data(data)
 
     def max_tokens_bound(self) -> int:
-        """Tokens that always suffice for a complete reply: a token per character of every bounded string, plus the JSON around them.
+        """Tokens that always suffice for a complete reply.
 
+        A token per character of every bounded string, plus the JSON around them.
         Under a grammar, a reply given this many tokens cannot be cut off before its JSON closes.
         """
         return _tokens_bound(self.json_schema)
 
     def instructions(self) -> str:
         """Plain-language instructions to answer with this schema as JSON."""
-        return (
-            "Answer with a single JSON object and nothing else. It must match this JSON Schema:\n"
-            + json.dumps(self.json_schema, indent=1)
+        return "Answer with a single JSON object and nothing else. It must match this JSON Schema:\n" + json.dumps(
+            self.json_schema, indent=1
         )
 
 
@@ -211,14 +249,17 @@ def _field_type(name: str, prop: dict[str, Any], path: tuple[str | int, ...]) ->
         for key, arg in (("minItems", "min_length"), ("maxItems", "max_length")):
             if key in prop:
                 constraints[arg] = prop[key]
-        return list[item_type], constraints
+        return GenericAlias(list, (item_type,)), constraints
     if "enum" in prop:
         values = tuple(prop["enum"])
         if not values:
             raise SpecError(f"field '{name}' has an empty enum", path)
         return Literal[values], constraints
     if kind not in _TYPES:
-        raise SpecError(f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean, array or object", path)
+        raise SpecError(
+            f"field '{name}': type '{kind}' is not supported; use string, integer, number, boolean, array or object",
+            path,
+        )
     for key, arg in (("maxLength", "max_length"), ("minLength", "min_length"), ("minimum", "ge"), ("maximum", "le")):
         if key in prop:
             constraints[arg] = prop[key]
@@ -249,6 +290,10 @@ def schema_from_json(name: str, schema: dict[str, Any], path: tuple[str | int, .
         raise SpecError("an output schema must be an object with at least one property", path)
     required = set(schema.get("required", properties))
     model = _object_model(f"Output_{name}", schema, path)
-    full_schema = {"type": "object", "properties": properties, "required": sorted(required, key=list(properties).index)}
+    full_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(required, key=list(properties).index),
+    }
     full_schema["additionalProperties"] = False
     return OutputSchema(name=name, json_schema=full_schema, model=model)

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import networkx as nx
-from moot.protocols.outputs.schema import OutputSchema
 from pydantic import BaseModel, ConfigDict, Field
+
+from moot.protocols.outputs.schema import OutputSchema
 
 MAX_CLAIMS = 6
 """Claims a judge may list for one argument."""
@@ -45,7 +46,12 @@ def claim_tree_edges(n_claims: int, edges: Sequence[Sequence[int]]) -> tuple[lis
             dropped += 1
             continue
         parent, child = int(edge[0]), int(edge[1])
-        if not (1 <= parent <= n_claims and 1 <= child <= n_claims) or parent == child or graph.has_edge(parent, child) or nx.has_path(graph, child, parent):
+        if (
+            not (1 <= parent <= n_claims and 1 <= child <= n_claims)
+            or parent == child
+            or graph.has_edge(parent, child)
+            or nx.has_path(graph, child, parent)
+        ):
             dropped += 1
             continue
         graph.add_edge(parent, child)
@@ -72,7 +78,9 @@ def _claim_key(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
-def merge_repeated_claims(claims: Sequence[tuple[str, int | None]]) -> tuple[list[str], list[tuple[int, int]], int, int]:
+def merge_repeated_claims(
+    claims: Sequence[tuple[str, int | None]],
+) -> tuple[list[str], list[tuple[int, int]], int, int]:
     """Claims `(text, supports)` in order, with repeats merged: `(texts, edges, dropped_edges, repeated_claims)`.
 
     Blank claims are left out. A claim whose text repeats an earlier claim (ignoring case,
@@ -132,16 +140,24 @@ def _claim_schema(supports: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def tree_grammar_schema() -> dict[str, Any]:
-    """The schema a constrained decoder gets: lists of 1..MAX_CLAIMS claims in which claim i supports one of claims 1..i-1.
+    """The schema a constrained decoder gets.
 
+    Lists of 1..MAX_CLAIMS claims in which claim i supports one of claims 1..i-1.
     JSON Schema cannot say "less than my own index" of an array item, so each length is spelled
     out as a tuple (`prefixItems`), claim i carrying its own `supports` enum.
     """
     lengths = []
     for n in range(1, MAX_CLAIMS + 1):
-        items = [_claim_schema(None)] + [_claim_schema({"type": "integer", "enum": list(range(1, i))}) for i in range(2, n + 1)]
+        items = [_claim_schema(None)] + [
+            _claim_schema({"type": "integer", "enum": list(range(1, i))}) for i in range(2, n + 1)
+        ]
         lengths.append({"type": "array", "prefixItems": items, "items": False, "minItems": n, "maxItems": n})
-    return {"type": "object", "properties": {"claims": {"anyOf": lengths}}, "required": ["claims"], "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {"claims": {"anyOf": lengths}},
+        "required": ["claims"],
+        "additionalProperties": False,
+    }
 
 
 def specificity_output() -> OutputSchema:
@@ -169,7 +185,13 @@ def specificity_output() -> OutputSchema:
     def normalize(fields: dict[str, Any]) -> dict[str, Any]:
         claims = [(c["claim"], c["supports"]) for c in fields.get("claims") or []]
         texts, edges, dropped, repeated = merge_repeated_claims(claims)
-        return {"claims": texts, "edges": [list(e) for e in edges], "depth": claim_tree_depth(len(texts), edges), "dropped_edges": dropped, "repeated_claims": repeated}
+        return {
+            "claims": texts,
+            "edges": [list(e) for e in edges],
+            "depth": claim_tree_depth(len(texts), edges),
+            "dropped_edges": dropped,
+            "repeated_claims": repeated,
+        }
 
     class TreeReply(_TreeReply):
         """Validates leniently, but asks constrained decoders for the tree-shaped schema."""

@@ -7,7 +7,9 @@ from typing import Any
 
 from moot.protocols.outputs.schema import OutputSchema
 
-_LABEL = re.compile(r"^[\s>*_#-]*(?:my\s+(?:current\s+|final\s+)?)?(?P<label>[A-Za-z][A-Za-z _-]{0,40}?)\s*[*_]*\s*:\s*(?P<value>.*)$")
+_LABEL = re.compile(
+    r"^[\s>*_#-]*(?:my\s+(?:current\s+|final\s+)?)?(?P<label>[A-Za-z][A-Za-z _-]{0,40}?)\s*[*_]*\s*:\s*(?P<value>.*)$"
+)
 
 
 def text_format_instructions(schema: OutputSchema) -> str:
@@ -53,7 +55,10 @@ def parse_text_reply(schema: OutputSchema, text: str) -> tuple[dict[str, Any] | 
             if value and hits:
                 data[field_name] = hits[0]
             elif hits:
-                positions = {v: max(m.start() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(str(v))}(?![A-Za-z])", pool)) for v in hits}
+                positions = {
+                    v: max(m.start() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(str(v))}(?![A-Za-z])", pool))
+                    for v in hits
+                }
                 data[field_name] = max(positions, key=positions.__getitem__)
         elif value is not None:
             data[field_name] = value

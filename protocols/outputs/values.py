@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
-from pydantic import BaseModel, ConfigDict, Field
 
 MAX_VALUES = 5
 """Values a judge may name for one message."""
@@ -57,8 +58,12 @@ def values_output(path: str | None = None) -> OutputSchema:
         "required": ["values"],
         "additionalProperties": False,
     }
+
     class ValuesReply(_ValuesReply):
-        """Validates leniently, but asks constrained decoders for the strict schema (names from the list, at most five)."""
+        """Validates leniently, but asks constrained decoders for the strict schema.
+
+        The strict schema takes names from the list, at most five.
+        """
 
         @classmethod
         def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:

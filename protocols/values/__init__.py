@@ -1,1 +1,4 @@
-"""Value vocabularies: the lists of values that judges tag and scenarios carry, with their sources (`data/SOURCE.md`)."""
+"""Value vocabularies: the lists of values that judges tag and scenarios carry.
+
+Their sources are in `data/SOURCE.md`.
+"""

@@ -21,16 +21,27 @@ class SchwartzValue:
 
 
 _VALUES = (
-    SchwartzValue("Self-direction", "thinking and acting independently: choosing your own aims, creating and exploring"),
+    SchwartzValue(
+        "Self-direction", "thinking and acting independently: choosing your own aims, creating and exploring"
+    ),
     SchwartzValue("Stimulation", "excitement, novelty and challenge that keep life varied and alive"),
     SchwartzValue("Hedonism", "pleasure, enjoyment and gratification of your own senses"),
     SchwartzValue("Achievement", "personal success gained by showing competence by the standards others recognise"),
     SchwartzValue("Power", "social status and prestige, and control or influence over people and resources"),
     SchwartzValue("Security", "safety, stability and harmony for yourself, your relationships and society"),
-    SchwartzValue("Conformity", "holding back actions and impulses that could upset or harm others or break social expectations"),
-    SchwartzValue("Tradition", "respect for, commitment to and acceptance of the customs and ideas handed down by your culture or religion"),
-    SchwartzValue("Benevolence", "caring for and improving the welfare of the people close to you, those you deal with every day"),
-    SchwartzValue("Universalism", "understanding, tolerance and protection for the welfare of all people and of nature"),
+    SchwartzValue(
+        "Conformity", "holding back actions and impulses that could upset or harm others or break social expectations"
+    ),
+    SchwartzValue(
+        "Tradition",
+        "respect for, commitment to and acceptance of the customs and ideas handed down by your culture or religion",
+    ),
+    SchwartzValue(
+        "Benevolence", "caring for and improving the welfare of the people close to you, those you deal with every day"
+    ),
+    SchwartzValue(
+        "Universalism", "understanding, tolerance and protection for the welfare of all people and of nature"
+    ),
 )
 
 SCHWARTZ: dict[str, SchwartzValue] = {value.name: value for value in _VALUES}

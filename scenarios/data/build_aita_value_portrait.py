@@ -53,18 +53,20 @@ def build_rows(source: Path) -> list[dict[str, Any]]:
                 raise SystemExit(f"portrait_id {pid}: Reddit.json text differs from Phase1_total")
             extra = query["extra"]
             metadata.update(post_id=extra["post_id"], right=extra["right"], wrong=extra["wrong"])
-        rows.append(
-            {"id": f"vp-{pid}", "title": content["title"], "text": content["text"],
-             "metadata": metadata}
-        )
+        rows.append({"id": f"vp-{pid}", "title": content["title"], "text": content["text"], "metadata": metadata})
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build the rows and write them as JSONL; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", type=Path, default=None,
-                        help=f"Value Portrait folder (default: <repo root>/{DEFAULT_SOURCE})")
+    parser.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        default=None,
+        help=f"Value Portrait folder (default: <repo root>/{DEFAULT_SOURCE})",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSONL file")
     args = parser.parse_args(argv)
     rows = build_rows(args.source if args.source is not None else REPO_ROOT / DEFAULT_SOURCE)

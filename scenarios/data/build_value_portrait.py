@@ -45,8 +45,10 @@ SOURCES = {
     "4": ("chatbot_log", "Value Portrait (LMSYS-Chat)"),
 }
 """First digit of a portrait id -> (source kind, source label)."""
-CORRELATION_FILES = {"values": ("pvq_correlation_results.json", "pvq_dimension"),
-                     "traits": ("bfi_correlation_results.json", "bfi_dimension")}
+CORRELATION_FILES = {
+    "values": ("pvq_correlation_results.json", "pvq_dimension"),
+    "traits": ("bfi_correlation_results.json", "bfi_dimension"),
+}
 """Metadata key -> (file under data/correlation_results, its dimension column)."""
 
 
@@ -77,9 +79,13 @@ def build_rows(source: Path) -> list[dict[str, Any]]:
             if item is None:
                 raise SystemExit(f"portrait {pid} response {output['id']}: no correlations in data/correlation_results")
             metadata = {
-                "source": label, "source_kind": kind, "portrait_id": pid, "response_id": output["id"],
+                "source": label,
+                "source_kind": kind,
+                "portrait_id": pid,
+                "response_id": output["id"],
                 "response": output["content"],
-                "values": dict(sorted(item["values"].items())), "traits": dict(sorted(item["traits"].items())),
+                "values": dict(sorted(item["values"].items())),
+                "traits": dict(sorted(item["traits"].items())),
             }
             row: dict[str, Any] = {"id": f"vp-{pid}-{output['id']}"}
             if query["content"].get("title"):
@@ -104,10 +110,17 @@ def build_profiles(source: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build both files and write them; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", type=Path, default=None,
-                        help=f"Value Portrait folder (default: <repo root>/{DEFAULT_SOURCE})")
+    parser.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        default=None,
+        help=f"Value Portrait folder (default: <repo root>/{DEFAULT_SOURCE})",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSONL file of items")
-    parser.add_argument("--profiles", type=Path, default=DEFAULT_PROFILES, help="output JSON file of published profiles")
+    parser.add_argument(
+        "--profiles", type=Path, default=DEFAULT_PROFILES, help="output JSON file of published profiles"
+    )
     args = parser.parse_args(argv)
     source = args.source if args.source is not None else REPO_ROOT / DEFAULT_SOURCE
     rows = build_rows(source)
@@ -116,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     profiles = build_profiles(source)
     args.profiles.write_text(json.dumps(profiles, indent=1) + "\n", encoding="utf-8", newline="\n")
-    print(f"wrote {len(rows)} items to {args.out} and {len(profiles['models'])} profiles to {args.profiles}", file=sys.stderr)
+    print(
+        f"wrote {len(rows)} items to {args.out} and {len(profiles['models'])} profiles to {args.profiles}",
+        file=sys.stderr,
+    )
     return 0
 
 

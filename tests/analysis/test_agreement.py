@@ -60,9 +60,7 @@ def test_w_textbook_case():
     # Rank sums A 4, B 6, C 9, D 11; their mean m (n + 1) / 2 = 7.5.
     # S = 3.5^2 + 1.5^2 + 1.5^2 + 3.5^2 = 29.
     # W = 12 S / (m^2 (n^3 - n)) = 348 / 540 = 29 / 45; chi-square = m (n - 1) W = 5.8.
-    result = kendall_w_rankings(
-        [["A", "B", "C", "D"], {"A": 2, "B": 1, "C": 4, "D": 3}, ["A", "C", "B", "D"]]
-    )
+    result = kendall_w_rankings([["A", "B", "C", "D"], {"A": 2, "B": 1, "C": 4, "D": 3}, ["A", "C", "B", "D"]])
     assert result.w == pytest.approx(29 / 45)
     assert result.chi_square == pytest.approx(5.8)
     assert result.p_value == pytest.approx(stats.chi2.sf(5.8, 3))

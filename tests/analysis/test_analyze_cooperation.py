@@ -6,13 +6,13 @@ import json
 import re
 
 import pytest
+
+import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.agreement import kendall_tau_rankings
 from moot.analysis.analyze import analyze_run
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
-
-import moot
 
 RANK = {value: index for index, value in enumerate(SCHWARTZ_VALUES)}
 """The scripted models' true order: a value earlier in SCHWARTZ_VALUES beats any later one."""
@@ -53,15 +53,30 @@ def runs(tmp_path_factory):
     register_responder("ordered_chooser", ordered_chooser)
     register_responder("talker", lambda messages, context: f"{context.agent} proposes its plan, round {context.round}.")
     base = tmp_path_factory.mktemp("coop")
-    revealed = moot.run(scripted("cooperation", {"target": "scripted:talker", "counterpart": "scripted:talker", "judge": "scripted:concession_judge"}), out=base / "revealed", cache=None, concurrency=8)
-    stated = moot.run(scripted("cooperation_stated", {"chooser": "scripted:ordered_chooser"}, explicit_values=True), out=base / "stated", cache=None, concurrency=8)
+    revealed = moot.run(
+        scripted(
+            "cooperation",
+            {"target": "scripted:talker", "counterpart": "scripted:talker", "judge": "scripted:concession_judge"},
+        ),
+        out=base / "revealed",
+        cache=None,
+        concurrency=8,
+    )
+    stated = moot.run(
+        scripted("cooperation_stated", {"chooser": "scripted:ordered_chooser"}, explicit_values=True),
+        out=base / "stated",
+        cache=None,
+        concurrency=8,
+    )
     return revealed.run_dir, stated.run_dir
 
 
 def test_revealed_ranking_matrix_and_rounds(runs, tmp_path):
     revealed, stated = runs
     labels = tmp_path / "labels.csv"
-    folder, index = analyze_run(revealed, companions={"stated": stated}, labels=labels_file(revealed, labels), n_boot=50)
+    folder, index = analyze_run(
+        revealed, companions={"stated": stated}, labels=labels_file(revealed, labels), n_boot=50
+    )
     metrics = index.metrics
     assert metrics["conversations"] == 64 and metrics["unparsed"] == 0  # 32 scenarios x 2 role swaps
     ranking = metrics["revealed"]["ranking"]

@@ -1,4 +1,7 @@
-"""`moot analyze` on a scripted deliberation run: every measurement of the study is present and consistent with the trace."""
+"""`moot analyze` on a scripted deliberation run.
+
+Every measurement of the study is present and consistent with the trace.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,11 @@ import re
 import pytest
 
 import moot
+from helpers import debate_spec, events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
 from moot.cli import main
-
-from helpers import debate_spec, events_of
 
 # Verdicts per scenario index and round for three debaters; most debates converge, one does not.
 PLAN = {
@@ -23,7 +25,13 @@ PLAN = {
     3: [("INFO", "NTA", "YTA"), ("NTA", "NTA", "YTA"), ("NTA", "YTA", "YTA"), ("ESH", "YTA", "NTA")],
 }
 AGENTS = ("alice", "bob", "carol")
-VALUES = ["Empathy and understanding", "Honest communication", "Personal autonomy", "Family bonds and cohesion", "Respect and dignity"]
+VALUES = [
+    "Empathy and understanding",
+    "Honest communication",
+    "Personal autonomy",
+    "Family bonds and cohesion",
+    "Respect and dignity",
+]
 SCENARIOS = [{"id": f"p{i}", "title": f"AITA case {i}", "text": f"Situation number {i}."} for i in range(24)]
 
 
@@ -31,7 +39,9 @@ def planned_verdict(messages: list[dict[str, str]], context: CallContext) -> str
     index = int(context.scenario_id[1:]) % len(PLAN)
     rounds = PLAN[index]
     verdicts = rounds[min(context.round, len(rounds)) - 1]
-    return json.dumps({"verdict": verdicts[AGENTS.index(context.agent)], "explanation": f"{context.agent} in round {context.round}."})
+    return json.dumps(
+        {"verdict": verdicts[AGENTS.index(context.agent)], "explanation": f"{context.agent} in round {context.round}."}
+    )
 
 
 def planned_values(messages: list[dict[str, str]], context: CallContext) -> str:
@@ -44,11 +54,20 @@ def planned_values(messages: list[dict[str, str]], context: CallContext) -> str:
 def run_dir(tmp_path_factory):
     register_responder("planned_verdict", planned_verdict)
     register_responder("planned_values", planned_values)
-    spec = debate_spec({a: [] for a in AGENTS}, name="planned_debate", study="deliberation", model="scripted:planned_verdict")
+    spec = debate_spec(
+        {a: [] for a in AGENTS}, name="planned_debate", study="deliberation", model="scripted:planned_verdict"
+    )
     for agent in spec["agents"]:
         agent.pop("script")
     spec["agents"].append({"name": "tagger", "role": "values", "model": "scripted:planned_values"})
-    spec["roles"]["values"] = {"kind": "judge", "per": "message", "prompt": "value_judge", "turn": "value_judge_turn", "output": "values", "sees": ["debater"]}
+    spec["roles"]["values"] = {
+        "kind": "judge",
+        "per": "message",
+        "prompt": "value_judge",
+        "turn": "value_judge_turn",
+        "output": "values",
+        "sees": ["debater"],
+    }
     out = tmp_path_factory.mktemp("runs") / "debate"
     moot.run(spec, SCENARIOS, out=out, cache=None, concurrency=4)
     return out
@@ -71,7 +90,14 @@ def test_every_measurement_is_present(run_dir):
     terms = {row["term"] for row in metrics["inertia_conformity"]["terms"]}
     assert {"inertia", "conformity", "conformity_within"} <= terms
     assert set(metrics["ratings"]) == {"trueskill", "influence"}
-    for name in ("conversations", "verdict_distributions", "value_similarity", "inertia_conformity", "trueskill", "influence"):
+    for name in (
+        "conversations",
+        "verdict_distributions",
+        "value_similarity",
+        "inertia_conformity",
+        "trueskill",
+        "influence",
+    ):
         assert (folder / index.tables[name]).is_file(), name
     for name in ("rounds_to_consensus", "verdict_distributions", "value_occurrence", "influence_graph", "trueskill"):
         assert (folder / index.plots[name]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -83,7 +109,9 @@ def test_cli_analyze_and_report(run_dir, tmp_path, capsys):
     assert "deliberation:" in capsys.readouterr().out
     assert main(["report", str(run_dir), "--out", str(tmp_path / "report.html")]) == 0
     page = (tmp_path / "report.html").read_text()
-    embedded = json.loads(re.search(r'<script id="moot-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    embedded = json.loads(
+        re.search(r'<script id="moot-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
     assert len(embedded["summaries"]) == 24 and len(embedded["details"]) == 24
     assert "data:image/png;base64," in page and "Empathy and understanding" in page
 
@@ -105,7 +133,10 @@ def test_every_study_a_spec_may_name_has_an_analysis():
 
 def test_an_unknown_study_in_a_spec_is_one_line(tmp_path, capsys):
     path = tmp_path / "spec.yaml"
-    path.write_text("name: s\nstudy: deliberaton\nagents: [{name: a, role: r, model: scripted, script: ['x']}]\nroles: {r: {prompt: hi}}\n")
+    path.write_text(
+        "name: s\nstudy: deliberaton\n"
+        "agents: [{name: a, role: r, model: scripted, script: ['x']}]\nroles: {r: {prompt: hi}}\n"
+    )
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'deliberation'" in err and err.count("\n") == 1

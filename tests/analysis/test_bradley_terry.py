@@ -21,9 +21,9 @@ from moot.analysis.bradley_terry import (
 def comparisons(counts: dict[tuple[str, str], int]) -> tuple[list[str], list[str]]:
     """Expand {(winner, loser): times} into parallel winner and loser lists."""
     winners, losers = [], []
-    for (w, l), times in counts.items():
-        winners += [w] * times
-        losers += [l] * times
+    for (winner, loser), times in counts.items():
+        winners += [winner] * times
+        losers += [loser] * times
     return winners, losers
 
 
@@ -52,8 +52,8 @@ def test_three_items_match_direct_maximisation_of_the_log_likelihood():
         # theta_C = -(theta_A + theta_B) keeps the log-strengths centred.
         theta = np.array([free[0], free[1], -free[0] - free[1]])
         total = 0.0
-        for (w, l), times in counts.items():
-            a, b = theta[index[w]], theta[index[l]]
+        for (winner, loser), times in counts.items():
+            a, b = theta[index[winner]], theta[index[loser]]
             total += times * (a - np.logaddexp(a, b))
         return -total
 
@@ -64,7 +64,9 @@ def test_three_items_match_direct_maximisation_of_the_log_likelihood():
 
 
 def test_order_of_comparisons_does_not_matter():
-    winners, losers = comparisons({("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1})
+    winners, losers = comparisons(
+        {("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1}
+    )
     shuffled = np.random.default_rng(3).permutation(len(winners))
     first = bradley_terry_comparisons(winners, losers)
     second = bradley_terry_comparisons([winners[k] for k in shuffled], [losers[k] for k in shuffled])
@@ -116,7 +118,9 @@ def test_bad_input_raises_value_error():
 
 
 def test_non_convergence_names_the_iteration_count():
-    winners, losers = comparisons({("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1})
+    winners, losers = comparisons(
+        {("A", "B"): 5, ("B", "A"): 2, ("B", "C"): 4, ("C", "B"): 3, ("C", "A"): 1, ("A", "C"): 1}
+    )
     with pytest.raises(ConvergenceError, match="3 iterations"):
         bradley_terry_comparisons(winners, losers, max_iter=3)
 
@@ -175,7 +179,10 @@ def test_bootstrap_of_two_items_follows_the_binomial():
     assert 68 - 1e-6 <= wins_of_a(high) <= 70 + 1e-6
     assert result.level == 0.95
     again = bootstrap_bradley_terry(winners, losers, n_boot=50, seed=0)
-    assert again.log_strength_samples.tolist() == bootstrap_bradley_terry(winners, losers, n_boot=50, seed=0).log_strength_samples.tolist()
+    assert (
+        again.log_strength_samples.tolist()
+        == bootstrap_bradley_terry(winners, losers, n_boot=50, seed=0).log_strength_samples.tolist()
+    )
 
 
 def test_bootstrap_leaves_out_and_counts_resamples_without_an_estimate():

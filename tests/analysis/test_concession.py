@@ -20,12 +20,22 @@ from moot.analysis.concession import (
 )
 
 VALUES = [
-    "Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
-    "Security", "Conformity", "Tradition", "Benevolence", "Universalism",
+    "Self-direction",
+    "Stimulation",
+    "Hedonism",
+    "Achievement",
+    "Power",
+    "Security",
+    "Conformity",
+    "Tradition",
+    "Benevolence",
+    "Universalism",
 ]
 
 
-def outcome(target: str, counterpart: str, conceded: bool | None, rounds: int, kind: str = "reciprocal") -> ConcessionOutcome:
+def outcome(
+    target: str, counterpart: str, conceded: bool | None, rounds: int, kind: str = "reciprocal"
+) -> ConcessionOutcome:
     """One outcome; the scenario is named after the pair of values."""
     return ConcessionOutcome(f"{target}-{counterpart}", kind, target, counterpart, conceded, rounds)
 
@@ -85,7 +95,7 @@ def test_matrix_csv(tmp_path):
 
 def test_comparisons_count_holding_out_as_a_win_by_default():
     winners, losers = comparisons_from_outcomes(OUTCOMES)
-    assert list(zip(winners, losers)) == [
+    assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Power", "Benevolence"),
         ("Benevolence", "Power"),
@@ -96,7 +106,7 @@ def test_comparisons_count_holding_out_as_a_win_by_default():
 
 def test_comparisons_can_ignore_non_concessions():
     winners, losers = comparisons_from_outcomes(OUTCOMES, non_concession="ignore")
-    assert list(zip(winners, losers)) == [
+    assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Benevolence", "Power"),
         ("Hedonism", "Security"),

@@ -22,7 +22,9 @@ MU, SIGMA = 25.0, 25.0 / 3
 BETA, TAU, DRAW = SIGMA / 2, SIGMA / 100, 0.10
 
 
-def two_team_update(winners: dict[str, tuple[float, float]], losers: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+def two_team_update(
+    winners: dict[str, tuple[float, float]], losers: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
     """TrueSkill's closed form for one match between two teams (Herbrich et al. 2007), written out by hand.
 
     Each sigma first grows by the dynamics tau: s2 = sigma^2 + tau^2. Team performances are
@@ -70,11 +72,13 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
     3. {Safety, Honesty} beat {Honesty, Freedom}: Honesty is on both sides, so it sits out and
        the match is {Safety} against {Freedom}.
     """
-    skills = trueskill_value_choices([
-        (["Honesty", "Fairness"], ["Loyalty"]),
-        (["Loyalty"], ["Honesty"]),
-        (["Safety", "Honesty"], ["Honesty", "Freedom"]),
-    ])
+    skills = trueskill_value_choices(
+        [
+            (["Honesty", "Fairness"], ["Loyalty"]),
+            (["Loyalty"], ["Honesty"]),
+            (["Safety", "Honesty"], ["Honesty", "Freedom"]),
+        ]
+    )
     prior = (MU, SIGMA)
     r = two_team_update({"Honesty": prior, "Fairness": prior}, {"Loyalty": prior})
     r.update(two_team_update({"Loyalty": r["Loyalty"]}, {"Honesty": r["Honesty"]}))
@@ -83,7 +87,8 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
     for value, (mu, sigma) in r.items():
         assert skills[value].mu == pytest.approx(mu, abs=1e-6), value
         assert skills[value].sigma == pytest.approx(sigma, abs=1e-6), value
-    assert skills["Loyalty"].mu > MU > skills["Honesty"].mu  # Loyalty won its second match against Honesty's higher rating
+    # Loyalty won its second match against Honesty's higher rating
+    assert skills["Loyalty"].mu > MU > skills["Honesty"].mu
     assert skills["Fairness"].mu == pytest.approx(r["Fairness"][0])
 
 
@@ -96,11 +101,13 @@ def test_position_preferences_by_hand():
     Means: Honesty (1/4 + 1) / 2 = 0.625, Loyalty 0.5 (one answer), Fairness (1 + 1/2) / 2 = 0.75.
     Negated: Honesty -0.625, Loyalty -0.5, Fairness -0.75.
     """
-    prefs = position_preferences_answers([
-        [["Honesty"], ["Loyalty", "Honesty"], [], ["Fairness"]],
-        [["Fairness"], ["Honesty"]],
-        [],
-    ])
+    prefs = position_preferences_answers(
+        [
+            [["Honesty"], ["Loyalty", "Honesty"], [], ["Fairness"]],
+            [["Fairness"], ["Honesty"]],
+            [],
+        ]
+    )
     assert prefs == pytest.approx({"Honesty": -0.625, "Loyalty": -0.5, "Fairness": -0.75})
 
 
@@ -118,10 +125,18 @@ def test_compression_ratio_known_sizes():
 
 def test_repeated_arguments_compress_more_than_varied_ones():
     same = ["Honesty builds trust between colleagues."] * 6
-    varied = ["Honesty builds trust.", "A lie would hurt her later.", "My manager relies on accurate reports.",
-              "Rules protect the whole team.", "I would want to be told.", "Silence makes me complicit."]
+    varied = [
+        "Honesty builds trust.",
+        "A lie would hurt her later.",
+        "My manager relies on accurate reports.",
+        "Rules protect the whole team.",
+        "I would want to be told.",
+        "Silence makes me complicit.",
+    ]
     assert compression_ratio_texts(same) > 2 * compression_ratio_texts(varied)
-    by_value = compression_by_value_arguments([(["Honesty"], t) for t in same] + [(["Duty"], t) for t in varied] + [(["Tradition"], "only once")])
+    by_value = compression_by_value_arguments(
+        [(["Honesty"], t) for t in same] + [(["Duty"], t) for t in varied] + [(["Tradition"], "only once")]
+    )
     assert set(by_value) == {"Honesty", "Duty"}  # a value needs two arguments
     assert by_value["Honesty"] > by_value["Duty"]
 
@@ -155,7 +170,10 @@ def test_mean_pairwise_spearman():
 
 def test_group_and_value_means():
     groups = {"Honesty": "honesty", "Trust": "honesty", "Safety": "security"}
-    assert group_means_preferences({"Honesty": -0.2, "Trust": -0.6, "Safety": -0.5, "Zeal": -1.0}, groups) == pytest.approx(
-        {"honesty": -0.4, "security": -0.5, "other": -1.0}
-    )
-    assert mean_by_value_arguments([(["Honesty", "Trust"], 2), (["Honesty"], 1), (["Honesty"], 3)]) == {"Honesty": 2.0, "Trust": 2.0}
+    assert group_means_preferences(
+        {"Honesty": -0.2, "Trust": -0.6, "Safety": -0.5, "Zeal": -1.0}, groups
+    ) == pytest.approx({"honesty": -0.4, "security": -0.5, "other": -1.0})
+    assert mean_by_value_arguments([(["Honesty", "Trust"], 2), (["Honesty"], 1), (["Honesty"], 3)]) == {
+        "Honesty": 2.0,
+        "Trust": 2.0,
+    }

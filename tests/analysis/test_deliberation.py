@@ -12,16 +12,38 @@ from moot.analysis.debates import DebateRecord
 VERDICTS = ["NTA", "YTA", "NAH", "ESH", "INFO"]
 
 
-def debate(cid: str, verdicts: dict[int, dict[str, str | None]], *, reason: str = "", status: str = "completed", values=None, seen=None, models=None) -> DebateRecord:
+def debate(
+    cid: str,
+    verdicts: dict[int, dict[str, str | None]],
+    *,
+    reason: str = "",
+    status: str = "completed",
+    values=None,
+    seen=None,
+    models=None,
+) -> DebateRecord:
     """A two- or three-agent record; the stop reason defaults to consensus when the last round agrees."""
     order = tuple(next(iter(verdicts.values())))
     rounds = max(verdicts)
     last = [v for v in verdicts[rounds].values()]
     if not reason:
-        reason = f"consensus on verdict ({last[0]})" if None not in last and len(set(last)) == 1 else f"max rounds ({rounds})"
+        reason = (
+            f"consensus on verdict ({last[0]})"
+            if None not in last and len(set(last)) == 1
+            else f"max rounds ({rounds})"
+        )
     return DebateRecord(
-        conversation=cid, scenario=f"s-{cid}", repeat=0, order=order, models=models or {a: "local" for a in order},
-        verdicts=verdicts, values=values or {}, seen=seen or {}, rounds=rounds, status=status, stop_reason=reason,
+        conversation=cid,
+        scenario=f"s-{cid}",
+        repeat=0,
+        order=order,
+        models=models or {a: "local" for a in order},
+        verdicts=verdicts,
+        values=values or {},
+        seen=seen or {},
+        rounds=rounds,
+        status=status,
+        stop_reason=reason,
     )
 
 
@@ -30,7 +52,9 @@ A = debate("a", {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "
 # b: agrees at once on YTA
 B = debate("b", {1: {"alice": "YTA", "bob": "YTA"}})
 # c: never agrees in 3 rounds; alice flips to ESH then back; bob unparsed in round 3
-C = debate("c", {1: {"alice": "NAH", "bob": "YTA"}, 2: {"alice": "ESH", "bob": "YTA"}, 3: {"alice": "NAH", "bob": None}})
+C = debate(
+    "c", {1: {"alice": "NAH", "bob": "YTA"}, 2: {"alice": "ESH", "bob": "YTA"}, 3: {"alice": "NAH", "bob": None}}
+)
 # d: failed conversation, ignored everywhere
 D = debate("d", {1: {"alice": "NTA", "bob": "NTA"}}, status="failed", reason="model error")
 
@@ -81,7 +105,8 @@ def test_value_similarity_agreement_vs_disagreement():
     # round 1 (disagree): |{H}| / |{E, H}| = 1/2; round 2 (agree): |{E}| / |{E, P}| = 1/2
     assert result["jaccard"]["disagreement"]["mean"] == pytest.approx(0.5)
     assert result["jaccard"]["agreement"]["mean"] == pytest.approx(0.5)
-    # cluster-aware, round 2: E matches exactly (1); P (care) pairs with nothing left on alice's side -> 1 / (1 + 2 - 1) = 0.5
+    # cluster-aware, round 2: E matches exactly (1); P (care) pairs with nothing left on alice's side
+    # -> 1 / (1 + 2 - 1) = 0.5
     assert result["cluster_jaccard"]["agreement"]["mean"] == pytest.approx(0.5)
     # change for a consensus after disagreement: 0.5 - 0.5 = 0
     assert result["jaccard"]["change_first_to_last"]["consensus_after_disagreement"]["mean"] == pytest.approx(0.0)
@@ -113,13 +138,18 @@ def test_elo_games_and_ranked_games():
 
 
 def test_players_are_models_when_the_models_differ():
-    record = debate("p", {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "NTA"}}, models={"alice": "openai:x", "bob": "local"})
+    record = debate(
+        "p",
+        {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "NTA"}},
+        models={"alice": "openai:x", "bob": "local"},
+    )
     assert m.elo_games_debates([record]) == [("openai:x", "local", 1.0)]
 
 
 def test_influence_moves_follow_what_each_agent_was_shown():
     verdicts = {1: {"alice": "NTA", "bob": "YTA", "carol": "ESH"}, 2: {"alice": "NTA", "bob": "ESH", "carol": "NTA"}}
-    # round-robin: in round 2 bob saw round 1 (alice, carol) and alice's round-2 message; carol saw everything before her
+    # round-robin: in round 2 bob saw round 1 (alice, carol) and alice's round-2 message;
+    # carol saw everything before her
     seen = {
         2: {
             "alice": ("r1:alice", "r1:bob", "r1:carol"),

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from moot.analysis.bradley_terry import ConvergenceError
 from moot.agents.providers.debate_model import (
     DebaterParams,
     ShownMessage,
@@ -17,6 +16,7 @@ from moot.agents.providers.debate_model import (
     seen_verdicts,
     simulate_debates,
 )
+from moot.analysis.bradley_terry import ConvergenceError
 from moot.analysis.inertia import (
     PriorSD,
     bootstrap_inertia_conformity,
@@ -34,10 +34,15 @@ def debaters(**slopes: float) -> dict[str, DebaterParams]:
     """Three debaters with different baselines and shared slopes."""
     values = {**TRUE, **slopes}
     baselines = [{"NTA": 1.0, "YTA": 0.3}, {"NTA": 0.5, "NAH": 0.5}, {"YTA": 0.5, "INFO": -1.0}]
-    return {name: DebaterParams(baseline=b, dilemma_sd=1.0, **values) for name, b in zip(("alice", "bob", "carol"), baselines)}
+    return {
+        name: DebaterParams(baseline=b, dilemma_sd=1.0, **values)
+        for name, b in zip(("alice", "bob", "carol"), baselines, strict=True)
+    }
 
 
-def obs(verdict: str, own_previous: str | None = None, seen_prev=(), seen_within=(), dilemma: str = "d1", model: str = "a|m") -> VerdictObservation:
+def obs(
+    verdict: str, own_previous: str | None = None, seen_prev=(), seen_within=(), dilemma: str = "d1", model: str = "a|m"
+) -> VerdictObservation:
     return VerdictObservation("c1", dilemma, 2, "a", model, verdict, own_previous, tuple(seen_prev), tuple(seen_within))
 
 

@@ -45,12 +45,18 @@ def test_win_rate_is_the_mean_over_the_other_players():
 
 
 def respondent(messages, context):
-    points = ["It keeps people safe.", "Rules are rules.", "Order matters."] if context.agent == "cool" else ["Freedom first.", "Try new things.", "Enjoy life."]
+    points = (
+        ["It keeps people safe.", "Rules are rules.", "Order matters."]
+        if context.agent == "cool"
+        else ["Freedom first.", "Try new things.", "Enjoy life."]
+    )
     return json.dumps({"stance": "yes" if context.agent == "cool" else "no", "points": points})
 
 
 def value_judge(messages, context):
-    return json.dumps({"values": ["Security", "Conformity"] if "safe" in messages[-1]["content"] else ["Self-direction"]})
+    return json.dumps(
+        {"values": ["Security", "Conformity"] if "safe" in messages[-1]["content"] else ["Self-direction"]}
+    )
 
 
 register_responder("evaluation_respondent", respondent)
@@ -59,9 +65,17 @@ register_responder("evaluation_judge", value_judge)
 
 def test_the_evaluation_protocol_produces_value_vectors(tmp_path):
     spec = moot.load_spec("question_evaluation").spec
-    agents = [a.model_copy(update={"model": "scripted:evaluation_judge" if a.role == "values" else "scripted:evaluation_respondent"}) for a in spec.agents]
+    agents = [
+        a.model_copy(
+            update={"model": "scripted:evaluation_judge" if a.role == "values" else "scripted:evaluation_respondent"}
+        )
+        for a in spec.agents
+    ]
     spec = spec.model_copy(update={"agents": agents})
-    questions = [{"id": "s1q1", "title": "topic", "text": "Should Oslo ban cars?"}, {"id": "s1q2", "title": "topic", "text": "Should Lyon ban phones?"}]
+    questions = [
+        {"id": "s1q1", "title": "topic", "text": "Should Oslo ban cars?"},
+        {"id": "s1q2", "title": "topic", "text": "Should Lyon ban phones?"},
+    ]
     result = moot.run(spec, questions, out=tmp_path / "run", cache=None)
     folder, index = analyze_run(result.run_dir)
     vectors = index.metrics["value_vectors"]

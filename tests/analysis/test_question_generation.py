@@ -11,21 +11,59 @@ IDS = {"run_id": "r", "conversation_id": "c", "scenario_id": "s"}
 
 
 def _scored(question: str, stage: str, version: int, score: float) -> QuestionScored:
-    return QuestionScored(**IDS, question_id=question, version=version, stage=stage, text=f"{question} v{version}", question_values=[], answers=[],
-                          value_conformity=0.1, value_diversity=0.2, opinion_diversity=0.3, disentanglement=0.0, penalty_weight=0.5, score=score, similarity="lexical")
+    return QuestionScored(
+        **IDS,
+        question_id=question,
+        version=version,
+        stage=stage,
+        text=f"{question} v{version}",
+        question_values=[],
+        answers=[],
+        value_conformity=0.1,
+        value_diversity=0.2,
+        opinion_diversity=0.3,
+        disentanglement=0.0,
+        penalty_weight=0.5,
+        score=score,
+        similarity="lexical",
+    )
 
 
 def _kept(question: str, arm: str, final: float) -> QuestionKept:
-    return QuestionKept(**IDS, question_id=question, step=1, arm=arm, topic=f"topic {arm}", generator="g", text=f"{question} v1", version=1, chain=[0, 1],
-                        refinements_tried=1, panel_score=0.6, final_score=final)
+    return QuestionKept(
+        **IDS,
+        question_id=question,
+        step=1,
+        arm=arm,
+        topic=f"topic {arm}",
+        generator="g",
+        text=f"{question} v1",
+        version=1,
+        chain=[0, 1],
+        refinements_tried=1,
+        panel_score=0.6,
+        final_score=final,
+    )
 
 
 def test_question_set_joins_final_terms_chain_and_proposal_best_first():
     events = [
         QuestionProposed(**IDS, question_id="q1", step=1, arm="t1", text="q1 v0", generator="g"),
         _scored("q1", "panel", 0, 0.4),
-        QuestionRefined(**IDS, question_id="q1", version=1, from_version=0, previous_text="q1 v0", suggestion="be concrete", text="q1 v1",
-                        score_before=0.4, score_after=0.6, improvement=0.2, threshold=0.1, kept=True),
+        QuestionRefined(
+            **IDS,
+            question_id="q1",
+            version=1,
+            from_version=0,
+            previous_text="q1 v0",
+            suggestion="be concrete",
+            text="q1 v1",
+            score_before=0.4,
+            score_after=0.6,
+            improvement=0.2,
+            threshold=0.1,
+            kept=True,
+        ),
         _scored("q1", "panel", 1, 0.6),
         _scored("q1", "final", 1, 0.5),
         _kept("q1", "t1", 0.5),
@@ -36,7 +74,13 @@ def test_question_set_joins_final_terms_chain_and_proposal_best_first():
     assert [q["id"] for q in questions] == ["q2", "q1"]
     q1 = questions[1]
     assert q1["proposed_text"] == "q1 v0" and q1["text"] == "q1 v1" and q1["chain"] == [0, 1]
-    assert q1["final_terms"] == {"value_conformity": 0.1, "value_diversity": 0.2, "opinion_diversity": 0.3, "disentanglement": 0.0, "score": 0.5}
+    assert q1["final_terms"] == {
+        "value_conformity": 0.1,
+        "value_diversity": 0.2,
+        "opinion_diversity": 0.3,
+        "disentanglement": 0.0,
+        "score": 0.5,
+    }
     assert q1["refinements"][0]["suggestion"] == "be concrete" and q1["refinements"][0]["kept"] is True
 
 

@@ -42,7 +42,9 @@ def published_ratings() -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="module")
 def published_scores() -> dict[str, dict[str, dict[str, float]]]:
     """gpt-4o-mini's published score file (threshold 0.3, positive correlations, centred)."""
-    return json.loads((FIXTURES / f"{MODEL}_averaged_results_0.3_pos_centered_scores.json").read_text(encoding="utf-8"))["scores"]
+    return json.loads(
+        (FIXTURES / f"{MODEL}_averaged_results_0.3_pos_centered_scores.json").read_text(encoding="utf-8")
+    )["scores"]
 
 
 # --- the published numbers -------------------------------------------------------------------------
@@ -59,7 +61,11 @@ def test_published_scores_are_reproduced_exactly(items, published_ratings, publi
         score = scores[dimension]
         # Equal as floats, to the last printed digit.
         assert (score.n, score.centered_mean, score.original_mean, score.std_dev) == (
-            published["n"], published["centered_mean"], published["original_mean"], published["std_dev"]), dimension
+            published["n"],
+            published["centered_mean"],
+            published["original_mean"],
+            published["std_dev"],
+        ), dimension
 
 
 def test_the_two_named_pairs_are_left_out_by_significance(items):
@@ -148,7 +154,9 @@ def test_value_alphas_use_each_values_items_across_respondents():
     # [[1, 2], [2, 3], [3, 5]] -> 18/19 as above. Y has one item (c): no alpha.
     ratings = {"m1": {"a": 1, "b": 2, "c": 4}, "m2": {"a": 2, "b": 3, "c": 1}, "m3": {"a": 3, "b": 5, "c": 6}}
     alphas = value_alphas_ratings(ratings, HAND_CORRELATIONS)
-    assert alphas["X"]["alpha"] == pytest.approx(18 / 19) and alphas["X"]["items"] == 2 and alphas["X"]["respondents"] == 3
+    assert (
+        alphas["X"]["alpha"] == pytest.approx(18 / 19) and alphas["X"]["items"] == 2 and alphas["X"]["respondents"] == 3
+    )
     assert alphas["Y"]["items"] == 1 and math.isnan(alphas["Y"]["alpha"])
 
 

@@ -37,19 +37,45 @@ def _write(path: Path, data) -> None:
 
 def test_build_script_on_a_small_source(tmp_path):
     source = tmp_path / "vp"
-    _write(source / "lm_evaluation/data/Phase1_total.json", [
-        {"portrait_id": 3001, "content": {"title": None, "text": "What is life?"},
-         "outputs": [{"id": 2, "content": "Love."}, {"id": 1, "content": "Work."}]},
-        {"portrait_id": 1005, "content": {"title": "AITA?", "text": "I kept the cake."}, "outputs": [{"id": 1, "content": "Fair."}]},
-    ])
-    pvq = [{"portrait_id": str(p), "option_id": o, "pvq_dimension": d, "spearman_corr": r, "spearman_p_value": 0.01}
-           for p, o in [(3001, 1), (3001, 2), (1005, 1)] for d, r in [("Power", 0.4), ("Hedonism", -0.1)]]
-    bfi = [{"portrait_id": str(p), "option_id": o, "bfi_dimension": "Openness", "spearman_corr": 0.2, "spearman_p_value": 0.2}
-           for p, o in [(3001, 1), (3001, 2), (1005, 1)]]
+    _write(
+        source / "lm_evaluation/data/Phase1_total.json",
+        [
+            {
+                "portrait_id": 3001,
+                "content": {"title": None, "text": "What is life?"},
+                "outputs": [{"id": 2, "content": "Love."}, {"id": 1, "content": "Work."}],
+            },
+            {
+                "portrait_id": 1005,
+                "content": {"title": "AITA?", "text": "I kept the cake."},
+                "outputs": [{"id": 1, "content": "Fair."}],
+            },
+        ],
+    )
+    pvq = [
+        {"portrait_id": str(p), "option_id": o, "pvq_dimension": d, "spearman_corr": r, "spearman_p_value": 0.01}
+        for p, o in [(3001, 1), (3001, 2), (1005, 1)]
+        for d, r in [("Power", 0.4), ("Hedonism", -0.1)]
+    ]
+    bfi = [
+        {
+            "portrait_id": str(p),
+            "option_id": o,
+            "bfi_dimension": "Openness",
+            "spearman_corr": 0.2,
+            "spearman_p_value": 0.2,
+        }
+        for p, o in [(3001, 1), (3001, 2), (1005, 1)]
+    ]
     _write(source / "data/correlation_results/pvq_correlation_results.json", pvq)
     _write(source / "data/correlation_results/bfi_correlation_results.json", bfi)
     scores = {"scores": {"pvq": {"Power": {"centered_mean": 0.5}}, "bfi": {"Openness": {"centered_mean": -0.25}}}}
-    _write(source / "lm_evaluation/score_results/final_results_0.3_pos_centered/m-1_averaged_results_0.3_pos_centered_scores.json", scores)
+    _write(
+        source
+        / "lm_evaluation/score_results/final_results_0.3_pos_centered"
+        / "m-1_averaged_results_0.3_pos_centered_scores.json",
+        scores,
+    )
 
     module = _build_module()
     out, profiles = tmp_path / "items.jsonl", tmp_path / "profiles.json"
@@ -57,11 +83,17 @@ def test_build_script_on_a_small_source(tmp_path):
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["vp-1005-1", "vp-3001-1", "vp-3001-2"]
     assert rows[0]["title"] == "AITA?" and rows[0]["metadata"]["source_kind"] == "aita"
-    assert "title" not in rows[1] and rows[1]["text"] == "What is life?" and rows[1]["metadata"]["source_kind"] == "chatbot_log"
+    assert (
+        "title" not in rows[1]
+        and rows[1]["text"] == "What is life?"
+        and rows[1]["metadata"]["source_kind"] == "chatbot_log"
+    )
     assert rows[1]["metadata"]["response"] == "Work."
     assert rows[1]["metadata"]["values"] == {"Hedonism": [-0.1, 0.01], "Power": [0.4, 0.01]}
     assert rows[1]["metadata"]["traits"] == {"Openness": [0.2, 0.2]}
-    assert json.loads(profiles.read_text(encoding="utf-8"))["models"] == {"m-1": {"values": {"Power": 0.5}, "traits": {"Openness": -0.25}}}
+    assert json.loads(profiles.read_text(encoding="utf-8"))["models"] == {
+        "m-1": {"values": {"Power": 0.5}, "traits": {"Openness": -0.25}}
+    }
     first = out.read_bytes()
     module.main([str(source), "--out", str(out), "--profiles", str(profiles)])
     assert out.read_bytes() == first

@@ -17,12 +17,22 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 def _changed_lines(a: str, b: str) -> list[str]:
     left = [line for line in (moot.bundled_specs()[a]).read_text().splitlines() if not line.startswith("#")]
     right = [line for line in (moot.bundled_specs()[b]).read_text().splitlines() if not line.startswith("#")]
-    return [d for d in difflib.unified_diff(left, right, lineterm="", n=0) if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+    return [
+        d
+        for d in difflib.unified_diff(left, right, lineterm="", n=0)
+        if d[:1] in "+-" and not d.startswith(("+++", "---"))
+    ]
 
 
 def test_every_bundled_spec_compiles():
     names = set(moot.bundled_specs())
-    assert {"aita_solo", "aita_synchronous_2", "aita_synchronous_3", "aita_round_robin_2", "aita_round_robin_3"} <= names
+    assert {
+        "aita_solo",
+        "aita_synchronous_2",
+        "aita_synchronous_3",
+        "aita_round_robin_2",
+        "aita_round_robin_3",
+    } <= names
     for name in names:
         compile_loaded(moot.load_spec(name))
 
@@ -35,7 +45,11 @@ def test_a_third_debater_is_one_more_line():
 
 
 def test_synchronous_and_round_robin_differ_by_one_word():
-    changes = [c for c in _changed_lines("aita_round_robin_2", "aita_synchronous_2") if "name: aita" not in c and "description" not in c]
+    changes = [
+        c
+        for c in _changed_lines("aita_round_robin_2", "aita_synchronous_2")
+        if "name: aita" not in c and "description" not in c
+    ]
     assert changes == ["-turns: round_robin", "+turns: synchronous"]
 
 

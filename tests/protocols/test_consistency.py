@@ -8,10 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+import moot
 from helpers import events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
+from moot.cli import main
+from moot.errors import UserError
 from moot.judges.arguments import (
     EXTRACTION_ROLE,
     SPECIFICITY_ROLE,
@@ -21,15 +25,27 @@ from moot.judges.arguments import (
     judge_arguments_run,
 )
 
-import moot
-from moot.cli import main
-from moot.errors import UserError
-
 DILEMMAS = [
-    {"id": "d1", "text": "You found a wallet. Do you return it?",
-     "metadata": {"action_1": "Return it.", "action_2": "Keep it.", "values_1": ["Honesty", "Fairness"], "values_2": ["Loyalty"]}},
-    {"id": "d2", "text": "Your friend cheats. Do you tell?",
-     "metadata": {"action_1": "Tell.", "action_2": "Keep quiet.", "values_1": ["Justice"], "values_2": ["Friendship", "Loyalty"]}},
+    {
+        "id": "d1",
+        "text": "You found a wallet. Do you return it?",
+        "metadata": {
+            "action_1": "Return it.",
+            "action_2": "Keep it.",
+            "values_1": ["Honesty", "Fairness"],
+            "values_2": ["Loyalty"],
+        },
+    },
+    {
+        "id": "d2",
+        "text": "Your friend cheats. Do you tell?",
+        "metadata": {
+            "action_1": "Tell.",
+            "action_2": "Keep quiet.",
+            "values_1": ["Justice"],
+            "values_2": ["Friendship", "Loyalty"],
+        },
+    },
 ]
 
 
@@ -42,7 +58,11 @@ def long_answer(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judge(messages: list[dict[str, str]], context: CallContext) -> str:
-    """The three argument judges: split numbered lines, name the value an argument names, a claim tree of depth 2 with a repeat and a bad edge."""
+    """The three argument judges.
+
+    They split numbered lines, name the value an argument names, and give a claim tree of depth 2
+    with a repeat and a bad edge.
+    """
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
         return json.dumps({"arguments": re.findall(r"^\d+\. (.*)$", prompt, flags=re.MULTILINE)})
@@ -50,7 +70,13 @@ def judge(messages: list[dict[str, str]], context: CallContext) -> str:
     if context.role == VALUES_ROLE:
         return json.dumps({"values": [argument.split(" matters")[0], "Not a listed value"]})
     assert context.role == SPECIFICITY_ROLE
-    claims = [{"claim": "thesis"}, {"claim": "reason", "supports": 1}, {"claim": "detail", "supports": 2}, {"claim": "Reason!", "supports": 1}, {"claim": "example", "supports": 5}]
+    claims = [
+        {"claim": "thesis"},
+        {"claim": "reason", "supports": 1},
+        {"claim": "detail", "supports": 2},
+        {"claim": "Reason!", "supports": 1},
+        {"claim": "example", "supports": 5},
+    ]
     return json.dumps({"claims": claims})
 
 
@@ -59,8 +85,14 @@ def long_spec() -> dict:
     spec = moot.load_spec("consistency_long").spec.model_dump(exclude_defaults=True)
     spec["model"] = "scripted:long_answer"
     spec["repeats"] = 2
-    spec["agents"] = [{"name": "arguer_2", "role": "arguer", "variables": {"k": 2}}, {"name": "arguer_3", "role": "arguer", "variables": {"k": 3}}]
-    spec["roles"]["arguer"]["prompt"] = "{{ scenario.text }}\nvalues: {{ ((scenario.metadata.values_1 | default([])) + (scenario.metadata.values_2 | default([]))) | join(', ') }}"
+    spec["agents"] = [
+        {"name": "arguer_2", "role": "arguer", "variables": {"k": 2}},
+        {"name": "arguer_3", "role": "arguer", "variables": {"k": 3}},
+    ]
+    spec["roles"]["arguer"]["prompt"] = (
+        "{{ scenario.text }}\nvalues: {{ ((scenario.metadata.values_1 | default([])) + "
+        "(scenario.metadata.values_2 | default([]))) | join(', ') }}"
+    )
     return spec
 
 
@@ -101,7 +133,13 @@ def test_long_answers_are_split_and_judged_into_the_trace(runs):
     assert values[(some, "r1:arguer_3#1")]["dropped_values"] == ["Not a listed value"]
     trees = [d.decision for d in decisions if d.role == SPECIFICITY_ROLE]
     # claim 4 repeats claim 2 and is merged into it; claim 5 names itself as what it supports
-    assert all(t["depth"] == 2 and t["claims"] == ["thesis", "reason", "detail", "example"] and t["dropped_edges"] == 1 and t["repeated_claims"] == 1 for t in trees)
+    assert all(
+        t["depth"] == 2
+        and t["claims"] == ["thesis", "reason", "detail", "example"]
+        and t["dropped_edges"] == 1
+        and t["repeated_claims"] == 1
+        for t in trees
+    )
     turns = [e for e in events_of(long, "turn_started") if e.role == VALUES_ROLE]
     assert all(len(t.visible) == 1 and "#" in t.visible[0] for t in turns)
     again = judge_arguments_run(long, model="scripted:argument_judges")
@@ -124,7 +162,9 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     index = json.loads((long / "analysis" / "metrics.json").read_text())
     metrics = index["metrics"]
     prefs = metrics["position_preferences"]
-    assert prefs["k=3"] == pytest.approx({"Honesty": -1 / 3, "Justice": -1 / 3, "Fairness": -2 / 3, "Friendship": -2 / 3, "Loyalty": -1.0})
+    assert prefs["k=3"] == pytest.approx(
+        {"Honesty": -1 / 3, "Justice": -1 / 3, "Fairness": -2 / 3, "Friendship": -2 / 3, "Loyalty": -1.0}
+    )
     assert prefs["overall"]["Honesty"] == pytest.approx(-5 / 12)
     assert prefs["overall"]["Fairness"] == pytest.approx(-5 / 6)
     assert prefs["overall"]["Loyalty"] == pytest.approx(-1.0)
@@ -137,10 +177,19 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     assert short_vs_long["n"] == 5 and short_vs_long["spearman"] > 0.5
     assert metrics["specificity"]["Honesty"] == 2.0
     assert set(metrics["diversity"]) >= {"Loyalty", "Honesty"}
-    assert {"long_preferences", "between_k", "short_versus_long", "value_arguments", "diversity_specificity_correlations"} <= set(index["tables"])
-    assert {"long_preferences", "short_versus_long", "between_k", "diversity", "specificity", "long_groups"} <= set(index["plots"])
+    assert {
+        "long_preferences",
+        "between_k",
+        "short_versus_long",
+        "value_arguments",
+        "diversity_specificity_correlations",
+    } <= set(index["tables"])
+    assert {"long_preferences", "short_versus_long", "between_k", "diversity", "specificity", "long_groups"} <= set(
+        index["plots"]
+    )
     # groups: Honesty is honesty; Justice and Fairness fairness; Friendship and Loyalty care
     assert metrics["groups"]["long k=3"] == pytest.approx({"honesty": -1 / 3, "fairness": -0.5, "care": -5 / 6})
+
 
 def test_analyze_short(runs):
     short, _ = runs
@@ -169,7 +218,10 @@ def test_judge_outputs_are_lenient():
     arguments, _ = argument_list_output().parse_json('{"arguments": ["1. First.", "  ", "2) Second  one."]}')
     assert arguments == {"arguments": ["First.", "Second one."]}
     capped, _ = argument_list_output(1).parse_json('{"arguments": ["First.", "Second."]}')
-    assert capped == {"arguments": ["First."]} and argument_list_output(1).json_schema["properties"]["arguments"]["maxItems"] == 1
+    assert (
+        capped == {"arguments": ["First."]}
+        and argument_list_output(1).json_schema["properties"]["arguments"]["maxItems"] == 1
+    )
     values, _ = argument_values_output(["Honesty", "Family bonds"]).parse_json('{"values": ["family BONDS", "Zeal"]}')
     assert values == {"values": ["Family bonds"], "dropped_values": ["Zeal"]}
     with pytest.raises(UserError):

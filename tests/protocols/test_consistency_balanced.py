@@ -8,6 +8,7 @@ import re
 import pytest
 
 import moot
+from helpers import events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -18,20 +19,37 @@ from moot.graphs.nodes import agent_prompts, template_variables
 from moot.protocols.templates import render
 from moot.scenarios import Scenario
 
-from helpers import events_of
-
 DILEMMAS = [
-    {"id": "d1", "text": "You found a wallet. Do you return it?",
-     "metadata": {"action_1": "Return it.", "action_2": "Keep it.", "values_1": ["Honesty", "Fairness"], "values_2": ["Loyalty"]}},
-    {"id": "d2", "text": "Your friend cheats. Do you tell?",
-     "metadata": {"action_1": "Tell.", "action_2": "Keep quiet.", "values_1": ["Justice"], "values_2": ["Friendship", "Loyalty"]}},
+    {
+        "id": "d1",
+        "text": "You found a wallet. Do you return it?",
+        "metadata": {
+            "action_1": "Return it.",
+            "action_2": "Keep it.",
+            "values_1": ["Honesty", "Fairness"],
+            "values_2": ["Loyalty"],
+        },
+    },
+    {
+        "id": "d2",
+        "text": "Your friend cheats. Do you tell?",
+        "metadata": {
+            "action_1": "Tell.",
+            "action_2": "Keep quiet.",
+            "values_1": ["Justice"],
+            "values_2": ["Friendship", "Loyalty"],
+        },
+    },
 ]
 PREFERRED = ("Return it.", "Keep quiet.")
 """What the hand-made chooser takes, wherever it is shown: action 1 of d1, action 2 of d2."""
 
 
 def balanced_spec(model: str = "scripted", **variables) -> dict:
-    """The bundled balanced spec on a scripted model (plain `scripted`: both choosers always answer "Action 1"), with extra spec variables."""
+    """The bundled balanced spec on a scripted model, with extra spec variables.
+
+    On plain `scripted` both choosers always answer "Action 1".
+    """
     spec = moot.load_spec("consistency_short_balanced").spec.model_dump(exclude_defaults=True)
     spec["model"] = model
     spec["variables"] = {**spec.get("variables", {}), **variables}
@@ -65,15 +83,26 @@ def test_the_swapped_chooser_reads_the_actions_in_the_other_order():
     assert "Action 1: Keep it.\nAction 2: Return it." in prompts["chooser_swapped"]
     assert "Honesty" not in prompts["chooser_swapped"]
     explicit = rendered_prompts(balanced_spec(explicit_values=True), DILEMMAS[0])
-    assert "Action 1: Return it. (values: Honesty, Fairness)\nAction 2: Keep it. (values: Loyalty)" in explicit["chooser_given"]
-    assert "Action 1: Keep it. (values: Loyalty)\nAction 2: Return it. (values: Honesty, Fairness)" in explicit["chooser_swapped"]
+    assert (
+        "Action 1: Return it. (values: Honesty, Fairness)\nAction 2: Keep it. (values: Loyalty)"
+        in explicit["chooser_given"]
+    )
+    assert (
+        "Action 1: Keep it. (values: Loyalty)\nAction 2: Return it. (values: Honesty, Fairness)"
+        in explicit["chooser_swapped"]
+    )
 
 
 def test_swapped_agents_and_mapping():
     spec = balanced_spec()
     assert swapped_agents(spec) == {"chooser_swapped"}
     assert swapped_agents({**spec, "variables": {"swap_actions": True}}) == {"chooser_given", "chooser_swapped"}
-    assert swapped_agents({"agents": [{"name": "a", "variables": {"swap_actions": False}}], "variables": {"swap_actions": True}}) == frozenset()
+    assert (
+        swapped_agents(
+            {"agents": [{"name": "a", "variables": {"swap_actions": False}}], "variables": {"swap_actions": True}}
+        )
+        == frozenset()
+    )
     assert [dilemma_action(a, True) for a in ("Action 1", "Action 2", None)] == ["Action 2", "Action 1", None]
     assert dilemma_action("Action 1", False) == "Action 1"
 
@@ -88,8 +117,10 @@ def test_always_action_1_in_both_orders_gives_each_action_one_win(tmp_path):
     metrics = index.metrics
     assert (metrics["parsed"], metrics["action_1_share"], metrics["dilemma_action_1_share"]) == (4, 1.0, 0.5)
     bias = metrics["position_bias"]
-    assert bias["choosers"] == {"chooser_given": {"swapped": False, "answers": 2, "action_1_share": 1.0},
-                                "chooser_swapped": {"swapped": True, "answers": 2, "action_1_share": 1.0}}
+    assert bias["choosers"] == {
+        "chooser_given": {"swapped": False, "answers": 2, "action_1_share": 1.0},
+        "chooser_swapped": {"swapped": True, "answers": 2, "action_1_share": 1.0},
+    }
     assert bias["order_agreement"] == {"pairs": 2, "same_action": 0, "share": 0.0}
     assert "position_bias" in index.tables and "position_bias" in index.plots
 
@@ -114,8 +145,15 @@ def test_mapped_back_choices_by_hand(tmp_path):
     _, index = analyze_run(run, companions={"short": run})
     metrics = index.metrics
     assert metrics["position_bias"]["order_agreement"] == {"pairs": 2, "same_action": 2, "share": 1.0}
-    assert {a: r["action_1_share"] for a, r in metrics["position_bias"]["choosers"].items()} == {"chooser_given": 0.5, "chooser_swapped": 0.5}
-    expected = trueskill_value_choices([(["Honesty", "Fairness"], ["Loyalty"])] * 2 + [(["Friendship", "Loyalty"], ["Justice"])] * 2)
-    assert {v: r["mu"] for v, r in metrics["trueskill"].items()} == pytest.approx({v: s.mu for v, s in expected.items()})
+    assert {a: r["action_1_share"] for a, r in metrics["position_bias"]["choosers"].items()} == {
+        "chooser_given": 0.5,
+        "chooser_swapped": 0.5,
+    }
+    expected = trueskill_value_choices(
+        [(["Honesty", "Fairness"], ["Loyalty"])] * 2 + [(["Friendship", "Loyalty"], ["Justice"])] * 2
+    )
+    assert {v: r["mu"] for v, r in metrics["trueskill"].items()} == pytest.approx(
+        {v: s.mu for v, s in expected.items()}
+    )
     # the companion (the same run) is mapped back with its own spec too: the two agree exactly
     assert metrics["versus_short_companion"]["pearson"] == pytest.approx(1.0)

@@ -7,20 +7,23 @@ from typing import Any
 
 import pytest
 import yaml
+
+import moot
 from helpers import events_of
 from moot.agents.providers.scripted import register_responder
+from moot.api import compile_loaded
+from moot.cli import main
+from moot.errors import UserError
 from moot.protocols.loader import LoadedSpec, validate_spec_data
 from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
 from moot.scenarios import CooperationScenario, expand_role_swaps
 
-import moot
-from moot.api import compile_loaded
-from moot.cli import main
-from moot.errors import UserError
-
 COOPERATION_SPECS = ["cooperation", "cooperation_stated", "cooperation_persona", "cooperation_few_shot"]
 HIKE = CooperationScenario(
-    id="hike", background="Two friends planning a hike.", cooperation_type="reciprocal", values=["Stimulation", "Security"],
+    id="hike",
+    background="Two friends planning a hike.",
+    cooperation_type="reciprocal",
+    values=["Stimulation", "Security"],
     text="You and a friend must choose the route of your hike.",
     options={"Stimulation": "Take the unmarked ridge.", "Security": "Take the marked hut circuit."},
 )
@@ -45,16 +48,23 @@ def scripted_spec(name: str, scripts: dict[str, list[Any]], variables: dict[str,
 
 def debate(judge_script: list[str], name: str = "cooperation") -> dict[str, Any]:
     """The cooperation spec with the speakers saying which round it is and the judge's decisions scripted."""
-    return scripted_spec(name, {
-        "target": [f"target says {i}" for i in range(1, 6)],
-        "counterpart": [f"counterpart says {i}" for i in range(1, 6)],
-        "judge": judge_script,
-    })
+    return scripted_spec(
+        name,
+        {
+            "target": [f"target says {i}" for i in range(1, 6)],
+            "counterpart": [f"counterpart says {i}" for i in range(1, 6)],
+            "judge": judge_script,
+        },
+    )
 
 
 def system_prompts(run_dir, agent: str) -> dict[str, str]:
     """The system prompt an agent got in round 1, by scenario id."""
-    return {e.scenario_id: e.messages[0].content for e in events_of(run_dir, "model_call") if e.agent == agent and e.round == 1}
+    return {
+        e.scenario_id: e.messages[0].content
+        for e in events_of(run_dir, "model_call")
+        if e.agent == agent and e.round == 1
+    }
 
 
 @pytest.mark.parametrize("name", COOPERATION_SPECS)
@@ -96,7 +106,9 @@ def test_target_speaks_first_and_the_judge_sees_both_speakers_of_each_round(tmp_
         (2, "counterpart", ["r1:target", "r1:counterpart", "r2:target"]),
         (2, "judge", ["r1:target", "r1:counterpart", "r2:target", "r2:counterpart"]),
     ]
-    judge_prompt = [e for e in events_of(run_dir, "model_call") if e.agent == "judge" and e.round == 2][0].messages[-1].content
+    judge_prompt = (
+        [e for e in events_of(run_dir, "model_call") if e.agent == "judge" and e.round == 2][0].messages[-1].content
+    )
     assert "Round 2, target: target says 2" in judge_prompt
     assert "Round 2, counterpart: counterpart says 2" in judge_prompt
 
@@ -111,7 +123,11 @@ def test_each_scenario_runs_twice_with_the_values_swapped(tmp_path):
     assert security in target["hike:b"] and stimulation in counterpart["hike:b"]
     assert "Take the unmarked ridge." in target["hike:a"] and "Take the marked hut circuit." not in target["hike:a"]
     assert "the only one you will accept: Take the marked hut circuit." in counterpart["hike:a"]
-    judge = [e for e in events_of(run_dir, "model_call") if e.agent == "judge" and e.scenario_id == "hike:b"][0].messages[0].content
+    judge = (
+        [e for e in events_of(run_dir, "model_call") if e.agent == "judge" and e.scenario_id == "hike:b"][0]
+        .messages[0]
+        .content
+    )
     assert "The target's value: Security" in judge and "The counterpart's value: Stimulation" in judge
 
 
@@ -120,7 +136,20 @@ def test_the_bundled_sample_is_the_default_and_limit_counts_base_scenarios(tmp_p
         return judged(context.round == 2) if context.role == "judge" else f"{context.agent} speaks"
 
     register_responder("coop_default", reply)
-    code = main(["run", "cooperation", "--limit", "1", "--model", "scripted:coop_default", "--out", str(tmp_path / "run"), "--no-cache", "--quiet"])
+    code = main(
+        [
+            "run",
+            "cooperation",
+            "--limit",
+            "1",
+            "--model",
+            "scripted:coop_default",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-cache",
+            "--quiet",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     stops = events_of(tmp_path / "run", "stopped")
     assert sorted(s.scenario_id for s in stops) == ["coop-01:a", "coop-01:b"]
@@ -142,7 +171,9 @@ def test_stated_protocol_parses_a_binary_choice(tmp_path):
 
 
 def test_stated_protocol_names_the_values_when_asked(tmp_path):
-    spec = scripted_spec("cooperation_stated", {"chooser": [json.dumps({"choice": "A", "reason": "fun"})]}, {"explicit_values": True})
+    spec = scripted_spec(
+        "cooperation_stated", {"chooser": [json.dumps({"choice": "A", "reason": "fun"})]}, {"explicit_values": True}
+    )
     run_dir = moot.run(spec, ROWS[:1], out=tmp_path / "run").run_dir
     prompt = system_prompts(run_dir, "chooser")["hike:a"]
     assert "Option A (Stimulation): Take the unmarked ridge." in prompt and "Option B (Security):" in prompt
@@ -158,17 +189,23 @@ def test_persona_and_few_shot_steer_the_target_only(value, tmp_path):
         prompts[mode] = (system_prompts(run_dir, "target")["hike:a"], system_prompts(run_dir, "counterpart")["hike:a"])
     persona, few_shot = prompts["persona"][0], prompts["few_shot"][0]
     assert f"You deeply value {value}: {SCHWARTZ[value].goal}." in persona and "Example 1:" not in persona
-    assert f"a person who puts {value} first" in few_shot and "Example 2:" in few_shot and "deeply value" not in few_shot
+    assert (
+        f"a person who puts {value} first" in few_shot and "Example 2:" in few_shot and "deeply value" not in few_shot
+    )
     assert "deeply value" not in prompts["persona"][1] and "Example 1:" not in prompts["few_shot"][1]
 
 
 @pytest.mark.parametrize(
     ("variables", "undefined"),
-    [({"adapt_mode": "persna"}, "adapt_mode_must_be_persona_or_few_shot"),
-     ({"adapt_mode": "persona", "adapt_value": "Tradtion"}, "adapt_value_must_be_one_of_the_ten_schwartz_values")],
+    [
+        ({"adapt_mode": "persna"}, "adapt_mode_must_be_persona_or_few_shot"),
+        ({"adapt_mode": "persona", "adapt_value": "Tradtion"}, "adapt_value_must_be_one_of_the_ten_schwartz_values"),
+    ],
 )
 def test_a_wrong_adaptation_setting_fails_validation(variables, undefined):
-    spec = validate_spec_data(scripted_spec("cooperation", {"target": ["x"], "counterpart": ["y"], "judge": [judged(True)]}, None))
+    spec = validate_spec_data(
+        scripted_spec("cooperation", {"target": ["x"], "counterpart": ["y"], "judge": [judged(True)]}, None)
+    )
     spec.agents[0].variables.update(variables)
     with pytest.raises(UserError, match=undefined):
         compile_loaded(LoadedSpec(spec, None))
@@ -177,8 +214,16 @@ def test_a_wrong_adaptation_setting_fails_validation(variables, undefined):
 def test_variants_differ_from_each_other_by_one_field():
     persona = moot.bundled_specs()["cooperation_persona"].read_text().splitlines()
     few_shot = moot.bundled_specs()["cooperation_few_shot"].read_text().splitlines()
-    changed = [(a, b) for a, b in zip(persona, few_shot, strict=True) if a != b and not a.startswith(("#", "name:", "description:"))]
-    assert changed == [(
-        "  - {name: target, role: target, max_tokens: 240, variables: {adapt_mode: persona, adapt_value: Tradition}}",
-        "  - {name: target, role: target, max_tokens: 240, variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
-    )]
+    changed = [
+        (a, b)
+        for a, b in zip(persona, few_shot, strict=True)
+        if a != b and not a.startswith(("#", "name:", "description:"))
+    ]
+    assert changed == [
+        (
+            "  - {name: target, role: target, max_tokens: 240, "
+            "variables: {adapt_mode: persona, adapt_value: Tradition}}",
+            "  - {name: target, role: target, max_tokens: 240, "
+            "variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
+        )
+    ]

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 import moot
+from helpers import events_of, verdict
 from moot.cli import main
 from moot.errors import SpecError
 from moot.protocols import templates
 from moot.protocols.sandbox import PromptEnvironment, RenderLimits, TemplateLimitError, render_bounded
 from moot.protocols.templates import render, resolve_template
-
-from helpers import events_of, verdict
 
 MARKER = "owned.txt"
 

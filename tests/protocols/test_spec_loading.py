@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import GOOD_SPEC_YAML as GOOD
 from moot.cli import main
 from moot.protocols.loader import load_spec
-
-from helpers import GOOD_SPEC_YAML as GOOD
 
 BOMB = "".join(
     f"    l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10) if level else ', '.join(['lol'] * 10)}]\n"

@@ -10,9 +10,9 @@ import pytest
 from moot.api import compile_loaded
 from moot.graphs.compiler import SAMPLE_MESSAGE, SAMPLE_SCENARIO
 from moot.graphs.context import ConversationContext
-from moot.judges.explorer import SAMPLE_VARIABLES
 from moot.graphs.nodes import agent_prompts, template_variables
 from moot.graphs.turns import plan_round
+from moot.judges.explorer import SAMPLE_VARIABLES
 from moot.protocols.explorer import ExplorerSpec
 from moot.protocols.loader import bundled_specs, load_spec
 from moot.protocols.templates import _IDENTIFIER, ENVIRONMENT_OPTIONS, PROMPTS_DIR, render, resolve_template, shuffled
@@ -25,7 +25,7 @@ def test_shuffled_is_a_permutation_fixed_by_its_key():
     assert shuffled(VALUES, "argument one") == shuffled(VALUES, "argument one")
     assert sorted(shuffled(VALUES, "argument one")) == VALUES
     assert shuffled(VALUES, "argument one") != shuffled(VALUES, "argument two")
-    assert shuffled((), "anything") == [] and VALUES == [f"Value {i:02d}" for i in range(20)]
+    assert shuffled((), "anything") == [] and [f"Value {i:02d}" for i in range(20)] == VALUES
 
 
 def test_each_value_leads_the_list_about_as_often():
@@ -83,8 +83,9 @@ def _renders_of(name: str):
             role = spec.roles[agent.role]
             message = SAMPLE_MESSAGE if role.kind == "judge" and role.per == "message" else None
             schema = schemas.get(agent.role)
-            variables = template_variables(spec, with_variables, ctx, round_, transcript,
-                                           message=message, schema=schema)
+            variables = template_variables(
+                spec, with_variables, ctx, round_, transcript, message=message, schema=schema
+            )
             (system, system_path), (turn, turn_path) = agent_prompts(spec, agent)
             yield system, system_path, _source(agent.system or role.prompt), variables
             yield turn, turn_path, _source(role.turn), variables

@@ -1,4 +1,7 @@
-"""The value portrait protocol: its Likert output, its six prompt variants, steering edits, and a scripted run analysed end to end."""
+"""The value portrait protocol.
+
+Its Likert output, its six prompt variants, steering edits, and a scripted run analysed end to end.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import json
 import math
 
 import pytest
+
+import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -15,6 +20,7 @@ from moot.analysis.value_portrait import (
     correlations_from_metadata,
     value_scores_ratings,
 )
+from moot.errors import SpecError
 from moot.graphs.compiler import ConversationContext
 from moot.graphs.conformance import check_conformance
 from moot.graphs.nodes import agent_prompts, template_variables
@@ -30,9 +36,6 @@ from moot.protocols.templates import render
 from moot.scenarios.loader import load_scenarios, resolve_scenario_source
 from moot.scenarios.schema import Scenario
 
-import moot
-from moot.errors import SpecError
-
 VARIANTS = ["v1", "v1_reversed", "v2", "v2_reversed", "v3", "v3_reversed"]
 
 
@@ -44,17 +47,20 @@ def test_builtin_likert_enum_is_the_six_phrases_in_score_order():
     assert [LIKERT_SCORES[p] for p in LIKERT_PHRASES] == [6, 5, 4, 3, 2, 1]
 
 
-@pytest.mark.parametrize(("reply", "phrase"), [
-    ("not like me at all", "not like me at all"),
-    ("  Not Like Me.  ", "not like me"),
-    ('"Like me"', "like me"),
-    ("I would say this is not like me at all.", "not like me at all"),   # the longest phrase, never "like me"
-    ("Somewhat like me, I think", "somewhat like me"),
-    ("It is a little like me", "a little like me"),
-    ("very much like me!", "very much like me"),
-    ("unlike me", None),
-    ("I cannot say.", None),
-])
+@pytest.mark.parametrize(
+    ("reply", "phrase"),
+    [
+        ("not like me at all", "not like me at all"),
+        ("  Not Like Me.  ", "not like me"),
+        ('"Like me"', "like me"),
+        ("I would say this is not like me at all.", "not like me at all"),  # the longest phrase, never "like me"
+        ("Somewhat like me, I think", "somewhat like me"),
+        ("It is a little like me", "a little like me"),
+        ("very much like me!", "very much like me"),
+        ("unlike me", None),
+        ("I cannot say.", None),
+    ],
+)
 def test_phrase_parser_exact_then_longest(reply, phrase):
     assert parse_likert_phrase(reply) == phrase
 
@@ -66,7 +72,10 @@ def test_likert_output_reads_json_and_text_with_the_phrase_parser():
     assert schema.parse_json('{"answer": "Like me."}') == ({"answer": "like me", "score": 5}, None)
     parsed, error = schema.parse_json('{"answer": "maybe"}')
     assert parsed is None and "give exactly one of" in error
-    assert parse_text_reply(schema, "Hmm. I'd say it is not like me at all.") == ({"answer": "not like me at all", "score": 1}, None)
+    assert parse_text_reply(schema, "Hmm. I'd say it is not like me at all.") == (
+        {"answer": "not like me at all", "score": 1},
+        None,
+    )
     assert parse_text_reply(schema, "Answer: somewhat like me") == ({"answer": "somewhat like me", "score": 4}, None)
     assert parse_text_reply(schema, "No idea")[0] is None
     with pytest.raises(SpecError, match="takes no argument"):
@@ -144,6 +153,7 @@ def _respondent(shift: int):
             return json.dumps({"answer": "I would rather not say"})  # unparsed, also when asked again
         score = max(1, min(6, TRUE_RATING[context.scenario_id] + shift))
         return json.dumps({"answer": PHRASE_OF[score]})
+
     return respond
 
 
@@ -163,7 +173,7 @@ def test_scripted_run_is_scored_compared_and_steering_measured(tmp_path, bundled
     # Four items that measure some value (items measuring none would leave every score empty).
     chosen = [s for s in bundled_items if any(r >= 0.3 and p < 0.05 for r, p in s.metadata["values"].values())][:4]
     TRUE_RATING.clear()
-    TRUE_RATING.update(zip([s.id for s in chosen], [6, 2, 4, 5]))
+    TRUE_RATING.update(zip([s.id for s in chosen], [6, 2, 4, 5], strict=True))
     register_responder("vp_plain", _respondent(0))
     register_responder("vp_steered", _respondent(1))
     base = moot.load_spec("value_portrait").spec.model_copy(update={"model": "scripted:vp_plain"})
@@ -178,7 +188,7 @@ def test_scripted_run_is_scored_compared_and_steering_measured(tmp_path, bundled
     assert (answers["expected"], answers["parsed"], answers["unparsed"], answers["missing"]) == (24, 23, 1, 0)
     assert answers["by_variant"]["v3_reversed"]["unparsed"] == 1
     # Steered ratings are the true ones plus 1 (capped at 6), the unparsed answer excluded.
-    steered_ratings = dict(zip(TRUE_RATING, [6.0, 3.0, 5.0, 6.0]))
+    steered_ratings = dict(zip(TRUE_RATING, [6.0, 3.0, 5.0, 6.0], strict=True))
     items = {row["item"]: row for row in _rows(folder / index.tables["items"])}
     assert {k: float(v["rating"]) for k, v in items.items()} == steered_ratings
     assert items[chosen[2].id]["parsed"] == "5"
@@ -196,7 +206,9 @@ def test_scripted_run_is_scored_compared_and_steering_measured(tmp_path, bundled
     assert {"items", "value_scores", "variants", "published_comparison", "score_changes"} <= set(index.tables)
     assert (folder / index.plots["value_radar"]).stat().st_size > 0
     comparison = _rows(folder / index.tables["published_comparison"])
-    assert len(comparison) == 34 and [float(r["distance"]) for r in comparison] == sorted(float(r["distance"]) for r in comparison)
+    assert len(comparison) == 34 and [float(r["distance"]) for r in comparison] == sorted(
+        float(r["distance"]) for r in comparison
+    )
     # Every prompt variant gave the same answer on the other items: they agree perfectly.
     assert metrics["variant_reliability"]["complete_items"] == 3
 
@@ -208,7 +220,9 @@ def test_text_mode_run_parses_free_replies(tmp_path):
     register_responder("vp_chatty", lambda messages, context: "Honestly? I'd call it not like me at all.")
     spec = moot.load_spec("value_portrait").spec
     roles = {"respondent": spec.roles["respondent"].model_copy(update={"output_mode": "text"})}
-    run = moot.run(spec.model_copy(update={"model": "scripted:vp_chatty", "roles": roles}), limit=1, out=tmp_path / "run").run_dir
+    run = moot.run(
+        spec.model_copy(update={"model": "scripted:vp_chatty", "roles": roles}), limit=1, out=tmp_path / "run"
+    ).run_dir
     _, index = analyze_run(run)
     assert index.metrics["answers"]["parsed"] == 6
     assert index.metrics["answers"]["by_variant"]["v1"]["mean_score"] == 1.0

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import json
 import re
-
 from pathlib import Path
 
 import pytest
 
 import moot
+from helpers import debate_spec
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.trace.events import ChatRecord, ConversationStarted, MessageAdded, ModelCall, Stopped
 from moot.trace.manifest import RunManifest
 from moot.trace.store import SQLiteTraceStore
 
-from helpers import debate_spec
-
 AGENTS = ("alice", "bob", "carol")
-VALUES = ["Empathy and understanding", "Honest communication", "Personal autonomy", "Family bonds and cohesion", "Respect and dignity"]
+VALUES = [
+    "Empathy and understanding",
+    "Honest communication",
+    "Personal autonomy",
+    "Family bonds and cohesion",
+    "Respect and dignity",
+]
 PLAN = {
     0: [("NTA", "YTA", "NTA"), ("NTA", "NTA", "NTA")],
     1: [("YTA", "YTA", "YTA")],
@@ -34,8 +38,12 @@ FAILING_SCENARIO = "p7"
 MARKUP = "</script><img src=x onerror=alert(1)>"
 """Text in p1's scenario that must reach the page as text, never as markup."""
 DEBATE_SCENARIOS = [
-    {"id": f"p{i}", "title": f"AITA for keeping the umbrella, case {i}?",
-     "text": f"Situation number {i}: my friend borrowed my umbrella{' in the lighthouse' if i == 2 else ''}.{MARKUP if i == 1 else ''}"}
+    {
+        "id": f"p{i}",
+        "title": f"AITA for keeping the umbrella, case {i}?",
+        "text": f"Situation number {i}: my friend borrowed my umbrella{' in the lighthouse' if i == 2 else ''}."
+        f"{MARKUP if i == 1 else ''}",
+    }
     for i in range(8)
 ]
 """Eight debates: p0 p4 end NTA (2 rounds), p1 p5 YTA (1), p2 p6 NAH (3), p3 without majority (4), p7 failed."""
@@ -48,7 +56,12 @@ def planned_verdict(messages: list[dict[str, str]], context: CallContext) -> str
         raise RuntimeError("the scripted model fell over")
     rounds = PLAN[index % len(PLAN)]
     verdicts = rounds[min(context.round, len(rounds)) - 1]
-    return json.dumps({"verdict": verdicts[AGENTS.index(context.agent)], "explanation": f"{context.agent} weighs case {index} in round {context.round}."})
+    return json.dumps(
+        {
+            "verdict": verdicts[AGENTS.index(context.agent)],
+            "explanation": f"{context.agent} weighs case {index} in round {context.round}.",
+        }
+    )
 
 
 def planned_values(messages: list[dict[str, str]], context: CallContext) -> str:
@@ -62,7 +75,12 @@ def concede_in_round_two(messages: list[dict[str, str]], context: CallContext) -
     """Concede in round 2 of every other scenario (by the digits of its id), hold otherwise."""
     digits = int(re.sub(r"\D", "", context.scenario_id) or 0)
     conceded = digits % 2 == 0 and context.round == 2
-    return json.dumps({"conceded": conceded, "reason": f"round {context.round}: {'the target gave way' if conceded else 'the target held on'}"})
+    return json.dumps(
+        {
+            "conceded": conceded,
+            "reason": f"round {context.round}: {'the target gave way' if conceded else 'the target held on'}",
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +92,14 @@ def debate_run(tmp_path_factory):
     for agent in spec["agents"]:
         agent.pop("script")
     spec["agents"].append({"name": "tagger", "role": "values", "model": "scripted:report_planned_values"})
-    spec["roles"]["values"] = {"kind": "judge", "per": "message", "prompt": "value_judge", "turn": "value_judge_turn", "output": "values", "sees": ["debater"]}
+    spec["roles"]["values"] = {
+        "kind": "judge",
+        "per": "message",
+        "prompt": "value_judge",
+        "turn": "value_judge_turn",
+        "output": "values",
+        "sees": ["debater"],
+    }
     out = tmp_path_factory.mktemp("report-runs") / "debate"
     moot.run(spec, DEBATE_SCENARIOS, out=out, cache=None, concurrency=4)
     return out
@@ -83,10 +108,16 @@ def debate_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cooperation_run(tmp_path_factory):
     """A finished scripted cooperation run (bundled spec, 2 scenarios each way) whose judge decides every round."""
-    register_responder("report_talker", lambda messages, context: f"{context.agent} proposes a plan in round {context.round}.")
+    register_responder(
+        "report_talker", lambda messages, context: f"{context.agent} proposes a plan in round {context.round}."
+    )
     register_responder("report_judge", concede_in_round_two)
     spec = moot.load_spec("cooperation").spec.model_dump(mode="json")
-    models = {"target": "scripted:report_talker", "counterpart": "scripted:report_talker", "judge": "scripted:report_judge"}
+    models = {
+        "target": "scripted:report_talker",
+        "counterpart": "scripted:report_talker",
+        "judge": "scripted:report_judge",
+    }
     for agent in spec["agents"]:
         agent["model"] = models[agent["name"]]
     out = tmp_path_factory.mktemp("report-runs") / "cooperation"
@@ -101,29 +132,82 @@ def write_quick_run_dir(run_dir: Path, conversations: int) -> None:
     """
     run_dir.mkdir()
     store = SQLiteTraceStore(run_dir / "trace.sqlite")
-    prompt = [ChatRecord(role="system", content="You judge a post. " * 40), ChatRecord(role="user", content="The post. " * 30)]
+    prompt = [
+        ChatRecord(role="system", content="You judge a post. " * 40),
+        ChatRecord(role="user", content="The post. " * 30),
+    ]
     # One transaction for the whole build: the store commits every event on its own, which would make
     # building this trace take ten times longer. The events, sequence numbers and hashes are the store's.
     try:
         with store.bulk():
             for index in range(conversations):
                 ids = {"run_id": "run-big", "conversation_id": f"c{index:05d}", "scenario_id": f"s{index % 50}"}
-                store.append(ConversationStarted(**ids, protocol="big", order=["ann", "ben"], repeat=index // 50, seed=index,
-                                                 scenario={"id": ids["scenario_id"], "title": f"Case {index % 50}", "text": "A story. " * 20}))
+                store.append(
+                    ConversationStarted(
+                        **ids,
+                        protocol="big",
+                        order=["ann", "ben"],
+                        repeat=index // 50,
+                        seed=index,
+                        scenario={"id": ids["scenario_id"], "title": f"Case {index % 50}", "text": "A story. " * 20},
+                    )
+                )
                 verdicts = (VERDICTS[index % 4], VERDICTS[index % 4] if index % 3 else VERDICTS[(index + 1) % 4])
-                for position, (agent, verdict) in enumerate(zip(("ann", "ben"), verdicts)):
+                for position, (agent, verdict) in enumerate(zip(("ann", "ben"), verdicts, strict=True)):
                     reply = json.dumps({"verdict": verdict, "explanation": f"{agent} on case {index}"})
-                    if position == 0:  # one model call per conversation keeps large rows in the table without slowing the build
-                        store.append(ModelCall(**ids, round=1, agent=agent, role="debater", model="scripted", messages=prompt, params={}, raw_reply=reply))
-                    store.append(MessageAdded(**ids, round=1, agent=agent, role="debater", position=position, content=reply, parsed=json.loads(reply)))
+                    # one model call per conversation keeps large rows in the table without slowing the build
+                    if position == 0:
+                        store.append(
+                            ModelCall(
+                                **ids,
+                                round=1,
+                                agent=agent,
+                                role="debater",
+                                model="scripted",
+                                messages=prompt,
+                                params={},
+                                raw_reply=reply,
+                            )
+                        )
+                    store.append(
+                        MessageAdded(
+                            **ids,
+                            round=1,
+                            agent=agent,
+                            role="debater",
+                            position=position,
+                            content=reply,
+                            parsed=json.loads(reply),
+                        )
+                    )
                 agreed = verdicts[0] == verdicts[1]
-                store.append(Stopped(**ids, round=1, status="completed", rounds=1, reason=f"consensus on verdict ({verdicts[0]})" if agreed else "max rounds (1)"))
+                store.append(
+                    Stopped(
+                        **ids,
+                        round=1,
+                        status="completed",
+                        rounds=1,
+                        reason=f"consensus on verdict ({verdicts[0]})" if agreed else "max rounds (1)",
+                    )
+                )
         final_hash, count = store.last_hash, store.count()
     finally:
         store.close()
     RunManifest(
-        run_id="run-big", protocol="big", spec={"name": "big"}, spec_hash="0" * 64, scenario_source="generated", scenario_hash="0" * 64,
-        scenario_count=50, seed=0, concurrency=1, cache=None, package_versions={}, status="completed", events=count, final_hash=final_hash,
+        run_id="run-big",
+        protocol="big",
+        spec={"name": "big"},
+        spec_hash="0" * 64,
+        scenario_source="generated",
+        scenario_hash="0" * 64,
+        scenario_count=50,
+        seed=0,
+        concurrency=1,
+        cache=None,
+        package_versions={},
+        status="completed",
+        events=count,
+        final_hash=final_hash,
     ).write(run_dir)
 
 

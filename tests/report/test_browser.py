@@ -17,8 +17,17 @@ from moot.report.server import open_viewer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-quic", "--window-size=1440,1000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--window-size=1440,1000",
+]
 WAIT_S = 20
 
 
@@ -27,8 +36,11 @@ def driver(tmp_path_factory):
     """A headless Chromium with a fresh profile, its console log kept."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
-        pytest.fail(f"the browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
-                    "apt-get install -y chromium chromium-driver", pytrace=False)
+        pytest.fail(
+            f"the browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
+            "apt-get install -y chromium chromium-driver",
+            pytrace=False,
+        )
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -161,7 +173,10 @@ def test_opening_a_conversation_shows_its_messages_side_by_side(page):
     assert "alice weighs case 0 in round 1." in first[0].text
     tops = {m.location["y"] for m in first}
     assert len(tops) == 1  # the round's messages stand side by side
-    assert [c.text for c in first[1].find_elements("css selector", ".values .chip")] == ["Personal autonomy", "Family bonds and cohesion"]
+    assert [c.text for c in first[1].find_elements("css selector", ".values .chip")] == [
+        "Personal autonomy",
+        "Family bonds and cohesion",
+    ]
     assert "was YTA" in rounds[1].find_elements("css selector", ".msg")[1].text  # bob changed his verdict
     assert "consensus on verdict (NTA)" in page.find_element("css selector", ".stop-line").text
 
@@ -171,7 +186,9 @@ def test_the_inspector_shows_the_exact_prompt_and_reply(page):
     wait_for(page, lambda d: d.find_elements("css selector", ".conversation .msg"))
     bob = page.find_elements("css selector", ".conversation .round")[0].find_elements("css selector", ".msg")[1]
     bob.find_element("css selector", ".inspect-btn").click()
-    drawer = wait_for(page, lambda d: d.find_element("id", "inspector") if d.find_element("id", "inspector").is_displayed() else None)
+    drawer = wait_for(
+        page, lambda d: d.find_element("id", "inspector") if d.find_element("id", "inspector").is_displayed() else None
+    )
     system = drawer.find_element("css selector", ".prompt-msg.system pre").text
     assert system.startswith("You are bob")
     assert "Situation number 0" in drawer.find_element("css selector", ".prompt-msg.user pre").text
@@ -210,7 +227,10 @@ def test_the_list_pages_through_a_long_run(paged):
     assert not paged.find_element("id", "next").is_enabled()
     choose(paged, "f-consensus", "no")  # conversations 0, 3, ..., 117 disagree: 40; the list starts again at the top
     wait_for(paged, lambda d: d.find_element("id", "shown").text == "40 of 120 conversations match")
-    assert rows(paged)[1].get_attribute("data-id") == "c00003" and paged.find_element("id", "pager").is_displayed() is False
+    assert (
+        rows(paged)[1].get_attribute("data-id") == "c00003"
+        and paged.find_element("id", "pager").is_displayed() is False
+    )
 
 
 INJECT = """

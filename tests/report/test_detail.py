@@ -1,10 +1,12 @@
-"""The conversation view: rounds side by side, values tagged by the judge, decisions, and every call for the inspector."""
+"""The conversation view.
+
+Rounds side by side, values tagged by the judge, decisions, and every call for the inspector.
+"""
 
 from __future__ import annotations
 
-from moot.report.detail import conversation_details
-
 from helpers import events_of
+from moot.report.detail import conversation_details
 
 
 def details_by_scenario(run_dir) -> dict[str, dict]:

@@ -6,19 +6,39 @@ import pytest
 
 from moot.errors import UserError
 from moot.report.query import ListQuery, facets_summaries, page_summaries
-from moot.report.summaries import NO_MAJORITY, UNPARSED, ConversationSummary, SummaryBuilder, label_of_parsed, majority_label
+from moot.report.summaries import (
+    NO_MAJORITY,
+    UNPARSED,
+    ConversationSummary,
+    SummaryBuilder,
+    label_of_parsed,
+    majority_label,
+)
 
 
 def started(cid: str, scenario: str, order: list[str], title: str = "", text: str = "") -> dict:
     """A conversation_started event body."""
-    return {"event": "conversation_started", "conversation_id": cid, "scenario_id": scenario, "order": order, "repeat": 0,
-            "scenario": {"id": scenario, "title": title, "text": text}}
+    return {
+        "event": "conversation_started",
+        "conversation_id": cid,
+        "scenario_id": scenario,
+        "order": order,
+        "repeat": 0,
+        "scenario": {"id": scenario, "title": title, "text": text},
+    }
 
 
 def message(cid: str, round_: int, agent: str, verdict: str | None, why: str = "") -> dict:
     """A message_added event body; no verdict makes it unparsed."""
     parsed = {"verdict": verdict, "explanation": why} if verdict else None
-    return {"event": "message_added", "conversation_id": cid, "round": round_, "agent": agent, "content": why or "garbled", "parsed": parsed}
+    return {
+        "event": "message_added",
+        "conversation_id": cid,
+        "round": round_,
+        "agent": agent,
+        "content": why or "garbled",
+        "parsed": parsed,
+    }
 
 
 def stopped(cid: str, rounds: int, reason: str, status: str = "completed") -> dict:
@@ -50,10 +70,21 @@ def test_summary_builder_derives_outcome_consensus_rounds_and_errors():
     events = [
         started("c1", "s1", ["a", "b", "c"], "AITA for the umbrella?", "It rained in the lighthouse."),
         started("c2", "s2", ["b", "a"]),
-        message("c1", 1, "a", "NTA"), message("c1", 1, "b", "YTA"), message("c1", 1, "c", "NTA"),
-        message("c2", 1, "b", "YTA", "because honesty"), message("c2", 1, "a", None, "I cannot decide"),
-        message("c1", 2, "a", "YTA"), message("c1", 2, "b", "YTA"), message("c1", 2, "c", "YTA"),
-        {"event": "judge_decision", "conversation_id": "c1", "round": 2, "about": "r2:a", "decision": {"values": ["Loyalty", "Fairness"]}},
+        message("c1", 1, "a", "NTA"),
+        message("c1", 1, "b", "YTA"),
+        message("c1", 1, "c", "NTA"),
+        message("c2", 1, "b", "YTA", "because honesty"),
+        message("c2", 1, "a", None, "I cannot decide"),
+        message("c1", 2, "a", "YTA"),
+        message("c1", 2, "b", "YTA"),
+        message("c1", 2, "c", "YTA"),
+        {
+            "event": "judge_decision",
+            "conversation_id": "c1",
+            "round": 2,
+            "about": "r2:a",
+            "decision": {"values": ["Loyalty", "Fairness"]},
+        },
         stopped("c1", 2, "consensus on verdict (YTA)"),
         {"event": "error", "conversation_id": "c2", "message": "agent 'b' round 2: timeout"},
         stopped("c2", 2, "agent 'b' round 2: timeout", status="failed"),
@@ -77,10 +108,26 @@ def test_summary_builder_derives_outcome_consensus_rounds_and_errors():
 def test_round_decisions_give_the_outcome_of_a_judged_protocol():
     builder = SummaryBuilder()
     builder.add(started("c", "coop", ["target", "counterpart"]))
-    builder.add({"event": "judge_decision", "conversation_id": "c", "round": 1, "about": None, "decision": {"conceded": False, "reason": "no"}})
+    builder.add(
+        {
+            "event": "judge_decision",
+            "conversation_id": "c",
+            "round": 1,
+            "about": None,
+            "decision": {"conceded": False, "reason": "no"},
+        }
+    )
     (summary,) = builder.summaries()
     assert summary.outcome == "held"
-    builder.add({"event": "judge_decision", "conversation_id": "c", "round": 2, "about": None, "decision": {"conceded": True, "reason": "yes"}})
+    builder.add(
+        {
+            "event": "judge_decision",
+            "conversation_id": "c",
+            "round": 2,
+            "about": None,
+            "decision": {"conceded": True, "reason": "yes"},
+        }
+    )
     builder.add(stopped("c", 2, "judge decided conceded = True"))
     (summary,) = builder.summaries()
     assert (summary.outcome, summary.consensus, summary.rounds) == ("conceded", False, 2)
@@ -96,11 +143,20 @@ def summaries() -> list[ConversationSummary]:
     ]
     out = []
     for cid, scenario, order, outcome, rounds, consensus, errors in rows:
-        out.append(ConversationSummary(
-            id=cid, scenario=scenario, title=f"title of {scenario}", order=order, outcome=outcome, rounds=rounds, errors=errors,
-            status="failed" if errors else "completed", reason="consensus on verdict" if consensus else "max rounds (4)",
-            search=f"{cid} words for {outcome or 'nothing'}".lower(),
-        ))
+        out.append(
+            ConversationSummary(
+                id=cid,
+                scenario=scenario,
+                title=f"title of {scenario}",
+                order=order,
+                outcome=outcome,
+                rounds=rounds,
+                errors=errors,
+                status="failed" if errors else "completed",
+                reason="consensus on verdict" if consensus else "max rounds (4)",
+                search=f"{cid} words for {outcome or 'nothing'}".lower(),
+            )
+        )
     return out
 
 
@@ -136,7 +192,13 @@ def test_list_query_pages():
 
 @pytest.mark.parametrize(
     ("params", "word"),
-    [({"rounds": "two"}, "rounds"), ({"limit": "0"}, "limit"), ({"offset": "-1"}, "offset"), ({"consensus": "maybe"}, "consensus"), ({"errors": "1"}, "errors")],
+    [
+        ({"rounds": "two"}, "rounds"),
+        ({"limit": "0"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"consensus": "maybe"}, "consensus"),
+        ({"errors": "1"}, "errors"),
+    ],
 )
 def test_bad_list_parameters_are_one_line_errors(params, word):
     with pytest.raises(UserError, match=f"parameter '{word}'"):

@@ -96,8 +96,10 @@ def test_a_run_of_ten_thousand_conversations_opens_quickly(tmp_path, write_quick
         status, detail = get(url + "api/conversations/c09999")
         one = time.perf_counter() - one
         assert status == 200 and len(detail["rounds_detail"][0]["messages"]) == 2
-    print(f"\n{BIG_RUN} conversations: trace built in {built:.1f} s; first page of the list in {first_page:.2f} s "
-          f"(page and list in {opened:.2f} s); a search in {searched:.2f} s; one conversation in {one * 1000:.0f} ms")
+    print(
+        f"\n{BIG_RUN} conversations: trace built in {built:.1f} s; first page of the list in {first_page:.2f} s "
+        f"(page and list in {opened:.2f} s); a search in {searched:.2f} s; one conversation in {one * 1000:.0f} ms"
+    )
 
 
 def test_the_index_follows_a_run_that_is_still_being_written(tmp_path, write_quick_run):
@@ -109,7 +111,17 @@ def test_the_index_follows_a_run_that_is_still_being_written(tmp_path, write_qui
         try:
             ids = {"run_id": "run-big", "conversation_id": "c-new", "scenario_id": "s-new"}
             store.append(ConversationStarted(**ids, protocol="big", order=["ann", "ben"], repeat=0, seed=1))
-            store.append(MessageAdded(**ids, round=1, agent="ann", role="debater", position=0, content="{}", parsed={"verdict": "YTA", "explanation": "x"}))
+            store.append(
+                MessageAdded(
+                    **ids,
+                    round=1,
+                    agent="ann",
+                    role="debater",
+                    position=0,
+                    content="{}",
+                    parsed={"verdict": "YTA", "explanation": "x"},
+                )
+            )
         finally:
             store.close()
         page = index.page(ListQuery(q="c-new"))
@@ -121,12 +133,17 @@ def test_the_index_follows_a_run_that_is_still_being_written(tmp_path, write_qui
 
 def test_view_command_serves_until_ctrl_c(debate_run):
     process = subprocess.Popen(
-        [sys.executable, "-m", "moot.cli", "view", str(debate_run), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "moot.cli", "view", str(debate_run), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         ready, _, _ = select.select([process.stdout], [], [], 120)
         line = process.stdout.readline() if ready else ""
-        assert "8 conversations" in line and "http://127.0.0.1:" in line, line + process.stderr.read() if process.poll() is not None else line
+        assert "8 conversations" in line and "http://127.0.0.1:" in line, (
+            line + process.stderr.read() if process.poll() is not None else line
+        )
         url = line.split(" at ", 1)[1].split(" ", 1)[0]
         assert get(url + "api/facets")[1]["total"] == 8
         process.send_signal(signal.SIGINT)
@@ -168,12 +185,42 @@ def test_a_resumed_conversation_shows_only_the_events_that_stand(tmp_path, write
         try:
             store.append(ConversationStarted(**ids, protocol="big", order=["ann", "ben"], repeat=0, seed=1))
             for agent, position in (("ann", 0), ("ben", 1)):
-                store.append(MessageAdded(**ids, round=1, agent=agent, role="debater", position=position, content="{}", parsed={"verdict": "NTA", "explanation": "first"}))
-            cut = store.append(MessageAdded(**ids, round=2, agent="ann", role="debater", position=0, content="{}", parsed={"verdict": "ESH", "explanation": "interrupted"}))
+                store.append(
+                    MessageAdded(
+                        **ids,
+                        round=1,
+                        agent=agent,
+                        role="debater",
+                        position=position,
+                        content="{}",
+                        parsed={"verdict": "NTA", "explanation": "first"},
+                    )
+                )
+            cut = store.append(
+                MessageAdded(
+                    **ids,
+                    round=2,
+                    agent="ann",
+                    role="debater",
+                    position=0,
+                    content="{}",
+                    parsed={"verdict": "ESH", "explanation": "interrupted"},
+                )
+            )
             assert index.page(ListQuery(q="interrupted"))["matched"] == 1  # seen before the resume
             store.append(Resumed(**ids, round=2, kept_rounds=1, superseded=[cut.seq]))
             for agent, position in (("ann", 0), ("ben", 1)):
-                store.append(MessageAdded(**ids, round=2, agent=agent, role="debater", position=position, content="{}", parsed={"verdict": "YTA", "explanation": "again"}))
+                store.append(
+                    MessageAdded(
+                        **ids,
+                        round=2,
+                        agent=agent,
+                        role="debater",
+                        position=position,
+                        content="{}",
+                        parsed={"verdict": "YTA", "explanation": "again"},
+                    )
+                )
             store.append(Stopped(**ids, round=2, status="completed", rounds=2, reason="consensus on verdict (YTA)"))
         finally:
             store.close()
@@ -183,7 +230,10 @@ def test_a_resumed_conversation_shows_only_the_events_that_stand(tmp_path, write
         assert (item["outcome"], item["rounds"], item["consensus"]) == ("YTA", 2, True)
         assert [i["id"] for i in index.page(ListQuery())["items"]] == ["c00000", "c-resumed"]
         detail = index.conversation("c-resumed")
-        assert [[m["parsed"]["explanation"] for m in r["messages"]] for r in detail["rounds_detail"]] == [["first", "first"], ["again", "again"]]
+        assert [[m["parsed"]["explanation"] for m in r["messages"]] for r in detail["rounds_detail"]] == [
+            ["first", "first"],
+            ["again", "again"],
+        ]
         assert detail["resumed_after"] == [1]
         # a new index reads the whole trace at once and agrees
         fresh = RunIndex(tmp_path / "run")

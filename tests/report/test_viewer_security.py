@@ -66,8 +66,14 @@ def inline_hash(html: str, tag: str) -> str:
 
 
 FOREIGN_HOSTS = [
-    "evil.example:{port}", "evil.example", "127.0.0.1:1", "localhost",
-    "127.0.0.2:{port}", "localhost.:{port}", "", None,
+    "evil.example:{port}",
+    "evil.example",
+    "127.0.0.1:1",
+    "localhost",
+    "127.0.0.2:{port}",
+    "localhost.:{port}",
+    "",
+    None,
 ]
 """`Host` headers the viewer refuses ({port}: its port; None: no header)."""
 

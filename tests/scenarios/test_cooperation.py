@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from moot.errors import UserError
 from moot.protocols.values.schwartz import (
     SCHWARTZ,
     SCHWARTZ_VALUES,
@@ -22,8 +24,6 @@ from moot.scenarios import (
     resolve_scenario_source,
 )
 from moot.scenarios.cooperation import COOPERATION_TYPES, first_base_scenarios
-
-from moot.errors import UserError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "cooperation_sample.yaml"
 SECOND_PERSON = re.compile(r"\b(you|your)\b", re.IGNORECASE)
@@ -63,8 +63,18 @@ def load_error(path: Path) -> str:
 
 
 def test_ten_values_with_goals_and_45_pairs() -> None:
-    assert SCHWARTZ_VALUES == ("Self-direction", "Stimulation", "Hedonism", "Achievement", "Power",
-                               "Security", "Conformity", "Tradition", "Benevolence", "Universalism")
+    assert SCHWARTZ_VALUES == (
+        "Self-direction",
+        "Stimulation",
+        "Hedonism",
+        "Achievement",
+        "Power",
+        "Security",
+        "Conformity",
+        "Tradition",
+        "Benevolence",
+        "Universalism",
+    )
     assert all(SCHWARTZ[name].goal for name in SCHWARTZ_VALUES)
     # 10 choose 2 = 10 * 9 / 2 = 45 unordered pairs of distinct values.
     assert len(VALUE_PAIRS) == len(set(map(frozenset, VALUE_PAIRS))) == 45
@@ -75,7 +85,9 @@ def test_value_names_are_case_insensitive_and_unknown_ones_get_a_suggestion() ->
     assert normalise_value("self-DIRECTION ") == "Self-direction"
     assert goal_of("power") == SCHWARTZ["Power"].goal
     assert pair_key("security", "Power") == "Power|Security"
-    with pytest.raises(ValueError, match=r"^unknown Schwartz value 'Benevolance'; did you mean 'Benevolence'\? known: "):
+    with pytest.raises(
+        ValueError, match=r"^unknown Schwartz value 'Benevolance'; did you mean 'Benevolence'\? known: "
+    ):
         normalise_value("Benevolance")
     with pytest.raises(ValueError, match=r"^unknown Schwartz value 'zzz'; known: Self-direction, "):
         normalise_value("zzz")
@@ -111,8 +123,12 @@ def test_bundled_sample_says_who_wrote_it_and_its_licence() -> None:
 
 def test_each_scenario_becomes_two_rows_with_the_values_swapped() -> None:
     scenario = CooperationScenario(
-        id="hike", background="Two friends.", cooperation_type="altruistic", values=["stimulation", "SECURITY"],
-        text="You and a friend choose a route.", options={"Security": "Huts.", "stimulation": "Ridge."},
+        id="hike",
+        background="Two friends.",
+        cooperation_type="altruistic",
+        values=["stimulation", "SECURITY"],
+        text="You and a friend choose a route.",
+        options={"Security": "Huts.", "stimulation": "Ridge."},
     )
     assert scenario.values == ["Stimulation", "Security"]
     assert scenario.options == {"Security": "Huts.", "Stimulation": "Ridge."}
@@ -120,18 +136,36 @@ def test_each_scenario_becomes_two_rows_with_the_values_swapped() -> None:
     assert (a.id, b.id, a.title, b.title) == ("hike:a", "hike:b", "", "")
     assert a.text == b.text == "You and a friend choose a route."
     assert a.metadata == {
-        "base_id": "hike", "swap": "a", "cooperation_type": "altruistic",
-        "cooperation_description": COOPERATION_TYPES["altruistic"], "background": "Two friends.",
+        "base_id": "hike",
+        "swap": "a",
+        "cooperation_type": "altruistic",
+        "cooperation_description": COOPERATION_TYPES["altruistic"],
+        "background": "Two friends.",
         "pair": "Security|Stimulation",
-        "target_value": "Stimulation", "counterpart_value": "Security",
-        "target_goal": SCHWARTZ["Stimulation"].goal, "counterpart_goal": SCHWARTZ["Security"].goal,
-        "target_option": "Ridge.", "counterpart_option": "Huts.",
-        "option_a": "Ridge.", "option_b": "Huts.", "option_a_value": "Stimulation", "option_b_value": "Security",
+        "target_value": "Stimulation",
+        "counterpart_value": "Security",
+        "target_goal": SCHWARTZ["Stimulation"].goal,
+        "counterpart_goal": SCHWARTZ["Security"].goal,
+        "target_option": "Ridge.",
+        "counterpart_option": "Huts.",
+        "option_a": "Ridge.",
+        "option_b": "Huts.",
+        "option_a_value": "Stimulation",
+        "option_b_value": "Security",
     }
-    swapped = {"swap": "b", "target_value": "Security", "counterpart_value": "Stimulation",
-               "target_goal": SCHWARTZ["Security"].goal, "counterpart_goal": SCHWARTZ["Stimulation"].goal,
-               "target_option": "Huts.", "counterpart_option": "Ridge.",
-               "option_a": "Huts.", "option_b": "Ridge.", "option_a_value": "Security", "option_b_value": "Stimulation"}
+    swapped = {
+        "swap": "b",
+        "target_value": "Security",
+        "counterpart_value": "Stimulation",
+        "target_goal": SCHWARTZ["Security"].goal,
+        "counterpart_goal": SCHWARTZ["Stimulation"].goal,
+        "target_option": "Huts.",
+        "counterpart_option": "Ridge.",
+        "option_a": "Huts.",
+        "option_b": "Ridge.",
+        "option_a_value": "Security",
+        "option_b_value": "Stimulation",
+    }
     assert b.metadata == {**a.metadata, **swapped}
 
 
@@ -153,24 +187,51 @@ def test_first_base_scenarios_keeps_both_swaps_of_each() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line", "expected"),
     [
-        ("[Stimulation, Security]", "[Stimulation, Securty]", 6,
-         f"field 'values': unknown Schwartz value 'Securty'; did you mean 'Security'? known: {KNOWN}"),
-        ("[Stimulation, Security]", "[Security, security]", 6,
-         "field 'values': the two values must differ, got Security twice"),
+        (
+            "[Stimulation, Security]",
+            "[Stimulation, Securty]",
+            6,
+            f"field 'values': unknown Schwartz value 'Securty'; did you mean 'Security'? known: {KNOWN}",
+        ),
+        (
+            "[Stimulation, Security]",
+            "[Security, security]",
+            6,
+            "field 'values': the two values must differ, got Security twice",
+        ),
         ("[Stimulation, Security]", "[Stimulation]", 6, "field 'values': expected exactly two Schwartz values, got 1"),
-        ("      Security: Take", "      Power: Take", 8,
-         "field 'options': keys must be exactly the two values (Stimulation, Security), got Stimulation, Power"),
+        (
+            "      Security: Take",
+            "      Power: Take",
+            8,
+            "field 'options': keys must be exactly the two values (Stimulation, Security), got Stimulation, Power",
+        ),
         ("    background: Two friends planning a hike.\n", "", 3, "field 'background': field required"),
-        ("cooperation_type: reciprocal", "cooperation_type: reciprocol", 5,
-         "field 'cooperation_type': unknown cooperation type 'reciprocol'; did you mean 'reciprocal'? "
-         "known: reciprocal, coopetitive, altruistic"),
+        (
+            "cooperation_type: reciprocal",
+            "cooperation_type: reciprocol",
+            5,
+            "field 'cooperation_type': unknown cooperation type 'reciprocol'; did you mean 'reciprocal'? "
+            "known: reciprocal, coopetitive, altruistic",
+        ),
         ("[Stimulation, Security]", "Stimulation", 6, "field 'values': input should be a valid list"),
-        ("text: You and a friend must pick a route for your hike.", "text: A friend must pick a route.", 7,
-         "field 'text': must be written in the second person (address the reader as 'you')"),
-        ("    background: Two", "    backgruond: Two", 4, "field 'backgruond' is not allowed; did you mean 'background'?"),
+        (
+            "text: You and a friend must pick a route for your hike.",
+            "text: A friend must pick a route.",
+            7,
+            "field 'text': must be written in the second person (address the reader as 'you')",
+        ),
+        (
+            "    background: Two",
+            "    backgruond: Two",
+            4,
+            "field 'backgruond' is not allowed; did you mean 'background'?",
+        ),
     ],
 )
-def test_bad_rows_give_one_line_with_file_line_and_field(tmp_path: Path, old: str, new: str, line: int, expected: str) -> None:
+def test_bad_rows_give_one_line_with_file_line_and_field(
+    tmp_path: Path, old: str, new: str, line: int, expected: str
+) -> None:
     assert old in GOOD_ROW
     path = write(tmp_path, GOOD_ROW.replace(old, new))
     assert load_error(path) == f"{path}:{line}: {expected}"
@@ -185,7 +246,8 @@ def test_duplicate_base_id(tmp_path: Path) -> None:
 def test_unknown_format_is_named_with_a_suggestion(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD_ROW.replace("format: cooperation", "format: cooperative"))
     assert load_error(path) == (
-        f"{path}:1: top-level key 'format': unknown scenario format 'cooperative'; did you mean 'cooperation'? known: cooperation, dilemmas"
+        f"{path}:1: top-level key 'format': unknown scenario format 'cooperative'; did you mean 'cooperation'? "
+        "known: cooperation, dilemmas"
     )
 
 

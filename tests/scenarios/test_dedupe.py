@@ -66,12 +66,14 @@ def test_drop_keeps_the_first_of_each_group_and_names_the_kept_one(monkeypatch):
 
     A is kept; B is dropped as a copy of A; C is similar only to the dropped B, so it is kept; D is kept.
     """
-    matrix = np.array([
-        [1.0, 0.95, 0.5, 0.1],
-        [0.95, 1.0, 0.92, 0.1],
-        [0.5, 0.92, 1.0, 0.1],
-        [0.1, 0.1, 0.1, 1.0],
-    ])
+    matrix = np.array(
+        [
+            [1.0, 0.95, 0.5, 0.1],
+            [0.95, 1.0, 0.92, 0.1],
+            [0.5, 0.92, 1.0, 0.1],
+            [0.1, 0.1, 0.1, 1.0],
+        ]
+    )
     monkeypatch.setattr(dedupe, "cosine_similarity_texts", lambda texts, method=None: matrix)
     kept, dropped = drop_near_duplicates(["A", "B", "C", "D"], 0.9)
     assert kept == ["A", "C", "D"]
@@ -94,7 +96,10 @@ def test_a_threshold_outside_zero_to_one_is_a_user_error(threshold):
 
 
 def test_embedding_path_when_installed_else_a_clear_error():
-    """With the `embeddings` extra, a rewording is closer than an unrelated text; without it, one line names the extra."""
+    """With the `embeddings` extra, a rewording is closer than an unrelated text.
+
+    Without it, one line names the extra.
+    """
     texts = [GARDEN, GARDEN_REWORDED, SAILING]
     if embedding_available():
         assert dedupe.similarity_method() == "embedding"

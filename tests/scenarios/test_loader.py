@@ -68,8 +68,7 @@ def test_bundled_sample_loads() -> None:
 @needs_source
 def test_bundled_sample_matches_source_exactly() -> None:
     items = json.loads(PHASE1.read_text(encoding="utf-8"))
-    aita = {item["portrait_id"]: item["content"] for item in items
-            if str(item["portrait_id"]).startswith("1")}
+    aita = {item["portrait_id"]: item["content"] for item in items if str(item["portrait_id"]).startswith("1")}
     loaded = load_scenarios(resolve_scenario_source("aita_value_portrait")).scenarios
     assert len(loaded) == len(aita) == AITA_COUNT
     for scenario in loaded:
@@ -93,14 +92,19 @@ def test_build_script_reproduces_bundled_file(tmp_path: Path) -> None:
 
 def test_bundled_data_has_source_and_licence() -> None:
     assert "MIT" in (DATA_DIR / "SOURCE.md").read_text(encoding="utf-8")
-    assert (DATA_DIR / "LICENSE-value-portrait").read_text(encoding="utf-8").startswith(
-        "MIT License"
-    )
+    assert (DATA_DIR / "LICENSE-value-portrait").read_text(encoding="utf-8").startswith("MIT License")
 
 
 def test_bundled_scenarios_lists_data_files_only() -> None:
     bundled = bundled_scenarios()
-    assert list(bundled) == ["aita_value_portrait", "cooperation_backgrounds", "cooperation_sample", "dilemmas_sample", "open_questions_sample", "value_portrait"]
+    assert list(bundled) == [
+        "aita_value_portrait",
+        "cooperation_backgrounds",
+        "cooperation_sample",
+        "dilemmas_sample",
+        "open_questions_sample",
+        "value_portrait",
+    ]
     assert bundled["aita_value_portrait"] == DATA_DIR / "aita_value_portrait.jsonl"
 
 
@@ -176,9 +180,7 @@ def test_jsonl_misspelled_key_did_you_mean(tmp_path: Path) -> None:
 
 def test_unknown_key_without_close_match_lists_fields(tmp_path: Path) -> None:
     path = write(tmp_path, "x.jsonl", '{"id": "a", "text": "t", "zzz": 1}\n')
-    assert load_error(path) == (
-        f"{path}:1: field 'zzz' is not allowed; allowed fields: id, title, text, metadata"
-    )
+    assert load_error(path) == (f"{path}:1: field 'zzz' is not allowed; allowed fields: id, title, text, metadata")
 
 
 def test_misspelled_required_key_prefers_did_you_mean(tmp_path: Path) -> None:
@@ -283,24 +285,19 @@ def test_yaml_duplicate_key(tmp_path: Path) -> None:
 
 def test_yaml_row_not_a_mapping(tmp_path: Path) -> None:
     path = write(tmp_path, "x.yaml", "- id: a\n  text: b\n- just a string\n")
-    assert load_error(path) == (
-        f"{path}:3: expected a mapping with keys id, title, text, metadata, got string"
-    )
+    assert load_error(path) == (f"{path}:3: expected a mapping with keys id, title, text, metadata, got string")
 
 
 def test_yaml_wrong_top_level_key(tmp_path: Path) -> None:
     path = write(tmp_path, "x.yaml", "scenario:\n  - id: a\n    text: b\n")
     assert load_error(path) == (
-        f"{path}:1: expected a list of scenarios or a mapping with key 'scenarios'"
-        "; did you mean 'scenarios'?"
+        f"{path}:1: expected a list of scenarios or a mapping with key 'scenarios'; did you mean 'scenarios'?"
     )
 
 
 def test_yaml_extra_top_level_key(tmp_path: Path) -> None:
     path = write(tmp_path, "x.yaml", "scenarios:\n  - id: a\n    text: b\nversion: 2\n")
-    assert load_error(path) == (
-        f"{path}:4: top-level key 'version' is not allowed; only 'scenarios' is expected"
-    )
+    assert load_error(path) == (f"{path}:4: top-level key 'version' is not allowed; only 'scenarios' is expected")
 
 
 @pytest.mark.parametrize("content", ["", "# only a comment\n"])
@@ -338,9 +335,7 @@ def test_resolve_relative_path_against_base_dir(tmp_path: Path) -> None:
     assert resolve_scenario_source("mine.jsonl", base_dir=tmp_path) == tmp_path / "mine.jsonl"
 
 
-def test_resolve_relative_path_against_cwd(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_resolve_relative_path_against_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sub").mkdir()
     write(tmp_path / "sub", "mine.yaml", "- id: a\n  text: b\n")
     monkeypatch.chdir(tmp_path)
@@ -356,7 +351,8 @@ def test_resolve_unknown_name(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         resolve_scenario_source("nothing_like_it", base_dir=tmp_path)
     assert str(info.value) == (
-        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
+        "scenario file 'nothing_like_it' not found; bundled samples: aita_value_portrait, cooperation_backgrounds, "
+        "cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
     )
 
 
@@ -366,5 +362,6 @@ def test_resolve_close_name_suggests_bundled(tmp_path: Path, ref: str) -> None:
         resolve_scenario_source(ref, base_dir=tmp_path)
     assert str(info.value) == (
         f"scenario file '{ref}' not found; did you mean 'aita_value_portrait'? "
-        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, open_questions_sample, value_portrait"
+        "bundled samples: aita_value_portrait, cooperation_backgrounds, cooperation_sample, dilemmas_sample, "
+        "open_questions_sample, value_portrait"
     )

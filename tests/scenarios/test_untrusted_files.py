@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import GOOD_SPEC_YAML
 from moot.cli import main
 from moot.errors import UserError
 from moot.scenarios import load_scenarios
 from moot.scenarios.dilemmas import parse_value_list
 from moot.scenarios.topics import load_topics
-
-from helpers import GOOD_SPEC_YAML
 
 ANCHORS = "".join(
     f"  l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10) if level else ', '.join(['lol'] * 10)}]\n"

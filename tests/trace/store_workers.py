@@ -13,11 +13,14 @@ def ready(start: Any) -> None:
     """Initialise a writer process: keep the barrier, and import the store before any test waits on it."""
     global _start
     _start = start
-    import moot.trace.location  # noqa: F401
+    import moot.trace.location  # noqa: F401 (imported now so its import time is not spent behind the barrier)
 
 
 def append_events(location: str | None, run_dir: str, run_id: str, worker: int, count: int) -> int:
-    """Open the run's store and, once every writer has opened its own, append `count` messages; return the process id."""
+    """Open the run's store and, once every writer has opened its own, append `count` messages.
+
+    Returns the process id.
+    """
     import os
 
     from moot.trace.events import MessageAdded
@@ -29,8 +32,14 @@ def append_events(location: str | None, run_dir: str, run_id: str, worker: int, 
         for index in range(count):
             store.append(
                 MessageAdded(
-                    run_id=run_id, conversation_id=f"w{worker}", scenario_id="s", round=1, agent=f"agent{worker}",
-                    role="debater", position=0, content=f"worker {worker} message {index}",
+                    run_id=run_id,
+                    conversation_id=f"w{worker}",
+                    scenario_id="s",
+                    round=1,
+                    agent=f"agent{worker}",
+                    role="debater",
+                    position=0,
+                    content=f"worker {worker} message {index}",
                 )
             )
     finally:

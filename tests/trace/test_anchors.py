@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 
 import moot
+from helpers import SCENARIOS, debate_spec, events_of, rewritten_copy, verdict
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.trace.events import MessageAdded
 from moot.trace.ledger import LedgerLine, read_ledger
 from moot.trace.manifest import RunManifest
-
-from helpers import SCENARIOS, debate_spec, events_of, rewritten_copy, verdict
 
 
 def one_value(messages: list[dict[str, str]], context: CallContext) -> str:

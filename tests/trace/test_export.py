@@ -1,4 +1,7 @@
-"""`export_run`: flat tables of a run, the same rows in JSONL, CSV and Parquet; and no secret in any file a run writes."""
+"""`export_run`: flat tables of a run, the same rows in JSONL, CSV and Parquet.
+
+And no secret in any file a run writes.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import moot
+from fakes.llm_server import FakeLLMServer
+from helpers import SCENARIOS, debate_spec, events_of, verdict
+from moot.graphs.audit import verify_run
 from moot.graphs.replay import replay_run
 from moot.trace.events import parse_event
 from moot.trace.export import export_run
-from moot.graphs.audit import verify_run
-
-from fakes.llm_server import FakeLLMServer
-from helpers import SCENARIOS, debate_spec, events_of, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
@@ -27,7 +29,10 @@ JUDGE_SPEC_EXTRA = {
         "referee": {
             "kind": "judge",
             "prompt": "You referee the debate.",
-            "output": {"type": "object", "properties": {"agreed": {"type": "boolean"}, "tags": {"type": "array", "items": {"type": "string"}}}},
+            "output": {
+                "type": "object",
+                "properties": {"agreed": {"type": "boolean"}, "tags": {"type": "array", "items": {"type": "string"}}},
+            },
         },
     },
 }
@@ -36,8 +41,24 @@ JUDGE_SPEC_EXTRA = {
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     """2 scenarios x 2 rounds of alice and bob (bob's first reply is re-asked once) and a referee judging each round."""
-    spec = debate_spec({"alice": [verdict("NTA", "alice backs the poster"), verdict("YTA", "alice gives in")], "bob": [["not json", verdict("YTA", "bob blames the poster")]]}, rounds=3, **JUDGE_SPEC_EXTRA)
-    spec["agents"].append({"name": "ref", "role": "referee", "script": [json.dumps({"agreed": False, "tags": ["split", "heated"]}), json.dumps({"agreed": True, "tags": []})]})
+    spec = debate_spec(
+        {
+            "alice": [verdict("NTA", "alice backs the poster"), verdict("YTA", "alice gives in")],
+            "bob": [["not json", verdict("YTA", "bob blames the poster")]],
+        },
+        rounds=3,
+        **JUDGE_SPEC_EXTRA,
+    )
+    spec["agents"].append(
+        {
+            "name": "ref",
+            "role": "referee",
+            "script": [
+                json.dumps({"agreed": False, "tags": ["split", "heated"]}),
+                json.dumps({"agreed": True, "tags": []}),
+            ],
+        }
+    )
     return moot.run(spec, SCENARIOS, out=tmp_path / "run", cache=None).run_dir
 
 
@@ -46,21 +67,58 @@ def test_tables_have_a_row_per_message_decision_call_and_event(run_dir: Path, tm
     rows = {name: [json.loads(line) for line in t.path.read_text().splitlines()] for name, t in written.items()}
     # Per conversation (consensus in round 2): 2 rounds x 2 speakers = 4 messages; 2 decisions;
     # calls: alice 2, bob 4 (his first reply is re-asked every round), ref 2 = 8.
-    assert {name: len(r) for name, r in rows.items()} == {"messages": 8, "decisions": 4, "calls": 16, "events": len(events_of(run_dir))}
+    assert {name: len(r) for name, r in rows.items()} == {
+        "messages": 8,
+        "decisions": 4,
+        "calls": 16,
+        "events": len(events_of(run_dir)),
+    }
     assert [parse_event(line) for line in written["events"].path.read_text().splitlines()] == events_of(run_dir)
 
     message = rows["messages"][0]  # parsed fields come in the trace's canonical (sorted) order
     assert list(message) == [
-        "seq", "run_id", "conversation_id", "scenario_id", "round", "agent", "role", "position", "model",
-        "explanation", "verdict", "content", "parse_error", "tokens_in", "tokens_out", "latency_s", "cache_hit", "retries", "attempts",
+        "seq",
+        "run_id",
+        "conversation_id",
+        "scenario_id",
+        "round",
+        "agent",
+        "role",
+        "position",
+        "model",
+        "explanation",
+        "verdict",
+        "content",
+        "parse_error",
+        "tokens_in",
+        "tokens_out",
+        "latency_s",
+        "cache_hit",
+        "retries",
+        "attempts",
     ]
     bob = next(r for r in rows["messages"] if r["agent"] == "bob" and r["round"] == 1)
-    calls = [c for c in events_of(run_dir, "model_call") if c.agent == "bob" and c.round == 1 and c.conversation_id == bob["conversation_id"]]
-    assert (bob["verdict"], bob["explanation"], bob["model"], bob["attempts"], bob["cache_hit"]) == ("YTA", "bob blames the poster", "scripted", 2, False)
+    calls = [
+        c
+        for c in events_of(run_dir, "model_call")
+        if c.agent == "bob" and c.round == 1 and c.conversation_id == bob["conversation_id"]
+    ]
+    assert (bob["verdict"], bob["explanation"], bob["model"], bob["attempts"], bob["cache_hit"]) == (
+        "YTA",
+        "bob blames the poster",
+        "scripted",
+        2,
+        False,
+    )
     assert (bob["tokens_in"], bob["tokens_out"]) == (sum(c.tokens_in for c in calls), sum(c.tokens_out for c in calls))
 
     decision = rows["decisions"][0]
-    assert (decision["agent"], decision["role"], decision["agreed"], decision["tags"]) == ("ref", "referee", False, '["split", "heated"]')
+    assert (decision["agent"], decision["role"], decision["agreed"], decision["tags"]) == (
+        "ref",
+        "referee",
+        False,
+        '["split", "heated"]',
+    )
     assert {"model", "attempt", "raw_reply", "parsed", "messages", "params", "error"} <= set(rows["calls"][0])
 
 
@@ -106,7 +164,9 @@ def test_no_file_a_run_writes_holds_the_api_key(tmp_path: Path, monkeypatch: pyt
     with FakeLLMServer(replies=echo_key) as server:
         spec["providers"] = {"openai": {"base_url": server.url}}
         run_dir = moot.run(spec, scenarios, out=tmp_path / "run", cache=None).run_dir
-        assert server.requests and all(r.headers.get("authorization") == f"Bearer {PLANTED}" for r in server.model_requests())
+        assert server.requests and all(
+            r.headers.get("authorization") == f"Bearer {PLANTED}" for r in server.model_requests()
+        )
     for fmt in ("jsonl", "csv", "parquet"):
         export_run(run_dir, fmt)
     assert verify_run(run_dir).ok

@@ -8,8 +8,8 @@ import pytest
 
 from moot.errors import UserError
 from moot.trace.location import check_trace_location, open_store
-from moot.trace.redaction import public_location
 from moot.trace.postgres import PostgresTraceStore
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore
 
 
@@ -21,7 +21,10 @@ from moot.trace.store import TRACE_FILE, SQLiteTraceStore
         ("postgresql://moot@db.example/traces", "postgresql://moot@db.example/traces"),
         ("postgresql://moot:pa%40ss:word@db.example:5433/traces", "postgresql://moot@db.example:5433/traces"),
         ("postgresql://moot:secret@db.example:notaport/traces", "postgresql://moot@db.example:notaport/traces"),
-        ("postgres://db.example/traces?sslmode=require&password=secret", "postgres://db.example/traces?sslmode=require"),
+        (
+            "postgres://db.example/traces?sslmode=require&password=secret",
+            "postgres://db.example/traces?sslmode=require",
+        ),
     ],
 )
 def test_the_public_location_has_no_password(location: str | None, public: str | None) -> None:
@@ -41,5 +44,9 @@ def test_open_store_opens_the_sqlite_file_or_the_database(tmp_path: Path, postgr
     assert isinstance(sqlite, SQLiteTraceStore) and sqlite.path == tmp_path / TRACE_FILE
     sqlite.close()
     postgres = open_store(postgres_url, tmp_path, "run-1")
-    assert isinstance(postgres, PostgresTraceStore) and postgres.run_id == "run-1" and postgres.location == public_location(postgres_url)
+    assert (
+        isinstance(postgres, PostgresTraceStore)
+        and postgres.run_id == "run-1"
+        and postgres.location == public_location(postgres_url)
+    )
     postgres.close()

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import consensus_run, files_of
 from moot.errors import UserError
 from moot.trace.events import ConversationStarted, Stopped
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import TraceRefused, open_run, read_manifest
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore
-
-from helpers import consensus_run, files_of
 
 
 @pytest.fixture(scope="module")

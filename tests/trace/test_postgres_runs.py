@@ -17,23 +17,22 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from helpers import consensus_run
 from moot.analysis.analyze import read_run
 from moot.analysis.summary import summarize_run
 from moot.cli import main
 from moot.errors import UserError
+from moot.graphs.audit import verify_run
 from moot.graphs.resume import open_interrupted_run
 from moot.report.index import RunIndex
 from moot.report.query import ListQuery
 from moot.trace.export import export_run
-from moot.trace.redaction import public_location
 from moot.trace.manifest import RunManifest
-from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
 from moot.trace.opening import TraceRefused, open_run
+from moot.trace.postgres import APPEND_ONLY_TRIGGER, PostgresTraceStore
 from moot.trace.reading import check_run_dir, open_run_trace
+from moot.trace.redaction import public_location
 from moot.trace.store import TRACE_FILE, canonical_json, open_trace
-from moot.graphs.audit import verify_run
-
-from helpers import consensus_run
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,9 @@ def postgres_copy(source: Path, target: Path, url: str, **manifest_changes) -> P
     return target
 
 
-def test_a_postgresql_run_verifies_and_reads_like_its_sqlite_original(sqlite_run: Path, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_postgresql_run_verifies_and_reads_like_its_sqlite_original(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     run_dir = postgres_copy(sqlite_run, tmp_path / "pg-run", postgres_url)
     assert not (run_dir / TRACE_FILE).exists()
     recorded = json.loads((run_dir / "run.json").read_text())["trace"]
@@ -72,20 +73,29 @@ def test_a_postgresql_run_verifies_and_reads_like_its_sqlite_original(sqlite_run
 
     report, original = verify_run(run_dir), verify_run(sqlite_run)
     assert report.ok, [p.line() for p in report.problems]
-    assert (report.events, report.conversations, report.model_calls, report.final_hash) == (original.events, original.conversations, original.model_calls, original.final_hash)
+    assert (report.events, report.conversations, report.model_calls, report.final_hash) == (
+        original.events,
+        original.conversations,
+        original.model_calls,
+        original.final_hash,
+    )
 
     # every reader goes through the run's store
     store = open_run_trace(run_dir)
     try:
         assert isinstance(store, PostgresTraceStore)
-        assert [canonical_json(e) for e in store.events()] == [canonical_json(e) for e in open_trace(sqlite_run).events()]
+        assert [canonical_json(e) for e in store.events()] == [
+            canonical_json(e) for e in open_trace(sqlite_run).events()
+        ]
     finally:
         store.close()
     assert read_run(run_dir)[1] == read_run(sqlite_run)[1]
     assert summarize_run(run_dir) == summarize_run(sqlite_run)
     exported = export_run(run_dir, "jsonl", out=tmp_path / "pg-tables")
     expected = export_run(sqlite_run, "jsonl", out=tmp_path / "sqlite-tables")
-    assert [(t.table, t.rows, t.path.read_text()) for t in exported] == [(t.table, t.rows, t.path.read_text()) for t in expected]
+    assert [(t.table, t.rows, t.path.read_text()) for t in exported] == [
+        (t.table, t.rows, t.path.read_text()) for t in expected
+    ]
 
     index, reference = RunIndex(run_dir), RunIndex(sqlite_run)
     try:
@@ -108,10 +118,14 @@ def test_a_postgresql_run_verifies_and_reads_like_its_sqlite_original(sqlite_run
     assert (tmp_path / "report.html").is_file() and "report:" in capsys.readouterr().out
 
 
-def test_an_interrupted_postgresql_run_is_read_for_resuming(sqlite_run: Path, postgres_url: str, tmp_path: Path) -> None:
+def test_an_interrupted_postgresql_run_is_read_for_resuming(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path
+) -> None:
     run_dir = postgres_copy(sqlite_run, tmp_path / "pg-run", postgres_url, status="interrupted")
     interrupted = open_interrupted_run(run_dir)
-    assert [canonical_json(e) for e in interrupted.events] == [canonical_json(e) for e in open_trace(sqlite_run).events()]
+    assert [canonical_json(e) for e in interrupted.events] == [
+        canonical_json(e) for e in open_trace(sqlite_run).events()
+    ]
 
 
 @contextmanager
@@ -127,7 +141,10 @@ def _owner(url: str) -> Iterator[psycopg.Connection]:
 def _edit(db: psycopg.Connection, run_id: str) -> int:
     (body,) = db.execute("SELECT body FROM moot_events WHERE run_id = %s AND seq = 7", (run_id,)).fetchone()
     event = {**json.loads(body), "time": "2001-01-01T00:00:00Z"}
-    db.execute("UPDATE moot_events SET body = %s WHERE run_id = %s AND seq = 7", (json.dumps(event, sort_keys=True, separators=(",", ":")), run_id))
+    db.execute(
+        "UPDATE moot_events SET body = %s WHERE run_id = %s AND seq = 7",
+        (json.dumps(event, sort_keys=True, separators=(",", ":")), run_id),
+    )
     return 7
 
 
@@ -144,7 +161,9 @@ def _swap(db: psycopg.Connection, run_id: str) -> int:
 
 
 @pytest.mark.parametrize(("kind", "tamper"), [("edited", _edit), ("removed", _delete), ("reordered", _swap)])
-def test_tampered_postgresql_rows_are_caught(sqlite_run: Path, postgres_url: str, tmp_path: Path, kind: str, tamper) -> None:
+def test_tampered_postgresql_rows_are_caught(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path, kind: str, tamper
+) -> None:
     run_dir = postgres_copy(sqlite_run, tmp_path / "pg-run", postgres_url)
     run_id = RunManifest.read(run_dir).run_id
     with _owner(postgres_url) as db:
@@ -154,7 +173,9 @@ def test_tampered_postgresql_rows_are_caught(sqlite_run: Path, postgres_url: str
     assert (report.problems[0].kind, report.problems[0].seq) == (kind, seq), [p.line() for p in report.problems]
 
 
-def test_a_tampered_column_and_another_runs_rows_are_told_apart(sqlite_run: Path, postgres_url: str, tmp_path: Path) -> None:
+def test_a_tampered_column_and_another_runs_rows_are_told_apart(
+    sqlite_run: Path, postgres_url: str, tmp_path: Path
+) -> None:
     """Two runs in one database: tampering with one leaves the other verified."""
     first = postgres_copy(sqlite_run, tmp_path / "first", postgres_url)
     other = tmp_path / "other"
@@ -170,10 +191,14 @@ def test_a_tampered_column_and_another_runs_rows_are_told_apart(sqlite_run: Path
     manifest.run_id, manifest.trace, manifest.final_hash = "another-run", public_location(postgres_url), final
     manifest.write(other)
     with _owner(postgres_url) as db:
-        db.execute("UPDATE moot_events SET agent = 'mallory' WHERE run_id = %s AND seq = 5", (RunManifest.read(first).run_id,))
+        db.execute(
+            "UPDATE moot_events SET agent = 'mallory' WHERE run_id = %s AND seq = 5", (RunManifest.read(first).run_id,)
+        )
     assert verify_run(other).ok
     problems = verify_run(first).problems
-    assert problems[0].kind == "edited" and problems[0].seq == 5 and "column 'agent' holds 'mallory'" in problems[0].detail
+    assert (
+        problems[0].kind == "edited" and problems[0].seq == 5 and "column 'agent' holds 'mallory'" in problems[0].detail
+    )
 
 
 def test_a_postgresql_run_whose_database_holds_no_trace_is_refused_and_found_missing(

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import consensus_run, files_of
 from moot.cli import main
 from moot.trace.manifest import RunManifest
 from moot.trace.store import TRACE_FILE
-
-from helpers import consensus_run, files_of
 
 READERS: dict[str, list[str]] = {
     "verify": ["verify", "{run}"],

@@ -125,12 +125,18 @@ def test_a_short_key_is_warned_about_once_per_process_and_a_long_one_not(monkeyp
 def test_the_writer_redacts_short_keys_in_text_and_keeps_the_names_of_the_runs_parts():
     store = ListStore()
     writer = TraceWriter(store, secrets=["x", "user", "failed"])
-    call = writer.emit(ModelCall(
-        **{**IDS, "scenario_id": "x"}, agent="x", role="user", model="openai-compatible:x",
-        messages=[ChatRecord(role="user", content="You are x. The key is x; the extra box is yours.")],
-        params={"seed": 1, "server": "http://x:8000/v1"}, raw_reply='{"verdict": "NTA", "explanation": "failed? x"}',
-        error="HTTP 401: key x failed",
-    ))
+    call = writer.emit(
+        ModelCall(
+            **{**IDS, "scenario_id": "x"},
+            agent="x",
+            role="user",
+            model="openai-compatible:x",
+            messages=[ChatRecord(role="user", content="You are x. The key is x; the extra box is yours.")],
+            params={"seed": 1, "server": "http://x:8000/v1"},
+            raw_reply='{"verdict": "NTA", "explanation": "failed? x"}',
+            error="HTTP 401: key x failed",
+        )
+    )
     assert (call.scenario_id, call.agent, call.role, call.model) == ("x", "x", "user", "openai-compatible:x")
     assert call.messages[0].role == "user"  # a fixed value (Literal) is kept
     assert call.messages[0].content == f"You are {REDACTED}. The key is {REDACTED}; the extra box is yours."

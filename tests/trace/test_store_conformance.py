@@ -74,9 +74,28 @@ def _ids(round_: int = 0, agent: str | None = None, conversation: str = "c1", ru
 
 def _fill(store: TraceStore, conversation: str = "c1", run_id: str = RUN) -> list:
     return [
-        store.append(ConversationStarted(**_ids(conversation=conversation, run_id=run_id), protocol="p", order=["a", "b"], repeat=0, seed=7)),
-        store.append(MessageAdded(**_ids(1, "a", conversation, run_id), role="debater", position=0, content="hi ✓", parsed={"verdict": "NTA"})),
-        store.append(Stopped(**_ids(1, conversation=conversation, run_id=run_id), status="completed", reason="max rounds (1)", rounds=1)),
+        store.append(
+            ConversationStarted(
+                **_ids(conversation=conversation, run_id=run_id), protocol="p", order=["a", "b"], repeat=0, seed=7
+            )
+        ),
+        store.append(
+            MessageAdded(
+                **_ids(1, "a", conversation, run_id),
+                role="debater",
+                position=0,
+                content="hi ✓",
+                parsed={"verdict": "NTA"},
+            )
+        ),
+        store.append(
+            Stopped(
+                **_ids(1, conversation=conversation, run_id=run_id),
+                status="completed",
+                reason="max rounds (1)",
+                rounds=1,
+            )
+        ),
     ]
 
 
@@ -112,9 +131,9 @@ def test_raw_rows_are_the_stored_rows_unparsed(backend: Backend) -> None:
     stored = _fill(store)
     rows = list(store.raw_rows())
     assert all(isinstance(row, RawRow) for row in rows)
-    assert [(row.seq, row.event, row.run_id, row.conversation_id, row.scenario_id, row.round, row.agent) for row in rows] == [
-        (e.seq, e.event, e.run_id, e.conversation_id, e.scenario_id, e.round, e.agent) for e in stored
-    ]
+    assert [
+        (row.seq, row.event, row.run_id, row.conversation_id, row.scenario_id, row.round, row.agent) for row in rows
+    ] == [(e.seq, e.event, e.run_id, e.conversation_id, e.scenario_id, e.round, e.agent) for e in stored]
     assert [(row.body, row.hash) for row in rows] == [(canonical_json(e), event_hash(e)) for e in stored]
     assert [row.seq for row in store.raw_rows(after=1)] == [2, 3]
     assert [row.seq for row in store.raw_rows(kinds=["stopped"])] == [3]
@@ -153,11 +172,10 @@ def test_bulk_appends_commit_together_or_not_at_all(backend: Backend) -> None:
         _fill(store)
     kept = store.count()
     assert kept == 3
-    with pytest.raises(RuntimeError):
-        with store.bulk():
-            store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
-            store.append(ConversationStarted(**_ids(), protocol="p", order=["b"], repeat=0, seed=0))
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), store.bulk():
+        store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
+        store.append(ConversationStarted(**_ids(), protocol="p", order=["b"], repeat=0, seed=0))
+        raise RuntimeError("stop")
     # the failed batch left nothing behind, and the chain goes on from the last committed event
     assert store.count() == kept and store.last_seq == kept
     after = store.append(ConversationStarted(**_ids(), protocol="p", order=["a"], repeat=0, seed=0))
@@ -172,7 +190,9 @@ def test_bulk_appends_commit_together_or_not_at_all(backend: Backend) -> None:
     store.close()
 
 
-@pytest.mark.parametrize("statement", ["UPDATE {table} SET body = '{{}}' WHERE seq = 1", "DELETE FROM {table} WHERE seq = 2"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE {table} SET body = '{{}}' WHERE seq = 1", "DELETE FROM {table} WHERE seq = 2"]
+)
 def test_rows_cannot_be_edited_or_deleted(backend: Backend, statement: str) -> None:
     store = backend.open()
     stored = _fill(store)
@@ -189,9 +209,8 @@ def test_a_read_only_store_reads_and_refuses_to_append(backend: Backend) -> None
     assert list(reader.events()) == stored and reader.last_hash == event_hash(stored[-1])
     with pytest.raises(RuntimeError, match="read-only"):
         reader.append(Stopped(**_ids(2), status="completed", reason="x", rounds=2))
-    with pytest.raises(RuntimeError, match="read-only"):
-        with reader.bulk():
-            pass
+    with pytest.raises(RuntimeError, match="read-only"), reader.bulk():
+        pass
     reader.close()
     writer.close()
 
@@ -214,7 +233,9 @@ def writers() -> Iterator[multiprocessing.pool.Pool]:
         sys.path.remove(folder)
 
 
-def test_concurrent_writers_from_four_processes_build_one_chain(backend: Backend, writers: multiprocessing.pool.Pool) -> None:
+def test_concurrent_writers_from_four_processes_build_one_chain(
+    backend: Backend, writers: multiprocessing.pool.Pool
+) -> None:
     """4 processes append 200 events each to one run at once: every event once, seq 1..800, one valid chain."""
     import store_workers
 
@@ -244,7 +265,9 @@ def test_two_runs_in_one_database_are_kept_apart(postgres_url: str) -> None:
     first = PostgresTraceStore(postgres_url, "run-a")
     second = PostgresTraceStore(postgres_url, "run-b")
     a = _fill(first, run_id="run-a")
-    b = _fill(second, conversation="c9", run_id="run-b") + [second.append(Stopped(**_ids(2, conversation="c9", run_id="run-b"), status="completed", reason="x", rounds=2))]
+    b = _fill(second, conversation="c9", run_id="run-b") + [
+        second.append(Stopped(**_ids(2, conversation="c9", run_id="run-b"), status="completed", reason="x", rounds=2))
+    ]
     assert [e.seq for e in a] == [1, 2, 3] and [e.seq for e in b] == [1, 2, 3, 4]
     assert list(first.events()) == a and list(second.events()) == b
     assert (first.count(), second.count()) == (3, 4)
@@ -295,7 +318,9 @@ def test_a_missing_database_is_a_user_error_naming_it(postgres_url: str) -> None
     from pg_server import with_database
 
     url = with_database(postgres_url, "no_such_database")
-    with pytest.raises(UserError, match='cannot open the trace database .*/no_such_database: .*"no_such_database" does not exist'):
+    with pytest.raises(
+        UserError, match='cannot open the trace database .*/no_such_database: .*"no_such_database" does not exist'
+    ):
         PostgresTraceStore(url, "r")
 
 

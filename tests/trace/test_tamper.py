@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import consensus_run
+from moot.graphs.audit import verify_run
 from moot.trace.events import parse_event
 from moot.trace.store import SQLiteTraceStore, canonical_json, event_hash
-from moot.graphs.audit import verify_run
-
-from helpers import consensus_run
 
 SEEDS = range(30)
 EDITABLE = ("content", "raw_reply", "reason", "round", "agent", "scenario_id", "visible", "order")
@@ -63,7 +62,9 @@ def edit(db: sqlite3.Connection, rng: random.Random) -> int:
         body[name] = value[::-1] + ["forged"]
     else:
         body[name] = f"{value} (edited)"
-    db.execute("UPDATE events SET body = ? WHERE seq = ?", (json.dumps(body, sort_keys=True, separators=(",", ":")), seq))
+    db.execute(
+        "UPDATE events SET body = ? WHERE seq = ?", (json.dumps(body, sort_keys=True, separators=(",", ":")), seq)
+    )
     return seq
 
 
@@ -85,8 +86,19 @@ def insert(db: sqlite3.Connection, rng: random.Random) -> int:
     update = {"seq": seq, "prev_hash": prev[0] if prev else None, "round": template.round + 7}
     forged = template.model_copy(update=update)
     db.execute(
-        "INSERT INTO events (seq, event, run_id, conversation_id, scenario_id, round, agent, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, forged.event, forged.run_id, forged.conversation_id, forged.scenario_id, forged.round, forged.agent, canonical_json(forged), event_hash(forged)),
+        "INSERT INTO events (seq, event, run_id, conversation_id, scenario_id, round, agent, body, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            seq,
+            forged.event,
+            forged.run_id,
+            forged.conversation_id,
+            forged.scenario_id,
+            forged.round,
+            forged.agent,
+            canonical_json(forged),
+            event_hash(forged),
+        ),
     )
     return seq
 
@@ -151,12 +163,17 @@ def test_a_column_that_disagrees_with_its_body_is_caught(original: Path, tmp_pat
     db.execute("UPDATE events SET agent = 'mallory' WHERE seq = 5")
     cover_tracks(db, target)
     report = verify_run(target)
-    assert report.problems[0].line() == f"edited at seq 5: column 'agent' holds 'mallory', its body {report_agent(original, 5)!r}"
+    assert (
+        report.problems[0].line()
+        == f"edited at seq 5: column 'agent' holds 'mallory', its body {report_agent(original, 5)!r}"
+    )
 
 
 def report_agent(run_dir: Path, seq: int) -> str | None:
     """The agent of event `seq` in an untouched trace."""
-    body = sqlite3.connect(run_dir / "trace.sqlite").execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+    body = (
+        sqlite3.connect(run_dir / "trace.sqlite").execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+    )
     return json.loads(body)["agent"]
 
 

@@ -13,7 +13,10 @@ from moot.protocols.outputs.specificity import (
 
 
 def test_claim_tree_depth_by_hand():
-    """Claims 1..5 with edges 1->2, 2->3, 1->4, 4->5: two root-to-leaf paths of 2 edges each, so depth 2; a chain of 4 claims has 3 edges; a lone thesis scores 0."""
+    """Claims 1..5 with edges 1->2, 2->3, 1->4, 4->5: two root-to-leaf paths of 2 edges each, so depth 2.
+
+    A chain of 4 claims has 3 edges; a lone thesis scores 0.
+    """
     assert claim_tree_depth(5, [[1, 2], [2, 3], [1, 4], [4, 5]]) == 2
     assert claim_tree_depth(4, [[1, 2], [2, 3], [3, 4]]) == 3
     assert claim_tree_depth(1, []) == 0
@@ -26,7 +29,12 @@ def test_claim_tree_depth_by_hand():
 
 def test_repeated_claims_are_merged_before_the_depth_is_taken():
     """A small model pads its tree with copies chained one under the other; merged, the chain is one edge deep."""
-    padded = [("Keep quiet.", None), ("You may not talk to them.", 1), ("You may not talk to them", 2), ("you may NOT talk to them!", 3)]
+    padded = [
+        ("Keep quiet.", None),
+        ("You may not talk to them.", 1),
+        ("You may not talk to them", 2),
+        ("you may NOT talk to them!", 3),
+    ]
     texts, edges, dropped, repeated = merge_repeated_claims(padded)
     assert (texts, edges, dropped, repeated) == (["Keep quiet.", "You may not talk to them."], [(1, 2)], 0, 2)
     # a claim under a copy hangs under the original; an edge to a later claim is dropped
@@ -40,10 +48,21 @@ def test_the_grammar_schema_lets_a_claim_support_only_earlier_claims():
     assert [len(option["prefixItems"]) for option in lengths] == list(range(1, MAX_CLAIMS + 1))
     longest = lengths[-1]["prefixItems"]
     assert "supports" not in longest[0]["properties"]
-    assert [item["properties"]["supports"]["enum"] for item in longest[1:]] == [list(range(1, i)) for i in range(2, MAX_CLAIMS + 1)]
+    assert [item["properties"]["supports"]["enum"] for item in longest[1:]] == [
+        list(range(1, i)) for i in range(2, MAX_CLAIMS + 1)
+    ]
 
 
 def test_specificity_replies_are_read_leniently():
-    tree, error = specificity_output().parse_json('{"claims": [{"claim": "a"}, {"claim": " "}, {"claim": "b", "supports": 1}, {"claim": "c", "supports": 2}, {"claim": "d"}]}')
+    tree, error = specificity_output().parse_json(
+        '{"claims": [{"claim": "a"}, {"claim": " "}, {"claim": "b", "supports": 1}, '
+        '{"claim": "c", "supports": 2}, {"claim": "d"}]}'
+    )
     # the blank claim 2 is left out, so c supports nothing that exists; d names nothing
-    assert error is None and tree == {"claims": ["a", "b", "c", "d"], "edges": [[1, 2]], "depth": 1, "dropped_edges": 2, "repeated_claims": 0}
+    assert error is None and tree == {
+        "claims": ["a", "b", "c", "d"],
+        "edges": [[1, 2]],
+        "depth": 1,
+        "dropped_edges": 2,
+        "repeated_claims": 0,
+    }
