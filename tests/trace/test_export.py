@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import moot
-from moot.graphs.replay import replay_run
+from moot.judges.programs import replay_run
 from moot.trace.events import parse_event
 from moot.trace.export import export_run
 from moot.graphs.audit import verify_run
