@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
@@ -90,8 +91,16 @@ class ReplayReport:
         return [f"{conversation}: {line}" for conversation, lines in self.differences.items() for line in lines]
 
 
+def _canonical(step: Step) -> tuple[Any, ...]:
+    return (step.round, step.kind, step.agent or "", step.content, json.dumps(step.fields, sort_keys=True, default=str))
+
+
 def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
-    """Each conversation's messages, judge decisions, stop and the program's own steps, in trace order."""
+    """Each conversation's messages, judge decisions, stop and the program's own steps, round by round.
+
+    Within a round they are in a canonical order (by kind, agent and content), not in the trace's:
+    turns taken at once (synchronous speakers, a panel's answers) end in any order.
+    """
     steps: dict[str, list[Step]] = defaultdict(list)
     for event in effective_events(events):
         if isinstance(event, MessageAdded):
@@ -105,7 +114,7 @@ def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
         elif not isinstance(event, BOOKKEEPING):
             fields = event.model_dump(mode="json", exclude=set(EventBase.model_fields) | {"event"})
             steps[event.conversation_id].append(Step(event.event.replace("_", " "), event.round, event.agent, "", fields))
-    return steps
+    return {conversation: sorted(found, key=_canonical) for conversation, found in steps.items()}
 
 
 def _describe(original: Step, replayed: Step) -> str:
