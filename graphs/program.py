@@ -102,6 +102,8 @@ class ProgramRecord:
     """Its agents as a protocol spec: run.json's `spec`, which every reader of a run reads."""
     program_spec: dict[str, Any] | None = None
     """The program's own spec as validated, when it is not `spec` (an explorer's)."""
+    spec_dir: str | None = None
+    """The folder the program's spec's relative paths are relative to (an explorer's topic files)."""
 
 
 class Program(Protocol):

@@ -245,6 +245,7 @@ class RunSession:
             spec_hash=spec_hash(record.spec),
             kind=record.kind,
             program_spec=record.program_spec,
+            spec_dir=record.spec_dir,
             scenario_source=inputs.source,
             scenario_hash=inputs.sha256,
             scenario_count=len(inputs.scenarios),

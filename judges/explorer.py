@@ -81,7 +81,7 @@ from moot.scenarios.dedupe import (
     embedding_available,
     similarity_method,
 )
-from moot.scenarios.topics import BUNDLED_TOPICS, Topic, TopicSet, load_topics, resolve_topics_file
+from moot.scenarios.topics import Topic, TopicSet, load_topics
 from moot.trace.events import (
     ArmSelected,
     ArmUpdated,
@@ -201,12 +201,14 @@ class CompiledExplorer:
     schemas: dict[str, OutputSchema | None]
     topics: TopicSet
     method: Method
+    base_dir: Path | None = None
+    """The folder its topic files are relative to."""
     graph: Any = None
     kind = EXPLORER_KIND
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Sent to other processes as its spec, topics and similarity, and compiled again there.
-        return (_compiled_again, (self.spec, self.topics, self.method))
+        # Sent to other processes as its spec (similarity chosen) and topics, and compiled again there.
+        return (_compiled_again, (self.spec, self.topics, self.base_dir))
 
     @property
     def name(self) -> str:
@@ -242,8 +244,8 @@ class CompiledExplorer:
         return "\n".join(["agents:"] + [f"  {a.name} ({a.role}, {roster.model_of(a)}, temperature {a.temperature})" for a in roster.agents])
 
     def record(self) -> ProgramRecord:
-        """Recorded as its roster (run.json's `spec`) and its own spec."""
-        return ProgramRecord(self.kind, self.roster, self.spec.model_dump(mode="json"))
+        """Recorded as its roster (run.json's `spec`), its own spec, and the folder its topic files are relative to."""
+        return ProgramRecord(self.kind, self.roster, self.spec.model_dump(mode="json"), str(self.base_dir) if self.base_dir else None)
 
     def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
         """The search, as one unit: its steps follow one another."""
@@ -313,15 +315,10 @@ def _method(spec: ExplorerSpec) -> Method:
     return spec.similarity
 
 
-def _settled(spec: ExplorerSpec, base_dir: Path | None) -> ExplorerSpec:
-    """The spec with its topic files made absolute and its similarity measure chosen, as run.json records it (so that
-    a resume or a replay reads the same topics and measures similarity the same way, from any folder)."""
-    refs = [spec.topics] if isinstance(spec.topics, str) else list(spec.topics)
-    try:
-        files = [ref if ref in BUNDLED_TOPICS else str(resolve_topics_file(ref, base_dir).resolve()) for ref in refs]
-    except UserError as exc:
-        raise SpecError(str(exc), ("topics",)) from None
-    return spec.model_copy(update={"topics": files[0] if isinstance(spec.topics, str) else files, "similarity": _method(spec)})
+def _settled(spec: ExplorerSpec) -> ExplorerSpec:
+    """The spec with its similarity measure chosen, as run.json records it (so that a resume or a replay measures
+    similarity the same way on any machine)."""
+    return spec.model_copy(update={"similarity": _method(spec)})
 
 
 def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None, *, topics: TopicSet | None = None) -> CompiledExplorer:
@@ -330,7 +327,7 @@ def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None, *, topics
     `topics`: the topics, already read (the spec's are then not read again).
     """
     check_names(spec)
-    spec = _settled(spec, base_dir) if topics is None else spec
+    spec = _settled(spec)
     roster = roster_spec(spec)
     try:
         schemas = check_spec(roster)
@@ -346,14 +343,14 @@ def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None, *, topics
             topics = load_topics(spec.topics, base_dir, spec.max_topics)
         except UserError as exc:
             raise SpecError(str(exc), ("topics",)) from None
-    compiled = CompiledExplorer(spec, roster, schemas, topics, _method(spec))
+    compiled = CompiledExplorer(spec, roster, schemas, topics, _method(spec), base_dir.resolve() if base_dir else None)
     compiled.graph = build_explorer_graph()
     return compiled
 
 
-def _compiled_again(spec: ExplorerSpec, topics: TopicSet, method: Method) -> CompiledExplorer:
+def _compiled_again(spec: ExplorerSpec, topics: TopicSet, base_dir: Path | None) -> CompiledExplorer:
     """An explorer compiled in another process from what it was sent."""
-    return compile_explorer(spec.model_copy(update={"similarity": method}), topics=topics)
+    return compile_explorer(spec, base_dir, topics=topics)
 
 
 def compile_explorer_loaded(loaded: LoadedSpec) -> CompiledExplorer:
@@ -395,7 +392,7 @@ def rebuild_explorer(run_dir: Path, manifest: RunManifest, reopening: Reopening)
     if reopening.replay_of is not None:
         spec = replay_spec(spec, reopening.replay_of)
     try:
-        compiled = compile_explorer(spec)
+        compiled = compile_explorer(spec, Path(manifest.spec_dir) if manifest.spec_dir else None)
     except SpecError as exc:
         raise UserError(f"{where}: program_spec.{exc}") from None
     if compiled.topics.sha256 != manifest.scenario_hash:

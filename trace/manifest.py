@@ -150,7 +150,9 @@ class RunManifest(BaseModel):
     """The kind of program that ran: `protocol`, or the spec's `kind` (`question_generation`); None in run.json
     files written before runs recorded it."""
     program_spec: dict[str, Any] | None = None
-    """The program's own spec as validated, when it is not `spec` (an explorer's; its topic files made absolute)."""
+    """The program's own spec as validated, when it is not `spec` (an explorer's, its similarity measure chosen)."""
+    spec_dir: str | None = None
+    """The folder the program's spec's relative paths are relative to (an explorer's topic files), absolute."""
     spec_hash: str
     """SHA-256 of the resolved spec's canonical JSON."""
     scenario_source: str
