@@ -33,15 +33,33 @@ from helpers import events_of
 ROOT = Path(__file__).resolve().parents[2]
 FRONT_DOOR = sorted((ROOT / "moot").glob("cli*.py")) + [ROOT / "moot" / "api.py", ROOT / "graphs" / "resume.py"]
 """Where no branch may look at a spec's or a program's type."""
-SPEC_AND_PROGRAM_TYPES = {"ProtocolSpec", "ExplorerSpec", "LoadedSpec", "CompiledProtocol", "CompiledExplorer", "Program", "ValuesJudging", "ArgumentJudging"}
+SPEC_AND_PROGRAM_TYPES = {
+    "ProtocolSpec",
+    "ExplorerSpec",
+    "LoadedSpec",
+    "CompiledProtocol",
+    "CompiledExplorer",
+    "Program",
+    "ValuesJudging",
+    "ArgumentJudging",
+}
 
 
 def isinstance_targets(path: Path) -> set[str]:
     """The names of the types every `isinstance` call of a module tests against."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance" and len(node.args) == 2:
-            names |= {sub.id if isinstance(sub, ast.Name) else sub.attr for sub in ast.walk(node.args[1]) if isinstance(sub, ast.Name | ast.Attribute)}
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "isinstance"
+            and len(node.args) == 2
+        ):
+            names |= {
+                sub.id if isinstance(sub, ast.Name) else sub.attr
+                for sub in ast.walk(node.args[1])
+                if isinstance(sub, ast.Name | ast.Attribute)
+            }
     return names
 
 
@@ -68,7 +86,12 @@ class EchoSpec(BaseModel):
 
 
 ECHO_ROSTER = ProtocolSpec.model_validate(
-    {"name": "echo", "model": "scripted", "agents": [{"name": "echo", "role": "speaker", "script": ["-"]}], "roles": {"speaker": {"prompt": "debater"}}}
+    {
+        "name": "echo",
+        "model": "scripted",
+        "agents": [{"name": "echo", "role": "speaker", "script": ["-"]}],
+        "roles": {"speaker": {"prompt": "debater"}},
+    }
 )
 
 
@@ -110,7 +133,11 @@ class EchoProgram:
         return len(units)
 
     def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
-        return {e.conversation_id: UnitReport(e.conversation_id, "skipped", ConversationCounts(completed=1), 1) for e in events if isinstance(e, Stopped)}
+        return {
+            e.conversation_id: UnitReport(e.conversation_id, "skipped", ConversationCounts(completed=1), 1)
+            for e in events
+            if isinstance(e, Stopped)
+        }
 
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         writer = worker.writer()
@@ -142,15 +169,23 @@ def _rebuild(run_dir: Path, manifest: RunManifest, reopening: Reopening) -> tupl
 @pytest.fixture
 def echo_kind(monkeypatch: pytest.MonkeyPatch) -> None:
     """The two kind maps know `echo_test`: the loader its spec model, the catalog its program."""
-    monkeypatch.setitem(loader.SPEC_KINDS, "echo_test", loader.SpecKind(EchoSpec, sorted(EchoSpec.model_fields), agents=lambda spec: []))
-    monkeypatch.setitem(programs.PROGRAM_KINDS, "echo_test", programs.ProgramKind(lambda loaded: EchoProgram(loaded.spec), _prepare, _rebuild))
+    monkeypatch.setitem(
+        loader.SPEC_KINDS, "echo_test", loader.SpecKind(EchoSpec, sorted(EchoSpec.model_fields), agents=lambda spec: [])
+    )
+    monkeypatch.setitem(
+        programs.PROGRAM_KINDS,
+        "echo_test",
+        programs.ProgramKind(lambda loaded: EchoProgram(loaded.spec), _prepare, _rebuild),
+    )
 
 
 def test_a_kind_defined_elsewhere_is_validated_drawn_run_and_resumed_by_the_same_commands(
     echo_kind: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = tmp_path / "echo.yaml"
-    spec.write_text(yaml.safe_dump({"kind": "echo_test", "name": "echoes", "words": ["one", "two", "three"]}), encoding="utf-8")
+    spec.write_text(
+        yaml.safe_dump({"kind": "echo_test", "name": "echoes", "words": ["one", "two", "three"]}), encoding="utf-8"
+    )
     assert main(["validate", str(spec)]) == 0
     assert capsys.readouterr().out == "ok: echoes: echoes 3 words\n"
     assert main(["graph", str(spec)]) == 0
@@ -160,7 +195,11 @@ def test_a_kind_defined_elsewhere_is_validated_drawn_run_and_resumed_by_the_same
     assert main(["run", str(spec), "--out", str(out), "--no-cache", "--quiet"]) == 0
     assert capsys.readouterr().out == "echoed 3 words\n"
     manifest = RunManifest.read(out)
-    assert (manifest.kind, manifest.status, manifest.program_spec) == ("echo_test", "completed", {"kind": "echo_test", "name": "echoes", "words": ["one", "two", "three"]})
+    assert (manifest.kind, manifest.status, manifest.program_spec) == (
+        "echo_test",
+        "completed",
+        {"kind": "echo_test", "name": "echoes", "words": ["one", "two", "three"]},
+    )
     assert [e.content for e in events_of(out, "message_added")] == ["one", "two", "three"]
     assert verify_run(out).ok
 
@@ -168,7 +207,9 @@ def test_a_kind_defined_elsewhere_is_validated_drawn_run_and_resumed_by_the_same
     manifest.write(out)
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
     assert capsys.readouterr().out == "echoed 3 words\n"
-    assert RunManifest.read(out).status == "completed" and len(events_of(out)) == 9, "every unit stood: nothing was run again"
+    assert RunManifest.read(out).status == "completed" and len(events_of(out)) == 9, (
+        "every unit stood: nothing was run again"
+    )
 
 
 def test_a_kind_no_map_knows_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,7 +221,9 @@ def test_a_kind_no_map_knows_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
     assert not (tmp_path / "run").exists()
 
 
-def test_a_run_json_naming_an_unknown_kind_is_refused_in_one_line(echo_kind: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_json_naming_an_unknown_kind_is_refused_in_one_line(
+    echo_kind: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "echo.yaml"
     spec.write_text(yaml.safe_dump({"kind": "echo_test", "name": "echoes", "words": ["one"]}), encoding="utf-8")
     out = tmp_path / "run"

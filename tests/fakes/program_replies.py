@@ -39,12 +39,25 @@ def program_reply(body: dict[str, Any], path: str) -> str:
     if system.startswith("You help build a benchmark"):
         topic = _after("General topic:", user).rstrip("?").split()[-1]
         first, second = CITIES[digest[0] % len(CITIES)], CITIES[(digest[0] + 3) % len(CITIES)]
-        return json.dumps({"questions": [f"Should {first} regulate {topic} before {2030 + digest[1] % 9}?", f"Must {second} fund {topic} studies?"]})
+        return json.dumps(
+            {
+                "questions": [
+                    f"Should {first} regulate {topic} before {2030 + digest[1] % 9}?",
+                    f"Must {second} fund {topic} studies?",
+                ]
+            }
+        )
     if system.startswith("You answer a yes/no question"):
         return json.dumps({"stance": "yes" if digest[0] % 2 else "no", "points": [POINTS[digest[1] % len(POINTS)]]})
     if system.startswith("You name the human values"):
-        text = user.split("reason for their answer:")[-1] if "reason for their answer:" in user else _after("put to several people:", user)
-        return json.dumps({"values": [value for word, value in KEYWORDS.items() if word in text.split("Which values")[0]]})
+        text = (
+            user.split("reason for their answer:")[-1]
+            if "reason for their answer:" in user
+            else _after("put to several people:", user)
+        )
+        return json.dumps(
+            {"values": [value for word, value in KEYWORDS.items() if word in text.split("Which values")[0]]}
+        )
     if system.startswith("You improve questions"):
         return json.dumps({"suggestion": "Name the city council and the year of the vote."})
     if system.startswith("You rewrite a yes/no question"):

@@ -96,20 +96,29 @@ def test_run_json_records_the_explorer_so_that_it_can_be_built_again(reference: 
     assert len(events_of(reference, "arm_updated")) == 3
 
 
-def test_the_trace_goes_to_postgresql(server: FakeLLMServer, reference: Path, postgres_url: str, tmp_path: Path) -> None:
+def test_the_trace_goes_to_postgresql(
+    server: FakeLLMServer, reference: Path, postgres_url: str, tmp_path: Path
+) -> None:
     result = moot.run(spec_file(tmp_path, server), out=tmp_path / "run", cache=None, trace=postgres_url)
     assert result.manifest.trace is not None and result.manifest.trace.startswith("postgresql://")
     assert not (result.run_dir / "trace.sqlite").exists(), "the trace went to the database"
     check_same_search(result.run_dir, reference)
 
 
-def test_concurrency_bounds_the_calls_in_flight_within_a_step(server: FakeLLMServer, reference: Path, tmp_path: Path) -> None:
+def test_concurrency_bounds_the_calls_in_flight_within_a_step(
+    server: FakeLLMServer, reference: Path, tmp_path: Path
+) -> None:
     in_flight = {}
     for concurrency in (1, 4):
         server.reset()
         server.latency = 0.05
         try:
-            result = moot.run(spec_file(tmp_path / str(concurrency), server), out=tmp_path / f"run-{concurrency}", cache=None, concurrency=concurrency)
+            result = moot.run(
+                spec_file(tmp_path / str(concurrency), server),
+                out=tmp_path / f"run-{concurrency}",
+                cache=None,
+                concurrency=concurrency,
+            )
         finally:
             server.latency = 0.005
         in_flight[concurrency] = server.max_in_flight
@@ -122,14 +131,18 @@ def test_concurrency_bounds_the_calls_in_flight_within_a_step(server: FakeLLMSer
 def test_ctrl_c_stops_the_search_and_resume_finishes_it(server: FakeLLMServer, reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     server.reset()
-    process = moot_process("run", str(spec_file(tmp_path, server)), "--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet")
+    process = moot_process(
+        "run", str(spec_file(tmp_path, server)), "--out", str(out), "--cache", str(tmp_path / "cache.sqlite"), "--quiet"
+    )
     server.on_request = lambda record, number: process.send_signal(signal.SIGINT) if number == 40 else None
     try:
         _, err = process.communicate(timeout=120)
     finally:
         server.on_request = None
     assert process.returncode == 130, err
-    assert err.splitlines() == [f"moot: interrupted; the run is saved in {out}: finish it with `moot run --resume {out}`"]
+    assert err.splitlines() == [
+        f"moot: interrupted; the run is saved in {out}: finish it with `moot run --resume {out}`"
+    ]
     assert RunManifest.read(out).status == "interrupted"
     assert verify_run(out).ok, "an interrupted search has a consistent trace and run.json"
 
@@ -144,12 +157,17 @@ def test_a_killed_search_is_unfinished_and_resumes_without_asking_again_what_was
 ) -> None:
     out, cache = tmp_path / "run", tmp_path / "cache.sqlite"
     spec = spec_file(tmp_path, server)
-    commands = [("run", str(spec), "--out", str(out), "--cache", str(cache), "--concurrency", "3", "--quiet"), ("run", "--resume", str(out), "--quiet")]
+    commands = [
+        ("run", str(spec), "--out", str(out), "--cache", str(cache), "--concurrency", "3", "--quiet"),
+        ("run", "--resume", str(out), "--quiet"),
+    ]
     seen: Counter[str] = Counter()
     for command, kill_at in zip(commands, (30, 25), strict=True):
         server.reset()
         process = moot_process(*command)
-        server.on_request = lambda record, number, process=process, kill_at=kill_at: process.send_signal(signal.SIGKILL) if number == kill_at else None
+        server.on_request = lambda record, number, process=process, kill_at=kill_at: (
+            process.send_signal(signal.SIGKILL) if number == kill_at else None
+        )
         try:
             process.communicate(timeout=120)
         finally:
@@ -167,7 +185,9 @@ def test_a_killed_search_is_unfinished_and_resumes_without_asking_again_what_was
     assert len(RunManifest.read(out).resumed_at) == 2
 
 
-def test_a_search_resumed_from_its_last_step_skips_the_steps_that_stand(server: FakeLLMServer, reference: Path, tmp_path: Path) -> None:
+def test_a_search_resumed_from_its_last_step_skips_the_steps_that_stand(
+    server: FakeLLMServer, reference: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "run"
     shutil.copytree(reference, run)
     manifest = RunManifest.read(run)
@@ -176,7 +196,10 @@ def test_a_search_resumed_from_its_last_step_skips_the_steps_that_stand(server: 
     server.reset()
     result = moot.resume(run)
     assert server.model_requests() == [], "every budget step stood: nothing to ask"
-    assert result.manifest.status == "completed" and result.manifest.conversations == RunManifest.read(reference).conversations
+    assert (
+        result.manifest.status == "completed"
+        and result.manifest.conversations == RunManifest.read(reference).conversations
+    )
     assert verify_run(run).ok
 
 
@@ -192,7 +215,11 @@ def test_replay_serves_every_reply_from_the_trace_and_finds_an_altered_one(refer
     shutil.copytree(reference, altered)
     db = sqlite3.connect(altered / "trace.sqlite", isolation_level=None)
     db.execute("DROP TRIGGER events_no_update")
-    seq, body = next((s, b) for s, b in db.execute("SELECT seq, body FROM events WHERE event = 'model_call' ORDER BY seq") if json.loads(b)["agent"] == "elder")
+    seq, body = next(
+        (s, b)
+        for s, b in db.execute("SELECT seq, body FROM events WHERE event = 'model_call' ORDER BY seq")
+        if json.loads(b)["agent"] == "elder"
+    )
     call = json.loads(body)
     call["raw_reply"] = json.dumps({"stance": "no", "points": ["tradition binds us all"]})
     db.execute("UPDATE events SET body = ? WHERE seq = ?", (json.dumps(call), seq))
@@ -201,7 +228,9 @@ def test_replay_serves_every_reply_from_the_trace_and_finds_an_altered_one(refer
     assert not report.ok
     lines = report.differences[call["conversation_id"]]
     assert any("elder message" in line and "tradition binds us all" in line for line in lines), lines
-    assert any("question scored" in line or "question kept" in line for line in lines), "the score that followed differs too"
+    assert any("question scored" in line or "question kept" in line for line in lines), (
+        "the score that followed differs too"
+    )
 
 
 def test_resume_refuses_topics_that_changed(server: FakeLLMServer, reference: Path, tmp_path: Path) -> None:

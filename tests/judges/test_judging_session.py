@@ -108,15 +108,26 @@ def request_key(request: RecordedRequest) -> str:
 def test_run_json_records_the_pass(finished: Path, judged: Path) -> None:
     before, after = RunManifest.read(finished), RunManifest.read(judged)
     (record,) = after.passes
-    assert (record.kind, record.status, record.first_event, record.concurrency) == ("judge_values", "completed", before.events, 4)
+    assert (record.kind, record.status, record.first_event, record.concurrency) == (
+        "judge_values",
+        "completed",
+        before.events,
+        4,
+    )
     assert record.options == {"judge": "values", "agent": "values_judge"}
-    assert [a["name"] for a in record.spec["agents"]] == ["alice", "bob", "values_judge"] and record.ended_at is not None
+    assert [a["name"] for a in record.spec["agents"]] == [
+        "alice",
+        "bob",
+        "values_judge",
+    ] and record.ended_at is not None
     assert after.spec == before.spec and after.conversations == before.conversations, "the run itself is unchanged"
     assert after.usage.total.calls == before.usage.total.calls + 24
     check_same_pass(judged, judged)
 
 
-def test_the_pass_appends_to_a_trace_in_postgresql(server: FakeLLMServer, judged: Path, postgres_url: str, tmp_path: Path) -> None:
+def test_the_pass_appends_to_a_trace_in_postgresql(
+    server: FakeLLMServer, judged: Path, postgres_url: str, tmp_path: Path
+) -> None:
     cases = tmp_path / "cases.jsonl"
     cases.write_text("".join(json.dumps(case) + "\n" for case in CASES), encoding="utf-8")
     run = moot.run(debate_spec(server.url), cases, out=tmp_path / "run", cache=None, trace=postgres_url).run_dir
@@ -125,7 +136,9 @@ def test_the_pass_appends_to_a_trace_in_postgresql(server: FakeLLMServer, judged
     check_same_pass(run, judged)
 
 
-def test_concurrency_bounds_the_conversations_judged_at_once(server: FakeLLMServer, finished: Path, judged: Path, tmp_path: Path) -> None:
+def test_concurrency_bounds_the_conversations_judged_at_once(
+    server: FakeLLMServer, finished: Path, judged: Path, tmp_path: Path
+) -> None:
     in_flight = {}
     for concurrency in (1, 3):
         run = copy_of(finished, tmp_path / f"run-{concurrency}")
@@ -141,21 +154,29 @@ def test_concurrency_bounds_the_conversations_judged_at_once(server: FakeLLMServ
     assert in_flight == {1: 1, 3: 3}
 
 
-def test_ctrl_c_stops_the_pass_and_resume_finishes_it(server: FakeLLMServer, finished: Path, judged: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_pass_and_resume_finishes_it(
+    server: FakeLLMServer, finished: Path, judged: Path, tmp_path: Path
+) -> None:
     run = copy_of(finished, tmp_path / "run")
     server.reset()
-    process = moot_process("judge", str(run), "--model", JUDGE_MODEL, "--cache", str(tmp_path / "cache.sqlite"), "--quiet")
+    process = moot_process(
+        "judge", str(run), "--model", JUDGE_MODEL, "--cache", str(tmp_path / "cache.sqlite"), "--quiet"
+    )
     server.on_request = lambda record, number: process.send_signal(signal.SIGINT) if number == 9 else None
     try:
         _, err = process.communicate(timeout=120)
     finally:
         server.on_request = None
     assert process.returncode == 130, err
-    assert err.splitlines() == [f"moot: interrupted; the run is saved in {run}: finish it with `moot run --resume {run}`"]
+    assert err.splitlines() == [
+        f"moot: interrupted; the run is saved in {run}: finish it with `moot run --resume {run}`"
+    ]
     manifest = RunManifest.read(run)
     assert manifest.status == "interrupted" and manifest.passes[0].status == "interrupted"
     assert verify_run(run).ok, "an interrupted pass leaves a consistent trace and run.json"
-    assert main(["judge", str(run), "--model", JUDGE_MODEL, "--no-cache"]) == 2, "a pass that did not end is finished, not begun again"
+    assert main(["judge", str(run), "--model", JUDGE_MODEL, "--no-cache"]) == 2, (
+        "a pass that did not end is finished, not begun again"
+    )
 
     assert main(["run", "--resume", str(run), "--quiet"]) == 0
     check_same_pass(run, judged)
@@ -167,7 +188,17 @@ def test_a_killed_pass_is_unfinished_and_resumes_superseding_the_decision_cut_of
 ) -> None:
     run = copy_of(finished, tmp_path / "run")
     server.reset()
-    process = moot_process("judge", str(run), "--model", JUDGE_MODEL, "--cache", str(tmp_path / "cache.sqlite"), "--concurrency", "2", "--quiet")
+    process = moot_process(
+        "judge",
+        str(run),
+        "--model",
+        JUDGE_MODEL,
+        "--cache",
+        str(tmp_path / "cache.sqlite"),
+        "--concurrency",
+        "2",
+        "--quiet",
+    )
     server.on_request = lambda record, number: process.send_signal(signal.SIGKILL) if number == 11 else None
     try:
         process.communicate(timeout=120)
@@ -195,7 +226,13 @@ def test_a_killed_pass_is_unfinished_and_resumes_superseding_the_decision_cut_of
 
 def two_values(messages: list[dict[str, str]], context: Any) -> str:
     (judged,) = context.visible
-    return json.dumps({"values": ["Respect and dignity"] if judged["agent"] == "alice" else ["Financial wellbeing", "Social etiquette"]})
+    return json.dumps(
+        {
+            "values": ["Respect and dignity"]
+            if judged["agent"] == "alice"
+            else ["Financial wellbeing", "Social etiquette"]
+        }
+    )
 
 
 def test_replay_serves_the_pass_from_the_trace_and_finds_an_altered_decision(tmp_path: Path) -> None:
@@ -210,7 +247,9 @@ def test_replay_serves_the_pass_from_the_trace_and_finds_an_altered_decision(tmp
     assert report.ok, report.lines()
     replayed = RunManifest.read(tmp_path / "again")
     assert [record.kind for record in replayed.passes] == ["judge_values"] and replayed.passes[0].status == "completed"
-    assert Counter(about for _, about, _ in decisions(tmp_path / "again").elements()) == Counter(about for _, about, _ in decisions(run).elements())
+    assert Counter(about for _, about, _ in decisions(tmp_path / "again").elements()) == Counter(
+        about for _, about, _ in decisions(run).elements()
+    )
     assert verify_run(tmp_path / "again").ok
 
     altered = copy_of(run, tmp_path / "altered")

@@ -60,7 +60,11 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def decisions(run_dir: Path) -> list[tuple[str, str | None, str]]:
     """The judge's standing decisions: (conversation, message judged, decision), sorted."""
     standing = effective_events(events_of(run_dir))
-    return sorted((e.conversation_id, e.about, json.dumps(e.decision, sort_keys=True)) for e in standing if e.event == "judge_decision")
+    return sorted(
+        (e.conversation_id, e.about, json.dumps(e.decision, sort_keys=True))
+        for e in standing
+        if e.event == "judge_decision"
+    )
 
 
 def test_the_search_runs_on_the_cluster_as_in_this_process(cluster: Any, server: FakeLLMServer, tmp_path: Path) -> None:
@@ -68,29 +72,59 @@ def test_the_search_runs_on_the_cluster_as_in_this_process(cluster: Any, server:
     spec = tmp_path / "explorer.yaml"
     spec.write_text(yaml.safe_dump(explorer_spec(server.url, "topics.txt")), encoding="utf-8")
     local = moot.run(spec, out=tmp_path / "local", cache=None)
-    command = ["run", str(spec), "--executor", "ray", "--workers", "2", "--concurrency", "3", "--out", str(tmp_path / "ray"), "--no-cache", "--quiet"]
+    command = [
+        "run",
+        str(spec),
+        "--executor",
+        "ray",
+        "--workers",
+        "2",
+        "--concurrency",
+        "3",
+        "--out",
+        str(tmp_path / "ray"),
+        "--no-cache",
+        "--quiet",
+    ]
     assert main(command) == 0
     on_ray = RunManifest.read(tmp_path / "ray")
     assert (on_ray.executor, on_ray.kind, on_ray.status) == ("ray", "question_generation", "completed")
     assert on_ray.conversations == local.manifest.conversations
-    assert on_ray.usage.total.calls == local.manifest.usage.total.calls == len(events_of(tmp_path / "ray", "model_call"))
+    assert (
+        on_ray.usage.total.calls == local.manifest.usage.total.calls == len(events_of(tmp_path / "ray", "model_call"))
+    )
     assert standing_story(tmp_path / "ray") == standing_story(local.run_dir)
     assert starts_and_stops(tmp_path / "ray") == ({1}, {1})
     assert verify_run(tmp_path / "ray").ok
 
 
-def test_a_pass_judges_the_conversations_on_the_cluster_as_in_this_process(cluster: Any, server: FakeLLMServer, tmp_path: Path) -> None:
+def test_a_pass_judges_the_conversations_on_the_cluster_as_in_this_process(
+    cluster: Any, server: FakeLLMServer, tmp_path: Path
+) -> None:
     cases = tmp_path / "cases.jsonl"
     cases.write_text("".join(json.dumps(case) + "\n" for case in CASES), encoding="utf-8")
     finished = moot.run(debate_spec(server.url), cases, out=tmp_path / "run", cache=None).run_dir
     here = Path(shutil.copytree(finished, tmp_path / "here"))
     judge_run(here, "values", model="openai-compatible:fake")
     progress: list[tuple[int, int]] = []
-    report = judge_run(finished, "values", model="openai-compatible:fake", executor=RayExecutor(workers=2), concurrency=4, progress=lambda done, total: progress.append((done, total)))
+    report = judge_run(
+        finished,
+        "values",
+        model="openai-compatible:fake",
+        executor=RayExecutor(workers=2),
+        concurrency=4,
+        progress=lambda done, total: progress.append((done, total)),
+    )
     assert (report.judged, report.skipped, report.failed) == (24, 0, 0)
     manifest = RunManifest.read(finished)
-    assert manifest.passes[0].executor == "ray" and manifest.passes[0].status == "completed" and manifest.executor == "local"
+    assert (
+        manifest.passes[0].executor == "ray"
+        and manifest.passes[0].status == "completed"
+        and manifest.executor == "local"
+    )
     assert decisions(finished) == decisions(here) and len(decisions(finished)) == 24
-    assert manifest.usage.total.calls == RunManifest.read(here).usage.total.calls == len(events_of(finished, "model_call"))
+    assert (
+        manifest.usage.total.calls == RunManifest.read(here).usage.total.calls == len(events_of(finished, "model_call"))
+    )
     assert progress[-1] == (6, 6), "the driver reported each conversation judged"
     assert verify_run(finished).ok
