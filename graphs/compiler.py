@@ -105,7 +105,8 @@ class CompiledProtocol:
         """`ok:` and the protocol's agents, turn policy, round limit and speaking order."""
         spec = self.spec
         turns = spec.turns if isinstance(spec.turns, str) else "custom"
-        return f"ok: {spec.name}: {len(spec.agents)} agents, {turns}, up to {spec.rounds} rounds, order {' -> '.join(self.plan().order)}"
+        order = " -> ".join(self.plan().order)
+        return f"ok: {spec.name}: {len(spec.agents)} agents, {turns}, up to {spec.rounds} rounds, order {order}"
 
     def draw(self) -> str:
         """The turn order: who speaks when and sees whom, and the judges."""
@@ -135,7 +136,11 @@ class CompiledProtocol:
 
     def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
         """The conversations that had stopped."""
-        return {event.conversation_id: stopped_before(event.conversation_id, event) for event in events if isinstance(event, Stopped)}
+        return {
+            event.conversation_id: stopped_before(event.conversation_id, event)
+            for event in events
+            if isinstance(event, Stopped)
+        }
 
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         """Run (or go on with, or skip) one conversation."""

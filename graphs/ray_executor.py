@@ -218,7 +218,9 @@ class ClusterLimiter:
 class WorkerActor:
     """One worker process of the run: a `SessionWorker` built in the actor's event loop, on first use."""
 
-    def __init__(self, job: SessionJob, program: Program, index: int, limiter_names: dict[str, str], environment: dict[str, str]) -> None:
+    def __init__(
+        self, job: SessionJob, program: Program, index: int, limiter_names: dict[str, str], environment: dict[str, str]
+    ) -> None:
         # Set before the worker opens its clients and store. (A `runtime_env` would do the same
         # but costs a fresh process per actor instead of one of Ray's idle ones.)
         os.environ.update(environment)
@@ -353,8 +355,11 @@ class RayExecutor:
             start_local_cluster(ray, self.workers or os.cpu_count() or 1)
         return True
 
-    async def run(self, job: SessionJob, program: Program, units: Sequence[WorkUnit], on_report: ReportCallback) -> None:
-        """Run every unit on the cluster's workers, at most `job.concurrency` at once, calling `on_report` here as each ends."""
+    async def run(
+        self, job: SessionJob, program: Program, units: Sequence[WorkUnit], on_report: ReportCallback
+    ) -> None:
+        """Run every unit on the cluster's workers, at most `job.concurrency` at once, calling `on_report` here as each
+        ends."""
         ray = import_ray()
         connected = self._connect(ray)
         try:
@@ -387,7 +392,12 @@ class RayExecutor:
         worker_class = ray.remote(WorkerActor)
         environment = worker_environment(spec)
         self.actors = [
-            worker_class.options(num_cpus=min(1.0, cpus / count), max_concurrency=concurrency + 2, scheduling_strategy="SPREAD", **options).remote(job, program, index, names, environment)
+            worker_class.options(
+                num_cpus=min(1.0, cpus / count),
+                max_concurrency=concurrency + 2,
+                scheduling_strategy="SPREAD",
+                **options,
+            ).remote(job, program, index, names, environment)
             for index in range(count)
         ]
 

@@ -113,7 +113,9 @@ def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
             steps[event.conversation_id].append(Step("stop", event.round, None, event.reason, {"status": event.status, "rounds": event.rounds}))
         elif not isinstance(event, BOOKKEEPING):
             fields = event.model_dump(mode="json", exclude=set(EventBase.model_fields) | {"event"})
-            steps[event.conversation_id].append(Step(event.event.replace("_", " "), event.round, event.agent, "", fields))
+            steps[event.conversation_id].append(
+                Step(event.event.replace("_", " "), event.round, event.agent, "", fields)
+            )
     return {conversation: sorted(found, key=_canonical) for conversation, found in steps.items()}
 
 
@@ -186,7 +188,9 @@ def default_replay_dir(run_dir: Path) -> Path:
     return candidate
 
 
-def replay_run(run_dir: Path, catalog: ProgramCatalog, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
+def replay_run(
+    run_dir: Path, catalog: ProgramCatalog, out: Path | None = None, scenarios: Path | None = None
+) -> ReplayReport:
     """Replay a run (and the passes over it) into a new run directory and compare it with the original, conversation
     by conversation. `catalog` builds the run's program and passes again, by kind.
 
@@ -196,12 +200,21 @@ def replay_run(run_dir: Path, catalog: ProgramCatalog, out: Path | None = None, 
     source = run_dir.resolve()
     program, inputs = catalog.rebuild(run_dir, manifest, Reopening(scenario_file=scenarios, replay_of=source))
     session = RunSession.new(
-        program, inputs, out=out or default_replay_dir(run_dir), seed=manifest.seed, concurrency=manifest.concurrency, cache_path=None
+        program,
+        inputs,
+        out=out or default_replay_dir(run_dir),
+        seed=manifest.seed,
+        concurrency=manifest.concurrency,
+        cache_path=None,
     )
     result: RunResult = asyncio.run(session.run())
     for record in manifest.passes:
         build = partial(catalog.rebuild_pass, record, replay_of=source)
-        asyncio.run(RunSession.append(result.run_dir, build, command=f"replay {record.kind}", concurrency=record.concurrency).run())
+        asyncio.run(
+            RunSession.append(
+                result.run_dir, build, command=f"replay {record.kind}", concurrency=record.concurrency
+            ).run()
+        )
     original = conversation_steps(recorded)
     replayed = conversation_steps(read_run_events(result.run_dir)[1])
     return ReplayReport(

@@ -103,7 +103,9 @@ def round_depths(plan: RoundPlan) -> dict[str, int]:
     return depth
 
 
-def _parsed_in_reply_order(protocol: CompiledRoles, role: str, content: str, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
+def _parsed_in_reply_order(
+    protocol: CompiledRoles, role: str, content: str, recorded: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The recorded fields in the order the reply's parse gave them (the trace stores keys sorted).
 
     The order shows in the prompts of later turns, so it must be the original one for the
@@ -207,4 +209,7 @@ def check_planned(interrupted: InterruptedRun, planned: set[str] | None) -> None
         return
     strangers = sorted({e.conversation_id for e in interrupted.events} - planned)
     if strangers:
-        raise UserError(f"{interrupted.where} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed do not plan; was run.json edited?")
+        raise UserError(
+            f"{interrupted.where} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed"
+            " do not plan; was run.json edited?"
+        )

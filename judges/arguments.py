@@ -210,18 +210,26 @@ def _judging_spec(run_spec: dict[str, Any], schemas: dict[str, OutputSchema], mo
 
 def judge_schemas(names: list[str]) -> dict[str, OutputSchema]:
     """The output of each argument judge, the value judge's over the vocabulary `names`."""
-    return {EXTRACTION_ROLE: argument_list_output(), VALUES_ROLE: argument_values_output(names), SPECIFICITY_ROLE: specificity_output()}
+    return {
+        EXTRACTION_ROLE: argument_list_output(),
+        VALUES_ROLE: argument_values_output(names),
+        SPECIFICITY_ROLE: specificity_output(),
+    }
 
 
 def free_text_roles(spec: ProtocolSpec | dict[str, Any]) -> set[str]:
     """The speaker roles of a spec whose answers are free text (no output schema)."""
     roles = spec.model_dump()["roles"] if isinstance(spec, ProtocolSpec) else spec["roles"]
-    return {name for name, role in roles.items() if role.get("kind", "speaker") == "speaker" and role.get("output") is None}
+    return {
+        name for name, role in roles.items() if role.get("kind", "speaker") == "speaker" and role.get("output") is None
+    }
 
 
 def answers_of(events: Sequence[Event], free_text: set[str]) -> list[MessageAdded]:
     """The free-text answers among a run's events that stand."""
-    return [e for e in effective_events(events) if isinstance(e, MessageAdded) and e.role in free_text and e.content.strip()]
+    return [
+        e for e in effective_events(events) if isinstance(e, MessageAdded) and e.role in free_text and e.content.strip()
+    ]
 
 
 class ArgumentJudging:
@@ -268,11 +276,17 @@ class ArgumentJudging:
 
     def mermaid(self) -> str:
         """Each answer to the extractor, each argument to the value and specificity judges."""
-        return "flowchart LR\n    answer --> argument_extractor\n    argument_extractor --> argument_value_judge\n    argument_extractor --> specificity_judge"
+        return (
+            "flowchart LR\n    answer --> argument_extractor\n"
+            "    argument_extractor --> argument_value_judge\n    argument_extractor --> specificity_judge"
+        )
 
     def draw(self) -> str:
         """The three judges."""
-        return "\n".join(f"judge: {agent} ({role}, {self.spec.model_of(self.spec.agent(agent))})" for role, agent in JUDGE_AGENTS.items())
+        return "\n".join(
+            f"judge: {agent} ({role}, {self.spec.model_of(self.spec.agent(agent))})"
+            for role, agent in JUDGE_AGENTS.items()
+        )
 
     def record(self) -> ProgramRecord:
         """Recorded as its spec and its value vocabulary."""
@@ -320,7 +334,12 @@ class ArgumentJudging:
         return UnitReport(unit.id, "completed", steps=1, usage=worker.take_usage(writer), tally=tally)
 
     async def _judge_answer(
-        self, ctx: ConversationContext, answer: MessageAdded, earlier: dict[tuple[str, str], JudgeDecision], tally: dict[str, int], emit: Any
+        self,
+        ctx: ConversationContext,
+        answer: MessageAdded,
+        earlier: dict[tuple[str, str], JudgeDecision],
+        tally: dict[str, int],
+        emit: Any,
     ) -> None:
         message = TranscriptMessage(
             round=answer.round, agent=answer.agent or "", role=answer.role, kind="speaker", position=answer.position,
@@ -357,8 +376,11 @@ class ArgumentJudging:
         return [ArgumentJudgingReport.of(result.tally).line()]
 
 
-def rebuild_arguments_pass(record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None) -> ArgumentJudging:
-    """The argument judges' pass as run.json records it (on a replay, the replayed run's; its replies the original's)."""
+def rebuild_arguments_pass(
+    record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
+) -> ArgumentJudging:
+    """The argument judges' pass as run.json records it (on a replay: over the replayed run, its replies the
+    original's)."""
     spec = pass_spec(record, manifest, replay_of)
     first_event = record.first_event if replay_of is None else manifest.events
     conversations = list(dict.fromkeys(a.conversation_id for a in answers_of(events, free_text_roles(spec))))
@@ -393,10 +415,15 @@ def judge_arguments_run(
         spec = _judging_spec(manifest.spec, judge_schemas(names), model)
         answers = answers_of(events, free_text)
         if not answers:
-            raise UserError(f"run '{run_dir}' has no free-text answers to split into arguments (is it a long-form run?)")
+            raise UserError(
+                f"run '{run_dir}' has no free-text answers to split into arguments (is it a long-form run?)"
+            )
         missing = [s.scenario_id for s in starts if not s.scenario]
         if missing:
-            raise UserError(f"conversation of scenario '{missing[0]}' does not record its scenario; re-run it with this version of moot")
+            raise UserError(
+                f"conversation of scenario '{missing[0]}' does not record its scenario;"
+                " re-run it with this version of moot"
+            )
         conversations = list(dict.fromkeys(a.conversation_id for a in answers))
         return ArgumentJudging(spec, names, conversations, manifest.events)
 
@@ -424,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: the decisions made so far are in the trace; finish the pass with `moot run --resume {args.run_dir}`", file=sys.stderr)
+        print(
+            "interrupted: the decisions made so far are in the trace;"
+            f" finish the pass with `moot run --resume {args.run_dir}`",
+            file=sys.stderr,
+        )
         return 130
     print(f"{report.answers} answers, {report.arguments} arguments: {report.judged} decisions made ({report.unparsed} unparsed), {report.reused} reused, {report.failed} answers failed")
     return 0

@@ -51,7 +51,16 @@ from moot.graphs.compiler import check_compiled
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.plans import stable_int
 from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
-from moot.graphs.program import ProgramRecord, ReportCallback, Reopening, RunOptions, RunResult, UnitReport, UnitStatus, WorkUnit
+from moot.graphs.program import (
+    ProgramRecord,
+    ReportCallback,
+    Reopening,
+    RunOptions,
+    RunResult,
+    UnitReport,
+    UnitStatus,
+    WorkUnit,
+)
 from moot.graphs.replay import replay_spec
 from moot.graphs.turns import RoundPlan, plan_round
 from moot.graphs.worker import SessionWorker, UnitWriter, sample_context
@@ -234,18 +243,24 @@ class CompiledExplorer:
         """`ok:`, its topics, budget and agents."""
         spec = self.spec
         return (
-            f"ok: {spec.name}: explorer, {len(self.topics.topics)} topics, budget {spec.budget}, {len(spec.generators)} generator(s),"
-            f" panel {len(spec.panel)}, final panel {len(spec.final_panel)}, up to {spec.max_refinements} rewrite(s) per question"
+            f"ok: {spec.name}: explorer, {len(self.topics.topics)} topics, budget {spec.budget},"
+            f" {len(spec.generators)} generator(s), panel {len(spec.panel)}, final panel {len(spec.final_panel)},"
+            f" up to {spec.max_refinements} rewrite(s) per question"
         )
 
     def draw(self) -> str:
         """Its agents, each with its role, model and temperature."""
         roster = self.roster
-        return "\n".join(["agents:"] + [f"  {a.name} ({a.role}, {roster.model_of(a)}, temperature {a.temperature})" for a in roster.agents])
+        return "\n".join(
+            ["agents:"]
+            + [f"  {a.name} ({a.role}, {roster.model_of(a)}, temperature {a.temperature})" for a in roster.agents]
+        )
 
     def record(self) -> ProgramRecord:
         """Recorded as its roster (run.json's `spec`), its own spec, and the folder its topic files are relative to."""
-        return ProgramRecord(self.kind, self.roster, self.spec.model_dump(mode="json"), str(self.base_dir) if self.base_dir else None)
+        return ProgramRecord(
+            self.kind, self.roster, self.spec.model_dump(mode="json"), str(self.base_dir) if self.base_dir else None
+        )
 
     def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
         """The search, as one unit: its steps follow one another."""
@@ -276,8 +291,13 @@ class CompiledExplorer:
             kept = [e for e in effective_events(opened.events()) if isinstance(e, QuestionKept)]
         usage = result.manifest.usage.total
         lines = [f"questions      {len(kept)} kept in {self.spec.budget} step(s)"]
-        lines += [f"  {event.final_score:6.3f}  {event.text}" for event in sorted(kept, key=lambda e: -e.final_score)[:5]]
-        lines.append(f"model calls    {usage.calls} ({usage.cache_hits} from the cache), {usage.tokens_in + usage.tokens_out} tokens")
+        lines += [
+            f"  {event.final_score:6.3f}  {event.text}" for event in sorted(kept, key=lambda e: -e.final_score)[:5]
+        ]
+        lines.append(
+            f"model calls    {usage.calls} ({usage.cache_hits} from the cache),"
+            f" {usage.tokens_in + usage.tokens_out} tokens"
+        )
         lines.append(f"run directory  {result.run_dir}")
         return lines
 
@@ -321,7 +341,9 @@ def _settled(spec: ExplorerSpec) -> ExplorerSpec:
     return spec.model_copy(update={"similarity": _method(spec)})
 
 
-def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None, *, topics: TopicSet | None = None) -> CompiledExplorer:
+def compile_explorer(
+    spec: ExplorerSpec, base_dir: Path | None = None, *, topics: TopicSet | None = None
+) -> CompiledExplorer:
     """Check an explorer spec (names, models, prompts, topics) and compile its graph; SpecError on the first mistake.
 
     `topics`: the topics, already read (the spec's are then not read again).
@@ -363,15 +385,22 @@ def compile_explorer_loaded(loaded: LoadedSpec) -> CompiledExplorer:
 
 def topic_inputs(topics: TopicSet) -> ScenarioSet:
     """An explorer's topics as the inputs run.json records (`topics:` and their sources, their digest, their ids)."""
-    scenarios = [Scenario(id=topic.id, title="topic", text=topic.text, metadata={"source": topic.source}) for topic in topics.topics]
+    scenarios = [
+        Scenario(id=topic.id, title="topic", text=topic.text, metadata={"source": topic.source})
+        for topic in topics.topics
+    ]
     return ScenarioSet(f"topics:{topics.source}", topics.sha256, scenarios)
 
 
 def prepare_explorer(loaded: LoadedSpec, options: RunOptions) -> tuple[CompiledExplorer, ScenarioSet]:
     """An explorer with `--limit` topics at most, compiled, and its topics; options for protocols are refused."""
-    for option, value in (("--scenarios", options.scenarios), ("--repeats", options.repeats), ("--orders", options.orders)):
+    protocol_only = {"--scenarios": options.scenarios, "--repeats": options.repeats, "--orders": options.orders}
+    for option, value in protocol_only.items():
         if value is not None:
-            raise UserError(f"{option} does not apply to an explorer spec (kind: question_generation); its topics are the spec's `topics`")
+            raise UserError(
+                f"{option} does not apply to an explorer spec (kind: question_generation);"
+                " its topics are the spec's `topics`"
+            )
     if options.limit is not None:
         if options.limit < 1:
             raise UserError(f"--limit must be at least 1 (got {options.limit})")
@@ -380,7 +409,9 @@ def prepare_explorer(loaded: LoadedSpec, options: RunOptions) -> tuple[CompiledE
     return compiled, topic_inputs(compiled.topics)
 
 
-def rebuild_explorer(run_dir: Path, manifest: RunManifest, reopening: Reopening) -> tuple[CompiledExplorer, ScenarioSet]:
+def rebuild_explorer(
+    run_dir: Path, manifest: RunManifest, reopening: Reopening
+) -> tuple[CompiledExplorer, ScenarioSet]:
     """An explorer run's explorer from its run.json (its topics read again, and checked to be the run's)."""
     where = run_dir / MANIFEST_FILE
     data = manifest.program_spec or (manifest.spec.get("variables") or {}).get("explorer")
@@ -397,7 +428,8 @@ def rebuild_explorer(run_dir: Path, manifest: RunManifest, reopening: Reopening)
         raise UserError(f"{where}: program_spec.{exc}") from None
     if compiled.topics.sha256 != manifest.scenario_hash:
         raise UserError(
-            f"the topics of run '{run_dir}' changed since it started (sha256 {manifest.scenario_hash[:12]}..., now {compiled.topics.sha256[:12]}...);"
+            f"the topics of run '{run_dir}' changed since it started"
+            f" (sha256 {manifest.scenario_hash[:12]}..., now {compiled.topics.sha256[:12]}...);"
             " it needs the topics it started with"
         )
     return compiled, topic_inputs(compiled.topics)
@@ -440,7 +472,8 @@ def _after_step(state: ExplorerState) -> str:
 
 @dataclass
 class ExplorerRuntime:
-    """What the nodes need besides the state: the compiled explorer, the session's worker, the search's conversations."""
+    """What the nodes need besides the state: the compiled explorer, the session's worker, the search's
+    conversations."""
 
     compiled: CompiledExplorer
     worker: SessionWorker
@@ -471,13 +504,17 @@ class ExplorerRuntime:
 
     def snapshot(self, status: UnitStatus) -> UnitReport:
         """How the search stands, with the usage of its calls since the last report."""
-        return UnitReport(SEARCH_UNIT, status, self.counts.model_copy(), self.steps, self.worker.take_usage(self.writer))
+        return UnitReport(
+            SEARCH_UNIT, status, self.counts.model_copy(), self.steps, self.worker.take_usage(self.writer)
+        )
 
     def open(self, conversation_id: str, scenario: Scenario, order: list[str]) -> ConversationContext:
         """Start a conversation: its context, and its `conversation_started` event."""
         roster = self.compiled.roster
         seed = stable_int(self.worker.job.seed, conversation_id)
-        ctx = self.worker.context(conversation_id, scenario, tuple(order), plan_round(roster, tuple(order)), seed=seed, emit=self.emit)
+        ctx = self.worker.context(
+            conversation_id, scenario, tuple(order), plan_round(roster, tuple(order)), seed=seed, emit=self.emit
+        )
         self.conversations[conversation_id] = ctx
         self.counts.planned += 1
         self.emit(ConversationStarted(**ctx.ids(0), protocol=roster.name, order=list(order), repeat=0, seed=seed, scenario=scenario.model_dump(mode="json")))
@@ -773,14 +810,37 @@ async def search(compiled: CompiledExplorer, worker: SessionWorker, report: Repo
     one is superseded and run again."""
     topics = compiled.topics.topics
     point = search_point(list(worker.store.events()), [topic.id for topic in topics])
-    rt = ExplorerRuntime(compiled, worker, report, worker.writer(), asyncio.Semaphore(worker.job.concurrency), point.conversations, point.steps)
+    rt = ExplorerRuntime(
+        compiled,
+        worker,
+        report,
+        worker.writer(),
+        asyncio.Semaphore(worker.job.concurrency),
+        point.conversations,
+        point.steps,
+    )
     for conversation_id, (scenario_id, superseded) in point.superseded.items():
-        rt.emit(Resumed(run_id=worker.job.run_id, conversation_id=conversation_id, scenario_id=scenario_id, kept_rounds=0, superseded=superseded))
+        rt.emit(
+            Resumed(
+                run_id=worker.job.run_id,
+                conversation_id=conversation_id,
+                scenario_id=scenario_id,
+                kept_rounds=0,
+                superseded=superseded,
+            )
+        )
     if point.steps >= compiled.spec.budget:
         return rt.snapshot("skipped")
     state: ExplorerState = {
-        "budget": compiled.spec.budget, "step": point.steps, "counts": point.counts, "sums": point.sums, "arm": 0, "queue": [],
-        "current": None, "existing": point.existing, "step_scores": [],
+        "budget": compiled.spec.budget,
+        "step": point.steps,
+        "counts": point.counts,
+        "sums": point.sums,
+        "arm": 0,
+        "queue": [],
+        "current": None,
+        "existing": point.existing,
+        "step_scores": [],
     }
     try:
         await compiled.graph.ainvoke(state, context=rt, config={"recursion_limit": compiled.recursion_limit()})

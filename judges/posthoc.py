@@ -83,7 +83,8 @@ class JudgingReport:
 
     def line(self) -> str:
         """The report in one line."""
-        return f"{self.judge}: judged {self.judged} messages ({self.unparsed} unparsed, {self.failed} failed), {self.skipped} already judged"
+        counts = f"({self.unparsed} unparsed, {self.failed} failed), {self.skipped} already judged"
+        return f"{self.judge}: judged {self.judged} messages {counts}"
 
 
 def speaker_roles(run_spec: dict[str, Any]) -> list[str]:
@@ -161,7 +162,13 @@ class ValuesJudging:
     kind = VALUES_PASS
 
     def __init__(
-        self, spec: ProtocolSpec, agent_name: str, judge: str, scenarios: dict[str, Scenario], conversations: list[str], first_event: int
+        self,
+        spec: ProtocolSpec,
+        agent_name: str,
+        judge: str,
+        scenarios: dict[str, Scenario],
+        conversations: list[str],
+        first_event: int,
     ) -> None:
         self.spec = spec
         self.agent_name = agent_name
@@ -176,7 +183,10 @@ class ValuesJudging:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent to other processes as what builds it (its turn's templates do not pickle).
-        return (ValuesJudging, (self.spec, self.agent_name, self.judge, self.scenarios, self.conversations, self.first_event))
+        return (
+            ValuesJudging,
+            (self.spec, self.agent_name, self.judge, self.scenarios, self.conversations, self.first_event),
+        )
 
     @property
     def name(self) -> str:
@@ -236,7 +246,11 @@ class ValuesJudging:
         if cut_off:
             kept = max((e.round for e in standing), default=0)
             writer.emit(Resumed(**ctx.ids(kept), kept_rounds=kept, superseded=cut_off))
-        done = {e.about for e in standing if isinstance(e, JudgeDecision) and e.agent == self.agent_name and e.seq not in cut_off}
+        done = {
+            e.about
+            for e in standing
+            if isinstance(e, JudgeDecision) and e.agent == self.agent_name and e.seq not in cut_off
+        }
         tally = {"judged": 0, "skipped": 0, "unparsed": 0, "failed": 0}
         for event in standing:
             if not isinstance(event, MessageAdded) or not event.agent:
@@ -270,13 +284,17 @@ def _checked(spec: ProtocolSpec, what: str) -> dict[str, OutputSchema | None]:
         raise UserError(f"{what}: {exc}") from None
 
 
-def rebuild_values_pass(record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None) -> ValuesJudging:
+def rebuild_values_pass(
+    record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
+) -> ValuesJudging:
     """A values judge's pass as run.json records it (on a replay, the replayed run's; its replies the original's)."""
     spec = pass_spec(record, manifest, replay_of)
     first_event = record.first_event if replay_of is None else manifest.events
     conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
     options = record.options
-    return ValuesJudging(spec, options["agent"], options["judge"], recorded_scenarios(manifest, events), conversations, first_event)
+    return ValuesJudging(
+        spec, options["agent"], options["judge"], recorded_scenarios(manifest, events), conversations, first_event
+    )
 
 
 def judge_run(
@@ -307,7 +325,14 @@ def judge_run(
         return ValuesJudging(spec, name, judge, recorded_scenarios(manifest, events), conversations, manifest.events)
 
     session = RunSession.append(
-        Path(run_dir), build, command=f"judge {judge}", cache_path=cache_path, concurrency=concurrency, executor=executor,
-        progress=progress, trace=trace, ledger=ledger,
+        Path(run_dir),
+        build,
+        command=f"judge {judge}",
+        cache_path=cache_path,
+        concurrency=concurrency,
+        executor=executor,
+        progress=progress,
+        trace=trace,
+        ledger=ledger,
     )
     return JudgingReport.of(name, run_to_end(session).tally)

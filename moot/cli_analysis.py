@@ -21,10 +21,26 @@ def register(sub: argparse._SubParsersAction) -> dict:
     judge.add_argument("--ledger", type=Path, metavar="FILE",
                        help="append the run's count and final hash to FILE (kept elsewhere)")
     judge.add_argument("--quiet", action="store_true", help="no progress bar")
-    judge.add_argument("--executor", choices=["local", "ray"], default="local", help="what judges the conversations: this process (default) or a Ray cluster")
-    judge.add_argument("--address", help="with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); default: start one on this machine")
-    judge.add_argument("--workers", type=at_least(1), help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)")
-    judge.add_argument("--trace", metavar="URL", help="the run's PostgreSQL URL with its password, when the environment does not give it (the trace stays where run.json says)")
+    judge.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="what judges the conversations: this process (default) or a Ray cluster",
+    )
+    judge.add_argument(
+        "--address",
+        help="with --executor ray: the cluster to join (ray://HEAD:10001 or HEAD:6379); default: one on this machine",
+    )
+    judge.add_argument(
+        "--workers",
+        type=at_least(1),
+        help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)",
+    )
+    judge.add_argument(
+        "--trace",
+        metavar="URL",
+        help="the run's PostgreSQL URL with its password, when the environment does not give it (run.json says where)",
+    )
 
     analyze = sub.add_parser("analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots")
     analyze.add_argument("run_dir", type=Path)
@@ -58,15 +74,23 @@ def cmd_judge(args: argparse.Namespace) -> int:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
     executor = executor_named(args.executor, args.address, args.workers)
     cache = None if args.no_cache else (args.cache or default_cache_path())
-    options = {"cache_path": cache, "concurrency": args.concurrency, "executor": executor, "trace": args.trace, "ledger": args.ledger}
+    options = {
+        "cache_path": cache,
+        "concurrency": args.concurrency,
+        "executor": executor,
+        "trace": args.trace,
+        "ledger": args.ledger,
+    }
     with progress_bar(enabled=not args.quiet) as progress:
         if args.judge == "arguments":
             from moot.judges.arguments import judge_arguments_run
 
-            done = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, progress=progress, **options)
+            arguments = {"model": args.model, "vocabulary": args.values, "progress": progress}
+            line = judge_arguments_run(args.run_dir, **arguments, **options).line()
         else:
-            done = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, progress=progress, **options)
-    print(done.line())
+            values = {"model": args.model, "taxonomy": args.values, "progress": progress}
+            line = judge_run(args.run_dir, args.judge, **values, **options).line()
+    print(line)
     return 0
 
 

@@ -155,7 +155,14 @@ def cmd_filter(args: argparse.Namespace) -> int:
     protocol = _protocol(FILTER_SPEC, args.model)
     method = similarity_method()
     run_dir = args.run_dir or default_run_dir(protocol.name)
-    _run(protocol, ScenarioSet(source.source, source.sha256, filter_rows(scenarios)), run_dir, None, args.quiet, args.ledger)
+    _run(
+        protocol,
+        ScenarioSet(source.source, source.sha256, filter_rows(scenarios)),
+        run_dir,
+        None,
+        args.quiet,
+        args.ledger,
+    )
     report = filter_decisions(
         scenarios, collect_replies(run_dir), thresholds, args.dedupe, method, source=str(args.file), run_dir=str(run_dir)
     )

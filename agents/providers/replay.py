@@ -61,8 +61,16 @@ def replies_by_request(events: list[Event]) -> dict[RequestKey, list[RecordedRep
     replies: dict[RequestKey, list[RecordedReply]] = defaultdict(list)
     for event in events:
         if isinstance(event, ModelCall):
-            key = (event.conversation_id, event.round, event.agent or "", event.attempt, messages_digest([m.model_dump() for m in event.messages]))
-            replies[key].append(RecordedReply(event.raw_reply, event.finish_reason, event.tokens_in, event.tokens_out, event.error))
+            key = (
+                event.conversation_id,
+                event.round,
+                event.agent or "",
+                event.attempt,
+                messages_digest([m.model_dump() for m in event.messages]),
+            )
+            replies[key].append(
+                RecordedReply(event.raw_reply, event.finish_reason, event.tokens_in, event.tokens_out, event.error)
+            )
     return replies
 
 
@@ -102,7 +110,9 @@ def recorded_failure(message: str) -> Exception:
 class ReplayClient(SimpleChatCompletionClient):
     """A ChatCompletionClient answering from recorded replies."""
 
-    def __init__(self, replies: dict[CallKey, RecordedReply], by_request: dict[RequestKey, list[RecordedReply]] | None = None) -> None:
+    def __init__(
+        self, replies: dict[CallKey, RecordedReply], by_request: dict[RequestKey, list[RecordedReply]] | None = None
+    ) -> None:
         super().__init__(
             ModelInfo(vision=False, function_calling=False, json_output=True, structured_output=True, family=ModelFamily.UNKNOWN)
         )
