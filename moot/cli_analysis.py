@@ -20,7 +20,6 @@ def register(sub: argparse._SubParsersAction) -> dict:
     judge.add_argument("--no-cache", action="store_true")
     judge.add_argument("--ledger", type=Path, metavar="FILE",
                        help="append the run's count and final hash to FILE (kept elsewhere)")
-    judge.add_argument("--quiet", action="store_true", help="no progress bar")
     judge.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -65,7 +64,6 @@ def cmd_judge(args: argparse.Namespace) -> int:
     """`moot judge`: a pass over a finished run, appended to its trace (`moot run --resume RUN_DIR` finishes a pass that
     was stopped)."""
     from moot.agents.cache import default_cache_path
-    from moot.cli_output import progress_bar
     from moot.errors import UserError
     from moot.graphs.executor import executor_named
     from moot.judges.posthoc import judge_run
@@ -81,15 +79,12 @@ def cmd_judge(args: argparse.Namespace) -> int:
         "trace": args.trace,
         "ledger": args.ledger,
     }
-    with progress_bar(enabled=not args.quiet) as progress:
-        if args.judge == "arguments":
-            from moot.judges.arguments import judge_arguments_run
+    if args.judge == "arguments":
+        from moot.judges.arguments import judge_arguments_run
 
-            arguments = {"model": args.model, "vocabulary": args.values, "progress": progress}
-            line = judge_arguments_run(args.run_dir, **arguments, **options).line()
-        else:
-            values = {"model": args.model, "taxonomy": args.values, "progress": progress}
-            line = judge_run(args.run_dir, args.judge, **values, **options).line()
+        line = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, **options).line()
+    else:
+        line = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, **options).line()
     print(line)
     return 0
 

@@ -159,9 +159,7 @@ def test_ctrl_c_stops_the_pass_and_resume_finishes_it(
 ) -> None:
     run = copy_of(finished, tmp_path / "run")
     server.reset()
-    process = moot_process(
-        "judge", str(run), "--model", JUDGE_MODEL, "--cache", str(tmp_path / "cache.sqlite"), "--quiet"
-    )
+    process = moot_process("judge", str(run), "--model", JUDGE_MODEL, "--cache", str(tmp_path / "cache.sqlite"))
     server.on_request = lambda record, number: process.send_signal(signal.SIGINT) if number == 9 else None
     try:
         _, err = process.communicate(timeout=120)
@@ -197,7 +195,6 @@ def test_a_killed_pass_is_unfinished_and_resumes_superseding_the_decision_cut_of
         str(tmp_path / "cache.sqlite"),
         "--concurrency",
         "2",
-        "--quiet",
     )
     server.on_request = lambda record, number: process.send_signal(signal.SIGKILL) if number == 11 else None
     try:
