@@ -30,6 +30,7 @@ from moot.trace.events import (
     QuestionRefined,
     QuestionScored,
 )
+from moot.trace.reading import effective_events
 
 QUESTION_SET_FILE = "question_set.json"
 SCENARIO_FILE = "question_set.jsonl"
@@ -286,5 +287,5 @@ def _plots(questions: list[dict[str, Any]], arms: list[dict[str, Any]], writer: 
 
 
 def analyze_question_generation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
-    """The question generation study's analysis of an explorer run."""
-    return analyze_question_generation(inputs.events, writer, inputs.manifest.run_id)
+    """The question generation study's analysis of an explorer run (the events a resume superseded left out)."""
+    return analyze_question_generation(effective_events(inputs.events), writer, inputs.manifest.run_id)

@@ -8,10 +8,15 @@ The graph of one conversation is a loop of rounds:
 
 Speakers with no speaker before them in the round run in the same step, so none of them sees
 another's answer of that round; a speaker after others waits for all of them.
+
+A compiled protocol is a program (`moot.graphs.program`): its units of work are the
+conversations of an experiment (scenarios x agent orders x repeats), each run by
+`moot.graphs.conversation`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +24,7 @@ import networkx as nx
 from langgraph.graph import END, START, StateGraph
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext
+from moot.graphs.conversation import run_conversation, stopped_before
 from moot.graphs.nodes import (
     agent_prompts,
     make_agent_node,
@@ -26,13 +32,18 @@ from moot.graphs.nodes import (
     round_start,
     template_variables,
 )
+from moot.graphs.plans import expand
+from moot.graphs.program import ProgramRecord, ReportCallback, RunResult, UnitReport, WorkUnit
 from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import StopCondition, stop_rule
 from moot.graphs.turns import RoundPlan, plan_round
+from moot.graphs.worker import SessionWorker, sample_context
+from moot.protocols.loader import PROTOCOL_KIND
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import ROUND_END, ROUND_START, ProtocolSpec
 from moot.protocols.templates import render
-from moot.scenarios import Scenario
+from moot.scenarios import Scenario, ScenarioSet
+from moot.trace.events import Event, Stopped
 
 from moot.errors import SpecError
 
@@ -44,12 +55,27 @@ SAMPLE_MESSAGE = TranscriptMessage(round=1, agent="sample", role="sample", kind=
 
 @dataclass
 class CompiledProtocol:
-    """A checked spec, ready to build the graph of any agent order."""
+    """A checked spec, ready to build the graph of any agent order; a program whose units are its conversations."""
 
     spec: ProtocolSpec
     schemas: dict[str, OutputSchema | None]
     rule: StopCondition
     _graphs: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    kind = PROTOCOL_KIND
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to other processes as its spec, and compiled again there (compiled graphs do not pickle).
+        return (compile_protocol, (self.spec,))
+
+    @property
+    def name(self) -> str:
+        """The protocol's name."""
+        return self.spec.name
+
+    @property
+    def roster(self) -> ProtocolSpec:
+        """The spec: its agents, roles and models."""
+        return self.spec
 
     @property
     def default_order(self) -> tuple[str, ...]:
@@ -74,6 +100,55 @@ class CompiledProtocol:
     def recursion_limit(self) -> int:
         """LangGraph steps a conversation may take: every node of every round, with room."""
         return self.spec.rounds * (len(self.spec.agents) + 3) + 10
+
+    def describe(self) -> str:
+        """`ok:` and the protocol's agents, turn policy, round limit and speaking order."""
+        spec = self.spec
+        turns = spec.turns if isinstance(spec.turns, str) else "custom"
+        order = " -> ".join(self.plan().order)
+        return f"ok: {spec.name}: {len(spec.agents)} agents, {turns}, up to {spec.rounds} rounds, order {order}"
+
+    def draw(self) -> str:
+        """The turn order: who speaks when and sees whom, and the judges."""
+        plan = self.plan()
+        lines = [f"turn order ({self.spec.turns if isinstance(self.spec.turns, str) else 'custom'}):"]
+        for index, name in enumerate(plan.order, 1):
+            earlier = sorted(plan.earlier(name))
+            lines.append(f"  {index}. {name} (sees {', '.join(earlier) if earlier else 'nobody of this round'})")
+        lines += [f"  judge: {judge} (after every speaker)" for judge in plan.judges]
+        return "\n".join(lines)
+
+    def record(self) -> ProgramRecord:
+        """A protocol is recorded as its spec."""
+        return ProgramRecord(self.kind, self.spec)
+
+    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
+        """One unit per conversation of the experiment."""
+        return [WorkUnit(plan.conversation_id, (plan.conversation_id,), plan) for plan in expand(self, inputs, seed)]
+
+    def planned(self, units: Sequence[WorkUnit]) -> int:
+        """Every conversation is planned from the start."""
+        return len(units)
+
+    def steps(self, units: Sequence[WorkUnit]) -> int:
+        """A step per conversation."""
+        return len(units)
+
+    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
+        """The conversations that had stopped."""
+        return {
+            event.conversation_id: stopped_before(event.conversation_id, event)
+            for event in events
+            if isinstance(event, Stopped)
+        }
+
+    async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
+        """Run (or go on with, or skip) one conversation."""
+        return await run_conversation(self, unit.payload, worker)
+
+    def summary(self, result: RunResult) -> list[str] | None:
+        """The standard run summary."""
+        return None
 
 
 def build_graph(protocol: CompiledProtocol, plan: RoundPlan) -> Any:
@@ -118,10 +193,7 @@ def check_compiled(compiled: Any) -> None:
 def dry_render(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
     """Render every agent's prompts once with a sample scenario, so template mistakes surface now."""
     plan = plan_round(spec, tuple(agent.name for agent in spec.speakers()))
-    ctx = ConversationContext(
-        run_id="check", conversation_id="check", scenario=SAMPLE_SCENARIO, order=plan.order, repeat=0, seed=0,
-        plan=plan, gateways={}, agent_seeds={}, emit=lambda event: event,
-    )
+    ctx = sample_context(plan, SAMPLE_SCENARIO)
     for agent in spec.agents:
         (system_template, system_path), (turn_template, turn_path) = agent_prompts(spec, agent)
         role = spec.roles[agent.role]

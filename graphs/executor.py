@@ -1,9 +1,9 @@
-"""Executors: how the conversations of an experiment are scheduled.
+"""Executors: where the units of a program's work run.
 
-The runner hands an executor a `RunJob` (plain data describing the run), the planned
-conversations and a callback for each one that ends. Executors run the conversations through
-`ConversationWorker`s (`moot.graphs.worker`): the local executor holds one worker on this
-process's event loop, at most `concurrency` conversations at a time; the Ray executor
+The session hands an executor a `SessionJob` (plain data describing the run), the program, its
+units still to run and a callback for each report of a unit. Executors run the units on
+`SessionWorker`s (`moot.graphs.worker`): the local executor holds one worker on this process's
+event loop, at most `job.concurrency` units at a time; the Ray executor
 (`moot.graphs.ray_executor`) holds one per worker process of a cluster.
 """
 
@@ -14,45 +14,46 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from moot.graphs.compiler import CompiledProtocol
-    from moot.graphs.plans import ConversationPlan
-    from moot.graphs.worker import OutcomeCallback, RunJob
+    from moot.graphs.program import Program, ReportCallback, WorkUnit
+    from moot.graphs.worker import SessionJob
+
 
 class Executor(Protocol):
-    """Runs planned conversations."""
+    """Runs the units of a program's work."""
 
     name: str
     """What run.json records as the run's executor."""
 
-    async def run(self, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback, protocol: CompiledProtocol | None = None) -> None:
-        """Run every plan, at most `concurrency` at once, calling `on_done` with each outcome.
-
-        `protocol` is the job's spec already compiled, for executors that run in this process.
-        """
+    async def run(
+        self, job: SessionJob, program: Program, units: Sequence[WorkUnit], on_report: ReportCallback
+    ) -> None:
+        """Run every unit, at most `job.concurrency` at once, calling `on_report` with each unit's reports."""
         ...
 
 
 class LocalExecutor:
-    """Runs conversations as asyncio tasks in this process, bounded by a semaphore.
+    """Runs units as asyncio tasks in this process, bounded by a semaphore.
 
     When the run is cancelled (Ctrl-C) or one task raises, every other task is cancelled and
-    awaited before `run` returns, so that no conversation writes to the trace after it.
+    awaited before `run` returns, so that no unit writes to the trace after it.
     """
 
     name = "local"
 
-    async def run(self, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback, protocol: CompiledProtocol | None = None) -> None:
-        """Run every plan on one in-process worker, at most `concurrency` at once."""
-        from moot.graphs.worker import ConversationWorker
+    async def run(
+        self, job: SessionJob, program: Program, units: Sequence[WorkUnit], on_report: ReportCallback
+    ) -> None:
+        """Run every unit on one in-process worker, at most `job.concurrency` at once."""
+        from moot.graphs.worker import SessionWorker
 
-        worker = ConversationWorker(job, protocol=protocol)
-        slots = asyncio.Semaphore(concurrency)
+        worker = SessionWorker(job, program.roster)
+        slots = asyncio.Semaphore(job.concurrency)
 
-        async def bounded(plan: ConversationPlan) -> None:
+        async def bounded(unit: WorkUnit) -> None:
             async with slots:
-                on_done(await worker.run(plan))
+                on_report(await program.run_unit(unit, worker, on_report))
 
-        tasks = [asyncio.create_task(bounded(plan)) for plan in plans]
+        tasks = [asyncio.create_task(bounded(unit)) for unit in units]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -63,11 +64,12 @@ class LocalExecutor:
 
 
 EXECUTORS = ("local", "ray")
-"""Names `moot run --executor` takes."""
+"""Names `--executor` takes."""
 
 
 def executor_named(name: str, address: str | None = None, workers: int | None = None) -> Executor:
-    """The executor called `name`: `local`, or `ray` (on the cluster at `address`, or a local one, with `workers` worker processes)."""
+    """The executor called `name`: `local`, or `ray` (on the cluster at `address`, or a local one, with `workers`
+    worker processes)."""
     from moot.errors import UserError
 
     if name == "local":

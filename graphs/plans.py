@@ -5,11 +5,21 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from moot.graphs.compiler import CompiledProtocol
-    from moot.scenarios import ScenarioSet
+from moot.protocols.spec import ProtocolSpec
+from moot.scenarios import ScenarioSet
+
+
+class Planned(Protocol):
+    """What expanding an experiment needs of its compiled protocol."""
+
+    spec: ProtocolSpec
+
+    @property
+    def default_order(self) -> tuple[str, ...]:
+        """Speakers in the order the spec lists them."""
+        ...
 
 
 def stable_int(*parts: Any) -> int:
@@ -38,7 +48,7 @@ def speaker_orders(order: tuple[str, ...], mode: str) -> list[tuple[str, ...]]:
     return [order]
 
 
-def expand(protocol: CompiledProtocol, scenarios: ScenarioSet, seed: int) -> list[ConversationPlan]:
+def expand(protocol: Planned, scenarios: ScenarioSet, seed: int) -> list[ConversationPlan]:
     """Every conversation of the experiment, with a deterministic id and seed."""
     plans = []
     for index, scenario in enumerate(scenarios.scenarios):

@@ -1,25 +1,28 @@
-"""The Ray executor: the conversations of a run spread over the worker processes of a Ray cluster.
+"""The Ray executor: the units of a run's work spread over the worker processes of a Ray cluster.
 
-`moot run SPEC --executor ray [--address ADDR] [--workers N]` joins the cluster at ADDR, or
-starts one on this machine (loopback only, no dashboard, no usage reporting) and stops it at
-the end. The run is held by:
+`moot run SPEC --executor ray [--address ADDR] [--workers N]` (and `moot judge`) joins the
+cluster at ADDR, or starts one on this machine (loopback only, no dashboard, no usage reporting)
+and stops it at the end. The units are a protocol's conversations, a judging pass's
+conversations to judge, or an explorer's whole search (one unit: its steps follow one another).
+The run is held by:
 
 - **worker actors**, one per worker process (`--workers`, default: the cluster's CPUs), each
-  holding one `ConversationWorker` that writes to the run's trace (the run directory's SQLite
-  file, which every worker must see, or a PostgreSQL database). A worker process that dies is
-  started again and the conversations it held are handed out again: the worker skips those
-  that had stopped and goes on with the others from their last complete round, so no message
-  is lost or written twice;
+  holding one `SessionWorker` that writes to the run's trace (the run directory's SQLite
+  file, which every worker must see, or a PostgreSQL database), and the program, sent as what
+  builds it again. A worker process that dies is started again and the units it held are
+  handed out again: a unit skips what had ended and goes on with the rest from where it stands
+  (a conversation from its last complete round), so nothing is lost or written twice;
 - **limiter actors**, one per hosted provider (OpenAI, Anthropic, OpenAI-compatible servers)
   whose limits the run can reach, holding that provider's `ProviderLimiter`: every request of
   every worker takes a slot from it, so `max_concurrency` and `requests_per_minute` hold across
   the cluster. Providers that run in the worker's own process (the embedded model, scripted and
   simulated agents) keep a limiter per process.
 
-The driver (this process) keeps at most `concurrency` conversations in flight over the cluster
-and hands each outcome to the runner as it comes, so run.json and the progress bar move as on
-one machine. A conversation lost for good (its worker died more often than it may be
-restarted) ends the run with a one-line error; the run directory can be resumed.
+The driver (this process) keeps at most `concurrency` units in flight over the cluster and
+hands each unit's final report to the session as it comes, so run.json and the progress bar move
+as on one machine (a unit's reports while it runs are added to its final one). A unit lost for
+good (its worker died more often than it may be restarted) ends the run with a one-line error;
+the run directory can be resumed.
 """
 
 from __future__ import annotations
@@ -31,23 +34,21 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moot.errors import UserError
 
 if TYPE_CHECKING:
-    from moot.graphs.compiler import CompiledProtocol
-    from moot.graphs.plans import ConversationPlan
-    from moot.graphs.worker import ConversationOutcome, ConversationWorker, OutcomeCallback, RunJob
+    from moot.graphs.program import Program, ReportCallback, UnitReport, WorkUnit
+    from moot.graphs.worker import SessionJob, SessionWorker
 
 MISSING_RAY = "--executor ray needs Ray: pip install 'moot[ray]'"
 MAX_RESTARTS = 3
 """How often a worker (or limiter) actor whose process died is started again."""
 MAX_TASK_RETRIES = 3
-"""How often a conversation whose worker died is handed out again."""
+"""How often a unit whose worker died is handed out again."""
 CANCEL_GRACE_S = 10.0
-"""How long a cancelled run waits for the conversations in flight to stop before their workers are killed."""
+"""How long a cancelled run waits for the units in flight to stop before their workers are killed."""
 CLOSE_GRACE_S = 30.0
 """How long a finished run waits for its workers to close their clients and stores."""
 FORWARDED_ENV = ("PGPASSWORD",)
@@ -208,21 +209,22 @@ class ClusterLimiter:
 
 
 class WorkerActor:
-    """One worker process of the run: a `ConversationWorker` built in the actor's event loop, on first use."""
+    """One worker process of the run: a `SessionWorker` built in the actor's event loop, on first use."""
 
-    def __init__(self, job: RunJob, index: int, limiter_names: dict[str, str], since_seq: int, environment: dict[str, str]) -> None:
+    def __init__(
+        self, job: SessionJob, program: Program, index: int, limiter_names: dict[str, str], environment: dict[str, str]
+    ) -> None:
         # Set before the worker opens its clients and store. (A `runtime_env` would do the same
         # but costs a fresh process per actor instead of one of Ray's idle ones.)
         os.environ.update(environment)
         self.job = job
+        self.program = program
         self.index = index
         self.limiter_names = limiter_names
         """The name of each hosted provider's limiter actor (handles are looked up: actor arguments stay plain data)."""
         self.limiters: dict[str, Any] = {}
-        self.since_seq = since_seq
-        """The trace's last sequence number when the run (or its resumption) started."""
         self.incarnation = uuid.uuid4().hex
-        self._worker: ConversationWorker | None = None
+        self._worker: SessionWorker | None = None
         self._starting = asyncio.Lock()
 
     def _limiter(self, provider: str, concurrency: int, rpm: float | None) -> Any:
@@ -232,38 +234,41 @@ class WorkerActor:
 
         return ProviderLimiter(concurrency, rpm)
 
-    async def _ready(self) -> ConversationWorker:
+    async def _ready(self) -> SessionWorker:
         async with self._starting:
             if self._worker is None:
                 import ray
 
-                from moot.graphs.worker import ConversationWorker
+                from moot.graphs.worker import SessionWorker
 
                 self.limiters = {provider: ray.get_actor(name) for provider, name in self.limiter_names.items()}
                 await asyncio.gather(*(actor.register.remote(self.index, self.incarnation) for actor in self.limiters.values()))
-                self._worker = ConversationWorker(self.job, limiters=self._limiter)
+                self._worker = SessionWorker(self.job, self.program.roster, limiters=self._limiter)
         return self._worker
 
-    async def run(self, plan: ConversationPlan) -> ConversationOutcome:
-        """Run (or go on with, or skip) one conversation.
+    async def run(self, unit: WorkUnit) -> UnitReport:
+        """Run (or go on with, or skip) one unit; its final report, with the reports it sent while it ran added in.
 
-        When an earlier attempt of this run had begun it (its worker died), the outcome also
-        counts the calls that attempt recorded, and a conversation it finished counts as
-        finished rather than skipped.
+        When an earlier attempt of this session had begun it (its worker died), the report also
+        counts the calls that attempt recorded (nobody reported them).
         """
         from moot.graphs.worker import count_recorded_calls
-        from moot.trace.events import Stopped
 
         worker = await self._ready()
-        recorded = list(worker.store.events(plan.conversation_id))
-        earlier = [event for event in recorded if event.seq > self.since_seq]
-        outcome = await worker.run(plan, recorded)
+        since = self.job.since_seq
+        if unit.conversations is None:
+            earlier = [event for event in worker.store.events() if event.seq > since]
+        else:
+            earlier = [event for cid in unit.conversations for event in worker.store.events(cid) if event.seq > since]
+        sent: list[UnitReport] = []
+        final = await self.program.run_unit(unit, worker, sent.append)
+        for report in sent:
+            final.usage.merge(report.usage)
+            for key, count in report.tally.items():
+                final.tally[key] = final.tally.get(key, 0) + count
         if earlier:
-            count_recorded_calls(outcome.usage, earlier, worker.pool.prices())
-        stop = next((event for event in earlier if isinstance(event, Stopped)), None)
-        if stop is not None and outcome.status == "skipped":
-            outcome.status = stop.status
-        return outcome
+            count_recorded_calls(final.usage, earlier, worker.prices)
+        return final
 
     async def close(self) -> None:
         """Close the worker's clients, cache and trace store."""
@@ -311,7 +316,7 @@ def check_cluster_address(address: str) -> None:
 
 
 class RayExecutor:
-    """Runs conversations on the worker processes of a Ray cluster (joined at `address`, or started here)."""
+    """Runs units on the worker processes of a Ray cluster (joined at `address`, or started here)."""
 
     name = "ray"
 
@@ -343,13 +348,16 @@ class RayExecutor:
             start_local_cluster(ray, self.workers or os.cpu_count() or 1)
         return True
 
-    async def run(self, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback, protocol: CompiledProtocol | None = None) -> None:
-        """Run every plan on the cluster's workers, at most `concurrency` at once, calling `on_done` here as each ends."""
+    async def run(
+        self, job: SessionJob, program: Program, units: Sequence[WorkUnit], on_report: ReportCallback
+    ) -> None:
+        """Run every unit on the cluster's workers, at most `job.concurrency` at once, calling `on_report` here as each
+        ends."""
         ray = import_ray()
         connected = self._connect(ray)
         try:
-            self._start_actors(ray, job, concurrency)
-            await self._dispatch(ray, job, plans, concurrency, on_done)
+            self._start_actors(ray, job, program)
+            await self._dispatch(ray, job, units, on_report)
         finally:
             for actor in [*self.actors, *self.limiters.values()]:
                 try:
@@ -360,16 +368,9 @@ class RayExecutor:
             if connected:
                 ray.shutdown()
 
-    def _start_actors(self, ray: Any, job: RunJob, concurrency: int) -> None:
-        from moot.protocols.spec import ProtocolSpec
-        from moot.trace.location import open_store
-
-        spec = ProtocolSpec.model_validate(job.spec)
-        store = open_store(job.trace, Path(job.run_dir), job.run_id)
-        try:
-            since_seq = store.last_seq
-        finally:
-            store.close()
+    def _start_actors(self, ray: Any, job: SessionJob, program: Program) -> None:
+        spec = program.roster
+        concurrency = job.concurrency
         cpus = float(ray.cluster_resources().get("CPU", 1))
         count = self.workers or max(1, int(cpus))
         options: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "max_task_retries": MAX_TASK_RETRIES}
@@ -384,45 +385,51 @@ class RayExecutor:
         worker_class = ray.remote(WorkerActor)
         environment = worker_environment(spec)
         self.actors = [
-            worker_class.options(num_cpus=min(1.0, cpus / count), max_concurrency=concurrency + 2, scheduling_strategy="SPREAD", **options).remote(job, index, names, since_seq, environment)
+            worker_class.options(
+                num_cpus=min(1.0, cpus / count),
+                max_concurrency=concurrency + 2,
+                scheduling_strategy="SPREAD",
+                **options,
+            ).remote(job, program, index, names, environment)
             for index in range(count)
         ]
 
-    async def _dispatch(self, ray: Any, job: RunJob, plans: Sequence[ConversationPlan], concurrency: int, on_done: OutcomeCallback) -> None:
-        """Keep up to `concurrency` conversations in flight, each on the least busy worker."""
-        waiting = list(reversed(plans))
+    async def _dispatch(self, ray: Any, job: SessionJob, units: Sequence[WorkUnit], on_report: ReportCallback) -> None:
+        """Keep up to `job.concurrency` units in flight, each on the least busy worker."""
+        waiting = list(reversed(units))
         load = [0] * len(self.actors)
-        in_flight: dict[asyncio.Future[Any], tuple[ConversationPlan, int, Any]] = {}
+        in_flight: dict[asyncio.Future[Any], tuple[WorkUnit, int, Any]] = {}
 
-        def submit(plan: ConversationPlan) -> None:
+        def submit(unit: WorkUnit) -> None:
             index = min(range(len(load)), key=load.__getitem__)
             load[index] += 1
-            ref = self.actors[index].run.remote(plan)
-            in_flight[asyncio.wrap_future(ref.future())] = (plan, index, ref)
+            ref = self.actors[index].run.remote(unit)
+            in_flight[asyncio.wrap_future(ref.future())] = (unit, index, ref)
 
         try:
             while waiting or in_flight:
-                while waiting and len(in_flight) < concurrency:
+                while waiting and len(in_flight) < job.concurrency:
                     submit(waiting.pop())
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
-                    plan, index, _ = in_flight.pop(future)
+                    unit, index, _ = in_flight.pop(future)
                     load[index] -= 1
                     try:
-                        outcome = future.result()
+                        report = future.result()
                     except Exception as exc:  # noqa: BLE001 - any failure of a task ends the run, said in one line
+                        what = f"conversation {unit.id}" if unit.conversations == (unit.id,) else f"unit '{unit.id}'"
                         raise UserError(
-                            f"conversation {plan.conversation_id} was lost on the Ray cluster ({_failure_line(exc, ray)});"
+                            f"{what} was lost on the Ray cluster ({_failure_line(exc, ray)});"
                             f" finish the run with `moot run --resume {job.run_dir} --executor ray`"
                         ) from None
-                    on_done(outcome)
+                    on_report(report)
             await self._close_workers()
         finally:
             if in_flight:
                 await self._cancel(ray, in_flight)
 
-    async def _cancel(self, ray: Any, in_flight: dict[asyncio.Future[Any], tuple[ConversationPlan, int, Any]]) -> None:
-        """Cancel the conversations in flight and wait (a while) for them to stop writing."""
+    async def _cancel(self, ray: Any, in_flight: dict[asyncio.Future[Any], tuple[WorkUnit, int, Any]]) -> None:
+        """Cancel the units in flight and wait (a while) for them to stop writing."""
         for _, _, ref in in_flight.values():
             ray.cancel(ref)
         await asyncio.wait(in_flight, timeout=CANCEL_GRACE_S)

@@ -1,12 +1,15 @@
 """Replay: re-execute a run from its run.json with every model reply served from its trace.
 
-The spec and seed come from run.json, the scenarios from the very file it hashed, and every
-agent's model becomes `replay:RUN_DIR` (no model, network or key; no response cache). The
-replayed run gets its own run directory; then each conversation's messages, judge decisions
-and stop are compared with the original's. Any difference means the trace does not follow
-from its own recorded replies (a tampered reply, a changed prompt template or parser, ...).
+The program is built again from run.json by its kind (a protocol, an explorer), with its seed,
+its inputs (the scenarios from the very file it hashed, an explorer's topics), and every
+agent's model made `replay:RUN_DIR` (no model, network or key; no response cache). The replayed
+run gets its own run directory; then every pass the run recorded (a judge) is replayed over it
+the same way. Last, each conversation's messages, judge decisions, stop and the program's own
+steps (an explorer's arm choices, scores, kept and dropped questions) are compared with the
+original's. Any difference means the trace does not follow from its own recorded replies (a
+tampered reply, a changed prompt template or parser, ...).
 
-This lives in `graphs` because it drives the runner; the provider it uses is
+This lives in `graphs` because it drives run sessions; the provider it uses is
 `moot.agents.providers.replay`.
 """
 
@@ -14,20 +17,38 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from moot.errors import UserError
-from moot.graphs.runner import RunResult, run_async
-from moot.protocols.explorer import is_explorer_roster
-from moot.protocols.spec import ProtocolSpec, ProviderSettings
+from moot.graphs.program import ProgramCatalog, Reopening, RunResult
+from moot.graphs.session import RunSession
+from moot.protocols.loader import with_models, with_provider
+from moot.protocols.spec import ProviderSettings
 from moot.scenarios import ScenarioSet, load_scenarios
-from moot.trace.events import Event, JudgeDecision, MessageAdded, Stopped
+from moot.trace.events import (
+    ConversationStarted,
+    ErrorEvent,
+    Event,
+    EventBase,
+    JudgeDecision,
+    MessageAdded,
+    ModelCall,
+    Resumed,
+    RoundEnded,
+    Stopped,
+    TurnStarted,
+)
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import read_run_events
 from moot.trace.reading import effective_events
+
+BOOKKEEPING = (ConversationStarted, TurnStarted, ModelCall, RoundEnded, Resumed, ErrorEvent)
+"""Events that are not steps of a conversation: how it was run, not what it came to."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +91,16 @@ class ReplayReport:
         return [f"{conversation}: {line}" for conversation, lines in self.differences.items() for line in lines]
 
 
+def _canonical(step: Step) -> tuple[Any, ...]:
+    return (step.round, step.kind, step.agent or "", step.content, json.dumps(step.fields, sort_keys=True, default=str))
+
+
 def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
-    """Each conversation's messages, judge decisions and stop, in trace order."""
+    """Each conversation's messages, judge decisions, stop and the program's own steps, round by round.
+
+    Within a round they are in a canonical order (by kind, agent and content), not in the trace's:
+    turns taken at once (synchronous speakers, a panel's answers) end in any order.
+    """
     steps: dict[str, list[Step]] = defaultdict(list)
     for event in effective_events(events):
         if isinstance(event, MessageAdded):
@@ -82,7 +111,12 @@ def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
             steps[event.conversation_id].append(Step(kind, event.round, event.agent, event.content, event.decision))
         elif isinstance(event, Stopped):
             steps[event.conversation_id].append(Step("stop", event.round, None, event.reason, {"status": event.status, "rounds": event.rounds}))
-    return steps
+        elif not isinstance(event, BOOKKEEPING):
+            fields = event.model_dump(mode="json", exclude=set(EventBase.model_fields) | {"event"})
+            steps[event.conversation_id].append(
+                Step(event.event.replace("_", " "), event.round, event.agent, "", fields)
+            )
+    return {conversation: sorted(found, key=_canonical) for conversation, found in steps.items()}
 
 
 def _describe(original: Step, replayed: Step) -> str:
@@ -136,14 +170,12 @@ def replay_scenarios(manifest: RunManifest, override: Path | None = None) -> Sce
     return ScenarioSet(scenarios.source, scenarios.sha256, scenarios.scenarios[: manifest.scenario_count])
 
 
-def replay_spec(spec: ProtocolSpec, run_dir: Path) -> ProtocolSpec:
-    """The spec with every agent's model replaced by the run's recorded replies.
+def replay_spec(spec: Any, run_dir: Path) -> Any:
+    """A spec of any kind with every agent's model replaced by the run's recorded replies.
 
     Retries are off: a recorded failure must fail at once, as it finally did in the run.
     """
-    agents = [agent.model_copy(update={"model": f"replay:{run_dir}"}) for agent in spec.agents]
-    providers = {**spec.providers, "replay": ProviderSettings(max_retries=0)}
-    return spec.model_copy(update={"agents": agents, "providers": providers})
+    return with_provider(with_models(spec, [(None, f"replay:{run_dir}")]), "replay", ProviderSettings(max_retries=0))
 
 
 def default_replay_dir(run_dir: Path) -> Path:
@@ -156,30 +188,34 @@ def default_replay_dir(run_dir: Path) -> Path:
     return candidate
 
 
-def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
-    """Replay a run into a new run directory and compare it with the original, conversation by conversation.
+def replay_run(
+    run_dir: Path, catalog: ProgramCatalog, out: Path | None = None, scenarios: Path | None = None
+) -> ReplayReport:
+    """Replay a run (and the passes over it) into a new run directory and compare it with the original, conversation
+    by conversation. `catalog` builds the run's program and passes again, by kind.
 
     The original is read first, its trace checked to be its run.json's (`moot.trace.opening.open_run`).
     """
     manifest, recorded = read_run_events(run_dir)
-    if is_explorer_roster(manifest.spec):
-        raise UserError(f"run '{run_dir}' is a question-generation explorer run; replay re-runs protocol runs only")
-    try:
-        spec = ProtocolSpec.model_validate(manifest.spec)
-    except ValueError as exc:
-        raise UserError(f"{run_dir / 'run.json'}: its spec is not valid ({str(exc).splitlines()[0]})") from None
-    scenario_set = replay_scenarios(manifest, scenarios)
-    original = conversation_steps(recorded)
-    result: RunResult = asyncio.run(
-        run_async(
-            replay_spec(spec, run_dir.resolve()),
-            scenario_set,
-            out=out or default_replay_dir(run_dir),
-            concurrency=manifest.concurrency,
-            seed=manifest.seed,
-            cache_path=None,
-        )
+    source = run_dir.resolve()
+    program, inputs = catalog.rebuild(run_dir, manifest, Reopening(scenario_file=scenarios, replay_of=source))
+    session = RunSession.new(
+        program,
+        inputs,
+        out=out or default_replay_dir(run_dir),
+        seed=manifest.seed,
+        concurrency=manifest.concurrency,
+        cache_path=None,
     )
+    result: RunResult = asyncio.run(session.run())
+    for record in manifest.passes:
+        build = partial(catalog.rebuild_pass, record, replay_of=source)
+        asyncio.run(
+            RunSession.append(
+                result.run_dir, build, command=f"replay {record.kind}", concurrency=record.concurrency
+            ).run()
+        )
+    original = conversation_steps(recorded)
     replayed = conversation_steps(read_run_events(result.run_dir)[1])
     return ReplayReport(
         original=run_dir,

@@ -1,13 +1,17 @@
-"""Taking up an interrupted run: where each conversation stands, and the state it goes on from.
+"""Taking up an interrupted run: the read-only checks, where each conversation stands, and the state it goes on from.
 
 A conversation with a `stopped` event is done and kept as it is. One with events but no stop
 was interrupted: its complete rounds (those closed by a `round_ended`) stand, the graph state
 is rebuilt from their messages, and the conversation goes on from the next round. The events
-of its incomplete round are superseded: the runner lists them in a `resumed` marker, and
+of its incomplete round are superseded: the conversation lists them in a `resumed` marker, and
 `moot.trace.reading.effective_events` leaves them out for every reader.
 
 With the response cache on, the turns of the incomplete round that had been answered are
 served from it, so only the calls in flight at the interruption are made again.
+
+Other programs resume their units in their own way (an explorer's unfinished budget step, a
+judging pass's half-recorded decision); what every resumption shares is checked here first:
+`open_interrupted_run`, which reads the run without writing anything.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
-from moot.graphs.compiler import CompiledProtocol, compile_protocol
 from moot.graphs.state import TranscriptMessage
-from moot.graphs.stop import RoundView
+from moot.graphs.stop import RoundView, StopCondition
 from moot.graphs.turns import RoundPlan
+from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.text_replies import parse_text_reply
 from moot.protocols.spec import ROUND_START, ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios
@@ -36,12 +40,19 @@ from moot.trace.events import (
     RoundEnded,
     Stopped,
 )
-from moot.trace.manifest import MANIFEST_FILE, RunManifest
+from moot.trace.manifest import RunManifest
 from moot.trace.opening import open_run
 from moot.trace.reading import effective_events
-from pydantic import ValidationError
 
-from moot.errors import SpecError, UserError
+from moot.errors import UserError
+
+
+class CompiledRoles(Protocol):
+    """What rebuilding a conversation's state needs of its compiled protocol."""
+
+    spec: ProtocolSpec
+    schemas: dict[str, OutputSchema | None]
+    rule: StopCondition
 
 
 @dataclass(frozen=True)
@@ -62,14 +73,14 @@ class ResumePoint:
 
 @dataclass(frozen=True)
 class InterruptedRun:
-    """A run directory to resume, checked: its manifest, protocol, scenarios and recorded events."""
+    """A run directory to resume, checked: its manifest and recorded events."""
 
     run_dir: Path
     manifest: RunManifest
-    protocol: CompiledProtocol
-    scenarios: ScenarioSet
     events: list[Event]
     """Every recorded event, superseded ones included, in sequence order."""
+    where: str
+    """The trace as messages name it."""
 
 
 def events_by_conversation(events: Sequence[Event]) -> dict[str, list[Event]]:
@@ -92,7 +103,9 @@ def round_depths(plan: RoundPlan) -> dict[str, int]:
     return depth
 
 
-def _parsed_in_reply_order(protocol: CompiledProtocol, role: str, content: str, recorded: dict[str, Any] | None) -> dict[str, Any] | None:
+def _parsed_in_reply_order(
+    protocol: CompiledRoles, role: str, content: str, recorded: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The recorded fields in the order the reply's parse gave them (the trace stores keys sorted).
 
     The order shows in the prompts of later turns, so it must be the original one for the
@@ -105,7 +118,7 @@ def _parsed_in_reply_order(protocol: CompiledProtocol, role: str, content: str, 
     return again if again == recorded else recorded
 
 
-def rebuild_messages(protocol: CompiledProtocol, plan: RoundPlan, events: Sequence[Event]) -> list[TranscriptMessage]:
+def rebuild_messages(protocol: CompiledRoles, plan: RoundPlan, events: Sequence[Event]) -> list[TranscriptMessage]:
     """The graph state's messages from recorded `message_added` and `judge_decision` events."""
     depth = round_depths(plan)
     keyed = []
@@ -124,7 +137,7 @@ def rebuild_messages(protocol: CompiledProtocol, plan: RoundPlan, events: Sequen
     return [message for _, message in sorted(keyed, key=lambda pair: pair[0])]
 
 
-def resume_point(protocol: CompiledProtocol, plan: RoundPlan, events: Sequence[Event]) -> ResumePoint:
+def resume_point(protocol: CompiledRoles, plan: RoundPlan, events: Sequence[Event]) -> ResumePoint:
     """Where an interrupted conversation (its standing events, without a stop) goes on from."""
     start = next(e for e in events if isinstance(e, ConversationStarted))
     ends = [e for e in events if isinstance(e, RoundEnded)]
@@ -146,21 +159,7 @@ def stopped_events(events: Sequence[Event]) -> dict[str, Stopped]:
     return {e.conversation_id: e for e in events if isinstance(e, Stopped)}
 
 
-def _protocol(run_dir: Path, manifest: RunManifest) -> CompiledProtocol:
-    from moot.protocols.loader import describe_validation_error
-
-    try:
-        spec = ProtocolSpec.model_validate(manifest.spec)
-    except ValidationError as exc:
-        _, message = describe_validation_error(exc)
-        raise UserError(f"{run_dir / MANIFEST_FILE}: spec.{message}") from None
-    try:
-        return compile_protocol(spec)
-    except SpecError as exc:
-        raise UserError(f"{run_dir / MANIFEST_FILE}: spec.{exc}") from None
-
-
-def _scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet | None) -> ScenarioSet:
+def recorded_scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet | None) -> ScenarioSet:
     """The run's scenarios, from the file it started with (unchanged) or from `given`."""
     source = manifest.scenario_source
     if given is None:
@@ -182,39 +181,35 @@ def _scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet | None) 
     return ScenarioSet(given.source, given.sha256, [by_id[i] for i in ids])
 
 
-def _refuse_explorer(run_dir: Path, spec: dict, what: str) -> None:
-    """An explorer run is not a protocol run: say so in one line instead of re-running its roster."""
-    from moot.protocols.explorer import is_explorer_roster
-
-    if is_explorer_roster(spec):
-        raise UserError(f"run '{run_dir}' is a question-generation explorer run; it cannot be {what} (run the explorer again: its cache answers what was already asked)")
-
-
-def open_interrupted_run(run_dir: Path, scenarios: ScenarioSet | None = None) -> InterruptedRun:
+def open_interrupted_run(run_dir: Path) -> InterruptedRun:
     """Check a run directory can be resumed and read it, without writing anything; UserError when it cannot.
 
     Its trace must be run.json's (`moot.trace.opening.open_run`): a missing, empty, damaged or
     foreign trace is refused, never rebuilt by running the conversations again (only a run killed
     before its first event, whose run.json counts none, may have no trace). So is a trace whose
-    append-only triggers are gone: the store would create them again when it appends.
+    append-only triggers are gone: the store would create them again when it appends. A run is
+    resumable unless it completed and no pass over it is unfinished.
     """
-    from moot.graphs.plans import expand
-
     with open_run(run_dir) as opened:
         opened.require_append_only()
         manifest, trace = opened.manifest, opened.where
         events = list(opened.events())
-    _refuse_explorer(run_dir, manifest.spec, "resumed")
-    if manifest.status == "completed":
+    if manifest.status == "completed" and manifest.unfinished_pass() is None:
         counts = manifest.conversations
         raise UserError(f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume")
-    protocol = _protocol(run_dir, manifest)
-    scenario_set = _scenarios(run_dir, manifest, scenarios)
-    planned = {plan.conversation_id for plan in expand(protocol, scenario_set, manifest.seed)}
-    strangers = sorted({e.conversation_id for e in events} - planned)
-    if strangers:
-        raise UserError(f"{trace} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed do not plan; was run.json edited?")
     foreign = next((e for e in events if e.run_id != manifest.run_id), None)
     if foreign is not None:
         raise UserError(f"{trace}: event {foreign.seq} belongs to run '{foreign.run_id}', not to '{manifest.run_id}' of run.json")
-    return InterruptedRun(run_dir, manifest, protocol, scenario_set, events)
+    return InterruptedRun(run_dir, manifest, events, trace)
+
+
+def check_planned(interrupted: InterruptedRun, planned: set[str] | None) -> None:
+    """Refuse a trace holding a conversation the rebuilt program does not plan (None: it opens them as it goes)."""
+    if planned is None:
+        return
+    strangers = sorted({e.conversation_id for e in interrupted.events} - planned)
+    if strangers:
+        raise UserError(
+            f"{interrupted.where} holds conversation '{strangers[0]}', which run.json's spec, scenarios and seed"
+            " do not plan; was run.json edited?"
+        )

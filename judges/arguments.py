@@ -15,38 +15,44 @@ judges work on the arguments the first one finds, and a judge of each message in
 sees one speaker message, not another judge's decision. Every turn, model call and decision is
 appended to the run's own trace as a judge of each message would record it. Argument `i` (from 1)
 of message `r1:arguer_5` has the id `r1:arguer_5#i`: that is the `about` of the decisions on it.
-Decisions already in the trace are reused, so an interrupted pass resumes where it stopped.
+
+The pass is a program run by a run session opened to append, as the values judge's
+(`moot.judges.posthoc`): its units are the conversations with answers, each judged one answer
+after another. Decisions already in the trace are reused, and a decision whose turn was cut off
+is superseded, so an interrupted pass (`moot run --resume RUN_DIR`) goes on where it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moot.agents.cache import ResponseCache, check_cache_file, default_cache_path
-from moot.agents.pool import ModelPool
+from moot.agents.cache import default_cache_path
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.plans import stable_int
+from moot.graphs.executor import Executor
 from moot.graphs.nodes import AgentTurn
+from moot.graphs.program import ProgramRecord, ProgressCallback, ReportCallback, RunResult, UnitReport, WorkUnit
+from moot.graphs.session import RunSession, run_to_end
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
+from moot.graphs.worker import SessionWorker
 from moot.judges.posthoc import (
-    close_judging,
-    open_for_appending,
-    read_for_judging,
+    half_recorded,
+    pass_spec,
     speaker_roles,
     with_judges,
 )
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.specificity import specificity_output
 from moot.protocols.outputs.values import MAX_VALUES, clean_values
+from moot.protocols.spec import ProtocolSpec
 from moot.protocols.values.taxonomy import ValueTaxonomy
-from moot.scenarios import Scenario
+from moot.scenarios import Scenario, ScenarioSet
 from moot.scenarios.dilemmas import load_value_vocabulary
 from moot.trace.events import (
     ConversationStarted,
@@ -54,12 +60,16 @@ from moot.trace.events import (
     Event,
     JudgeDecision,
     MessageAdded,
+    Resumed,
 )
-from moot.trace.manifest import RunManifest
-from moot.trace.writer import TraceWriter
+from moot.trace.manifest import PassRecord, RunManifest
+from moot.trace.reading import effective_events
 from pydantic import BaseModel, ConfigDict, Field
 
 from moot.errors import UserError
+
+ARGUMENTS_PASS = "judge_arguments"
+"""The kind of the argument judges' pass, as run.json records it."""
 
 EXTRACTION_ROLE = "argument_extraction"
 VALUES_ROLE = "argument_values"
@@ -169,6 +179,22 @@ class ArgumentJudgingReport:
     failed: int
     """Answers whose judging failed after retries (recorded as error events)."""
 
+    @classmethod
+    def of(cls, tally: dict[str, int]) -> ArgumentJudgingReport:
+        """The report of the pass from what its units counted."""
+        return cls(**{key: tally.get(key, 0) for key in TALLY})
+
+    def line(self) -> str:
+        """The report in one line."""
+        return (
+            f"arguments: {self.answers} answers, {self.arguments} arguments; {self.judged} decisions made"
+            f" ({self.unparsed} unparsed, {self.failed} failed), {self.reused} reused"
+        )
+
+
+TALLY = ("answers", "arguments", "judged", "reused", "unparsed", "failed")
+"""What the argument judges' units count, in the report's order."""
+
 
 def _judging_spec(run_spec: dict[str, Any], schemas: dict[str, OutputSchema], model: str | None) -> Any:
     sees = speaker_roles(run_spec)
@@ -182,96 +208,230 @@ def _judging_spec(run_spec: dict[str, Any], schemas: dict[str, OutputSchema], mo
     return with_judges(run_spec, roles, agents, "argument judges")[0]
 
 
-def judge_arguments_run(run_dir: Path | str, *, model: str | None = None, vocabulary: Path | str | None = None, cache_path: Path | None = None, concurrency: int = 4) -> ArgumentJudgingReport:
+def judge_schemas(names: list[str]) -> dict[str, OutputSchema]:
+    """The output of each argument judge, the value judge's over the vocabulary `names`."""
+    return {
+        EXTRACTION_ROLE: argument_list_output(),
+        VALUES_ROLE: argument_values_output(names),
+        SPECIFICITY_ROLE: specificity_output(),
+    }
+
+
+def free_text_roles(spec: ProtocolSpec | dict[str, Any]) -> set[str]:
+    """The speaker roles of a spec whose answers are free text (no output schema)."""
+    roles = spec.model_dump()["roles"] if isinstance(spec, ProtocolSpec) else spec["roles"]
+    return {
+        name for name, role in roles.items() if role.get("kind", "speaker") == "speaker" and role.get("output") is None
+    }
+
+
+def answers_of(events: Sequence[Event], free_text: set[str]) -> list[MessageAdded]:
+    """The free-text answers among a run's events that stand."""
+    return [
+        e for e in effective_events(events) if isinstance(e, MessageAdded) and e.role in free_text and e.content.strip()
+    ]
+
+
+class ArgumentJudging:
+    """The argument judges' pass over a finished run: a program whose units are the conversations with answers."""
+
+    kind = ARGUMENTS_PASS
+
+    def __init__(self, spec: ProtocolSpec, vocabulary: list[str], conversations: list[str], first_event: int) -> None:
+        self.spec = spec
+        self.vocabulary = vocabulary
+        """The value names the value judge chooses from."""
+        self.conversations = conversations
+        self.first_event = first_event
+        """Events of the trace before the pass: its own come after."""
+        self.free_text = free_text_roles(spec)
+        schemas = judge_schemas(vocabulary)
+        self.turns = {role: AgentTurn(spec, spec.agent(JUDGE_AGENTS[role]), schemas[role]) for role in _ROLES}
+        # An answer asked for k arguments is split into at most k: small models otherwise pad the list with repeats.
+        extraction = spec.agent(JUDGE_AGENTS[EXTRACTION_ROLE])
+        asked = {a.name: a.variables.get("k", spec.variables.get("k")) for a in spec.speakers()}
+        self.extractors = {
+            name: AgentTurn(spec, extraction, argument_list_output(min(int(k), MAX_ARGUMENTS)))
+            for name, k in asked.items()
+            if isinstance(k, int) and k >= 1
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to other processes as what builds it (its turns' templates do not pickle).
+        return (ArgumentJudging, (self.spec, self.vocabulary, self.conversations, self.first_event))
+
+    @property
+    def name(self) -> str:
+        """The run's protocol."""
+        return self.spec.name
+
+    @property
+    def roster(self) -> ProtocolSpec:
+        """The run's spec with the three judges."""
+        return self.spec
+
+    def describe(self) -> str:
+        """What the pass judges."""
+        return f"ok: argument judges over the free-text answers of {len(self.conversations)} conversations"
+
+    def mermaid(self) -> str:
+        """Each answer to the extractor, each argument to the value and specificity judges."""
+        return (
+            "flowchart LR\n    answer --> argument_extractor\n"
+            "    argument_extractor --> argument_value_judge\n    argument_extractor --> specificity_judge"
+        )
+
+    def draw(self) -> str:
+        """The three judges."""
+        return "\n".join(
+            f"judge: {agent} ({role}, {self.spec.model_of(self.spec.agent(agent))})"
+            for role, agent in JUDGE_AGENTS.items()
+        )
+
+    def record(self) -> ProgramRecord:
+        """Recorded as its spec and its value vocabulary."""
+        return ProgramRecord(self.kind, self.spec, {"vocabulary": self.vocabulary})
+
+    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
+        """One unit per conversation with answers."""
+        return [WorkUnit(cid, (cid,)) for cid in self.conversations]
+
+    def planned(self, units: Sequence[WorkUnit]) -> int:
+        """A pass plans no conversation: it judges the run's."""
+        return 0
+
+    def steps(self, units: Sequence[WorkUnit]) -> int:
+        """A step per conversation."""
+        return len(units)
+
+    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
+        """Every conversation is looked at again (decisions made are reused there)."""
+        return {}
+
+    async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
+        """Judge the answers of one conversation, one after another, reusing the decisions that stand."""
+        standing = effective_events(list(worker.store.events(unit.id)))
+        start = next(e for e in standing if isinstance(e, ConversationStarted))
+        cut_off = half_recorded(standing, self.first_event, set(JUDGE_AGENTS.values()))
+        writer = worker.writer()
+        order = tuple(start.order)
+        judges = [self.spec.agent(name) for name in JUDGE_AGENTS.values()]
+        ctx = worker.context(
+            unit.id, Scenario.model_validate(start.scenario), order, plan_round(self.spec, order),
+            seed=start.seed, repeat=start.repeat, emit=writer.emit, agents=judges,
+        )
+        if cut_off:
+            kept = max((e.round for e in standing), default=0)
+            writer.emit(Resumed(**ctx.ids(kept), kept_rounds=kept, superseded=cut_off))
+        earlier = {
+            (e.role, e.about): e
+            for e in standing
+            if isinstance(e, JudgeDecision) and e.role in _ROLES and e.about and e.seq not in cut_off
+        }
+        tally = dict.fromkeys(TALLY, 0)
+        for answer in answers_of(standing, self.free_text):
+            await self._judge_answer(ctx, answer, earlier, tally, writer.emit)
+        return UnitReport(unit.id, "completed", steps=1, usage=worker.take_usage(writer), tally=tally)
+
+    async def _judge_answer(
+        self,
+        ctx: ConversationContext,
+        answer: MessageAdded,
+        earlier: dict[tuple[str, str], JudgeDecision],
+        tally: dict[str, int],
+        emit: Any,
+    ) -> None:
+        message = TranscriptMessage(
+            round=answer.round, agent=answer.agent or "", role=answer.role, kind="speaker", position=answer.position,
+            content=answer.content, parsed=answer.parsed,
+        )
+
+        async def decide(role: str, judged: TranscriptMessage) -> dict[str, Any] | None:
+            found = earlier.get((role, judged.id))
+            if found is not None:
+                tally["reused"] += 1
+                return found.decision
+            turn = self.extractors.get(judged.agent, self.turns[role]) if role == EXTRACTION_ROLE else self.turns[role]
+            decision = await turn(ctx, judged.round, [judged], judged)
+            tally["judged"] += 1
+            tally["unparsed"] += decision.parsed is None
+            return decision.parsed
+
+        try:
+            extracted = await decide(EXTRACTION_ROLE, message)
+            if extracted is None:
+                return
+            tally["answers"] += 1
+            for index, text in enumerate(extracted.get("arguments") or [], start=1):
+                tally["arguments"] += 1
+                argument = message.model_copy(update={"agent": f"{message.agent}#{index}", "content": text, "parsed": None})
+                await decide(VALUES_ROLE, argument)
+                await decide(SPECIFICITY_ROLE, argument)
+        except ConversationFailed as exc:
+            emit(ErrorEvent(**ctx.ids(answer.round, JUDGE_AGENTS[EXTRACTION_ROLE]), kind=exc.kind, message=exc.message))
+            tally["failed"] += 1
+
+    def summary(self, result: RunResult) -> list[str]:
+        """What the pass judged."""
+        return [ArgumentJudgingReport.of(result.tally).line()]
+
+
+def rebuild_arguments_pass(
+    record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
+) -> ArgumentJudging:
+    """The argument judges' pass as run.json records it (on a replay: over the replayed run, its replies the
+    original's)."""
+    spec = pass_spec(record, manifest, replay_of)
+    first_event = record.first_event if replay_of is None else manifest.events
+    conversations = list(dict.fromkeys(a.conversation_id for a in answers_of(events, free_text_roles(spec))))
+    return ArgumentJudging(spec, list(record.options.get("vocabulary") or []), conversations, first_event)
+
+
+def judge_arguments_run(
+    run_dir: Path | str,
+    *,
+    model: str | None = None,
+    vocabulary: Path | str | None = None,
+    cache_path: Path | None = None,
+    concurrency: int = 4,
+    executor: Executor | None = None,
+    trace: str | None = None,
+    ledger: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> ArgumentJudgingReport:
     """Split every free-text answer of a finished run into arguments, then judge each argument's values and specificity.
 
     `model` is the judges' model (default: the run's default model); `vocabulary` a file of value
     names (one per line, or a CSV with a `value` column; default: the values of the run's
-    dilemmas, or the bundled vocabulary for open questions).
+    dilemmas, or the bundled vocabulary for open questions). `concurrency` conversations are
+    judged at once, by `executor`; `trace` and `ledger` as for `moot.judges.posthoc.judge_run`.
     """
     run_dir = Path(run_dir)
-    if concurrency < 1:
-        raise UserError(f"concurrency must be at least 1 (got {concurrency})")
-    manifest, events = read_for_judging(run_dir)
-    free_text = {name for name, role in manifest.spec["roles"].items() if role.get("kind", "speaker") == "speaker" and role.get("output") is None}
-    starts = [e for e in events if isinstance(e, ConversationStarted)]
-    names = load_value_vocabulary(vocabulary) if vocabulary else run_vocabulary(starts)
-    schemas = {EXTRACTION_ROLE: argument_list_output(), VALUES_ROLE: argument_values_output(names), SPECIFICITY_ROLE: specificity_output()}
-    spec = _judging_spec(manifest.spec, schemas, model)
-    answers = [e for e in events if isinstance(e, MessageAdded) and e.role in free_text and e.content.strip()]
-    if not answers:
-        raise UserError(f"run '{run_dir}' has no free-text answers to split into arguments (is it a long-form run?)")
-    missing = [s.scenario_id for s in starts if not s.scenario]
-    if missing:
-        raise UserError(f"conversation of scenario '{missing[0]}' does not record its scenario; re-run it with this version of moot")
-    if cache_path is not None:
-        check_cache_file(cache_path)
-    # Opened last: opening the trace to append creates its side files, so every check comes first.
-    store = open_for_appending(run_dir, manifest)
-    try:
-        return asyncio.run(_judge_all(spec, schemas, manifest, events, answers, store, cache_path, concurrency, run_dir))
-    finally:
-        store.close()
 
+    def build(manifest: RunManifest, events: list[Event]) -> ArgumentJudging:
+        free_text = free_text_roles(manifest.spec)
+        starts = [e for e in events if isinstance(e, ConversationStarted)]
+        names = load_value_vocabulary(vocabulary) if vocabulary else run_vocabulary(starts)
+        spec = _judging_spec(manifest.spec, judge_schemas(names), model)
+        answers = answers_of(events, free_text)
+        if not answers:
+            raise UserError(
+                f"run '{run_dir}' has no free-text answers to split into arguments (is it a long-form run?)"
+            )
+        missing = [s.scenario_id for s in starts if not s.scenario]
+        if missing:
+            raise UserError(
+                f"conversation of scenario '{missing[0]}' does not record its scenario;"
+                " re-run it with this version of moot"
+            )
+        conversations = list(dict.fromkeys(a.conversation_id for a in answers))
+        return ArgumentJudging(spec, names, conversations, manifest.events)
 
-async def _judge_all(spec: Any, schemas: dict[str, OutputSchema], manifest: RunManifest, events: list[Event], answers: list[MessageAdded], store: Any, cache_path: Path | None, concurrency: int, run_dir: Path) -> ArgumentJudgingReport:
-    turns = {role: AgentTurn(spec, spec.agent(JUDGE_AGENTS[role]), schemas[role]) for role in _ROLES}
-    # An answer asked for k arguments is split into at most k: small models otherwise pad the list with repeats.
-    extraction = spec.agent(JUDGE_AGENTS[EXTRACTION_ROLE])
-    asked = {a.name: a.variables.get("k", spec.variables.get("k")) for a in spec.speakers()}
-    extractors = {name: AgentTurn(spec, extraction, argument_list_output(min(int(k), MAX_ARGUMENTS))) for name, k in asked.items() if isinstance(k, int) and k >= 1}
-    cache = ResponseCache(cache_path) if cache_path else None
-    pool = ModelPool(spec, cache)
-    writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
-    starts = {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
-    earlier = {(e.conversation_id, e.role, e.about): e for e in events if isinstance(e, JudgeDecision) and e.role in _ROLES and e.about}
-    counts = {"answers": 0, "arguments": 0, "judged": 0, "reused": 0, "unparsed": 0, "failed": 0}
-    lock = asyncio.Semaphore(concurrency)
-
-    def context(cid: str) -> ConversationContext:
-        start = starts[cid]
-        order = tuple(start.order)
-        judges = [spec.agent(name) for name in JUDGE_AGENTS.values()]
-        return ConversationContext(
-            run_id=manifest.run_id, conversation_id=cid, scenario=Scenario.model_validate(start.scenario), order=order, repeat=start.repeat,
-            seed=start.seed, plan=plan_round(spec, order), gateways={a.name: pool.gateway(a) for a in judges},
-            agent_seeds={a.name: stable_int(start.seed, a.name) for a in judges}, emit=writer.emit,
-        )
-
-    async def decide(ctx: ConversationContext, role: str, message: TranscriptMessage) -> dict[str, Any] | None:
-        found = earlier.get((ctx.conversation_id, role, message.id))
-        if found is not None:
-            counts["reused"] += 1
-            return found.decision
-        turn = extractors.get(message.agent, turns[role]) if role == EXTRACTION_ROLE else turns[role]
-        async with lock:
-            decision = await turn(ctx, message.round, [message], message)
-        counts["judged"] += 1
-        counts["unparsed"] += decision.parsed is None
-        return decision.parsed
-
-    async def judge_answer(answer: MessageAdded) -> None:
-        ctx = context(answer.conversation_id)
-        message = TranscriptMessage(round=answer.round, agent=answer.agent or "", role=answer.role, kind="speaker", position=answer.position, content=answer.content, parsed=answer.parsed)
-        try:
-            extracted = await decide(ctx, EXTRACTION_ROLE, message)
-            if extracted is None:
-                return
-            counts["answers"] += 1
-            for index, text in enumerate(extracted.get("arguments") or [], start=1):
-                counts["arguments"] += 1
-                argument = message.model_copy(update={"agent": f"{message.agent}#{index}", "content": text, "parsed": None})
-                await decide(ctx, VALUES_ROLE, argument)
-                await decide(ctx, SPECIFICITY_ROLE, argument)
-        except ConversationFailed as exc:
-            writer.emit(ErrorEvent(**ctx.ids(answer.round, JUDGE_AGENTS[EXTRACTION_ROLE]), kind=exc.kind, message=exc.message))
-            counts["failed"] += 1
-
-    try:
-        await asyncio.gather(*(judge_answer(answer) for answer in answers))
-    finally:
-        await close_judging(run_dir, manifest, store, writer, pool, cache)
-    return ArgumentJudgingReport(**counts)
+    session = RunSession.append(
+        run_dir, build, command="judge arguments", cache_path=cache_path, concurrency=concurrency, executor=executor,
+        progress=progress, trace=trace, ledger=ledger,
+    )
+    return ArgumentJudgingReport.of(run_to_end(session).tally)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: the decisions made so far are in the trace; run again to go on", file=sys.stderr)
+        print(
+            "interrupted: the decisions made so far are in the trace;"
+            f" finish the pass with `moot run --resume {args.run_dir}`",
+            file=sys.stderr,
+        )
         return 130
     print(f"{report.answers} answers, {report.arguments} arguments: {report.judged} decisions made ({report.unparsed} unparsed), {report.reused} reused, {report.failed} answers failed")
     return 0

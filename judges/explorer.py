@@ -1,4 +1,4 @@
-"""The question explorer as a LangGraph state machine, and its run into a run directory.
+"""The question explorer as a LangGraph state machine: a program a run session runs.
 
     START -> select_arm -> generate -> dedupe -> next_question
     next_question -> panel_answer -> tag_values -> score        while questions of the step remain
@@ -18,37 +18,54 @@ question set rebuilt from the trace alone.
 Conversations: `s<step>` holds a budget step (arm choice, generation, duplicates, arm update);
 `s<step>q<n>` holds one question (its panels, judge, refiner), one round per version of the
 question (round v + 1 scores version v) and one more round for the final panel.
+
+The search is one unit of work (its steps follow one another); within a step, the panel's and
+the judge's calls run concurrently, at most the run's `concurrency` in flight. The unit is
+resumable: the budget steps that stand are kept, the unfinished step's events are superseded by
+`resumed` markers and the step is run again, the bandit's state rebuilt from the trace
+(`moot.judges.explorer_trace`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets as token_source
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from moot.agents.cache import ResponseCache
-from moot.agents.pool import ModelPool
+from pydantic import ValidationError
+
 from moot.judges.explorer_scoring import (
     ScoreTerms,
     informativeness_answers,
     ucb_scores_arms,
     ucb_select_arms,
 )
+from moot.judges.explorer_trace import search_point
 from moot.graphs.checks import check_spec
 from moot.graphs.compiler import check_compiled
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.plans import stable_int
 from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
-from moot.graphs.runner import RunResult, package_versions, prepare_run_dir
+from moot.graphs.program import (
+    ProgramRecord,
+    ReportCallback,
+    Reopening,
+    RunOptions,
+    RunResult,
+    UnitReport,
+    UnitStatus,
+    WorkUnit,
+)
+from moot.graphs.replay import replay_spec
 from moot.graphs.turns import RoundPlan, plan_round
+from moot.graphs.worker import SessionWorker, UnitWriter, sample_context
 from moot.protocols.explorer import (
+    EXPLORER_KIND,
     GENERATOR_ROLE,
     JUDGE_ROLE,
     PANEL_ROLE,
@@ -60,13 +77,13 @@ from moot.protocols.explorer import (
     roster_path,
     roster_spec,
 )
-from moot.protocols.loader import LoadedSpec
+from moot.protocols.loader import LoadedSpec, describe_validation_error
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.values import values_output
-from moot.protocols.spec import ProtocolSpec, spec_hash
+from moot.protocols.spec import ProtocolSpec
 from moot.protocols.templates import render
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
-from moot.scenarios import Scenario
+from moot.scenarios import Scenario, ScenarioSet
 from moot.scenarios.dedupe import (
     Method,
     drop_near_duplicates,
@@ -85,11 +102,12 @@ from moot.trace.events import (
     QuestionProposed,
     QuestionRefined,
     QuestionScored,
+    Resumed,
     Stopped,
 )
-from moot.trace.manifest import RunManifest
-from moot.trace.store import TRACE_FILE, SQLiteTraceStore
-from moot.trace.writer import TraceWriter
+from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, RunManifest
+from moot.trace.opening import open_run
+from moot.trace.reading import effective_events
 
 from moot.errors import SpecError, UserError
 
@@ -179,16 +197,32 @@ class ExplorerState(TypedDict):
 # --- the compiled explorer ------------------------------------------------------------------------
 
 
+SEARCH_UNIT = "search"
+"""The id of an explorer's one unit of work."""
+
+
 @dataclass
 class CompiledExplorer:
-    """A checked explorer spec with its roster, topics and compiled graph."""
+    """A checked explorer spec with its roster, topics and compiled graph; a program whose one unit is the search."""
 
     spec: ExplorerSpec
     roster: ProtocolSpec
     schemas: dict[str, OutputSchema | None]
     topics: TopicSet
     method: Method
+    base_dir: Path | None = None
+    """The folder its topic files are relative to."""
     graph: Any = None
+    kind = EXPLORER_KIND
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to other processes as its spec (similarity chosen) and topics, and compiled again there.
+        return (_compiled_again, (self.spec, self.topics, self.base_dir))
+
+    @property
+    def name(self) -> str:
+        """The explorer's name."""
+        return self.spec.name
 
     def plan(self, order: tuple[str, ...] | None = None) -> RoundPlan:
         """The roster's round plan (every agent, synchronous): who may take turns."""
@@ -204,6 +238,68 @@ class CompiledExplorer:
         per_question = 4 * (spec.max_refinements + 1) + 3
         per_step = 5 + len(spec.generators) * spec.questions_per_step * per_question
         return spec.budget * per_step + 10
+
+    def describe(self) -> str:
+        """`ok:`, its topics, budget and agents."""
+        spec = self.spec
+        return (
+            f"ok: {spec.name}: explorer, {len(self.topics.topics)} topics, budget {spec.budget},"
+            f" {len(spec.generators)} generator(s), panel {len(spec.panel)}, final panel {len(spec.final_panel)},"
+            f" up to {spec.max_refinements} rewrite(s) per question"
+        )
+
+    def draw(self) -> str:
+        """Its agents, each with its role, model and temperature."""
+        roster = self.roster
+        return "\n".join(
+            ["agents:"]
+            + [f"  {a.name} ({a.role}, {roster.model_of(a)}, temperature {a.temperature})" for a in roster.agents]
+        )
+
+    def record(self) -> ProgramRecord:
+        """Recorded as its roster (run.json's `spec`), its own spec, and the folder its topic files are relative to."""
+        return ProgramRecord(
+            self.kind, self.roster, self.spec.model_dump(mode="json"), str(self.base_dir) if self.base_dir else None
+        )
+
+    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
+        """The search, as one unit: its steps follow one another."""
+        return [WorkUnit(SEARCH_UNIT, None)]
+
+    def planned(self, units: Sequence[WorkUnit]) -> int:
+        """None: the search opens its conversations as it goes."""
+        return 0
+
+    def steps(self, units: Sequence[WorkUnit]) -> int:
+        """A progress step per budget step."""
+        return self.spec.budget
+
+    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
+        """The search, when every budget step of it stands."""
+        point = search_point(events, [topic.id for topic in self.topics.topics])
+        if point.steps < self.spec.budget:
+            return {}
+        return {SEARCH_UNIT: UnitReport(SEARCH_UNIT, "skipped", point.conversations, steps=point.steps)}
+
+    async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
+        """Run the search, or go on with it from its last complete budget step."""
+        return await search(self, worker, report)
+
+    def summary(self, result: RunResult) -> list[str]:
+        """The questions kept (the five best), the model calls, the run directory."""
+        with open_run(result.run_dir) as opened:
+            kept = [e for e in effective_events(opened.events()) if isinstance(e, QuestionKept)]
+        usage = result.manifest.usage.total
+        lines = [f"questions      {len(kept)} kept in {self.spec.budget} step(s)"]
+        lines += [
+            f"  {event.final_score:6.3f}  {event.text}" for event in sorted(kept, key=lambda e: -e.final_score)[:5]
+        ]
+        lines.append(
+            f"model calls    {usage.calls} ({usage.cache_hits} from the cache),"
+            f" {usage.tokens_in + usage.tokens_out} tokens"
+        )
+        lines.append(f"run directory  {result.run_dir}")
+        return lines
 
 
 SAMPLE_ANSWERS = [{"agent": "sample", "stance": "yes", "points": [{"text": "A sample point.", "values": ["Security"]}]}]
@@ -221,7 +317,7 @@ SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
 def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
     plan = plan_round(roster, tuple(agent.name for agent in roster.speakers()))
     scenario = Scenario(id="sample", title="A sample topic?", text="A sample question?")
-    ctx = ConversationContext("check", "check", scenario, plan.order, 0, 0, plan, {}, {}, lambda event: event)
+    ctx = sample_context(plan, scenario)
     for agent in roster.agents:
         (system, system_path), (turn, turn_path) = agent_prompts(roster, agent)
         for variables in SAMPLE_VARIABLES[agent.role]:
@@ -239,9 +335,21 @@ def _method(spec: ExplorerSpec) -> Method:
     return spec.similarity
 
 
-def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None) -> CompiledExplorer:
-    """Check an explorer spec (names, models, prompts, topics) and compile its graph; SpecError on the first mistake."""
+def _settled(spec: ExplorerSpec) -> ExplorerSpec:
+    """The spec with its similarity measure chosen, as run.json records it (so that a resume or a replay measures
+    similarity the same way on any machine)."""
+    return spec.model_copy(update={"similarity": _method(spec)})
+
+
+def compile_explorer(
+    spec: ExplorerSpec, base_dir: Path | None = None, *, topics: TopicSet | None = None
+) -> CompiledExplorer:
+    """Check an explorer spec (names, models, prompts, topics) and compile its graph; SpecError on the first mistake.
+
+    `topics`: the topics, already read (the spec's are then not read again).
+    """
     check_names(spec)
+    spec = _settled(spec)
     roster = roster_spec(spec)
     try:
         schemas = check_spec(roster)
@@ -252,13 +360,19 @@ def compile_explorer(spec: ExplorerSpec, base_dir: Path | None = None) -> Compil
         _dry_render(roster, schemas)
     except SpecError as exc:
         raise SpecError(f"template of role '{exc.path[1] if len(exc.path) > 1 else '?'}': {exc.message}", ()) from None
-    try:
-        topics = load_topics(spec.topics, base_dir, spec.max_topics)
-    except UserError as exc:
-        raise SpecError(str(exc), ("topics",)) from None
-    compiled = CompiledExplorer(spec, roster, schemas, topics, _method(spec))
+    if topics is None:
+        try:
+            topics = load_topics(spec.topics, base_dir, spec.max_topics)
+        except UserError as exc:
+            raise SpecError(str(exc), ("topics",)) from None
+    compiled = CompiledExplorer(spec, roster, schemas, topics, _method(spec), base_dir.resolve() if base_dir else None)
     compiled.graph = build_explorer_graph()
     return compiled
+
+
+def _compiled_again(spec: ExplorerSpec, topics: TopicSet, base_dir: Path | None) -> CompiledExplorer:
+    """An explorer compiled in another process from what it was sent."""
+    return compile_explorer(spec, base_dir, topics=topics)
 
 
 def compile_explorer_loaded(loaded: LoadedSpec) -> CompiledExplorer:
@@ -267,6 +381,58 @@ def compile_explorer_loaded(loaded: LoadedSpec) -> CompiledExplorer:
         return compile_explorer(loaded.spec, loaded.base_dir)
     except SpecError as exc:
         raise loaded.error(exc) from None
+
+
+def topic_inputs(topics: TopicSet) -> ScenarioSet:
+    """An explorer's topics as the inputs run.json records (`topics:` and their sources, their digest, their ids)."""
+    scenarios = [
+        Scenario(id=topic.id, title="topic", text=topic.text, metadata={"source": topic.source})
+        for topic in topics.topics
+    ]
+    return ScenarioSet(f"topics:{topics.source}", topics.sha256, scenarios)
+
+
+def prepare_explorer(loaded: LoadedSpec, options: RunOptions) -> tuple[CompiledExplorer, ScenarioSet]:
+    """An explorer with `--limit` topics at most, compiled, and its topics; options for protocols are refused."""
+    protocol_only = {"--scenarios": options.scenarios, "--repeats": options.repeats, "--orders": options.orders}
+    for option, value in protocol_only.items():
+        if value is not None:
+            raise UserError(
+                f"{option} does not apply to an explorer spec (kind: question_generation);"
+                " its topics are the spec's `topics`"
+            )
+    if options.limit is not None:
+        if options.limit < 1:
+            raise UserError(f"--limit must be at least 1 (got {options.limit})")
+        loaded = loaded.replaced(loaded.spec.model_copy(update={"max_topics": options.limit}))
+    compiled = compile_explorer_loaded(loaded)
+    return compiled, topic_inputs(compiled.topics)
+
+
+def rebuild_explorer(
+    run_dir: Path, manifest: RunManifest, reopening: Reopening
+) -> tuple[CompiledExplorer, ScenarioSet]:
+    """An explorer run's explorer from its run.json (its topics read again, and checked to be the run's)."""
+    where = run_dir / MANIFEST_FILE
+    data = manifest.program_spec or (manifest.spec.get("variables") or {}).get("explorer")
+    try:
+        spec = ExplorerSpec.model_validate(data)
+    except ValidationError as exc:
+        _, message = describe_validation_error(exc)
+        raise UserError(f"{where}: program_spec.{message}") from None
+    if reopening.replay_of is not None:
+        spec = replay_spec(spec, reopening.replay_of)
+    try:
+        compiled = compile_explorer(spec, Path(manifest.spec_dir) if manifest.spec_dir else None)
+    except SpecError as exc:
+        raise UserError(f"{where}: program_spec.{exc}") from None
+    if compiled.topics.sha256 != manifest.scenario_hash:
+        raise UserError(
+            f"the topics of run '{run_dir}' changed since it started"
+            f" (sha256 {manifest.scenario_hash[:12]}..., now {compiled.topics.sha256[:12]}...);"
+            " it needs the topics it started with"
+        )
+    return compiled, topic_inputs(compiled.topics)
 
 
 def build_explorer_graph() -> Any:
@@ -306,18 +472,21 @@ def _after_step(state: ExplorerState) -> str:
 
 @dataclass
 class ExplorerRuntime:
-    """What the nodes need besides the state: the compiled explorer, the models, the trace."""
+    """What the nodes need besides the state: the compiled explorer, the session's worker, the search's
+    conversations."""
 
     compiled: CompiledExplorer
-    run_id: str
-    seed: int
-    pool: ModelPool
-    emit: Callable[[Event], Event]
-    manifest: RunManifest
-    progress: Callable[[int, int], None] | None = None
-    save: Callable[[], None] = lambda: None
-    """Rewrite run.json with the counts so far (called whenever a conversation ends, so a killed run leaves it current)."""
+    worker: SessionWorker
+    report: ReportCallback
+    writer: UnitWriter
+    calls: asyncio.Semaphore
+    """Model calls in flight at once (the run's concurrency)."""
+    counts: ConversationCounts = field(default_factory=ConversationCounts)
+    """The search's conversations: opened, completed, failed."""
+    steps: int = 0
+    """Budget steps complete."""
     conversations: dict[str, ConversationContext] = field(default_factory=dict)
+    """The conversations open now."""
 
     @property
     def spec(self) -> ExplorerSpec:
@@ -329,28 +498,43 @@ class ExplorerRuntime:
         """The arms."""
         return self.compiled.topics.topics
 
+    def emit(self, event: Event) -> Event:
+        """Append an event to the run's trace."""
+        return self.writer.emit(event)
+
+    def snapshot(self, status: UnitStatus) -> UnitReport:
+        """How the search stands, with the usage of its calls since the last report."""
+        return UnitReport(
+            SEARCH_UNIT, status, self.counts.model_copy(), self.steps, self.worker.take_usage(self.writer)
+        )
+
     def open(self, conversation_id: str, scenario: Scenario, order: list[str]) -> ConversationContext:
         """Start a conversation: its context, and its `conversation_started` event."""
         roster = self.compiled.roster
-        seed = stable_int(self.seed, conversation_id)
-        plan = plan_round(roster, tuple(order))
-        ctx = ConversationContext(
-            run_id=self.run_id, conversation_id=conversation_id, scenario=scenario, order=tuple(order), repeat=0, seed=seed, plan=plan,
-            gateways={agent.name: self.pool.gateway(agent) for agent in roster.agents},
-            agent_seeds={agent.name: agent.seed if agent.seed is not None else stable_int(seed, agent.name) for agent in roster.agents},
-            emit=self.emit,
+        seed = stable_int(self.worker.job.seed, conversation_id)
+        ctx = self.worker.context(
+            conversation_id, scenario, tuple(order), plan_round(roster, tuple(order)), seed=seed, emit=self.emit
         )
         self.conversations[conversation_id] = ctx
-        self.manifest.conversations.planned += 1
+        self.counts.planned += 1
         self.emit(ConversationStarted(**ctx.ids(0), protocol=roster.name, order=list(order), repeat=0, seed=seed, scenario=scenario.model_dump(mode="json")))
         return ctx
 
     def close(self, ctx: ConversationContext, rounds: int, reason: str) -> None:
-        """End a conversation (completed) and count it in run.json."""
+        """End a conversation (completed), and report how the search stands."""
         self.emit(Stopped(**ctx.ids(rounds), status="completed", reason=reason, rounds=rounds))
-        self.manifest.conversations.completed += 1
+        self.counts.completed += 1
         self.conversations.pop(ctx.conversation_id, None)
-        self.save()
+        self.report(self.snapshot("running"))
+
+    def fail_open_conversations(self, exc: BaseException) -> None:
+        """Record an error ending every open conversation (the search itself failed), and report it."""
+        for ctx in list(self.conversations.values()):
+            self.emit(ErrorEvent(**ctx.ids(0), kind="internal", message=f"{type(exc).__name__}: {exc}"))
+            self.emit(Stopped(**ctx.ids(0), status="failed", reason=f"{type(exc).__name__}: {exc}", rounds=0))
+            self.counts.failed += 1
+        self.conversations.clear()
+        self.report(self.snapshot("running"))
 
     async def turn(self, ctx: ConversationContext, agent_name: str, round_: int, variables: dict[str, Any]) -> dict[str, Any] | None:
         """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed: an error event)."""
@@ -359,11 +543,12 @@ class ExplorerRuntime:
         # The turn's inputs are this agent's template variables, in a copy of the roster.
         with_inputs = roster.model_copy(update={"agents": [agent if a.name == agent_name else a for a in roster.agents]})
         turn = AgentTurn(with_inputs, agent, self.compiled.schemas[agent.role])
-        try:
-            message = await turn(ctx, round_, [])
-        except ConversationFailed as exc:
-            self.emit(ErrorEvent(**ctx.ids(round_, agent_name), kind=exc.kind, message=exc.message))
-            return None
+        async with self.calls:
+            try:
+                message = await turn(ctx, round_, [])
+            except ConversationFailed as exc:
+                self.emit(ErrorEvent(**ctx.ids(round_, agent_name), kind=exc.kind, message=exc.message))
+                return None
         return message.parsed
 
 
@@ -597,9 +782,8 @@ async def update_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
     sums[arm] += reward
     kept = [qid for qid, a, _ in state["existing"] if a == arm and qid.startswith(f"s{step}q")]
     rt.emit(ArmUpdated(**ctx.ids(1), step=step, arm=rt.topics[arm].id, reward=reward, questions=kept, count=counts[arm], mean=sums[arm] / counts[arm]))
+    rt.steps = step
     rt.close(ctx, 1, f"step {step}: {len(scores)} question(s) kept, reward {reward:.3f}")
-    if rt.progress:
-        rt.progress(step, rt.spec.budget)
     return {"counts": counts, "sums": sums}
 
 
@@ -621,84 +805,48 @@ NODES = {
 # --- running -------------------------------------------------------------------------------------
 
 
-async def run_explorer_async(
-    compiled: CompiledExplorer,
-    *,
-    out: Path | None = None,
-    seed: int | None = None,
-    cache_path: Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> RunResult:
-    """Run the search into a new run directory (run.json + trace.sqlite, like any run)."""
-    run_dir = prepare_run_dir(out, compiled.roster)
-    seed = compiled.spec.seed if seed is None else seed
-    run_dir.mkdir(parents=True, exist_ok=True)
-    manifest = RunManifest(
-        run_id=f"run-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{token_source.token_hex(3)}",
-        protocol=compiled.spec.name,
-        spec=compiled.roster.model_dump(mode="json"),
-        spec_hash=spec_hash(compiled.roster),
-        scenario_source=f"topics:{compiled.topics.source}",
-        scenario_hash=compiled.topics.sha256,
-        scenario_count=len(compiled.topics.topics),
-        seed=seed,
-        concurrency=1,
-        cache=str(cache_path) if cache_path else None,
-        package_versions=package_versions(),
+async def search(compiled: CompiledExplorer, worker: SessionWorker, report: ReportCallback) -> UnitReport:
+    """Run the search on a session's worker, or go on with it: the budget steps that stand are kept, the unfinished
+    one is superseded and run again."""
+    topics = compiled.topics.topics
+    point = search_point(list(worker.store.events()), [topic.id for topic in topics])
+    rt = ExplorerRuntime(
+        compiled,
+        worker,
+        report,
+        worker.writer(),
+        asyncio.Semaphore(worker.job.concurrency),
+        point.conversations,
+        point.steps,
     )
-    manifest.write(run_dir)
-    store = SQLiteTraceStore(run_dir / TRACE_FILE)
-    cache = ResponseCache(cache_path) if cache_path else None
-    pool = ModelPool(compiled.roster, cache)
-    writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
-
-    def save() -> None:
-        manifest.usage = writer.usage
-        manifest.events = store.count()
-        manifest.final_hash = store.last_hash
-        manifest.write(run_dir)
-
-    runtime = ExplorerRuntime(compiled, manifest.run_id, seed, pool, writer.emit, manifest, progress, save)
-    n = len(compiled.topics.topics)
-    state: ExplorerState = {"budget": compiled.spec.budget, "step": 0, "counts": [0] * n, "sums": [0.0] * n, "arm": 0, "queue": [], "current": None, "existing": [], "step_scores": []}
-    if progress:
-        progress(0, compiled.spec.budget)
+    for conversation_id, (scenario_id, superseded) in point.superseded.items():
+        rt.emit(
+            Resumed(
+                run_id=worker.job.run_id,
+                conversation_id=conversation_id,
+                scenario_id=scenario_id,
+                kept_rounds=0,
+                superseded=superseded,
+            )
+        )
+    if point.steps >= compiled.spec.budget:
+        return rt.snapshot("skipped")
+    state: ExplorerState = {
+        "budget": compiled.spec.budget,
+        "step": point.steps,
+        "counts": point.counts,
+        "sums": point.sums,
+        "arm": 0,
+        "queue": [],
+        "current": None,
+        "existing": point.existing,
+        "step_scores": [],
+    }
     try:
-        await compiled.graph.ainvoke(state, context=runtime, config={"recursion_limit": compiled.recursion_limit()})
-        manifest.status = "completed"
+        await compiled.graph.ainvoke(state, context=rt, config={"recursion_limit": compiled.recursion_limit()})
     except (asyncio.CancelledError, KeyboardInterrupt):
-        manifest.status = "interrupted"
         raise
     except Exception as exc:
-        for ctx in list(runtime.conversations.values()):
-            writer.emit(ErrorEvent(**ctx.ids(0), kind="internal", message=f"{type(exc).__name__}: {exc}"))
-            writer.emit(Stopped(**ctx.ids(0), status="failed", reason=f"{type(exc).__name__}: {exc}", rounds=0))
-            manifest.conversations.failed += 1
-        manifest.status = "failed"
+        rt.fail_open_conversations(exc)
         raise
-    finally:
-        manifest.ended_at = datetime.now(UTC)
-        save()
-        store.close()
-        await pool.close()
-        if cache:
-            cache.close()
-    return RunResult(run_dir, manifest)
-
-
-def run_explorer(
-    spec: ExplorerSpec | LoadedSpec | CompiledExplorer,
-    *,
-    out: Path | str | None = None,
-    seed: int | None = None,
-    cache_path: Path | str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> RunResult:
-    """Compile (when needed) and run an explorer; return its run directory and manifest."""
-    if isinstance(spec, CompiledExplorer):
-        compiled = spec
-    elif isinstance(spec, LoadedSpec):
-        compiled = compile_explorer_loaded(spec)
-    else:
-        compiled = compile_explorer_loaded(LoadedSpec(spec, None))
-    return asyncio.run(run_explorer_async(compiled, out=Path(out) if out else None, seed=seed, cache_path=Path(cache_path) if cache_path else None, progress=progress))
+    return rt.snapshot("completed")

@@ -1,45 +1,54 @@
-"""Judging a finished run: `moot judge RUN_DIR --judge values`.
+"""Judging a finished run: `moot judge RUN_DIR --judge values`, a pass that appends to the run's trace.
 
 The judge reads every speaker message of the run, one at a time, exactly as a judge of each
 message inside the protocol graph would, and its turns, model calls and decisions are appended
-to the run's own trace (the hash chain goes on). Messages the judge already decided about are
-skipped, so an interrupted judging resumes where it stopped.
+to the run's own trace (the hash chain goes on). The pass is a program (`moot.graphs.program`)
+run by a run session opened to append (`moot.graphs.session.RunSession.append`): its units are
+the run's conversations, judged one message after another, several conversations at once (on a
+cluster too). run.json records the pass while it runs, so a killed pass is finished by
+`moot run --resume RUN_DIR`: the decisions made stand, a decision whose turn was cut off is
+superseded by a `resumed` marker, and the rest is judged. Messages a judge of the same name
+already decided about (in this pass or an earlier one) are skipped.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moot.agents.cache import ResponseCache, check_cache_file
-from moot.agents.pool import ModelPool
+from pydantic import ValidationError
+
 from moot.graphs.checks import check_spec
-from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.plans import stable_int
+from moot.graphs.context import ConversationFailed
+from moot.graphs.executor import Executor
 from moot.graphs.nodes import AgentTurn
+from moot.graphs.program import ProgramRecord, ProgressCallback, ReportCallback, RunResult, UnitReport, WorkUnit
+from moot.graphs.replay import replay_spec
+from moot.graphs.session import RunSession, run_to_end
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
-from moot.protocols.loader import validate_spec_data
+from moot.graphs.worker import SessionWorker
+from moot.protocols.loader import describe_validation_error, validate_spec_data
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import ProtocolSpec
-from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
+from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
 from moot.trace.events import (
     ConversationStarted,
     ErrorEvent,
     Event,
     JudgeDecision,
     MessageAdded,
+    Resumed,
 )
-from moot.trace.manifest import RunManifest, UsageReport, UsageTotals
-from moot.trace.opening import expectation, open_run
-from moot.trace.reading import open_run_trace
-from moot.trace.store import TraceStore
-from moot.trace.writer import TraceWriter
+from moot.trace.manifest import PassRecord, RunManifest
+from moot.trace.reading import effective_events
 
 from moot.errors import SpecError, UserError, unknown_name
+
+VALUES_PASS = "judge_values"
+"""The kind of a values judge's pass, as run.json records it."""
 
 POSTHOC_JUDGES: dict[str, dict[str, Any]] = {
     "values": {
@@ -66,6 +75,16 @@ class JudgingReport:
     """Decisions that could not be parsed."""
     failed: int
     """Messages whose judging failed after retries (recorded as error events)."""
+
+    @classmethod
+    def of(cls, judge: str, tally: dict[str, int]) -> JudgingReport:
+        """The report of a judge's pass from what its units counted."""
+        return cls(judge, *(tally.get(key, 0) for key in ("judged", "skipped", "unparsed", "failed")))
+
+    def line(self) -> str:
+        """The report in one line."""
+        counts = f"({self.unparsed} unparsed, {self.failed} failed), {self.skipped} already judged"
+        return f"{self.judge}: judged {self.judged} messages {counts}"
 
 
 def speaker_roles(run_spec: dict[str, Any]) -> list[str]:
@@ -98,7 +117,13 @@ def judge_spec(run_spec: dict[str, Any], judge: str, agent_name: str, model: str
     return with_judges(run_spec, {role_name: role}, [agent], f"judge '{judge}'")
 
 
-def _scenarios(manifest: RunManifest) -> dict[str, Scenario]:
+def recorded_scenarios(manifest: RunManifest, events: Sequence[Event]) -> dict[str, Scenario]:
+    """The scenario of each of a run's conversations, by id: as its conversations recorded them, else from the
+    run's scenario file (which must not have changed)."""
+    starts = [e for e in events if isinstance(e, ConversationStarted)]
+    recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
+    if len(recorded) == len({e.scenario_id for e in starts}):
+        return recorded
     try:
         path = resolve_scenario_source(manifest.scenario_source)
     except UserError as exc:
@@ -106,128 +131,208 @@ def _scenarios(manifest: RunManifest) -> dict[str, Scenario]:
     scenario_set = load_scenarios(path)
     if manifest.scenario_hash and scenario_set.sha256 != manifest.scenario_hash:
         raise UserError(f"scenario file '{path}' changed since the run (its hash differs from run.json's scenario_hash)")
-    return {s.id: s for s in scenario_set.scenarios}
-
-
-def read_for_judging(run_dir: Path) -> tuple[RunManifest, list[Event]]:
-    """The manifest and events of a run to judge, read without writing.
-
-    A judging pass appends to the trace and then writes the new count and final hash into
-    run.json, so it must not start on a trace that is not exactly what run.json records: it would
-    bless whatever was changed or added behind run.json's back. The trace is checked as every
-    reader checks it (`moot.trace.opening.open_run`), its append-only triggers must be there, and
-    it must end at run.json's final event.
-    """
-    with open_run(run_dir) as opened:
-        opened.require_append_only()
-        manifest = opened.manifest
-        if manifest.status == "running":
-            raise UserError(f"run '{run_dir}' is still running (or was killed); finish it before judging it")
-        events = list(opened.events())
-        if len(events) != manifest.events:
-            advice = f"finish the run with `moot run --resume {run_dir}` before judging it"
-            raise UserError(f"{opened.where}: {expectation(manifest)}; the trace holds {len(events)}: {advice}")
-    return manifest, events
-
-
-def open_for_appending(run_dir: Path, manifest: RunManifest) -> TraceStore:
-    """The run's trace opened to append to, after checking nothing was appended since it was read."""
-    store = open_run_trace(run_dir)
-    if store.last_hash != manifest.final_hash:
-        store.close()
-        advice = "judge it again once that is done"
-        changed = "changed while it was read (another process appends to it)"
-        raise UserError(f"the trace of run '{run_dir}' {changed}; {advice}")
-    return store
-
-
-def judge_run(run_dir: Path | str, judge: str = "values", *, model: str | None = None, taxonomy: str | None = None, agent_name: str | None = None, cache_path: Path | None = None, concurrency: int = 4) -> JudgingReport:
-    """Judge every speaker message of a finished run and append the decisions to its trace."""
-    run_dir = Path(run_dir)
-    manifest, events = read_for_judging(run_dir)
-    name = agent_name or f"{judge}_judge"
-    spec, schemas = judge_spec(manifest.spec, judge, name, model, taxonomy)
-    starts = [e for e in events if isinstance(e, ConversationStarted)]
-    recorded = {e.scenario_id: Scenario.model_validate(e.scenario) for e in starts if e.scenario}
-    scenarios = recorded if len(recorded) == len({e.scenario_id for e in starts}) else _scenarios(manifest)
-    turn = AgentTurn(spec, spec.agent(name), schemas[spec.agent(name).role])
-    if cache_path is not None:
-        check_cache_file(cache_path)
-    # Opened last: opening the trace to append creates its side files, so every check comes first.
-    store = open_for_appending(run_dir, manifest)
-    try:
-        return asyncio.run(_judge_all(spec, turn, manifest, events, scenarios, store, cache_path, concurrency, run_dir))
-    finally:
-        store.close()
-
-
-async def _judge_all(spec: ProtocolSpec, turn: AgentTurn, manifest: RunManifest, events: list[Event], scenarios: dict[str, Scenario], store: Any, cache_path: Path | None, concurrency: int, run_dir: Path) -> JudgingReport:
-    agent = turn.agent
-    name = agent.name
-    cache = ResponseCache(cache_path) if cache_path else None
-    pool = ModelPool(spec, cache)
-    writer = TraceWriter(store, secrets=pool.secrets(), prices=pool.prices())
-    starts = {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
-    done = {(e.conversation_id, e.about) for e in events if isinstance(e, JudgeDecision) and e.agent == name}
-    messages: dict[str, list[TranscriptMessage]] = defaultdict(list)
-    for event in events:
-        if isinstance(event, MessageAdded) and event.agent:
-            messages[event.conversation_id].append(
-                TranscriptMessage(round=event.round, agent=event.agent, role=event.role, kind="speaker", position=event.position, content=event.content, parsed=event.parsed)
-            )
-    counts = {"judged": 0, "skipped": 0, "unparsed": 0, "failed": 0}
-    lock = asyncio.Semaphore(concurrency)
-
-    async def judge_conversation(cid: str) -> None:
-        start = starts[cid]
-        order = tuple(start.order)
-        ctx = ConversationContext(
-            run_id=manifest.run_id, conversation_id=cid, scenario=scenarios[start.scenario_id],
-            order=order, repeat=start.repeat, seed=start.seed, plan=plan_round(spec, order),
-            gateways={name: pool.gateway(agent)}, agent_seeds={name: agent.seed if agent.seed is not None else stable_int(start.seed, name)},
-            emit=writer.emit,
-        )
-        for message in messages[cid]:
-            if (cid, message.id) in done:
-                counts["skipped"] += 1
-                continue
-            async with lock:
-                try:
-                    decision = await turn(ctx, message.round, [message], message)
-                except ConversationFailed as exc:
-                    writer.emit(ErrorEvent(**ctx.ids(message.round, name), kind=exc.kind, message=exc.message))
-                    counts["failed"] += 1
-                    continue
-            counts["judged"] += 1
-            counts["unparsed"] += decision.parsed is None
-
-    missing = sorted({s.scenario_id for s in starts.values()} - set(scenarios))
+    by_id = {s.id: s for s in scenario_set.scenarios}
+    missing = sorted({e.scenario_id for e in starts} - set(by_id))
     if missing:
         raise UserError(f"scenario '{missing[0]}' of the run is not in its scenario file")
+    return by_id
+
+
+def half_recorded(events: Sequence[Event], first_event: int, judges: set[str]) -> list[int]:
+    """Sequence numbers of a pass's events in one conversation after its last decision or error: a judge's turn that
+    an interruption cut off (the pass judges a conversation's messages one after another)."""
+    own = [e for e in events if e.seq > first_event and not isinstance(e, Resumed)]
+    closed = [index for index, e in enumerate(own) if isinstance(e, JudgeDecision | ErrorEvent) and e.agent in judges]
+    return [e.seq for e in own[(closed[-1] + 1 if closed else 0) :]]
+
+
+def pass_spec(record: PassRecord, manifest: RunManifest, replay_of: Path | None) -> ProtocolSpec:
+    """The spec a recorded pass ran (its models replaced by the run's recorded replies, for a replay)."""
     try:
-        await asyncio.gather(*(judge_conversation(cid) for cid in starts))
-    finally:
-        await close_judging(run_dir, manifest, store, writer, pool, cache)
-    return JudgingReport(judge=name, **counts)
+        spec = ProtocolSpec.model_validate(record.spec)
+    except ValidationError as exc:
+        _, message = describe_validation_error(exc)
+        raise UserError(f"run.json of run '{manifest.run_id}': passes[].spec.{message}") from None
+    return replay_spec(spec, replay_of) if replay_of is not None else spec
 
 
-async def close_judging(run_dir: Path, manifest: RunManifest, store: Any, writer: TraceWriter, pool: ModelPool, cache: ResponseCache | None) -> None:
-    """End a judging pass over a run: bring run.json up to date with the trace and the pass's usage, release the models."""
-    manifest.events = store.count()
-    manifest.final_hash = store.last_hash
-    manifest.usage = merge_usage(manifest.usage, writer.usage)
-    manifest.write(run_dir)
-    await pool.close()
-    if cache:
-        cache.close()
+class ValuesJudging:
+    """A values judge's pass over a finished run: a program whose units are the run's conversations."""
+
+    kind = VALUES_PASS
+
+    def __init__(
+        self,
+        spec: ProtocolSpec,
+        agent_name: str,
+        judge: str,
+        scenarios: dict[str, Scenario],
+        conversations: list[str],
+        first_event: int,
+    ) -> None:
+        self.spec = spec
+        self.agent_name = agent_name
+        self.judge = judge
+        self.scenarios = scenarios
+        self.conversations = conversations
+        self.first_event = first_event
+        """Events of the trace before the pass: its own come after."""
+        schemas = _checked(spec, f"judge '{judge}'")
+        agent = spec.agent(agent_name)
+        self.turn = AgentTurn(spec, agent, schemas[agent.role])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to other processes as what builds it (its turn's templates do not pickle).
+        return (
+            ValuesJudging,
+            (self.spec, self.agent_name, self.judge, self.scenarios, self.conversations, self.first_event),
+        )
+
+    @property
+    def name(self) -> str:
+        """The run's protocol."""
+        return self.spec.name
+
+    @property
+    def roster(self) -> ProtocolSpec:
+        """The run's spec with the judge."""
+        return self.spec
+
+    def describe(self) -> str:
+        """What the pass judges."""
+        return f"ok: {self.agent_name}: judges every speaker message of {len(self.conversations)} conversations"
+
+    def mermaid(self) -> str:
+        """Each message to the judge, and its decision into the trace."""
+        return f"flowchart LR\n    message --> {self.agent_name}\n    {self.agent_name} --> decision"
+
+    def draw(self) -> str:
+        """The judge agent."""
+        agent = self.spec.agent(self.agent_name)
+        return f"judge: {agent.name} ({agent.role}, {self.spec.model_of(agent)})"
+
+    def record(self) -> ProgramRecord:
+        """Recorded as its spec, its judge and its judge agent."""
+        return ProgramRecord(self.kind, self.spec, {"judge": self.judge, "agent": self.agent_name})
+
+    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
+        """One unit per conversation."""
+        return [WorkUnit(cid, (cid,)) for cid in self.conversations]
+
+    def planned(self, units: Sequence[WorkUnit]) -> int:
+        """A pass plans no conversation: it judges the run's."""
+        return 0
+
+    def steps(self, units: Sequence[WorkUnit]) -> int:
+        """A step per conversation."""
+        return len(units)
+
+    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
+        """Every conversation is looked at again (what was judged is skipped there)."""
+        return {}
+
+    async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
+        """Judge the messages of one conversation that no judge of this name decided about yet."""
+        standing = effective_events(list(worker.store.events(unit.id)))
+        start = next(e for e in standing if isinstance(e, ConversationStarted))
+        cut_off = half_recorded(standing, self.first_event, {self.agent_name})
+        writer = worker.writer()
+        order = tuple(start.order)
+        judge = self.spec.agent(self.agent_name)
+        ctx = worker.context(
+            unit.id, self.scenarios[start.scenario_id], order, plan_round(self.spec, order),
+            seed=start.seed, repeat=start.repeat, emit=writer.emit, agents=[judge],
+        )
+        if cut_off:
+            kept = max((e.round for e in standing), default=0)
+            writer.emit(Resumed(**ctx.ids(kept), kept_rounds=kept, superseded=cut_off))
+        done = {
+            e.about
+            for e in standing
+            if isinstance(e, JudgeDecision) and e.agent == self.agent_name and e.seq not in cut_off
+        }
+        tally = {"judged": 0, "skipped": 0, "unparsed": 0, "failed": 0}
+        for event in standing:
+            if not isinstance(event, MessageAdded) or not event.agent:
+                continue
+            message = TranscriptMessage(
+                round=event.round, agent=event.agent, role=event.role, kind="speaker", position=event.position,
+                content=event.content, parsed=event.parsed,
+            )
+            if message.id in done:
+                tally["skipped"] += 1
+                continue
+            try:
+                decision = await self.turn(ctx, message.round, [message], message)
+            except ConversationFailed as exc:
+                writer.emit(ErrorEvent(**ctx.ids(message.round, self.agent_name), kind=exc.kind, message=exc.message))
+                tally["failed"] += 1
+                continue
+            tally["judged"] += 1
+            tally["unparsed"] += decision.parsed is None
+        return UnitReport(unit.id, "completed", steps=1, usage=worker.take_usage(writer), tally=tally)
+
+    def summary(self, result: RunResult) -> list[str]:
+        """What the pass judged."""
+        return [JudgingReport.of(self.agent_name, result.tally).line()]
 
 
-def merge_usage(first: UsageReport, second: UsageReport) -> UsageReport:
-    """Usage of two passes over one run, added up key by key."""
-    merged = first.model_copy(deep=True)
-    merged.total.merge(second.total)
-    for table in ("by_agent", "by_role", "by_model", "by_conversation"):
-        target = getattr(merged, table)
-        for key, totals in getattr(second, table).items():
-            target.setdefault(key, UsageTotals()).merge(totals)
-    return merged
+def _checked(spec: ProtocolSpec, what: str) -> dict[str, OutputSchema | None]:
+    try:
+        return check_spec(spec)
+    except SpecError as exc:
+        raise UserError(f"{what}: {exc}") from None
+
+
+def rebuild_values_pass(
+    record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
+) -> ValuesJudging:
+    """A values judge's pass as run.json records it (on a replay, the replayed run's; its replies the original's)."""
+    spec = pass_spec(record, manifest, replay_of)
+    first_event = record.first_event if replay_of is None else manifest.events
+    conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
+    options = record.options
+    return ValuesJudging(
+        spec, options["agent"], options["judge"], recorded_scenarios(manifest, events), conversations, first_event
+    )
+
+
+def judge_run(
+    run_dir: Path | str,
+    judge: str = "values",
+    *,
+    model: str | None = None,
+    taxonomy: str | None = None,
+    agent_name: str | None = None,
+    cache_path: Path | None = None,
+    concurrency: int = 4,
+    executor: Executor | None = None,
+    trace: str | None = None,
+    ledger: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> JudgingReport:
+    """Judge every speaker message of a finished run and append the decisions to its trace.
+
+    `concurrency` conversations are judged at once, by `executor` (default: this process); `trace`
+    is the run's PostgreSQL URL with its password, when the environment does not give it; `ledger`
+    a file outside the run directory that gets the run's anchor when the pass ends.
+    """
+    name = agent_name or f"{judge}_judge"
+
+    def build(manifest: RunManifest, events: list[Event]) -> ValuesJudging:
+        spec, _ = judge_spec(manifest.spec, judge, name, model, taxonomy)
+        conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
+        return ValuesJudging(spec, name, judge, recorded_scenarios(manifest, events), conversations, manifest.events)
+
+    session = RunSession.append(
+        Path(run_dir),
+        build,
+        command=f"judge {judge}",
+        cache_path=cache_path,
+        concurrency=concurrency,
+        executor=executor,
+        progress=progress,
+        trace=trace,
+        ledger=ledger,
+    )
+    return JudgingReport.of(name, run_to_end(session).tally)

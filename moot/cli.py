@@ -17,6 +17,8 @@ from moot.cli_args import at_least, not_empty
 from moot.errors import UserError
 
 if TYPE_CHECKING:
+    from moot.graphs.program import RunResult
+    from moot.protocols.loader import LoadedSpec
     from moot.trace.manifest import UsageReport
 
 EXIT_USAGE = 2
@@ -83,38 +85,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _compile(spec_ref: str, models: list[str]):
-    from moot.api import compile_loaded
+def _loaded(spec_ref: str, models: list[str]) -> LoadedSpec:
+    """The spec read once, its models overridden."""
     from moot.overrides import override_models
-    from moot.protocols.loader import LoadedSpec, load_spec
-
-    loaded = load_spec(spec_ref)
-    if models:
-        loaded = LoadedSpec(override_models(loaded.spec, models), loaded.path, loaded.text)
-    return loaded, compile_loaded(loaded)
-
-
-def _explorer(args: argparse.Namespace, command: str) -> int | None:
-    """Run `command` on an explorer spec (`kind: question_generation`) and return its exit code; None for any other spec."""
-    from moot.protocols.explorer import ExplorerSpec
     from moot.protocols.loader import load_spec
 
-    loaded = load_spec(args.spec)
-    if not isinstance(loaded.spec, ExplorerSpec):
-        return None
-    from moot.cli_explorer import EXPLORER_COMMANDS
-
-    return EXPLORER_COMMANDS[command](args, loaded)
+    return override_models(load_spec(spec_ref), models)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """`moot run`, or `moot run --resume RUN_DIR`."""
-    from moot.api import as_scenarios, USE_DEFAULT_CACHE, resume, run
-    from moot.analysis.summary import summarize_run
-    from moot.cli_output import print_summary, progress_bar
+    """`moot run`, or `moot run --resume RUN_DIR`: any kind of spec, or any kind of run."""
+    from moot.api import USE_DEFAULT_CACHE, resume, run_program
+    from moot.cli_output import progress_bar
     from moot.graphs.executor import executor_named
-    from moot.overrides import override_repeats
-    from moot.protocols.loader import LoadedSpec
+    from moot.graphs.program import RunOptions
+    from moot.judges.programs import prepare_program
 
     executor = executor_named(args.executor, args.address, args.workers)
     if args.resume is not None:
@@ -127,18 +112,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.spec:
             raise UserError("moot run needs a spec (a YAML file or a bundled spec name; see `moot specs`), or --resume RUN_DIR")
-        if (code := _explorer(args, "run")) is not None:
-            return code
-        loaded, _ = _compile(args.spec, args.model)
-        loaded = LoadedSpec(override_repeats(loaded.spec, args.repeats, args.orders), loaded.path, loaded.text)
-        scenarios = as_scenarios(args.scenarios, loaded, args.limit)
+        options = RunOptions(scenarios=args.scenarios, limit=args.limit, repeats=args.repeats, orders=args.orders)
+        program, inputs = prepare_program(_loaded(args.spec, args.model), options)
         cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
         concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
         with progress_bar(enabled=not args.quiet) as progress:
-            result = run(loaded, scenarios, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger)
+            result = run_program(
+                program, inputs, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress,
+                executor=executor, trace=args.trace, ledger=args.ledger,
+            )
+    print_result(result)
+    return 0
+
+
+def print_result(result: RunResult) -> None:
+    """What a run came to: its program's summary, or the standard one (conversations, rounds, stops, calls) and the
+    faults of its calls."""
+    from moot.analysis.summary import summarize_run
+    from moot.cli_output import print_summary
+
+    lines = result.program.summary(result) if result.program is not None else None
+    if lines is not None:
+        print("\n".join(lines))
+        return
     print_summary(result, summarize_run(result.run_dir))
     print_fault_counts(result.manifest.usage)
-    return 0
 
 
 def print_fault_counts(usage: UsageReport) -> None:
@@ -149,30 +147,20 @@ def print_fault_counts(usage: UsageReport) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """`moot validate`."""
-    if (code := _explorer(args, "validate")) is not None:
-        return code
-    loaded, protocol = _compile(args.spec, args.model)
-    spec = loaded.spec
-    turns = spec.turns if isinstance(spec.turns, str) else "custom"
-    print(f"ok: {spec.name}: {len(spec.agents)} agents, {turns}, up to {spec.rounds} rounds, order {' -> '.join(protocol.plan().order)}")
+    """`moot validate`: any kind of spec."""
+    from moot.judges.programs import compile_program
+
+    print(compile_program(_loaded(args.spec, args.model)).describe())
     return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """`moot graph`."""
-    if (code := _explorer(args, "graph")) is not None:
-        return code
-    _, protocol = _compile(args.spec, [])
-    plan = protocol.plan()
-    print(protocol.mermaid())
-    print(f"turn order ({protocol.spec.turns if isinstance(protocol.spec.turns, str) else 'custom'}):")
-    for index, name in enumerate(plan.order, 1):
-        earlier = sorted(plan.earlier(name))
-        sees = ", ".join(earlier) if earlier else "nobody of this round"
-        print(f"  {index}. {name} (sees {sees})")
-    for judge in plan.judges:
-        print(f"  judge: {judge} (after every speaker)")
+    """`moot graph`: the program's diagram, then its turn order or agents."""
+    from moot.judges.programs import compile_program
+
+    program = compile_program(_loaded(args.spec, []))
+    print(program.mermaid())
+    print(program.draw())
     return 0
 
 

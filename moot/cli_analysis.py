@@ -20,6 +20,26 @@ def register(sub: argparse._SubParsersAction) -> dict:
     judge.add_argument("--no-cache", action="store_true")
     judge.add_argument("--ledger", type=Path, metavar="FILE",
                        help="append the run's count and final hash to FILE (kept elsewhere)")
+    judge.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="what judges the conversations: this process (default) or a Ray cluster",
+    )
+    judge.add_argument(
+        "--address",
+        help="with --executor ray: the cluster to join (ray://HEAD:10001 or HEAD:6379); default: one on this machine",
+    )
+    judge.add_argument(
+        "--workers",
+        type=at_least(1),
+        help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)",
+    )
+    judge.add_argument(
+        "--trace",
+        metavar="URL",
+        help="the run's PostgreSQL URL with its password, when the environment does not give it (run.json says where)",
+    )
 
     analyze = sub.add_parser("analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots")
     analyze.add_argument("run_dir", type=Path)
@@ -41,25 +61,31 @@ def register(sub: argparse._SubParsersAction) -> dict:
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
-    """`moot judge`."""
+    """`moot judge`: a pass over a finished run, appended to its trace (`moot run --resume RUN_DIR` finishes a pass that
+    was stopped)."""
     from moot.agents.cache import default_cache_path
     from moot.errors import UserError
+    from moot.graphs.executor import executor_named
     from moot.judges.posthoc import judge_run
-    from moot.trace.ledger import anchored
 
     if args.concurrency < 1:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
+    executor = executor_named(args.executor, args.address, args.workers)
     cache = None if args.no_cache else (args.cache or default_cache_path())
+    options = {
+        "cache_path": cache,
+        "concurrency": args.concurrency,
+        "executor": executor,
+        "trace": args.trace,
+        "ledger": args.ledger,
+    }
     if args.judge == "arguments":
         from moot.judges.arguments import judge_arguments_run
 
-        with anchored(args.ledger, args.run_dir, "judge arguments"):
-            done = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency)
-        print(f"arguments: {done.answers} answers, {done.arguments} arguments; {done.judged} decisions made ({done.unparsed} unparsed, {done.failed} failed), {done.reused} reused")
-        return 0
-    with anchored(args.ledger, args.run_dir, f"judge {args.judge}"):
-        report = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, cache_path=cache, concurrency=args.concurrency)
-    print(f"{report.judge}: judged {report.judged} messages ({report.unparsed} unparsed, {report.failed} failed), {report.skipped} already judged")
+        line = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, **options).line()
+    else:
+        line = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, **options).line()
+    print(line)
     return 0
 
 

@@ -29,7 +29,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """`moot replay`."""
-    from moot.graphs.replay import replay_run
+    from moot.judges.programs import replay_run
 
     report = replay_run(args.run_dir, out=args.out, scenarios=args.scenarios)
     for line in report.lines():

@@ -64,29 +64,25 @@ def _fresh_file(path: Path, what: str) -> Path:
 
 
 def _protocol(name: str, model: str | None):
-    """The bundled spec with the model override applied, compiled (so a bad model fails here)."""
+    """The bundled spec with the model override applied, read and compiled once (so a bad model fails here)."""
     from moot.api import compile_loaded
     from moot.overrides import override_models
-    from moot.protocols.loader import LoadedSpec, load_spec
+    from moot.protocols.loader import load_spec
 
-    loaded = load_spec(name)
-    if model:
-        loaded = LoadedSpec(override_models(loaded.spec, [model]), loaded.path, loaded.text)
-    compile_loaded(loaded)
-    return loaded
+    return compile_loaded(override_models(load_spec(name), [model] if model else []))
 
 
-def _run(loaded, scenario_set, run_dir: Path, seed: int | None, quiet: bool, ledger: Path | None = None):
-    from moot.api import run
+def _run(protocol, scenario_set, run_dir: Path, seed: int | None, quiet: bool, ledger: Path | None = None):
+    from moot.api import run_program
     from moot.cli_output import progress_bar
 
     with progress_bar(enabled=not quiet) as progress:
-        return run(loaded, scenario_set, out=run_dir, seed=seed, progress=progress, ledger=ledger)
+        return run_program(protocol, scenario_set, out=run_dir, seed=seed, progress=progress, ledger=ledger)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """`moot scenarios generate`: run `scenario_generate` over the jobs and write the scenarios it produced."""
-    from moot.graphs.runner import prepare_run_dir
+    from moot.graphs.session import default_run_dir
     from moot.protocols.values.schwartz import VALUE_PAIRS
     from moot.scenarios import load_scenarios, resolve_scenario_source
     from moot.judges.scenario_generation import (
@@ -106,12 +102,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = _fresh_file(args.out or Path("cooperation_scenarios.yaml"), "output file")
     backgrounds = load_scenarios(resolve_scenario_source(args.backgrounds)).scenarios
     jobs = generation_jobs(backgrounds, types, VALUE_PAIRS, args.pairs, args.seed)[: args.limit]
-    loaded = _protocol(GENERATE_SPEC, args.model)
-    run_dir = prepare_run_dir(args.run_dir, loaded.spec)
-    _run(loaded, jobs_scenario_set(jobs, run_dir), run_dir, args.seed, args.quiet, args.ledger)
+    protocol = _protocol(GENERATE_SPEC, args.model)
+    run_dir = args.run_dir or default_run_dir(protocol.name)
+    _run(protocol, jobs_scenario_set(jobs, run_dir), run_dir, args.seed, args.quiet, args.ledger)
     save_jobs(jobs, run_dir)
     generated = collect_generated(run_dir)
-    model = loaded.spec.model_of(loaded.spec.agents[0])
+    model = protocol.spec.model_of(protocol.spec.agents[0])
     print(f"generated {len(generated.scenarios)} of {len(jobs)} scenarios with {model} (run directory {run_dir})")
     for job_id, reason in generated.skipped.items():
         print(f"  skipped {job_id}: {reason}")
@@ -132,7 +128,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_filter(args: argparse.Namespace) -> int:
     """`moot scenarios filter`: rate every scenario with `scenario_filter`, keep the good distinct ones, report why."""
-    from moot.graphs.runner import prepare_run_dir
+    from moot.graphs.session import default_run_dir
     from moot.scenarios import ScenarioSet, load_scenarios
     from moot.scenarios.dedupe import check_threshold, similarity_method
     from moot.judges.scenario_generation import (
@@ -156,16 +152,23 @@ def cmd_filter(args: argparse.Namespace) -> int:
     report_path = _fresh_file(args.report or Path(f"{stem}_filter_report.json"), "report file")
     if out.resolve() == report_path.resolve():
         raise UserError(f"--out and --report are the same file '{out}'")
-    loaded = _protocol(FILTER_SPEC, args.model)
+    protocol = _protocol(FILTER_SPEC, args.model)
     method = similarity_method()
-    run_dir = prepare_run_dir(args.run_dir, loaded.spec)
-    _run(loaded, ScenarioSet(source.source, source.sha256, filter_rows(scenarios)), run_dir, None, args.quiet, args.ledger)
+    run_dir = args.run_dir or default_run_dir(protocol.name)
+    _run(
+        protocol,
+        ScenarioSet(source.source, source.sha256, filter_rows(scenarios)),
+        run_dir,
+        None,
+        args.quiet,
+        args.ledger,
+    )
     report = filter_decisions(
         scenarios, collect_replies(run_dir), thresholds, args.dedupe, method, source=str(args.file), run_dir=str(run_dir)
     )
     write_whole(report_path, report.model_dump_json(indent=2) + "\n")
     _print_table(report)
-    model = loaded.spec.model_of(loaded.spec.agents[0])
+    model = protocol.spec.model_of(protocol.spec.agents[0])
     kept = [s for s in scenarios if s.id in set(report.kept_ids)]
     print(f"kept {len(kept)} of {len(scenarios)} (rater {model}; similarity {method}; run directory {run_dir}); report {report_path}")
     if not kept:

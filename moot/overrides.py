@@ -1,29 +1,31 @@
-"""Command-line overrides of a spec: `--model M` for every agent, `--model AGENT=M` for one."""
+"""Command-line overrides of a spec of any kind: `--model M` for every agent, `--model AGENT=M` for one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from moot.agents.registry import check_model
-from moot.errors import UserError, unknown_name
-from moot.protocols.spec import ProtocolSpec
+from moot.errors import UserError
+from moot.protocols.loader import LoadedSpec, ModelChoice, with_models
 
 
-def override_models(spec: ProtocolSpec, overrides: list[str]) -> ProtocolSpec:
-    """A copy of the spec with the models replaced as the overrides say (applied in order)."""
+def model_choices(overrides: Sequence[str]) -> list[ModelChoice]:
+    """`--model` values as (agent, or None for every agent; model), each model checked (naming the option)."""
+    choices: list[ModelChoice] = []
     for override in overrides:
         agent_name, sep, model = override.partition("=")
         if not sep:
-            model = agent_name
+            agent_name, model = "", agent_name
         _check_override(override, model)
-        if not sep:
-            agents = [agent.model_copy(update={"model": None}) for agent in spec.agents]
-            spec = spec.model_copy(update={"model": model, "agents": agents})
-            continue
-        names = [agent.name for agent in spec.agents]
-        if agent_name not in names:
-            raise UserError(f"--model {override}: {unknown_name('agent', agent_name, names)}")
-        agents = [agent.model_copy(update={"model": model}) if agent.name == agent_name else agent for agent in spec.agents]
-        spec = spec.model_copy(update={"agents": agents})
-    return spec
+        choices.append((agent_name or None, model))
+    return choices
+
+
+def override_models(loaded: LoadedSpec, overrides: Sequence[str]) -> LoadedSpec:
+    """The loaded spec with its models replaced as the overrides say (in order); the same when there are none."""
+    if not overrides:
+        return loaded
+    return loaded.replaced(with_models(loaded.spec, model_choices(overrides)))
 
 
 def _check_override(override: str, model: str) -> None:
@@ -34,15 +36,3 @@ def _check_override(override: str, model: str) -> None:
         check_model(model)
     except UserError as exc:
         raise UserError(f"--model '{override}': {exc}") from None
-
-
-def override_repeats(spec: ProtocolSpec, repeats: int | None, orders: str | None) -> ProtocolSpec:
-    """A copy of the spec with repeats and agent orders replaced when given."""
-    update: dict[str, object] = {}
-    if repeats is not None:
-        if repeats < 1:
-            raise UserError(f"--repeats must be at least 1 (got {repeats})")
-        update["repeats"] = repeats
-    if orders is not None:
-        update["orders"] = orders
-    return spec.model_copy(update=update) if update else spec

@@ -26,7 +26,7 @@ from moot.protocols.spec import (
 from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
 from pydantic import Field, field_validator
 
-from moot.errors import SpecError, UserError, unknown_name
+from moot.errors import SpecError, unknown_name
 
 EXPLORER_KIND = "question_generation"
 """The `kind` that marks a spec file as an explorer spec."""
@@ -228,30 +228,8 @@ def roster_path(spec: ExplorerSpec, path: tuple[str | int, ...]) -> tuple[str | 
     return ("model",) if path[:1] == ("model",) else ()
 
 
-def override_explorer_models(spec: ExplorerSpec, overrides: list[str]) -> ExplorerSpec:
-    """A copy of the spec with the models replaced: `MODEL` for every agent, `AGENT=MODEL` for one."""
-    for override in overrides:
-        agent_name, sep, model = override.partition("=")
-        data = spec.model_dump()
-        groups = [("generators", True), ("panel", True), ("final_panel", True), ("judge", False), ("refiner", False)]
-        if not sep:
-            data["model"] = agent_name
-            for group, many in groups:
-                for member in data[group] if many else [data[group]]:
-                    member["model"] = None
-        else:
-            names = [member.name for _, member in spec.members()]
-            if agent_name not in names:
-                raise UserError(f"--model {override}: {unknown_name('agent', agent_name, names)}")
-            for group, many in groups:
-                for member in data[group] if many else [data[group]]:
-                    if member["name"] == agent_name:
-                        member["model"] = model
-        spec = ExplorerSpec.model_validate(data)
-    return spec
-
-
 def is_explorer_roster(spec: dict[str, Any] | ProtocolSpec) -> bool:
-    """True for the roster of an explorer as run.json records it (replay and resume cannot re-run it as a protocol)."""
+    """True for the roster of an explorer as run.json records it (how a run.json written before runs recorded their
+    kind is known to be an explorer's)."""
     variables = spec.variables if isinstance(spec, ProtocolSpec) else (spec.get("variables") or {})
     return isinstance(variables, dict) and isinstance(variables.get("explorer"), dict) and variables["explorer"].get("kind") == EXPLORER_KIND

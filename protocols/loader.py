@@ -1,11 +1,14 @@
-"""Loading specs from YAML, with errors that name the file, the line and the field.
+"""Loading specs from YAML, with errors that name the file, the line and the field; the kinds of spec.
 
-`load_spec("aita_round_robin_3")` loads a bundled spec; any other argument is a path.
+`load_spec("aita_round_robin_3")` loads a bundled spec; any other argument is a path. A spec
+without `kind` is a protocol; `SPEC_KINDS` maps every other kind to its spec model. `with_models`
+replaces the models of any kind of spec (`--model`, and a replay's recorded replies).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +19,49 @@ from moot.errors import SpecError, UserError, did_you_mean, format_path, unknown
 from moot.safe_load import BoundedYamlLoader, load_yaml, read_text
 from moot.protocols import spec as spec_models
 from moot.protocols.explorer import EXPLORER_FIELD_NAMES, EXPLORER_KIND, ExplorerSpec
-from moot.protocols.spec import ProtocolSpec
+from moot.protocols.spec import ProtocolSpec, ProviderSettings
 
 PROTOCOLS_DIR = Path(__file__).parent
+PROTOCOL_KIND = "protocol"
+"""The kind of a spec without a `kind` key: a protocol."""
 
 _SPEC_MODELS = [
     obj for obj in vars(spec_models).values() if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == spec_models.__name__
 ]
 _FIELD_NAMES = sorted({name for model in _SPEC_MODELS for name in model.model_fields})
 _TAG_NAMES = {model.__name__ for model in _SPEC_MODELS} | {"str", "int", "float", "bool", "list", "dict", "tuple"}
-SPEC_KINDS: dict[str, type[BaseModel]] = {EXPLORER_KIND: ExplorerSpec}
-"""Spec models other than ProtocolSpec, by the spec's `kind` key (a spec without `kind` is a ProtocolSpec)."""
-_KIND_FIELD_NAMES = {EXPLORER_KIND: EXPLORER_FIELD_NAMES}
+AgentPath = tuple[str | int, ...]
+"""Where an agent is in a spec's data, e.g. `("agents", 2)` or `("judge",)`."""
+
+
+def _protocol_agents(spec: Any) -> list[tuple[AgentPath, Any]]:
+    return [(("agents", index), agent) for index, agent in enumerate(spec.agents)]
+
+
+@dataclass(frozen=True)
+class SpecKind:
+    """One kind of spec: its model, the keys it may hold (for did-you-mean), and where its agents are."""
+
+    model: type[BaseModel]
+    field_names: Sequence[str]
+    agents: Callable[[Any], list[tuple[AgentPath, Any]]] = field(default=_protocol_agents)
+    """Every agent of a spec of this kind (each with a `name` and a `model`), with its path in the spec's data."""
+
+
+PROTOCOL_SPEC = SpecKind(ProtocolSpec, _FIELD_NAMES)
+"""The kind of a spec without `kind`."""
+SPEC_KINDS: dict[str, SpecKind] = {EXPLORER_KIND: SpecKind(ExplorerSpec, EXPLORER_FIELD_NAMES, ExplorerSpec.members)}
+"""Kinds of spec other than a protocol, by the spec's `kind` key."""
+
+
+def kind_of(spec: Any) -> str:
+    """The kind of a validated spec: its `kind`, or `protocol`."""
+    return getattr(spec, "kind", None) or PROTOCOL_KIND
+
+
+def spec_kind(spec: Any) -> SpecKind:
+    """The kind entry of a validated spec."""
+    return SPEC_KINDS.get(kind_of(spec), PROTOCOL_SPEC)
 
 
 def bundled_specs() -> dict[str, Path]:
@@ -39,11 +73,20 @@ def bundled_specs() -> dict[str, Path]:
 class LoadedSpec:
     """A validated spec and where it came from."""
 
-    spec: ProtocolSpec | ExplorerSpec
-    """A protocol, or another kind of spec (`kind: question_generation`: an explorer)."""
+    spec: Any
+    """A protocol (`ProtocolSpec`), or another kind of spec (`kind: question_generation`: an `ExplorerSpec`)."""
     path: Path | None
     """The YAML file, None for a spec built in Python."""
     text: str = ""
+
+    @property
+    def kind(self) -> str:
+        """The spec's kind: `protocol`, or its `kind` key."""
+        return kind_of(self.spec)
+
+    def replaced(self, spec: Any) -> LoadedSpec:
+        """The same file with another spec (the first one changed by options)."""
+        return LoadedSpec(spec, self.path, self.text)
 
     @property
     def base_dir(self) -> Path:
@@ -117,7 +160,7 @@ def describe_validation_error(exc: ValidationError, field_names: list[str] | Non
     return loc, f"{format_path(loc)}: {message}" if loc else message
 
 
-def validate_spec_data(data: Any, path: Path | None = None, text: str = "") -> ProtocolSpec | ExplorerSpec:
+def validate_spec_data(data: Any, path: Path | None = None, text: str = "") -> Any:
     """Validate a spec structure; a UserError names the file, line and field of the first mistake."""
     if not isinstance(data, dict):
         raise UserError(locate(path, text, (), "a spec must be a mapping of keys (name, agents, roles, ...)"))
@@ -130,15 +173,15 @@ def validate_spec_data(data: Any, path: Path | None = None, text: str = "") -> P
         raise UserError(locate(path, text, where, message)) from None
 
 
-def _validate_kind(data: dict[str, Any], path: Path | None, text: str) -> ExplorerSpec:
+def _validate_kind(data: dict[str, Any], path: Path | None, text: str) -> Any:
     """Validate a spec with a `kind` key as the model of that kind."""
     kind = data["kind"]
     if not isinstance(kind, str) or kind not in SPEC_KINDS:
         raise UserError(locate(path, text, ("kind",), f"kind: {unknown_name('spec kind', str(kind), SPEC_KINDS)} (leave `kind` out for a protocol)"))
     try:
-        return SPEC_KINDS[kind].model_validate(data)
+        return SPEC_KINDS[kind].model.model_validate(data)
     except ValidationError as exc:
-        where, message = describe_validation_error(exc, _KIND_FIELD_NAMES[kind])
+        where, message = describe_validation_error(exc, list(SPEC_KINDS[kind].field_names))
         raise UserError(locate(path, text, where, message)) from None
 
 
@@ -163,3 +206,54 @@ def load_spec(source: str | Path) -> LoadedSpec:
         raise UserError(f"{path}: empty spec file")
     data = load_yaml(text, str(path))
     return LoadedSpec(validate_spec_data(data, path, text), path, text)
+
+
+def as_loaded(spec: Any) -> LoadedSpec:
+    """A spec as loaded: a LoadedSpec as it is, a validated spec of any kind, a dict of the same structure, a YAML
+    path or a bundled name."""
+    if isinstance(spec, LoadedSpec):
+        return spec
+    if isinstance(spec, dict):
+        return LoadedSpec(validate_spec_data(spec), None)
+    if isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    return LoadedSpec(spec, None)
+
+
+ModelChoice = tuple[str | None, str]
+"""A model for one agent (by name), or for every agent (None)."""
+
+
+def with_models(spec: Any, choices: Sequence[ModelChoice], what: str = "--model") -> Any:
+    """A copy of a spec of any kind with its models replaced, in order: `(None, MODEL)` makes MODEL the default of
+    every agent, `(AGENT, MODEL)` gives AGENT its own. `what` names the option in the error about an unknown agent."""
+    kind = spec_kind(spec)
+    for agent_name, model in choices:
+        data = spec.model_dump()
+        agents = kind.agents(spec)
+        if agent_name is None:
+            data["model"] = model
+            chosen = [path for path, _ in agents]
+        else:
+            chosen = [path for path, agent in agents if agent.name == agent_name]
+            if not chosen:
+                names = [agent.name for _, agent in agents]
+                raise UserError(f"{what} {agent_name}={model}: {unknown_name('agent', agent_name, names)}")
+        for path in chosen:
+            _member(data, path)["model"] = model if agent_name is not None else None
+        spec = kind.model.model_validate(data)
+    return spec
+
+
+def with_provider(spec: Any, provider: str, settings: ProviderSettings) -> Any:
+    """A copy of a spec of any kind with a provider's settings replaced."""
+    data = spec.model_dump()
+    data["providers"] = {**data.get("providers", {}), provider: settings.model_dump()}
+    return spec_kind(spec).model.model_validate(data)
+
+
+def _member(data: dict[str, Any], path: AgentPath) -> dict[str, Any]:
+    node: Any = data
+    for part in path:
+        node = node[part]
+    return node

@@ -108,3 +108,47 @@ def consensus_run(root: Path) -> Path:
         "carol": [verdict("ESH", "carol blames everyone involved"), verdict("YTA", "carol agrees with bob now")],
     }
     return moot.run(debate_spec(scripts, rounds=3), cases, out=root / "run", cache=None, concurrency=3).run_dir
+
+
+VOLATILE = {"seq", "prev_hash", "time", "run_id", "latency_s", "cache_hit", "tokens_in", "tokens_out", "retries"}
+"""Event fields that differ between two runs of the same program (a resumed call may come from the cache)."""
+
+
+def standing_story(run_dir: Path) -> dict[str, list[str]]:
+    """Per conversation, every event that stands (resume markers left out) without what differs between runs,
+    sorted: turns taken at once end in any order, in the reference run too."""
+    from moot.trace.reading import effective_events
+
+    story: dict[str, list[str]] = {}
+    for event in effective_events(events_of(run_dir)):
+        if event.event != "resumed":
+            dump = event.model_dump(mode="json", exclude=VOLATILE)
+            story.setdefault(event.conversation_id, []).append(json.dumps(dump, sort_keys=True))
+    return {conversation: sorted(items) for conversation, items in story.items()}
+
+
+def starts_and_stops(run_dir: Path) -> tuple[set[int], set[int]]:
+    """How many times each conversation started and stopped, among the events that stand (a sound run: {1} and {1})."""
+    from collections import Counter
+
+    from moot.trace.reading import effective_events
+
+    standing = effective_events(events_of(run_dir))
+    starts = Counter(e.conversation_id for e in standing if e.event == "conversation_started")
+    stops = Counter(e.conversation_id for e in standing if e.event == "stopped")
+    return set(starts.values()), set(stops.values())
+
+
+def moot_process(*args: str) -> Any:
+    """`python -m moot ARGS` in a subprocess whose SIGINT is the default (a background shell may ignore it)."""
+    import signal
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "moot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )

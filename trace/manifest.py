@@ -118,6 +118,38 @@ class ConversationCounts(BaseModel):
     """Ended by an error."""
 
 
+RunStatus = Literal["running", "completed", "interrupted", "failed"]
+"""How a run (or a pass over it) stands: `running` while it runs (and after a kill), `interrupted` after
+Ctrl-C, `failed` when it ended on an error, `completed` when all of its work ended."""
+
+
+class PassRecord(BaseModel):
+    """A pass over a finished run that appended to its trace (`moot judge`), as run.json records it."""
+
+    kind: str
+    """The pass's program kind (`judge_values`, `judge_arguments`)."""
+    spec: dict[str, Any]
+    """The spec the pass ran, as validated: the run's spec with the judges' roles and agents."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """What else builds the pass again (its judge agent, its value vocabulary, ...)."""
+    first_event: int
+    """Events of the trace before the pass began: the pass's own events come after."""
+    concurrency: int = 4
+    """Bound on units (conversations) judged at once."""
+    cache: str | None = None
+    """The pass's response cache file, None when the cache was off."""
+    executor: str = "local"
+    """What ran it: `local` (this process) or `ray`."""
+    status: RunStatus = "running"
+    """As the run's: a pass that is not `completed` is finished by `moot run --resume`."""
+    started_at: datetime = Field(default_factory=utc_now)
+    """When the pass began (UTC)."""
+    resumed_at: list[datetime] = Field(default_factory=list)
+    """When it was resumed, each time."""
+    ended_at: datetime | None = None
+    """When it ended."""
+
+
 class RunManifest(BaseModel):
     """The manifest of a run directory (`run.json`)."""
 
@@ -128,7 +160,14 @@ class RunManifest(BaseModel):
     protocol: str
     """Name of the protocol spec."""
     spec: dict[str, Any]
-    """The resolved spec, as validated."""
+    """The resolved spec, as validated (for a program that is not a protocol, its agents as a protocol spec)."""
+    kind: str | None = None
+    """The kind of program that ran: `protocol`, or the spec's `kind` (`question_generation`); None in run.json
+    files written before runs recorded it."""
+    program_spec: dict[str, Any] | None = None
+    """The program's own spec as validated, when it is not `spec` (an explorer's, its similarity measure chosen)."""
+    spec_dir: str | None = None
+    """The folder the program's spec's relative paths are relative to (an explorer's topic files), absolute."""
     spec_hash: str
     """SHA-256 of the resolved spec's canonical JSON."""
     scenario_source: str
@@ -158,9 +197,10 @@ class RunManifest(BaseModel):
     """When the run was resumed (`moot run --resume`), each time, in order."""
     ended_at: datetime | None = None
     """When the run ended (UTC)."""
-    status: Literal["running", "completed", "interrupted", "failed"] = "running"
+    status: RunStatus = "running"
     """`completed` when every conversation ended (some may have failed); `running` while it runs
-    (and after a kill); `interrupted` after Ctrl-C. A run that is not `completed` can be resumed."""
+    (and after a kill), and while a pass appends to it; `interrupted` after Ctrl-C; `failed` after an
+    error. A run that is not `completed` can be resumed (its last pass, when that is what did not end)."""
     conversations: ConversationCounts = Field(default_factory=ConversationCounts)
     """How the conversations ended."""
     usage: UsageReport = Field(default_factory=UsageReport)
@@ -169,6 +209,12 @@ class RunManifest(BaseModel):
     """Number of events in the trace."""
     final_hash: str | None = None
     """Hash of the last trace event, for integrity checks."""
+    passes: list[PassRecord] = Field(default_factory=list)
+    """The passes over the finished run that appended to its trace, in order."""
+
+    def unfinished_pass(self) -> PassRecord | None:
+        """The last pass, when it did not complete."""
+        return self.passes[-1] if self.passes and self.passes[-1].status != "completed" else None
 
     def write(self, run_dir: Path) -> None:
         """Write atomically to `run_dir/run.json` (a kill leaves the old file or the new one, never a part)."""

@@ -1,15 +1,21 @@
 """The `replay` provider: every reply served from the trace of an earlier run.
 
 `replay:RUN_DIR` answers each call with the raw reply (and token counts) recorded for the same
-conversation, round, agent, turn and attempt in RUN_DIR's trace; a call that failed there fails
-here with the same error. No model, network or key is involved. Conversation ids are
-deterministic, so a re-run of the same spec, scenarios and seed asks for exactly the recorded
-calls; a call the trace does not hold fails with `NoRecordedReply`.
+conversation, round, agent and attempt in RUN_DIR's trace: the call made with the very same
+messages when there is one (so that turns of one agent made at once, whose calls the trace holds
+in the order they ended, each get their own), else the call of the same turn. A call that failed
+there fails here with the same error. No model, network or key is involved. Calls superseded by a
+resume are left out. Conversation ids are deterministic, so a re-run of the same spec, scenarios
+and seed asks for exactly the recorded calls; a call the trace does not hold fails with
+`NoRecordedReply`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,14 @@ from moot.trace.events import Event, ModelCall, TurnStarted
 
 CallKey = tuple[str, int, str, int, int]
 """(conversation id, round, agent, turn of the agent in that round, attempt)."""
+RequestKey = tuple[str, int, str, int, str]
+"""(conversation id, round, agent, attempt, digest of the messages sent)."""
+
+
+def messages_digest(messages: Sequence[Mapping[str, str]]) -> str:
+    """A digest of the messages of a request (their roles and texts, in order)."""
+    text = json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -36,8 +50,31 @@ class RecordedReply:
     usage: dict[str, Any] | None = None
 
 
+def recorded_reply(call: ModelCall) -> RecordedReply:
+    """What a recorded model call answered."""
+    return RecordedReply(
+        call.raw_reply, call.finish_reason, call.tokens_in, call.tokens_out, call.error, call.tokens_cached_in, call.usage
+    )
+
+
 class NoRecordedReply(Exception):
     """The replayed run asked for a call the original trace does not hold."""
+
+
+def replies_by_request(events: list[Event]) -> dict[RequestKey, list[RecordedReply]]:
+    """Every model call of a trace by (conversation, round, agent, attempt, messages), in trace order."""
+    replies: dict[RequestKey, list[RecordedReply]] = defaultdict(list)
+    for event in events:
+        if isinstance(event, ModelCall):
+            key = (
+                event.conversation_id,
+                event.round,
+                event.agent or "",
+                event.attempt,
+                messages_digest([m.model_dump() for m in event.messages]),
+            )
+            replies[key].append(recorded_reply(event))
+    return replies
 
 
 def recorded_replies(events: list[Event]) -> dict[CallKey, RecordedReply]:
@@ -54,15 +91,7 @@ def recorded_replies(events: list[Event]) -> dict[CallKey, RecordedReply]:
             turns[key] = turns.get(key, -1) + 1
         elif isinstance(event, ModelCall):
             key = (event.conversation_id, event.round, event.agent or "")
-            replies[(*key, turns.get(key, 0), event.attempt)] = RecordedReply(
-                event.raw_reply,
-                event.finish_reason,
-                event.tokens_in,
-                event.tokens_out,
-                event.error,
-                event.tokens_cached_in,
-                event.usage,
-            )
+            replies[(*key, turns.get(key, 0), event.attempt)] = recorded_reply(event)
     return replies
 
 
@@ -82,8 +111,11 @@ def recorded_failure(message: str) -> Exception:
 class ReplayClient:
     """A `ModelClient` answering from recorded replies."""
 
-    def __init__(self, replies: dict[CallKey, RecordedReply]) -> None:
+    def __init__(
+        self, replies: dict[CallKey, RecordedReply], by_request: dict[RequestKey, list[RecordedReply]] | None = None
+    ) -> None:
         self._replies = replies
+        self._by_request = {key: list(found) for key, found in (by_request or {}).items()}
         self._turns: dict[tuple[str, int, str], int] = {}
 
     async def complete(self, request: ModelRequest) -> ModelResult:
@@ -93,7 +125,8 @@ class ReplayClient:
         if caller.attempt == 0:
             self._turns[where] = self._turns.get(where, -1) + 1
         turn = self._turns.get(where, 0)
-        recorded = self._replies.get((*where, turn, caller.attempt))
+        same_request = self._by_request.get((*where, caller.attempt, messages_digest(request.messages)))
+        recorded = same_request.pop(0) if same_request else self._replies.get((*where, turn, caller.attempt))
         if recorded is None:
             raise NoRecordedReply(
                 f"no recorded reply for conversation {caller.conversation_id} round {caller.round} agent {caller.agent}"
@@ -118,8 +151,10 @@ def replay_client(run_dir: Path) -> ReplayClient:
     """A client replaying the model calls recorded in `run_dir`'s trace (checked to be its run.json's, read
     without writing)."""
     from moot.trace.opening import read_run_events
+    from moot.trace.reading import effective_events
 
-    return ReplayClient(recorded_replies(read_run_events(run_dir)[1]))
+    events = effective_events(read_run_events(run_dir)[1])
+    return ReplayClient(recorded_replies(events), replies_by_request(events))
 
 
 def _check_model(ref: ModelRef) -> None:

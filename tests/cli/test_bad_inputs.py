@@ -296,10 +296,14 @@ EXPECTED: dict[str, str] = {
     "cli_export_no_format.args": "the following arguments are required: --format",
     "cli_export_out_is_a_file.args": "--out '{file}' is a file; name a folder",
     "cli_export_out_under_a_file.args": "--out '{file}/tables': '{file}' is a file, not a folder",
+    "cli_judge_address_without_ray.args": "--address and --workers need --executor ray",
     "cli_judge_arguments_without_free_text.args": "has no free-text answers to split into arguments",
     "cli_judge_cache_is_a_folder.args": "--cache '{dir}' is a folder; name a cache file",
     "cli_judge_concurrency_zero.args": "moot judge: argument --concurrency: must be at least 1 (got 0)",
     "cli_judge_model_empty.args": "argument --model: expected a model as PROVIDER:MODEL, got an empty value",
+    "cli_judge_trace_elsewhere.args": (
+        "--trace 'postgresql://moot@127.0.0.1:1/elsewhere' is not where run '{run}' keeps its trace (its trace.sqlite)"
+    ),
     "cli_replay_out_holds_a_run.args": "output directory '{run}' already exists and holds another run",
     "cli_report_baseline_missing.args": "run directory '{missing}' not found",
     "cli_report_out_in_missing_folder.args": "--out '{missing}': folder '{tmp}/missing' does not exist",
@@ -312,6 +316,7 @@ EXPECTED: dict[str, str] = {
     "cli_run_cache_is_text.args": "--cache '{file}' is not a response cache (file is not a database)",
     "cli_run_cache_under_a_file.args": "'{file}' is a file, not a folder",
     "cli_run_cache_unreachable.args": "--cache '/proc/moot/responses.sqlite': cannot open the cache",
+    "cli_run_explorer_orders.args": "--orders does not apply to an explorer spec (kind: question_generation)",
     "cli_run_concurrency_not_a_number.args": "argument --concurrency: expected a whole number, got 'many'",
     "cli_run_limit_not_a_number.args": "moot run: argument --limit: expected a whole number, got 'ten'",
     "cli_run_model_empty.args": "argument --model: expected a model as [AGENT=]PROVIDER:MODEL, got an empty value",

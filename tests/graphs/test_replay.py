@@ -18,7 +18,7 @@ import pytest
 import moot
 from moot.agents.providers.scripted import register_responder
 from moot.errors import UserError
-from moot.graphs.replay import replay_run
+from moot.judges.programs import replay_run
 
 from fakes.llm_server import FakeLLMServer
 from helpers import debate_spec, events_of, verdict

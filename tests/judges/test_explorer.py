@@ -27,8 +27,7 @@ import pytest
 from helpers import events_of
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
-from moot.judges.explorer import compile_explorer, run_explorer
-from moot.protocols.loader import validate_spec_data
+import moot
 from moot.scenarios import load_scenarios
 from moot.graphs.audit import verify_run
 
@@ -112,9 +111,7 @@ register_responder("explorer_refine", _refine_or_rewrite)
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("explorer")
-    spec = validate_spec_data(explorer_data(tmp_path))
-    result = run_explorer(compile_explorer(spec), out=tmp_path / "run", cache_path=None)
-    return result
+    return moot.run(explorer_data(tmp_path), out=tmp_path / "run", cache=None)
 
 
 def test_untried_arms_first_then_ucb(finished):
@@ -161,8 +158,7 @@ def test_the_run_directory_verifies(finished):
 
 
 def test_no_refinement_when_max_refinements_is_zero(tmp_path):
-    spec = validate_spec_data(explorer_data(tmp_path, budget=1, max_refinements=0))
-    result = run_explorer(compile_explorer(spec), out=tmp_path / "run", cache_path=None)
+    result = moot.run(explorer_data(tmp_path, budget=1, max_refinements=0), out=tmp_path / "run", cache=None)
     assert events_of(result.run_dir, "question_refined") == []
     kept = events_of(result.run_dir, "question_kept")
     assert [(e.question_id, e.version, e.chain) for e in kept] == [("s1q1", 0, [0])]

@@ -10,7 +10,8 @@ from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.errors import UserError
 from moot.judges.explorer import compile_explorer_loaded
-from moot.protocols.explorer import ExplorerSpec, override_explorer_models
+from moot.overrides import override_models
+from moot.protocols.explorer import ExplorerSpec
 from moot.protocols.loader import load_spec
 
 register_responder("explorer_spec_any", lambda messages, context: "{}")
@@ -84,13 +85,13 @@ def test_missing_topics_and_unknown_kind(tmp_path):
 
 
 def test_model_overrides_for_every_agent_or_one(tmp_path):
-    spec = load_spec(_write(tmp_path, GOOD)).spec
-    one = override_explorer_models(spec, ["warm=local"])
-    assert [m.model for _, m in one.members()][2] == "local"
-    every = override_explorer_models(one, ["scripted:explorer_spec_any"])
+    loaded = load_spec(_write(tmp_path, GOOD))
+    one = override_models(loaded, ["warm=local"])
+    assert [m.model for _, m in one.spec.members()][2] == "local"
+    every = override_models(one, ["scripted:explorer_spec_any"]).spec
     assert every.model == "scripted:explorer_spec_any" and all(m.model is None for _, m in every.members())
     with pytest.raises(UserError, match="agent 'wram' is unknown; did you mean 'warm'"):
-        override_explorer_models(spec, ["wram=local"])
+        override_models(loaded, ["wram=local"])
 
 
 def test_cli_validate_graph_and_errors(tmp_path, capsys):

@@ -17,7 +17,7 @@ import moot
 from fakes.llm_server import FakeLLMServer
 from helpers import SCENARIOS, debate_spec, events_of, verdict
 from moot.graphs.audit import verify_run
-from moot.graphs.replay import replay_run
+from moot.judges.programs import replay_run
 from moot.trace.events import parse_event
 from moot.trace.export import export_run
 
