@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,13 @@ class RecordedReply:
 def recorded_reply(call: ModelCall) -> RecordedReply:
     """What a recorded model call answered."""
     return RecordedReply(
-        call.raw_reply, call.finish_reason, call.tokens_in, call.tokens_out, call.error, call.tokens_cached_in, call.usage
+        call.raw_reply,
+        call.finish_reason,
+        call.tokens_in,
+        call.tokens_out,
+        call.error,
+        call.tokens_cached_in,
+        call.usage,
     )
 
 
