@@ -156,11 +156,12 @@ def default_replay_dir(run_dir: Path) -> Path:
     return candidate
 
 
-def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
+def replay_run(run_dir: Path | str, out: Path | str | None = None, scenarios: Path | str | None = None) -> ReplayReport:
     """Replay a run into a new run directory and compare it with the original, conversation by conversation.
 
     The original is read first, its trace checked to be its run.json's (`moot.trace.opening.open_run`).
     """
+    run_dir, out = Path(run_dir), Path(out) if out else None
     manifest, recorded = read_run_events(run_dir)
     if is_explorer_roster(manifest.spec):
         raise UserError(f"run '{run_dir}' is a question-generation explorer run; replay re-runs protocol runs only")
@@ -168,7 +169,7 @@ def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = 
         spec = ProtocolSpec.model_validate(manifest.spec)
     except ValueError as exc:
         raise UserError(f"{run_dir / 'run.json'}: its spec is not valid ({str(exc).splitlines()[0]})") from None
-    scenario_set = replay_scenarios(manifest, scenarios)
+    scenario_set = replay_scenarios(manifest, Path(scenarios) if scenarios else None)
     original = conversation_steps(recorded)
     result: RunResult = asyncio.run(
         run_async(
