@@ -3,7 +3,8 @@
     import moot
     spec = moot.load_spec("aita_round_robin_3")
     result = moot.run(spec, limit=2)
-    print(result.run_dir)
+    run = moot.open_run(result.run_dir)
+    print(run.summary())
 
 Its public names (`__all__`) are imported from their modules on first use, so `import moot` alone
 loads neither the engine nor its libraries; `moot.__version__` is read from the installed
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from moot.graphs.runner import RunResult
     from moot.protocols.loader import LoadedSpec, bundled_specs, load_spec
     from moot.protocols.spec import AgentSpec, ProtocolSpec, RoleSpec
+    from moot.runs import Run, open_run
     from moot.scenarios import Scenario, ScenarioSet, load_scenarios
 
     __version__: str
@@ -43,6 +45,7 @@ else:
             "moot.graphs.runner": ("RunResult",),
             "moot.protocols.loader": ("LoadedSpec", "bundled_specs", "load_spec"),
             "moot.protocols.spec": ("AgentSpec", "ProtocolSpec", "RoleSpec"),
+            "moot.runs": ("Run", "open_run"),
             "moot.scenarios": ("Scenario", "ScenarioSet", "load_scenarios"),
         },
     )
@@ -71,6 +74,7 @@ __all__ = [
     "LoadedSpec",
     "ProtocolSpec",
     "RoleSpec",
+    "Run",
     "RunResult",
     "RunSummary",
     "Scenario",
@@ -82,6 +86,7 @@ __all__ = [
     "executor_named",
     "load_scenarios",
     "load_spec",
+    "open_run",
     "resume",
     "run",
     "summarize_run",
