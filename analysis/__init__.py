@@ -1,1 +1,55 @@
-"""Statistics over traces: each function on plain data, named `<method>_<data>`."""
+"""Statistics over traces: each function on plain data, named `<method>_<data>`.
+
+`analyze_run` computes a run's study (`STUDY_ANALYSES`) into an analysis folder; `summarize_run`
+gives the short summary of a run.
+
+Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from moot.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from moot.analysis.analyze import STUDY_ANALYSES, analyze_run, study_of
+    from moot.analysis.bootstrap import BootstrapCI, bootstrap_ci, bootstrap_mean_ci
+    from moot.analysis.bradley_terry import BradleyTerryFit, bradley_terry_comparisons, bradley_terry_ranking
+    from moot.analysis.debates import DebateRecord, debate_records_events
+    from moot.analysis.inertia import InertiaFit, fit_inertia_conformity
+    from moot.analysis.outputs import AnalysisIndex
+    from moot.analysis.summary import RunSummary, summarize_run, summarize_stops
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "moot.analysis.analyze": ("STUDY_ANALYSES", "analyze_run", "study_of"),
+            "moot.analysis.bootstrap": ("BootstrapCI", "bootstrap_ci", "bootstrap_mean_ci"),
+            "moot.analysis.bradley_terry": ("BradleyTerryFit", "bradley_terry_comparisons", "bradley_terry_ranking"),
+            "moot.analysis.debates": ("DebateRecord", "debate_records_events"),
+            "moot.analysis.inertia": ("InertiaFit", "fit_inertia_conformity"),
+            "moot.analysis.outputs": ("AnalysisIndex",),
+            "moot.analysis.summary": ("RunSummary", "summarize_run", "summarize_stops"),
+        },
+    )
+
+__all__ = [
+    "STUDY_ANALYSES",
+    "AnalysisIndex",
+    "BootstrapCI",
+    "BradleyTerryFit",
+    "DebateRecord",
+    "InertiaFit",
+    "RunSummary",
+    "analyze_run",
+    "bootstrap_ci",
+    "bootstrap_mean_ci",
+    "bradley_terry_comparisons",
+    "bradley_terry_ranking",
+    "debate_records_events",
+    "fit_inertia_conformity",
+    "study_of",
+    "summarize_run",
+    "summarize_stops",
+]

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from common import RESULTS_FILE, Measurement
 
-COMPARISONS = {"overhead": "bench_overhead", "concurrency": "bench_concurrency", "embedded": "bench_embedded", "scale": "bench_scale", "cluster": "bench_cluster"}
+COMPARISONS = {"overhead": "bench_overhead", "concurrency": "bench_concurrency", "embedded": "bench_embedded", "scale": "bench_scale", "cluster": "bench_cluster", "startup": "bench_startup"}
 """Comparison name -> the module whose `run(quick)` measures it."""
 PACKAGES = ("moot", "langgraph", "autogen-agentchat", "autogen-ext", "openai", "httpx", "pydantic", "llama-cpp-python", "numpy", "scipy", "trueskill", "ray")
 RESULTS_VERSION = 1
@@ -136,7 +136,7 @@ def run(quick: bool, only: list[str] | None = None, out: Path = RESULTS_FILE) ->
 
 def main(argv: list[str] | None = None) -> int:
     """The command line."""
-    parser = argparse.ArgumentParser(description="moot benchmarks: overhead, concurrency, embedded model, scale, cluster executor.")
+    parser = argparse.ArgumentParser(description="moot benchmarks: overhead, concurrency, embedded model, scale, cluster executor, start-up.")
     parser.add_argument("--quick", action="store_true", help="reduced sizes (CI): checks that everything runs, figures not meaningful")
     parser.add_argument("--only", action="append", choices=list(COMPARISONS), help="run only this comparison (repeatable)")
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="where to write the results (default benchmarks/results.json)")

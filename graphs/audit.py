@@ -27,7 +27,7 @@ from moot.trace.reading import effective_events
 from moot.trace.verify import Problem, VerifyReport, verify_trace
 
 
-def verify_run(run_dir: Path, expect: str | None = None, ledger: Path | None = None) -> VerifyReport:
+def verify_run(run_dir: Path | str, expect: str | None = None, ledger: Path | str | None = None) -> VerifyReport:
     """Verify a run directory: its trace (`verify_trace`) and what each agent was shown, from run.json's spec.
 
     A run.json whose spec does not validate is a `manifest` finding of `verify_trace`; the audit is then skipped.

@@ -189,16 +189,18 @@ def default_replay_dir(run_dir: Path) -> Path:
 
 
 def replay_run(
-    run_dir: Path, catalog: ProgramCatalog, out: Path | None = None, scenarios: Path | None = None
+    run_dir: Path | str, catalog: ProgramCatalog, out: Path | str | None = None, scenarios: Path | str | None = None
 ) -> ReplayReport:
     """Replay a run (and the passes over it) into a new run directory and compare it with the original, conversation
     by conversation. `catalog` builds the run's program and passes again, by kind.
 
     The original is read first, its trace checked to be its run.json's (`moot.trace.opening.open_run`).
     """
+    run_dir, out = Path(run_dir), Path(out) if out else None
     manifest, recorded = read_run_events(run_dir)
     source = run_dir.resolve()
-    program, inputs = catalog.rebuild(run_dir, manifest, Reopening(scenario_file=scenarios, replay_of=source))
+    reopening = Reopening(scenario_file=Path(scenarios) if scenarios else None, replay_of=source)
+    program, inputs = catalog.rebuild(run_dir, manifest, reopening)
     session = RunSession.new(
         program,
         inputs,

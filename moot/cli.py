@@ -33,6 +33,20 @@ class UsageError(UserError):
     """A mistake in the command line itself (an unknown option, a value of the wrong type)."""
 
 
+class VersionAction(argparse.Action):
+    """`--version`: print moot's version and exit (the package metadata is read only when it is asked for)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option_string: str | None = None) -> None:
+        """Print `moot VERSION` and exit with code 0."""
+        from moot import __version__
+
+        print(f"moot {__version__}")
+        parser.exit()
+
+
 class CommandParser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one line naming the command and the argument, not a usage block."""
 
@@ -43,6 +57,7 @@ class CommandParser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog="moot", description="Multi-agent LLM protocols: run, inspect, trace.")
+    parser.add_argument("--version", action=VersionAction, help="print moot's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run an experiment, or finish an interrupted one (--resume RUN_DIR)")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from moot.analysis.summary import RunSummary
-from moot.graphs.runner import RunResult
 from moot.trace.events import Event, EventBase
+
+if TYPE_CHECKING:
+    from moot.analysis.summary import RunSummary
+    from moot.graphs.runner import RunResult
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)

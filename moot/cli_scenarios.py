@@ -21,7 +21,7 @@ FILTER_SPEC = "scenario_filter"
 
 def register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add `moot scenarios` and its two actions; return the command's handler."""
-    from moot.scenarios.cooperation import COOPERATION_TYPES
+    from moot.scenarios.cooperation_types import COOPERATION_TYPES
 
     scenarios = subparsers.add_parser("scenarios", help="generate and filter cooperation scenarios")
     actions = scenarios.add_subparsers(dest="scenarios_action", required=True, metavar="ACTION")

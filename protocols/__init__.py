@@ -1,1 +1,37 @@
-"""Protocol specs: the pydantic models, the YAML loader, bundled specs and prompt templates."""
+"""Protocol specs: the pydantic models, the YAML loader, bundled specs and prompt templates.
+
+Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from moot.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from moot.protocols.explorer import ExplorerSpec
+    from moot.protocols.loader import LoadedSpec, bundled_specs, load_spec, validate_spec_data
+    from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings, RoleSpec, spec_hash
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "moot.protocols.explorer": ("ExplorerSpec",),
+            "moot.protocols.loader": ("LoadedSpec", "bundled_specs", "load_spec", "validate_spec_data"),
+            "moot.protocols.spec": ("AgentSpec", "ProtocolSpec", "ProviderSettings", "RoleSpec", "spec_hash"),
+        },
+    )
+
+__all__ = [
+    "AgentSpec",
+    "ExplorerSpec",
+    "LoadedSpec",
+    "ProtocolSpec",
+    "ProviderSettings",
+    "RoleSpec",
+    "bundled_specs",
+    "load_spec",
+    "spec_hash",
+    "validate_spec_data",
+]

@@ -4,16 +4,29 @@
 name (see `bundled_scenarios`) or a path into a file path. Cooperation scenarios
 (`CooperationScenario`, YAML files with `format: cooperation`) are read as two rows each, one per
 role swap (`expand_role_swaps`).
+
+Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
 """
 
-from moot.scenarios.cooperation import CooperationScenario, expand_role_swaps
-from moot.scenarios.loader import (
-    ScenarioSet,
-    bundled_scenarios,
-    load_scenarios,
-    resolve_scenario_source,
-)
-from moot.scenarios.schema import Scenario
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from moot.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from moot.scenarios.cooperation import CooperationScenario, expand_role_swaps, first_base_scenarios
+    from moot.scenarios.loader import ScenarioSet, bundled_scenarios, load_scenarios, resolve_scenario_source
+    from moot.scenarios.schema import Scenario
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "moot.scenarios.cooperation": ("CooperationScenario", "expand_role_swaps", "first_base_scenarios"),
+            "moot.scenarios.loader": ("ScenarioSet", "bundled_scenarios", "load_scenarios", "resolve_scenario_source"),
+            "moot.scenarios.schema": ("Scenario",),
+        },
+    )
 
 __all__ = [
     "CooperationScenario",
@@ -21,6 +34,7 @@ __all__ = [
     "ScenarioSet",
     "bundled_scenarios",
     "expand_role_swaps",
+    "first_base_scenarios",
     "load_scenarios",
     "resolve_scenario_source",
 ]

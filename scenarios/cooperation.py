@@ -18,17 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from moot.errors import did_you_mean
 from moot.protocols.values.schwartz import goal_of, normalise_value, pair_key
+from moot.scenarios.cooperation_types import COOPERATION_TYPES
 from moot.scenarios.schema import Scenario, id_as_text
 
 COOPERATION_FORMAT = "cooperation"
 """Value of the top-level `format` key that marks a cooperation scenario file."""
-
-COOPERATION_TYPES: dict[str, str] = {
-    "reciprocal": "both of you gain from reaching the shared goal",
-    "coopetitive": "you share the primary goal but compete for a secondary gain",
-    "altruistic": "the shared goal benefits others at a personal cost to you both",
-}
-"""The three cooperation types and what each means for the two people."""
 
 SWAPS = ("a", "b")
 """Role swap labels: in `a` the target holds the scenario's first value, in `b` its second."""

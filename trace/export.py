@@ -251,9 +251,10 @@ def _arrow_type(pa: Any, rows: list[Row], name: str) -> Any:
 
 
 def export_run(
-    run_dir: Path, fmt: str, out: Path | None = None, tables: list[str] | None = None
+    run_dir: Path | str, fmt: str, out: Path | str | None = None, tables: list[str] | None = None
 ) -> list[ExportedTable]:
     """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`."""
+    run_dir = Path(run_dir)
     if fmt not in FORMATS:
         raise UserError(f"export format '{fmt}' is unknown; known: {', '.join(FORMATS)}")
     for table in tables or []:
@@ -261,7 +262,7 @@ def export_run(
             raise UserError(f"table '{table}' is unknown; known: {', '.join(TABLES)}")
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise UserError("parquet export needs pyarrow: pip install 'moot[export]'")
-    out = out or run_dir / "export"
+    out = Path(out) if out else run_dir / "export"
     check_output_folder(out, "--out")
     events = recorded_events(run_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -41,8 +41,9 @@ class LedgerLine(BaseModel):
     """When the line was written (UTC)."""
 
 
-def check_ledger(ledger: Path, run_dir: Path) -> None:
+def check_ledger(ledger: Path | str, run_dir: Path | str) -> None:
     """Refuse a ledger that cannot be appended to, or that lies inside the run directory it anchors."""
+    ledger = Path(ledger)
     if ledger.is_dir():
         raise UserError(f"--ledger '{ledger}' is a directory; give a file")
     if not ledger.parent.is_dir():
@@ -52,9 +53,10 @@ def check_ledger(ledger: Path, run_dir: Path) -> None:
         raise UserError(f"--ledger '{ledger}' is inside the run directory '{run_dir}'; {advice}")
 
 
-def append_anchor(ledger: Path, run_dir: Path, command: str) -> LedgerLine | None:
+def append_anchor(ledger: Path | str, run_dir: Path | str, command: str) -> LedgerLine | None:
     """Append the run's count and final hash, as its run.json now has them, to the ledger; return the line
     (None when there is no run.json yet)."""
+    ledger, run_dir = Path(ledger), Path(run_dir)
     try:
         manifest = RunManifest.read(run_dir)
     except (OSError, ValueError):
@@ -74,7 +76,7 @@ def append_anchor(ledger: Path, run_dir: Path, command: str) -> LedgerLine | Non
 
 
 @contextmanager
-def anchored(ledger: Path | None, run_dir: Path, command: str) -> Iterator[None]:
+def anchored(ledger: Path | str | None, run_dir: Path | str, command: str) -> Iterator[None]:
     """Append the run's anchor to `ledger` after the block: when it ends, and when it is interrupted (Ctrl-C).
 
     A block that fails otherwise (a refused command) adds nothing. The ledger is checked first.
@@ -91,8 +93,9 @@ def anchored(ledger: Path | None, run_dir: Path, command: str) -> Iterator[None]
     append_anchor(ledger, run_dir, command)
 
 
-def read_ledger(ledger: Path) -> list[tuple[int, LedgerLine]]:
+def read_ledger(ledger: Path | str) -> list[tuple[int, LedgerLine]]:
     """Every line of a ledger with its line number; a line that is not a ledger line is a UserError naming it."""
+    ledger = Path(ledger)
     if not ledger.is_file():
         raise UserError(f"ledger '{ledger}' not found" if not ledger.exists() else f"ledger '{ledger}' is not a file")
     lines = []

@@ -33,9 +33,9 @@ def _location_in(fields: dict) -> str | None:
     return location if isinstance(location, str) and location else None
 
 
-def trace_location(run_dir: Path) -> str | None:
+def trace_location(run_dir: Path | str) -> str | None:
     """Where a run's trace is, as run.json records it: None for its `trace.sqlite`, else a PostgreSQL URL."""
-    return _location_in(_manifest_fields(run_dir))
+    return _location_in(_manifest_fields(Path(run_dir)))
 
 
 def _checked_fields(run_dir: Path) -> dict:
@@ -51,18 +51,19 @@ def _checked_fields(run_dir: Path) -> dict:
     return fields
 
 
-def check_run_dir(run_dir: Path) -> None:
+def check_run_dir(run_dir: Path | str) -> None:
     """Raise a UserError unless `run_dir` holds a run (run.json, and trace.sqlite unless its trace is in PostgreSQL)."""
-    _checked_fields(run_dir)
+    _checked_fields(Path(run_dir))
 
 
-def open_run_trace(run_dir: Path, read_only: bool = False) -> TraceStore:
+def open_run_trace(run_dir: Path | str, read_only: bool = False) -> TraceStore:
     """Open the trace of an existing run directory, wherever run.json says it is (never creates a run).
 
     `read_only` opens it without writing anything (see `moot.trace.location.open_store`). Nothing
     is checked but that the directory holds a run: to read a run, `moot.trace.opening.open_run`
     also checks its trace is run.json's; to append to one, open it that way first.
     """
+    run_dir = Path(run_dir)
     fields = _checked_fields(run_dir)
     location = _location_in(fields)
     run_id = fields.get("run_id")

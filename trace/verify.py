@@ -152,7 +152,7 @@ def _stored_row(raw: RawRow) -> StoredRow:
     return _row(raw.seq, {name: getattr(raw, name) for name in COLUMNS}, raw.body, raw.hash)
 
 
-def recorded_events(run_dir: Path) -> list[Event]:
+def recorded_events(run_dir: Path | str) -> list[Event]:
     """Every event of a run, in stored order, read without writing to the run directory; the trace is
     checked to be run.json's first (`moot.trace.opening.open_run`)."""
     return read_run_events(run_dir)[1]
@@ -358,7 +358,7 @@ def manifest_problems(manifest: RunManifest, rows: list[StoredRow], grown: bool 
     return problems
 
 
-def verify_trace(run_dir: Path, expect: str | None = None, ledger: Path | None = None) -> TraceCheck:
+def verify_trace(run_dir: Path | str, expect: str | None = None, ledger: Path | str | None = None) -> TraceCheck:
     """Verify a run directory's trace, chain, manifest, append-only triggers and anchors.
 
     `expect` is a hash kept outside the run directory: it must be the hash of an event of the
@@ -367,6 +367,7 @@ def verify_trace(run_dir: Path, expect: str | None = None, ledger: Path | None =
     `expect` or ledger is a UserError; everything wrong with the trace is a problem of the report.
     What each agent was shown is audited by the engine (`moot.graphs.audit.verify_run`).
     """
+    run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     anchors, unanchored = anchors_to_check(manifest.run_id, expect, ledger)
     try:

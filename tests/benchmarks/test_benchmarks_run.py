@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-COMPARISONS = {"overhead", "concurrency", "embedded", "scale", "cluster"}
+COMPARISONS = {"overhead", "concurrency", "embedded", "scale", "cluster", "startup"}
 
 
 def test_quick_benchmarks_write_every_comparison(tmp_path: Path) -> None:
@@ -33,4 +33,7 @@ def test_quick_benchmarks_write_every_comparison(tmp_path: Path) -> None:
     for measurement in results["measurements"]:
         # a finite number; a difference of two timings may come out below zero on a noisy machine
         assert math.isfinite(measurement["value"]), measurement
-    assert "| overhead |" in done.stdout and "| scale |" in done.stdout
+    assert "| overhead |" in done.stdout and "| scale |" in done.stdout and "| startup |" in done.stdout
+    startup = {m["name"]: m for m in results["measurements"] if m["comparison"] == "startup"}
+    assert {"moot --help - python -c pass", "moot specs - python -c pass"} <= set(startup)
+    assert all(startup[name]["target"] == "<= 0.30 s" for name in ("moot --help - python -c pass", "moot specs - python -c pass"))

@@ -7,11 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 import moot
 from moot.api import compile_loaded
+from moot.safe_load import load_yaml, read_text
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+needs_libyaml = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
 
 
 def _changed_lines(a: str, b: str) -> list[str]:
@@ -88,3 +91,24 @@ def test_compiled_graph_matches_snapshot(name):
         if not os.environ.get("MOOT_UPDATE_SNAPSHOTS"):
             pytest.fail(f"snapshot {snapshot.name} was missing and has been written; run again")
     assert drawn == snapshot.read_text()
+
+
+@needs_libyaml
+@pytest.mark.parametrize("name", sorted(moot.bundled_specs()))
+def test_libyaml_reads_each_bundled_spec_as_the_bounded_loader_does(name):
+    # The bundled specs are read with libyaml (`moot specs` reads them all); it must give the very values,
+    # types and order of keys included, that the bounded loader gives any other spec file.
+    path = moot.bundled_specs()[name]
+    text = read_text(path)
+    assert repr(yaml.load(text, Loader=yaml.CSafeLoader)) == repr(load_yaml(text, str(path)))
+
+
+@needs_libyaml
+def test_only_the_bundled_specs_skip_the_bounded_loader(tmp_path, monkeypatch):
+    bounded = []
+    monkeypatch.setattr("moot.protocols.loader.load_yaml", lambda text, name: bounded.append(name) or load_yaml(text, name))
+    assert moot.load_spec("aita_solo").spec.name == "aita_solo" and bounded == []
+    copy = tmp_path / "aita_solo.yaml"
+    copy.write_text(moot.bundled_specs()["aita_solo"].read_text(encoding="utf-8"), encoding="utf-8")
+    assert moot.load_spec(str(copy)).spec == moot.load_spec("aita_solo").spec
+    assert bounded == [str(copy)]

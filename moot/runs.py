@@ -1,0 +1,243 @@
+"""Reading a run from Python: `open_run(path)` gives a `Run`, with the commands of the CLI as its methods.
+
+    run = moot.open_run("runs/aita_round_robin_3-20261201T120000")
+    print(run.manifest.status, run.spec.name, run.summary())
+    for conversation in run.conversations():
+        print(conversation.id, [m.parsed for m in conversation.messages])
+    run.verify().ok
+    run.export("csv")
+
+The run is opened as every command opens one (`moot.trace.opening.open_run`): run.json checked,
+the trace opened without writing and shown to be run.json's. Each method calls the function its
+command calls (`run.verify()` is `moot verify`, `run.export("csv")` is `moot export --format csv`),
+imported when the method is first used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from moot.errors import UserError
+
+if TYPE_CHECKING:
+    from moot.analysis.outputs import AnalysisIndex
+    from moot.analysis.summary import RunSummary
+    from moot.graphs.replay import ReplayReport
+    from moot.judges.arguments import ArgumentJudgingReport
+    from moot.judges.posthoc import JudgingReport
+    from moot.protocols.spec import ProtocolSpec
+    from moot.trace.events import Event, JudgeDecision, MessageAdded, Stopped
+    from moot.trace.export import ExportedTable
+    from moot.trace.manifest import RunManifest
+    from moot.trace.verify import VerifyReport
+
+PathLike = str | os.PathLike[str]
+"""A path as the Python API takes it: text, a `Path`, or any object with `__fspath__` (a `Run` too)."""
+USE_DEFAULT_CACHE = "default"
+"""`cache` of `Run.judge` for the shared response cache (`$MOOT_CACHE` or `~/.cache/moot/responses.sqlite`), as in `moot.run`."""
+ARGUMENTS_JUDGE = "arguments"
+"""The judge that splits free-text answers into arguments (`moot judge --judge arguments`)."""
+
+
+def open_run(path: PathLike) -> Run:
+    """Open the run directory at `path` for reading; a UserError says why it is not a run that can be read."""
+    from moot.trace.opening import open_run as open_checked
+
+    with open_checked(Path(path)) as opened:
+        return Run(opened.run_dir, opened.manifest)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One conversation of a run: its events that stand, in the order they were written."""
+
+    id: str
+    events: list[Event]
+
+    @property
+    def scenario_id(self) -> str:
+        """The scenario the conversation is about."""
+        return self.events[0].scenario_id
+
+    @property
+    def messages(self) -> list[MessageAdded]:
+        """What the agents said, in order."""
+        from moot.trace.events import MessageAdded
+
+        return [event for event in self.events if isinstance(event, MessageAdded)]
+
+    @property
+    def decisions(self) -> list[JudgeDecision]:
+        """What the protocol's judges decided, in order."""
+        from moot.trace.events import JudgeDecision
+
+        return [event for event in self.events if isinstance(event, JudgeDecision)]
+
+    @property
+    def stopped(self) -> Stopped | None:
+        """How the conversation ended; None when it has not (an interrupted run)."""
+        from moot.trace.events import Stopped
+
+        return next((event for event in reversed(self.events) if isinstance(event, Stopped)), None)
+
+
+@dataclass
+class Run:
+    """A run directory opened for reading (`open_run`): its run.json, its spec, its events, and the commands on it.
+
+    Every read opens the trace again, so it sees what a judge appended since. Methods that write
+    (`export`, `analyze`, `report`, `replay`, `judge`) write where their command would.
+    """
+
+    run_dir: Path
+    """The run directory."""
+    manifest: RunManifest = field(repr=False)
+    """run.json, as read when the run was opened (and again after `judge` appended to the trace)."""
+
+    def __fspath__(self) -> str:
+        """The run directory, so that a `Run` is accepted wherever a path is."""
+        return os.fspath(self.run_dir)
+
+    @cached_property
+    def spec(self) -> ProtocolSpec:
+        """The spec the run ran (run.json's resolved spec), validated; an explorer run's is its roster of agents."""
+        from pydantic import ValidationError
+
+        from moot.protocols.loader import describe_validation_error
+        from moot.protocols.spec import ProtocolSpec
+        from moot.trace.manifest import MANIFEST_FILE
+
+        try:
+            return ProtocolSpec.model_validate(self.manifest.spec)
+        except ValidationError as exc:
+            _, problem = describe_validation_error(exc)
+            raise UserError(f"{self.run_dir / MANIFEST_FILE}: its spec is not valid ({problem})") from None
+
+    def events(self) -> list[Event]:
+        """Every event that stands, in order: those a resume superseded are left out (`effective_events`)."""
+        from moot.trace.opening import open_run as open_checked
+        from moot.trace.reading import effective_events
+
+        with open_checked(self.run_dir) as opened:
+            return effective_events(opened.events())
+
+    def conversations(self) -> list[Conversation]:
+        """The conversations, in the order they started, each with its events that stand."""
+        by_id: dict[str, list[Event]] = {}
+        for event in self.events():
+            by_id.setdefault(event.conversation_id, []).append(event)
+        return [Conversation(conversation_id, events) for conversation_id, events in by_id.items()]
+
+    def summary(self) -> RunSummary:
+        """Conversations, rounds and stops: what `moot run` prints at the end."""
+        from moot.analysis.summary import summarize_run
+
+        return summarize_run(self.run_dir)
+
+    def verify(self, expect: str | None = None, ledger: PathLike | None = None) -> VerifyReport:
+        """`moot verify`: the hash chain, run.json, the anchors (`expect`, `ledger`) and what each agent was shown."""
+        from moot.graphs.audit import verify_run
+
+        return verify_run(self.run_dir, expect=expect, ledger=_path(ledger))
+
+    def export(
+        self, format: str, out: PathLike | None = None, tables: Iterable[str] | None = None
+    ) -> list[ExportedTable]:
+        """`moot export`: the run's tables as `jsonl`, `csv` or `parquet` files in `out` (default `RUN_DIR/export`)."""
+        from moot.trace.export import export_run
+
+        return export_run(self.run_dir, format, out=_path(out), tables=list(tables) if tables is not None else None)
+
+    def analyze(
+        self,
+        out: PathLike | None = None,
+        *,
+        study: str | None = None,
+        companions: Mapping[str, PathLike | None] | None = None,
+        labels: PathLike | None = None,
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> tuple[Path, AnalysisIndex]:
+        """`moot analyze`: the study's measurements in `out` (default `RUN_DIR/analysis`); the folder and its index.
+
+        `companions` are other runs (paths or `Run`s) by the role the study gives them:
+        `baseline`, `stated`, `unsteered` or `short`.
+        """
+        from moot.analysis.analyze import analyze_run
+
+        others: dict[str, Path | str | None] = {role: _path(run) for role, run in (companions or {}).items()}
+        return analyze_run(
+            self.run_dir, _path(out), study=study, companions=others, labels=_path(labels), n_boot=n_boot, seed=seed
+        )
+
+    def report(self, out: PathLike | None = None, *, baseline: PathLike | None = None) -> Path:
+        """`moot report`: one self-contained HTML page of the run (default `RUN_DIR/report.html`); its path."""
+        from moot.report.html import write_report
+
+        return write_report(self.run_dir, _path(out), baseline=_path(baseline))
+
+    def replay(self, out: PathLike | None = None, *, scenarios: PathLike | None = None) -> ReplayReport:
+        """`moot replay`: the run again from its recorded replies into `out` (default `RUN_DIR-replay`), compared."""
+        from moot.judges.programs import replay_run
+
+        return replay_run(self.run_dir, out=_path(out), scenarios=_path(scenarios))
+
+    def judge(
+        self,
+        judge: str = "values",
+        *,
+        model: str | None = None,
+        values: PathLike | None = None,
+        cache: PathLike | None = USE_DEFAULT_CACHE,
+        concurrency: int = 4,
+        ledger: PathLike | None = None,
+    ) -> JudgingReport | ArgumentJudgingReport:
+        """`moot judge`: run a judge over every message and append its decisions to the trace.
+
+        `judge` is `values` (tag each message) or `arguments` (split free-text answers into
+        arguments, then judge each one's values and specificity); `values` a value list file;
+        `cache` a cache file, `"default"` for the shared one, or None to call the model every
+        time; `ledger` a file the run's count and final hash are appended to.
+        """
+        from moot.agents.cache import default_cache_path
+        from moot.trace.opening import read_manifest
+
+        if concurrency < 1:
+            raise UserError(f"concurrency must be at least 1 (got {concurrency})")
+        cache_path = default_cache_path() if cache == USE_DEFAULT_CACHE else _path(cache)
+        try:
+            if judge == ARGUMENTS_JUDGE:
+                from moot.judges.arguments import judge_arguments_run
+
+                return judge_arguments_run(
+                    self.run_dir,
+                    model=model,
+                    vocabulary=_path(values),
+                    cache_path=cache_path,
+                    concurrency=concurrency,
+                    ledger=_path(ledger),
+                )
+            from moot.judges.posthoc import judge_run
+
+            taxonomy = None if values is None else os.fspath(values)
+            return judge_run(
+                self.run_dir,
+                judge,
+                model=model,
+                taxonomy=taxonomy,
+                cache_path=cache_path,
+                concurrency=concurrency,
+                ledger=_path(ledger),
+            )
+        finally:
+            # A judging pass rewrites run.json (its event count, final hash and usage), even one that fails midway.
+            self.manifest = read_manifest(self.run_dir)
+
+
+def _path(path: PathLike | None) -> Path | None:
+    return None if path is None else Path(path)
