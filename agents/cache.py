@@ -53,7 +53,9 @@ class CachedReply(BaseModel):
     """The provider's usage record of the original call, as it came."""
 
 
-def request_key(model: str, messages: list[dict[str, str]], params: dict[str, Any], schema: dict[str, Any] | None, mode: str) -> str:
+def request_key(
+    model: str, messages: list[dict[str, str]], params: dict[str, Any], schema: dict[str, Any] | None, mode: str
+) -> str:
     """SHA-256 of the canonical JSON of everything that determines a reply."""
     payload = {"model": model, "messages": messages, "params": params, "schema": schema, "mode": mode}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
@@ -70,7 +72,9 @@ class ResponseCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         # A reply lost in a power cut is only asked again; a synchronous write per reply costs more.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT NOT NULL, body TEXT NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT NOT NULL, body TEXT NOT NULL)"
+        )
 
     def get(self, key: str) -> CachedReply | None:
         """The reply stored under `key`, if any."""
@@ -82,7 +86,8 @@ class ResponseCache:
         """Store a reply (the first one stored for a key wins)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO replies (key, model, body) VALUES (?, ?, ?)", (key, model, reply.model_dump_json())
+                "INSERT OR IGNORE INTO replies (key, model, body) VALUES (?, ?, ?)",
+                (key, model, reply.model_dump_json()),
             )
 
     def __bool__(self) -> bool:
@@ -118,7 +123,9 @@ def check_cache_file(path: Path, option: str = "--cache") -> None:
         except sqlite3.Error as exc:
             raise UserError(f"{option} '{path}' is not a response cache ({exc})") from None
         if tables - {"replies"}:
-            raise UserError(f"{option} '{path}' is a SQLite database of something else (tables {', '.join(sorted(tables))}); name a cache file")
+            raise UserError(
+                f"{option} '{path}' is a SQLite database of something else (tables {', '.join(sorted(tables))}); name a cache file"
+            )
     try:
         ResponseCache(path).close()
     except (OSError, sqlite3.Error) as exc:

@@ -32,7 +32,9 @@ class ModelPool:
     def __init__(self, spec: ProtocolSpec, cache: ResponseCache | None, limiters: LimiterFactory | None = None) -> None:
         self.spec = spec
         self.cache = cache
-        self._make_limiter: LimiterFactory = limiters or (lambda provider, concurrency, rpm: ProviderLimiter(concurrency, rpm))
+        self._make_limiter: LimiterFactory = limiters or (
+            lambda provider, concurrency, rpm: ProviderLimiter(concurrency, rpm)
+        )
         self._limiters: dict[str, Limiter] = {}
         self._gateways: dict[tuple[str, str], ModelGateway] = {}
         keys = self.key_variables()

@@ -20,6 +20,7 @@ from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
 from autogen_agentchat.messages import BaseChatMessage, TextMessage
 from autogen_core import CancellationToken
+
 from moot.agents.context import CallContext
 from moot.agents.gateway import ModelGateway, ModelReply
 from moot.agents.requests import ModelRequest

@@ -86,7 +86,11 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> RetryPolicy:
         """The policy a provider's settings in the spec ask for."""
-        return cls(max_retries=settings.max_retries, base_delay=settings.retry_base_delay_s, max_delay=settings.retry_max_delay_s)
+        return cls(
+            max_retries=settings.max_retries,
+            base_delay=settings.retry_base_delay_s,
+            max_delay=settings.retry_max_delay_s,
+        )
 
     def delay(self, retry: int, failure: Failure, rng: random.Random) -> float:
         """Seconds to wait before retry number `retry` (from 1)."""

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import debates
+
 from common import FakeServerProcess, Measurement, alternate, median, paired_ratios
 
 LATENCY = 0.05
@@ -37,9 +38,19 @@ def _side(url: str, items: list, work: Path, concurrency: int, executor_name: st
             if done:
                 ended.append(time.perf_counter())
 
-        result = moot.run(debates.moot_spec(url, concurrency), items, out=base / "run", cache=None, concurrency=concurrency, executor=executor, progress=progress)
+        result = moot.run(
+            debates.moot_spec(url, concurrency),
+            items,
+            out=base / "run",
+            cache=None,
+            concurrency=concurrency,
+            executor=executor,
+            progress=progress,
+        )
         if result.manifest.conversations.completed != len(items):
-            raise RuntimeError(f"{executor_name} completed {result.manifest.conversations.completed} of {len(items)} conversations")
+            raise RuntimeError(
+                f"{executor_name} completed {result.manifest.conversations.completed} of {len(items)} conversations"
+            )
         steady.append((len(ended) - 1) / (ended[-1] - ended[0]))
 
     return side
@@ -79,10 +90,38 @@ def run(quick: bool) -> list[Measurement]:
         "ray_steady_conversations_per_s": median(steady["ray"]),
     }
     out = [
-        Measurement(comparison="cluster", name=f"local executor, {conversations} conversations", value=median(rates["local"]), unit="conversations/s", samples=rates["local"], detail=detail),
-        Measurement(comparison="cluster", name=f"Ray executor, {WORKERS} workers", value=median(rates["ray"]), unit="conversations/s", samples=rates["ray"], detail=detail),
-        Measurement(comparison="cluster", name="Ray / local, conversations per second", value=median(ratio), unit="x", samples=ratio, detail=detail),
-        Measurement(comparison="cluster", name="Ray / local, after the first conversation ended", value=median(steady_ratio), unit="x", samples=steady_ratio, detail=detail),
+        Measurement(
+            comparison="cluster",
+            name=f"local executor, {conversations} conversations",
+            value=median(rates["local"]),
+            unit="conversations/s",
+            samples=rates["local"],
+            detail=detail,
+        ),
+        Measurement(
+            comparison="cluster",
+            name=f"Ray executor, {WORKERS} workers",
+            value=median(rates["ray"]),
+            unit="conversations/s",
+            samples=rates["ray"],
+            detail=detail,
+        ),
+        Measurement(
+            comparison="cluster",
+            name="Ray / local, conversations per second",
+            value=median(ratio),
+            unit="x",
+            samples=ratio,
+            detail=detail,
+        ),
+        Measurement(
+            comparison="cluster",
+            name="Ray / local, after the first conversation ended",
+            value=median(steady_ratio),
+            unit="x",
+            samples=steady_ratio,
+            detail=detail,
+        ),
     ]
     for m in out:
         print(f"  {m.name}: {m.value:.3g} {m.unit}", file=sys.stderr, flush=True)

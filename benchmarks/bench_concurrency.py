@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import debates
+
 from common import BENCH_DIR, FakeServerProcess, Measurement
 
 TARGET_CONCURRENCY = 64
@@ -41,7 +42,11 @@ def child(url: str, conversations: int, concurrency: int) -> dict[str, float]:
     completed = result.manifest.conversations.completed
     if completed != conversations:
         raise RuntimeError(f"moot completed {completed} of {conversations} conversations")
-    return {"elapsed_s": elapsed, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "events": result.manifest.events}
+    return {
+        "elapsed_s": elapsed,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "events": result.manifest.events,
+    }
 
 
 def _run_child(url: str, conversations: int, concurrency: int) -> dict[str, float]:
@@ -88,7 +93,15 @@ def run(quick: bool) -> list[Measurement]:
                     detail=detail,
                 )
             )
-            out.append(Measurement(comparison="concurrency", name=f"peak memory at concurrency {concurrency}", value=figures["maxrss_mb"], unit="MB", detail=detail))
+            out.append(
+                Measurement(
+                    comparison="concurrency",
+                    name=f"peak memory at concurrency {concurrency}",
+                    value=figures["maxrss_mb"],
+                    unit="MB",
+                    detail=detail,
+                )
+            )
     return out
 
 

@@ -45,7 +45,9 @@ def _moot_run(items: list[dict], grammar: bool, max_tokens: int, work: Path) -> 
     import moot
     from moot.trace import open_trace
 
-    result = moot.run(_spec(grammar, max_tokens), items, out=Path(tempfile.mkdtemp(dir=work)) / "run", cache=None, concurrency=1)
+    result = moot.run(
+        _spec(grammar, max_tokens), items, out=Path(tempfile.mkdtemp(dir=work)) / "run", cache=None, concurrency=1
+    )
     store = open_trace(result.run_dir)
     try:
         return [e for e in store.events() if e.event == "model_call"]
@@ -55,9 +57,9 @@ def _moot_run(items: list[dict], grammar: bool, max_tokens: int, work: Path) -> 
 
 def run(quick: bool) -> list[Measurement]:
     """Alternate moot and the direct calls; report the median ratio of their tokens per second."""
+    import debates
     from llama_cpp import Llama
 
-    import debates
     from moot.agents.providers.local import embedded_model_path
 
     path = embedded_model_path()
@@ -77,7 +79,11 @@ def run(quick: bool) -> list[Measurement]:
         def direct() -> None:
             total = 0
             for call in calls:
-                kwargs = {"temperature": float(call.params["temperature"]), "max_tokens": int(call.params["max_tokens"]), "seed": int(call.params["seed"])}
+                kwargs = {
+                    "temperature": float(call.params["temperature"]),
+                    "max_tokens": int(call.params["max_tokens"]),
+                    "seed": int(call.params["seed"]),
+                }
                 if call.output_schema is not None:
                     kwargs["response_format"] = {"type": "json_object", "schema": call.output_schema}
                 llama.reset()
@@ -112,8 +118,23 @@ def run(quick: bool) -> list[Measurement]:
         "repetitions": repetitions,
     }
     return [
-        Measurement(comparison="embedded", name="moot / llama_cpp.Llama, tokens per second", value=value, unit="x", target=f">= {TARGET:.2f}x", met=value >= TARGET, samples=ratio, detail=detail),
-        Measurement(comparison="embedded", name="moot tokens per second", value=median(rates["moot"]), unit="tokens/s", detail=detail),
+        Measurement(
+            comparison="embedded",
+            name="moot / llama_cpp.Llama, tokens per second",
+            value=value,
+            unit="x",
+            target=f">= {TARGET:.2f}x",
+            met=value >= TARGET,
+            samples=ratio,
+            detail=detail,
+        ),
+        Measurement(
+            comparison="embedded",
+            name="moot tokens per second",
+            value=median(rates["moot"]),
+            unit="tokens/s",
+            detail=detail,
+        ),
         engines,
     ]
 
@@ -124,7 +145,11 @@ def _engines(path: Path, calls: list, repetitions: int) -> Measurement:
 
     requests = []
     for call in calls:
-        args = {"temperature": call.params["temperature"], "max_tokens": call.params["max_tokens"], "seed": call.params["seed"]}
+        args = {
+            "temperature": call.params["temperature"],
+            "max_tokens": call.params["max_tokens"],
+            "seed": call.params["seed"],
+        }
         requests.append(([m.model_dump() for m in call.messages], call.output_schema, args))
     requests = (requests * 8)[: 2 * max(4, len(requests))]  # an even number, at least 8: both instances busy to the end
     pools = {"one": _Engine(path, N_CTX, 1), "two": _Engine(path, N_CTX, 2)}
@@ -140,5 +165,17 @@ def _engines(path: Path, calls: list, repetitions: int) -> Measurement:
         for engine in pools.values():
             engine.close()
     ratio = paired_ratios(times["one"], times["two"])
-    detail = {"requests": len(requests), "one_instance_s": median(times["one"]), "two_instances_s": median(times["two"]), "repetitions": repetitions}
-    return Measurement(comparison="embedded", name="local engine, 2 instances / 1, requests per second", value=median(ratio), unit="x", samples=ratio, detail=detail)
+    detail = {
+        "requests": len(requests),
+        "one_instance_s": median(times["one"]),
+        "two_instances_s": median(times["two"]),
+        "repetitions": repetitions,
+    }
+    return Measurement(
+        comparison="embedded",
+        name="local engine, 2 instances / 1, requests per second",
+        value=median(ratio),
+        unit="x",
+        samples=ratio,
+        detail=detail,
+    )

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import debates
+
 from common import FakeServerProcess, Measurement, alternate, median, paired_ratios
 
 LATENCIES = (0.0, 0.05)
@@ -24,9 +25,17 @@ def _moot_side(url: str, items: list, work: Path, cache: bool):
         import moot
 
         base = Path(tempfile.mkdtemp(dir=work))
-        result = moot.run(debates.moot_spec(url, 1), items, out=base / "run", cache=base / "cache.sqlite" if cache else None, concurrency=1)
+        result = moot.run(
+            debates.moot_spec(url, 1),
+            items,
+            out=base / "run",
+            cache=base / "cache.sqlite" if cache else None,
+            concurrency=1,
+        )
         if result.manifest.conversations.completed != len(items):
-            raise RuntimeError(f"moot completed {result.manifest.conversations.completed} of {len(items)} conversations")
+            raise RuntimeError(
+                f"moot completed {result.manifest.conversations.completed} of {len(items)} conversations"
+            )
 
     return side
 
@@ -54,7 +63,11 @@ def run(quick: bool) -> list[Measurement]:
                     side()
                 times = alternate(sides, repetitions)
             label = f"{latency * 1000:.0f} ms"
-            detail = {f"{name}_median_s": median(t) for name, t in times.items()} | {"scenarios": n_scenarios, "turns": turns, "repetitions": repetitions}
+            detail = {f"{name}_median_s": median(t) for name, t in times.items()} | {
+                "scenarios": n_scenarios,
+                "turns": turns,
+                "repetitions": repetitions,
+            }
             plain_ratio = paired_ratios(times["moot"], times["plain"])
             autogen_ratio = paired_ratios(times["moot"], times["autogen"])
             at_50 = latency == 0.05
@@ -83,10 +96,28 @@ def run(quick: bool) -> list[Measurement]:
                 )
             )
             cache_ratio = paired_ratios(times["moot_cache_miss"], times["plain"])
-            out.append(Measurement(comparison="overhead", name=f"moot with cache misses / plain loop, {label}", value=median(cache_ratio), unit="x", samples=cache_ratio, detail=detail))
+            out.append(
+                Measurement(
+                    comparison="overhead",
+                    name=f"moot with cache misses / plain loop, {label}",
+                    value=median(cache_ratio),
+                    unit="x",
+                    samples=cache_ratio,
+                    detail=detail,
+                )
+            )
             for name in ("moot", "moot_cache_miss", "autogen"):
                 per_turn = [(a - b) / turns * 1000 for a, b in zip(times[name], times["plain"], strict=True)]
-                out.append(Measurement(comparison="overhead", name=f"{name} overhead per turn over the plain loop, {label}", value=median(per_turn), unit="ms/turn", samples=per_turn, detail=detail))
+                out.append(
+                    Measurement(
+                        comparison="overhead",
+                        name=f"{name} overhead per turn over the plain loop, {label}",
+                        value=median(per_turn),
+                        unit="ms/turn",
+                        samples=per_turn,
+                        detail=detail,
+                    )
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out

@@ -42,12 +42,23 @@ def debate_events() -> list:
         "rounds": 4,
         "stop": [{"consensus": "verdict"}],
         "agents": [
-            {"name": name, "role": "debater", "script": [json.dumps({"verdict": v, "explanation": f"{name} holds {v} because the post says so."}) for v in verdicts]}
+            {
+                "name": name,
+                "role": "debater",
+                "script": [
+                    json.dumps({"verdict": v, "explanation": f"{name} holds {v} because the post says so."})
+                    for v in verdicts
+                ],
+            }
             for name, verdicts in scripts.items()
         ],
         "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
     }
-    scenario = {"id": "s0", "title": "AITA for keeping my promise?", "text": "I promised to help my sister move and skipped a concert for it."}
+    scenario = {
+        "id": "s0",
+        "title": "AITA for keeping my promise?",
+        "text": "I promised to help my sister move and skipped a concert for it.",
+    }
     work = Path(tempfile.mkdtemp(prefix="moot-bench-scale-"))
     try:
         result = moot.run(spec, [scenario], out=work / "run", cache=None, concurrency=1)
@@ -75,7 +86,15 @@ def trace_writes(template: list, n_events: int, work: Path) -> Measurement:
     elapsed = time.perf_counter() - started
     store.close()
     rate = n_events / elapsed
-    return Measurement(comparison="scale", name="trace writes through TraceWriter", value=rate, unit="events/s", target=">= 5000", met=rate >= 5000, detail={"events": n_events, "elapsed_s": elapsed})
+    return Measurement(
+        comparison="scale",
+        name="trace writes through TraceWriter",
+        value=rate,
+        unit="events/s",
+        target=">= 5000",
+        met=rate >= 5000,
+        detail={"events": n_events, "elapsed_s": elapsed},
+    )
 
 
 def build_trace(template: list, n_events: int, run_dir: Path) -> float:
@@ -101,7 +120,19 @@ def build_trace(template: list, n_events: int, run_dir: Path) -> float:
             body = {**body, "seq": seq, "prev_hash": prev, "conversation_id": conversation}
             text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             prev = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            rows.append((seq, body["event"], body["run_id"], conversation, body["scenario_id"], body["round"], body["agent"], text, prev))
+            rows.append(
+                (
+                    seq,
+                    body["event"],
+                    body["run_id"],
+                    conversation,
+                    body["scenario_id"],
+                    body["round"],
+                    body["agent"],
+                    text,
+                    prev,
+                )
+            )
         if len(rows) >= 50_000 or seq == n_events:
             db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.commit()
@@ -122,7 +153,15 @@ def summary_at_scale(template: list, n_events: int, work: Path) -> Measurement:
     expected = n_events // len(template)
     if summary.conversations != expected:
         raise RuntimeError(f"summary counted {summary.conversations} conversations, expected {expected}")
-    return Measurement(comparison="scale", name=f"summarize_run on {n_events:,} events", value=elapsed, unit="s", target="< 60", met=elapsed < 60, detail={"events": n_events, "build_s": build_s, "file_mb": (run_dir / "trace.sqlite").stat().st_size / 1e6})
+    return Measurement(
+        comparison="scale",
+        name=f"summarize_run on {n_events:,} events",
+        value=elapsed,
+        unit="s",
+        target="< 60",
+        met=elapsed < 60,
+        detail={"events": n_events, "build_s": build_s, "file_mb": (run_dir / "trace.sqlite").stat().st_size / 1e6},
+    )
 
 
 def bradley_terry(n_comparisons: int) -> Measurement:
@@ -140,7 +179,15 @@ def bradley_terry(n_comparisons: int) -> Measurement:
     started = time.perf_counter()
     fit = bradley_terry_comparisons(winners, losers)
     elapsed = time.perf_counter() - started
-    return Measurement(comparison="scale", name=f"Bradley-Terry on {n_comparisons:,} comparisons", value=elapsed, unit="s", target="< 10 (seconds)", met=elapsed < 10, detail={"comparisons": n_comparisons, "iterations": fit.iterations, "top": fit.ranking[0]})
+    return Measurement(
+        comparison="scale",
+        name=f"Bradley-Terry on {n_comparisons:,} comparisons",
+        value=elapsed,
+        unit="s",
+        target="< 10 (seconds)",
+        met=elapsed < 10,
+        detail={"comparisons": n_comparisons, "iterations": fit.iterations, "top": fit.ranking[0]},
+    )
 
 
 def inertia(n_observations: int) -> Measurement:
@@ -163,7 +210,19 @@ def inertia(n_observations: int) -> Measurement:
     started = time.perf_counter()
     fit = fit_inertia_conformity(observations)
     elapsed = time.perf_counter() - started
-    return Measurement(comparison="scale", name=f"inertia/conformity fit on {n_observations:,} verdicts", value=elapsed, unit="s", detail={"observations": n_observations, "dilemmas": fit.n_dilemmas, "iterations": fit.iterations, "inertia": fit.inertia or 0.0, "dilemma_sd": fit.dilemma_sd})
+    return Measurement(
+        comparison="scale",
+        name=f"inertia/conformity fit on {n_observations:,} verdicts",
+        value=elapsed,
+        unit="s",
+        detail={
+            "observations": n_observations,
+            "dilemmas": fit.n_dilemmas,
+            "iterations": fit.iterations,
+            "inertia": fit.inertia or 0.0,
+            "dilemma_sd": fit.dilemma_sd,
+        },
+    )
 
 
 def trueskill(n_matches: int) -> Measurement:
@@ -178,12 +237,20 @@ def trueskill(n_matches: int) -> Measurement:
     started = time.perf_counter()
     trueskill_team_matches(matches)
     elapsed = time.perf_counter() - started
-    return Measurement(comparison="scale", name=f"TrueSkill over {n_matches:,} team matches", value=elapsed, unit="s", detail={"matches": n_matches, "per_match_ms": elapsed / n_matches * 1000})
+    return Measurement(
+        comparison="scale",
+        name=f"TrueSkill over {n_matches:,} team matches",
+        value=elapsed,
+        unit="s",
+        detail={"matches": n_matches, "per_match_ms": elapsed / n_matches * 1000},
+    )
 
 
 def run(quick: bool) -> list[Measurement]:
     """Every scale measurement, at full or reduced size."""
-    writes, trace_events, comparisons, verdicts, matches = (2_000, 20_000, 10_000, 2_000, 1_000) if quick else (50_000, 1_000_000, 1_000_000, 100_000, 100_000)
+    writes, trace_events, comparisons, verdicts, matches = (
+        (2_000, 20_000, 10_000, 2_000, 1_000) if quick else (50_000, 1_000_000, 1_000_000, 100_000, 100_000)
+    )
     work = Path(tempfile.mkdtemp(prefix="moot-bench-scale-"))
     try:
         template = debate_events()

@@ -32,7 +32,10 @@ class Verdict(BaseModel):
     explanation: str
 
 
-VERDICT_FORMAT = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": Verdict.model_json_schema(), "strict": True}}
+VERDICT_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "verdict", "schema": Verdict.model_json_schema(), "strict": True},
+}
 
 
 def scenarios(n: int) -> list[dict[str, str]]:
@@ -80,7 +83,9 @@ def run_moot(base_url: str, items: list[dict[str, str]], concurrency: int, work_
 
     os.environ.setdefault("OPENAI_COMPATIBLE_API_KEY", API_KEY)
     base = Path(tempfile.mkdtemp(prefix="moot-bench-", dir=work_dir))
-    result = moot.run(moot_spec(base_url, concurrency), items, out=base / "run", cache=base / "cache.sqlite", concurrency=concurrency)
+    result = moot.run(
+        moot_spec(base_url, concurrency), items, out=base / "run", cache=base / "cache.sqlite", concurrency=concurrency
+    )
     if result.manifest.conversations.completed != len(items):
         raise RuntimeError(f"moot completed {result.manifest.conversations.completed} of {len(items)} conversations")
     return result.run_dir
@@ -108,8 +113,15 @@ async def _autogen_debate(client: Any, item: dict[str, str]) -> int:
     from autogen_agentchat.messages import StructuredMessage
     from autogen_agentchat.teams import RoundRobinGroupChat
 
-    agents = [AssistantAgent(name, model_client=client, system_message=system_prompt(name), output_content_type=Verdict) for name in AGENTS]
-    team = RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(TURNS + 1), custom_message_types=[StructuredMessage[Verdict]])
+    agents = [
+        AssistantAgent(name, model_client=client, system_message=system_prompt(name), output_content_type=Verdict)
+        for name in AGENTS
+    ]
+    team = RoundRobinGroupChat(
+        agents,
+        termination_condition=MaxMessageTermination(TURNS + 1),
+        custom_message_types=[StructuredMessage[Verdict]],
+    )
     result = await team.run(task=f"{item['title']}\n\n{item['text']}")
     return len(result.messages) - 1
 
@@ -142,7 +154,9 @@ async def _plain_debate(client: Any, item: dict[str, str]) -> int:
     transcript: list[str] = []
     for round_ in range(1, ROUNDS + 1):
         for agent in AGENTS:
-            user = f"{item['title']}\n\n{item['text']}" + ("\n\nSo far:\n" + "\n".join(transcript) if transcript else "")
+            user = f"{item['title']}\n\n{item['text']}" + (
+                "\n\nSo far:\n" + "\n".join(transcript) if transcript else ""
+            )
             response = await client.chat.completions.create(
                 model="fake",
                 messages=[{"role": "system", "content": system_prompt(agent)}, {"role": "user", "content": user}],

@@ -1,6 +1,6 @@
 """Run the tests' fake OpenAI-compatible server until stdin closes; print its base URL first.
 
-    python benchmarks/fake_server.py --latency 0.05
+python benchmarks/fake_server.py --latency 0.05
 """
 
 from __future__ import annotations

@@ -25,9 +25,29 @@ from pydantic import BaseModel, Field
 
 from common import RESULTS_FILE, Measurement
 
-COMPARISONS = {"overhead": "bench_overhead", "concurrency": "bench_concurrency", "embedded": "bench_embedded", "scale": "bench_scale", "cluster": "bench_cluster", "startup": "bench_startup"}
+COMPARISONS = {
+    "overhead": "bench_overhead",
+    "concurrency": "bench_concurrency",
+    "embedded": "bench_embedded",
+    "scale": "bench_scale",
+    "cluster": "bench_cluster",
+    "startup": "bench_startup",
+}
 """Comparison name -> the module whose `run(quick)` measures it."""
-PACKAGES = ("moot", "langgraph", "autogen-agentchat", "autogen-ext", "openai", "httpx", "pydantic", "llama-cpp-python", "numpy", "scipy", "trueskill", "ray")
+PACKAGES = (
+    "moot",
+    "langgraph",
+    "autogen-agentchat",
+    "autogen-ext",
+    "openai",
+    "httpx",
+    "pydantic",
+    "llama-cpp-python",
+    "numpy",
+    "scipy",
+    "trueskill",
+    "ray",
+)
 RESULTS_VERSION = 1
 
 
@@ -129,17 +149,32 @@ def run(quick: bool, only: list[str] | None = None, out: Path = RESULTS_FILE) ->
         print(f"  {name}: {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
         # Written after every comparison, so that an interrupted run keeps what it measured.
         done = names[: names.index(name) + 1]
-        results = BenchmarkResults(date=started_at, quick=quick, duration_s=time.perf_counter() - started, machine=machine, comparisons=done, measurements=measurements)
+        results = BenchmarkResults(
+            date=started_at,
+            quick=quick,
+            duration_s=time.perf_counter() - started,
+            machine=machine,
+            comparisons=done,
+            measurements=measurements,
+        )
         out.write_text(results.model_dump_json(indent=2) + "\n")
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line."""
-    parser = argparse.ArgumentParser(description="moot benchmarks: overhead, concurrency, embedded model, scale, cluster executor, start-up.")
-    parser.add_argument("--quick", action="store_true", help="reduced sizes (CI): checks that everything runs, figures not meaningful")
-    parser.add_argument("--only", action="append", choices=list(COMPARISONS), help="run only this comparison (repeatable)")
-    parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="where to write the results (default benchmarks/results.json)")
+    parser = argparse.ArgumentParser(
+        description="moot benchmarks: overhead, concurrency, embedded model, scale, cluster executor, start-up."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="reduced sizes (CI): checks that everything runs, figures not meaningful"
+    )
+    parser.add_argument(
+        "--only", action="append", choices=list(COMPARISONS), help="run only this comparison (repeatable)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS_FILE, help="where to write the results (default benchmarks/results.json)"
+    )
     parser.add_argument("--table", type=Path, help="print the table of an existing results file and stop")
     args = parser.parse_args(argv)
     if args.table:
@@ -147,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = run(args.quick, args.only, args.out)
     m = results.machine
-    print(f"{m.cpu_model}, {m.cores} cores, {m.memory_gb} GB, Python {m.python}, load {m.load_average}; {results.duration_s:.0f} s")
+    print(
+        f"{m.cpu_model}, {m.cores} cores, {m.memory_gb} GB, Python {m.python}, load {m.load_average}; {results.duration_s:.0f} s"
+    )
     print(format_table(results))
     print(f"written to {args.out}")
     return 0

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from moot.graphs.compiler import CompiledProtocol, compile_protocol
     from moot.graphs.conformance import ConformanceReport, check_conformance
     from moot.graphs.executor import Executor, LocalExecutor, executor_named
-    from moot.graphs.replay import ReplayReport, replay_run
     from moot.graphs.program import Program, ProgramCatalog, RunResult, WorkUnit
+    from moot.graphs.replay import ReplayReport, replay_run
     from moot.graphs.runner import resume_async, run_async
     from moot.graphs.session import RunInterrupted, RunSession, prepare_run_dir
     from moot.graphs.state import ConversationState, TranscriptMessage

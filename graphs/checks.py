@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import networkx as nx
+
 from moot.agents.registry import check_agent_model, check_model, known_providers, provider_record
+from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.turns import plan_round
 from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.outputs.schema import OutputSchema
@@ -16,8 +18,6 @@ from moot.protocols.spec import (
     ProtocolSpec,
     ProviderSettings,
 )
-
-from moot.errors import SpecError, UserError, unknown_name
 
 
 def check_agents(spec: ProtocolSpec) -> None:
@@ -34,7 +34,10 @@ def check_agents(spec: ProtocolSpec) -> None:
             raise SpecError(unknown_name("role", agent.role, spec.roles), path + ("role",))
         role = spec.roles[agent.role]
         if not (agent.system or role.prompt).strip():
-            raise SpecError(f"role '{agent.role}' has no prompt and agent '{agent.name}' has no system prompt", ("roles", agent.role, "prompt"))
+            raise SpecError(
+                f"role '{agent.role}' has no prompt and agent '{agent.name}' has no system prompt",
+                ("roles", agent.role, "prompt"),
+            )
         try:
             ref = check_model(spec.model_of(agent))
             provider_record(ref.provider).check_settings(ref, spec.providers.get(ref.provider) or ProviderSettings())
@@ -72,12 +75,22 @@ def check_stop_rules(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]
         if isinstance(condition, ConsensusStop):
             fields = {f for r in speaker_roles if (s := schemas[r]) for f in s.fields}
             if condition.consensus not in fields:
-                raise SpecError(unknown_name("consensus field", condition.consensus, fields) if fields else f"consensus field '{condition.consensus}' is output by no speaker role (they answer in free text)", path + ("consensus",))
+                raise SpecError(
+                    unknown_name("consensus field", condition.consensus, fields)
+                    if fields
+                    else f"consensus field '{condition.consensus}' is output by no speaker role (they answer in free text)",
+                    path + ("consensus",),
+                )
         elif isinstance(condition, DecisionStop):
             rule = condition.decision
             judges = {agent.name: agent for agent in spec.judges()}
             if rule.agent not in judges:
-                raise SpecError(unknown_name("judge", rule.agent, judges) if judges else f"judge '{rule.agent}' is unknown: no agent has a judge role", path + ("decision", "agent"))
+                raise SpecError(
+                    unknown_name("judge", rule.agent, judges)
+                    if judges
+                    else f"judge '{rule.agent}' is unknown: no agent has a judge role",
+                    path + ("decision", "agent"),
+                )
             schema = schemas[judges[rule.agent].role]
             fields = schema.fields if schema else []
             if rule.field not in fields:
@@ -95,7 +108,10 @@ def check_round_graph(spec: ProtocolSpec) -> None:
                 if node not in known:
                     raise SpecError(unknown_name("node", node, known), path + (index,))
             if edge[0] == ROUND_END or edge[1] == ROUND_START:
-                raise SpecError(f"edge {list(edge)} runs against the round: '{ROUND_START}' has no incoming and '{ROUND_END}' no outgoing edges", path + (index,))
+                raise SpecError(
+                    f"edge {list(edge)} runs against the round: '{ROUND_START}' has no incoming and '{ROUND_END}' no outgoing edges",
+                    path + (index,),
+                )
     graph = plan_round(spec, tuple(speakers)).graph
     if not nx.is_directed_acyclic_graph(graph):
         cycle = " -> ".join(edge[0] for edge in nx.find_cycle(graph))

@@ -22,6 +22,8 @@ from typing import Any
 
 import networkx as nx
 from langgraph.graph import END, START, StateGraph
+
+from moot.errors import SpecError
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationContext
 from moot.graphs.conversation import run_conversation, stopped_before
@@ -45,12 +47,18 @@ from moot.protocols.templates import render
 from moot.scenarios import Scenario, ScenarioSet
 from moot.trace.events import Event, Stopped
 
-from moot.errors import SpecError
-
 ROUND_START_NODE = "round_start"
 ROUND_END_NODE = "round_end"
 SAMPLE_SCENARIO = Scenario(id="sample", title="A sample title", text="A sample scenario text.")
-SAMPLE_MESSAGE = TranscriptMessage(round=1, agent="sample", role="sample", kind="speaker", position=0, content="A sample message.", parsed={"explanation": "A sample message."})
+SAMPLE_MESSAGE = TranscriptMessage(
+    round=1,
+    agent="sample",
+    role="sample",
+    kind="speaker",
+    position=0,
+    content="A sample message.",
+    parsed={"explanation": "A sample message."},
+)
 
 
 @dataclass
@@ -199,7 +207,9 @@ def dry_render(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> N
         role = spec.roles[agent.role]
         message = SAMPLE_MESSAGE if role.kind == "judge" and role.per == "message" else None
         for round_ in (1, spec.rounds):
-            variables = template_variables(spec, agent, ctx, round_, [], message=message, schema=schemas.get(agent.role))
+            variables = template_variables(
+                spec, agent, ctx, round_, [], message=message, schema=schemas.get(agent.role)
+            )
             render(system_template, variables, system_path)
             render(turn_template, variables, turn_path)
 

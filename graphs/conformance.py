@@ -78,7 +78,10 @@ def _conformance_responder(messages: list[dict[str, str]], context: CallContext)
     seed = stable_int(context.conversation_id, context.round, context.agent)
     if schema is None:
         return f"{context.agent} in round {context.round}: free text {seed}"
-    data = {name: sample_value(prop, seed, f"{context.agent} r{context.round}") for name, prop in schema.json_schema["properties"].items()}
+    data = {
+        name: sample_value(prop, seed, f"{context.agent} r{context.round}")
+        for name, prop in schema.json_schema["properties"].items()
+    }
     return json.dumps(data)
 
 
@@ -112,7 +115,9 @@ def check_trace(spec: ProtocolSpec, events: list[Event]) -> ConformanceReport:
         prev_hash = event_hash(event)
         if not (event.run_id and event.conversation_id and event.scenario_id):
             _fail(f"event {event.seq} lacks run, conversation or scenario id")
-        if isinstance(event, (TurnStarted, ModelCall, MessageAdded, JudgeDecision)) and (event.round < 1 or not event.agent):
+        if isinstance(event, (TurnStarted, ModelCall, MessageAdded, JudgeDecision)) and (
+            event.round < 1 or not event.agent
+        ):
             _fail(f"event {event.seq} ({event.event}) lacks its round or agent")
     by_conversation: dict[str, list[Event]] = defaultdict(list)
     for event in effective_events(events):  # a resumed conversation is checked as it stands
@@ -151,7 +156,9 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
                 allowed_roles = set(role.sees) if role.sees is not None else speaker_roles
                 expected_about = sorted(f"r{round_}:{name}" for name in speakers if role_of[name] in allowed_roles)
                 if sorted(str(e.about) for e in decisions) != expected_about:
-                    _fail(f"{conversation_id} round {round_}: judge {judge} decided about {sorted(str(e.about) for e in decisions)}, expected {expected_about}")
+                    _fail(
+                        f"{conversation_id} round {round_}: judge {judge} decided about {sorted(str(e.about) for e in decisions)}, expected {expected_about}"
+                    )
             elif len(decisions) != 1:
                 _fail(f"{conversation_id} round {round_}: judge {judge} decided {len(decisions)} times, expected once")
     for turn, calls in _turns_with_calls(events):
@@ -163,24 +170,30 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
         for message_id, (round_, speaker, _) in said.items():
             if role_of[speaker] not in allowed_roles:
                 continue
-            if round_ == turn.round and speaker in earlier:
-                expected.append(message_id)
-            elif round_ < turn.round and (role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1)):
+            if round_ == turn.round and speaker in earlier or round_ < turn.round and (
+                role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1)
+            ):
                 expected.append(message_id)
         if role.kind == "judge" and role.per == "message":
             # A judge of each message is shown exactly one message of the current round that its role may see.
             allowed_one = [m for m in expected if said[m][0] == turn.round]
             if len(turn.visible) != 1 or turn.visible[0] not in allowed_one:
-                _fail(f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows one of {sorted(allowed_one)}")
+                _fail(
+                    f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows one of {sorted(allowed_one)}"
+                )
         elif sorted(turn.visible) != sorted(expected):
-            _fail(f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows {sorted(expected)}")
+            _fail(
+                f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows {sorted(expected)}"
+            )
         if not calls:
             _fail(f"{conversation_id} round {turn.round} agent {agent}: no model call")
         prompt = "\n".join(m.content for m in calls[0].messages)
         for message_id, (_, _, content) in said.items():
             marker = content.strip()
             if marker and marker in prompt and message_id not in turn.visible and said[message_id][1] != agent:
-                _fail(f"{conversation_id} round {turn.round} agent {agent}: the prompt shows hidden message {message_id}")
+                _fail(
+                    f"{conversation_id} round {turn.round} agent {agent}: the prompt shows hidden message {message_id}"
+                )
     return sum(1 for e in events if isinstance(e, TurnStarted))
 
 
@@ -204,7 +217,9 @@ def check_jsonl_round_trip(events: list[Event]) -> None:
             _fail(f"event {event.seq} does not round-trip through JSONL")
 
 
-def check_conformance(spec: ProtocolSpec, scenarios: list[Scenario] | None = None, workdir: Path | None = None) -> ConformanceReport:
+def check_conformance(
+    spec: ProtocolSpec, scenarios: list[Scenario] | None = None, workdir: Path | None = None
+) -> ConformanceReport:
     """Run `spec` on scripted models and check the protocol and its trace; raises ConformanceError."""
     scripted = scripted_variant(spec)
     register_responder(CONFORMANCE_RESPONDER, _conformance_responder)
@@ -212,11 +227,14 @@ def check_conformance(spec: ProtocolSpec, scenarios: list[Scenario] | None = Non
     _schemas.clear()
     _schemas.update({agent.name: protocol.schemas[agent.role] for agent in scripted.agents})
     scenarios = scenarios or [
-        Scenario(id=f"conformance-{i}", title=f"Conformance case {i}", text=f"Scenario text number {i}.") for i in range(3)
+        Scenario(id=f"conformance-{i}", title=f"Conformance case {i}", text=f"Scenario text number {i}.")
+        for i in range(3)
     ]
     with tempfile.TemporaryDirectory() as tmp:
         out = (workdir or Path(tmp)) / "conformance-run"
-        result = asyncio.run(run_async(protocol, ScenarioSet("(conformance)", "", scenarios), out=out, concurrency=3, cache_path=None))
+        result = asyncio.run(
+            run_async(protocol, ScenarioSet("(conformance)", "", scenarios), out=out, concurrency=3, cache_path=None)
+        )
         events = read_run_events(result.run_dir)[1]
     report = check_trace(scripted, events)
     check_jsonl_round_trip(events)

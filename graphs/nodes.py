@@ -12,8 +12,10 @@ from typing import Any
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 from langgraph.runtime import Runtime
+
 from moot.agents.context import CallContext
 from moot.agents.protocol_agent import CallRecord, ProtocolAgent
+from moot.errors import SpecError
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import RoundView, StopCondition
@@ -29,8 +31,6 @@ from moot.trace.events import (
     RoundEnded,
     TurnStarted,
 )
-
-from moot.errors import SpecError
 
 
 def template_variables(
@@ -73,7 +73,9 @@ def agent_prompts(spec: ProtocolSpec, agent: AgentSpec) -> tuple[tuple[Any, tupl
     )
 
 
-def _model_call_event(ctx: ConversationContext, round_: int, agent: AgentSpec, schema: OutputSchema | None, record: CallRecord) -> ModelCall:
+def _model_call_event(
+    ctx: ConversationContext, round_: int, agent: AgentSpec, schema: OutputSchema | None, record: CallRecord
+) -> ModelCall:
     reply = record.reply
     return ModelCall(
         **ctx.ids(round_, agent.name),
@@ -108,17 +110,27 @@ class AgentTurn:
         self.schema = schema
         (self.system_template, self.system_path), (self.turn_template, self.turn_path) = agent_prompts(spec, agent)
 
-    async def __call__(self, ctx: ConversationContext, round_: int, view: list[TranscriptMessage], message: TranscriptMessage | None = None) -> TranscriptMessage:
+    async def __call__(
+        self,
+        ctx: ConversationContext,
+        round_: int,
+        view: list[TranscriptMessage],
+        message: TranscriptMessage | None = None,
+    ) -> TranscriptMessage:
         """Take the turn; `message` is the one a judge of each message judges (its view is that message alone)."""
         agent, role, schema = self.agent, self.role, self.schema
-        variables = template_variables(self.spec, agent, ctx, round_, [] if message else view, message=message, schema=schema)
+        variables = template_variables(
+            self.spec, agent, ctx, round_, [] if message else view, message=message, schema=schema
+        )
         try:
             system_prompt = render(self.system_template, variables, self.system_path)
             turn_prompt = render(self.turn_template, variables, self.turn_path)
         except SpecError as exc:
             raise ConversationFailed("render_error", f"agent '{agent.name}': {exc}") from None
         position = variables["agent"]["position"]
-        ctx.emit(TurnStarted(**ctx.ids(round_, agent.name), role=agent.role, position=position, visible=[m.id for m in view]))
+        ctx.emit(
+            TurnStarted(**ctx.ids(round_, agent.name), role=agent.role, position=position, visible=[m.id for m in view])
+        )
         params = {"temperature": agent.temperature, "max_tokens": agent.max_tokens, "seed": ctx.agent_seeds[agent.name]}
         shown = tuple(
             {"id": m.id, "round": m.round, "agent": m.agent, "role": m.role, "parsed": m.parsed} for m in view
@@ -140,10 +152,37 @@ class AgentTurn:
             raise ConversationFailed("model_error", f"agent '{agent.name}' round {round_}: {result.error}")
         about = message.id if message else None
         if role.kind == "judge":
-            ctx.emit(JudgeDecision(**ctx.ids(round_, agent.name), role=agent.role, about=about, decision=result.parsed, content=result.content, parse_error=result.parse_error))
+            ctx.emit(
+                JudgeDecision(
+                    **ctx.ids(round_, agent.name),
+                    role=agent.role,
+                    about=about,
+                    decision=result.parsed,
+                    content=result.content,
+                    parse_error=result.parse_error,
+                )
+            )
         else:
-            ctx.emit(MessageAdded(**ctx.ids(round_, agent.name), role=agent.role, position=position, content=result.content, parsed=result.parsed, parse_error=result.parse_error))
-        return TranscriptMessage(round=round_, agent=agent.name, role=agent.role, kind=role.kind, position=position, content=result.content, parsed=result.parsed, about=about)
+            ctx.emit(
+                MessageAdded(
+                    **ctx.ids(round_, agent.name),
+                    role=agent.role,
+                    position=position,
+                    content=result.content,
+                    parsed=result.parsed,
+                    parse_error=result.parse_error,
+                )
+            )
+        return TranscriptMessage(
+            round=round_,
+            agent=agent.name,
+            role=agent.role,
+            kind=role.kind,
+            position=position,
+            content=result.content,
+            parsed=result.parsed,
+            about=about,
+        )
 
 
 def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema | None):

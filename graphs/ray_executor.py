@@ -242,7 +242,9 @@ class WorkerActor:
                 from moot.graphs.worker import SessionWorker
 
                 self.limiters = {provider: ray.get_actor(name) for provider, name in self.limiter_names.items()}
-                await asyncio.gather(*(actor.register.remote(self.index, self.incarnation) for actor in self.limiters.values()))
+                await asyncio.gather(
+                    *(actor.register.remote(self.index, self.incarnation) for actor in self.limiters.values())
+                )
                 self._worker = SessionWorker(self.job, self.program.roster, limiters=self._limiter)
         return self._worker
 
@@ -312,7 +314,9 @@ def check_cluster_address(address: str) -> None:
         socket.create_connection((host or "127.0.0.1", port), timeout=ANSWER_TIMEOUT_S).close()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise UserError(f"--address {address}: no Ray cluster answers at {host or '127.0.0.1'}:{port} ({reason})") from None
+        raise UserError(
+            f"--address {address}: no Ray cluster answers at {host or '127.0.0.1'}:{port} ({reason})"
+        ) from None
 
 
 class RayExecutor:
@@ -343,7 +347,9 @@ class RayExecutor:
             try:
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise UserError(f"--address {self.address}: cannot join the Ray cluster ({str(exc).strip().splitlines()[0]})") from None
+                raise UserError(
+                    f"--address {self.address}: cannot join the Ray cluster ({str(exc).strip().splitlines()[0]})"
+                ) from None
         else:
             start_local_cluster(ray, self.workers or os.cpu_count() or 1)
         return True
@@ -379,7 +385,9 @@ class RayExecutor:
         names = {provider: f"moot-{job.run_id}-{token}-limiter-{provider}" for provider in limits}
         limiter_class = ray.remote(LimiterActor)
         self.limiters = {
-            provider: limiter_class.options(name=names[provider], num_cpus=0, max_concurrency=max(1000, 4 * concurrency), **options).remote(*limits[provider])
+            provider: limiter_class.options(
+                name=names[provider], num_cpus=0, max_concurrency=max(1000, 4 * concurrency), **options
+            ).remote(*limits[provider])
             for provider in limits
         }
         worker_class = ray.remote(WorkerActor)

@@ -87,7 +87,9 @@ class ReplayReport:
     def lines(self) -> list[str]:
         """One line per difference, or one OK line."""
         if self.ok:
-            return [f"ok: {self.original}: {self.conversations} conversations, {self.steps} messages, decisions and stops replayed identically in {self.replay}"]
+            return [
+                f"ok: {self.original}: {self.conversations} conversations, {self.steps} messages, decisions and stops replayed identically in {self.replay}"
+            ]
         return [f"{conversation}: {line}" for conversation, lines in self.differences.items() for line in lines]
 
 
@@ -110,7 +112,9 @@ def conversation_steps(events: list[Event]) -> dict[str, list[Step]]:
             kind = f"decision about {about}" if about else "decision"
             steps[event.conversation_id].append(Step(kind, event.round, event.agent, event.content, event.decision))
         elif isinstance(event, Stopped):
-            steps[event.conversation_id].append(Step("stop", event.round, None, event.reason, {"status": event.status, "rounds": event.rounds}))
+            steps[event.conversation_id].append(
+                Step("stop", event.round, None, event.reason, {"status": event.status, "rounds": event.rounds})
+            )
         elif not isinstance(event, BOOKKEEPING):
             fields = event.model_dump(mode="json", exclude=set(EventBase.model_fields) | {"event"})
             steps[event.conversation_id].append(
@@ -125,7 +129,9 @@ def _describe(original: Step, replayed: Step) -> str:
     if original.fields != replayed.fields:
         keys = sorted(set(original.fields or {}) | set(replayed.fields or {}))
         changed = [k for k in keys if (original.fields or {}).get(k) != (replayed.fields or {}).get(k)]
-        shown = ", ".join(f"{k} {(original.fields or {}).get(k)!r} -> {(replayed.fields or {}).get(k)!r}" for k in changed[:3])
+        shown = ", ".join(
+            f"{k} {(original.fields or {}).get(k)!r} -> {(replayed.fields or {}).get(k)!r}" for k in changed[:3]
+        )
         return f"{original.label()}: {shown or 'parsed ' + repr(original.fields) + ' -> ' + repr(replayed.fields)}"
     what = "reason" if original.kind == "stop" else "content"
     return f"{original.label()}: {what} {_clip(original.content)!r} -> {_clip(replayed.content)!r}"
@@ -147,9 +153,9 @@ def compare_steps(original: dict[str, list[Step]], replayed: dict[str, list[Step
             continue
         ours, theirs = original[conversation], replayed[conversation]
         lines = [_describe(a, b) for a, b in zip(ours, theirs) if a != b]
-        for extra in theirs[len(ours):]:
+        for extra in theirs[len(ours) :]:
             lines.append(f"the replay added {extra.label()}")
-        for lost in ours[len(theirs):]:
+        for lost in ours[len(theirs) :]:
             lines.append(f"the replay lacks {lost.label()}")
         if lines:
             differences[conversation] = lines
@@ -159,13 +165,19 @@ def compare_steps(original: dict[str, list[Step]], replayed: dict[str, list[Step
 def replay_scenarios(manifest: RunManifest, override: Path | None = None) -> ScenarioSet:
     """The run's scenarios from the file it hashed (or `override`, which must hash the same)."""
     if not manifest.scenario_hash:
-        raise UserError(f"run {manifest.run_id} took its scenarios from {manifest.scenario_source}, not a file; a replay needs the scenario file")
+        raise UserError(
+            f"run {manifest.run_id} took its scenarios from {manifest.scenario_source}, not a file; a replay needs the scenario file"
+        )
     path = override or Path(manifest.scenario_source)
     if not path.is_file():
-        raise UserError(f"scenario file '{path}' of run {manifest.run_id} is missing; pass the same file with --scenarios")
+        raise UserError(
+            f"scenario file '{path}' of run {manifest.run_id} is missing; pass the same file with --scenarios"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != manifest.scenario_hash:
-        raise UserError(f"scenario file '{path}' changed since run {manifest.run_id} (sha256 {digest[:12]}..., run.json has {manifest.scenario_hash[:12]}...)")
+        raise UserError(
+            f"scenario file '{path}' changed since run {manifest.run_id} (sha256 {digest[:12]}..., run.json has {manifest.scenario_hash[:12]}...)"
+        )
     scenarios = load_scenarios(path)
     return ScenarioSet(scenarios.source, scenarios.sha256, scenarios.scenarios[: manifest.scenario_count])
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import networkx as nx
+
+from moot.errors import UserError
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.stop import RoundView, StopCondition
 from moot.graphs.turns import RoundPlan
@@ -43,8 +45,6 @@ from moot.trace.events import (
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import open_run
 from moot.trace.reading import effective_events
-
-from moot.errors import UserError
 
 
 class CompiledRoles(Protocol):
@@ -99,7 +99,9 @@ def round_depths(plan: RoundPlan) -> dict[str, int]:
     """
     depth: dict[str, int] = {}
     for node in nx.topological_sort(plan.graph):
-        depth[node] = max((depth[p] + 1 for p in plan.graph.predecessors(node)), default=0) if node != ROUND_START else 0
+        depth[node] = (
+            max((depth[p] + 1 for p in plan.graph.predecessors(node)), default=0) if node != ROUND_START else 0
+        )
     return depth
 
 
@@ -114,7 +116,11 @@ def _parsed_in_reply_order(
     schema = protocol.schemas.get(role)
     if recorded is None or schema is None:
         return recorded
-    again, _ = parse_text_reply(schema, content) if protocol.spec.roles[role].output_mode == "text" else schema.parse_json(content)
+    again, _ = (
+        parse_text_reply(schema, content)
+        if protocol.spec.roles[role].output_mode == "text"
+        else schema.parse_json(content)
+    )
     return again if again == recorded else recorded
 
 
@@ -125,12 +131,29 @@ def rebuild_messages(protocol: CompiledRoles, plan: RoundPlan, events: Sequence[
     for event in events:
         if isinstance(event, MessageAdded):
             parsed = _parsed_in_reply_order(protocol, event.role, event.content, event.parsed)
-            message = TranscriptMessage(round=event.round, agent=event.agent or "", role=event.role, kind="speaker", position=event.position, content=event.content, parsed=parsed)
+            message = TranscriptMessage(
+                round=event.round,
+                agent=event.agent or "",
+                role=event.role,
+                kind="speaker",
+                position=event.position,
+                content=event.content,
+                parsed=parsed,
+            )
         elif isinstance(event, JudgeDecision):
             agent = event.agent or ""
             position = plan.order.index(agent) if agent in plan.order else len(plan.order)
             parsed = _parsed_in_reply_order(protocol, event.role, event.content, event.decision)
-            message = TranscriptMessage(round=event.round, agent=agent, role=event.role, kind="judge", position=position, content=event.content, parsed=parsed, about=event.about)
+            message = TranscriptMessage(
+                round=event.round,
+                agent=agent,
+                role=event.role,
+                kind="judge",
+                position=position,
+                content=event.content,
+                parsed=parsed,
+                about=event.about,
+            )
         else:
             continue
         keyed.append(((message.round, depth.get(message.agent, 0), message.agent, event.seq), message))
@@ -164,9 +187,13 @@ def recorded_scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet 
     source = manifest.scenario_source
     if given is None:
         if source == "(python)" or not manifest.scenario_hash:
-            raise UserError(f"run '{run_dir}' took its scenarios from Python; resume it from Python with moot.api.resume(run_dir, scenarios=...)")
+            raise UserError(
+                f"run '{run_dir}' took its scenarios from Python; resume it from Python with moot.api.resume(run_dir, scenarios=...)"
+            )
         if not Path(source).is_file():
-            raise UserError(f"scenario file '{source}' of run '{run_dir}' not found; a resume needs the file the run started with")
+            raise UserError(
+                f"scenario file '{source}' of run '{run_dir}' not found; a resume needs the file the run started with"
+            )
         given = load_scenarios(source)
         if given.sha256 != manifest.scenario_hash:
             raise UserError(
@@ -196,10 +223,14 @@ def open_interrupted_run(run_dir: Path) -> InterruptedRun:
         events = list(opened.events())
     if manifest.status == "completed" and manifest.unfinished_pass() is None:
         counts = manifest.conversations
-        raise UserError(f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume")
+        raise UserError(
+            f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume"
+        )
     foreign = next((e for e in events if e.run_id != manifest.run_id), None)
     if foreign is not None:
-        raise UserError(f"{trace}: event {foreign.seq} belongs to run '{foreign.run_id}', not to '{manifest.run_id}' of run.json")
+        raise UserError(
+            f"{trace}: event {foreign.seq} belongs to run '{foreign.run_id}', not to '{manifest.run_id}' of run.json"
+        )
     return InterruptedRun(run_dir, manifest, events, trace)
 
 

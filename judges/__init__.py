@@ -16,8 +16,8 @@ from moot.lazy import lazy_exports
 if TYPE_CHECKING:
     from moot.judges.arguments import ArgumentJudgingReport, judge_arguments_run
     from moot.judges.explorer import CompiledExplorer, compile_explorer, compile_explorer_loaded
-    from moot.judges.programs import CATALOG, compile_program
     from moot.judges.posthoc import JudgingReport, judge_run
+    from moot.judges.programs import CATALOG, compile_program
     from moot.judges.scenario_generation import FilterReport, filter_decisions, generation_jobs
 else:
     __getattr__, __dir__ = lazy_exports(

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from moot.agents.cache import default_cache_path
+from moot.errors import UserError
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.executor import Executor
 from moot.graphs.nodes import AgentTurn
@@ -64,9 +67,6 @@ from moot.trace.events import (
 )
 from moot.trace.manifest import PassRecord, RunManifest
 from moot.trace.reading import effective_events
-from pydantic import BaseModel, ConfigDict, Field
-
-from moot.errors import UserError
 
 ARGUMENTS_PASS = "judge_arguments"
 """The kind of the argument judges' pass, as run.json records it."""
@@ -75,7 +75,11 @@ EXTRACTION_ROLE = "argument_extraction"
 VALUES_ROLE = "argument_values"
 SPECIFICITY_ROLE = "argument_specificity"
 """Role names of the three judges: the analysis finds their decisions by these."""
-JUDGE_AGENTS = {EXTRACTION_ROLE: "argument_extractor", VALUES_ROLE: "argument_value_judge", SPECIFICITY_ROLE: "specificity_judge"}
+JUDGE_AGENTS = {
+    EXTRACTION_ROLE: "argument_extractor",
+    VALUES_ROLE: "argument_value_judge",
+    SPECIFICITY_ROLE: "specificity_judge",
+}
 """Agent name of each judge role."""
 MAX_ARGUMENTS = 24
 """Arguments the extraction judge may list for one answer."""
@@ -105,7 +109,13 @@ def argument_list_output(max_arguments: int = MAX_ARGUMENTS) -> OutputSchema:
     """The extraction judge's output: `arguments`, at most `max_arguments` texts (numbering and blanks removed when parsed)."""
     schema = {
         "type": "object",
-        "properties": {"arguments": {"type": "array", "items": {"type": "string", "maxLength": ARGUMENT_LENGTH}, "maxItems": max_arguments}},
+        "properties": {
+            "arguments": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": ARGUMENT_LENGTH},
+                "maxItems": max_arguments,
+            }
+        },
         "required": ["arguments"],
         "additionalProperties": False,
     }
@@ -137,7 +147,13 @@ def argument_values_output(names: list[str]) -> OutputSchema:
     taxonomy = ValueTaxonomy(tuple(names))
     schema = {
         "type": "object",
-        "properties": {"values": {"type": "array", "items": {"type": "string", "enum": list(taxonomy.names)}, "maxItems": MAX_VALUES}},
+        "properties": {
+            "values": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(taxonomy.names)},
+                "maxItems": MAX_VALUES,
+            }
+        },
         "required": ["values"],
         "additionalProperties": False,
     }
@@ -158,7 +174,14 @@ def argument_values_output(names: list[str]) -> OutputSchema:
 
 def run_vocabulary(starts: list[ConversationStarted]) -> list[str]:
     """The values the run's dilemmas carry (sorted), or the bundled vocabulary when they carry none (open questions)."""
-    names = sorted({v for s in starts for key in ("values_1", "values_2") for v in ((s.scenario or {}).get("metadata", {}).get(key) or [])})
+    names = sorted(
+        {
+            v
+            for s in starts
+            for key in ("values_1", "values_2")
+            for v in ((s.scenario or {}).get("metadata", {}).get(key) or [])
+        }
+    )
     return names or load_value_vocabulary()
 
 
@@ -200,7 +223,14 @@ def _judging_spec(run_spec: dict[str, Any], schemas: dict[str, OutputSchema], mo
     sees = speaker_roles(run_spec)
     roles, agents = {}, []
     for role, settings in _ROLES.items():
-        roles[role] = {"kind": "judge", "per": "message", "prompt": settings["prompt"], "turn": settings["turn"], "output": schemas[role].json_schema, "sees": sees}
+        roles[role] = {
+            "kind": "judge",
+            "per": "message",
+            "prompt": settings["prompt"],
+            "turn": settings["turn"],
+            "output": schemas[role].json_schema,
+            "sees": sees,
+        }
         agent = {"name": JUDGE_AGENTS[role], "role": role, "temperature": 0.0, "max_tokens": settings["max_tokens"]}
         if model:
             agent["model"] = model
@@ -317,8 +347,14 @@ class ArgumentJudging:
         order = tuple(start.order)
         judges = [self.spec.agent(name) for name in JUDGE_AGENTS.values()]
         ctx = worker.context(
-            unit.id, Scenario.model_validate(start.scenario), order, plan_round(self.spec, order),
-            seed=start.seed, repeat=start.repeat, emit=writer.emit, agents=judges,
+            unit.id,
+            Scenario.model_validate(start.scenario),
+            order,
+            plan_round(self.spec, order),
+            seed=start.seed,
+            repeat=start.repeat,
+            emit=writer.emit,
+            agents=judges,
         )
         if cut_off:
             kept = max((e.round for e in standing), default=0)
@@ -342,8 +378,13 @@ class ArgumentJudging:
         emit: Any,
     ) -> None:
         message = TranscriptMessage(
-            round=answer.round, agent=answer.agent or "", role=answer.role, kind="speaker", position=answer.position,
-            content=answer.content, parsed=answer.parsed,
+            round=answer.round,
+            agent=answer.agent or "",
+            role=answer.role,
+            kind="speaker",
+            position=answer.position,
+            content=answer.content,
+            parsed=answer.parsed,
         )
 
         async def decide(role: str, judged: TranscriptMessage) -> dict[str, Any] | None:
@@ -364,7 +405,9 @@ class ArgumentJudging:
             tally["answers"] += 1
             for index, text in enumerate(extracted.get("arguments") or [], start=1):
                 tally["arguments"] += 1
-                argument = message.model_copy(update={"agent": f"{message.agent}#{index}", "content": text, "parsed": None})
+                argument = message.model_copy(
+                    update={"agent": f"{message.agent}#{index}", "content": text, "parsed": None}
+                )
                 await decide(VALUES_ROLE, argument)
                 await decide(SPECIFICITY_ROLE, argument)
         except ConversationFailed as exc:
@@ -428,25 +471,42 @@ def judge_arguments_run(
         return ArgumentJudging(spec, names, conversations, manifest.events)
 
     session = RunSession.append(
-        run_dir, build, command="judge arguments", cache_path=cache_path, concurrency=concurrency, executor=executor,
-        progress=progress, trace=trace, ledger=ledger,
+        run_dir,
+        build,
+        command="judge arguments",
+        cache_path=cache_path,
+        concurrency=concurrency,
+        executor=executor,
+        progress=progress,
+        trace=trace,
+        ledger=ledger,
     )
     return ArgumentJudgingReport.of(run_to_end(session).tally)
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m moot.judges.arguments RUN_DIR [--model M] [--values FILE] [--no-cache]`."""
-    parser = argparse.ArgumentParser(prog="python -m moot.judges.arguments", description="Split the long answers of a run into arguments and judge their values and specificity.")
+    parser = argparse.ArgumentParser(
+        prog="python -m moot.judges.arguments",
+        description="Split the long answers of a run into arguments and judge their values and specificity.",
+    )
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--model", help="the judges' model (default: the run's default model)")
-    parser.add_argument("--values", help="value vocabulary: one value per line, or a CSV with a 'value' column (default: the values of the run's dilemmas)")
+    parser.add_argument(
+        "--values",
+        help="value vocabulary: one value per line, or a CSV with a 'value' column (default: the values of the run's dilemmas)",
+    )
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
+    parser.add_argument(
+        "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
+    )
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args(argv)
     try:
         cache = None if args.no_cache else (args.cache or default_cache_path())
-        report = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency)
+        report = judge_arguments_run(
+            args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency
+        )
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -457,7 +517,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    print(f"{report.answers} answers, {report.arguments} arguments: {report.judged} decisions made ({report.unparsed} unparsed), {report.reused} reused, {report.failed} answers failed")
+    print(
+        f"{report.answers} answers, {report.arguments} arguments: {report.judged} decisions made ({report.unparsed} unparsed), {report.reused} reused, {report.failed} answers failed"
+    )
     return 0
 
 

@@ -39,22 +39,16 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from moot.judges.explorer_scoring import (
-    ScoreTerms,
-    informativeness_answers,
-    ucb_scores_arms,
-    ucb_select_arms,
-)
-from moot.judges.explorer_trace import search_point
+from moot.errors import SpecError, UserError
 from moot.graphs.checks import check_spec
 from moot.graphs.compiler import check_compiled
 from moot.graphs.context import ConversationContext, ConversationFailed
-from moot.graphs.plans import stable_int
 from moot.graphs.nodes import AgentTurn, agent_prompts, template_variables
+from moot.graphs.plans import stable_int
 from moot.graphs.program import (
     ProgramRecord,
-    ReportCallback,
     Reopening,
+    ReportCallback,
     RunOptions,
     RunResult,
     UnitReport,
@@ -64,6 +58,13 @@ from moot.graphs.program import (
 from moot.graphs.replay import replay_spec
 from moot.graphs.turns import RoundPlan, plan_round
 from moot.graphs.worker import SessionWorker, UnitWriter, sample_context
+from moot.judges.explorer_scoring import (
+    ScoreTerms,
+    informativeness_answers,
+    ucb_scores_arms,
+    ucb_select_arms,
+)
+from moot.judges.explorer_trace import search_point
 from moot.protocols.explorer import (
     EXPLORER_KIND,
     GENERATOR_ROLE,
@@ -108,8 +109,6 @@ from moot.trace.events import (
 from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, RunManifest
 from moot.trace.opening import open_run
 from moot.trace.reading import effective_events
-
-from moot.errors import SpecError, UserError
 
 SCHWARTZ_LIST = str(resources.files("moot.protocols.values") / "data" / "schwartz_10.txt")
 """The judge's value list (the ten Schwartz values), matched leniently by `values_output`."""
@@ -305,10 +304,24 @@ class CompiledExplorer:
 SAMPLE_ANSWERS = [{"agent": "sample", "stance": "yes", "points": [{"text": "A sample point.", "values": ["Security"]}]}]
 SAMPLE_TERMS = ScoreTerms(0.1, 0.5, 0.5, 0.0, 1.1).as_dict()
 SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
-    GENERATOR_ROLE: [{"topic": "A sample topic?", "count": 2, "existing": ["An existing question?"]}, {"topic": "A sample topic?", "count": 1, "existing": []}],
+    GENERATOR_ROLE: [
+        {"topic": "A sample topic?", "count": 2, "existing": ["An existing question?"]},
+        {"topic": "A sample topic?", "count": 1, "existing": []},
+    ],
     PANEL_ROLE: [{"question": "A sample question?"}],
-    JUDGE_ROLE: [{"kind": "question", "text": "A sample question?", "question": "A sample question?"}, {"kind": "point", "text": "A sample point.", "question": "A sample question?"}],
-    REFINER_ROLE: [{"question": "A sample question?", "question_values": ["Security"], "answers": SAMPLE_ANSWERS, "score": 1.1, "terms": SAMPLE_TERMS}],
+    JUDGE_ROLE: [
+        {"kind": "question", "text": "A sample question?", "question": "A sample question?"},
+        {"kind": "point", "text": "A sample point.", "question": "A sample question?"},
+    ],
+    REFINER_ROLE: [
+        {
+            "question": "A sample question?",
+            "question_values": ["Security"],
+            "answers": SAMPLE_ANSWERS,
+            "score": 1.1,
+            "terms": SAMPLE_TERMS,
+        }
+    ],
     REWRITER_ROLE: [{"question": "A sample question?", "suggestion": "A sample suggestion."}],
 }
 """Per-turn variables of each role, for a dry render of its templates before anything runs."""
@@ -331,7 +344,9 @@ def _method(spec: ExplorerSpec) -> Method:
     if spec.similarity == "auto":
         return similarity_method()
     if spec.similarity == "embedding" and not embedding_available():
-        raise SpecError("similarity 'embedding' needs the extra 'embeddings': pip install 'moot[embeddings]'", ("similarity",))
+        raise SpecError(
+            "similarity 'embedding' needs the extra 'embeddings': pip install 'moot[embeddings]'", ("similarity",)
+        )
     return spec.similarity
 
 
@@ -444,11 +459,15 @@ def build_explorer_graph() -> Any:
     builder.add_edge("select_arm", "generate")
     builder.add_edge("generate", "dedupe")
     builder.add_edge("dedupe", "next_question")
-    builder.add_conditional_edges("next_question", lambda s: "panel_answer" if s["current"] else "update_arm", ["panel_answer", "update_arm"])
+    builder.add_conditional_edges(
+        "next_question", lambda s: "panel_answer" if s["current"] else "update_arm", ["panel_answer", "update_arm"]
+    )
     builder.add_edge("panel_answer", "tag_values")
     builder.add_edge("tag_values", "score")
     builder.add_conditional_edges("score", _after_score, ["refine", "final_score", "next_question"])
-    builder.add_conditional_edges("refine", lambda s: "panel_answer" if s["current"].refining else "final_score", ["panel_answer", "final_score"])
+    builder.add_conditional_edges(
+        "refine", lambda s: "panel_answer" if s["current"].refining else "final_score", ["panel_answer", "final_score"]
+    )
     builder.add_edge("final_score", "next_question")
     builder.add_conditional_edges("update_arm", _after_step, ["select_arm", END])
     compiled = builder.compile()
@@ -517,7 +536,16 @@ class ExplorerRuntime:
         )
         self.conversations[conversation_id] = ctx
         self.counts.planned += 1
-        self.emit(ConversationStarted(**ctx.ids(0), protocol=roster.name, order=list(order), repeat=0, seed=seed, scenario=scenario.model_dump(mode="json")))
+        self.emit(
+            ConversationStarted(
+                **ctx.ids(0),
+                protocol=roster.name,
+                order=list(order),
+                repeat=0,
+                seed=seed,
+                scenario=scenario.model_dump(mode="json"),
+            )
+        )
         return ctx
 
     def close(self, ctx: ConversationContext, rounds: int, reason: str) -> None:
@@ -536,12 +564,16 @@ class ExplorerRuntime:
         self.conversations.clear()
         self.report(self.snapshot("running"))
 
-    async def turn(self, ctx: ConversationContext, agent_name: str, round_: int, variables: dict[str, Any]) -> dict[str, Any] | None:
+    async def turn(
+        self, ctx: ConversationContext, agent_name: str, round_: int, variables: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed: an error event)."""
         roster = self.compiled.roster
         agent = roster.agent(agent_name).model_copy(update={"variables": variables})
         # The turn's inputs are this agent's template variables, in a copy of the roster.
-        with_inputs = roster.model_copy(update={"agents": [agent if a.name == agent_name else a for a in roster.agents]})
+        with_inputs = roster.model_copy(
+            update={"agents": [agent if a.name == agent_name else a for a in roster.agents]}
+        )
         turn = AgentTurn(with_inputs, agent, self.compiled.schemas[agent.role])
         async with self.calls:
             try:
@@ -556,7 +588,9 @@ def _clean(text: Any) -> str:
     return " ".join(str(text).split()) if text is not None else ""
 
 
-async def _panel(rt: ExplorerRuntime, ctx: ConversationContext, members: list[str], question: str, round_: int) -> list[dict[str, Any]]:
+async def _panel(
+    rt: ExplorerRuntime, ctx: ConversationContext, members: list[str], question: str, round_: int
+) -> list[dict[str, Any]]:
     """The members' answers (parsed ones only): agent, stance and point texts."""
     replies = await asyncio.gather(*(rt.turn(ctx, name, round_, {"question": question}) for name in members))
     answers = []
@@ -567,27 +601,58 @@ async def _panel(rt: ExplorerRuntime, ctx: ConversationContext, members: list[st
     return answers
 
 
-async def _tag(rt: ExplorerRuntime, ctx: ConversationContext, question: str, answers: list[dict[str, Any]], round_: int) -> tuple[list[str], list[dict[str, Any]]]:
+async def _tag(
+    rt: ExplorerRuntime, ctx: ConversationContext, question: str, answers: list[dict[str, Any]], round_: int
+) -> tuple[list[str], list[dict[str, Any]]]:
     """The judge's values of the question itself, and of every point (an unparsed decision counts as no value)."""
     judge = rt.spec.judge.name
     own = await rt.turn(ctx, judge, round_, {"kind": "question", "text": question, "question": question})
     tagged = []
     for answer in answers:
-        decisions = await asyncio.gather(*(rt.turn(ctx, judge, round_, {"kind": "point", "text": point, "question": question}) for point in answer["points"]))
-        points = [{"text": point, "values": list((decision or {}).get("values") or [])} for point, decision in zip(answer["points"], decisions)]
+        decisions = await asyncio.gather(
+            *(
+                rt.turn(ctx, judge, round_, {"kind": "point", "text": point, "question": question})
+                for point in answer["points"]
+            )
+        )
+        points = [
+            {"text": point, "values": list((decision or {}).get("values") or [])}
+            for point, decision in zip(answer["points"], decisions)
+        ]
         tagged.append({**answer, "points": points})
     return list((own or {}).get("values") or []), tagged
 
 
 def _score(rt: ExplorerRuntime, tagged: list[dict[str, Any]], question_values: list[str]) -> ScoreTerms:
     member_points = [[(point["text"], point["values"]) for point in answer["points"]] for answer in tagged]
-    return informativeness_answers(member_points, question_values, len(SCHWARTZ_VALUES), method=rt.compiled.method, weight=rt.spec.penalty_weight)
+    return informativeness_answers(
+        member_points, question_values, len(SCHWARTZ_VALUES), method=rt.compiled.method, weight=rt.spec.penalty_weight
+    )
 
 
-def _scored_event(rt: ExplorerRuntime, ctx: ConversationContext, round_: int, work: QuestionWork, stage: str, text: str, number: int, tagged: list[dict[str, Any]], question_values: list[str], terms: ScoreTerms) -> QuestionScored:
+def _scored_event(
+    rt: ExplorerRuntime,
+    ctx: ConversationContext,
+    round_: int,
+    work: QuestionWork,
+    stage: str,
+    text: str,
+    number: int,
+    tagged: list[dict[str, Any]],
+    question_values: list[str],
+    terms: ScoreTerms,
+) -> QuestionScored:
     return QuestionScored(
-        **ctx.ids(round_), question_id=work.candidate.id, version=number, stage=stage, text=text, question_values=question_values,
-        answers=tagged, **terms.as_dict(), penalty_weight=rt.spec.penalty_weight, similarity=rt.compiled.method,
+        **ctx.ids(round_),
+        question_id=work.candidate.id,
+        version=number,
+        stage=stage,
+        text=text,
+        question_values=question_values,
+        answers=tagged,
+        **terms.as_dict(),
+        penalty_weight=rt.spec.penalty_weight,
+        similarity=rt.compiled.method,
     )
 
 
@@ -602,12 +667,25 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
     arm = ucb_select_arms(counts, means, rt.spec.exploration)
     step = state["step"] + 1
     topic = rt.topics[arm]
-    ctx = rt.open(f"s{step}", Scenario(id=topic.id, title="topic", text=topic.text, metadata={"source": topic.source, "step": step}), [a.name for a in rt.spec.generators])
+    ctx = rt.open(
+        f"s{step}",
+        Scenario(id=topic.id, title="topic", text=topic.text, metadata={"source": topic.source, "step": step}),
+        [a.name for a in rt.spec.generators],
+    )
     ids = [t.id for t in rt.topics]
-    rt.emit(ArmSelected(
-        **ctx.ids(0), step=step, arm=topic.id, topic=topic.text, rule="untried" if counts[arm] == 0 else "ucb", exploration=rt.spec.exploration,
-        counts=dict(zip(ids, counts)), means=dict(zip(ids, means)), ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration))),
-    ))
+    rt.emit(
+        ArmSelected(
+            **ctx.ids(0),
+            step=step,
+            arm=topic.id,
+            topic=topic.text,
+            rule="untried" if counts[arm] == 0 else "ucb",
+            exploration=rt.spec.exploration,
+            counts=dict(zip(ids, counts)),
+            means=dict(zip(ids, means)),
+            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration))),
+        )
+    )
     return {"step": step, "arm": arm, "queue": [], "current": None, "step_scores": []}
 
 
@@ -626,7 +704,16 @@ async def generate(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> d
             if _clean(text):
                 candidate = Candidate(f"s{step}q{len(queue) + 1}", step, arm, name, _clean(text))
                 queue.append(candidate)
-                rt.emit(QuestionProposed(**ctx.ids(1), question_id=candidate.id, step=step, arm=rt.topics[arm].id, text=candidate.text, generator=name))
+                rt.emit(
+                    QuestionProposed(
+                        **ctx.ids(1),
+                        question_id=candidate.id,
+                        step=step,
+                        arm=rt.topics[arm].id,
+                        text=candidate.text,
+                        generator=name,
+                    )
+                )
     return {"queue": queue}
 
 
@@ -638,7 +725,9 @@ async def dedupe(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
     items = [(qid, text) for qid, _, text in existing] + [(c.id, c.text) for c in state["queue"]]
     if not state["queue"]:
         return {}
-    _, duplicates = drop_near_duplicates(items, rt.spec.dedupe_threshold, text=lambda item: item[1], method=rt.compiled.method)
+    _, duplicates = drop_near_duplicates(
+        items, rt.spec.dedupe_threshold, text=lambda item: item[1], method=rt.compiled.method
+    )
     dropped = {d.index: d for d in duplicates if d.index >= len(existing)}
     kept: list[Candidate] = []
     for offset, candidate in enumerate(state["queue"]):
@@ -647,10 +736,16 @@ async def dedupe(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
             kept.append(candidate)
             continue
         of = items[duplicate.of_index][0]
-        rt.emit(QuestionDropped(
-            **ctx.ids(1), question_id=candidate.id, reason="near_duplicate", detail=f"{duplicate.similarity:.3f} similar to {of} ({rt.compiled.method})",
-            duplicate_of=of, similarity=duplicate.similarity,
-        ))
+        rt.emit(
+            QuestionDropped(
+                **ctx.ids(1),
+                question_id=candidate.id,
+                reason="near_duplicate",
+                detail=f"{duplicate.similarity:.3f} similar to {of} ({rt.compiled.method})",
+                duplicate_of=of,
+                similarity=duplicate.similarity,
+            )
+        )
     return {"queue": kept, "existing": existing + [(c.id, c.arm, c.text) for c in kept]}
 
 
@@ -661,9 +756,20 @@ async def next_question(state: ExplorerState, runtime: Runtime[ExplorerRuntime])
         return {"current": None}
     candidate, rest = state["queue"][0], state["queue"][1:]
     spec = rt.spec
-    order = [a.name for a in [*spec.panel, *spec.final_panel, spec.judge, spec.refiner]] + [spec.refiner.name + REWRITER_SUFFIX]
+    order = [a.name for a in [*spec.panel, *spec.final_panel, spec.judge, spec.refiner]] + [
+        spec.refiner.name + REWRITER_SUFFIX
+    ]
     topic = rt.topics[candidate.arm]
-    rt.open(candidate.id, Scenario(id=candidate.id, title=topic.text, text=candidate.text, metadata={"arm": topic.id, "step": candidate.step, "generator": candidate.generator}), order)
+    rt.open(
+        candidate.id,
+        Scenario(
+            id=candidate.id,
+            title=topic.text,
+            text=candidate.text,
+            metadata={"arm": topic.id, "step": candidate.step, "generator": candidate.generator},
+        ),
+        order,
+    )
     return {"queue": rest, "current": QuestionWork(candidate, text=candidate.text)}
 
 
@@ -693,7 +799,20 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
     round_ = work.number + 1
     terms = _score(rt, list(work.tagged), list(work.question_values)) if work.tagged else None
     if terms is not None:
-        rt.emit(_scored_event(rt, ctx, round_, work, "panel", work.text, work.number, list(work.tagged), list(work.question_values), terms))
+        rt.emit(
+            _scored_event(
+                rt,
+                ctx,
+                round_,
+                work,
+                "panel",
+                work.text,
+                work.number,
+                list(work.tagged),
+                list(work.question_values),
+                terms,
+            )
+        )
         version = Version(work.number, work.text, terms, list(work.tagged), list(work.question_values))
     if work.number == 0:
         if terms is None:
@@ -703,15 +822,30 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
     after = terms.score if terms is not None else None
     improvement = after - best.terms.score if after is not None else None
     kept = improvement is not None and improvement > rt.spec.refine_threshold
-    rt.emit(QuestionRefined(
-        **ctx.ids(round_), question_id=work.candidate.id, version=work.number, from_version=best.number, previous_text=best.text,
-        suggestion=work.suggestion, text=work.text, score_before=best.terms.score, score_after=after, improvement=improvement,
-        threshold=rt.spec.refine_threshold, kept=kept,
-    ))
+    rt.emit(
+        QuestionRefined(
+            **ctx.ids(round_),
+            question_id=work.candidate.id,
+            version=work.number,
+            from_version=best.number,
+            previous_text=best.text,
+            suggestion=work.suggestion,
+            text=work.text,
+            score_before=best.terms.score,
+            score_after=after,
+            improvement=improvement,
+            threshold=rt.spec.refine_threshold,
+            kept=kept,
+        )
+    )
     versions = work.versions + ((version,) if terms is not None else ())
     more = kept and work.refinements_tried < rt.spec.max_refinements
     if kept:
-        return {"current": replace(work, versions=versions, best=len(versions) - 1, chain=work.chain + (work.number,), refining=more)}
+        return {
+            "current": replace(
+                work, versions=versions, best=len(versions) - 1, chain=work.chain + (work.number,), refining=more
+            )
+        }
     return {"current": replace(work, versions=versions, refining=False)}
 
 
@@ -723,19 +857,47 @@ async def refine(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
     best = work.versions[work.best]
     number = work.refinements_tried + 1
     round_ = number + 1
-    variables = {"question": best.text, "question_values": best.question_values, "answers": best.answers, "score": best.terms.score, "terms": best.terms.as_dict()}
+    variables = {
+        "question": best.text,
+        "question_values": best.question_values,
+        "answers": best.answers,
+        "score": best.terms.score,
+        "terms": best.terms.as_dict(),
+    }
     advice = await rt.turn(ctx, rt.spec.refiner.name, round_, variables)
     suggestion = _clean((advice or {}).get("suggestion"))
-    rewrite = await rt.turn(ctx, rt.spec.refiner.name + REWRITER_SUFFIX, round_, {"question": best.text, "suggestion": suggestion}) if suggestion else None
+    rewrite = (
+        await rt.turn(
+            ctx, rt.spec.refiner.name + REWRITER_SUFFIX, round_, {"question": best.text, "suggestion": suggestion}
+        )
+        if suggestion
+        else None
+    )
     text = _clean((rewrite or {}).get("question"))
     work = replace(work, refinements_tried=number)
     if not text:
-        rt.emit(QuestionRefined(
-            **ctx.ids(round_), question_id=work.candidate.id, version=number, from_version=best.number, previous_text=best.text, suggestion=suggestion,
-            text="", score_before=best.terms.score, score_after=None, improvement=None, threshold=rt.spec.refine_threshold, kept=False,
-        ))
+        rt.emit(
+            QuestionRefined(
+                **ctx.ids(round_),
+                question_id=work.candidate.id,
+                version=number,
+                from_version=best.number,
+                previous_text=best.text,
+                suggestion=suggestion,
+                text="",
+                score_before=best.terms.score,
+                score_after=None,
+                improvement=None,
+                threshold=rt.spec.refine_threshold,
+                kept=False,
+            )
+        )
         return {"current": replace(work, refining=False)}
-    return {"current": replace(work, text=text, number=number, suggestion=suggestion, answers=(), tagged=(), question_values=())}
+    return {
+        "current": replace(
+            work, text=text, number=number, suggestion=suggestion, answers=(), tagged=(), question_values=()
+        )
+    }
 
 
 async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
@@ -753,16 +915,34 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
     rt.emit(_scored_event(rt, ctx, round_, work, "final", best.text, best.number, tagged, own, terms))
     candidate = work.candidate
     topic = rt.topics[candidate.arm]
-    rt.emit(QuestionKept(
-        **ctx.ids(round_), question_id=candidate.id, step=candidate.step, arm=topic.id, topic=topic.text, generator=candidate.generator, text=best.text,
-        version=best.number, chain=list(work.chain), refinements_tried=work.refinements_tried, panel_score=best.terms.score, final_score=terms.score,
-    ))
+    rt.emit(
+        QuestionKept(
+            **ctx.ids(round_),
+            question_id=candidate.id,
+            step=candidate.step,
+            arm=topic.id,
+            topic=topic.text,
+            generator=candidate.generator,
+            text=best.text,
+            version=best.number,
+            chain=list(work.chain),
+            refinements_tried=work.refinements_tried,
+            panel_score=best.terms.score,
+            final_score=terms.score,
+        )
+    )
     rt.close(ctx, round_, f"kept with final score {terms.score:.3f}")
     existing = [(qid, arm, best.text if qid == candidate.id else text) for qid, arm, text in state["existing"]]
-    return {"current": replace(work, done=True), "existing": existing, "step_scores": state["step_scores"] + [terms.score]}
+    return {
+        "current": replace(work, done=True),
+        "existing": existing,
+        "step_scores": state["step_scores"] + [terms.score],
+    }
 
 
-def _drop(rt: ExplorerRuntime, state: ExplorerState, ctx: ConversationContext, round_: int, detail: str) -> dict[str, Any]:
+def _drop(
+    rt: ExplorerRuntime, state: ExplorerState, ctx: ConversationContext, round_: int, detail: str
+) -> dict[str, Any]:
     work = state["current"]
     rt.emit(QuestionDropped(**ctx.ids(round_), question_id=work.candidate.id, reason="unanswered", detail=detail))
     rt.close(ctx, round_, f"dropped: {detail}")
@@ -781,7 +961,17 @@ async def update_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
     counts[arm] += 1
     sums[arm] += reward
     kept = [qid for qid, a, _ in state["existing"] if a == arm and qid.startswith(f"s{step}q")]
-    rt.emit(ArmUpdated(**ctx.ids(1), step=step, arm=rt.topics[arm].id, reward=reward, questions=kept, count=counts[arm], mean=sums[arm] / counts[arm]))
+    rt.emit(
+        ArmUpdated(
+            **ctx.ids(1),
+            step=step,
+            arm=rt.topics[arm].id,
+            reward=reward,
+            questions=kept,
+            count=counts[arm],
+            mean=sums[arm] / counts[arm],
+        )
+    )
     rt.steps = step
     rt.close(ctx, 1, f"step {step}: {len(scores)} question(s) kept, reward {reward:.3f}")
     return {"counts": counts, "sums": sums}

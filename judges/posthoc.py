@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.checks import check_spec
 from moot.graphs.context import ConversationFailed
 from moot.graphs.executor import Executor
@@ -44,8 +45,6 @@ from moot.trace.events import (
 )
 from moot.trace.manifest import PassRecord, RunManifest
 from moot.trace.reading import effective_events
-
-from moot.errors import SpecError, UserError, unknown_name
 
 VALUES_PASS = "judge_values"
 """The kind of a values judge's pass, as run.json records it."""
@@ -89,13 +88,21 @@ class JudgingReport:
 
 def speaker_roles(run_spec: dict[str, Any]) -> list[str]:
     """The roles of a recorded spec whose agents speak (what a judge of a finished run looks at)."""
-    return sorted({a["role"] for a in run_spec["agents"] if run_spec["roles"][a["role"]].get("kind", "speaker") == "speaker"})
+    return sorted(
+        {a["role"] for a in run_spec["agents"] if run_spec["roles"][a["role"]].get("kind", "speaker") == "speaker"}
+    )
 
 
-def with_judges(run_spec: dict[str, Any], roles: dict[str, dict[str, Any]], agents: list[dict[str, Any]], what: str) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
+def with_judges(
+    run_spec: dict[str, Any], roles: dict[str, dict[str, Any]], agents: list[dict[str, Any]], what: str
+) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
     """A recorded spec with judge roles and agents added (agents of the same names replaced), checked; and its output schemas."""
     names = {agent["name"] for agent in agents}
-    data = {**run_spec, "roles": {**run_spec["roles"], **roles}, "agents": [a for a in run_spec["agents"] if a["name"] not in names] + agents}
+    data = {
+        **run_spec,
+        "roles": {**run_spec["roles"], **roles},
+        "agents": [a for a in run_spec["agents"] if a["name"] not in names] + agents,
+    }
     try:
         spec = validate_spec_data(data)
         return spec, check_spec(spec)
@@ -103,7 +110,9 @@ def with_judges(run_spec: dict[str, Any], roles: dict[str, dict[str, Any]], agen
         raise UserError(f"{what}: {exc}") from None
 
 
-def judge_spec(run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
+def judge_spec(
+    run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None
+) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
     """The run's spec with the judge agent and its role added (replacing a role or agent of the same name), and its output schemas."""
     if judge not in POSTHOC_JUDGES:
         raise UserError(unknown_name("judge", judge, [*POSTHOC_JUDGES, "arguments"]))
@@ -130,7 +139,9 @@ def recorded_scenarios(manifest: RunManifest, events: Sequence[Event]) -> dict[s
         raise UserError(f"the run's scenario file is needed to judge it: {exc}") from None
     scenario_set = load_scenarios(path)
     if manifest.scenario_hash and scenario_set.sha256 != manifest.scenario_hash:
-        raise UserError(f"scenario file '{path}' changed since the run (its hash differs from run.json's scenario_hash)")
+        raise UserError(
+            f"scenario file '{path}' changed since the run (its hash differs from run.json's scenario_hash)"
+        )
     by_id = {s.id: s for s in scenario_set.scenarios}
     missing = sorted({e.scenario_id for e in starts} - set(by_id))
     if missing:
@@ -240,8 +251,14 @@ class ValuesJudging:
         order = tuple(start.order)
         judge = self.spec.agent(self.agent_name)
         ctx = worker.context(
-            unit.id, self.scenarios[start.scenario_id], order, plan_round(self.spec, order),
-            seed=start.seed, repeat=start.repeat, emit=writer.emit, agents=[judge],
+            unit.id,
+            self.scenarios[start.scenario_id],
+            order,
+            plan_round(self.spec, order),
+            seed=start.seed,
+            repeat=start.repeat,
+            emit=writer.emit,
+            agents=[judge],
         )
         if cut_off:
             kept = max((e.round for e in standing), default=0)
@@ -256,8 +273,13 @@ class ValuesJudging:
             if not isinstance(event, MessageAdded) or not event.agent:
                 continue
             message = TranscriptMessage(
-                round=event.round, agent=event.agent, role=event.role, kind="speaker", position=event.position,
-                content=event.content, parsed=event.parsed,
+                round=event.round,
+                agent=event.agent,
+                role=event.role,
+                kind="speaker",
+                position=event.position,
+                content=event.content,
+                parsed=event.parsed,
             )
             if message.id in done:
                 tally["skipped"] += 1

@@ -24,7 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from moot.errors import UserError, did_you_mean
 from moot.protocols.values.schwartz import SCHWARTZ, goal_of, normalise_value
+from moot.safe_load import read_bytes
 from moot.scenarios.cooperation import (
     COOPERATION_FORMAT,
     COOPERATION_TYPES,
@@ -34,10 +38,6 @@ from moot.scenarios.dedupe import Method, drop_near_duplicates
 from moot.scenarios.loader import ScenarioSet, load_scenarios
 from moot.scenarios.schema import Scenario
 from moot.trace.opening import read_manifest, read_run_events
-from pydantic import BaseModel, Field, ValidationError
-
-from moot.errors import UserError, did_you_mean
-from moot.safe_load import read_bytes
 
 JOBS_FILE = "generation_jobs.jsonl"
 """File in a generation run directory holding the jobs the run was given."""
@@ -54,14 +54,20 @@ def check_types(types: Sequence[str]) -> list[str]:
     """The cooperation types, checked; a UserError names an unknown one."""
     for kind in types:
         if kind not in COOPERATION_TYPES:
-            raise UserError(f"cooperation type '{kind}' is unknown{did_you_mean(kind, COOPERATION_TYPES, otherwise=';')} known: {', '.join(COOPERATION_TYPES)}")
+            raise UserError(
+                f"cooperation type '{kind}' is unknown{did_you_mean(kind, COOPERATION_TYPES, otherwise=';')} known: {', '.join(COOPERATION_TYPES)}"
+            )
     if len(set(types)) != len(types) or not types:
         raise UserError("cooperation types must be given once each, at least one")
     return list(types)
 
 
 def generation_jobs(
-    backgrounds: Sequence[Scenario], types: Sequence[str], pairs: Sequence[tuple[str, str]], per_background: int, seed: int = 0
+    backgrounds: Sequence[Scenario],
+    types: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+    per_background: int,
+    seed: int = 0,
 ) -> list[Scenario]:
     """One generic scenario per background x type x chosen pair, carrying the prompt's facts as metadata.
 
@@ -104,7 +110,9 @@ def generation_jobs(
 
 def jobs_file_bytes(jobs: Sequence[Scenario]) -> bytes:
     """The jobs as the JSONL bytes saved in the run directory."""
-    return "".join(json.dumps(job.model_dump(), ensure_ascii=False, sort_keys=True) + "\n" for job in jobs).encode("utf-8")
+    return "".join(json.dumps(job.model_dump(), ensure_ascii=False, sort_keys=True) + "\n" for job in jobs).encode(
+        "utf-8"
+    )
 
 
 def jobs_scenario_set(jobs: Sequence[Scenario], run_dir: Path) -> ScenarioSet:
@@ -172,7 +180,9 @@ def read_jobs(run_dir: Path) -> list[Scenario]:
         raise UserError(f"'{run_dir}' holds no {JOBS_FILE}; it is not a scenario generation run")
     expected = read_manifest(run_dir).scenario_hash
     if hashlib.sha256(read_bytes(path)).hexdigest() != expected:
-        raise UserError(f"{path}: does not match the scenario hash in run.json; the jobs file was changed after the run")
+        raise UserError(
+            f"{path}: does not match the scenario hash in run.json; the jobs file was changed after the run"
+        )
     return load_scenarios(path).scenarios
 
 
@@ -222,7 +232,9 @@ def cooperation_scenarios_of(scenario_set: ScenarioSet) -> list[CooperationScena
     """
     rows = [row for row in scenario_set.scenarios if row.metadata.get("swap") == "a" and "base_id" in row.metadata]
     if not rows:
-        raise UserError(f"{scenario_set.source}: not a cooperation scenario file (expected 'format: cooperation' with 'scenarios:')")
+        raise UserError(
+            f"{scenario_set.source}: not a cooperation scenario file (expected 'format: cooperation' with 'scenarios:')"
+        )
     scenarios = []
     for row in rows:
         meta = row.metadata
@@ -274,7 +286,11 @@ def drop_reasons(scenario: CooperationScenario, reply: Reply | None, thresholds:
     if reply.parsed is None:
         return [reply.problem or "unparsed"]
     scores = reply.parsed
-    reasons = [f"{name} {scores[name]} < {getattr(thresholds, name)}" for name in SCORES if scores[name] < getattr(thresholds, name)]
+    reasons = [
+        f"{name} {scores[name]} < {getattr(thresholds, name)}"
+        for name in SCORES
+        if scores[name] < getattr(thresholds, name)
+    ]
     recovered = list(scores["recovered_values"])
     if set(recovered) != set(scenario.values):
         reasons.append(f"wrong values: {', '.join(recovered)} (true: {', '.join(scenario.values)})")
@@ -336,14 +352,18 @@ def filter_decisions(
     for scenario in scenarios:
         reply = (replies.get(scenario.id) or [None])[0]
         reasons = drop_reasons(scenario, reply, thresholds)
-        entries[scenario.id] = FilterEntry(id=scenario.id, kept=not reasons, reasons=reasons, scores=reply.parsed if reply else None)
+        entries[scenario.id] = FilterEntry(
+            id=scenario.id, kept=not reasons, reasons=reasons, scores=reply.parsed if reply else None
+        )
         if not reasons:
             passed.append(scenario)
     _, duplicates = drop_near_duplicates(passed, dedupe_threshold, text=lambda s: s.text, method=method)
     for duplicate in duplicates:
         entry = entries[passed[duplicate.index].id]
         entry.kept = False
-        entry.reasons.append(f"near-duplicate of {passed[duplicate.of_index].id} at similarity {duplicate.similarity:.3f}")
+        entry.reasons.append(
+            f"near-duplicate of {passed[duplicate.of_index].id} at similarity {duplicate.similarity:.3f}"
+        )
     return FilterReport(
         source=source,
         run_dir=run_dir,

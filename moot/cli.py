@@ -39,7 +39,13 @@ class VersionAction(argparse.Action):
     def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         """Print `moot VERSION` and exit with code 0."""
         from moot import __version__
 
@@ -62,7 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment, or finish an interrupted one (--resume RUN_DIR)")
     run.add_argument("spec", nargs="?", help="spec YAML file or bundled spec name")
-    run.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an interrupted or killed run, with the spec, scenarios, seed and options of its run.json")
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted or killed run, with the spec, scenarios, seed and options of its run.json",
+    )
     run.add_argument("--scenarios", help="scenario file (JSONL or YAML) or bundled sample name; default: the spec's")
     run.add_argument("--out", type=Path, help="run directory to create (default: runs/NAME-TIME)")
     run.add_argument("--limit", type=at_least(1), help="use only the first N scenarios")
@@ -70,16 +81,42 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=at_least(0), help="base seed (default: the spec's)")
     run.add_argument("--repeats", type=at_least(1), help="repeats of each scenario and order (default: the spec's)")
     run.add_argument("--orders", choices=["given", "rotations", "permutations"], help="agent orders to run")
-    run.add_argument("--model", action="append", default=[], type=MODEL_OVERRIDE, metavar="[AGENT=]MODEL", help="model for every agent, or AGENT=MODEL for one (repeatable)")
-    run.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
+    run.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        type=MODEL_OVERRIDE,
+        metavar="[AGENT=]MODEL",
+        help="model for every agent, or AGENT=MODEL for one (repeatable)",
+    )
+    run.add_argument(
+        "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
+    )
     run.add_argument("--no-cache", action="store_true", help="call the models every time")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--executor", choices=["local", "ray"], default="local", help="what runs the conversations: this process (default) or a Ray cluster")
-    run.add_argument("--address", help="with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); default: start one on this machine")
-    run.add_argument("--workers", type=at_least(1), help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)")
-    run.add_argument("--trace", metavar="URL", help="keep the trace in this PostgreSQL database (postgresql://USER@HOST/DB) instead of the run directory")
-    run.add_argument("--ledger", type=Path, metavar="FILE",
-                     help="append the run's count and final hash to FILE (kept elsewhere)")
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="what runs the conversations: this process (default) or a Ray cluster",
+    )
+    run.add_argument(
+        "--address",
+        help="with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); default: start one on this machine",
+    )
+    run.add_argument(
+        "--workers",
+        type=at_least(1),
+        help="with --executor ray: worker processes to spread the conversations over (default: the cluster's CPUs)",
+    )
+    run.add_argument(
+        "--trace",
+        metavar="URL",
+        help="keep the trace in this PostgreSQL database (postgresql://USER@HOST/DB) instead of the run directory",
+    )
+    run.add_argument(
+        "--ledger", type=Path, metavar="FILE", help="append the run's count and final hash to FILE (kept elsewhere)"
+    )
 
     validate = sub.add_parser("validate", help="check a spec without running it")
     validate.add_argument("spec")
@@ -121,20 +158,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         given = [f"--{name.replace('_', '-')}" for name in RUN_OPTIONS if getattr(args, name) not in (None, False, [])]
         if args.spec or given:
             extra = f"spec ('{args.spec}')" if args.spec else given[0]
-            raise UserError(f"--resume {args.resume} takes no {extra}: the spec, scenarios, seed and options come from the run's run.json")
+            raise UserError(
+                f"--resume {args.resume} takes no {extra}: the spec, scenarios, seed and options come from the run's run.json"
+            )
         with progress_bar(enabled=not args.quiet) as progress:
             result = resume(args.resume, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger)
     else:
         if not args.spec:
-            raise UserError("moot run needs a spec (a YAML file or a bundled spec name; see `moot specs`), or --resume RUN_DIR")
+            raise UserError(
+                "moot run needs a spec (a YAML file or a bundled spec name; see `moot specs`), or --resume RUN_DIR"
+            )
         options = RunOptions(scenarios=args.scenarios, limit=args.limit, repeats=args.repeats, orders=args.orders)
         program, inputs = prepare_program(_loaded(args.spec, args.model), options)
         cache = None if args.no_cache else (args.cache or USE_DEFAULT_CACHE)
         concurrency = DEFAULT_CONCURRENCY if args.concurrency is None else args.concurrency
         with progress_bar(enabled=not args.quiet) as progress:
             result = run_program(
-                program, inputs, out=args.out, concurrency=concurrency, seed=args.seed, cache=cache, progress=progress,
-                executor=executor, trace=args.trace, ledger=args.ledger,
+                program,
+                inputs,
+                out=args.out,
+                concurrency=concurrency,
+                seed=args.seed,
+                cache=cache,
+                progress=progress,
+                executor=executor,
+                trace=args.trace,
+                ledger=args.ledger,
             )
     print_result(result)
     return 0
@@ -156,7 +205,11 @@ def print_result(result: RunResult) -> None:
 
 def print_fault_counts(usage: UsageReport) -> None:
     """Print the retries, failures and invalid replies of a run per kind (nothing when there were none)."""
-    for label, counts in (("retries", usage.retries_by_kind), ("failed calls", usage.failures_by_kind), ("invalid replies", usage.invalid_replies_by_kind)):
+    for label, counts in (
+        ("retries", usage.retries_by_kind),
+        ("failed calls", usage.failures_by_kind),
+        ("invalid replies", usage.invalid_replies_by_kind),
+    ):
         if counts:
             print(f"{label:<14} " + ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())))
 
@@ -188,7 +241,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
         if args.conversation and args.conversation not in opened.conversation_ids():
             from moot.errors import did_you_mean
 
-            raise UserError(f"conversation '{args.conversation}' is not in {args.run_dir}{did_you_mean(args.conversation, opened.conversation_ids())}")
+            raise UserError(
+                f"conversation '{args.conversation}' is not in {args.run_dir}{did_you_mean(args.conversation, opened.conversation_ids())}"
+            )
         events = opened.events(args.conversation)
         if args.format == "jsonl":
             from moot.trace.store import canonical_json
@@ -217,7 +272,14 @@ def cmd_specs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "graph": cmd_graph, "trace": cmd_trace, "schema": cmd_schema, "specs": cmd_specs}
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "graph": cmd_graph,
+    "trace": cmd_trace,
+    "schema": cmd_schema,
+    "specs": cmd_specs,
+}
 
 COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios", "moot.cli_audit", "moot.cli_view"]
 """Modules adding commands: each has `register(subparsers) -> {command name: handler}`."""
@@ -240,7 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         run_dir = getattr(exc, "run_dir", None)
         if run_dir is not None:
-            print(f"moot: interrupted; the run is saved in {run_dir}: finish it with `moot run --resume {run_dir}`", file=sys.stderr)
+            print(
+                f"moot: interrupted; the run is saved in {run_dir}: finish it with `moot run --resume {run_dir}`",
+                file=sys.stderr,
+            )
         else:
             print("moot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

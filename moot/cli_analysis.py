@@ -12,14 +12,25 @@ def register(sub: argparse._SubParsersAction) -> dict:
     """Add the commands to the CLI; return their handlers by name."""
     judge = sub.add_parser("judge", help="run a judge over every message of a finished run (appends to its trace)")
     judge.add_argument("run_dir", type=Path)
-    judge.add_argument("--judge", default="values", help="values (tag each message), or arguments (split long answers, then judge each argument's values and specificity)")
-    judge.add_argument("--model", type=not_empty("a model as PROVIDER:MODEL"), help="the judge's model (default: the run's default model)")
+    judge.add_argument(
+        "--judge",
+        default="values",
+        help="values (tag each message), or arguments (split long answers, then judge each argument's values and specificity)",
+    )
+    judge.add_argument(
+        "--model",
+        type=not_empty("a model as PROVIDER:MODEL"),
+        help="the judge's model (default: the run's default model)",
+    )
     judge.add_argument("--values", help="value list of the judge: CSV with a 'value' column, or one value per line")
     judge.add_argument("--concurrency", type=at_least(1), default=4)
-    judge.add_argument("--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)")
+    judge.add_argument(
+        "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
+    )
     judge.add_argument("--no-cache", action="store_true")
-    judge.add_argument("--ledger", type=Path, metavar="FILE",
-                       help="append the run's count and final hash to FILE (kept elsewhere)")
+    judge.add_argument(
+        "--ledger", type=Path, metavar="FILE", help="append the run's count and final hash to FILE (kept elsewhere)"
+    )
     judge.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -41,15 +52,33 @@ def register(sub: argparse._SubParsersAction) -> dict:
         help="the run's PostgreSQL URL with its password, when the environment does not give it (run.json says where)",
     )
 
-    analyze = sub.add_parser("analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots")
+    analyze = sub.add_parser(
+        "analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots"
+    )
     analyze.add_argument("run_dir", type=Path)
     analyze.add_argument("--out", type=Path, help="analysis folder (default: RUN_DIR/analysis)")
     analyze.add_argument("--study", help="study to analyse (default: the spec's `study`)")
     analyze.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
-    analyze.add_argument("--stated", type=Path, help="run directory of the stated-preference protocol on the same scenarios (cooperation)")
-    analyze.add_argument("--unsteered", type=Path, help="run directory of the same protocol without value steering, for the adaptation measure")
-    analyze.add_argument("--short", type=Path, help="run directory of the short-form protocol on the same dilemmas, for the consistency study")
-    analyze.add_argument("--labels", type=Path, help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa")
+    analyze.add_argument(
+        "--stated",
+        type=Path,
+        help="run directory of the stated-preference protocol on the same scenarios (cooperation)",
+    )
+    analyze.add_argument(
+        "--unsteered",
+        type=Path,
+        help="run directory of the same protocol without value steering, for the adaptation measure",
+    )
+    analyze.add_argument(
+        "--short",
+        type=Path,
+        help="run directory of the short-form protocol on the same dilemmas, for the consistency study",
+    )
+    analyze.add_argument(
+        "--labels",
+        type=Path,
+        help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa",
+    )
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
 
@@ -94,10 +123,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from moot.analysis.analyze import analyze_run
 
     folder, index = analyze_run(
-        args.run_dir, args.out, study=args.study, companions={"baseline": args.baseline, "stated": args.stated, "unsteered": args.unsteered, "short": args.short},
-        labels=args.labels, n_boot=args.boot, seed=args.seed,
+        args.run_dir,
+        args.out,
+        study=args.study,
+        companions={"baseline": args.baseline, "stated": args.stated, "unsteered": args.unsteered, "short": args.short},
+        labels=args.labels,
+        n_boot=args.boot,
+        seed=args.seed,
     )
-    print(f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, {len(index.plots)} plots in {folder}")
+    print(
+        f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, {len(index.plots)} plots in {folder}"
+    )
     for note in index.notes:
         print(f"  note: {note}")
     return 0

@@ -50,19 +50,28 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
     """Add the audit commands to the `moot` parser; return their handlers."""
     verify = sub.add_parser("verify", help="check a run's hash chain, run.json and what each agent was shown")
     verify.add_argument("run_dir", type=Path)
-    verify.add_argument("--expect", metavar="HASH",
-                        help="a final hash kept elsewhere: some event of the trace must have it")
-    verify.add_argument("--ledger", type=Path, metavar="FILE",
-                        help="a ledger written with --ledger: its lines of this run must hold")
+    verify.add_argument(
+        "--expect", metavar="HASH", help="a final hash kept elsewhere: some event of the trace must have it"
+    )
+    verify.add_argument(
+        "--ledger", type=Path, metavar="FILE", help="a ledger written with --ledger: its lines of this run must hold"
+    )
 
     replay = sub.add_parser("replay", help="re-run a run from its trace's replies and compare the transcripts")
     replay.add_argument("run_dir", type=Path)
     replay.add_argument("--out", type=Path, help="run directory of the replay (default: RUN_DIR-replay)")
-    replay.add_argument("--scenarios", type=Path, help="the run's scenario file, when it has moved (it must hash the same)")
+    replay.add_argument(
+        "--scenarios", type=Path, help="the run's scenario file, when it has moved (it must hash the same)"
+    )
 
     export = sub.add_parser("export", help="write a run's messages, decisions, calls and events as tables")
     export.add_argument("run_dir", type=Path)
     export.add_argument("--format", choices=["jsonl", "csv", "parquet"], required=True)
     export.add_argument("--out", type=Path, help="folder for the files (default: RUN_DIR/export)")
-    export.add_argument("--table", action="append", choices=["messages", "decisions", "calls", "events"], help="only this table (repeatable; default: all)")
+    export.add_argument(
+        "--table",
+        action="append",
+        choices=["messages", "decisions", "calls", "events"],
+        help="only this table (repeatable; default: all)",
+    )
     return {"verify": cmd_verify, "replay": cmd_replay, "export": cmd_export}

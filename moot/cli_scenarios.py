@@ -27,30 +27,63 @@ def register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[[argp
     actions = scenarios.add_subparsers(dest="scenarios_action", required=True, metavar="ACTION")
 
     generate = actions.add_parser("generate", help="write cooperation scenarios from backgrounds with a model")
-    generate.add_argument("backgrounds", help="scenario file of backgrounds (id, text) or a bundled sample, e.g. cooperation_backgrounds")
-    generate.add_argument("--types", nargs="+", default=list(COOPERATION_TYPES), metavar="TYPE", help=f"cooperation types (default: {' '.join(COOPERATION_TYPES)})")
-    generate.add_argument("--pairs", type=at_least(1), default=1, metavar="N", help="value pairs per background and type (default 1)")
-    generate.add_argument("--seed", type=at_least(0), default=0, help="seed of the pair choice and of the run (default 0)")
+    generate.add_argument(
+        "backgrounds", help="scenario file of backgrounds (id, text) or a bundled sample, e.g. cooperation_backgrounds"
+    )
+    generate.add_argument(
+        "--types",
+        nargs="+",
+        default=list(COOPERATION_TYPES),
+        metavar="TYPE",
+        help=f"cooperation types (default: {' '.join(COOPERATION_TYPES)})",
+    )
+    generate.add_argument(
+        "--pairs", type=at_least(1), default=1, metavar="N", help="value pairs per background and type (default 1)"
+    )
+    generate.add_argument(
+        "--seed", type=at_least(0), default=0, help="seed of the pair choice and of the run (default 0)"
+    )
     _common(generate, out_help="cooperation scenario file to write (default: cooperation_scenarios.yaml)")
     generate.add_argument("--limit", type=at_least(1), metavar="N", help="generate only the first N jobs")
 
-    filter_ = actions.add_parser("filter", help="rate cooperation scenarios with a model and keep the good, distinct ones")
+    filter_ = actions.add_parser(
+        "filter", help="rate cooperation scenarios with a model and keep the good, distinct ones"
+    )
     filter_.add_argument("file", type=Path, help="cooperation scenario file (format: cooperation)")
     for name in ("realism", "specificity", "conflict"):
-        filter_.add_argument(f"--min-{name}", type=between(1, 5), default=3, metavar="K", help=f"lowest passing {name} score, 1 to 5 (default 3)")
-    filter_.add_argument("--dedupe", type=float, default=0.9, metavar="S", help="similarity at or above which a scenario is a near-duplicate (default 0.9)")
+        filter_.add_argument(
+            f"--min-{name}",
+            type=between(1, 5),
+            default=3,
+            metavar="K",
+            help=f"lowest passing {name} score, 1 to 5 (default 3)",
+        )
+    filter_.add_argument(
+        "--dedupe",
+        type=float,
+        default=0.9,
+        metavar="S",
+        help="similarity at or above which a scenario is a near-duplicate (default 0.9)",
+    )
     _common(filter_, out_help="file of the kept scenarios (default: FILE_kept.yaml beside FILE)")
-    filter_.add_argument("--report", type=Path, help="JSON report of every decision (default: FILE_filter_report.json beside FILE)")
+    filter_.add_argument(
+        "--report", type=Path, help="JSON report of every decision (default: FILE_filter_report.json beside FILE)"
+    )
     return {"scenarios": cmd_scenarios}
 
 
 def _common(parser: argparse.ArgumentParser, out_help: str) -> None:
-    parser.add_argument("--model", type=not_empty("a model as PROVIDER:MODEL"), help="model of the protocol's agent, as provider:model (default: the spec's)")
+    parser.add_argument(
+        "--model",
+        type=not_empty("a model as PROVIDER:MODEL"),
+        help="model of the protocol's agent, as provider:model (default: the spec's)",
+    )
     parser.add_argument("--out", type=Path, help=out_help)
     parser.add_argument("--run-dir", type=Path, help="run directory to create (default: runs/NAME-TIME)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--ledger", type=Path, metavar="FILE",
-                        help="append the run's count and final hash to FILE (kept elsewhere)")
+    parser.add_argument(
+        "--ledger", type=Path, metavar="FILE", help="append the run's count and final hash to FILE (kept elsewhere)"
+    )
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -83,8 +116,6 @@ def _run(protocol, scenario_set, run_dir: Path, seed: int | None, quiet: bool, l
 def cmd_generate(args: argparse.Namespace) -> int:
     """`moot scenarios generate`: run `scenario_generate` over the jobs and write the scenarios it produced."""
     from moot.graphs.session import default_run_dir
-    from moot.protocols.values.schwartz import VALUE_PAIRS
-    from moot.scenarios import load_scenarios, resolve_scenario_source
     from moot.judges.scenario_generation import (
         check_types,
         collect_generated,
@@ -93,6 +124,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         jobs_scenario_set,
         save_jobs,
     )
+    from moot.protocols.values.schwartz import VALUE_PAIRS
+    from moot.scenarios import load_scenarios, resolve_scenario_source
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1 (got {args.limit})")
@@ -129,8 +162,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_filter(args: argparse.Namespace) -> int:
     """`moot scenarios filter`: rate every scenario with `scenario_filter`, keep the good distinct ones, report why."""
     from moot.graphs.session import default_run_dir
-    from moot.scenarios import ScenarioSet, load_scenarios
-    from moot.scenarios.dedupe import check_threshold, similarity_method
     from moot.judges.scenario_generation import (
         Thresholds,
         collect_replies,
@@ -139,6 +170,8 @@ def cmd_filter(args: argparse.Namespace) -> int:
         filter_decisions,
         filter_rows,
     )
+    from moot.scenarios import ScenarioSet, load_scenarios
+    from moot.scenarios.dedupe import check_threshold, similarity_method
 
     thresholds = Thresholds(realism=args.min_realism, specificity=args.min_specificity, conflict=args.min_conflict)
     try:
@@ -164,13 +197,21 @@ def cmd_filter(args: argparse.Namespace) -> int:
         args.ledger,
     )
     report = filter_decisions(
-        scenarios, collect_replies(run_dir), thresholds, args.dedupe, method, source=str(args.file), run_dir=str(run_dir)
+        scenarios,
+        collect_replies(run_dir),
+        thresholds,
+        args.dedupe,
+        method,
+        source=str(args.file),
+        run_dir=str(run_dir),
     )
     write_whole(report_path, report.model_dump_json(indent=2) + "\n")
     _print_table(report)
     model = protocol.spec.model_of(protocol.spec.agents[0])
     kept = [s for s in scenarios if s.id in set(report.kept_ids)]
-    print(f"kept {len(kept)} of {len(scenarios)} (rater {model}; similarity {method}; run directory {run_dir}); report {report_path}")
+    print(
+        f"kept {len(kept)} of {len(scenarios)} (rater {model}; similarity {method}; run directory {run_dir}); report {report_path}"
+    )
     if not kept:
         print("no scenario kept; no scenario file written")
         return 0

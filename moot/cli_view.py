@@ -13,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
     """Add the command to the CLI; return its handler by name."""
     view = sub.add_parser("view", help="serve a run's page on 127.0.0.1 to browse its conversations (Ctrl-C stops)")
     view.add_argument("run_dir", type=Path)
-    view.add_argument("--port", type=between(0, 65535), default=None, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
+    view.add_argument(
+        "--port", type=between(0, 65535), default=None, help="port on 127.0.0.1 (default 8765; 0 picks a free one)"
+    )
     return {"view": cmd_view}
 
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field, field_validator
+
+from moot.errors import SpecError, unknown_name
 from moot.protocols.spec import (
     NAME_PATTERN,
     STUDIES,
@@ -24,9 +27,6 @@ from moot.protocols.spec import (
     supported_version,
 )
 from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
-from pydantic import Field, field_validator
-
-from moot.errors import SpecError, unknown_name
 
 EXPLORER_KIND = "question_generation"
 """The `kind` that marks a spec file as an explorer spec."""
@@ -133,17 +133,24 @@ class ExplorerSpec(_Strict):
         return out + [(("judge",), self.judge), (("refiner",), self.refiner)]
 
 
-EXPLORER_FIELD_NAMES = sorted(set(ExplorerSpec.model_fields) | set(ExplorerAgent.model_fields) | set(ProviderSettings.model_fields))
+EXPLORER_FIELD_NAMES = sorted(
+    set(ExplorerSpec.model_fields) | set(ExplorerAgent.model_fields) | set(ProviderSettings.model_fields)
+)
 """Every key an explorer spec may hold, for did-you-mean suggestions."""
 
 
 def check_names(spec: ExplorerSpec) -> None:
     """Agent names are unique across groups, including the rewriter's derived name."""
     seen: dict[str, tuple[str | int, ...]] = {}
-    names = [(path, agent.name) for path, agent in spec.members()] + [(("refiner",), spec.refiner.name + REWRITER_SUFFIX)]
+    names = [(path, agent.name) for path, agent in spec.members()] + [
+        (("refiner",), spec.refiner.name + REWRITER_SUFFIX)
+    ]
     for path, name in names:
         if name in seen:
-            raise SpecError(f"agent name '{name}' is used twice (also at {'.'.join(map(str, seen[name]))}); every explorer agent needs its own name", path + ("name",))
+            raise SpecError(
+                f"agent name '{name}' is used twice (also at {'.'.join(map(str, seen[name]))}); every explorer agent needs its own name",
+                path + ("name",),
+            )
         seen[name] = path
 
 
@@ -151,7 +158,9 @@ def schwartz_values_schema(limit: int = MAX_JUDGE_VALUES) -> dict[str, Any]:
     """JSON Schema of the judge's reply: up to `limit` of the ten Schwartz values."""
     return {
         "type": "object",
-        "properties": {"values": {"type": "array", "items": {"type": "string", "enum": list(SCHWARTZ_VALUES)}, "maxItems": limit}},
+        "properties": {
+            "values": {"type": "array", "items": {"type": "string", "enum": list(SCHWARTZ_VALUES)}, "maxItems": limit}
+        },
         "required": ["values"],
     }
 
@@ -161,27 +170,52 @@ def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
     return {
         GENERATOR_ROLE: {
             "type": "object",
-            "properties": {"questions": {"type": "array", "items": {"type": "string", "maxLength": 300}, "minItems": 1, "maxItems": spec.questions_per_step}},
+            "properties": {
+                "questions": {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": 300},
+                    "minItems": 1,
+                    "maxItems": spec.questions_per_step,
+                }
+            },
             "required": ["questions"],
         },
         PANEL_ROLE: {
             "type": "object",
             "properties": {
                 "stance": {"type": "string", "enum": ["yes", "no"]},
-                "points": {"type": "array", "items": {"type": "string", "maxLength": 240}, "minItems": 1, "maxItems": spec.k_points},
+                "points": {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": 240},
+                    "minItems": 1,
+                    "maxItems": spec.k_points,
+                },
             },
             "required": ["stance", "points"],
         },
         JUDGE_ROLE: schwartz_values_schema(),
-        REFINER_ROLE: {"type": "object", "properties": {"suggestion": {"type": "string", "maxLength": 500}}, "required": ["suggestion"]},
-        REWRITER_ROLE: {"type": "object", "properties": {"question": {"type": "string", "maxLength": 300}}, "required": ["question"]},
+        REFINER_ROLE: {
+            "type": "object",
+            "properties": {"suggestion": {"type": "string", "maxLength": 500}},
+            "required": ["suggestion"],
+        },
+        REWRITER_ROLE: {
+            "type": "object",
+            "properties": {"question": {"type": "string", "maxLength": 300}},
+            "required": ["question"],
+        },
     }
 
 
 def _agent(member: ExplorerAgent, role: str, name: str | None = None) -> dict[str, Any]:
     return {
-        "name": name or member.name, "role": role, "model": member.model, "temperature": member.temperature,
-        "max_tokens": member.max_tokens, "seed": member.seed, "persona": member.persona,
+        "name": name or member.name,
+        "role": role,
+        "model": member.model,
+        "temperature": member.temperature,
+        "max_tokens": member.max_tokens,
+        "seed": member.seed,
+        "persona": member.persona,
     }
 
 
@@ -194,12 +228,23 @@ def roster_spec(spec: ExplorerSpec) -> ProtocolSpec:
     """
     outputs = role_outputs(spec)
     roles = {
-        role: {"kind": "judge" if role == JUDGE_ROLE else "speaker", "prompt": f"explorer_{role}", "turn": f"explorer_{role}_turn", "output": outputs[role], "sees": [], "history": "none"}
+        role: {
+            "kind": "judge" if role == JUDGE_ROLE else "speaker",
+            "prompt": f"explorer_{role}",
+            "turn": f"explorer_{role}_turn",
+            "output": outputs[role],
+            "sees": [],
+            "history": "none",
+        }
         for role in outputs
     }
     agents = [_agent(member, GENERATOR_ROLE) for member in spec.generators]
     agents += [_agent(member, PANEL_ROLE) for member in [*spec.panel, *spec.final_panel]]
-    agents += [_agent(spec.judge, JUDGE_ROLE), _agent(spec.refiner, REFINER_ROLE), _agent(spec.refiner, REWRITER_ROLE, spec.refiner.name + REWRITER_SUFFIX)]
+    agents += [
+        _agent(spec.judge, JUDGE_ROLE),
+        _agent(spec.refiner, REFINER_ROLE),
+        _agent(spec.refiner, REWRITER_ROLE, spec.refiner.name + REWRITER_SUFFIX),
+    ]
     data = {
         "name": spec.name,
         "description": spec.description,
@@ -232,4 +277,8 @@ def is_explorer_roster(spec: dict[str, Any] | ProtocolSpec) -> bool:
     """True for the roster of an explorer as run.json records it (how a run.json written before runs recorded their
     kind is known to be an explorer's)."""
     variables = spec.variables if isinstance(spec, ProtocolSpec) else (spec.get("variables") or {})
-    return isinstance(variables, dict) and isinstance(variables.get("explorer"), dict) and variables["explorer"].get("kind") == EXPLORER_KIND
+    return (
+        isinstance(variables, dict)
+        and isinstance(variables.get("explorer"), dict)
+        and variables["explorer"].get("kind") == EXPLORER_KIND
+    )

@@ -16,10 +16,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from moot.errors import SpecError, UserError, did_you_mean, format_path, unknown_name
-from moot.safe_load import BoundedYamlLoader, load_yaml, read_text
 from moot.protocols import spec as spec_models
 from moot.protocols.explorer import EXPLORER_FIELD_NAMES, EXPLORER_KIND, ExplorerSpec
 from moot.protocols.spec import ProtocolSpec, ProviderSettings
+from moot.safe_load import BoundedYamlLoader, load_yaml, read_text
 
 PROTOCOLS_DIR = Path(__file__).parent
 PROTOCOL_KIND = "protocol"
@@ -28,7 +28,9 @@ _LIBYAML = getattr(yaml, "CSafeLoader", None)
 """PyYAML's safe loader on libyaml (C), when PyYAML was built with it."""
 
 _SPEC_MODELS = [
-    obj for obj in vars(spec_models).values() if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == spec_models.__name__
+    obj
+    for obj in vars(spec_models).values()
+    if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == spec_models.__name__
 ]
 _FIELD_NAMES = sorted({name for model in _SPEC_MODELS for name in model.model_fields})
 _TAG_NAMES = {model.__name__ for model in _SPEC_MODELS} | {"str", "int", "float", "bool", "list", "dict", "tuple"}
@@ -145,7 +147,9 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and str(p) not in _TAG_NAMES))
 
 
-def describe_validation_error(exc: ValidationError, field_names: list[str] | None = None) -> tuple[tuple[str | int, ...], str]:
+def describe_validation_error(
+    exc: ValidationError, field_names: list[str] | None = None
+) -> tuple[tuple[str | int, ...], str]:
     """The most useful error of a pydantic ValidationError, as (path, message); `field_names` for did-you-mean (default: the protocol spec's)."""
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
@@ -179,7 +183,14 @@ def _validate_kind(data: dict[str, Any], path: Path | None, text: str) -> Any:
     """Validate a spec with a `kind` key as the model of that kind."""
     kind = data["kind"]
     if not isinstance(kind, str) or kind not in SPEC_KINDS:
-        raise UserError(locate(path, text, ("kind",), f"kind: {unknown_name('spec kind', str(kind), SPEC_KINDS)} (leave `kind` out for a protocol)"))
+        raise UserError(
+            locate(
+                path,
+                text,
+                ("kind",),
+                f"kind: {unknown_name('spec kind', str(kind), SPEC_KINDS)} (leave `kind` out for a protocol)",
+            )
+        )
     try:
         return SPEC_KINDS[kind].model.model_validate(data)
     except ValidationError as exc:
@@ -197,7 +208,9 @@ def resolve_spec_path(source: str | Path) -> Path:
         return bundled[str(source)]
     if path.exists():
         raise UserError(f"spec '{source}' is not a file")
-    raise UserError(f"spec file '{source}' not found{did_you_mean(path.stem, bundled, otherwise=';')} bundled specs: {', '.join(bundled)}")
+    raise UserError(
+        f"spec file '{source}' not found{did_you_mean(path.stem, bundled, otherwise=';')} bundled specs: {', '.join(bundled)}"
+    )
 
 
 def _spec_values(path: Path, text: str) -> Any:

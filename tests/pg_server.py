@@ -74,7 +74,9 @@ class PrivateServer:
             try:
                 owner = pwd.getpwnam(SERVER_USER)
             except KeyError:
-                raise RuntimeError(f"running as root, a private PostgreSQL server needs the system user '{SERVER_USER}'") from None
+                raise RuntimeError(
+                    f"running as root, a private PostgreSQL server needs the system user '{SERVER_USER}'"
+                ) from None
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self.as_user = ["runuser", "-u", SERVER_USER, "--"]
         self.url = f"postgresql://{ROLE}@127.0.0.1:{self.port}/postgres"
@@ -84,13 +86,29 @@ class PrivateServer:
         if done.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
-            raise RuntimeError(f"{' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}\n{tail}")
+            raise RuntimeError(
+                f"{' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}\n{tail}"
+            )
 
     def start(self) -> PrivateServer:
         """Create the cluster and start the server (fsync off: the data is thrown away)."""
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", ROLE, "-A", "trust", "-E", "UTF8", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"), "-D", str(self.data), "-U", ROLE, "-A", "trust", "-E", "UTF8", "--no-sync"
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -F -c max_connections=50"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def stop(self) -> None:

@@ -29,13 +29,33 @@ PACKAGES = [
     "moot.trace",
     "moot.report",
 ]
-HEAVY = ("pydantic", "yaml", "jinja2", "rich", "networkx", "numpy", "scipy", "matplotlib", "langgraph", "autogen_core", "autogen_agentchat", "openai", "httpx", "sqlite3")
+HEAVY = (
+    "pydantic",
+    "yaml",
+    "jinja2",
+    "rich",
+    "networkx",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "langgraph",
+    "autogen_core",
+    "autogen_agentchat",
+    "openai",
+    "httpx",
+    "sqlite3",
+)
 """Libraries that importing a package must not load."""
 
 
 def imported_after(code: str) -> list[str]:
     """The modules a fresh interpreter holds after running `code`."""
-    done = subprocess.run([sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -69,10 +89,20 @@ def _exports(package: str) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[
     """What a package's `__init__.py` imports for type checkers, what it hands `lazy_exports`, and its `__all__`."""
     tree = ast.parse(Path(importlib.import_module(package).__file__).read_text())
     checked = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
-    imported = {node.module: tuple(alias.name for alias in node.names) for node in checked.body if isinstance(node, ast.ImportFrom)}
-    call = next(node for node in ast.walk(checked) if isinstance(node, ast.Call) and ast.unparse(node.func) == "lazy_exports")
+    imported = {
+        node.module: tuple(alias.name for alias in node.names)
+        for node in checked.body
+        if isinstance(node, ast.ImportFrom)
+    }
+    call = next(
+        node for node in ast.walk(checked) if isinstance(node, ast.Call) and ast.unparse(node.func) == "lazy_exports"
+    )
     lazy = ast.literal_eval(call.args[1])
-    listed = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__")
+    listed = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__"
+    )
     return imported, lazy, listed
 
 
@@ -88,7 +118,9 @@ def test_version_comes_from_the_installed_package() -> None:
     assert "__version__" in dir(moot)
 
 
-def test_lazy_exports_imports_a_module_when_one_of_its_names_is_first_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lazy_exports_imports_a_module_when_one_of_its_names_is_first_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "lazy_sample"
     package.mkdir()
     (package / "__init__.py").write_text(

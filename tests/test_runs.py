@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import moot
+from helpers import debate_spec, events_of, rewritten_copy, verdict
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.summary import summarize_run
@@ -21,8 +22,6 @@ from moot.trace.events import EventBase, MessageAdded, Resumed
 from moot.trace.export import export_run
 from moot.trace.ledger import read_ledger
 from moot.trace.reading import effective_events
-
-from helpers import debate_spec, events_of, rewritten_copy, verdict
 
 SCRIPTS = {
     "alice": [verdict("NTA", "alice backs the poster"), verdict("YTA", "alice is persuaded")],
@@ -44,7 +43,9 @@ class Folder:
 def two_values(messages: list[dict[str, str]], context: CallContext) -> str:
     """A value judge's reply: one value for alice's messages, two for bob's."""
     (judged,) = context.visible
-    return json.dumps({"values": ["Empathy and understanding"] if judged["agent"] == "alice" else ["Child welfare", "Accessibility"]})
+    return json.dumps(
+        {"values": ["Empathy and understanding"] if judged["agent"] == "alice" else ["Child welfare", "Accessibility"]}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,12 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished deliberation run of two scenarios read from a file, anchored in a ledger beside it."""
     root = tmp_path_factory.mktemp("finished")
     cases = root / "cases.jsonl"
-    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"What happened in case {i}."}) + "\n" for i in range(2)))
+    cases.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"What happened in case {i}."}) + "\n"
+            for i in range(2)
+        )
+    )
     spec = debate_spec(SCRIPTS, rounds=3, study="deliberation")
     return moot.run(spec, cases, out=root / "run", cache=None, ledger=root / "ledger.jsonl").run_dir
 
@@ -87,7 +93,11 @@ def test_manifest_spec_events_and_conversations(finished: Path) -> None:
     run = moot.open_run(finished)
     assert run.manifest.status == "completed" and run.manifest.events == len(events_of(finished))
     assert isinstance(run.spec, ProtocolSpec)
-    assert (run.spec.name, [agent.name for agent in run.spec.agents], run.spec.study) == ("scripted_debate", ["alice", "bob"], "deliberation")
+    assert (run.spec.name, [agent.name for agent in run.spec.agents], run.spec.study) == (
+        "scripted_debate",
+        ["alice", "bob"],
+        "deliberation",
+    )
     assert run.events() == events_of(finished)
 
     conversations = run.conversations()
@@ -97,7 +107,10 @@ def test_manifest_spec_events_and_conversations(finished: Path) -> None:
     assert sorted(c.scenario_id for c in conversations) == ["s0", "s1"]
     for conversation in conversations:
         assert [(m.round, m.agent, m.parsed["verdict"]) for m in conversation.messages] == [
-            (1, "alice", "NTA"), (1, "bob", "YTA"), (2, "alice", "YTA"), (2, "bob", "YTA"),
+            (1, "alice", "NTA"),
+            (1, "bob", "YTA"),
+            (2, "alice", "YTA"),
+            (2, "bob", "YTA"),
         ]
         assert conversation.decisions == []
         assert conversation.stopped is not None and conversation.stopped.reason == "consensus on verdict (YTA)"
@@ -110,7 +123,9 @@ def test_events_leave_out_what_a_resume_superseded(finished: Path, tmp_path: Pat
     first = recorded[0].conversation_id
     ours = [e for e in recorded if e.conversation_id == first]
     dropped = [e for e in ours if isinstance(e, MessageAdded)][-1]
-    marker = Resumed(**ours[-1].model_dump(include=set(EventBase.model_fields)), kept_rounds=1, superseded=[dropped.seq])
+    marker = Resumed(
+        **ours[-1].model_dump(include=set(EventBase.model_fields)), kept_rounds=1, superseded=[dropped.seq]
+    )
     changed = rewritten_copy(finished, tmp_path / "resumed", [marker if e.seq == ours[-1].seq else e for e in recorded])
 
     run = moot.open_run(changed)
@@ -181,7 +196,9 @@ def test_judge_analyze_and_report(run_dir: Path, tmp_path: Path) -> None:
     assert run.judge(model="scripted:two_values", cache=tmp_path / "cache.sqlite").skipped == 8
 
     folder, index = run.analyze(n_boot=20)
-    assert folder == run_dir / "analysis" and index.study == "deliberation" and index.final_hash == run.manifest.final_hash
+    assert (
+        folder == run_dir / "analysis" and index.study == "deliberation" and index.final_hash == run.manifest.final_hash
+    )
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["metrics"]["values"]["occurrence"]["bob"] == {"Child welfare": 4, "Accessibility": 4}
     elsewhere, _ = run.analyze(str(tmp_path / "analysis"), study="deliberation", n_boot=20, seed=3)

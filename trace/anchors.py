@@ -37,9 +37,7 @@ class Anchor:
     """What wrote it (a ledger line's command and time)."""
 
 
-def anchors_to_check(
-    run_id: str, expect: str | None, ledger: Path | str | None
-) -> tuple[list[Anchor], list[Finding]]:
+def anchors_to_check(run_id: str, expect: str | None, ledger: Path | str | None) -> tuple[list[Anchor], list[Finding]]:
     """The anchors of a run: `--expect`, and the ledger's lines of run `run_id`.
 
     With them, a finding when the ledger has none of that run's lines.

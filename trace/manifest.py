@@ -99,10 +99,19 @@ class UsageReport(BaseModel):
     def merge(self, other: UsageReport) -> None:
         """Add the usage of other calls (another conversation, another worker) to this report."""
         self.total.merge(other.total)
-        for mine, theirs in ((self.by_agent, other.by_agent), (self.by_role, other.by_role), (self.by_model, other.by_model), (self.by_conversation, other.by_conversation)):
+        for mine, theirs in (
+            (self.by_agent, other.by_agent),
+            (self.by_role, other.by_role),
+            (self.by_model, other.by_model),
+            (self.by_conversation, other.by_conversation),
+        ):
             for key, totals in theirs.items():
                 mine.setdefault(key, UsageTotals()).merge(totals)
-        for mine, theirs in ((self.retries_by_kind, other.retries_by_kind), (self.failures_by_kind, other.failures_by_kind), (self.invalid_replies_by_kind, other.invalid_replies_by_kind)):
+        for mine, theirs in (
+            (self.retries_by_kind, other.retries_by_kind),
+            (self.failures_by_kind, other.failures_by_kind),
+            (self.invalid_replies_by_kind, other.invalid_replies_by_kind),
+        ):
             for kind, count in theirs.items():
                 mine[kind] = mine.get(kind, 0) + count
 

@@ -13,10 +13,21 @@ from moot.trace.manifest import UsageReport, UsageTotals
 from moot.trace.redaction import Redactor
 from moot.trace.store import TraceStore
 
-NAME_FIELDS = frozenset({
-    "run_id", "conversation_id", "scenario_id", "agent", "role", "model",
-    "protocol", "order", "visible", "speakers", "about",
-})
+NAME_FIELDS = frozenset(
+    {
+        "run_id",
+        "conversation_id",
+        "scenario_id",
+        "agent",
+        "role",
+        "model",
+        "protocol",
+        "order",
+        "visible",
+        "speakers",
+        "about",
+    }
+)
 """Fields that name parts of the run (ids, agents, roles, models, messages) as the spec and the scenario file gave them.
 
 They are written as they are: no model or server writes them, and a short key replaced inside one
@@ -74,7 +85,9 @@ class TraceWriter:
     PostgreSQL trace) adds its own.
     """
 
-    def __init__(self, store: TraceStore, secrets: list[str] | None = None, prices: dict[str, tuple[float, float]] | None = None) -> None:
+    def __init__(
+        self, store: TraceStore, secrets: list[str] | None = None, prices: dict[str, tuple[float, float]] | None = None
+    ) -> None:
         self.store = store
         self.redactor = Redactor([*(secrets or []), *getattr(store, "secrets", ())])
         """Replaces the keys in every event before it is stored."""

@@ -192,11 +192,23 @@ def simulate_debates(
             for name in names:
                 shown = said + (this_round if turns == "round_robin" else [])
                 seen = seen_verdicts(shown, name, round_)
-                probs = choice_probabilities(agents[name], verdicts, dilemma, seen.own_previous, seen.seen_prev, seen.seen_within)
+                probs = choice_probabilities(
+                    agents[name], verdicts, dilemma, seen.own_previous, seen.seen_prev, seen.seen_within
+                )
                 verdict = verdicts[rng.choice(len(verdicts), p=list(probs.values()))]
                 this_round.append(ShownMessage(round_, name, verdict))
                 observations.append(
-                    VerdictObservation(dilemma, dilemma, round_, name, f"{name}|{model}", verdict, seen.own_previous, seen.seen_prev, seen.seen_within)
+                    VerdictObservation(
+                        dilemma,
+                        dilemma,
+                        round_,
+                        name,
+                        f"{name}|{model}",
+                        verdict,
+                        seen.own_previous,
+                        seen.seen_prev,
+                        seen.seen_within,
+                    )
                 )
             said += this_round
             if len({m.verdict for m in this_round}) == 1:

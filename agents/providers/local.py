@@ -91,7 +91,9 @@ class _Engine:
                 self._instances.append(llama)
         return llama
 
-    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    def complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, args: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """Run one chat completion on this thread's instance (called on a worker thread)."""
         llama = self._llama()
         kwargs: dict[str, Any] = {

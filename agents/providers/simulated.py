@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 
 from moot.agents.context import CallContext
-from moot.agents.providers.debate_model import AITA_VERDICTS, DebaterParams, ShownMessage, choice_probabilities, seen_verdicts
+from moot.agents.providers.debate_model import (
+    AITA_VERDICTS,
+    DebaterParams,
+    ShownMessage,
+    choice_probabilities,
+    seen_verdicts,
+)
 from moot.agents.providers.record import ModelRef, ProviderRecord
 from moot.agents.requests import ModelRequest, ModelResult
 from moot.errors import UserError, did_you_mean
@@ -40,12 +46,16 @@ def simulate_params(agent: AgentSpec) -> DebaterParams:
     where = f"agent '{agent.name}': variables.simulate"
     data = agent.variables.get("simulate")
     if data is None:
-        raise UserError(f"model 'simulated' needs 'variables: {{simulate: {{...}}}}' on agent '{agent.name}' (fields: {', '.join(_FIELDS)})")
+        raise UserError(
+            f"model 'simulated' needs 'variables: {{simulate: {{...}}}}' on agent '{agent.name}' (fields: {', '.join(_FIELDS)})"
+        )
     if not isinstance(data, Mapping):
         raise UserError(f"{where} must be a mapping of {', '.join(_FIELDS)}, got {type(data).__name__}")
     for key in data:
         if key not in _FIELDS:
-            raise UserError(f"{where}.{key} is unknown{did_you_mean(str(key), _FIELDS, otherwise=';')} known: {', '.join(_FIELDS)}")
+            raise UserError(
+                f"{where}.{key} is unknown{did_you_mean(str(key), _FIELDS, otherwise=';')} known: {', '.join(_FIELDS)}"
+            )
     baseline = data.get("baseline", {})
     if not isinstance(baseline, Mapping):
         raise UserError(f"{where}.baseline must be a mapping of verdict to utility, got {type(baseline).__name__}")
@@ -70,7 +80,9 @@ def _shown(context: CallContext) -> list[ShownMessage]:
     for message in context.visible:
         parsed = message.get("parsed") or {}
         verdict = parsed.get("verdict")
-        shown.append(ShownMessage(int(message["round"]), str(message["agent"]), verdict if isinstance(verdict, str) else None))
+        shown.append(
+            ShownMessage(int(message["round"]), str(message["agent"]), verdict if isinstance(verdict, str) else None)
+        )
     return shown
 
 
@@ -83,7 +95,9 @@ class SimulatedClient:
     def choose(self, context: CallContext, verdicts: tuple[str, ...], seed: int) -> tuple[str, float]:
         """The verdict drawn for this call and its probability."""
         seen = seen_verdicts(_shown(context), context.agent, context.round)
-        probs = choice_probabilities(self.params, verdicts, context.scenario_id, seen.own_previous, seen.seen_prev, seen.seen_within)
+        probs = choice_probabilities(
+            self.params, verdicts, context.scenario_id, seen.own_previous, seen.seen_prev, seen.seen_within
+        )
         rng = np.random.default_rng([seed % 2**63, context.round])
         verdict = verdicts[rng.choice(len(verdicts), p=list(probs.values()))]
         return verdict, probs[verdict]
@@ -93,7 +107,12 @@ class SimulatedClient:
         seed = request.params.get("seed")
         verdicts = schema_verdicts(request.grammar_schema)
         verdict, probability = self.choose(request.caller, verdicts, int(seed) if seed is not None else 0)
-        reply = json.dumps({"verdict": verdict, "explanation": f"Simulated debater: {verdict} drawn with probability {probability:.2f}."})
+        reply = json.dumps(
+            {
+                "verdict": verdict,
+                "explanation": f"Simulated debater: {verdict} drawn with probability {probability:.2f}.",
+            }
+        )
         tokens_in = sum(len(m["content"].split()) for m in request.messages)
         return ModelResult(text=reply, finish_reason="stop", tokens_in=tokens_in, tokens_out=len(reply.split()))
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+import moot
 from helpers import GOOD_SPEC_YAML, events_of
 from moot.agents.gateway import ModelGateway, ModelReply
 from moot.agents.limits import ProviderLimiter
@@ -29,12 +31,10 @@ from moot.agents.providers.record import ModelRef
 from moot.agents.registry import check_model, create_client, provider_record
 from moot.agents.requests import ModelRequest, ModelResult
 from moot.agents.retry import RetryPolicy
-from moot.protocols.outputs.resolve import build_output_schema
-from moot.protocols.spec import AgentSpec, ProviderSettings
-
-import moot
 from moot.cli import main
 from moot.errors import UserError
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.spec import AgentSpec, ProviderSettings
 
 VERDICT = build_output_schema("verdict")
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05)
@@ -44,7 +44,9 @@ MODEL = "openai-compatible:fake-model"
 
 def asks(n: int) -> list[list[dict[str, str]]]:
     """`n` different chats."""
-    return [[{"role": "system", "content": "You judge posts."}, {"role": "user", "content": f"post {i}"}] for i in range(n)]
+    return [
+        [{"role": "system", "content": "You judge posts."}, {"role": "user", "content": f"post {i}"}] for i in range(n)
+    ]
 
 
 def verdict_request(messages: list[dict[str, str]]) -> ModelRequest:
@@ -83,7 +85,12 @@ def refused_url() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No base URLs or keys from the developer's environment."""
-    for name in ("MOOT_OPENAI_COMPATIBLE_BASE_URL", "OPENAI_COMPATIBLE_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+    for name in (
+        "MOOT_OPENAI_COMPATIBLE_BASE_URL",
+        "OPENAI_COMPATIBLE_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -189,7 +196,9 @@ def test_only_the_first_outcome_of_a_ticket_counts() -> None:
 # -- over HTTP --------------------------------------------------------------------------------
 
 
-def balanced_gateway(urls: list[str], *, max_concurrency: int = 8, timeout_s: float = 120.0, cooldown_s: float | None = None) -> ModelGateway:
+def balanced_gateway(
+    urls: list[str], *, max_concurrency: int = 8, timeout_s: float = 120.0, cooldown_s: float | None = None
+) -> ModelGateway:
     """A gateway as `ModelPool` builds it for a model at several base URLs. Call inside the event loop."""
     ref = check_model(MODEL)
     settings = ProviderSettings(base_url=urls, timeout_s=timeout_s)
@@ -329,7 +338,9 @@ def test_a_server_that_hangs_past_the_timeout_cools_down(fake_llm) -> None:
 def test_without_a_route_the_client_still_balances(fake_llm) -> None:
     """Used outside the gateway (no route), the client balances and records HTTP failures itself."""
     broken, healthy = fake_llm(faults=["500"]), fake_llm()
-    client = create_client(check_model(MODEL), ProviderSettings(base_url=[broken.url, healthy.url]), AgentSpec(name="a", role="r"))
+    client = create_client(
+        check_model(MODEL), ProviderSettings(base_url=[broken.url, healthy.url]), AgentSpec(name="a", role="r")
+    )
     assert isinstance(client, BalancedClient)
 
     async def go() -> list[ModelResult | str]:
@@ -386,15 +397,25 @@ def test_one_url_keeps_the_plain_client_and_a_list_or_comma_list_balances(monkey
     ref = check_model(MODEL)
     agent = AgentSpec(name="a", role="r")
     assert not isinstance(create_client(ref, ProviderSettings(base_url="http://127.0.0.1:9/v1"), agent), BalancedClient)
-    assert not isinstance(create_client(ref, ProviderSettings(base_url=["http://127.0.0.1:9/v1"]), agent), BalancedClient)
+    assert not isinstance(
+        create_client(ref, ProviderSettings(base_url=["http://127.0.0.1:9/v1"]), agent), BalancedClient
+    )
     listed = create_client(ref, ProviderSettings(base_url=["http://127.0.0.1:9/v1", "https://gpu-2.lan/v1"]), agent)
-    assert isinstance(listed, BalancedClient) and list(listed.clients) == ["http://127.0.0.1:9/v1", "https://gpu-2.lan/v1"]
+    assert isinstance(listed, BalancedClient) and list(listed.clients) == [
+        "http://127.0.0.1:9/v1",
+        "https://gpu-2.lan/v1",
+    ]
 
     monkeypatch.setenv("MOOT_OPENAI_COMPATIBLE_BASE_URL", " http://10.0.0.1:8000/v1 , http://10.0.0.2:8000/v1,")
     from_env = create_client(ref, ProviderSettings(), agent)
-    assert isinstance(from_env, BalancedClient) and list(from_env.clients) == ["http://10.0.0.1:8000/v1", "http://10.0.0.2:8000/v1"]
+    assert isinstance(from_env, BalancedClient) and list(from_env.clients) == [
+        "http://10.0.0.1:8000/v1",
+        "http://10.0.0.2:8000/v1",
+    ]
     # The spec's URLs take precedence over the environment's.
-    assert check_settings("openai-compatible", "m", ProviderSettings(base_url="http://127.0.0.1:9/v1"))[0] == ["http://127.0.0.1:9/v1"]
+    assert check_settings("openai-compatible", "m", ProviderSettings(base_url="http://127.0.0.1:9/v1"))[0] == [
+        "http://127.0.0.1:9/v1"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -404,7 +425,9 @@ def test_one_url_keeps_the_plain_client_and_a_list_or_comma_list_balances(monkey
         ("http://:8000/v1", "base URL 'http://:8000/v1' has no host"),
     ],
 )
-def test_bad_urls_in_the_environment_name_the_variable(monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
+def test_bad_urls_in_the_environment_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
     monkeypatch.setenv("MOOT_OPENAI_COMPATIBLE_BASE_URL", value)
     with pytest.raises(UserError) as caught:
         check_settings("openai-compatible", "m", ProviderSettings())
@@ -423,20 +446,33 @@ PROVIDERS_LINE = 3
 @pytest.mark.parametrize(
     ("base_url", "expected"),
     [
-        ("localhost:8000/v1", "providers.openai-compatible.base_url: Value error, base URL must start with http:// or https:// (got 'localhost:8000/v1')"),
+        (
+            "localhost:8000/v1",
+            "providers.openai-compatible.base_url: Value error, base URL must start with http:// or https:// (got 'localhost:8000/v1')",
+        ),
         ("'ftp://gpu-1/v1'", "base URL must start with http:// or https://"),
         ("'http:///v1'", "base URL has no host"),
         ("'http://gpu-1:99999/v1'", "base URL is not a valid URL (check the host and port)"),
         ("''", "base URL must not be empty or contain spaces"),
         ("[]", "providers.openai-compatible.base_url: Value error, give a base URL or a list of at least one"),
-        ("['http://gpu-1:8000/v1', 'gpu-2:8000/v1']", "base URL 2 of 2 ('gpu-2:8000/v1') must start with http:// or https://"),
+        (
+            "['http://gpu-1:8000/v1', 'gpu-2:8000/v1']",
+            "base URL 2 of 2 ('gpu-2:8000/v1') must start with http:// or https://",
+        ),
         ("['http://gpu-1:8000/v1', 8000]", "base URL 2 of 2 (8000) must be a string"),
-        ("['http://gpu-1:8000/v1', 'http://gpu-1:8000/v1']", "base URL 2 of 2 ('http://gpu-1:8000/v1') is listed twice"),
+        (
+            "['http://gpu-1:8000/v1', 'http://gpu-1:8000/v1']",
+            "base URL 2 of 2 ('http://gpu-1:8000/v1') is listed twice",
+        ),
         ("{url: 'http://gpu-1:8000/v1'}", "base URL must be a string"),
     ],
 )
-def test_bad_base_urls_in_a_spec_give_one_line_naming_the_field(base_url: str, expected: str, tmp_path: Path, capsys, monkeypatch) -> None:
-    text = GOOD_SPEC_YAML.replace("model: scripted\n", f"model: scripted\nproviders:\n  openai-compatible:\n    base_url: {base_url}\n")
+def test_bad_base_urls_in_a_spec_give_one_line_naming_the_field(
+    base_url: str, expected: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    text = GOOD_SPEC_YAML.replace(
+        "model: scripted\n", f"model: scripted\nproviders:\n  openai-compatible:\n    base_url: {base_url}\n"
+    )
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(text, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -448,8 +484,13 @@ def test_bad_base_urls_in_a_spec_give_one_line_naming_the_field(base_url: str, e
 
 
 def test_good_base_url_forms_validate(tmp_path: Path, capsys) -> None:
-    for base_url in ("http://127.0.0.1:8000/v1", "['http://gpu-1:8000/v1', 'https://gpu-2.example.org/v1', 'http://[::1]:11434/v1']"):
-        text = GOOD_SPEC_YAML.replace("model: scripted\n", f"model: scripted\nproviders:\n  openai-compatible:\n    base_url: {base_url}\n")
+    for base_url in (
+        "http://127.0.0.1:8000/v1",
+        "['http://gpu-1:8000/v1', 'https://gpu-2.example.org/v1', 'http://[::1]:11434/v1']",
+    ):
+        text = GOOD_SPEC_YAML.replace(
+            "model: scripted\n", f"model: scripted\nproviders:\n  openai-compatible:\n    base_url: {base_url}\n"
+        )
         spec_file = tmp_path / "spec.yaml"
         spec_file.write_text(text, encoding="utf-8")
         assert main(["validate", str(spec_file)]) == 0, capsys.readouterr().err

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
+
+import moot
 from fakes.llm_server import DEFAULT_REPLY, FakeLLMServer
 from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway, ModelReply
@@ -30,8 +32,6 @@ from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import AgentSpec, ProviderSettings
 from moot.trace import open_trace, verify_trace
-
-import moot
 
 VERDICT = build_output_schema("verdict")
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05)
@@ -118,7 +118,9 @@ def compat(server: FakeLLMServer, **settings: Any) -> ProviderSettings:
 # -- openai-compatible, openai ----------------------------------------------------------------
 
 
-def test_openai_compatible_json_schema_verdict_arrives_parsed(fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_compatible_json_schema_verdict_arrives_parsed(
+    fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", "sk-compat-test-key")
     server = fake_llm()
     reply = call("openai-compatible:fake-model", compat(server))
@@ -164,7 +166,9 @@ def test_openai_compatible_base_url_from_environment(fake_llm: ServerFactory, mo
 
 
 @pytest.mark.parametrize("url_from", ["environment", "settings"])
-def test_openai_provider_sends_key_to_base_url(fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch, url_from: str) -> None:
+def test_openai_provider_sends_key_to_base_url(
+    fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch, url_from: str
+) -> None:
     server = fake_llm()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-openai-0123456789")
     if url_from == "environment":
@@ -186,7 +190,9 @@ def test_openai_provider_sends_key_to_base_url(fake_llm: ServerFactory, monkeypa
 # -- anthropic --------------------------------------------------------------------------------
 
 
-def test_anthropic_client_reaches_the_server_with_sampling_args(fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_anthropic_client_reaches_the_server_with_sampling_args(
+    fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = fake_llm()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
     reply = call("anthropic:claude-sonnet-4-5", ProviderSettings(base_url=server.anthropic_url))
@@ -209,7 +215,9 @@ def answer_turn(gateway: ModelGateway, system: str, text: str, max_reasks: int) 
     return asyncio.run(go())
 
 
-def test_anthropic_instructions_mode_through_protocol_agent(fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_anthropic_instructions_mode_through_protocol_agent(
+    fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A truncated first reply (stop_reason max_tokens) is re-asked; the second one parses."""
     server = fake_llm(faults=["truncated", "ok"])
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
@@ -231,7 +239,10 @@ def test_anthropic_instructions_mode_through_protocol_agent(fake_llm: ServerFact
     request = requests[0]
     assert request.path == "/v1/messages"
     # anthropic<1 sends the key as x-api-key, later SDKs as a bearer token.
-    assert "sk-ant-test-0123456789" in (request.headers.get("x-api-key"), request.headers.get("authorization", "").removeprefix("Bearer "))
+    assert "sk-ant-test-0123456789" in (
+        request.headers.get("x-api-key"),
+        request.headers.get("authorization", "").removeprefix("Bearer "),
+    )
     assert "anthropic-version" in request.headers
     body = request.body
     assert VERDICT.instructions() in body["system"]
@@ -258,7 +269,9 @@ def test_anthropic_rate_limit_is_retried(fake_llm: ServerFactory, monkeypatch: p
 def test_json_schema_violation_is_reasked_not_failed(fake_llm: ServerFactory) -> None:
     server = fake_llm(faults=["invalid_schema", "ok"])
 
-    result = answer_turn(make_gateway("openai-compatible:fake-model", compat(server)), "You are alice.", "AITA?", max_reasks=1).result
+    result = answer_turn(
+        make_gateway("openai-compatible:fake-model", compat(server)), "You are alice.", "AITA?", max_reasks=1
+    ).result
     assert result.error is None, result.error
     assert result.parsed == EXPECTED_VERDICT
 
@@ -269,7 +282,11 @@ def test_json_schema_violation_is_reasked_not_failed(fake_llm: ServerFactory) ->
 def test_rate_limit_waits_for_retry_after(fake_llm: ServerFactory) -> None:
     server = fake_llm(faults=["429"], retry_after=0.3)
     # max_delay 1.0: RetryPolicy caps a Retry-After at 4 x max_delay.
-    reply = call("openai-compatible:fake-model", compat(server), policy=RetryPolicy(max_retries=3, base_delay=0.01, max_delay=1.0))
+    reply = call(
+        "openai-compatible:fake-model",
+        compat(server),
+        policy=RetryPolicy(max_retries=3, base_delay=0.01, max_delay=1.0),
+    )
 
     assert reply.error is None and reply.retries == 1
     assert reply.failure_kinds == ["rate_limit"]
@@ -327,7 +344,9 @@ def test_transient_fault_is_retried(fake_llm: ServerFactory, fault: str, kind: s
 # -- limits -----------------------------------------------------------------------------------
 
 
-def gather_calls(server: FakeLLMServer, limiter: ProviderLimiter, asks: list[list[dict[str, str]]]) -> tuple[list[ModelReply], float]:
+def gather_calls(
+    server: FakeLLMServer, limiter: ProviderLimiter, asks: list[list[dict[str, str]]]
+) -> tuple[list[ModelReply], float]:
     """Send every ask at once through one gateway; return the replies and the wall time."""
 
     async def go() -> list[ModelReply]:
@@ -359,7 +378,9 @@ def test_concurrency_limit_holds_at_the_server(fake_llm: ServerFactory) -> None:
 def test_requests_per_minute_spaces_requests(fake_llm: ServerFactory) -> None:
     server = fake_llm()
     asks = [[*MESSAGES[:1], {"role": "user", "content": f"post {i}"}] for i in range(5)]
-    replies, elapsed = gather_calls(server, ProviderLimiter(max_concurrency=8, requests_per_minute=600), asks)  # one every 0.1 s
+    replies, elapsed = gather_calls(
+        server, ProviderLimiter(max_concurrency=8, requests_per_minute=600), asks
+    )  # one every 0.1 s
 
     assert all(r.error is None for r in replies)
     assert elapsed >= 0.4 - 0.02
@@ -414,7 +435,9 @@ def test_cache_serves_the_second_identical_request(fake_llm: ServerFactory, tmp_
 PLANTED_KEY = "sk-planted-SECRET-123456"
 
 
-def test_api_key_never_reaches_run_files_or_cache(fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_api_key_never_reaches_run_files_or_cache(
+    fake_llm: ServerFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A careless server quotes the credentials in its error body; the recorded error must be redacted."""
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", PLANTED_KEY)
     server = fake_llm(faults=["500"], echo_auth_in_errors=True)

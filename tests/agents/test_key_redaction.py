@@ -19,15 +19,14 @@ from typing import Any
 import pytest
 import yaml
 
+from fakes.llm_server import CREDENTIALS_MARK
+from helpers import events_of
 from moot.agents.cache import ResponseCache
 from moot.agents.pool import ModelPool
 from moot.agents.requests import ModelRequest
 from moot.cli import main
 from moot.protocols.loader import validate_spec_data
 from moot.trace import redaction
-from fakes.llm_server import CREDENTIALS_MARK
-
-from helpers import events_of
 
 LONG_KEY = "sk-planted-SECRET-123456"
 SHORT_KEY = "x"
@@ -42,8 +41,12 @@ SHORT_KEY_WARNING = (
     "stands alone, not inside longer words (keys of 8 characters or more are redacted everywhere)"
 )
 ENVIRONMENT = (
-    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", KEY_VARIABLE,
-    "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "MOOT_OPENAI_COMPATIBLE_BASE_URL",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    KEY_VARIABLE,
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+    "MOOT_OPENAI_COMPATIBLE_BASE_URL",
 )
 """Variables of the developer's environment that must not reach these tests."""
 SCENARIOS = [
@@ -124,8 +127,18 @@ def test_no_key_reaches_the_run_directory_or_the_cache(key, fake_llm, monkeypatc
     run_dir, caches = tmp_path / "run", tmp_path / "cache"
 
     run_err = run_cli(
-        capsys, "run", str(tmp_path / "spec.yaml"), "--scenarios", str(tmp_path / "scenarios.jsonl"),
-        "--out", str(run_dir), "--cache", str(caches / "run.sqlite"), "--concurrency", "1", "--quiet",
+        capsys,
+        "run",
+        str(tmp_path / "spec.yaml"),
+        "--scenarios",
+        str(tmp_path / "scenarios.jsonl"),
+        "--out",
+        str(run_dir),
+        "--cache",
+        str(caches / "run.sqlite"),
+        "--concurrency",
+        "1",
+        "--quiet",
     )
     server.reset(faults=["500"])  # the judge's first call fails too
     redaction.WARNED_KEYS.clear()  # each command is a process of its own, which warns afresh

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from moot.agents.gateway import ModelGateway
 from moot.agents.limits import ProviderLimiter
 from moot.agents.providers.local import LlamaCppClient, embedded_model_path
@@ -32,12 +33,17 @@ def test_embedded_model_file_is_found_without_importing_its_package():
 def test_grammar_constrained_verdict_parses_on_ten_seeded_calls():
     schema = build_output_schema("verdict")
     messages = [
-        {"role": "system", "content": "You judge posts from the 'Am I the Asshole?' forum. Verdicts: NTA, YTA, NAH, ESH, INFO."},
+        {
+            "role": "system",
+            "content": "You judge posts from the 'Am I the Asshole?' forum. Verdicts: NTA, YTA, NAH, ESH, INFO.",
+        },
         {"role": "user", "content": "AITA for not lending my car to my brother, who crashed the last one I lent him?"},
     ]
 
     async def ten_calls():
-        gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
+        gateway = ModelGateway(
+            parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar"
+        )
         params = [{"temperature": 0.9, "max_tokens": 200, "seed": seed} for seed in range(10)]
         requests = [grammar_request(messages, one, schema) for one in params]
         return [await gateway.complete(request) for request in requests]
@@ -54,7 +60,9 @@ def test_same_seed_gives_the_same_reply():
     messages = [{"role": "user", "content": "AITA for eating the last slice of pizza? Give a verdict."}]
 
     async def twice():
-        gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
+        gateway = ModelGateway(
+            parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar"
+        )
         params = {"temperature": 0.8, "max_tokens": 120, "seed": 7}
         return [await gateway.complete(grammar_request(messages, params, schema)) for _ in range(2)]
 
@@ -68,11 +76,18 @@ def test_specificity_judge_draws_a_tree_under_the_grammar():
 
     schema = specificity_output()
     argument = "Honesty matters most, because a workplace runs on trust; if timesheets are falsified, honest colleagues cover the missing hours."
-    messages = [{"role": "system", "content": "Draw the argument as a tree of claims: claim 1 is its thesis, every other claim supports an earlier one."},
-                {"role": "user", "content": f"The argument:\n{argument}"}]
+    messages = [
+        {
+            "role": "system",
+            "content": "Draw the argument as a tree of claims: claim 1 is its thesis, every other claim supports an earlier one.",
+        },
+        {"role": "user", "content": f"The argument:\n{argument}"},
+    ]
 
     async def one_call():
-        gateway = ModelGateway(parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar")
+        gateway = ModelGateway(
+            parse_model_name("local"), LlamaCppClient(embedded_model_path()), ProviderLimiter(1), "grammar"
+        )
         params = {"temperature": 0.0, "max_tokens": 300, "seed": 1}
         return await gateway.complete(grammar_request(messages, params, schema))
 
@@ -89,7 +104,10 @@ def test_two_engines_serve_two_requests_at_once_with_the_replies_of_one():
     from moot.agents.providers.local import _Engine
 
     path = embedded_model_path()
-    prompts = [[{"role": "user", "content": f"Name a value that matters in {topic}. One word."}] for topic in ("work", "family", "school", "sport")]
+    prompts = [
+        [{"role": "user", "content": f"Name a value that matters in {topic}. One word."}]
+        for topic in ("work", "family", "school", "sport")
+    ]
     args = {"temperature": 0.9, "max_tokens": 12, "seed": 3}
     one = _Engine(path, 1024, 1)
     two = _Engine(path, 1024, 2)
@@ -108,7 +126,6 @@ def test_two_engines_serve_two_requests_at_once_with_the_replies_of_one():
 def test_a_bad_engine_count_is_one_line(monkeypatch, value):
     from moot.agents.providers.local import ENGINES_VARIABLE, engine_count
     from moot.agents.registry import check_model
-
     from moot.errors import UserError
 
     monkeypatch.setenv(ENGINES_VARIABLE, value)
@@ -137,6 +154,8 @@ def test_instances_loading_at_once_leave_stdout_and_stderr_where_they_were(tmp_p
         "print('stdout still here', flush=True)\n"
         "import sys; print('stderr still here', file=sys.stderr, flush=True)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ}, check=False, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ}, check=False, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "stdout still here" in done.stdout and "stderr still here" in done.stderr

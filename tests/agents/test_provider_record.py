@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import events_of
 
 import moot
+from helpers import events_of
 from moot.agents.providers.record import ModelRef, ProviderRecord
 from moot.agents.registry import register_provider, unregister_provider
 from moot.agents.requests import ModelRequest, ModelResult

@@ -8,14 +8,14 @@ import json
 import pytest
 
 import moot
+from helpers import events_of
 from moot.agents.context import CallContext
+from moot.agents.providers.debate_model import DebaterParams
 from moot.agents.providers.simulated import SimulatedClient, simulate_params
 from moot.agents.requests import ModelRequest
-from moot.agents.providers.debate_model import DebaterParams
 from moot.analysis.inertia import PriorSD, fit_inertia_conformity, observations_from_events
 from moot.errors import UserError
 from moot.protocols.spec import AgentSpec
-from helpers import events_of
 
 SIMULATE = {"inertia": 2.0, "conformity": 1.0, "conformity_within": 0.5, "dilemma_sd": 0.5}
 
@@ -28,7 +28,9 @@ def simulated_spec(simulate: dict[str, dict], **fields) -> dict:
         "turns": "round_robin",
         "rounds": 4,
         "stop": [{"consensus": "verdict"}],
-        "agents": [{"name": name, "role": "debater", "variables": {"simulate": params}} for name, params in simulate.items()],
+        "agents": [
+            {"name": name, "role": "debater", "variables": {"simulate": params}} for name, params in simulate.items()
+        ],
         "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
     }
     spec.update(fields)
@@ -42,7 +44,13 @@ def ask(client: SimulatedClient, context: CallContext, seed: int = 3) -> dict:
 
 
 def shown(round_: int, agent: str, verdict: str | None) -> dict:
-    return {"id": f"r{round_}:{agent}", "round": round_, "agent": agent, "role": "debater", "parsed": {"verdict": verdict, "explanation": "x"} if verdict else None}
+    return {
+        "id": f"r{round_}:{agent}",
+        "round": round_,
+        "agent": agent,
+        "role": "debater",
+        "parsed": {"verdict": verdict, "explanation": "x"} if verdict else None,
+    }
 
 
 def test_client_follows_its_own_previous_verdict_and_what_it_saw():
@@ -51,7 +59,14 @@ def test_client_follows_its_own_previous_verdict_and_what_it_saw():
     context = CallContext("c", "s", 2, "alice", "debater", visible=(shown(1, "alice", "ESH"), shown(1, "bob", "NTA")))
     assert ask(sticky, context)["verdict"] == "ESH"
     follower = SimulatedClient(DebaterParams(conformity_within=50.0))
-    context = CallContext("c", "s", 2, "carol", "debater", visible=(shown(1, "carol", "ESH"), shown(2, "alice", "INFO"), shown(2, "bob", "INFO")))
+    context = CallContext(
+        "c",
+        "s",
+        2,
+        "carol",
+        "debater",
+        visible=(shown(1, "carol", "ESH"), shown(2, "alice", "INFO"), shown(2, "bob", "INFO")),
+    )
     reply = ask(follower, context)
     assert reply["verdict"] == "INFO"
     assert "INFO" in reply["explanation"]
@@ -110,14 +125,28 @@ def test_a_bad_simulate_dict_names_the_agent_and_field(tmp_path, simulate, messa
 
 
 def test_simulate_params_reads_every_field():
-    agent = AgentSpec(name="a", role="debater", variables={"simulate": {"baseline": {"NTA": 1}, "inertia": 1, "conformity": 2, "conformity_within": 3, "dilemma_sd": 0.5}})
+    agent = AgentSpec(
+        name="a",
+        role="debater",
+        variables={
+            "simulate": {
+                "baseline": {"NTA": 1},
+                "inertia": 1,
+                "conformity": 2,
+                "conformity_within": 3,
+                "dilemma_sd": 0.5,
+            }
+        },
+    )
     assert simulate_params(agent) == DebaterParams({"NTA": 1.0}, 1.0, 2.0, 3.0, 0.5)
 
 
 def test_each_agent_plays_its_own_parameters(tmp_path):
     """Two agents with opposite strong baselines and no pull from each other keep their own verdicts."""
     stubborn = {"inertia": 0.0, "conformity": 0.0, "conformity_within": 0.0, "dilemma_sd": 0.0}
-    spec = simulated_spec({"alice": {**stubborn, "baseline": {"NTA": 12.0}}, "bob": {**stubborn, "baseline": {"YTA": 12.0}}}, rounds=2)
+    spec = simulated_spec(
+        {"alice": {**stubborn, "baseline": {"NTA": 12.0}}, "bob": {**stubborn, "baseline": {"YTA": 12.0}}}, rounds=2
+    )
     scenarios = [{"id": f"d{i}", "text": f"Dilemma {i}."} for i in range(5)]
     result = moot.run(spec, scenarios, out=tmp_path / "run", cache=None)
     said = {(e.agent, e.parsed["verdict"]) for e in events_of(result.run_dir, "message_added")}

@@ -36,4 +36,7 @@ def test_quick_benchmarks_write_every_comparison(tmp_path: Path) -> None:
     assert "| overhead |" in done.stdout and "| scale |" in done.stdout and "| startup |" in done.stdout
     startup = {m["name"]: m for m in results["measurements"] if m["comparison"] == "startup"}
     assert {"moot --help - python -c pass", "moot specs - python -c pass"} <= set(startup)
-    assert all(startup[name]["target"] == "<= 0.30 s" for name in ("moot --help - python -c pass", "moot specs - python -c pass"))
+    assert all(
+        startup[name]["target"] == "<= 0.30 s"
+        for name in ("moot --help - python -c pass", "moot specs - python -c pass")
+    )

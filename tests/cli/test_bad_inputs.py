@@ -24,9 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from moot.cli import main
-
 from helpers import GOOD_SPEC_YAML
+from moot.cli import main
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 
@@ -195,8 +194,7 @@ EXPECTED: dict[str, str] = {
         "starting with '_' are private"
     ),
     "spec_template_huge_output.yaml": (
-        ":13: roles.debater.prompt: template goes beyond a limit: the rendered text is longer than 2,000,000 "
-        "characters"
+        ":13: roles.debater.prompt: template goes beyond a limit: the rendered text is longer than 2,000,000 characters"
     ),
     "spec_template_huge_range.yaml": (
         ":13: roles.debater.prompt: template goes beyond a limit: range() of 1,000,000,000 numbers; at most 100,000"
@@ -390,7 +388,12 @@ COMMENTLESS = {".jsonl", ""}
 
 def snapshot(*folders: Path) -> dict[str, str]:
     """Every file under the folders with the SHA-256 of its bytes."""
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def kind_of(name: str) -> str:
@@ -400,7 +403,9 @@ def kind_of(name: str) -> str:
 
 def args_line(entry: Path) -> str:
     """The command line of a `cli_*.args` entry: its first line that is not a comment."""
-    return next(line for line in entry.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
+    return next(
+        line for line in entry.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 def command_lines(entry: Path, places: dict[str, Path]) -> list[tuple[str, list[str]]]:
@@ -409,7 +414,9 @@ def command_lines(entry: Path, places: dict[str, Path]) -> list[tuple[str, list[
     if name.startswith("spec_"):
         return [("validate", ["validate", str(entry)]), ("graph", ["graph", str(entry)])]
     if name.startswith("scenarios_"):
-        return [("run", ["run", str(places["spec"]), "--scenarios", str(entry), "--out", str(places["out"]), "--quiet"])]
+        return [
+            ("run", ["run", str(places["spec"]), "--scenarios", str(entry), "--out", str(places["out"]), "--quiet"])
+        ]
     if name.startswith("run_"):
         fill = {"entry": str(entry), **{key: str(value) for key, value in places.items()}}
         return [(command, [part.format(**fill) for part in argv]) for command, argv in RUN_COMMANDS.items()]
@@ -417,7 +424,9 @@ def command_lines(entry: Path, places: dict[str, Path]) -> list[tuple[str, list[
     return [("cli", [part.format(**fill) for part in shlex.split(args_line(entry))])]
 
 
-def check_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], expected: str, names: Path | None = None) -> None:
+def check_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str], expected: str, names: Path | None = None
+) -> None:
     """Exit code 2, one line on stderr holding `expected` (and naming `names`), no traceback."""
     assert main(argv) == 2, argv
     err = capsys.readouterr().err
@@ -452,8 +461,14 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     folder = tmp_path / "folder"
     folder.mkdir()
     return {
-        "tmp": tmp_path, "spec": spec, "scenarios": scenarios, "run": run, "file": existing, "dir": folder,
-        "missing": tmp_path / "missing" / "x", "out": tmp_path / "out",
+        "tmp": tmp_path,
+        "spec": spec,
+        "scenarios": scenarios,
+        "run": run,
+        "file": existing,
+        "dir": folder,
+        "missing": tmp_path / "missing" / "x",
+        "out": tmp_path / "out",
     }
 
 
@@ -473,7 +488,9 @@ def test_the_corpus_covers_every_kind_and_says_what_is_wrong() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, places: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(
+    name: str, places: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     entry = CORPUS / name
     before = snapshot(CORPUS, places["tmp"])
     for command, argv in command_lines(entry, places):
@@ -488,7 +505,9 @@ def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(name: str, plac
     assert snapshot(CORPUS, places["tmp"]) == before, "nothing may be written"
 
 
-def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     spec = tmp_path / "good.yaml"
     spec.write_text(GOOD_SPEC_YAML, encoding="utf-8")
@@ -498,8 +517,16 @@ def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_unt
     assert main(["run", str(spec), "--scenarios", str(cases), "--out", str(run), "--quiet"]) == 0
     capsys.readouterr()
     before = snapshot(run)
-    check_one_line(["run", "--resume", str(run)], capsys, f"run '{run}' is finished (1 completed, 0 failed of 1); nothing to resume")
-    check_one_line(["run", str(spec), "--scenarios", str(cases), "--out", str(run), "--quiet"], capsys, f"output directory '{run}' already exists and holds another run")
+    check_one_line(
+        ["run", "--resume", str(run)],
+        capsys,
+        f"run '{run}' is finished (1 completed, 0 failed of 1); nothing to resume",
+    )
+    check_one_line(
+        ["run", str(spec), "--scenarios", str(cases), "--out", str(run), "--quiet"],
+        capsys,
+        f"output directory '{run}' already exists and holds another run",
+    )
     check_one_line(["run", str(spec), "--resume", str(run)], capsys, f"--resume {run} takes no spec")
     check_one_line(["run", "--resume", str(run), "--limit", "2"], capsys, "takes no --limit")
     check_one_line(["run"], capsys, "moot run needs a spec")

@@ -7,15 +7,16 @@ import json
 import pytest
 import yaml
 
+from helpers import debate_spec, events_of, verdict
 from moot.cli import main
 from moot.trace.events import parse_event
-
-from helpers import debate_spec, events_of, verdict
 
 
 def _spec_file(tmp_path, **fields):
     path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(debate_spec({"alice": [verdict("NTA"), verdict("YTA")], "bob": [verdict("YTA")]}, **fields)))
+    path.write_text(
+        yaml.safe_dump(debate_spec({"alice": [verdict("NTA"), verdict("YTA")], "bob": [verdict("YTA")]}, **fields))
+    )
     return path
 
 
@@ -27,7 +28,10 @@ def _scenarios(tmp_path):
 
 def test_run_prints_a_summary_and_trace_exports_round_tripping_jsonl(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", str(_spec_file(tmp_path)), "--scenarios", str(_scenarios(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(["run", str(_spec_file(tmp_path)), "--scenarios", str(_scenarios(tmp_path)), "--out", str(out), "--quiet"])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "conversations  2 (2 completed, 0 failed)" in printed
     assert "consensus      2 of 2 completed (100%)" in printed
@@ -69,9 +73,27 @@ def test_user_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "text": "x"}\n{"id": "b", "titel": "t", "text": "y"}\n')
     cases = [
-        (["run", str(spec), "--scenarios", str(bad), "--out", str(tmp_path / "r1")], f"{bad}:2: field 'titel' is not allowed; did you mean 'title'?"),
-        (["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r2"), "--limit", "0"], "argument --limit: must be at least 1 (got 0)"),
-        (["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r3"), "--concurrency", "0"], "argument --concurrency: must be at least 1 (got 0)"),
+        (
+            ["run", str(spec), "--scenarios", str(bad), "--out", str(tmp_path / "r1")],
+            f"{bad}:2: field 'titel' is not allowed; did you mean 'title'?",
+        ),
+        (
+            ["run", str(spec), "--scenarios", str(_scenarios(tmp_path)), "--out", str(tmp_path / "r2"), "--limit", "0"],
+            "argument --limit: must be at least 1 (got 0)",
+        ),
+        (
+            [
+                "run",
+                str(spec),
+                "--scenarios",
+                str(_scenarios(tmp_path)),
+                "--out",
+                str(tmp_path / "r3"),
+                "--concurrency",
+                "0",
+            ],
+            "argument --concurrency: must be at least 1 (got 0)",
+        ),
         (["trace", str(tmp_path)], "is not a run directory"),
         (["trace", str(tmp_path / "nowhere")], "run directory"),
     ]

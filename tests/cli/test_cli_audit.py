@@ -7,14 +7,22 @@ import sqlite3
 
 import yaml
 
-from moot.cli import main
-
 from helpers import debate_spec, verdict
+from moot.cli import main
 
 
 def make_run(tmp_path):
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(debate_spec({"alice": [verdict("NTA", "alice first"), verdict("YTA", "alice agrees")], "bob": [verdict("YTA", "bob holds")]})))
+    spec.write_text(
+        yaml.safe_dump(
+            debate_spec(
+                {
+                    "alice": [verdict("NTA", "alice first"), verdict("YTA", "alice agrees")],
+                    "bob": [verdict("YTA", "bob holds")],
+                }
+            )
+        )
+    )
     cases = tmp_path / "cases.jsonl"
     cases.write_text('{"id": "a", "title": "t", "text": "x"}\n{"id": "b", "title": "t", "text": "y"}\n')
     out = tmp_path / "run"
@@ -46,8 +54,27 @@ def test_replay_and_export(tmp_path, capsys):
     capsys.readouterr()
     assert main(["replay", str(run), "--out", str(tmp_path / "again")]) == 0
     out = capsys.readouterr().out
-    assert out == f"ok: {run}: 2 conversations, 10 messages, decisions and stops replayed identically in {tmp_path / 'again'}\n"
-    assert main(["export", str(run), "--format", "csv", "--out", str(tmp_path / "tables"), "--table", "messages", "--table", "calls"]) == 0
+    assert (
+        out
+        == f"ok: {run}: 2 conversations, 10 messages, decisions and stops replayed identically in {tmp_path / 'again'}\n"
+    )
+    assert (
+        main(
+            [
+                "export",
+                str(run),
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "tables"),
+                "--table",
+                "messages",
+                "--table",
+                "calls",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in lines] == [["messages", "8"], ["calls", "8"]]
     assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["calls.csv", "messages.csv"]

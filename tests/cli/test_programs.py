@@ -10,15 +10,16 @@ import ast
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from helpers import events_of
 from moot.cli import main
 from moot.graphs.audit import verify_run
-from moot.graphs.program import ProgramRecord, ReportCallback, Reopening, RunOptions, RunResult, UnitReport, WorkUnit
+from moot.graphs.program import ProgramRecord, Reopening, ReportCallback, RunOptions, RunResult, UnitReport, WorkUnit
 from moot.graphs.turns import plan_round
 from moot.graphs.worker import SessionWorker
 from moot.judges import programs
@@ -27,8 +28,6 @@ from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet
 from moot.trace.events import ConversationStarted, Event, MessageAdded, Stopped
 from moot.trace.manifest import ConversationCounts, RunManifest
-
-from helpers import events_of
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONT_DOOR = sorted((ROOT / "moot").glob("cli*.py")) + [ROOT / "moot" / "api.py", ROOT / "graphs" / "resume.py"]

@@ -8,9 +8,8 @@ import sys
 
 import pytest
 
-from moot.trace.manifest import RunManifest
-
 from helpers import events_of
+from moot.trace.manifest import RunManifest
 
 pytestmark = pytest.mark.live
 
@@ -31,14 +30,29 @@ roles:
 
 def _moot(*args: str, env_cache) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "moot", *args], capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "MOOT_CACHE": str(env_cache)}
+        [sys.executable, "-m", "moot", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**__import__("os").environ, "MOOT_CACHE": str(env_cache)},
     )
 
 
 def test_tiny_debate_on_the_embedded_model_then_again_from_the_cache(tmp_path, private_cache):
     spec = tmp_path / "tiny.yaml"
     spec.write_text(TINY)
-    first = _moot("run", str(spec), "--scenarios", "aita_value_portrait", "--limit", "1", "--out", str(tmp_path / "first"), "--quiet", env_cache=private_cache)
+    first = _moot(
+        "run",
+        str(spec),
+        "--scenarios",
+        "aita_value_portrait",
+        "--limit",
+        "1",
+        "--out",
+        str(tmp_path / "first"),
+        "--quiet",
+        env_cache=private_cache,
+    )
     assert first.returncode == 0, first.stderr
     assert "conversations  1 (1 completed, 0 failed)" in first.stdout
     messages = events_of(tmp_path / "first", "message_added")
@@ -48,7 +62,18 @@ def test_tiny_debate_on_the_embedded_model_then_again_from_the_cache(tmp_path, p
     assert manifest.status == "completed" and manifest.usage.total.calls >= 2 and manifest.usage.total.cache_hits == 0
     assert manifest.usage.total.tokens_in > 0 and manifest.package_versions["llama-cpp-python"]
 
-    second = _moot("run", str(spec), "--scenarios", "aita_value_portrait", "--limit", "1", "--out", str(tmp_path / "second"), "--quiet", env_cache=private_cache)
+    second = _moot(
+        "run",
+        str(spec),
+        "--scenarios",
+        "aita_value_portrait",
+        "--limit",
+        "1",
+        "--out",
+        str(tmp_path / "second"),
+        "--quiet",
+        env_cache=private_cache,
+    )
     assert second.returncode == 0, second.stderr
     again = RunManifest.read(tmp_path / "second")
     assert again.usage.total.calls == manifest.usage.total.calls

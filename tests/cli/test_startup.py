@@ -12,7 +12,18 @@ import pytest
 
 from moot.cli import main
 
-ENGINE = ("langgraph", "autogen_core", "autogen_agentchat", "openai", "httpx", "numpy", "scipy", "matplotlib", "networkx", "ray")
+ENGINE = (
+    "langgraph",
+    "autogen_core",
+    "autogen_agentchat",
+    "openai",
+    "httpx",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "networkx",
+    "ray",
+)
 """Libraries of the engine and the analyses, which no quick command needs."""
 
 
@@ -41,14 +52,18 @@ def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]
 def test_help_imports_neither_the_models_nor_the_engine(tmp_path: Path) -> None:
     imported = imported_by(["--help"], tmp_path)
     assert not imported & {*ENGINE, "pydantic", "yaml", "jinja2", "rich"}
-    assert not {name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.protocols.", "moot.trace."))}
+    assert not {
+        name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.protocols.", "moot.trace."))
+    }
 
 
 def test_specs_loads_the_spec_models_and_nothing_of_the_engine(tmp_path: Path) -> None:
     imported = imported_by(["specs"], tmp_path)
     assert {"pydantic", "yaml", "moot.protocols.loader", "moot.protocols.spec"} <= imported
     assert not imported & {*ENGINE, "jinja2", "rich"}
-    assert not {name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.trace.", "moot.judges."))}
+    assert not {
+        name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.trace.", "moot.judges."))
+    }
 
 
 def test_trace_loads_the_event_models_and_nothing_of_the_engine(tmp_path: Path) -> None:
@@ -58,4 +73,6 @@ def test_trace_loads_the_event_models_and_nothing_of_the_engine(tmp_path: Path) 
     imported = imported_by(["trace", str(run_dir)], tmp_path)
     assert {"moot.trace.events", "moot.trace.opening", "rich"} <= imported
     assert not imported & set(ENGINE)
-    assert not {name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.judges.", "moot.analysis."))}
+    assert not {
+        name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.judges.", "moot.analysis."))
+    }

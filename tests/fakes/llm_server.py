@@ -80,7 +80,9 @@ INVALID_SCHEMA_REPLY = json.dumps({"verdict": "MAYBE", "explanation": 42})
 CREDENTIALS_MARK = "{credentials}"
 """Replaced, in a reply text, by the credentials of the request it answers."""
 
-MALFORMED_BODY = b'{"id": "broken", "object": "chat.completion", "choices": [{"index": 0, "message": {"content": "{\\"verd'
+MALFORMED_BODY = (
+    b'{"id": "broken", "object": "chat.completion", "choices": [{"index": 0, "message": {"content": "{\\"verd'
+)
 """A 200 body that is not valid JSON."""
 
 STATUS_FAULTS = {"400", "401", "403", "404", "408", "409", "413", "422", "429", "500", "502", "503", "504", "529"}
@@ -94,8 +96,16 @@ TRANSIENT_FAULTS = frozenset({"408", "409", "429", "500", "502", "503", "504", "
 RELIABILITY_FAULTS = ("429", "500", "502", "503", "reset", "timeout", "malformed", "truncated", "invalid_schema")
 """The faults of a flaky provider, for fault-injection runs."""
 
-CLIENT_FAILURE_KIND = {"429": "rate_limit", "500": "server_error", "502": "server_error", "503": "server_error", "504": "server_error",
-                       "reset": "connection", "timeout": "timeout", "malformed": "malformed"}
+CLIENT_FAILURE_KIND = {
+    "429": "rate_limit",
+    "500": "server_error",
+    "502": "server_error",
+    "503": "server_error",
+    "504": "server_error",
+    "reset": "connection",
+    "timeout": "timeout",
+    "malformed": "malformed",
+}
 """The failure kind moot's retry policy gives each transient fault (`moot.agents.retry.classify`)."""
 
 
@@ -316,7 +326,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeLLM/1.0"
-    disable_nagle_algorithm = True  # headers and body go out separately: without this each reply waits for a delayed ACK
+    disable_nagle_algorithm = (
+        True  # headers and body go out separately: without this each reply waits for a delayed ACK
+    )
     timeout = 60  # idle keep-alive connections end after a minute
     server: _Server
 
@@ -427,11 +439,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.echo_auth_in_errors:
             message += f" (request credentials: {self._credentials()})"
         headers = {"Retry-After": f"{fake.retry_after:g}"} if status == 429 else {}
-        kind = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error"}.get(status, "api_error")
+        kind = {400: "invalid_request_error", 401: "authentication_error", 429: "rate_limit_error"}.get(
+            status, "api_error"
+        )
         if api == "anthropic":
             self._send_json(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
         else:
-            self._send_json(status, {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}, headers)
+            self._send_json(
+                status, {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}, headers
+            )
 
 
 def openai_completion(

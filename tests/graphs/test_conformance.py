@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 import moot
+from helpers import debate_spec, verdict
 from moot.graphs import conformance, nodes
 from moot.graphs.conformance import ConformanceError, check_conformance
 from moot.graphs.plans import speaker_orders
 from moot.protocols.loader import validate_spec_data
 from moot.trace.store import event_hash
 
-from helpers import debate_spec, verdict
-
-
-PROTOCOL_SPECS = sorted(name for name in moot.bundled_specs() if isinstance(moot.load_spec(name).spec, moot.ProtocolSpec))
+PROTOCOL_SPECS = sorted(
+    name for name in moot.bundled_specs() if isinstance(moot.load_spec(name).spec, moot.ProtocolSpec)
+)
 """Bundled specs that are conversation protocols (the question-generation explorer is checked by its own tests)."""
 
 
@@ -28,10 +28,14 @@ def test_bundled_protocol_conforms(name, tmp_path):
 
 
 def test_a_view_showing_more_than_the_role_allows_is_caught(monkeypatch, tmp_path):
-    spec = validate_spec_data(debate_spec({"a": [verdict("NTA")], "b": [verdict("YTA")]}, rounds=3, turns="synchronous"))
+    spec = validate_spec_data(
+        debate_spec({"a": [verdict("NTA")], "b": [verdict("YTA")]}, rounds=3, turns="synchronous")
+    )
     spec.roles["debater"].history = "last_round"
     check_conformance(spec, workdir=tmp_path / "honest")
-    monkeypatch.setattr(nodes, "visible_messages", lambda messages, **kwargs: [m for m in messages if m.round < kwargs["round"]])
+    monkeypatch.setattr(
+        nodes, "visible_messages", lambda messages, **kwargs: [m for m in messages if m.round < kwargs["round"]]
+    )
     with pytest.raises(ConformanceError, match="the protocol allows"):
         check_conformance(spec, workdir=tmp_path / "leaky")
 

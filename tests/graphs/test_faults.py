@@ -51,9 +51,13 @@ def scenarios(n: int) -> list[dict[str, str]]:
     return [{"id": f"s{i:03d}", "title": f"AITA case {i}?", "text": f"Scenario number {i}."} for i in range(n)]
 
 
-def test_a_ten_percent_fault_run_of_200_conversations_loses_nothing_and_counts_every_fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_ten_percent_fault_run_of_200_conversations_loses_nothing_and_counts_every_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", "sk-fault-injection-test")
-    with FakeLLMServer(fault_rate=0.10, fault_kinds=RELIABILITY_FAULTS, seed=7, latency=0.002, retry_after=0.01, hang_s=6.0) as server:
+    with FakeLLMServer(
+        fault_rate=0.10, fault_kinds=RELIABILITY_FAULTS, seed=7, latency=0.002, retry_after=0.01, hang_s=6.0
+    ) as server:
         result = moot.run(flaky_spec(server.url), scenarios(200), out=tmp_path / "run", cache=None, concurrency=32)
         served = Counter(server.faults_served())
 
@@ -108,7 +112,9 @@ def test_a_ten_percent_fault_run_of_200_conversations_loses_nothing_and_counts_e
 def test_the_fault_counts_of_run_json_print_one_line_per_kind(capsys: pytest.CaptureFixture[str]) -> None:
     from moot.trace.manifest import UsageReport
 
-    print_fault_counts(UsageReport(retries_by_kind={"rate_limit": 3, "connection": 1}, invalid_replies_by_kind={"truncated": 2}))
+    print_fault_counts(
+        UsageReport(retries_by_kind={"rate_limit": 3, "connection": 1}, invalid_replies_by_kind={"truncated": 2})
+    )
     assert capsys.readouterr().out == "retries        connection 1, rate_limit 3\ninvalid replies truncated 2\n"
     print_fault_counts(UsageReport())
     assert capsys.readouterr().out == ""

@@ -20,20 +20,20 @@ import pytest
 import yaml
 
 import moot
-from moot.agents.cache import ResponseCache
 from fakes.llm_server import FakeLLMServer
 from helpers import events_of
+from moot.agents.cache import ResponseCache
 from moot.cli import main
 from moot.errors import UserError
+from moot.graphs.audit import verify_run
 from moot.graphs.conformance import check_jsonl_round_trip, check_trace
 from moot.graphs.executor import LocalExecutor
 from moot.graphs.ray_executor import MISSING_RAY, RayExecutor, import_ray, provider_limits, start_local_cluster
 from moot.protocols.loader import validate_spec_data
 from moot.trace.events import Event
-from moot.trace.redaction import public_location
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events, open_run_trace
-from moot.graphs.audit import verify_run
+from moot.trace.redaction import public_location
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
@@ -45,7 +45,9 @@ VOLATILE = {"seq", "prev_hash", "time", "run_id", "latency_s"}
 def varied_reply(body: dict[str, Any], path: str) -> str:
     """A verdict chosen by a hash of the whole request."""
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).digest()
-    return json.dumps({"verdict": VERDICTS[digest[0] % len(VERDICTS)], "explanation": f"Because of {digest[:4].hex()}."})
+    return json.dumps(
+        {"verdict": VERDICTS[digest[0] % len(VERDICTS)], "explanation": f"Because of {digest[:4].hex()}."}
+    )
 
 
 def debate_spec(base_url: str, *, max_concurrency: int = 64) -> dict[str, Any]:
@@ -54,7 +56,15 @@ def debate_spec(base_url: str, *, max_concurrency: int = 64) -> dict[str, Any]:
         "name": "cluster_debate",
         "model": "openai-compatible:fake",
         "seed": 11,
-        "providers": {"openai-compatible": {"base_url": base_url, "max_concurrency": max_concurrency, "timeout_s": 10.0, "max_retries": 1, "retry_base_delay_s": 0.01}},
+        "providers": {
+            "openai-compatible": {
+                "base_url": base_url,
+                "max_concurrency": max_concurrency,
+                "timeout_s": 10.0,
+                "max_retries": 1,
+                "retry_base_delay_s": 0.01,
+            }
+        },
         "turns": "round_robin",
         "rounds": 3,
         "stop": [{"consensus": "verdict"}],
@@ -65,7 +75,10 @@ def debate_spec(base_url: str, *, max_concurrency: int = 64) -> dict[str, Any]:
 
 def scenarios(n: int) -> list[dict[str, str]]:
     """`n` distinct small scenarios."""
-    return [{"id": f"s{i:03d}", "title": f"AITA for case {i}?", "text": f"Scenario number {i}, with its own details."} for i in range(n)]
+    return [
+        {"id": f"s{i:03d}", "title": f"AITA for case {i}?", "text": f"Scenario number {i}, with its own details."}
+        for i in range(n)
+    ]
 
 
 def transcripts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
@@ -131,7 +144,9 @@ def baseline(server: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory) ->
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_COMPATIBLE_API_KEY", "sk-cluster-test")
         run_dir = tmp_path_factory.mktemp("baseline") / "local"
-        result = moot.run(debate_spec(server.url), scenarios(50), out=run_dir, cache=None, concurrency=8, executor=LocalExecutor())
+        result = moot.run(
+            debate_spec(server.url), scenarios(50), out=run_dir, cache=None, concurrency=8, executor=LocalExecutor()
+        )
         yield Baseline(result.run_dir, result.manifest, len(server.model_requests()))
         server.reset()
 
@@ -141,14 +156,24 @@ def part_of(whole: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return {key: whole[key] for key in part}
 
 
-def test_the_ray_executor_runs_the_same_experiment_as_the_local_one(cluster: Any, server: FakeLLMServer, baseline: Baseline, api_key: None, tmp_path: Path) -> None:
+def test_the_ray_executor_runs_the_same_experiment_as_the_local_one(
+    cluster: Any, server: FakeLLMServer, baseline: Baseline, api_key: None, tmp_path: Path
+) -> None:
     spec = debate_spec(server.url)
     local = baseline
     server.reset()
     seen: list[tuple[int, int]] = []
     # The Ray side stores every reply in a fresh response cache, written by both worker processes.
     cache = tmp_path / "cache.sqlite"
-    on_ray = moot.run(spec, scenarios(50), out=tmp_path / "ray", cache=cache, concurrency=8, executor=RayExecutor(workers=2), progress=lambda done, planned: seen.append((done, planned)))
+    on_ray = moot.run(
+        spec,
+        scenarios(50),
+        out=tmp_path / "ray",
+        cache=cache,
+        concurrency=8,
+        executor=RayExecutor(workers=2),
+        progress=lambda done, planned: seen.append((done, planned)),
+    )
 
     assert (local.manifest.executor, on_ray.manifest.executor) == ("local", "ray")
     assert on_ray.manifest.status == local.manifest.status == "completed"
@@ -159,7 +184,12 @@ def test_the_ray_executor_runs_the_same_experiment_as_the_local_one(cluster: Any
     for conversation_id, events in expected.items():
         assert got[conversation_id] == events, conversation_id
     assert {stop[-1]["rounds"] for stop in expected.values()} != {3}, "the replies vary: some conversations stop early"
-    assert on_ray.manifest.usage.total.calls == local.manifest.usage.total.calls == local.calls == len(server.model_requests())
+    assert (
+        on_ray.manifest.usage.total.calls
+        == local.manifest.usage.total.calls
+        == local.calls
+        == len(server.model_requests())
+    )
     assert seen[-1] == (50, 50) and len(seen) == 51, "the driver reported each conversation as it ended"
     stored = ResponseCache(cache)
     assert len(stored) == local.calls
@@ -167,14 +197,25 @@ def test_the_ray_executor_runs_the_same_experiment_as_the_local_one(cluster: Any
     assert verify_run(local.run_dir).ok and verify_run(on_ray.run_dir).ok
 
 
-@pytest.mark.parametrize(("executor", "store"), [("local", "sqlite"), ("local", "postgresql"), ("ray", "sqlite"), ("ray", "postgresql")])
+@pytest.mark.parametrize(
+    ("executor", "store"), [("local", "sqlite"), ("local", "postgresql"), ("ray", "sqlite"), ("ray", "postgresql")]
+)
 def test_both_executors_on_both_stores_pass_the_same_conformance_checks(
-    executor: str, store: str, cluster: Any, server: FakeLLMServer, baseline: Baseline, api_key: None, tmp_path: Path, request: pytest.FixtureRequest
+    executor: str,
+    store: str,
+    cluster: Any,
+    server: FakeLLMServer,
+    baseline: Baseline,
+    api_key: None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     trace = request.getfixturevalue("postgres_url") if store == "postgresql" else None
     chosen = RayExecutor(workers=2) if executor == "ray" else LocalExecutor()
     spec = debate_spec(server.url)
-    result = moot.run(spec, scenarios(12), out=tmp_path / "run", cache=None, concurrency=6, executor=chosen, trace=trace)
+    result = moot.run(
+        spec, scenarios(12), out=tmp_path / "run", cache=None, concurrency=6, executor=chosen, trace=trace
+    )
 
     assert (result.manifest.executor, result.manifest.trace) == (executor, public_location(trace))
     assert store == "sqlite" or not (result.run_dir / "trace.sqlite").exists(), "the trace went to the database"
@@ -191,7 +232,9 @@ def test_both_executors_on_both_stores_pass_the_same_conformance_checks(
     assert len(got) == 12 and got == part_of(transcripts(baseline.run_dir), got)
 
 
-def test_a_worker_killed_mid_run_is_replaced_and_its_conversations_go_on(cluster: Any, server: FakeLLMServer, baseline: Baseline, api_key: None, tmp_path: Path) -> None:
+def test_a_worker_killed_mid_run_is_replaced_and_its_conversations_go_on(
+    cluster: Any, server: FakeLLMServer, baseline: Baseline, api_key: None, tmp_path: Path
+) -> None:
     # A limit the run reaches: the killed worker's slots must come back, or the run would stall.
     spec = debate_spec(server.url, max_concurrency=4)
     server.reset()
@@ -203,16 +246,28 @@ def test_a_worker_killed_mid_run_is_replaced_and_its_conversations_go_on(cluster
             killed.append(executor.actors[0])
             cluster.kill(executor.actors[0], no_restart=False)
 
-    result = moot.run(spec, scenarios(30), out=tmp_path / "ray", cache=None, concurrency=12, executor=executor, progress=kill_one_worker)
+    result = moot.run(
+        spec,
+        scenarios(30),
+        out=tmp_path / "ray",
+        cache=None,
+        concurrency=12,
+        executor=executor,
+        progress=kill_one_worker,
+    )
 
     assert killed, "a worker was killed"
     assert server.max_in_flight <= 4
     assert result.manifest.status == "completed"
     assert result.manifest.conversations.completed == 30
     events = events_of(result.run_dir)
-    assert any(event.event == "resumed" for event in events), "conversations in flight on the killed worker went on from their last round"
+    assert any(event.event == "resumed" for event in events), (
+        "conversations in flight on the killed worker went on from their last round"
+    )
     got = said(result.run_dir)
-    assert len(got) == 30 and got == part_of(said(baseline.run_dir), got), "every conversation has exactly its messages, once"
+    assert len(got) == 30 and got == part_of(said(baseline.run_dir), got), (
+        "every conversation has exactly its messages, once"
+    )
     stand = transcripts(result.run_dir)
     assert stand == part_of(transcripts(baseline.run_dir), stand)
     stops = Counter(event.conversation_id for event in effective_events(events) if event.event == "stopped")
@@ -224,7 +279,13 @@ def test_a_worker_killed_mid_run_is_replaced_and_its_conversations_go_on(cluster
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_conversation_lost_for_good_ends_the_run_in_one_line_and_the_run_resumes(
-    store: str, cluster: Any, server: FakeLLMServer, baseline: Baseline, api_key: None, tmp_path: Path, request: pytest.FixtureRequest
+    store: str,
+    cluster: Any,
+    server: FakeLLMServer,
+    baseline: Baseline,
+    api_key: None,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     trace = request.getfixturevalue("postgres_url") if store == "postgresql" else None
     spec = debate_spec(server.url)
@@ -245,15 +306,21 @@ def test_a_conversation_lost_for_good_ends_the_run_in_one_line_and_the_run_resum
     server.on_request = kill_for_good
     try:
         with pytest.raises(UserError) as lost:
-            moot.run(spec, scenarios(20), out=tmp_path / "run", cache=None, concurrency=8, executor=executor, trace=trace)
+            moot.run(
+                spec, scenarios(20), out=tmp_path / "run", cache=None, concurrency=8, executor=executor, trace=trace
+            )
     finally:
         server.on_request = None
     message = str(lost.value)
     assert "\n" not in message
-    assert "was lost on the Ray cluster" in message and f"moot run --resume {tmp_path / 'run'} --executor ray" in message
+    assert (
+        "was lost on the Ray cluster" in message and f"moot run --resume {tmp_path / 'run'} --executor ray" in message
+    )
     assert RunManifest.read(tmp_path / "run").status != "completed"
     before = events_of(tmp_path / "run")
-    cut_off = {event.conversation_id for event in before} - {event.conversation_id for event in before if event.event == "stopped"}
+    cut_off = {event.conversation_id for event in before} - {
+        event.conversation_id for event in before if event.event == "stopped"
+    }
     assert cut_off, "a conversation was cut off mid-way"
 
     resumed = moot.resume(tmp_path / "run", scenarios(20), executor=RayExecutor(workers=2))
@@ -268,14 +335,27 @@ def test_a_conversation_lost_for_good_ends_the_run_in_one_line_and_the_run_resum
     assert verify_run(resumed.run_dir).ok
 
 
-def test_the_cli_runs_on_the_cluster_and_a_providers_max_concurrency_holds_across_it(cluster: Any, api_key: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_runs_on_the_cluster_and_a_providers_max_concurrency_holds_across_it(
+    cluster: Any, api_key: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario_file = tmp_path / "scenarios.jsonl"
     scenario_file.write_text("".join(json.dumps(item) + "\n" for item in scenarios(16)))
     out = tmp_path / "run"
     with FakeLLMServer(varied_reply, latency=0.05) as fake:
         spec_file = tmp_path / "spec.yaml"
         spec_file.write_text(yaml.safe_dump(debate_spec(fake.url, max_concurrency=3)))
-        command = ["run", str(spec_file), "--scenarios", str(scenario_file), "--executor", "ray", "--workers", "2", "--concurrency", "12"]
+        command = [
+            "run",
+            str(spec_file),
+            "--scenarios",
+            str(scenario_file),
+            "--executor",
+            "ray",
+            "--workers",
+            "2",
+            "--concurrency",
+            "12",
+        ]
         code = main([*command, "--out", str(out), "--no-cache", "--quiet"])
         # Each of the two workers alone would allow 3: up to 6 would be in flight without the shared limiter.
         assert fake.max_in_flight == 3
@@ -299,7 +379,10 @@ def test_only_limits_a_run_can_reach_get_a_limiter_shared_by_the_workers() -> No
     assert provider_limits(spec(max_concurrency=16), 8) == {}
     assert provider_limits(spec(max_concurrency=15), 8) == {"openai-compatible": (15, None)}
     assert provider_limits(spec(max_concurrency=64, requests_per_minute=600), 8) == {"openai-compatible": (64, 600)}
-    scripted = ProtocolSpec.model_validate(debate_spec("http://127.0.0.1:9/v1") | {"model": "scripted", "agents": [{"name": "a0", "role": "debater", "script": ["x"]}]})
+    scripted = ProtocolSpec.model_validate(
+        debate_spec("http://127.0.0.1:9/v1")
+        | {"model": "scripted", "agents": [{"name": "a0", "role": "debater", "script": ["x"]}]}
+    )
     assert provider_limits(scripted, 8) == {}, "a scripted agent runs in its worker: nothing to share"
 
 
@@ -313,7 +396,9 @@ def test_address_and_workers_need_the_ray_executor(tmp_path: Path, capsys: pytes
         RayExecutor(workers=0)
 
 
-def test_without_ray_the_executor_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_ray_the_executor_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as when it is not installed
     with pytest.raises(UserError) as missing:
         RayExecutor()

@@ -16,25 +16,32 @@ from typing import Any
 import pytest
 
 import moot
+from fakes.llm_server import FakeLLMServer
+from helpers import debate_spec, events_of, verdict
 from moot.agents.providers.scripted import register_responder
 from moot.errors import UserError
 from moot.judges.programs import replay_run
-
-from fakes.llm_server import FakeLLMServer
-from helpers import debate_spec, events_of, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
 
 def scenario_file(tmp_path: Path, count: int = 2) -> Path:
     path = tmp_path / "cases.jsonl"
-    path.write_text("".join(json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"What happened in case {i}."}) + "\n" for i in range(count)))
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "title": f"Case {i}", "text": f"What happened in case {i}."}) + "\n"
+            for i in range(count)
+        )
+    )
     return path
 
 
 def transcript(run_dir: Path) -> list[tuple[Any, ...]]:
     """(conversation, round, agent, content, parsed) of every message, sorted."""
-    return sorted((e.conversation_id, e.round, e.agent or "", e.content, json.dumps(e.parsed)) for e in events_of(run_dir, "message_added"))
+    return sorted(
+        (e.conversation_id, e.round, e.agent or "", e.content, json.dumps(e.parsed))
+        for e in events_of(run_dir, "message_added")
+    )
 
 
 SCRIPTS = {
@@ -45,10 +52,14 @@ SCRIPTS = {
 
 
 def test_a_scripted_run_replays_identically(tmp_path: Path) -> None:
-    original = moot.run(debate_spec(SCRIPTS, rounds=3), scenario_file(tmp_path), out=tmp_path / "run", cache=None).run_dir
+    original = moot.run(
+        debate_spec(SCRIPTS, rounds=3), scenario_file(tmp_path), out=tmp_path / "run", cache=None
+    ).run_dir
     report = replay_run(original, out=tmp_path / "again")
     assert report.ok, report.lines()
-    assert report.lines() == [f"ok: {original}: 2 conversations, 14 messages, decisions and stops replayed identically in {tmp_path / 'again'}"]
+    assert report.lines() == [
+        f"ok: {original}: 2 conversations, 14 messages, decisions and stops replayed identically in {tmp_path / 'again'}"
+    ]
     assert transcript(tmp_path / "again") == transcript(original)
     assert all(c.model == f"replay:{original.resolve()}" for c in events_of(tmp_path / "again", "model_call"))
     recorded = [(c.tokens_in, c.tokens_out) for c in events_of(original, "model_call")]
@@ -94,7 +105,9 @@ def http_spec(url: str) -> dict[str, Any]:
 def test_a_run_over_http_replays_without_the_server_or_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", "sk-replay-test-key")
     with FakeLLMServer(replies=reply_by_agent, faults=["ok", "ok", "400"]) as server:
-        original = moot.run(http_spec(server.url), scenario_file(tmp_path), out=tmp_path / "run", cache=None, concurrency=1).run_dir
+        original = moot.run(
+            http_spec(server.url), scenario_file(tmp_path), out=tmp_path / "run", cache=None, concurrency=1
+        ).run_dir
     stops = sorted((s.status, s.reason) for s in events_of(original, "stopped"))
     assert stops[0] == ("completed", "max rounds (2)") and stops[1][0] == "failed" and "HTTP 400" in stops[1][1]
     monkeypatch.delenv("OPENAI_COMPATIBLE_API_KEY")
@@ -105,12 +118,18 @@ def test_a_run_over_http_replays_without_the_server_or_a_key(tmp_path: Path, mon
 
 
 def test_an_altered_reply_is_reported_as_a_difference(tmp_path: Path) -> None:
-    original = moot.run(debate_spec(SCRIPTS, rounds=3), scenario_file(tmp_path, 1), out=tmp_path / "run", cache=None).run_dir
+    original = moot.run(
+        debate_spec(SCRIPTS, rounds=3), scenario_file(tmp_path, 1), out=tmp_path / "run", cache=None
+    ).run_dir
     altered = tmp_path / "altered"
     shutil.copytree(original, altered)
     db = sqlite3.connect(altered / "trace.sqlite", isolation_level=None)
     db.execute("DROP TRIGGER events_no_update")
-    seq, body = next((s, b) for s, b in db.execute("SELECT seq, body FROM events WHERE event = 'model_call' ORDER BY seq") if json.loads(b)["agent"] == "bob")
+    seq, body = next(
+        (s, b)
+        for s, b in db.execute("SELECT seq, body FROM events WHERE event = 'model_call' ORDER BY seq")
+        if json.loads(b)["agent"] == "bob"
+    )
     call = json.loads(body)
     call["raw_reply"] = verdict("NTA", "bob was made to agree")
     db.execute("UPDATE events SET body = ? WHERE seq = ?", (json.dumps(call), seq))
@@ -120,7 +139,10 @@ def test_an_altered_reply_is_reported_as_a_difference(tmp_path: Path) -> None:
     conversation = call["conversation_id"]
     assert list(report.differences) == [conversation]
     lines = report.differences[conversation]
-    assert lines[0] == "round 1 bob message: explanation 'bob blames the poster' -> 'bob was made to agree', verdict 'YTA' -> 'NTA'"
+    assert (
+        lines[0]
+        == "round 1 bob message: explanation 'bob blames the poster' -> 'bob was made to agree', verdict 'YTA' -> 'NTA'"
+    )
     assert report.lines()[0] == f"{conversation}: {lines[0]}"
 
 

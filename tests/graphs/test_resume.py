@@ -27,8 +27,10 @@ import yaml
 
 import moot
 from fakes.llm_server import FakeLLMServer, RecordedRequest
+from helpers import consensus_run, files_of
 from moot.api import resume
 from moot.errors import UserError
+from moot.graphs.audit import verify_run
 from moot.graphs.compiler import compile_protocol
 from moot.graphs.runner import run_async
 from moot.protocols.loader import validate_spec_data
@@ -38,10 +40,7 @@ from moot.trace.ledger import read_ledger
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events
 from moot.trace.store import event_hash
-from moot.graphs.audit import verify_run
 from moot.trace.verify import recorded_events
-
-from helpers import consensus_run, files_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
@@ -82,7 +81,12 @@ def write_inputs(folder: Path, base_url: str, n: int, **spec: Any) -> tuple[Path
     spec_file = folder / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(spec_data(base_url, **spec)), encoding="utf-8")
     cases = folder / "cases.jsonl"
-    cases.write_text("".join(json.dumps({"id": f"s{i}", "title": f"AITA {i}?", "text": f"Case number {i}."}) + "\n" for i in range(n)), encoding="utf-8")
+    cases.write_text(
+        "".join(
+            json.dumps({"id": f"s{i}", "title": f"AITA {i}?", "text": f"Case number {i}."}) + "\n" for i in range(n)
+        ),
+        encoding="utf-8",
+    )
     return spec_file, cases
 
 
@@ -139,7 +143,9 @@ def reference_run(tmp_path: Path, n: int, **spec: Any) -> Path:
     """An uninterrupted run of the same spec, scenarios and seed, on a server and cache of its own."""
     with FakeLLMServer(replies=reply) as server:
         spec_file, cases = write_inputs(tmp_path / "reference-inputs", server.url, n, **spec)
-        result = moot.run(spec_file, cases, out=tmp_path / "reference", cache=tmp_path / "reference-cache.sqlite", concurrency=3)
+        result = moot.run(
+            spec_file, cases, out=tmp_path / "reference", cache=tmp_path / "reference-cache.sqlite", concurrency=3
+        )
     return result.run_dir
 
 
@@ -173,8 +179,12 @@ def _interrupt_in_process(spec_file: Path, cases: Path, out: Path, cache: Path, 
     asyncio.run(main())
 
 
-@pytest.mark.parametrize(("turns", "agents", "at"), [("round_robin", ("alice", "bob"), 9), ("synchronous", ("alice", "bob", "carol"), 14)])
-def test_an_interrupted_run_resumes_into_the_run_it_would_have_been(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, turns: str, agents: tuple[str, ...], at: int) -> None:
+@pytest.mark.parametrize(
+    ("turns", "agents", "at"), [("round_robin", ("alice", "bob"), 9), ("synchronous", ("alice", "bob", "carol"), 14)]
+)
+def test_an_interrupted_run_resumes_into_the_run_it_would_have_been(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, turns: str, agents: tuple[str, ...], at: int
+) -> None:
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
     reference = reference_run(tmp_path, 4, turns=turns, agents=agents)
     with FakeLLMServer(replies=reply, latency=0.02) as server:
@@ -197,7 +207,9 @@ def test_an_interrupted_run_resumes_into_the_run_it_would_have_been(tmp_path: Pa
     assert len(markers) == interrupted
 
 
-def test_resume_refuses_a_finished_run_and_a_changed_scenario_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_refuses_a_finished_run_and_a_changed_scenario_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
     reference = reference_run(tmp_path, 2)
     with pytest.raises(UserError, match=r"is finished \(2 completed, 0 failed of 2\); nothing to resume"):
@@ -240,7 +252,21 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
     with FakeLLMServer(replies=reply, latency=0.03) as server:
         spec_file, cases = write_inputs(tmp_path / "inputs", server.url, scenarios)
         out, cache = tmp_path / "run", tmp_path / "cache.sqlite"
-        commands = [("run", str(spec_file), "--scenarios", str(cases), "--out", str(out), "--cache", str(cache), "--concurrency", "3", "--quiet")]
+        commands = [
+            (
+                "run",
+                str(spec_file),
+                "--scenarios",
+                str(cases),
+                "--out",
+                str(out),
+                "--cache",
+                str(cache),
+                "--concurrency",
+                "3",
+                "--quiet",
+            )
+        ]
         commands += [("run", "--resume", str(out), "--quiet")] * len(kills)
         seen: Counter[str] = Counter()
         for step, command in enumerate(commands):
@@ -250,7 +276,12 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
             started = time.monotonic()
             killed_after: list[float] = []
 
-            def kill(record: RecordedRequest, number: int, process: subprocess.Popen[str] = process, kill_at: int | None = kill_at) -> None:
+            def kill(
+                record: RecordedRequest,
+                number: int,
+                process: subprocess.Popen[str] = process,
+                kill_at: int | None = kill_at,
+            ) -> None:
                 if number == kill_at:
                     killed_after.append(time.monotonic() - started)
                     process.send_signal(signal.SIGKILL)
@@ -261,7 +292,9 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
             requests = Counter(request_key(r) for r in server.model_requests())
             if step > 0:
                 trials[-1]["again"] = again = sum((requests & seen).values())
-                assert again <= trials[-1]["in_flight"], "at most one call per conversation in flight at the kill is made again"
+                assert again <= trials[-1]["in_flight"], (
+                    "at most one call per conversation in flight at the kill is made again"
+                )
             seen += requests
             if kill_at is None:
                 assert process.returncode == 0, err
@@ -278,9 +311,11 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
     assert len(RunManifest.read(out).resumed_at) == len(kills)
     assert all(trial["in_flight"] >= 1 for trial in trials)
     for index, trial in enumerate(trials):
-        print(f"\nkill trial {index}: SIGKILL at model request {trial['request']} of its process ({trial['after_s']} s after it started),"
-              f" {trial['in_flight']} conversations in flight, verify said {trial['verify']},"
-              f" {trial['again']} calls made again on resume")
+        print(
+            f"\nkill trial {index}: SIGKILL at model request {trial['request']} of its process ({trial['after_s']} s after it started),"
+            f" {trial['in_flight']} conversations in flight, verify said {trial['verify']},"
+            f" {trial['again']} calls made again on resume"
+        )
 
 
 def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -306,7 +341,9 @@ def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypa
         _, err = process.communicate(timeout=60)
         server.on_request = None
         assert process.returncode == 130, err
-        assert (said + err).splitlines() == [f"moot: interrupted; the run is saved in {out}: finish it with `moot run --resume {out}`"]
+        assert (said + err).splitlines() == [
+            f"moot: interrupted; the run is saved in {out}: finish it with `moot run --resume {out}`"
+        ]
         # The calls in flight (each held for `latency` seconds) were cancelled, not awaited.
         assert stopped_after < latency - 0.5, stopped_after
         assert len(server.model_requests()) == 3

@@ -15,14 +15,22 @@ from typing import Any
 import pytest
 
 import moot
-from fakes.llm_server import FakeLLMServer, TRANSIENT_FAULTS
+from fakes.llm_server import TRANSIENT_FAULTS, FakeLLMServer
 from helpers import events_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
 SCENARIOS = [
-    {"id": "s1", "title": "AITA for skipping the wedding?", "text": "I skipped my cousin's wedding to finish a work project."},
-    {"id": "s2", "title": "AITA for eating the last slice?", "text": "My roommate was saving the last slice of pizza and I ate it."},
+    {
+        "id": "s1",
+        "title": "AITA for skipping the wedding?",
+        "text": "I skipped my cousin's wedding to finish a work project.",
+    },
+    {
+        "id": "s2",
+        "title": "AITA for eating the last slice?",
+        "text": "My roommate was saving the last slice of pizza and I ate it.",
+    },
 ]
 VERDICTS = {"alice": "NTA", "bob": "YTA"}
 """Each agent keeps its own verdict, so no consensus ends a conversation before round 2."""
@@ -81,7 +89,10 @@ def test_run_over_http_retries_faults_then_replays_from_cache(tmp_path: Path, mo
         assert all(c.error is None and c.parse_error is None and c.raw_reply for c in model_calls)
         # Which calls the faults hit depends on how the two conversations interleave; the sum does not.
         assert sum(c.retries for c in model_calls) == injected
-        assert all(c.parsed == {"verdict": VERDICTS[c.agent], "explanation": f"{c.agent} holds to {VERDICTS[c.agent]}."} for c in model_calls)
+        assert all(
+            c.parsed == {"verdict": VERDICTS[c.agent], "explanation": f"{c.agent} holds to {VERDICTS[c.agent]}."}
+            for c in model_calls
+        )
 
         messages = messages_of(first.run_dir)
         keys = [(conversation, round_, agent) for conversation, round_, agent, _ in messages]

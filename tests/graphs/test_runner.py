@@ -7,14 +7,13 @@ import json
 import pytest
 
 import moot
+from helpers import SCENARIOS, debate_spec, events_of, verdict
 from moot.agents.providers.scripted import register_responder
 from moot.errors import UserError
 from moot.graphs.compiler import compile_protocol
 from moot.graphs.plans import expand
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import ScenarioSet
-
-from helpers import SCENARIOS, debate_spec, events_of, verdict
 
 
 def _run(spec: dict, tmp_path, scenarios=SCENARIOS[:1], **kwargs):
@@ -27,7 +26,10 @@ def test_round_robin_stops_on_consensus_with_reason(tmp_path):
     (stop,) = events_of(result.run_dir, "stopped")
     assert (stop.status, stop.rounds, stop.reason) == ("completed", 2, "consensus on verdict (YTA)")
     rounds = events_of(result.run_dir, "round_ended")
-    assert [r.outcome for r in rounds] == [{"verdict": {"alice": "NTA", "bob": "YTA"}}, {"verdict": {"alice": "YTA", "bob": "YTA"}}]
+    assert [r.outcome for r in rounds] == [
+        {"verdict": {"alice": "NTA", "bob": "YTA"}},
+        {"verdict": {"alice": "YTA", "bob": "YTA"}},
+    ]
     assert result.manifest.status == "completed" and result.manifest.conversations.completed == 1
 
 
@@ -48,7 +50,9 @@ def test_unparsed_verdict_never_counts_toward_consensus(tmp_path):
 
 
 def test_invalid_reply_is_asked_again_with_the_error(tmp_path):
-    spec = debate_spec({"alice": [['{"verdict": "MAYBE", "explanation": "x"}', verdict("ESH")]], "bob": [verdict("ESH")]})
+    spec = debate_spec(
+        {"alice": [['{"verdict": "MAYBE", "explanation": "x"}', verdict("ESH")]], "bob": [verdict("ESH")]}
+    )
     run_dir = _run(spec, tmp_path).run_dir
     calls = [e for e in events_of(run_dir, "model_call") if e.agent == "alice"]
     assert [c.attempt for c in calls] == [0, 1]
@@ -89,7 +93,10 @@ def test_a_failing_model_fails_its_conversation_and_the_run_goes_on(tmp_path):
 
 
 def test_synchronous_speakers_do_not_see_their_round_but_round_robin_ones_do(tmp_path):
-    scripts = {"alice": [verdict("NTA", "alice-r1-secret"), verdict("NTA", "alice-r2")], "bob": [verdict("YTA", "bob-r1"), verdict("YTA", "bob-r2")]}
+    scripts = {
+        "alice": [verdict("NTA", "alice-r1-secret"), verdict("NTA", "alice-r2")],
+        "bob": [verdict("YTA", "bob-r1"), verdict("YTA", "bob-r2")],
+    }
     for turns, bob_sees_alice in (("synchronous", False), ("round_robin", True)):
         run_dir = _run(debate_spec(scripts, turns=turns, rounds=2), tmp_path / turns).run_dir
         calls = {(e.round, e.agent): e for e in events_of(run_dir, "model_call")}
@@ -100,7 +107,9 @@ def test_synchronous_speakers_do_not_see_their_round_but_round_robin_ones_do(tmp
 
 def test_custom_round_graph_joins_two_branches(tmp_path):
     scripts = {name: [verdict("NTA", f"{name}-says")] for name in ("a", "b", "c")}
-    spec = debate_spec(scripts, rounds=1, turns={"edges": [["start", "a"], ["start", "b"], ["a", "c"], ["b", "c"], ["c", "end"]]})
+    spec = debate_spec(
+        scripts, rounds=1, turns={"edges": [["start", "a"], ["start", "b"], ["a", "c"], ["b", "c"], ["c", "end"]]}
+    )
     turns = {e.agent: e.visible for e in events_of(_run(spec, tmp_path).run_dir, "turn_started")}
     assert turns == {"a": [], "b": [], "c": ["r1:a", "r1:b"]}
 
@@ -132,7 +141,10 @@ def test_judge_decides_after_each_round_and_can_stop_the_conversation(tmp_path):
                 "kind": "judge",
                 "prompt": "Decide whether the target conceded.",
                 "sees": ["party"],
-                "output": {"type": "object", "properties": {"conceded": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 200}}},
+                "output": {
+                    "type": "object",
+                    "properties": {"conceded": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 200}},
+                },
             },
         },
     }

@@ -16,9 +16,13 @@ def _view(*messages: TranscriptMessage, speakers=("a", "b")) -> RoundView:
 
 def test_consensus_needs_every_speaker_parsed_and_equal():
     rule = Consensus("verdict")
-    assert rule.check(_view(_msg("a", {"verdict": "NTA"}), _msg("b", {"verdict": "NTA"}))) == "consensus on verdict (NTA)"
+    assert (
+        rule.check(_view(_msg("a", {"verdict": "NTA"}), _msg("b", {"verdict": "NTA"}))) == "consensus on verdict (NTA)"
+    )
     assert rule.check(_view(_msg("a", {"verdict": "NTA"}), _msg("b", {"verdict": "YTA"}))) is None
-    assert rule.check(_view(_msg("a", {"verdict": "NTA"}), _msg("b", None))) is None, "unparsed never counts as agreement"
+    assert rule.check(_view(_msg("a", {"verdict": "NTA"}), _msg("b", None))) is None, (
+        "unparsed never counts as agreement"
+    )
     assert rule.check(_view(_msg("a", {"verdict": "NTA"}), speakers=("a",))) is None, "one voice is not a consensus"
 
 
@@ -27,7 +31,10 @@ def test_or_flattens_and_first_reason_wins():
     assert isinstance(rule, AnyOf) and len(rule.conditions) == 3
     agreeing = _view(_msg("a", {"verdict": "NAH"}), _msg("b", {"verdict": "NAH"}))
     assert rule.check(agreeing) == "consensus on verdict (NAH)"
-    assert rule.check(_view(_msg("a", None), _msg("judge", {"conceded": True}, "judge"))) == "judge decided conceded = True"
+    assert (
+        rule.check(_view(_msg("a", None), _msg("judge", {"conceded": True}, "judge")))
+        == "judge decided conceded = True"
+    )
     assert rule.check(_view(_msg("a", None))) == "max rounds (2)"
     assert MaxRounds(3).check(_view()) is None
 

@@ -24,14 +24,20 @@ from pathlib import Path
 
 import pytest
 
+import moot
 from helpers import events_of
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
-import moot
-from moot.scenarios import load_scenarios
 from moot.graphs.audit import verify_run
+from moot.scenarios import load_scenarios
 
-KEYWORDS = {"safety": "Security", "freedom": "Self-direction", "family": "Benevolence", "nature": "Universalism", "tradition": "Tradition"}
+KEYWORDS = {
+    "safety": "Security",
+    "freedom": "Self-direction",
+    "family": "Benevolence",
+    "nature": "Universalism",
+    "tradition": "Tradition",
+}
 TOPICS = "Should cities ban cars?\nShould schools ban phones?\n"
 
 
@@ -59,7 +65,11 @@ def panelist(messages, context):
 
 def judge(messages, context):
     prompt = messages[-1]["content"]
-    text = prompt.split("reason for their answer:")[-1] if "reason for their answer:" in prompt else _after("put to several people:", prompt)
+    text = (
+        prompt.split("reason for their answer:")[-1]
+        if "reason for their answer:" in prompt
+        else _after("put to several people:", prompt)
+    )
     text = text.split("Which values")[0]
     return json.dumps({"values": [value for word, value in KEYWORDS.items() if word in text]})
 
@@ -73,7 +83,13 @@ def rewriter(messages, context):
     return json.dumps({"question": question + (" r2" if question.endswith("r1") else " r1")})
 
 
-for name, responder in {"gen": generator, "panel": panelist, "judge": judge, "refiner": refiner, "rewriter": rewriter}.items():
+for name, responder in {
+    "gen": generator,
+    "panel": panelist,
+    "judge": judge,
+    "refiner": refiner,
+    "rewriter": rewriter,
+}.items():
     register_responder(f"explorer_{name}", responder)
 
 
@@ -92,8 +108,14 @@ def explorer_data(tmp_path: Path, **fields) -> dict:
         "max_refinements": 3,
         "similarity": "lexical",
         "generators": [{"name": "writer", "model": "scripted:explorer_gen"}],
-        "panel": [{"name": "cool", "model": "scripted:explorer_panel"}, {"name": "warm", "model": "scripted:explorer_panel"}],
-        "final_panel": [{"name": "elder", "model": "scripted:explorer_panel"}, {"name": "student", "model": "scripted:explorer_panel"}],
+        "panel": [
+            {"name": "cool", "model": "scripted:explorer_panel"},
+            {"name": "warm", "model": "scripted:explorer_panel"},
+        ],
+        "final_panel": [
+            {"name": "elder", "model": "scripted:explorer_panel"},
+            {"name": "student", "model": "scripted:explorer_panel"},
+        ],
         "judge": {"name": "value_judge", "model": "scripted:explorer_judge", "temperature": 0.0},
         "refiner": {"name": "refiner", "model": "scripted:explorer_refine"},
     }
@@ -125,7 +147,10 @@ def test_untried_arms_first_then_ucb(finished):
 
 def test_near_duplicates_are_dropped(finished):
     dropped = events_of(finished.run_dir, "question_dropped")
-    assert [(e.question_id, e.reason, e.duplicate_of) for e in dropped] == [("s1q2", "near_duplicate", "s1q1"), ("s2q2", "near_duplicate", "s2q1")]
+    assert [(e.question_id, e.reason, e.duplicate_of) for e in dropped] == [
+        ("s1q2", "near_duplicate", "s1q1"),
+        ("s2q2", "near_duplicate", "s2q1"),
+    ]
     assert dropped[0].similarity == pytest.approx(1.0)
 
 
@@ -133,7 +158,12 @@ def test_every_score_term_is_in_the_trace(finished):
     scored = [e for e in events_of(finished.run_dir, "question_scored") if e.question_id == "s1q1"]
     assert [(e.stage, e.version) for e in scored] == [("panel", 0), ("panel", 1), ("panel", 2), ("final", 1)]
     first = scored[0]
-    assert (first.value_conformity, first.value_diversity, first.opinion_diversity, first.disentanglement) == pytest.approx((0.1, 0.0, 0.0, 0.0))
+    assert (
+        first.value_conformity,
+        first.value_diversity,
+        first.opinion_diversity,
+        first.disentanglement,
+    ) == pytest.approx((0.1, 0.0, 0.0, 0.0))
     assert first.score == pytest.approx(0.1)
     assert first.answers[0]["points"] == [{"text": "safety first", "values": ["Security"]}]
     assert scored[1].score == pytest.approx(2.2) and scored[1].value_diversity == pytest.approx(1.0)
@@ -174,7 +204,10 @@ def test_the_analysis_rebuilds_the_question_set_from_the_trace(finished):
     assert {"final_scores", "score_terms", "arm_rewards"} <= set(index.plots)
     questions = json.loads((folder / "question_set.json").read_text())
     first = next(q for q in questions if q["id"] == "s1q1")
-    assert first["text"] == "Should Oslo ban cars by 2030? r1" and first["proposed_text"] == "Should Oslo ban cars by 2030?"
+    assert (
+        first["text"] == "Should Oslo ban cars by 2030? r1"
+        and first["proposed_text"] == "Should Oslo ban cars by 2030?"
+    )
     assert first["topic"] == "Should cities ban cars?" and first["arm"] == "t1" and first["chain"] == [0, 1]
     assert [r["kept"] for r in first["refinements"]] == [True, False]
     assert first["final_terms"]["value_diversity"] == pytest.approx(1.0)

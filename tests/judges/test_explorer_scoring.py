@@ -53,7 +53,9 @@ def test_opinion_diversity_uses_only_pairs_of_points_by_different_members():
 
 def test_disentanglement_penalty_is_the_share_of_answer_values_the_question_carries():
     # Question {Security, Tradition}; answers {Security, Power, Benevolence}: echoed {Security}: 1/3.
-    assert disentanglement_penalty_values({"Security", "Tradition"}, {"Security", "Power", "Benevolence"}) == pytest.approx(1 / 3)
+    assert disentanglement_penalty_values(
+        {"Security", "Tradition"}, {"Security", "Power", "Benevolence"}
+    ) == pytest.approx(1 / 3)
     assert disentanglement_penalty_values({"Security"}, set()) == 0.0
 
 
@@ -63,10 +65,23 @@ def test_score_sums_the_terms_minus_half_the_penalty():
     # penalty: question {Security} over answer values {Security, Self-direction} = 0.5.
     # score = 0.2 + 0.5 + 1 - 0.5 * 0.5 = 1.45.
     terms = informativeness_answers(
-        [[("safety first", {"Security"})], [("freedom matters", {"Self-direction", "Security"})]], {"Security"}, 10, method="lexical"
+        [[("safety first", {"Security"})], [("freedom matters", {"Self-direction", "Security"})]],
+        {"Security"},
+        10,
+        method="lexical",
     )
-    assert terms.as_dict() == pytest.approx({"value_conformity": 0.2, "value_diversity": 0.5, "opinion_diversity": 1.0, "disentanglement": 0.5, "score": 1.45})
-    assert informativeness_answers([[("x", set())], [("y", set())]], set(), 10, method="lexical", weight=1.0).score == pytest.approx(1.0)
+    assert terms.as_dict() == pytest.approx(
+        {
+            "value_conformity": 0.2,
+            "value_diversity": 0.5,
+            "opinion_diversity": 1.0,
+            "disentanglement": 0.5,
+            "score": 1.45,
+        }
+    )
+    assert informativeness_answers(
+        [[("x", set())], [("y", set())]], set(), 10, method="lexical", weight=1.0
+    ).score == pytest.approx(1.0)
 
 
 def test_ucb_scores_by_hand():

@@ -53,11 +53,23 @@ def test_a_good_spec_loads_as_an_explorer_with_topics_relative_to_it(tmp_path):
     compiled = compile_explorer_loaded(load_spec(_write(tmp_path, GOOD)))
     assert isinstance(compiled.spec, ExplorerSpec)
     assert [t.text for t in compiled.topics.topics] == ["Should cities ban cars?"]
-    assert [a.name for a in compiled.roster.agents] == ["writer", "cool", "warm", "elder", "student", "value_judge", "refiner", "refiner_rewrite"]
+    assert [a.name for a in compiled.roster.agents] == [
+        "writer",
+        "cool",
+        "warm",
+        "elder",
+        "student",
+        "value_judge",
+        "refiner",
+        "refiner_rewrite",
+    ]
 
 
 def test_unknown_key_names_its_line_and_the_close_field(tmp_path):
-    assert _error(tmp_path, GOOD.replace("budget: 1", "budjet: 1")) == "FILE:5: budjet: unknown key 'budjet'; did you mean 'budget'?"
+    assert (
+        _error(tmp_path, GOOD.replace("budget: 1", "budjet: 1"))
+        == "FILE:5: budjet: unknown key 'budjet'; did you mean 'budget'?"
+    )
 
 
 def test_a_panel_of_one_is_refused(tmp_path):
@@ -73,15 +85,21 @@ def test_a_bad_model_names_the_member(tmp_path):
 
 def test_a_name_used_twice_is_refused(tmp_path):
     text = GOOD.replace("  - {name: student}", "  - {name: cool}")
-    assert _error(tmp_path, text).startswith("FILE:13: final_panel[1].name: agent name 'cool' is used twice (also at panel.0)")
+    assert _error(tmp_path, text).startswith(
+        "FILE:13: final_panel[1].name: agent name 'cool' is used twice (also at panel.0)"
+    )
 
 
 def test_missing_topics_and_unknown_kind(tmp_path):
-    assert _error(tmp_path, GOOD.replace("topics: topics.txt", "topics: nowhere.txt")).startswith("FILE:4: topics: topics 'nowhere.txt': no such file or bundled list")
+    assert _error(tmp_path, GOOD.replace("topics: topics.txt", "topics: nowhere.txt")).startswith(
+        "FILE:4: topics: topics 'nowhere.txt': no such file or bundled list"
+    )
     assert _error(tmp_path, GOOD.replace("kind: question_generation", "kind: question_gen")).startswith(
         "FILE:1: kind: spec kind 'question_gen' is unknown; did you mean 'question_generation'?"
     )
-    assert "FILE:14: dedupe_threshold: Input should be greater than 0" in _error(tmp_path, GOOD + "dedupe_threshold: 0\n")
+    assert "FILE:14: dedupe_threshold: Input should be greater than 0" in _error(
+        tmp_path, GOOD + "dedupe_threshold: 0\n"
+    )
 
 
 def test_model_overrides_for_every_agent_or_one(tmp_path):
@@ -105,7 +123,11 @@ def test_cli_validate_graph_and_errors(tmp_path, capsys):
     assert "--scenarios does not apply to an explorer spec" in capsys.readouterr().err
     bad = _write(tmp_path, GOOD.replace("budget: 1", "budget: 0"))
     assert main(["validate", str(bad)]) == 2
-    assert capsys.readouterr().err.strip().startswith(f"moot: error: {bad}:5: budget: Input should be greater than or equal to 1")
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .startswith(f"moot: error: {bad}:5: budget: Input should be greater than or equal to 1")
+    )
 
 
 def test_the_bundled_explorer_validates():
@@ -147,7 +169,11 @@ def test_the_valuebench_sample_is_deterministic_and_yes_no_only(tmp_path):
     forward = valuebench_topics_csv(_valuebench_csv(tmp_path / "a.csv", VALUEBENCH_ROWS), n=10)
     backward = valuebench_topics_csv(_valuebench_csv(tmp_path / "b.csv", VALUEBENCH_ROWS[::-1]), n=10)
     assert forward == backward
-    assert sorted(topic for topic, _, _ in forward) == ["Is it important for me to be rich?", "Should I love to chat?", "should I comfort myself?"]
+    assert sorted(topic for topic, _, _ in forward) == [
+        "Is it important for me to be rich?",
+        "Should I love to chat?",
+        "should I comfort myself?",
+    ]
     assert ("Is it important for me to be rich?", "PVQ40", "Power") in forward
     assert len(valuebench_topics_csv(tmp_path / "a.csv", n=2)) == 2
 
@@ -155,7 +181,11 @@ def test_the_valuebench_sample_is_deterministic_and_yes_no_only(tmp_path):
 def test_topic_files_combine_with_ids_in_order_and_repeats_are_refused(tmp_path):
     (tmp_path / "mine.txt").write_text("# my topics\nShould A?\n\nShould B?\n")
     topics = load_topics(["mine.txt", "hand_written"], tmp_path)
-    assert [(t.id, t.text, t.source) for t in topics.topics[:3]] == [("t1", "Should A?", "mine.txt"), ("t2", "Should B?", "mine.txt"), ("t3", topics.topics[2].text, "hand_written")]
+    assert [(t.id, t.text, t.source) for t in topics.topics[:3]] == [
+        ("t1", "Should A?", "mine.txt"),
+        ("t2", "Should B?", "mine.txt"),
+        ("t3", topics.topics[2].text, "hand_written"),
+    ]
     assert len(load_topics("valuebench").topics) == 30
     assert len(load_topics(["valuebench", "hand_written"], limit=4).topics) == 4
     with pytest.raises(UserError, match=r"where:3: topic repeats line 1"):

@@ -22,7 +22,8 @@ import pytest
 import moot
 from fakes.llm_server import FakeLLMServer, RecordedRequest
 from fakes.program_replies import debate_spec, program_reply
-from helpers import SCENARIOS, debate_spec as scripted_debate, events_of, moot_process, verdict
+from helpers import SCENARIOS, events_of, moot_process, verdict
+from helpers import debate_spec as scripted_debate
 from moot.agents.providers.scripted import register_responder
 from moot.cli import main
 from moot.graphs.audit import verify_run

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import json
 
+import moot
 from helpers import SCENARIOS, debate_spec, events_of, verdict
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
+from moot.cli import main
 from moot.judges.posthoc import judge_run
 from moot.trace.manifest import RunManifest
 from moot.trace.store import event_hash
 
-import moot
-from moot.cli import main
-
 
 def two_values(messages: list[dict[str, str]], context: CallContext) -> str:
     (judged,) = context.visible
-    return json.dumps({"values": ["Empathy and understanding"] if judged["agent"] == "alice" else ["Child welfare", "Accessibility"]})
+    return json.dumps(
+        {"values": ["Empathy and understanding"] if judged["agent"] == "alice" else ["Child welfare", "Accessibility"]}
+    )
 
 
 def finished_run(tmp_path):
     register_responder("two_values", two_values)
-    spec = debate_spec({"alice": [verdict("NTA"), verdict("NTA")], "bob": [verdict("YTA"), verdict("NTA")]}, study="deliberation")
+    spec = debate_spec(
+        {"alice": [verdict("NTA"), verdict("NTA")], "bob": [verdict("YTA"), verdict("NTA")]}, study="deliberation"
+    )
     return moot.run(spec, SCENARIOS, out=tmp_path / "run", cache=None).run_dir
 
 
@@ -30,11 +33,18 @@ def test_judging_appends_decisions_and_keeps_the_chain(tmp_path):
     run_dir = finished_run(tmp_path)
     before = len(events_of(run_dir))
     report = judge_run(run_dir, "values", model="scripted:two_values")
-    assert (report.judged, report.skipped, report.unparsed, report.failed) == (8, 0, 0, 0)  # 2 scenarios x 2 rounds x 2 debaters
+    assert (report.judged, report.skipped, report.unparsed, report.failed) == (
+        8,
+        0,
+        0,
+        0,
+    )  # 2 scenarios x 2 rounds x 2 debaters
     events = events_of(run_dir)
     decisions = [e for e in events if e.event == "judge_decision"]
     assert len(decisions) == 8 and all(d.agent == "values_judge" and d.about for d in decisions)
-    assert {d.about: d.decision["values"] for d in decisions if d.conversation_id == decisions[0].conversation_id}["r1:alice"] == ["Empathy and understanding"]
+    assert {d.about: d.decision["values"] for d in decisions if d.conversation_id == decisions[0].conversation_id}[
+        "r1:alice"
+    ] == ["Empathy and understanding"]
     assert len(events) > before
     manifest = RunManifest.read(run_dir)
     assert manifest.events == len(events) and manifest.final_hash is not None
@@ -45,7 +55,12 @@ def test_judging_appends_decisions_and_keeps_the_chain(tmp_path):
         assert (event.seq, event.prev_hash) == (seq, previous)
         previous = event_hash(event)
     turns = [e for e in events if e.event == "turn_started" and e.agent == "values_judge"]
-    assert sorted(t.visible[0] for t in turns if t.conversation_id == decisions[0].conversation_id) == ["r1:alice", "r1:bob", "r2:alice", "r2:bob"]
+    assert sorted(t.visible[0] for t in turns if t.conversation_id == decisions[0].conversation_id) == [
+        "r1:alice",
+        "r1:bob",
+        "r2:alice",
+        "r2:bob",
+    ]
     assert all(len(t.visible) == 1 for t in turns)
 
 

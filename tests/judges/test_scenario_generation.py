@@ -6,13 +6,10 @@ import json
 import re
 
 import pytest
+
+import moot
 from moot.agents.providers.scripted import register_responder
-from moot.protocols.outputs.resolve import build_output_schema
-from moot.protocols.outputs.schema import BUILTIN_OUTPUTS
-from moot.protocols.templates import render, resolve_template
-from moot.protocols.values.schwartz import SCHWARTZ_VALUES, VALUE_PAIRS, goal_of
-from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
-from moot.scenarios.cooperation import COOPERATION_TYPES, CooperationScenario
+from moot.errors import UserError
 from moot.judges.scenario_generation import (
     JOBS_FILE,
     Reply,
@@ -27,9 +24,12 @@ from moot.judges.scenario_generation import (
     jobs_scenario_set,
     save_jobs,
 )
-
-import moot
-from moot.errors import UserError
+from moot.protocols.outputs.resolve import build_output_schema
+from moot.protocols.outputs.schema import BUILTIN_OUTPUTS
+from moot.protocols.templates import render, resolve_template
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES, VALUE_PAIRS, goal_of
+from moot.scenarios import Scenario, load_scenarios, resolve_scenario_source
+from moot.scenarios.cooperation import COOPERATION_TYPES, CooperationScenario
 
 BACKGROUNDS = [Scenario(id=f"bg{i}", text=f"Background number {i}: two people share a task.") for i in range(3)]
 
@@ -46,8 +46,14 @@ def _scenario(id_: str, values=("Power", "Benevolence"), kind="reciprocal", text
 
 
 def _scores(values=("Power", "Benevolence"), kind="reciprocal", realism=4, specificity=4, conflict=4) -> Reply:
-    parsed = {"realism": realism, "specificity": specificity, "conflict": conflict, "recovered_values": list(values),
-              "recovered_type": kind, "reason": "fine"}
+    parsed = {
+        "realism": realism,
+        "specificity": specificity,
+        "conflict": conflict,
+        "recovered_values": list(values),
+        "recovered_type": kind,
+        "reason": "fine",
+    }
     return Reply("x", parsed)
 
 
@@ -58,7 +64,9 @@ def test_jobs_are_deterministic_and_cover_every_requested_type_and_pair():
     """3 backgrounds x 3 types x 5 pairs = 45 jobs: exactly the 45 value pairs, each once."""
     jobs = generation_jobs(BACKGROUNDS, list(COOPERATION_TYPES), VALUE_PAIRS, 5, seed=7)
     assert jobs == generation_jobs(BACKGROUNDS, list(COOPERATION_TYPES), VALUE_PAIRS, 5, seed=7)
-    assert [j.id for j in jobs] != [j.id for j in generation_jobs(BACKGROUNDS, list(COOPERATION_TYPES), VALUE_PAIRS, 5, seed=8)]
+    assert [j.id for j in jobs] != [
+        j.id for j in generation_jobs(BACKGROUNDS, list(COOPERATION_TYPES), VALUE_PAIRS, 5, seed=8)
+    ]
     assert len(jobs) == 45 and len({j.id for j in jobs}) == 45
     pairs = [frozenset((j.metadata["value_a"], j.metadata["value_b"])) for j in jobs]
     assert set(pairs) == {frozenset(p) for p in VALUE_PAIRS} and len(set(pairs)) == 45
@@ -76,7 +84,11 @@ def test_jobs_of_a_subset_use_only_the_requested_types_and_pairs():
     assert len(jobs) == 4
     assert {j.metadata["cooperation_type"] for j in jobs} == {"altruistic"}
     for background in ("bg0", "bg1"):
-        cell = {frozenset((j.metadata["value_a"], j.metadata["value_b"])) for j in jobs if j.metadata["background_id"] == background}
+        cell = {
+            frozenset((j.metadata["value_a"], j.metadata["value_b"]))
+            for j in jobs
+            if j.metadata["background_id"] == background
+        }
         assert cell == {frozenset(p) for p in pairs}
 
 
@@ -105,7 +117,10 @@ def test_builtin_schemas_name_the_ten_values_and_three_types():
         assert schema.json_schema["required"] == schema.fields
         strings = [p for p in schema.json_schema["properties"].values() if p["type"] == "string" and "enum" not in p]
         assert strings and all("maxLength" in p for p in strings)
-    assert build_output_schema("scenario_scores").validate_data({**_scores().parsed, "recovered_values": ["Power"]})[0] is None
+    assert (
+        build_output_schema("scenario_scores").validate_data({**_scores().parsed, "recovered_values": ["Power"]})[0]
+        is None
+    )
 
 
 # --- generation run and collection ------------------------------------------------------------------
@@ -118,8 +133,14 @@ def _writer(messages, context):
     if context.scenario_id.startswith("bg1"):
         return "I would rather not."
     person = "They" if context.scenario_id.startswith("bg2") else "You"
-    return json.dumps({"title": "A choice", "text": f"{person} must choose ({context.scenario_id}).",
-                       "option_a": f"Follow {values[0]}.", "option_b": f"Follow {values[1]}."})
+    return json.dumps(
+        {
+            "title": "A choice",
+            "text": f"{person} must choose ({context.scenario_id}).",
+            "option_a": f"Follow {values[0]}.",
+            "option_b": f"Follow {values[1]}.",
+        }
+    )
 
 
 def test_generated_scenarios_round_trip_through_the_trace_and_a_cooperation_file(tmp_path):
@@ -135,7 +156,10 @@ def test_generated_scenarios_round_trip_through_the_trace_and_a_cooperation_file
     assert [s.id for s in generated.scenarios] == [jobs[0].id]
     scenario, job = generated.scenarios[0], jobs[0].metadata
     assert scenario.values == [job["value_a"], job["value_b"]] and scenario.cooperation_type == "reciprocal"
-    assert scenario.options == {job["value_a"]: f"Follow {job['value_a']}.", job["value_b"]: f"Follow {job['value_b']}."}
+    assert scenario.options == {
+        job["value_a"]: f"Follow {job['value_a']}.",
+        job["value_b"]: f"Follow {job['value_b']}.",
+    }
     assert scenario.background == BACKGROUNDS[0].text
     assert generated.skipped[jobs[1].id].startswith("unparsed: ")
     assert generated.skipped[jobs[2].id].startswith("invalid: ") and "second person" in generated.skipped[jobs[2].id]
@@ -182,7 +206,9 @@ def test_drop_reasons_name_every_failed_check():
         "wrong values: Power, Security (true: Power, Benevolence)"
     ]
     assert drop_reasons(scenario, _scores(values=("Power", "Power")), thresholds)[0].startswith("wrong values")
-    assert drop_reasons(scenario, _scores(kind="altruistic"), thresholds) == ["wrong type: altruistic (true: reciprocal)"]
+    assert drop_reasons(scenario, _scores(kind="altruistic"), thresholds) == [
+        "wrong type: altruistic (true: reciprocal)"
+    ]
     assert drop_reasons(scenario, Reply("s", None, "unparsed: no JSON object in the reply"), thresholds) == [
         "unparsed: no JSON object in the reply"
     ]

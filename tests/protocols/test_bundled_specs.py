@@ -106,7 +106,9 @@ def test_libyaml_reads_each_bundled_spec_as_the_bounded_loader_does(name):
 @needs_libyaml
 def test_only_the_bundled_specs_skip_the_bounded_loader(tmp_path, monkeypatch):
     bounded = []
-    monkeypatch.setattr("moot.protocols.loader.load_yaml", lambda text, name: bounded.append(name) or load_yaml(text, name))
+    monkeypatch.setattr(
+        "moot.protocols.loader.load_yaml", lambda text, name: bounded.append(name) or load_yaml(text, name)
+    )
     assert moot.load_spec("aita_solo").spec.name == "aita_solo" and bounded == []
     copy = tmp_path / "aita_solo.yaml"
     copy.write_text(moot.bundled_specs()["aita_solo"].read_text(encoding="utf-8"), encoding="utf-8")
