@@ -10,7 +10,7 @@ import pytest
 from moot.trace import redaction
 from moot.trace.events import ChatRecord, ErrorEvent, MessageAdded, ModelCall, Stopped
 from moot.trace.postgres import PostgresTraceStore
-from moot.trace.redaction import REDACTED, Redactor, trace_url_secrets, warn_short_keys
+from moot.trace.redaction import REDACTED, Redactor, public_location, trace_url_secrets, warn_short_keys
 from moot.trace.writer import TraceWriter
 
 LONG = "sk-planted-SECRET-123456"
@@ -181,3 +181,21 @@ def test_a_postgresql_trace_keeps_its_password_out_of_the_events(postgres_url, m
     finally:
         store.close()
     assert stored.message == f"OperationalError: password={REDACTED} refused"
+
+
+@pytest.mark.parametrize(
+    ("location", "public"),
+    [
+        (None, None),
+        ("postgresql://db.example:5432/traces", "postgresql://db.example:5432/traces"),
+        ("postgresql://moot@db.example/traces", "postgresql://moot@db.example/traces"),
+        ("postgresql://moot:pa%40ss:word@db.example:5433/traces", "postgresql://moot@db.example:5433/traces"),
+        ("postgresql://moot:secret@db.example:notaport/traces", "postgresql://moot@db.example:notaport/traces"),
+        (
+            "postgres://db.example/traces?sslmode=require&password=secret",
+            "postgres://db.example/traces?sslmode=require",
+        ),
+    ],
+)
+def test_the_public_location_has_no_password(location: str | None, public: str | None) -> None:
+    assert public_location(location) == public
