@@ -567,7 +567,8 @@ class ExplorerRuntime:
     async def turn(
         self, ctx: ConversationContext, agent_name: str, round_: int, variables: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed: an error event)."""
+        """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed:
+        an error event)."""
         roster = self.compiled.roster
         agent = roster.agent(agent_name).model_copy(update={"variables": variables})
         # The turn's inputs are this agent's template variables, in a copy of the roster.
@@ -594,7 +595,7 @@ async def _panel(
     """The members' answers (parsed ones only): agent, stance and point texts."""
     replies = await asyncio.gather(*(rt.turn(ctx, name, round_, {"question": question}) for name in members))
     answers = []
-    for name, reply in zip(members, replies):
+    for name, reply in zip(members, replies, strict=True):
         points = [_clean(p) for p in (reply or {}).get("points") or [] if _clean(p)]
         if reply is not None and points:
             answers.append({"agent": name, "stance": reply.get("stance"), "points": points})
@@ -617,7 +618,7 @@ async def _tag(
         )
         points = [
             {"text": point, "values": list((decision or {}).get("values") or [])}
-            for point, decision in zip(answer["points"], decisions)
+            for point, decision in zip(answer["points"], decisions, strict=True)
         ]
         tagged.append({**answer, "points": points})
     return list((own or {}).get("values") or []), tagged
@@ -663,7 +664,7 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
     """Pick the topic of the next budget step: an untried one first, then by UCB."""
     rt = runtime.context
     counts, sums = state["counts"], state["sums"]
-    means = [total / n if n else 0.0 for total, n in zip(sums, counts)]
+    means = [total / n if n else 0.0 for total, n in zip(sums, counts, strict=True)]
     arm = ucb_select_arms(counts, means, rt.spec.exploration)
     step = state["step"] + 1
     topic = rt.topics[arm]
@@ -681,9 +682,9 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
             topic=topic.text,
             rule="untried" if counts[arm] == 0 else "ucb",
             exploration=rt.spec.exploration,
-            counts=dict(zip(ids, counts)),
-            means=dict(zip(ids, means)),
-            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration))),
+            counts=dict(zip(ids, counts, strict=True)),
+            means=dict(zip(ids, means, strict=True)),
+            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration), strict=True)),
         )
     )
     return {"step": step, "arm": arm, "queue": [], "current": None, "step_scores": []}
@@ -699,7 +700,7 @@ async def generate(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> d
     variables = {"topic": rt.topics[arm].text, "count": rt.spec.questions_per_step, "existing": existing}
     replies = await asyncio.gather(*(rt.turn(ctx, name, 1, variables) for name in names))
     queue: list[Candidate] = []
-    for name, reply in zip(names, replies):
+    for name, reply in zip(names, replies, strict=True):
         for text in (reply or {}).get("questions") or []:
             if _clean(text):
                 candidate = Candidate(f"s{step}q{len(queue) + 1}", step, arm, name, _clean(text))
