@@ -148,7 +148,8 @@ def check_names(spec: ExplorerSpec) -> None:
     for path, name in names:
         if name in seen:
             raise SpecError(
-                f"agent name '{name}' is used twice (also at {'.'.join(map(str, seen[name]))}); every explorer agent needs its own name",
+                f"agent name '{name}' is used twice (also at {'.'.join(map(str, seen[name]))}); "
+                "every explorer agent needs its own name",
                 path + ("name",),
             )
         seen[name] = path
