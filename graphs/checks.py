@@ -95,9 +95,11 @@ def check_stop_rules(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]
                     path + ("decision", "agent"),
                 )
             schema = schemas[judges[rule.agent].role]
-            fields = schema.fields if schema else []
-            if rule.field not in fields:
-                raise SpecError(unknown_name("decision field", rule.field, fields), path + ("decision", "field"))
+            decision_fields = schema.fields if schema else []
+            if rule.field not in decision_fields:
+                raise SpecError(
+                    unknown_name("decision field", rule.field, decision_fields), path + ("decision", "field")
+                )
 
 
 def check_round_graph(spec: ProtocolSpec) -> None:

@@ -146,7 +146,8 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             said[f"r{event.round}:{event.agent}{about}"] = (event.round, event.agent or "", event.content)
     rounds = stops[0].rounds
     for round_ in range(1, rounds + 1):
-        speakers = [e.agent for e in events if isinstance(e, MessageAdded) and e.round == round_]
+        # Every message names its agent (checked above).
+        speakers = [e.agent or "" for e in events if isinstance(e, MessageAdded) and e.round == round_]
         if sorted(speakers) != sorted(plan.order):
             _fail(f"{conversation_id} round {round_}: speakers {speakers}, expected each of {list(plan.order)} once")
         for judge in plan.judges:
