@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -475,8 +475,16 @@ def build_explorer_graph() -> Any:
     return compiled
 
 
-def _after_score(state: ExplorerState) -> str:
+def _current(state: ExplorerState) -> QuestionWork:
+    """The question being refined: the nodes from `panel_answer` to `final_score` run only while there is one."""
     work = state["current"]
+    if work is None:
+        raise RuntimeError("no question is being refined")
+    return work
+
+
+def _after_score(state: ExplorerState) -> str:
+    work = _current(state)
     if work.done:
         return "next_question"
     return "refine" if work.refining else "final_score"
@@ -636,7 +644,7 @@ def _scored_event(
     ctx: ConversationContext,
     round_: int,
     work: QuestionWork,
-    stage: str,
+    stage: Literal["panel", "final"],
     text: str,
     number: int,
     tagged: list[dict[str, Any]],
@@ -651,7 +659,11 @@ def _scored_event(
         text=text,
         question_values=question_values,
         answers=tagged,
-        **terms.as_dict(),
+        value_conformity=terms.value_conformity,
+        value_diversity=terms.value_diversity,
+        opinion_diversity=terms.opinion_diversity,
+        disentanglement=terms.disentanglement,
+        score=terms.score,
         penalty_weight=rt.spec.penalty_weight,
         similarity=rt.compiled.method,
     )
@@ -777,7 +789,7 @@ async def next_question(state: ExplorerState, runtime: Runtime[ExplorerRuntime])
 async def panel_answer(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The cheap panel answers the version being scored: a stance and key points each."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     answers = await _panel(rt, ctx, [a.name for a in rt.spec.panel], work.text, work.number + 1)
     return {"current": replace(work, answers=tuple(answers))}
@@ -786,7 +798,7 @@ async def panel_answer(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) 
 async def tag_values(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The judge tags the question itself and every point of the panel with Schwartz values."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     own, tagged = await _tag(rt, ctx, work.text, list(work.answers), work.number + 1)
     return {"current": replace(work, tagged=tuple(tagged), question_values=tuple(own))}
@@ -795,7 +807,7 @@ async def tag_values(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
 async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """Score the version; a rewrite is kept only when it improves on the best version by more than the threshold."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     round_ = work.number + 1
     terms = _score(rt, list(work.tagged), list(work.question_values)) if work.tagged else None
@@ -853,7 +865,7 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
 async def refine(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The refiner reads the best version's points and values and suggests improvements, then rewrites the question."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     best = work.versions[work.best]
     number = work.refinements_tried + 1
@@ -904,7 +916,7 @@ async def refine(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
 async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The final panel answers the best version; its score is the question's score, and the question is kept."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     best = work.versions[work.best]
     round_ = work.refinements_tried + 2
@@ -944,7 +956,7 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
 def _drop(
     rt: ExplorerRuntime, state: ExplorerState, ctx: ConversationContext, round_: int, detail: str
 ) -> dict[str, Any]:
-    work = state["current"]
+    work = _current(state)
     rt.emit(QuestionDropped(**ctx.ids(round_), question_id=work.candidate.id, reason="unanswered", detail=detail))
     rt.close(ctx, round_, f"dropped: {detail}")
     existing = [item for item in state["existing"] if item[0] != work.candidate.id]

@@ -352,7 +352,7 @@ def filter_decisions(
     entries = {}
     passed = []
     for scenario in scenarios:
-        reply = (replies.get(scenario.id) or [None])[0]
+        reply = next(iter(replies.get(scenario.id) or []), None)
         reasons = drop_reasons(scenario, reply, thresholds)
         entries[scenario.id] = FilterEntry(
             id=scenario.id, kept=not reasons, reasons=reasons, scores=reply.parsed if reply else None
