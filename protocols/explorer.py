@@ -228,7 +228,7 @@ def roster_spec(spec: ExplorerSpec) -> ProtocolSpec:
     the explorer's own events. The explorer spec itself travels in the roster's `variables`.
     """
     outputs = role_outputs(spec)
-    roles = {
+    roles: dict[str, dict[str, Any]] = {
         role: {
             "kind": "judge" if role == JUDGE_ROLE else "speaker",
             "prompt": f"explorer_{role}",
