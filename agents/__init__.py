@@ -1,4 +1,5 @@
-"""Agents and models: the AutoGen agent of every role, the model registry, providers, the gateway (cache, limits, retries).
+"""Agents and models: the AutoGen agent of every role, the model registry, providers,
+the gateway (cache, limits, retries).
 
 Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
 """

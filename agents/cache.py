@@ -124,7 +124,8 @@ def check_cache_file(path: Path, option: str = "--cache") -> None:
             raise UserError(f"{option} '{path}' is not a response cache ({exc})") from None
         if tables - {"replies"}:
             raise UserError(
-                f"{option} '{path}' is a SQLite database of something else (tables {', '.join(sorted(tables))}); name a cache file"
+                f"{option} '{path}' is a SQLite database of something else (tables {', '.join(sorted(tables))}); "
+                "name a cache file"
             )
     try:
         ResponseCache(path).close()

@@ -34,6 +34,9 @@ from moot.agents.requests import ModelClient, ModelRequest, StructuredMode
 from moot.agents.retry import RetryPolicy, classify
 from moot.trace.redaction import Redactor
 
+_DEFAULT_POLICY = RetryPolicy()
+"""The retry policy of a gateway given none (the policy is frozen, so one instance serves all)."""
+
 
 @dataclass
 class ModelReply:
@@ -83,7 +86,7 @@ class ModelGateway:
         limiter: Limiter,
         structured: StructuredMode,
         cache: ResponseCache | None = None,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = _DEFAULT_POLICY,
         timeout_s: float = 120.0,
         rng: random.Random | None = None,
         tally: FailureTally | None = None,

@@ -57,7 +57,8 @@ class ModelPool:
         return self._limiters[provider]
 
     def gateway(self, agent: AgentSpec) -> ModelGateway:
-        """The gateway of an agent's model (scripted and simulated models get one per agent: the script or parameters are the agent's)."""
+        """The gateway of an agent's model (scripted and simulated models get one per agent:
+        the script or parameters are the agent's)."""
         ref = parse_model_name(self.spec.model_of(agent))
         provider = provider_record(ref.provider)
         key = (ref.name, agent.name if provider.per_agent else "")

@@ -69,7 +69,7 @@ class ProtocolAgent(BaseChatAgent):
         output_mode: str = "json",
         params: dict[str, Any] | None = None,
         max_reasks: int = 2,
-        on_call: Callable[[CallRecord], None] | None = None,
+        on_call: Callable[[CallRecord], object] | None = None,
         caller: CallContext | None = None,
     ) -> None:
         """`caller`: the conversation, round and view this turn is taken in (for the providers that answer from it)."""

@@ -100,7 +100,8 @@ def check_model(name: str) -> ModelRef:
 
 
 def check_agent_model(ref: ModelRef, agent: AgentSpec) -> None:
-    """Checks of a model that depend on the agent using it (a `scripted` model needs the agent's script, a `simulated` one its `variables.simulate`)."""
+    """Checks of a model that depend on the agent using it (a `scripted` model needs the agent's script,
+    a `simulated` one its `variables.simulate`)."""
     record = provider_record(ref.provider)
     if record.check_agent is not None:
         record.check_agent(ref, agent)

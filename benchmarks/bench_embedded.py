@@ -25,7 +25,10 @@ N_CTX = 4096
 TARGET = 0.95
 
 
-PROMPT = "You are {{ agent.name }}. Judge the post with one verdict (NTA, YTA, NAH, ESH or INFO) and explain it in one sentence."
+PROMPT = (
+    "You are {{ agent.name }}. Judge the post with one verdict (NTA, YTA, NAH, ESH or INFO) "
+    "and explain it in one sentence."
+)
 """A short system prompt: prompt processing would otherwise dominate the tokens per second of a 135M model."""
 
 

@@ -48,7 +48,8 @@ def scripted_run(folder: Path) -> Path:
         "import moot\n"
         'verdict = \'{"verdict": "NTA", "explanation": "x"}\'\n'
         "spec = {'name': 'startup', 'model': 'scripted', 'turns': 'round_robin', 'rounds': 2,\n"
-        "        'stop': [{'consensus': 'verdict'}], 'roles': {'debater': {'prompt': 'debater', 'output': 'verdict'}},\n"
+        "        'stop': [{'consensus': 'verdict'}], "
+        "'roles': {'debater': {'prompt': 'debater', 'output': 'verdict'}},\n"
         "        'agents': [{'name': n, 'role': 'debater', 'script': [verdict]} for n in ('alice', 'bob')]}\n"
         f"moot.run(spec, [{{'id': 's1', 'text': 'A post.'}}], out={str(run_dir)!r}, cache=None)\n"
     )
@@ -79,7 +80,8 @@ def _process(command: list[str], environment: dict[str, str]) -> Callable[[], No
 
 
 def run(quick: bool) -> list[Measurement]:
-    """Time every side from process start to exit; return each one's median and its difference from and ratio to the floor."""
+    """Time every side from process start to exit;
+    return each one's median and its difference from and ratio to the floor."""
     repetitions = 2 if quick else 15
     with tempfile.TemporaryDirectory(prefix="moot-bench-startup-") as folder:
         environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}

@@ -44,7 +44,11 @@ def scenarios(n: int) -> list[dict[str, str]]:
         {
             "id": f"s{i}",
             "title": f"AITA for keeping promise number {i}?",
-            "text": f"I promised my sister I would help her move on day {i}, then my friend offered me concert tickets for the same day. I kept my promise and my friend is upset.",
+            "text": (
+                f"I promised my sister I would help her move on day {i}, "
+                "then my friend offered me concert tickets for the same day. "
+                "I kept my promise and my friend is upset."
+            ),
         }
         for i in range(n)
     ]

@@ -78,7 +78,10 @@ def check_stop_rules(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]
                 raise SpecError(
                     unknown_name("consensus field", condition.consensus, fields)
                     if fields
-                    else f"consensus field '{condition.consensus}' is output by no speaker role (they answer in free text)",
+                    else (
+                        f"consensus field '{condition.consensus}' is output by no speaker role "
+                        "(they answer in free text)"
+                    ),
                     path + ("consensus",),
                 )
         elif isinstance(condition, DecisionStop):
@@ -92,9 +95,11 @@ def check_stop_rules(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]
                     path + ("decision", "agent"),
                 )
             schema = schemas[judges[rule.agent].role]
-            fields = schema.fields if schema else []
-            if rule.field not in fields:
-                raise SpecError(unknown_name("decision field", rule.field, fields), path + ("decision", "field"))
+            decision_fields = schema.fields if schema else []
+            if rule.field not in decision_fields:
+                raise SpecError(
+                    unknown_name("decision field", rule.field, decision_fields), path + ("decision", "field")
+                )
 
 
 def check_round_graph(spec: ProtocolSpec) -> None:
@@ -109,7 +114,8 @@ def check_round_graph(spec: ProtocolSpec) -> None:
                     raise SpecError(unknown_name("node", node, known), path + (index,))
             if edge[0] == ROUND_END or edge[1] == ROUND_START:
                 raise SpecError(
-                    f"edge {list(edge)} runs against the round: '{ROUND_START}' has no incoming and '{ROUND_END}' no outgoing edges",
+                    f"edge {list(edge)} runs against the round: "
+                    f"'{ROUND_START}' has no incoming and '{ROUND_END}' no outgoing edges",
                     path + (index,),
                 )
     graph = plan_round(spec, tuple(speakers)).graph

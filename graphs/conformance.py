@@ -146,7 +146,8 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             said[f"r{event.round}:{event.agent}{about}"] = (event.round, event.agent or "", event.content)
     rounds = stops[0].rounds
     for round_ in range(1, rounds + 1):
-        speakers = [e.agent for e in events if isinstance(e, MessageAdded) and e.round == round_]
+        # Every message names its agent (checked above).
+        speakers = [e.agent or "" for e in events if isinstance(e, MessageAdded) and e.round == round_]
         if sorted(speakers) != sorted(plan.order):
             _fail(f"{conversation_id} round {round_}: speakers {speakers}, expected each of {list(plan.order)} once")
         for judge in plan.judges:
@@ -157,7 +158,8 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
                 expected_about = sorted(f"r{round_}:{name}" for name in speakers if role_of[name] in allowed_roles)
                 if sorted(str(e.about) for e in decisions) != expected_about:
                     _fail(
-                        f"{conversation_id} round {round_}: judge {judge} decided about {sorted(str(e.about) for e in decisions)}, expected {expected_about}"
+                        f"{conversation_id} round {round_}: judge {judge} decided about "
+                        f"{sorted(str(e.about) for e in decisions)}, expected {expected_about}"
                     )
             elif len(decisions) != 1:
                 _fail(f"{conversation_id} round {round_}: judge {judge} decided {len(decisions)} times, expected once")
@@ -170,8 +172,11 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
         for message_id, (round_, speaker, _) in said.items():
             if role_of[speaker] not in allowed_roles:
                 continue
-            if round_ == turn.round and speaker in earlier or round_ < turn.round and (
-                role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1)
+            if (
+                round_ == turn.round
+                and speaker in earlier
+                or round_ < turn.round
+                and (role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1))
             ):
                 expected.append(message_id)
         if role.kind == "judge" and role.per == "message":
@@ -179,11 +184,13 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
             allowed_one = [m for m in expected if said[m][0] == turn.round]
             if len(turn.visible) != 1 or turn.visible[0] not in allowed_one:
                 _fail(
-                    f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows one of {sorted(allowed_one)}"
+                    f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, "
+                    f"the protocol allows one of {sorted(allowed_one)}"
                 )
         elif sorted(turn.visible) != sorted(expected):
             _fail(
-                f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, the protocol allows {sorted(expected)}"
+                f"{conversation_id} round {turn.round} agent {agent}: saw {sorted(turn.visible)}, "
+                f"the protocol allows {sorted(expected)}"
             )
         if not calls:
             _fail(f"{conversation_id} round {turn.round} agent {agent}: no model call")

@@ -81,7 +81,7 @@ def _model_call_event(
         **ctx.ids(round_, agent.name),
         role=agent.role,
         model=ctx.gateways[agent.name].ref.name,
-        messages=[ChatRecord(**m) for m in record.messages],
+        messages=[ChatRecord.model_validate(m) for m in record.messages],
         params=reply.params,
         output_schema=schema.json_schema if schema else None,
         attempt=record.attempt,

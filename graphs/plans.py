@@ -1,4 +1,5 @@
-"""The conversations of an experiment: a protocol x scenarios x agent orders x repeats, each with its own id and seed."""
+"""The conversations of an experiment: a protocol x scenarios x agent orders x repeats,
+each with its own id and seed."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from moot.errors import UserError
@@ -114,7 +114,8 @@ def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float |
 
 
 def worker_environment(spec: Any) -> dict[str, str]:
-    """The variables of this environment the workers need: the providers' API keys and base URLs, PostgreSQL's password."""
+    """The variables of this environment the workers need: the providers' API keys and base URLs,
+    PostgreSQL's password."""
     from moot.agents.registry import parse_model_name, provider_record
     from moot.protocols.spec import ProviderSettings
 
@@ -366,10 +367,8 @@ class RayExecutor:
             await self._dispatch(ray, job, units, on_report)
         finally:
             for actor in [*self.actors, *self.limiters.values()]:
-                try:
+                with suppress(Exception):  # an actor already gone needs no killing
                     ray.kill(actor, no_restart=True)
-                except Exception:  # noqa: BLE001 - an actor already gone needs no killing
-                    pass
             self.actors, self.limiters = [], {}
             if connected:
                 ray.shutdown()

@@ -88,7 +88,8 @@ class ReplayReport:
         """One line per difference, or one OK line."""
         if self.ok:
             return [
-                f"ok: {self.original}: {self.conversations} conversations, {self.steps} messages, decisions and stops replayed identically in {self.replay}"
+                f"ok: {self.original}: {self.conversations} conversations, {self.steps} messages, "
+                f"decisions and stops replayed identically in {self.replay}"
             ]
         return [f"{conversation}: {line}" for conversation, lines in self.differences.items() for line in lines]
 
@@ -152,7 +153,8 @@ def compare_steps(original: dict[str, list[Step]], replayed: dict[str, list[Step
             differences[conversation] = ["not in the original run"]
             continue
         ours, theirs = original[conversation], replayed[conversation]
-        lines = [_describe(a, b) for a, b in zip(ours, theirs) if a != b]
+        # Shorter wins: the steps one run has beyond the other are told just below.
+        lines = [_describe(a, b) for a, b in zip(ours, theirs, strict=False) if a != b]
         for extra in theirs[len(ours) :]:
             lines.append(f"the replay added {extra.label()}")
         for lost in ours[len(theirs) :]:
@@ -166,7 +168,8 @@ def replay_scenarios(manifest: RunManifest, override: Path | None = None) -> Sce
     """The run's scenarios from the file it hashed (or `override`, which must hash the same)."""
     if not manifest.scenario_hash:
         raise UserError(
-            f"run {manifest.run_id} took its scenarios from {manifest.scenario_source}, not a file; a replay needs the scenario file"
+            f"run {manifest.run_id} took its scenarios from {manifest.scenario_source}, not a file; "
+            "a replay needs the scenario file"
         )
     path = override or Path(manifest.scenario_source)
     if not path.is_file():
@@ -176,7 +179,8 @@ def replay_scenarios(manifest: RunManifest, override: Path | None = None) -> Sce
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != manifest.scenario_hash:
         raise UserError(
-            f"scenario file '{path}' changed since run {manifest.run_id} (sha256 {digest[:12]}..., run.json has {manifest.scenario_hash[:12]}...)"
+            f"scenario file '{path}' changed since run {manifest.run_id} (sha256 {digest[:12]}..., "
+            f"run.json has {manifest.scenario_hash[:12]}...)"
         )
     scenarios = load_scenarios(path)
     return ScenarioSet(scenarios.source, scenarios.sha256, scenarios.scenarios[: manifest.scenario_count])

@@ -188,7 +188,8 @@ def recorded_scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet 
     if given is None:
         if source == "(python)" or not manifest.scenario_hash:
             raise UserError(
-                f"run '{run_dir}' took its scenarios from Python; resume it from Python with moot.api.resume(run_dir, scenarios=...)"
+                f"run '{run_dir}' took its scenarios from Python; resume it from Python with "
+                "moot.api.resume(run_dir, scenarios=...)"
             )
         if not Path(source).is_file():
             raise UserError(
@@ -197,7 +198,8 @@ def recorded_scenarios(run_dir: Path, manifest: RunManifest, given: ScenarioSet 
         given = load_scenarios(source)
         if given.sha256 != manifest.scenario_hash:
             raise UserError(
-                f"scenario file '{source}' changed since run '{run_dir}' started (sha256 {manifest.scenario_hash[:12]}..., now {given.sha256[:12]}...);"
+                f"scenario file '{source}' changed since run '{run_dir}' started "
+                f"(sha256 {manifest.scenario_hash[:12]}..., now {given.sha256[:12]}...);"
                 " a resume needs the file the run started with"
             )
     by_id: dict[str, Scenario] = {s.id: s for s in given.scenarios}
@@ -224,7 +226,8 @@ def open_interrupted_run(run_dir: Path) -> InterruptedRun:
     if manifest.status == "completed" and manifest.unfinished_pass() is None:
         counts = manifest.conversations
         raise UserError(
-            f"run '{run_dir}' is finished ({counts.completed} completed, {counts.failed} failed of {counts.planned}); nothing to resume"
+            f"run '{run_dir}' is finished ({counts.completed} completed, "
+            f"{counts.failed} failed of {counts.planned}); nothing to resume"
         )
     foreign = next((e for e in events if e.run_id != manifest.run_id), None)
     if foreign is not None:

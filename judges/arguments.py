@@ -106,7 +106,8 @@ class _ArgumentsReply(BaseModel):
 
 
 def argument_list_output(max_arguments: int = MAX_ARGUMENTS) -> OutputSchema:
-    """The extraction judge's output: `arguments`, at most `max_arguments` texts (numbering and blanks removed when parsed)."""
+    """The extraction judge's output: `arguments`,
+    at most `max_arguments` texts (numbering and blanks removed when parsed)."""
     schema = {
         "type": "object",
         "properties": {
@@ -494,7 +495,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="the judges' model (default: the run's default model)")
     parser.add_argument(
         "--values",
-        help="value vocabulary: one value per line, or a CSV with a 'value' column (default: the values of the run's dilemmas)",
+        help=(
+            "value vocabulary: one value per line, or a CSV with a 'value' column "
+            "(default: the values of the run's dilemmas)"
+        ),
     )
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
@@ -518,7 +522,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     print(
-        f"{report.answers} answers, {report.arguments} arguments: {report.judged} decisions made ({report.unparsed} unparsed), {report.reused} reused, {report.failed} answers failed"
+        f"{report.answers} answers, {report.arguments} arguments: "
+        f"{report.judged} decisions made ({report.unparsed} unparsed), {report.reused} reused, "
+        f"{report.failed} answers failed"
     )
     return 0
 

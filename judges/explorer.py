@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -475,8 +475,16 @@ def build_explorer_graph() -> Any:
     return compiled
 
 
-def _after_score(state: ExplorerState) -> str:
+def _current(state: ExplorerState) -> QuestionWork:
+    """The question being refined: the nodes from `panel_answer` to `final_score` run only while there is one."""
     work = state["current"]
+    if work is None:
+        raise RuntimeError("no question is being refined")
+    return work
+
+
+def _after_score(state: ExplorerState) -> str:
+    work = _current(state)
     if work.done:
         return "next_question"
     return "refine" if work.refining else "final_score"
@@ -567,7 +575,8 @@ class ExplorerRuntime:
     async def turn(
         self, ctx: ConversationContext, agent_name: str, round_: int, variables: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed: an error event)."""
+        """One agent turn with these template variables; its parsed reply, or None (unparsed, or the model failed:
+        an error event)."""
         roster = self.compiled.roster
         agent = roster.agent(agent_name).model_copy(update={"variables": variables})
         # The turn's inputs are this agent's template variables, in a copy of the roster.
@@ -594,7 +603,7 @@ async def _panel(
     """The members' answers (parsed ones only): agent, stance and point texts."""
     replies = await asyncio.gather(*(rt.turn(ctx, name, round_, {"question": question}) for name in members))
     answers = []
-    for name, reply in zip(members, replies):
+    for name, reply in zip(members, replies, strict=True):
         points = [_clean(p) for p in (reply or {}).get("points") or [] if _clean(p)]
         if reply is not None and points:
             answers.append({"agent": name, "stance": reply.get("stance"), "points": points})
@@ -617,7 +626,7 @@ async def _tag(
         )
         points = [
             {"text": point, "values": list((decision or {}).get("values") or [])}
-            for point, decision in zip(answer["points"], decisions)
+            for point, decision in zip(answer["points"], decisions, strict=True)
         ]
         tagged.append({**answer, "points": points})
     return list((own or {}).get("values") or []), tagged
@@ -635,7 +644,7 @@ def _scored_event(
     ctx: ConversationContext,
     round_: int,
     work: QuestionWork,
-    stage: str,
+    stage: Literal["panel", "final"],
     text: str,
     number: int,
     tagged: list[dict[str, Any]],
@@ -650,7 +659,11 @@ def _scored_event(
         text=text,
         question_values=question_values,
         answers=tagged,
-        **terms.as_dict(),
+        value_conformity=terms.value_conformity,
+        value_diversity=terms.value_diversity,
+        opinion_diversity=terms.opinion_diversity,
+        disentanglement=terms.disentanglement,
+        score=terms.score,
         penalty_weight=rt.spec.penalty_weight,
         similarity=rt.compiled.method,
     )
@@ -663,7 +676,7 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
     """Pick the topic of the next budget step: an untried one first, then by UCB."""
     rt = runtime.context
     counts, sums = state["counts"], state["sums"]
-    means = [total / n if n else 0.0 for total, n in zip(sums, counts)]
+    means = [total / n if n else 0.0 for total, n in zip(sums, counts, strict=True)]
     arm = ucb_select_arms(counts, means, rt.spec.exploration)
     step = state["step"] + 1
     topic = rt.topics[arm]
@@ -681,9 +694,9 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
             topic=topic.text,
             rule="untried" if counts[arm] == 0 else "ucb",
             exploration=rt.spec.exploration,
-            counts=dict(zip(ids, counts)),
-            means=dict(zip(ids, means)),
-            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration))),
+            counts=dict(zip(ids, counts, strict=True)),
+            means=dict(zip(ids, means, strict=True)),
+            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration), strict=True)),
         )
     )
     return {"step": step, "arm": arm, "queue": [], "current": None, "step_scores": []}
@@ -699,7 +712,7 @@ async def generate(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> d
     variables = {"topic": rt.topics[arm].text, "count": rt.spec.questions_per_step, "existing": existing}
     replies = await asyncio.gather(*(rt.turn(ctx, name, 1, variables) for name in names))
     queue: list[Candidate] = []
-    for name, reply in zip(names, replies):
+    for name, reply in zip(names, replies, strict=True):
         for text in (reply or {}).get("questions") or []:
             if _clean(text):
                 candidate = Candidate(f"s{step}q{len(queue) + 1}", step, arm, name, _clean(text))
@@ -776,7 +789,7 @@ async def next_question(state: ExplorerState, runtime: Runtime[ExplorerRuntime])
 async def panel_answer(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The cheap panel answers the version being scored: a stance and key points each."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     answers = await _panel(rt, ctx, [a.name for a in rt.spec.panel], work.text, work.number + 1)
     return {"current": replace(work, answers=tuple(answers))}
@@ -785,7 +798,7 @@ async def panel_answer(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) 
 async def tag_values(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The judge tags the question itself and every point of the panel with Schwartz values."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     own, tagged = await _tag(rt, ctx, work.text, list(work.answers), work.number + 1)
     return {"current": replace(work, tagged=tuple(tagged), question_values=tuple(own))}
@@ -794,7 +807,7 @@ async def tag_values(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
 async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """Score the version; a rewrite is kept only when it improves on the best version by more than the threshold."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     round_ = work.number + 1
     terms = _score(rt, list(work.tagged), list(work.question_values)) if work.tagged else None
@@ -852,7 +865,7 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
 async def refine(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The refiner reads the best version's points and values and suggests improvements, then rewrites the question."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     best = work.versions[work.best]
     number = work.refinements_tried + 1
@@ -903,7 +916,7 @@ async def refine(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
 async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
     """The final panel answers the best version; its score is the question's score, and the question is kept."""
     rt = runtime.context
-    work = state["current"]
+    work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     best = work.versions[work.best]
     round_ = work.refinements_tried + 2
@@ -943,7 +956,7 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
 def _drop(
     rt: ExplorerRuntime, state: ExplorerState, ctx: ConversationContext, round_: int, detail: str
 ) -> dict[str, Any]:
-    work = state["current"]
+    work = _current(state)
     rt.emit(QuestionDropped(**ctx.ids(round_), question_id=work.candidate.id, reason="unanswered", detail=detail))
     rt.close(ctx, round_, f"dropped: {detail}")
     existing = [item for item in state["existing"] if item[0] != work.candidate.id]

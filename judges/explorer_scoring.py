@@ -132,7 +132,7 @@ def ucb_scores_arms(counts: Sequence[int], means: Sequence[float], exploration: 
     total = sum(counts)
     return [
         None if n == 0 else float(mean + exploration * math.sqrt(2.0 * math.log(total) / n))
-        for n, mean in zip(counts, means)
+        for n, mean in zip(counts, means, strict=True)
     ]
 
 

@@ -96,7 +96,8 @@ def speaker_roles(run_spec: dict[str, Any]) -> list[str]:
 def with_judges(
     run_spec: dict[str, Any], roles: dict[str, dict[str, Any]], agents: list[dict[str, Any]], what: str
 ) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
-    """A recorded spec with judge roles and agents added (agents of the same names replaced), checked; and its output schemas."""
+    """A recorded spec with judge roles and agents added (agents of the same names replaced), checked;
+    and its output schemas."""
     names = {agent["name"] for agent in agents}
     data = {
         **run_spec,
@@ -113,7 +114,8 @@ def with_judges(
 def judge_spec(
     run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None
 ) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
-    """The run's spec with the judge agent and its role added (replacing a role or agent of the same name), and its output schemas."""
+    """The run's spec with the judge agent and its role added (replacing a role or agent of the same name),
+    and its output schemas."""
     if judge not in POSTHOC_JUDGES:
         raise UserError(unknown_name("judge", judge, [*POSTHOC_JUDGES, "arguments"]))
     role = {**POSTHOC_JUDGES[judge], "sees": speaker_roles(run_spec)}

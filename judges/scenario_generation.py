@@ -55,7 +55,8 @@ def check_types(types: Sequence[str]) -> list[str]:
     for kind in types:
         if kind not in COOPERATION_TYPES:
             raise UserError(
-                f"cooperation type '{kind}' is unknown{did_you_mean(kind, COOPERATION_TYPES, otherwise=';')} known: {', '.join(COOPERATION_TYPES)}"
+                f"cooperation type '{kind}' is unknown{did_you_mean(kind, COOPERATION_TYPES, otherwise=';')} known: "
+                f"{', '.join(COOPERATION_TYPES)}"
             )
     if len(set(types)) != len(types) or not types:
         raise UserError("cooperation types must be given once each, at least one")
@@ -187,7 +188,8 @@ def read_jobs(run_dir: Path) -> list[Scenario]:
 
 
 def collect_generated(run_dir: Path) -> Generated:
-    """The cooperation scenarios a generation run wrote, in job order; unparsed or invalid ones are skipped and counted."""
+    """The cooperation scenarios a generation run wrote, in job order;
+    unparsed or invalid ones are skipped and counted."""
     jobs = read_jobs(run_dir)
     replies = collect_replies(run_dir)
     result = Generated()
@@ -350,7 +352,7 @@ def filter_decisions(
     entries = {}
     passed = []
     for scenario in scenarios:
-        reply = (replies.get(scenario.id) or [None])[0]
+        reply = next(iter(replies.get(scenario.id) or []), None)
         reasons = drop_reasons(scenario, reply, thresholds)
         entries[scenario.id] = FilterEntry(
             id=scenario.id, kept=not reasons, reasons=reasons, scores=reply.parsed if reply else None

@@ -15,7 +15,10 @@ def register(sub: argparse._SubParsersAction) -> dict:
     judge.add_argument(
         "--judge",
         default="values",
-        help="values (tag each message), or arguments (split long answers, then judge each argument's values and specificity)",
+        help=(
+            "values (tag each message), or arguments (split long answers, "
+            "then judge each argument's values and specificity)"
+        ),
     )
     judge.add_argument(
         "--model",
@@ -132,7 +135,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(
-        f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, {len(index.plots)} plots in {folder}"
+        f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, "
+        f"{len(index.plots)} plots in {folder}"
     )
     for note in index.notes:
         print(f"  note: {note}")

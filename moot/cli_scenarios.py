@@ -151,7 +151,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 1
     header = [
         f"Cooperation scenarios written by {model} with `moot scenarios generate` (protocol {GENERATE_SPEC}).",
-        f"Backgrounds: {args.backgrounds}; types: {', '.join(types)}; pairs per background and type: {args.pairs}; seed: {args.seed}.",
+        f"Backgrounds: {args.backgrounds}; types: {', '.join(types)}; pairs per background and type: {args.pairs}; "
+        f"seed: {args.seed}.",
         f"Run directory (every prompt and reply): {run_dir}",
     ]
     write_whole(out, cooperation_yaml(generated.scenarios, header))
@@ -210,14 +211,17 @@ def cmd_filter(args: argparse.Namespace) -> int:
     model = protocol.spec.model_of(protocol.spec.agents[0])
     kept = [s for s in scenarios if s.id in set(report.kept_ids)]
     print(
-        f"kept {len(kept)} of {len(scenarios)} (rater {model}; similarity {method}; run directory {run_dir}); report {report_path}"
+        f"kept {len(kept)} of {len(scenarios)} (rater {model}; similarity {method}; run directory {run_dir}); "
+        f"report {report_path}"
     )
     if not kept:
         print("no scenario kept; no scenario file written")
         return 0
     header = [
-        f"Cooperation scenarios kept by `moot scenarios filter` from {args.file}, rated by {model} (protocol {FILTER_SPEC}).",
-        f"Thresholds: {', '.join(f'{k} >= {v}' for k, v in report.thresholds.items())}; near-duplicates at similarity >= {args.dedupe} ({method}).",
+        f"Cooperation scenarios kept by `moot scenarios filter` from {args.file}, "
+        f"rated by {model} (protocol {FILTER_SPEC}).",
+        f"Thresholds: {', '.join(f'{k} >= {v}' for k, v in report.thresholds.items())}; "
+        f"near-duplicates at similarity >= {args.dedupe} ({method}).",
         f"Run directory: {run_dir}; report: {report_path}",
     ]
     write_whole(out, cooperation_yaml(kept, header))

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 """A path as the Python API takes it: text, a `Path`, or any object with `__fspath__` (a `Run` too)."""
 USE_DEFAULT_CACHE = "default"
-"""`cache` of `Run.judge` for the shared response cache (`$MOOT_CACHE` or `~/.cache/moot/responses.sqlite`), as in `moot.run`."""
+"""`cache` of `Run.judge` for the shared response cache (`$MOOT_CACHE` or `~/.cache/moot/responses.sqlite`),
+as in `moot.run`."""
 ARGUMENTS_JUDGE = "arguments"
 """The judge that splits free-text answers into arguments (`moot judge --judge arguments`)."""
 

@@ -148,7 +148,8 @@ def check_names(spec: ExplorerSpec) -> None:
     for path, name in names:
         if name in seen:
             raise SpecError(
-                f"agent name '{name}' is used twice (also at {'.'.join(map(str, seen[name]))}); every explorer agent needs its own name",
+                f"agent name '{name}' is used twice (also at {'.'.join(map(str, seen[name]))}); "
+                "every explorer agent needs its own name",
                 path + ("name",),
             )
         seen[name] = path
@@ -227,7 +228,7 @@ def roster_spec(spec: ExplorerSpec) -> ProtocolSpec:
     the explorer's own events. The explorer spec itself travels in the roster's `variables`.
     """
     outputs = role_outputs(spec)
-    roles = {
+    roles: dict[str, dict[str, Any]] = {
         role: {
             "kind": "judge" if role == JUDGE_ROLE else "speaker",
             "prompt": f"explorer_{role}",

@@ -150,7 +150,8 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
 def describe_validation_error(
     exc: ValidationError, field_names: list[str] | None = None
 ) -> tuple[tuple[str | int, ...], str]:
-    """The most useful error of a pydantic ValidationError, as (path, message); `field_names` for did-you-mean (default: the protocol spec's)."""
+    """The most useful error of a pydantic ValidationError, as (path, message);
+    `field_names` for did-you-mean (default: the protocol spec's)."""
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _clean_loc(error["loc"])
@@ -209,7 +210,8 @@ def resolve_spec_path(source: str | Path) -> Path:
     if path.exists():
         raise UserError(f"spec '{source}' is not a file")
     raise UserError(
-        f"spec file '{source}' not found{did_you_mean(path.stem, bundled, otherwise=';')} bundled specs: {', '.join(bundled)}"
+        f"spec file '{source}' not found{did_you_mean(path.stem, bundled, otherwise=';')} bundled specs: "
+        f"{', '.join(bundled)}"
     )
 
 

@@ -1,4 +1,5 @@
-"""Reports of a run for people: one self-contained HTML page (`moot report`) and a local viewer of the same page (`moot view`).
+"""Reports of a run for people: one self-contained HTML page (`moot report`)
+and a local viewer of the same page (`moot view`).
 
 Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
 """

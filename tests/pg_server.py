@@ -141,7 +141,8 @@ def fresh_database(server_url: str) -> Iterator[str]:
             # Client connections only: an autovacuum worker may be in the database too, and only a
             # superuser may end it (DROP DATABASE ends it by itself).
             admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
                 (name,),
             )
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')

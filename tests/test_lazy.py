@@ -81,7 +81,7 @@ def test_every_public_name_resolves_and_is_listed(package: str) -> None:
 def test_a_wrong_name_is_an_attribute_error_naming_the_package(package: str) -> None:
     module = importlib.import_module(package)
     with pytest.raises(AttributeError, match=f"^module '{package}' has no attribute 'no_such_name'$"):
-        module.no_such_name  # noqa: B018
+        _ = module.no_such_name
     assert not hasattr(module, "no_such_name")
 
 
@@ -137,7 +137,7 @@ def test_lazy_exports_imports_a_module_when_one_of_its_names_is_first_read(
         assert sample.Thing is sys.modules["lazy_sample.slow"].Thing
         assert vars(sample)["answer"] == 42
         with pytest.raises(AttributeError, match="module 'lazy_sample' has no attribute 'question'"):
-            sample.question  # noqa: B018
+            _ = sample.question
     finally:
         for name in ("lazy_sample", "lazy_sample.slow"):
             sys.modules.pop(name, None)

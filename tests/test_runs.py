@@ -143,7 +143,7 @@ def test_a_spec_in_run_json_that_does_not_validate_is_one_line(run_dir: Path) ->
     (run_dir / "run.json").write_text(json.dumps(manifest))
     run = moot.open_run(run_dir)
     with pytest.raises(UserError) as refused:
-        run.spec
+        _ = run.spec
     assert str(refused.value).startswith(f"{run_dir / 'run.json'}: its spec is not valid (rounds: ")
     assert "\n" not in str(refused.value)
 

@@ -109,7 +109,8 @@ class TraceWriter:
 
 
 def count_call(usage: UsageReport, call: ModelCall, prices: dict[str, tuple[float, float]]) -> None:
-    """Add a model call to a usage report: in total, per agent, role, model and conversation, with its cost when priced."""
+    """Add a model call to a usage report: in total, per agent, role, model and conversation,
+    with its cost when priced."""
     keys = (
         (usage.by_agent, call.agent or ""),
         (usage.by_role, call.role),

@@ -159,7 +159,7 @@ def choice_probabilities(
     """P(v) = softmax(U(v)) over `verdicts`."""
     utility = choice_utilities(params, verdicts, dilemma_id, own_previous, seen_prev, seen_within)
     weights = np.exp(utility - utility.max())
-    return dict(zip(verdicts, (weights / weights.sum()).tolist()))
+    return dict(zip(verdicts, (weights / weights.sum()).tolist(), strict=True))
 
 
 def simulate_debates(

@@ -44,7 +44,8 @@ meanwhile by swapping file descriptors, and two loads at once can leave them swa
 
 
 def engine_count() -> int:
-    """Instances of a local model that run requests side by side: `$MOOT_LOCAL_ENGINES`, else 2 (1 on a one-core machine).
+    """Instances of a local model that run requests side by side: `$MOOT_LOCAL_ENGINES`,
+    else 2 (1 on a one-core machine).
 
     llama.cpp decodes on half the cores by default, so two instances keep every core busy; on two
     cores that doubles the requests served per second.

@@ -111,7 +111,7 @@ def recorded_failure(message: str) -> Exception:
     name, _, detail = message.partition(": ")
     failure = type(name, (Exception,), {})(detail) if detail else type(name, (Exception,), {})()
     if status is not None:
-        failure.status_code = status  # type: ignore[attr-defined]
+        failure.status_code = status
     return failure
 
 

@@ -47,7 +47,8 @@ def simulate_params(agent: AgentSpec) -> DebaterParams:
     data = agent.variables.get("simulate")
     if data is None:
         raise UserError(
-            f"model 'simulated' needs 'variables: {{simulate: {{...}}}}' on agent '{agent.name}' (fields: {', '.join(_FIELDS)})"
+            f"model 'simulated' needs 'variables: {{simulate: {{...}}}}' on agent '{agent.name}' "
+            f"(fields: {', '.join(_FIELDS)})"
         )
     if not isinstance(data, Mapping):
         raise UserError(f"{where} must be a mapping of {', '.join(_FIELDS)}, got {type(data).__name__}")

@@ -448,7 +448,8 @@ PROVIDERS_LINE = 3
     [
         (
             "localhost:8000/v1",
-            "providers.openai-compatible.base_url: Value error, base URL must start with http:// or https:// (got 'localhost:8000/v1')",
+            "providers.openai-compatible.base_url: Value error, base URL must start with http:// or https:// "
+            "(got 'localhost:8000/v1')",
         ),
         ("'ftp://gpu-1/v1'", "base URL must start with http:// or https://"),
         ("'http:///v1'", "base URL has no host"),

@@ -71,15 +71,22 @@ def test_same_seed_gives_the_same_reply():
 
 
 def test_specificity_judge_draws_a_tree_under_the_grammar():
-    """The claim-tree schema (a tuple per length) compiles to a llama.cpp grammar, and the reply is a tree of the argument's claims."""
+    """The claim-tree schema (a tuple per length) compiles to a llama.cpp grammar,
+    and the reply is a tree of the argument's claims."""
     from moot.protocols.outputs.specificity import specificity_output
 
     schema = specificity_output()
-    argument = "Honesty matters most, because a workplace runs on trust; if timesheets are falsified, honest colleagues cover the missing hours."
+    argument = (
+        "Honesty matters most, because a workplace runs on trust; if timesheets are falsified, "
+        "honest colleagues cover the missing hours."
+    )
     messages = [
         {
             "role": "system",
-            "content": "Draw the argument as a tree of claims: claim 1 is its thesis, every other claim supports an earlier one.",
+            "content": (
+                "Draw the argument as a tree of claims: claim 1 is its thesis, "
+                "every other claim supports an earlier one."
+            ),
         },
         {"role": "user", "content": f"The argument:\n{argument}"},
     ]
@@ -138,7 +145,8 @@ def test_a_bad_engine_count_is_one_line(monkeypatch, value):
 
 
 def test_instances_loading_at_once_leave_stdout_and_stderr_where_they_were(tmp_path):
-    """llama-cpp-python silences both streams while a model loads by swapping file descriptors; loads on two threads at once must not leave them swapped."""
+    """llama-cpp-python silences both streams while a model loads by swapping file descriptors;
+    loads on two threads at once must not leave them swapped."""
     import os
     import subprocess
     import sys

@@ -134,8 +134,12 @@ EXPECTED: dict[str, str] = {
     "spec_many_aliases.yaml": ":17: more than 1,000 aliases",
     "spec_max_tokens_string.yaml": ":10: agents[1].max_tokens: Input should be a valid integer (got '300')",
     "spec_missing_agent_name.yaml": ":10: agents[1].name: missing required key 'name'",
-    "spec_missing_prompt_template.yaml": ":13: roles.debater.prompt: prompt template 'debatr' is unknown; did you mean 'debater'?",
-    "spec_misspelled_agent_key.yaml": ":10: agents[1].temprature: unknown key 'temprature'; did you mean 'temperature'?",
+    "spec_missing_prompt_template.yaml": (
+        ":13: roles.debater.prompt: prompt template 'debatr' is unknown; did you mean 'debater'?"
+    ),
+    "spec_misspelled_agent_key.yaml": (
+        ":10: agents[1].temprature: unknown key 'temprature'; did you mean 'temperature'?"
+    ),
     "spec_misspelled_role_key.yaml": ":14: roles.debater.outptu: unknown key 'outptu'; did you mean 'output'?",
     "spec_misspelled_top_key.yaml": ":8: agnets: unknown key 'agnets'; did you mean 'agents'?",
     "spec_negative_rounds.yaml": ":5: rounds: Input should be greater than or equal to 1 (got -1)",
@@ -165,7 +169,9 @@ EXPECTED: dict[str, str] = {
     "spec_rounds_boolean.yaml": ":5: rounds: Input should be a valid integer (got True)",
     "spec_rounds_string.yaml": ":5: rounds: Input should be a valid integer (got '3')",
     "spec_stop_on_field_no_role_outputs.yaml": ":7: stop[0].consensus: consensus field 'conceded' is unknown",
-    "spec_stop_on_misspelled_field.yaml": ":7: stop[0].consensus: consensus field 'verdikt' is unknown; did you mean 'verdict'?",
+    "spec_stop_on_misspelled_field.yaml": (
+        ":7: stop[0].consensus: consensus field 'verdikt' is unknown; did you mean 'verdict'?"
+    ),
     "spec_template_attr_filter_private.yaml": (
         ":13: roles.debater.prompt: template breaks a sandbox rule: access to attribute '__class__' of 'dict' object "
         "is unsafe."
@@ -267,7 +273,9 @@ EXPECTED: dict[str, str] = {
         "characters"
     ),
     "spec_undefined_template_variable.yaml": ":13: roles.debater.prompt: template uses an undefined variable",
-    "spec_unknown_output_schema.yaml": ":14: roles.debater.output: output schema 'verdikt' is unknown; did you mean 'verdict'?",
+    "spec_unknown_output_schema.yaml": (
+        ":14: roles.debater.output: output schema 'verdikt' is unknown; did you mean 'verdict'?"
+    ),
     "spec_unknown_provider.yaml": ":3: model: model provider 'opnai' is unknown; did you mean 'openai'?",
     "spec_unknown_provider_settings.yaml": ":4: providers.opnai: provider 'opnai' is unknown; did you mean 'openai'?",
     "spec_unknown_study.yaml": ":3: study: Value error, study 'deliberaton' is unknown; did you mean 'deliberation'?",
@@ -320,7 +328,9 @@ EXPECTED: dict[str, str] = {
     "cli_run_model_empty.args": "argument --model: expected a model as [AGENT=]PROVIDER:MODEL, got an empty value",
     "cli_run_model_for_agent_empty.args": "--model 'alice=': names no model",
     "cli_run_model_unknown_agent.args": "agent 'zed' is unknown",
-    "cli_run_model_unknown_provider.args": "--model 'opnai:gpt-4o': model provider 'opnai' is unknown; did you mean 'openai'?",
+    "cli_run_model_unknown_provider.args": (
+        "--model 'opnai:gpt-4o': model provider 'opnai' is unknown; did you mean 'openai'?"
+    ),
     "cli_run_orders_unknown.args": "argument --orders: invalid choice: 'bogus'",
     "cli_run_out_is_a_file.args": "--out '{file}' is a file; name a folder to create",
     "cli_run_out_under_a_file.args": "--out '{file}/run': '{file}' is a file, not a folder",

@@ -54,9 +54,8 @@ def test_replay_and_export(tmp_path, capsys):
     capsys.readouterr()
     assert main(["replay", str(run), "--out", str(tmp_path / "again")]) == 0
     out = capsys.readouterr().out
-    assert (
-        out
-        == f"ok: {run}: 2 conversations, 10 messages, decisions and stops replayed identically in {tmp_path / 'again'}\n"
+    assert out == (
+        f"ok: {run}: 2 conversations, 10 messages, decisions and stops replayed identically in {tmp_path / 'again'}\n"
     )
     assert (
         main(

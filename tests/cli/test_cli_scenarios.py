@@ -72,7 +72,8 @@ TRUTH = {row["id"]: row for row in FILE["scenarios"]}
 
 
 def _rater(messages, context):
-    """Rates from the truth of the scenario (looked up by id): 'dull' gets realism 1 and a wrong type; 'mute' never parses."""
+    """Rates from the truth of the scenario (looked up by id): 'dull' gets realism 1 and a wrong type;
+    'mute' never parses."""
     row = TRUTH[context.scenario_id]
     if row["id"] == "mute":
         return "five out of five"

@@ -1,4 +1,5 @@
-"""`verify_run` (`moot.graphs.audit`): a sound run verifies; visibility leaks and withheld messages are reported per turn."""
+"""`verify_run` (`moot.graphs.audit`): a sound run verifies;
+visibility leaks and withheld messages are reported per turn."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def test_a_message_that_copies_the_scenario_title_is_not_a_leak(tmp_path: Path) 
 
 
 def test_a_message_said_after_a_turn_began_is_not_a_leak_of_its_prompt(tmp_path: Path) -> None:
-    """Synchronous: bob's prompt was built before alice spoke; her reply repeats a sentence of his prompt, and is recorded before his call ends."""
+    """Synchronous: bob's prompt was built before alice spoke; her reply repeats a sentence of his prompt,
+    and is recorded before his call ends."""
     phrase = "honesty keeps a family together"
     spec = debate_spec(
         {"alice": [verdict("NTA", phrase)], "bob": [verdict("YTA", "bob says the poster was rude")]},
@@ -106,7 +108,8 @@ def test_a_message_said_after_a_turn_began_is_not_a_leak_of_its_prompt(tmp_path:
 
 
 def test_a_reply_that_repeats_its_own_prompt_is_not_a_leak(tmp_path: Path) -> None:
-    """Both prompts show the same line and alice's reply repeats it; recorded as a cached round is, bob's turn begins after her reply."""
+    """Both prompts show the same line and alice's reply repeats it; recorded as a cached round is,
+    bob's turn begins after her reply."""
     line = "Action 1: keep the peace at home"
     spec = debate_spec(
         {"alice": [verdict("NTA", line)], "bob": [verdict("YTA", "bob says the poster was rude")]},
@@ -169,7 +172,8 @@ def test_a_view_hiding_earlier_speakers_from_round_robin_is_withheld(
 
 
 def test_a_prompt_quoting_a_hidden_message_is_a_leak(tmp_path: Path) -> None:
-    """Copy bob's round-1 explanation into alice's round-2 prompt (her role shows no history) and re-chain every hash."""
+    """Copy bob's round-1 explanation into alice's round-2 prompt (her role shows no history)
+    and re-chain every hash."""
     run_dir = run(
         tmp_path, turns="synchronous", roles={"debater": {"prompt": "debater", "output": "verdict", "history": "none"}}
     )
@@ -185,7 +189,8 @@ def test_a_prompt_quoting_a_hidden_message_is_a_leak(tmp_path: Path) -> None:
     target = rewritten_copy(run_dir, tmp_path / "forged", events)
     lines = [p.line() for p in verify_run(target).problems]
     assert lines == [
-        f"leak at seq {call.seq}: conversation {conversation} round 2 agent alice: the prompt of model call attempt 0 shows hidden message r1:bob"
+        f"leak at seq {call.seq}: conversation {conversation} round 2 agent alice: "
+        "the prompt of model call attempt 0 shows hidden message r1:bob"
     ]
 
 

@@ -58,7 +58,8 @@ def test_a_scripted_run_replays_identically(tmp_path: Path) -> None:
     report = replay_run(original, out=tmp_path / "again")
     assert report.ok, report.lines()
     assert report.lines() == [
-        f"ok: {original}: 2 conversations, 14 messages, decisions and stops replayed identically in {tmp_path / 'again'}"
+        f"ok: {original}: 2 conversations, 14 messages, decisions and stops replayed identically in "
+        f"{tmp_path / 'again'}"
     ]
     assert transcript(tmp_path / "again") == transcript(original)
     assert all(c.model == f"replay:{original.resolve()}" for c in events_of(tmp_path / "again", "model_call"))

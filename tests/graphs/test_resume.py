@@ -281,6 +281,8 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
                 number: int,
                 process: subprocess.Popen[str] = process,
                 kill_at: int | None = kill_at,
+                started: float = started,
+                killed_after: list[float] = killed_after,
             ) -> None:
                 if number == kill_at:
                     killed_after.append(time.monotonic() - started)
@@ -312,7 +314,8 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
     assert all(trial["in_flight"] >= 1 for trial in trials)
     for index, trial in enumerate(trials):
         print(
-            f"\nkill trial {index}: SIGKILL at model request {trial['request']} of its process ({trial['after_s']} s after it started),"
+            f"\nkill trial {index}: SIGKILL at model request {trial['request']} of its process "
+            f"({trial['after_s']} s after it started),"
             f" {trial['in_flight']} conversations in flight, verify said {trial['verify']},"
             f" {trial['again']} calls made again on resume"
         )

@@ -123,7 +123,9 @@ def test_history_setting_limits_earlier_rounds(tmp_path):
 
 
 def test_judge_decides_after_each_round_and_can_stop_the_conversation(tmp_path):
-    decision = lambda conceded: json.dumps({"conceded": conceded, "reason": "r"})  # noqa: E731
+    def decision(conceded: bool) -> str:
+        return json.dumps({"conceded": conceded, "reason": "r"})
+
     spec = {
         "name": "concession",
         "model": "scripted",

@@ -107,7 +107,7 @@ def test_ucb_selection_on_a_fixed_reward_sequence():
     rewards = [0.9, 0.5, 0.1]
     counts, sums, picks = [0, 0, 0], [0.0, 0.0, 0.0], []
     for _ in range(8):
-        means = [s / n if n else 0.0 for s, n in zip(sums, counts)]
+        means = [s / n if n else 0.0 for s, n in zip(sums, counts, strict=True)]
         arm = ucb_select_arms(counts, means, exploration=0.5)
         picks.append(arm)
         counts[arm] += 1

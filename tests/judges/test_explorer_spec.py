@@ -13,6 +13,7 @@ from moot.judges.explorer import compile_explorer_loaded
 from moot.overrides import override_models
 from moot.protocols.explorer import ExplorerSpec
 from moot.protocols.loader import load_spec
+from moot.scenarios.topics import load_topics, parse_topics_text, valuebench_topics_csv, yes_no_question_text
 
 register_responder("explorer_spec_any", lambda messages, context: "{}")
 
@@ -136,8 +137,6 @@ def test_the_bundled_explorer_validates():
 
 
 # --- seed topics --------------------------------------------------------------------------------
-
-from moot.scenarios.topics import load_topics, parse_topics_text, valuebench_topics_csv, yes_no_question_text  # noqa: E402
 
 VALUEBENCH_ROWS = [
     ("PVQ40", "It is important to him to be rich.", "Power", "Is it important for me to be rich?"),

@@ -44,7 +44,7 @@ def request(server: ViewerServer, path: str, host: str | None, method: str = "GE
         connection.putheader("Host", host)
     connection.endheaders()
     response = connection.getresponse()
-    response.body = response.read()  # type: ignore[attr-defined]
+    response.body = response.read()  # type: ignore[attr-defined]  # the body travels with its response
     connection.close()
     return response
 
