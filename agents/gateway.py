@@ -179,7 +179,7 @@ class ModelGateway:
                 )
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - every client error is classified and recorded
+            except Exception as exc:  # every client error is classified and recorded
                 failure = classify(exc)
                 route.failed(failure.kind)  # a balanced client never sees the timeout above
                 failure_kinds.append(failure.kind)

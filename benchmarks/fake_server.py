@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fakes import llm_server  # noqa: E402 - needs the tests folder on the path
+from fakes import llm_server  # needs the tests folder on the path
 
 # The handler writes the headers and the body in two sends; with Nagle's algorithm on, the body
 # waits for the client's delayed ACK (about 40 ms), which would swamp a "0 ms" latency.

@@ -117,7 +117,7 @@ async def _play(
         return _failed(worker, ctx, emit, exc.kind, exc.message)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a bug in one conversation must not end the run
+    except Exception as exc:  # a bug in one conversation must not end the run
         return _failed(worker, ctx, emit, "internal", f"{type(exc).__name__}: {exc}")
     emit(
         Stopped(

@@ -423,7 +423,7 @@ class RayExecutor:
                     load[index] -= 1
                     try:
                         report = future.result()
-                    except Exception as exc:  # noqa: BLE001 - any failure of a task ends the run, said in one line
+                    except Exception as exc:  # any failure of a task ends the run, said in one line
                         what = f"conversation {unit.id}" if unit.conversations == (unit.id,) else f"unit '{unit.id}'"
                         raise UserError(
                             f"{what} was lost on the Ray cluster ({_failure_line(exc, ray)});"

@@ -237,7 +237,9 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         """`str.format` is not offered (its widths can build any size); the `format` filter is."""
         return None
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - jinja2's own names: no keyword of the call can clash
+    def call(
+        __self, __context: Any, __obj: Any, *args: Any, **kwargs: Any
+    ) -> Any:  # jinja2's own names: no keyword of the call can clash
         """Call within the budget: counted, nested at most `max_call_depth` deep, its result charged."""
         budget = current_budget()
         if getattr(__obj, "__self__", None) is __self and getattr(__obj, "__name__", "") in _HELPERS:

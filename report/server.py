@@ -90,7 +90,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
     _policy: str = API_POLICY
     """The Content-Security-Policy of the response being sent."""
 
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+    def do_GET(self) -> None:  # the name http.server dispatches to
         """Route a GET request (refused unless addressed to the viewer by one of its local names)."""
         self._policy = API_POLICY
         host = (self.headers.get("Host") or "").strip().lower()
@@ -146,7 +146,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the signature http.server calls)
+    def log_message(self, format: str, *args: Any) -> None:  # the signature http.server calls
         """Requests are not logged: the terminal shows only the address and how to stop."""
 
 

@@ -332,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60  # idle keep-alive connections end after a minute
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's name
         """Keep test output quiet."""
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -372,12 +372,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routing ----------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:  # the stdlib's name
         """Record and refuse: the fake serves model calls only."""
         self.server.fake._admit(RecordedRequest("GET", self.path, self._headers(), None, None, "not_found"))
         self._send_json(404, {"error": {"message": f"no route for GET {self.path}", "type": "not_found_error"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:  # the stdlib's name
         """Serve a chat completion or a message, with this request's fault."""
         fake = self.server.fake
         body = self._read_body()
