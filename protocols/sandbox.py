@@ -237,9 +237,8 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         """`str.format` is not offered (its widths can build any size); the `format` filter is."""
         return None
 
-    def call(
-        __self, __context: Any, __obj: Any, *args: Any, **kwargs: Any
-    ) -> Any:  # jinja2's own names: no keyword of the call can clash
+    # The parameters keep jinja2's own double-underscore names: no keyword of the call can clash with them.
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """Call within the budget: counted, nested at most `max_call_depth` deep, its result charged."""
         budget = current_budget()
         if getattr(__obj, "__self__", None) is __self and getattr(__obj, "__name__", "") in _HELPERS:
