@@ -170,8 +170,11 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
         for message_id, (round_, speaker, _) in said.items():
             if role_of[speaker] not in allowed_roles:
                 continue
-            if round_ == turn.round and speaker in earlier or round_ < turn.round and (
-                role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1)
+            if (
+                round_ == turn.round
+                and speaker in earlier
+                or round_ < turn.round
+                and (role.history == "full" or (role.history == "last_round" and round_ == turn.round - 1))
             ):
                 expected.append(message_id)
         if role.kind == "judge" and role.per == "message":

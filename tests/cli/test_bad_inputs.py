@@ -186,7 +186,8 @@ EXPECTED: dict[str, str] = {
     ),
     "spec_stop_majority_share_half.yaml": ":7: stop[0].majority.share: Input should be greater than 0.5 (got 0.5)",
     "spec_stop_min_rounds_beyond_limit.yaml": (
-        ":7: stop[0].min_rounds: min_rounds 3 is more than the round limit (2): the rules it holds back could never fire"
+        ":7: stop[0].min_rounds: min_rounds 3 is more than the round limit (2): the rules it holds back could"
+        " never fire"
     ),
     "spec_stop_min_rounds_in_any.yaml": (
         ":7: stop[0].any[0].min_rounds: min_rounds inside `any` would stop the conversation by itself"
