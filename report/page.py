@@ -26,6 +26,7 @@ import jinja2
 
 from moot.analysis.analyze import ANALYSIS_FOLDER
 from moot.analysis.outputs import METRICS_FILE, AnalysisIndex
+from moot.report.protocol_view import ProtocolView, protocol_view
 from moot.trace.manifest import RunManifest
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -126,14 +127,17 @@ def render_page(
     source: PageSource,
     data: dict[str, Any] | None = None,
     default_tab: Literal["conversations", "findings"] = "conversations",
+    protocol: ProtocolView | None = None,
 ) -> RenderedPage:
     """The HTML page of a run, with its Content-Security-Policy.
 
-    `source="embedded"` puts `data` (`summaries`; `search` texts, `details` and `scenarios` texts by
-    id) in the page; `source="api"` makes the browser fetch conversations from the viewer's `/api/` routes.
+    `source="embedded"` puts `data` (`facets`, `summaries`; `search` texts, `details` and `scenarios`
+    texts by id) in the page; `source="api"` makes the browser fetch conversations from the viewer's
+    `/api/` routes. `protocol`: the run's protocol, read from the manifest when not given.
     """
     folder, index = analysis if analysis else (None, None)
-    config = {"source": source, "default_tab": default_tab}
+    protocol = protocol or protocol_view(manifest.spec, manifest.protocol)
+    config = {"source": source, "default_tab": default_tab, "protocol": protocol.to_json()}
     script, style = _inline(STATIC / "app.js"), _inline(STATIC / "app.css")
     html = (
         _environment()
