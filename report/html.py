@@ -47,7 +47,7 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         "summaries": [s.to_json() for s in builder.summaries()],
         "search": {s.id: s.search for s in builder.summaries()},
         "scenarios": builder.scenario_texts,
-        "details": conversation_details(events),
+        "details": conversation_details(events, protocol),
     }
     page = render_page(
         manifest,

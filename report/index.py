@@ -80,7 +80,7 @@ class RunIndex:
         """The full view of one conversation, None when the run has no such conversation."""
         with self._lock:
             events = list(self._store.events(conversation_id))
-        return conversation_detail(events)
+        return conversation_detail(events, self.protocol)
 
     def close(self) -> None:
         """Release the trace."""

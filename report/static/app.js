@@ -494,7 +494,7 @@
 
 
   /* The round's messages in the steps of the round graph: a step's speakers side by side (wrapping into rows),
-   * an arrow between one step and the next; messages of agents outside the steps come last, side by side. */
+   * an arrow before each step that follows another; messages of agents outside the steps come last, side by side. */
   function renderRound(c, r, previous) {
     var byAgent = {};
     r.messages.forEach(function (m) { byAgent[m.agent] = m; });
@@ -506,14 +506,13 @@
     });
     var rest = r.messages.filter(function (m) { return !placed[m.agent]; });
     if (rest.length) { groups.push(rest); }
-    var steps = [];
-    groups.forEach(function (messages, index) {
-      if (index) {
-        var before = groups[index - 1].map(function (m) { return m.agent; }).join(', ');
-        steps.push(el('div', { 'class': 'arrow', 'aria-hidden': 'true', title: 'after ' + before, 'data-after': before }, '→'));
-      }
-      steps.push(el('div', { 'class': 'step', style: '--k: ' + messages.length, 'data-agents': messages.map(function (m) { return m.agent; }).join(' ') },
-        messages.map(function (m) { return renderMessage(c, r, m, previous); })));
+    var steps = groups.map(function (messages, index) {
+      var before = index ? groups[index - 1].map(function (m) { return m.agent; }).join(', ') : '';
+      // The arrow stands at the head of the step that follows, so that it wraps with it.
+      return el('div', { 'class': 'step-group', style: '--k: ' + messages.length },
+        index ? el('div', { 'class': 'arrow', 'aria-hidden': 'true', title: 'after ' + before, 'data-after': before }, '→') : null,
+        el('div', { 'class': 'step', 'data-agents': messages.map(function (m) { return m.agent; }).join(' ') },
+          messages.map(function (m) { return renderMessage(c, r, m, previous); })));
     });
     return el('section', { 'class': 'round', 'data-round': r.round },
       el('div', { 'class': 'round-head' }, el('h4', { text: 'Round ' + r.round }), el('div', { 'class': 'rule' })),
