@@ -552,7 +552,7 @@
 
   function renderJudgement(j) {
     var parts = replyParts(j.role, j.parsed, j.content);
-    return el('div', { 'class': 'judgement', 'data-agent': j.agent },
+    return el('div', { 'class': 'judgement', 'data-agent': j.agent, 'data-about': j.about },
       el('span', { 'class': 'role', text: j.agent + ':' }), parts.head,
       j.parse_error ? el('span', { 'class': 'badge v-unparsed', title: j.parse_error, text: 'unparsed' }) : null,
       parts.blocks, parts.body);
@@ -579,7 +579,7 @@
 
   function renderDecision(c, r, d) {
     var parts = d.parsed ? replyParts(d.role, d.parsed, d.content) : { head: [], body: [el('div', { 'class': 'text raw', text: d.content })], blocks: [] };
-    return el('div', { 'class': 'decision', 'data-agent': d.agent },
+    return el('div', { 'class': 'decision', 'data-agent': d.agent, 'data-round': r.round },
       el('div', { 'class': 'head' }, el('b', { text: d.agent }), el('span', { 'class': 'role', text: d.role }), parts.head,
         d.parsed ? null : el('span', { 'class': 'badge v-unparsed', text: 'unparsed' })),
       parts.body, parts.blocks,
