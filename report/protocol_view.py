@@ -20,6 +20,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from moot.errors import SpecError, UserError
+from moot.graphs.stop import stop_rule
 from moot.graphs.turns import plan_round
 from moot.protocols.outputs.resolve import build_output_schema
 from moot.protocols.spec import ROUND_END, ROUND_START, ProtocolSpec
@@ -97,6 +98,8 @@ class ProtocolView:
     """The fields the stop rules compare, in the order the rules name them."""
     consensus_rule: bool = False
     """Whether a stop rule asks for a consensus (only then does the page offer a consensus filter)."""
+    stop_kinds: list[str] = field(default_factory=list)
+    """The kinds of reason its stop rules can give (a stop reason is one of them, then its values in brackets)."""
     problem: str | None = None
     """Why the spec could not be read, when it could not."""
 
@@ -156,6 +159,7 @@ class ProtocolView:
             "after": self.after,
             "compared": [asdict(c) for c in self.compared],
             "consensus_rule": self.consensus_rule,
+            "stop_kinds": self.stop_kinds,
             "outcome_fields": [asdict(item) for item in self.outcome_fields()],
             "primary_field": self.primary_field(),
             "marked_fields": self.marked_fields(),
@@ -241,4 +245,5 @@ def protocol_view(spec: Mapping[str, Any], name: str = "") -> ProtocolView:
         after=after,
         compared=compared,
         consensus_rule=consensus,
+        stop_kinds=stop_rule(checked).kinds(),
     )

@@ -132,7 +132,8 @@ def facets_summaries(summaries: list[ConversationSummary], protocol: ProtocolVie
     """The values each filter can take, with how many conversations have them.
 
     `scenarios` holds `[id, title, count]`; the others `[value, count]`; scenarios and orders in
-    order of first appearance, outcomes, stops and final values by count, rounds ascending.
+    order of first appearance, outcomes and final values by count, rounds ascending; `stops` holds
+    every kind of reason the protocol can give, in its order, then the others seen (`failed`, `running`).
     `finals` holds `[field, [[value, count], ...]]` for each enum or boolean field of the protocol.
     `consensus` is there only when a stop rule asks for a consensus (without a readable protocol:
     when a conversation stopped on one).
@@ -159,6 +160,8 @@ def facets_summaries(summaries: list[ConversationSummary], protocol: ProtocolVie
         for name, counter in finals.items():
             counter[s.finals.get(name, "-")] += 1
     readable = protocol is not None and protocol.readable
+    # every reason the protocol can give (those that never came too), then the others seen (failures, running)
+    stop_kinds = protocol.stop_kinds if protocol and readable else [kind for kind, _ in stops.most_common()]
     with_consensus = protocol.consensus_rule if protocol and readable else consensus["yes"] > 0
     return {
         "total": len(summaries),
@@ -166,7 +169,8 @@ def facets_summaries(summaries: list[ConversationSummary], protocol: ProtocolVie
         "orders": [[key, n] for key, n in orders.items()],
         "outcomes": [[label, n] for label, n in outcomes.most_common()],
         "rounds": [[r, rounds[r]] for r in sorted(rounds)],
-        "stops": [[kind, n] for kind, n in stops.most_common()],
+        "stops": [[kind, stops[kind]] for kind in stop_kinds]
+        + [[k, n] for k, n in stops.items() if k not in stop_kinds],
         "finals": [[name, [[value, n] for value, n in counter.most_common()]] for name, counter in finals.items()],
         "consensus": [[k, consensus[k]] for k in ("yes", "no")] if with_consensus else None,
         "errors": [[k, errors[k]] for k in ("yes", "no")],
