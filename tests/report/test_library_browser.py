@@ -229,3 +229,57 @@ def test_the_run_tab_draws_the_protocol_and_its_visibility(driver, library_page)
     rows = driver.find_elements("css selector", "#panel-run table.visibility tbody tr")
     assert [row.find_element("css selector", "td").text for row in rows] == [agent.name for agent in spec.agents]
     assert console_errors(driver) == []
+
+
+def crowd_spec(count: int, turns: str) -> dict:
+    """A one-round debate of `count` scripted agents with long replies (one of them a long unbroken word)."""
+    verdicts = ("NTA", "YTA", "NAH", "ESH", "INFO")
+    agents = [
+        {
+            "name": f"speaker_{index:02d}",
+            "role": "debater",
+            "script": [
+                json.dumps(
+                    {
+                        "verdict": verdicts[index % len(verdicts)],
+                        "explanation": ("a" * 120 if index == 0 else "")
+                        + f" Speaker {index} explains the verdict at some length, " * 4,
+                    }
+                )
+            ],
+        }
+        for index in range(count)
+    ]
+    return {
+        "name": f"crowd_{turns}_{count}",
+        "model": "scripted",
+        "turns": turns,
+        "rounds": 1,
+        "agents": agents,
+        "roles": {"debater": {"prompt": "debater", "output": "verdict"}},
+    }
+
+
+@pytest.mark.parametrize("turns", ["synchronous", "round_robin"])
+@pytest.mark.parametrize("count", [2, 7, 12])
+def test_rounds_of_2_to_12_agents_wrap_instead_of_scrolling_sideways(driver, tmp_path_factory, count, turns):
+    run_dir = tmp_path_factory.mktemp("crowd") / "run"
+    moot.run(crowd_spec(count, turns), [{"id": "s1", "title": "A crowd", "text": "A post."}], out=run_dir, cache=None)
+    for url in page_of("report", run_dir, tmp_path_factory):
+        driver.get(url)
+        driver.find_element("css selector", "[data-tab=conversations]").click()
+        wait_for(driver, lambda d: d.find_elements("css selector", "#conv-list .conv"))[0].click()
+        messages = wait_for(driver, lambda d: d.find_elements("css selector", ".conversation .msg"))
+        assert len(messages) == count
+        layout = driver.execute_script(ROUNDS_LAYOUT)
+        assert layout["page"][0] <= layout["page"][1]
+        (round_view,) = layout["rounds"]
+        assert round_view["overflow"] <= 0 and all(group["overflow"] <= 0 for group in round_view["groups"])
+        widths = [m.size["width"] for m in messages]
+        assert min(widths) >= 190, f"cards squeezed to {min(widths)} px"
+        tops = sorted({m.location["y"] for m in messages})
+        assert 1 < len(tops) <= count if count > 4 else len(tops) == 1  # many agents wrap into rows; few share one
+        arrows = driver.find_elements("css selector", ".conversation .arrow")
+        assert len(arrows) == (count - 1 if turns == "round_robin" else 0)
+        screenshot(driver, f"crowd-{turns}-{count}")
+    assert console_errors(driver) == []
