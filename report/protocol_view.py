@@ -127,7 +127,8 @@ class ProtocolView:
         enum or boolean field."""
         names = [item.name for item in self.outcome_fields()]
         compared = [c.field for c in self.compared if c.field in names]
-        return (compared or names or [None])[0]
+        candidates = compared or names
+        return candidates[0] if candidates else None
 
     def marked_fields(self) -> list[str]:
         """The fields whose changes from one round to the next are marked: those a stop rule compares, else every
