@@ -150,3 +150,8 @@ def test_final_values_are_the_majority_of_the_last_round(library_run):
 def test_a_builder_without_a_readable_protocol_reads_outcomes_from_the_replies():
     builder = SummaryBuilder(protocol_view({"name": "big"}))
     assert builder.protocol is None
+
+
+def test_url_parameters_filter_on_final_values_and_stop_reasons():
+    query = ListQuery.from_params({"final.stance": "for", "final.settled": "", "stop": "max rounds"})
+    assert (query.finals, query.stop) == ((("stance", "for"),), "max rounds")
