@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from moot.graphs.audit import verify_run
     from moot.graphs.compiler import CompiledProtocol, compile_protocol
     from moot.graphs.conformance import ConformanceReport, check_conformance
+    from moot.graphs.drawing import (
+        VisibilityRow,
+        protocol_dot,
+        protocol_mermaid,
+        protocol_svg,
+        protocol_text,
+        speaker_edges,
+        speaking_order,
+        visibility_table,
+    )
     from moot.graphs.executor import Executor, LocalExecutor, executor_named
     from moot.graphs.program import Program, ProgramCatalog, RunResult, WorkUnit
     from moot.graphs.replay import ReplayReport, replay_run
@@ -34,6 +44,16 @@ else:
             "moot.graphs.audit": ("verify_run",),
             "moot.graphs.compiler": ("CompiledProtocol", "compile_protocol"),
             "moot.graphs.conformance": ("ConformanceReport", "check_conformance"),
+            "moot.graphs.drawing": (
+                "VisibilityRow",
+                "protocol_dot",
+                "protocol_mermaid",
+                "protocol_svg",
+                "protocol_text",
+                "speaker_edges",
+                "speaking_order",
+                "visibility_table",
+            ),
             "moot.graphs.executor": ("Executor", "LocalExecutor", "executor_named"),
             "moot.graphs.replay": ("ReplayReport", "replay_run"),
             "moot.graphs.program": ("Program", "ProgramCatalog", "RunResult", "WorkUnit"),
@@ -58,14 +78,22 @@ __all__ = [
     "RunResult",
     "RunSession",
     "TranscriptMessage",
+    "VisibilityRow",
     "WorkUnit",
     "check_conformance",
     "compile_protocol",
     "executor_named",
     "plan_round",
     "prepare_run_dir",
+    "protocol_dot",
+    "protocol_mermaid",
+    "protocol_svg",
+    "protocol_text",
     "replay_run",
     "resume_async",
     "run_async",
+    "speaker_edges",
+    "speaking_order",
     "verify_run",
+    "visibility_table",
 ]

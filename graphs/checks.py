@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -244,17 +245,80 @@ def check_round_graph(spec: ProtocolSpec) -> None:
     if not nx.is_directed_acyclic_graph(graph):
         cycle = " -> ".join(edge[0] for edge in nx.find_cycle(graph))
         raise SpecError(f"the round graph has a cycle: {cycle}", path)
+    if not any(name in graph for name in speakers):
+        raise SpecError("the round graph holds no speaker: no edge leads from 'start' to an agent", path)
     reachable = nx.descendants(graph, ROUND_START)
     for name in speakers:
+        if name not in graph:
+            continue  # in no edge: it never speaks, which `spec_warnings` says
         if name not in reachable:
             raise SpecError(f"agent '{name}' is unreachable from '{ROUND_START}'", path)
         if not nx.has_path(graph, name, ROUND_END):
             raise SpecError(f"agent '{name}' has no path to '{ROUND_END}': the round has no exit from it", path)
 
 
+def check_visibility(spec: ProtocolSpec) -> None:
+    """A role's `sees` matches some agent; a judge's matches a speaker, or it would judge an empty view.
+
+    `sees: []` says on purpose that a role sees no message (the explorer's roles are shown what they need otherwise).
+    """
+    used = {agent.role for agent in spec.agents}
+    speaker_roles = {agent.role for agent in spec.speakers()}
+    for name, role in spec.roles.items():
+        if not role.sees or name not in used:
+            continue
+        path = ("roles", name, "sees")
+        seen = ", ".join(role.sees)
+        if not used & set(role.sees):
+            raise SpecError(f"role '{name}' ({role.kind}) sees {seen}, which no agent has: it would see nothing", path)
+        if role.kind == "judge" and not speaker_roles & set(role.sees):
+            raise SpecError(
+                f"role '{name}' is a judge that sees {seen}, which no speaker has: it would judge an empty view;"
+                f" speaker roles: {', '.join(sorted(speaker_roles))}",
+                path,
+            )
+
+
+@dataclass(frozen=True)
+class SpecWarning:
+    """Something in a spec that runs but is likely a mistake: a message and where it is."""
+
+    message: str
+    path: tuple[str | int, ...]
+
+
+def spec_warnings(spec: ProtocolSpec) -> list[SpecWarning]:
+    """What a checked spec holds that does nothing: roles no agent has, speakers the round graph never reaches,
+    roles named in a `sees` that no agent has."""
+    warnings: list[SpecWarning] = []
+    used = {agent.role for agent in spec.agents}
+    for name, role in spec.roles.items():
+        if name not in used:
+            warnings.append(SpecWarning(f"role '{name}' is used by no agent", ("roles", name)))
+        elif role.sees:
+            for seen in role.sees:
+                if seen not in used:
+                    warnings.append(
+                        SpecWarning(f"role '{name}' sees role '{seen}', which no agent has", ("roles", name, "sees"))
+                    )
+    if isinstance(spec.turns, CustomTurns):
+        graph = plan_round(spec, tuple(agent.name for agent in spec.speakers())).graph
+        for index, agent in enumerate(spec.agents):
+            if agent.name not in graph:
+                warnings.append(
+                    SpecWarning(
+                        f"agent '{agent.name}' (a speaker, role '{agent.role}') is in no edge of the round graph:"
+                        " it is never reached and never speaks",
+                        ("agents", index),
+                    )
+                )
+    return warnings
+
+
 def check_spec(spec: ProtocolSpec) -> dict[str, OutputSchema | None]:
     """Run every check; return the roles' output schemas."""
     check_agents(spec)
+    check_visibility(spec)
     schemas = output_schemas(spec)
     check_stop_rules(spec, schemas)
     check_round_graph(spec)

@@ -166,7 +166,8 @@ def build_graph(protocol: CompiledProtocol, plan: RoundPlan) -> Any:
     builder.add_node(ROUND_START_NODE, round_start)
     builder.add_node(ROUND_END_NODE, make_round_end(protocol.rule))
     for agent in spec.agents:
-        builder.add_node(agent.name, make_agent_node(spec, agent, protocol.schemas[agent.role]))
+        if agent.name in plan.graph:  # a speaker in no edge of a custom round graph never speaks (a warning)
+            builder.add_node(agent.name, make_agent_node(spec, agent, protocol.schemas[agent.role]))
     rename = {ROUND_START: ROUND_START_NODE, ROUND_END: ROUND_END_NODE}
     for node in plan.graph.nodes:
         if node == ROUND_START:

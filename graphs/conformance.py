@@ -188,8 +188,12 @@ def _check_conversation(spec: ProtocolSpec, conversation_id: str, events: list[E
         if not calls:
             _fail(f"{conversation_id} round {turn.round} agent {agent}: no model call")
         prompt = "\n".join(m.content for m in calls[0].messages)
+        # A hidden message whose text is also a visible one's (a speaker repeating itself) cannot be told apart.
+        shown = {said[m][2].strip() for m in turn.visible if m in said}
         for message_id, (_, _, content) in said.items():
             marker = content.strip()
+            if marker in shown:
+                continue
             if marker and marker in prompt and message_id not in turn.visible and said[message_id][1] != agent:
                 _fail(
                     f"{conversation_id} round {turn.round} agent {agent}: the prompt shows hidden message {message_id}"

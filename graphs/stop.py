@@ -282,7 +282,8 @@ class Decision(StopCondition):
         return [f"{self._who()} decided {self.field} = {self.equals}"]
 
     def describe(self) -> str:
-        return f"{self._who()} decide {self.field} = {self.equals}"
+        verb = "decides" if isinstance(self.agent, str) else "decide"
+        return f"{self._who()} {verb} {self.field} = {self.equals}"
 
 
 def _same(value: Any, expected: Any) -> bool:

@@ -20,8 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from moot.errors import SpecError, UserError, unknown_name
+from moot.errors import SpecError, UserError, format_path, unknown_name
+from moot.graphs.checks import spec_warnings
 from moot.graphs.compiler import CompiledProtocol, compile_protocol
+from moot.graphs.drawing import protocol_dot, protocol_mermaid, protocol_svg, protocol_text
 from moot.graphs.program import Program, Reopening, RunOptions
 from moot.graphs.replay import ReplayReport, replay_scenarios, replay_spec
 from moot.graphs.replay import replay_run as replay_with
@@ -30,12 +32,21 @@ from moot.judges.arguments import ARGUMENTS_PASS, rebuild_arguments_pass
 from moot.judges.explorer import compile_explorer_loaded, prepare_explorer, rebuild_explorer
 from moot.judges.posthoc import VALUES_PASS, rebuild_values_pass
 from moot.protocols.explorer import EXPLORER_KIND, is_explorer_roster
-from moot.protocols.loader import PROTOCOL_KIND, LoadedSpec, describe_validation_error
+from moot.protocols.loader import PROTOCOL_KIND, LoadedSpec, describe_validation_error, locate
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
 from moot.scenarios.cooperation import first_base_scenarios
 from moot.trace.events import Event
 from moot.trace.manifest import MANIFEST_FILE, PassRecord, RunManifest
+
+
+def draw_diagram(program: Program, form: str) -> str:
+    """A program's own diagram: mermaid, then (for `text`) its turn order or agents."""
+    if form == "text":
+        return f"{program.mermaid()}\n{program.draw()}\n"
+    if form == "mermaid":
+        return f"{program.mermaid()}\n"
+    raise UserError(f"--format {form} draws protocols; this is a {program.kind} spec: use text or mermaid")
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class ProgramKind:
     """Apply the run options, compile it, and load what it runs over."""
     rebuild: Callable[[Path, RunManifest, Reopening], tuple[Program, ScenarioSet]]
     """Build it again from a run's run.json, with the inputs the run had."""
+    draw: Callable[[Program, str], str] = draw_diagram
+    """Draw the compiled program in a format of `moot graph --format` (text, mermaid, svg, dot)."""
 
 
 # --- protocols -------------------------------------------------------------------------------------
@@ -69,7 +82,12 @@ def protocol_inputs(scenarios: Any, loaded: LoadedSpec, limit: int | None = None
         scenarios, base = loaded.spec.scenarios, loaded.base_dir
     else:
         base = None
-    if isinstance(scenarios, (str, Path)):
+    if isinstance(scenarios, (str, Path)) and base is not None:
+        try:
+            result = load_scenarios(resolve_scenario_source(str(scenarios), base))
+        except UserError as exc:  # the spec's own scenarios: the line of the spec that names them
+            raise UserError(locate(loaded.path, loaded.text, ("scenarios",), f"scenarios: {exc}")) from None
+    elif isinstance(scenarios, (str, Path)):
         result = load_scenarios(resolve_scenario_source(str(scenarios), base))
     elif isinstance(scenarios, ScenarioSet):
         result = scenarios
@@ -117,10 +135,17 @@ def rebuild_protocol(run_dir: Path, manifest: RunManifest, reopening: Reopening)
     return protocol, recorded_scenarios(run_dir, manifest, reopening.scenarios)
 
 
+def draw_protocol(program: Program, form: str) -> str:
+    """A protocol drawn (`moot.graphs.drawing`): its steps, judges, loop, stop rule and visibility."""
+    assert isinstance(program, CompiledProtocol)
+    draw = {"text": protocol_text, "mermaid": protocol_mermaid, "svg": protocol_svg, "dot": protocol_dot}[form]
+    return draw(program)
+
+
 # --- the maps --------------------------------------------------------------------------------------
 
 PROGRAM_KINDS: dict[str, ProgramKind] = {
-    PROTOCOL_KIND: ProgramKind(compile_protocol_loaded, prepare_protocol, rebuild_protocol),
+    PROTOCOL_KIND: ProgramKind(compile_protocol_loaded, prepare_protocol, rebuild_protocol, draw_protocol),
     EXPLORER_KIND: ProgramKind(compile_explorer_loaded, prepare_explorer, rebuild_explorer),
 }
 """What becomes of a spec, by its kind."""
@@ -148,6 +173,26 @@ def compile_program(loaded: LoadedSpec) -> Program:
 def prepare_program(loaded: LoadedSpec, options: RunOptions) -> tuple[Program, ScenarioSet]:
     """A loaded spec of any kind with the run options applied, compiled, and what it runs over."""
     return program_kind(loaded.kind, str(loaded.path or "spec")).prepare(loaded, options)
+
+
+def validate_program(loaded: LoadedSpec) -> tuple[Program, list[str]]:
+    """Check a loaded spec of any kind as `moot run` would before its first call: compile it, load what it runs over
+    (a protocol's own scenarios, when it names them) and plan its units. Returns the program and warning lines about
+    what the spec holds that does nothing (each naming the file and line)."""
+    if loaded.kind == PROTOCOL_KIND and loaded.spec.scenarios is None:
+        program = compile_program(loaded)
+    else:
+        program, inputs = prepare_program(loaded, RunOptions())
+        program.units(inputs, getattr(loaded.spec, "seed", 0))
+    if loaded.kind != PROTOCOL_KIND:
+        return program, []
+    warnings = spec_warnings(loaded.spec)
+    return program, [locate(loaded.path, loaded.text, w.path, f"{format_path(w.path)}: {w.message}") for w in warnings]
+
+
+def draw_program(loaded: LoadedSpec, program: Program, form: str) -> str:
+    """A compiled spec of any kind drawn in `form` (text, mermaid, svg or dot)."""
+    return program_kind(loaded.kind, str(loaded.path or "spec")).draw(program, form)
 
 
 def recorded_kind(manifest: RunManifest) -> str:

@@ -122,8 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("spec")
     validate.add_argument("--model", action="append", default=[], type=MODEL_OVERRIDE, metavar="[AGENT=]MODEL")
 
-    graph = sub.add_parser("graph", help="print the compiled graph (mermaid) and the turn order")
+    graph = sub.add_parser("graph", help="draw a protocol: its round graph, judges, loop, stop rule and who sees what")
     graph.add_argument("spec")
+    graph.add_argument(
+        "--format",
+        choices=("text", "mermaid", "svg", "dot"),
+        default="text",
+        help="text (default), mermaid, svg (self-contained) or dot (Graphviz); an explorer spec: text or mermaid",
+    )
 
     trace = sub.add_parser("trace", help="print the events of a run")
     trace.add_argument("run_dir", type=Path)
@@ -215,20 +221,25 @@ def print_fault_counts(usage: UsageReport) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """`moot validate`: any kind of spec."""
-    from moot.judges.programs import compile_program
+    """`moot validate`: any kind of spec, checked as `moot run` checks it; warnings on stderr."""
+    from moot.judges.programs import validate_program
 
-    print(compile_program(_loaded(args.spec, args.model)).describe())
+    program, warnings = validate_program(_loaded(args.spec, args.model))
+    for warning in warnings:
+        print(f"moot: warning: {warning}", file=sys.stderr)
+    print(program.describe())
     return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """`moot graph`: the program's diagram, then its turn order or agents."""
-    from moot.judges.programs import compile_program
+    """`moot graph`: a spec drawn in the format asked for, checked first as `moot validate` checks it."""
+    from moot.judges.programs import draw_program, validate_program
 
-    program = compile_program(_loaded(args.spec, []))
-    print(program.mermaid())
-    print(program.draw())
+    loaded = _loaded(args.spec, [])
+    program, warnings = validate_program(loaded)
+    for warning in warnings:
+        print(f"moot: warning: {warning}", file=sys.stderr)
+    sys.stdout.write(draw_program(loaded, program, args.format))
     return 0
 
 

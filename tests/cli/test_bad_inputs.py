@@ -130,6 +130,10 @@ EXPECTED: dict[str, str] = {
         ":3: version: explorer spec version 2 is not supported; this moot reads version 1 (got 2)"
     ),
     "spec_huge_integer.yaml": ":6: a number of 5,000 digits; at most 100",
+    "spec_judge_sees_no_speaker.yaml": (
+        ":18: roles.referee.sees: role 'referee' is a judge that sees referee, which no speaker has: it would judge an"
+        " empty view; speaker roles: debater"
+    ),
     "spec_latin1.yaml": ": not UTF-8 text (byte 0xe9",
     "spec_many_aliases.yaml": ":17: more than 1,000 aliases",
     "spec_max_tokens_string.yaml": ":10: agents[1].max_tokens: Input should be a valid integer (got '300')",
@@ -164,6 +168,10 @@ EXPECTED: dict[str, str] = {
     "spec_role_without_prompt.yaml": ":13: roles.debater.prompt: role 'debater' has no prompt",
     "spec_rounds_boolean.yaml": ":5: rounds: Input should be a valid integer (got True)",
     "spec_rounds_string.yaml": ":5: rounds: Input should be a valid integer (got '3')",
+    "spec_scenarios_file_broken.yaml": "bad_inputs/scenarios_bad_json_line.jsonl:2: not valid JSON",
+    "spec_sees_matches_no_agent.yaml": (
+        ":15: roles.debater.sees: role 'debater' (speaker) sees moderator, which no agent has: it would see nothing"
+    ),
     "spec_stop_decision_judge_twice.yaml": ":7: stop[0].decision: `agents` names a judge twice",
     "spec_stop_decision_names_a_speaker.yaml": (
         ":7: stop[0].decision.agent: 'bob' is a speaker (role 'debater'); a decision stop needs a judge: moderator"
@@ -290,6 +298,9 @@ EXPECTED: dict[str, str] = {
         "characters"
     ),
     "spec_undefined_template_variable.yaml": ":13: roles.debater.prompt: template uses an undefined variable",
+    "spec_unknown_bundled_scenarios.yaml": (
+        ":4: scenarios: scenario file 'aita_value_portrai' not found; did you mean 'aita_value_portrait'?"
+    ),
     "spec_unknown_output_schema.yaml": ":14: roles.debater.output: output schema 'verdikt' is unknown; did you mean 'verdict'?",
     "spec_unknown_provider.yaml": ":3: model: model provider 'opnai' is unknown; did you mean 'openai'?",
     "spec_unknown_provider_settings.yaml": ":4: providers.opnai: provider 'opnai' is unknown; did you mean 'openai'?",
@@ -337,6 +348,9 @@ EXPECTED: dict[str, str] = {
     "cli_run_cache_is_text.args": "--cache '{file}' is not a response cache (file is not a database)",
     "cli_run_cache_under_a_file.args": "'{file}' is a file, not a folder",
     "cli_run_cache_unreachable.args": "--cache '/proc/moot/responses.sqlite': cannot open the cache",
+    "cli_graph_explorer_svg.args": (
+        "--format svg draws protocols; this is a question_generation spec: use text or mermaid"
+    ),
     "cli_run_explorer_orders.args": "--orders does not apply to an explorer spec (kind: question_generation)",
     "cli_run_concurrency_not_a_number.args": "argument --concurrency: expected a whole number, got 'many'",
     "cli_run_limit_not_a_number.args": "moot run: argument --limit: expected a whole number, got 'ten'",

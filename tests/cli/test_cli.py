@@ -55,11 +55,23 @@ def test_model_override_for_one_agent_and_for_all(tmp_path, capsys):
     assert "did you mean 'anthropic'?" in capsys.readouterr().err
 
 
-def test_graph_prints_mermaid_and_who_sees_whom(tmp_path, capsys):
-    assert main(["graph", str(_spec_file(tmp_path))]) == 0
+def test_graph_draws_the_protocol_in_each_format(tmp_path, capsys):
+    spec = str(_spec_file(tmp_path))
+    assert main(["graph", spec]) == 0
     out = capsys.readouterr().out
-    assert "alice --> bob;" in out and "round_end -.-> round_start;" in out
-    assert "1. alice (sees nobody of this round)" in out and "2. bob (sees alice)" in out
+    assert "  step 1: alice\n  step 2: bob, after alice\n" in out
+    assert "then: stop if every speaker gives the same verdict or 4 rounds reached; else the next round" in out
+    assert "  bob    speaker  debater  debater     full history    alice" in out
+    assert main(["graph", spec, "--format", "mermaid"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("flowchart TD\n") and "  agent_alice --> agent_bob\n" in out
+    assert '  stop_check -- "no: next round" --> round_start\n' in out
+    assert main(["graph", spec, "--format", "dot"]) == 0
+    assert "  agent_alice -> agent_bob;\n" in capsys.readouterr().out
+    assert main(["graph", spec, "--format", "svg"]) == 0
+    assert capsys.readouterr().out.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert main(["graph", spec, "--format", "png"]) == 2
+    assert "invalid choice: 'png'" in capsys.readouterr().err
 
 
 def test_schema_is_json_schema_of_the_spec(capsys):
