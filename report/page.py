@@ -1,4 +1,4 @@
-"""The run page shared by `moot report` and `moot view`: manifest, findings and the conversation browser.
+"""The run page of `moot report` and `moot view`: manifest, drawn protocol, findings and the conversation browser.
 
 One template renders both. The conversation browser is one script (static/app.js) that reads its
 conversations either from JSON embedded in the page (the self-contained report) or from the
@@ -26,6 +26,7 @@ import jinja2
 
 from moot.analysis.analyze import ANALYSIS_FOLDER
 from moot.analysis.outputs import METRICS_FILE, AnalysisIndex
+from moot.report.protocol_drawing import protocol_drawing
 from moot.report.protocol_view import ProtocolView, protocol_view
 from moot.trace.manifest import RunManifest
 
@@ -151,6 +152,7 @@ def render_page(
             data_json=script_json(data) if data is not None else None,
             style=style,
             script=script,
+            drawing=protocol_drawing(manifest.spec),
             meta_policy=content_security_policy(script, style, source, header=False) if source == "embedded" else None,
         )
     )

@@ -9,6 +9,7 @@ Set MOOT_SCREENSHOTS=DIR to keep a screenshot of each page.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -224,8 +225,13 @@ def test_the_run_tab_draws_the_protocol_and_its_visibility(driver, library_page)
     name, _, url = library_page
     spec = spec_of(name)
     driver.get(url + "#run")
-    drawing = wait_for(driver, lambda d: d.find_elements("css selector", "#panel-run .protocol-drawing svg"))
-    assert drawing[0].size["width"] > 100
+    # the drawing is an SVG image of its own (a data: URI, which the page's policy allows), drawn without a network
+    drawn = "var i = document.querySelector('#panel-run .protocol-drawing img'); return i ? i.naturalWidth : 0;"
+    assert wait_for(driver, lambda d: d.execute_script(drawn)) > 100
+    source = driver.find_element("css selector", "#panel-run .protocol-drawing img").get_attribute("src")
+    assert source.startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(source.split(",", 1)[1]).decode("utf-8")
+    assert svg.startswith("<svg") and all(f">{agent.name}<" in svg for agent in spec.agents)
     rows = driver.find_elements("css selector", "#panel-run table.visibility tbody tr")
     assert [row.find_element("css selector", "td").text for row in rows] == [agent.name for agent in spec.agents]
     assert console_errors(driver) == []
