@@ -86,6 +86,10 @@
     return { name: name, kind: 'text' };
   }
 
+  function isEmpty(value) {
+    return value === null || value === undefined || value === '' || (Array.isArray(value) && !value.length);
+  }
+
   function valueText(value) {
     if (typeof value === 'boolean') { return value ? 'true' : 'false'; }
     return typeof value === 'string' ? value : JSON.stringify(value);
@@ -112,22 +116,21 @@
   }
 
   /* A list or nested object, as a block under the head of the message. */
-  function blockView(field, value) {
+  function blockView(field, value, unlabelled) {
+    var label = unlabelled ? null : el('span', { 'class': 'fname', text: fieldName(field.name) });
     if (field.kind === 'list') {
       var items = Array.isArray(value) ? value : [value];
       var item = field.items || { name: field.name, kind: 'text' };
       if (item.kind === 'enum' || item.kind === 'boolean' || item.kind === 'number') {
-        return el('div', { 'class': 'values', 'data-field': field.name, title: fieldName(field.name) },
-          el('span', { 'class': 'fname', text: fieldName(field.name) }),
+        return el('div', { 'class': 'values', 'data-field': field.name, title: fieldName(field.name) }, label,
           items.length ? items.map(function (v) { return el('span', { 'class': 'chip', text: valueText(v) }); }) : el('span', { 'class': 'count', text: 'none' }));
       }
-      return el('div', { 'class': 'block', 'data-field': field.name },
-        el('span', { 'class': 'fname', text: fieldName(field.name) }),
+      return el('div', { 'class': 'block', 'data-field': field.name }, label,
         items.length ? el('ol', { 'class': 'items' }, items.map(function (v) {
           return el('li', {}, item.kind === 'object' ? nestedView(item, v) : valueText(v));
         })) : el('span', { 'class': 'count', text: ' none' }));
     }
-    return el('div', { 'class': 'block', 'data-field': field.name }, el('span', { 'class': 'fname', text: fieldName(field.name) }), nestedView(field, value));
+    return el('div', { 'class': 'block', 'data-field': field.name }, label, nestedView(field, value));
   }
 
   /* A nested object: its fields in a small table, each drawn by its kind. */
@@ -138,7 +141,7 @@
       var v = value[f.name], cell;
       if (f.kind === 'enum') { cell = enumBadge(f, v); }
       else if (f.kind === 'boolean') { cell = boolChip(f, v); }
-      else if (f.kind === 'list' || f.kind === 'object') { cell = blockView(f, v); }
+      else if (f.kind === 'list' || f.kind === 'object') { cell = blockView(f, v, true); }  // the row names it
       else { cell = valueText(v); }
       return el('tr', {}, el('th', { text: fieldName(f.name) }), el('td', {}, cell));
     }));
@@ -173,7 +176,7 @@
           texts.length > 1 ? el('span', { 'class': 'fname', text: fieldName(f.name) + ' ' }) : null, parsed[f.name]));
       });
     }
-    var extra = Object.keys(parsed).filter(function (k) { return !named[k]; });
+    var extra = Object.keys(parsed).filter(function (k) { return !named[k] && !isEmpty(parsed[k]); });
     if (extra.length) {
       parts.blocks.push(el('div', { 'class': 'extra', title: 'fields outside the output schema' }, extra.map(function (k) {
         return el('span', { 'class': 'extra-field' }, el('span', { 'class': 'fname', text: fieldName(k) + ' ' }), valueText(parsed[k]));
@@ -193,7 +196,7 @@
     var field = primaryField();
     if (s.outcome === 'no majority' || s.outcome === 'unparsed') { return badge(s.outcome, 'v-no-majority'); }
     if (!field) { return badge(s.outcome); }
-    var cls = field.kind === 'enum' ? colourClass(field, s.outcome) : (s.outcome === 'true' ? 'on' : 'off');
+    var cls = field.kind === 'enum' ? colourClass(field, s.outcome) : (s.outcome === 'true' ? 'bool on' : 'bool off');
     return el('span', { 'class': 'badge outcome ' + cls, title: 'final ' + fieldName(field.name), text: field.kind === 'boolean' ? fieldName(field.name) + ': ' + (s.outcome === 'true' ? 'yes' : 'no') : s.outcome });
   }
 

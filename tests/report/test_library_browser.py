@@ -289,3 +289,56 @@ def test_rounds_of_2_to_12_agents_wrap_instead_of_scrolling_sideways(driver, tmp
         assert len(arrows) == (count - 1 if turns == "round_robin" else 0)
         screenshot(driver, f"crowd-{turns}-{count}")
     assert console_errors(driver) == []
+
+
+NESTED_OUTPUT = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string"},
+        "ready": {"type": "boolean"},
+        "risks": {"type": "array", "items": {"type": "string"}},
+        "plan": {
+            "type": "object",
+            "properties": {
+                "budget": {"type": "number"},
+                "priority": {"type": "string", "enum": ["low", "high"]},
+                "steps": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    },
+}
+NESTED_REPLY = {
+    "summary": "Build it in two phases.",
+    "ready": False,
+    "risks": ["cost overrun", "delays"],
+    "plan": {"budget": 1250.5, "priority": "high", "steps": ["survey", "build", "open"]},
+}
+
+
+def test_lists_and_nested_objects_are_drawn_as_blocks(driver, tmp_path_factory):
+    spec = {
+        "name": "nested_planner",
+        "model": "scripted",
+        "rounds": 1,
+        "agents": [{"name": "planner", "role": "planner", "script": [json.dumps(NESTED_REPLY)]}],
+        "roles": {"planner": {"prompt": "You plan.", "output": NESTED_OUTPUT}},
+    }
+    run_dir = tmp_path_factory.mktemp("nested") / "run"
+    moot.run(spec, [{"id": "s1", "title": "A plan", "text": "Plan a park."}], out=run_dir, cache=None)
+    for url in page_of("report", run_dir, tmp_path_factory):
+        driver.get(url)
+        driver.find_element("css selector", "[data-tab=conversations]").click()
+        wait_for(driver, lambda d: d.find_elements("css selector", "#conv-list .conv"))[0].click()
+        (message,) = wait_for(driver, lambda d: d.find_elements("css selector", ".conversation .msg"))
+        badges = {(b.get_attribute("data-field"), b.text) for b in message.find_elements("css selector", ".badge")}
+        assert badges == {("ready", "ready: no"), ("priority", "high")}  # the boolean and the nested enum alone
+        assert message.find_element("css selector", ".text[data-field=summary]").text == "Build it in two phases."
+        risks = message.find_elements("css selector", ".block[data-field=risks] li")
+        assert [item.text for item in risks] == ["cost overrun", "delays"]
+        plan = message.find_element("css selector", ".block[data-field=plan] table.nested")
+        rows = {row.find_element("css selector", "th").text: row for row in plan.find_elements("css selector", "tr")}
+        assert set(rows) == {"budget", "priority", "steps"}
+        assert rows["budget"].find_element("css selector", "td").text == "1250.5"
+        assert [i.text for i in rows["steps"].find_elements("css selector", "li")] == ["survey", "build", "open"]
+        screenshot(driver, "nested-planner")
+    assert console_errors(driver) == []
