@@ -109,22 +109,25 @@ class ProtocolView:
         return self.problem is None
 
     def outcome_fields(self) -> list[FieldView]:
-        """Enum and boolean fields of the speakers' and round judges' replies, each name once, in role order.
+        """Enum and boolean fields of the speakers' and round judges' replies, and the numbers a stop rule compares;
+        each name once, in role order.
 
         Each has a final value per conversation (see `moot.report.summaries`) and a filter.
         """
+        compared = {c.field for c in self.compared}
         seen: dict[str, FieldView] = {}
         for role in self.roles.values():
             if role.per == "message" or not role.fields:
                 continue
             for item in role.fields:
-                if item.kind in ("enum", "boolean") and item.name not in seen:
+                followed = item.kind in ("enum", "boolean") or (item.kind == "number" and item.name in compared)
+                if followed and item.name not in seen:
                     seen[item.name] = item
         return list(seen.values())
 
     def primary_field(self) -> str | None:
         """The field whose final value is a conversation's outcome: the first a stop rule compares, else the first
-        enum or boolean field."""
+        enum or boolean field (see `outcome_fields`)."""
         names = [item.name for item in self.outcome_fields()]
         compared = [c.field for c in self.compared if c.field in names]
         candidates = compared or names

@@ -196,8 +196,12 @@
     var field = primaryField();
     if (s.outcome === 'no majority' || s.outcome === 'unparsed') { return badge(s.outcome, 'v-no-majority'); }
     if (!field) { return badge(s.outcome); }
-    var cls = field.kind === 'enum' ? colourClass(field, s.outcome) : (s.outcome === 'true' ? 'bool on' : 'bool off');
-    return el('span', { 'class': 'badge outcome ' + cls, title: 'final ' + fieldName(field.name), text: field.kind === 'boolean' ? fieldName(field.name) + ': ' + (s.outcome === 'true' ? 'yes' : 'no') : s.outcome });
+    var title = 'final ' + fieldName(field.name);
+    if (field.kind === 'boolean') {
+      return el('span', { 'class': 'badge outcome bool ' + (s.outcome === 'true' ? 'on' : 'off'), title: title, text: fieldName(field.name) + ': ' + (s.outcome === 'true' ? 'yes' : 'no') });
+    }
+    if (field.kind === 'number') { return el('span', { 'class': 'badge outcome', title: title, text: fieldName(field.name) + ' ' + s.outcome }); }
+    return el('span', { 'class': 'badge outcome ' + colourClass(field, s.outcome), title: title, text: s.outcome });
   }
 
   function primaryField() {

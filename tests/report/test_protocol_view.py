@@ -60,6 +60,10 @@ def test_numbers_text_mode_and_judges_of_each_message():
     numbers = protocol_view(library_spec("judge_panel_any"))
     assert kinds(numbers, "proposer") == {"proposal": "text", "cost": "number"}
     assert kinds(numbers, "critic") == {"objection": "text", "severity": "number"}
+    assert [item.name for item in numbers.outcome_fields()] == ["verdict"]  # numbers no stop rule compares: no final
+    estimates = protocol_view(library_spec("numeric_estimates"))
+    assert [item.name for item in estimates.outcome_fields()] == ["estimate"]  # a number a consensus compares
+    assert estimates.primary_field() == "estimate" and estimates.marked_fields() == ["estimate"]
     text = protocol_view(library_spec("free_text_claims"))
     assert text.roles["writer"].output_mode == "text" and kinds(text, "writer") == {"stance": "enum", "claim": "text"}
     per_message = protocol_view(library_spec("judge_per_message"))
@@ -155,3 +159,21 @@ def test_a_builder_without_a_readable_protocol_reads_outcomes_from_the_replies()
 def test_url_parameters_filter_on_final_values_and_stop_reasons():
     query = ListQuery.from_params({"final.stance": "for", "final.settled": "", "stop": "max rounds"})
     assert (query.finals, query.stop) == ((("stance", "for"),), "max rounds")
+
+
+def test_numbers_a_stop_rule_compares_and_several_judges_have_final_values(library_run):
+    estimates = RunIndex(library_run("numeric_estimates"))
+    try:
+        # round 3: all three estimate 120 (stored as numbers: 120.0)
+        assert [(i["outcome"], i["finals"]) for i in estimates.page(ListQuery())["items"]] == [
+            ("120.0", {"estimate": "120.0"})
+        ] * 2
+        assert estimates.facets()["stops"][0] == ["consensus on estimate after at least 2 rounds", 2]
+    finally:
+        estimates.close()
+    panel = RunIndex(library_run("judge_panel_any"))
+    try:
+        # round 2: strict rejects, lenient accepts (which stops the debate): the two judges have no majority
+        assert {i["outcome"] for i in panel.page(ListQuery())["items"]} == {"no majority"}
+    finally:
+        panel.close()
