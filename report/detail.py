@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from moot.report.protocol_view import ProtocolView
 from moot.report.summaries import SummaryBuilder
 from moot.trace.events import (
     ConversationStarted,
@@ -57,13 +58,16 @@ class _Turn:
         self.calls: list[dict[str, Any]] = []
 
 
-def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
-    """The view of one conversation from its events (in trace order); None when it never started."""
+def conversation_detail(events: Iterable[Event], protocol: ProtocolView | None = None) -> dict[str, Any] | None:
+    """The view of one conversation from its events (in trace order); None when it never started.
+
+    `protocol`: the run's protocol, whose fields give the conversation's outcome and final values.
+    """
     events = effective_events(events)
     start = next((e for e in events if isinstance(e, ConversationStarted)), None)
     if start is None:
         return None
-    builder = SummaryBuilder()
+    builder = SummaryBuilder(protocol)
     rounds: dict[int, dict[str, Any]] = defaultdict(lambda: {"messages": [], "decisions": [], "outcome": None})
     turns: dict[tuple[int, str], _Turn] = {}
     by_id: dict[str, dict[str, Any]] = {}
@@ -156,10 +160,10 @@ def conversation_detail(events: Iterable[Event]) -> dict[str, Any] | None:
     }
 
 
-def conversation_details(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
+def conversation_details(events: Iterable[Event], protocol: ProtocolView | None = None) -> dict[str, dict[str, Any]]:
     """The view of every conversation of a run, by id, in order of first event."""
     grouped: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         grouped[event.conversation_id].append(event)
-    details = {cid: conversation_detail(group) for cid, group in grouped.items()}
+    details = {cid: conversation_detail(group, protocol) for cid, group in grouped.items()}
     return {cid: detail for cid, detail in details.items() if detail is not None}

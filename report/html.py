@@ -14,6 +14,8 @@ from moot.analysis.analyze import analyze_run, read_run
 from moot.outputs import check_output_file, write_whole
 from moot.report.detail import conversation_details
 from moot.report.page import Analysis, current_analysis, render_page
+from moot.report.protocol_view import protocol_view
+from moot.report.query import facets_summaries
 from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
 from moot.trace.reading import check_run_dir, effective_events
 
@@ -35,18 +37,25 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         if analysis is None:
             analysis = analyze_run(run_dir, companions={"baseline": baseline})
     events = effective_events(events)
-    builder = SummaryBuilder()
+    protocol = protocol_view(manifest.spec, manifest.protocol)
+    builder = SummaryBuilder(protocol)
     for event in events:
         if event.event in SUMMARY_EVENTS:
             builder.add(event.model_dump(mode="json"))
     data = {
+        "facets": facets_summaries(builder.summaries(), protocol),
         "summaries": [s.to_json() for s in builder.summaries()],
         "search": {s.id: s.search for s in builder.summaries()},
         "scenarios": builder.scenario_texts,
-        "details": conversation_details(events),
+        "details": conversation_details(events, protocol),
     }
     page = render_page(
-        manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations"
+        manifest,
+        analysis,
+        source="embedded",
+        data=data,
+        default_tab="findings" if analysis else "conversations",
+        protocol=protocol,
     )
     write_whole(target, page.html)
     return target

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from moot.report.detail import conversation_detail
+from moot.report.protocol_view import ProtocolView, protocol_view
 from moot.report.query import ListQuery, facets_summaries, page_summaries
 from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
 from moot.trace.opening import OpenedRun, open_run
@@ -27,9 +28,11 @@ class RunIndex:
     def __init__(self, run_dir: Path | str) -> None:
         self.run_dir = Path(run_dir)
         self._lock = threading.Lock()
-        self._builder = SummaryBuilder()
         self._last_seq = 0
         self._store: OpenedRun = open_run(self.run_dir)
+        self.protocol: ProtocolView = protocol_view(self._store.manifest.spec, self._store.manifest.protocol)
+        """The run's protocol, read from run.json's spec, which the summaries and filters follow."""
+        self._builder = SummaryBuilder(self.protocol)
         try:
             self.refresh()
         except BaseException:
@@ -71,13 +74,13 @@ class RunIndex:
         """The values each filter can take (see `facets_summaries`)."""
         self.refresh()
         with self._lock:
-            return facets_summaries(self._builder.summaries())
+            return facets_summaries(self._builder.summaries(), self.protocol)
 
     def conversation(self, conversation_id: str) -> dict[str, Any] | None:
         """The full view of one conversation, None when the run has no such conversation."""
         with self._lock:
             events = list(self._store.events(conversation_id))
-        return conversation_detail(events)
+        return conversation_detail(events, self.protocol)
 
     def close(self) -> None:
         """Release the trace."""

@@ -1,4 +1,4 @@
-"""The run page shared by `moot report` and `moot view`: manifest, findings and the conversation browser.
+"""The run page of `moot report` and `moot view`: manifest, drawn protocol, findings and the conversation browser.
 
 One template renders both. The conversation browser is one script (static/app.js) that reads its
 conversations either from JSON embedded in the page (the self-contained report) or from the
@@ -26,6 +26,8 @@ import jinja2
 
 from moot.analysis.analyze import ANALYSIS_FOLDER
 from moot.analysis.outputs import METRICS_FILE, AnalysisIndex
+from moot.report.protocol_drawing import protocol_drawing
+from moot.report.protocol_view import ProtocolView, protocol_view
 from moot.trace.manifest import RunManifest
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -126,14 +128,17 @@ def render_page(
     source: PageSource,
     data: dict[str, Any] | None = None,
     default_tab: Literal["conversations", "findings"] = "conversations",
+    protocol: ProtocolView | None = None,
 ) -> RenderedPage:
     """The HTML page of a run, with its Content-Security-Policy.
 
-    `source="embedded"` puts `data` (`summaries`; `search` texts, `details` and `scenarios` texts by
-    id) in the page; `source="api"` makes the browser fetch conversations from the viewer's `/api/` routes.
+    `source="embedded"` puts `data` (`facets`, `summaries`; `search` texts, `details` and `scenarios`
+    texts by id) in the page; `source="api"` makes the browser fetch conversations from the viewer's
+    `/api/` routes. `protocol`: the run's protocol, read from the manifest when not given.
     """
     folder, index = analysis if analysis else (None, None)
-    config = {"source": source, "default_tab": default_tab}
+    protocol = protocol or protocol_view(manifest.spec, manifest.protocol)
+    config = {"source": source, "default_tab": default_tab, "protocol": protocol.to_json()}
     script, style = _inline(STATIC / "app.js"), _inline(STATIC / "app.css")
     html = (
         _environment()
@@ -147,6 +152,7 @@ def render_page(
             data_json=script_json(data) if data is not None else None,
             style=style,
             script=script,
+            drawing=protocol_drawing(manifest.spec),
             meta_policy=content_security_policy(script, style, source, header=False) if source == "embedded" else None,
         )
     )

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from moot.errors import UserError
+from moot.report.protocol_view import ProtocolView
 from moot.report.summaries import ConversationSummary
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 _YES_NO = ("", "yes", "no")
+FIELD_PREFIX = "final."
+"""URL parameters `final.FIELD=VALUE` filter on a field's final value."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class ListQuery:
     """Speaking order joined by ` → `, exactly."""
     outcome: str = ""
     """Final verdict or outcome, exactly (`-` for conversations without one)."""
+    stop: str = ""
+    """Which way the conversation ended (`ConversationSummary.stop`), exactly."""
+    finals: tuple[tuple[str, str], ...] = ()
+    """(field, value) pairs: the field's final value, exactly (`-` for none)."""
     consensus: str = ""
     """`yes` or `no`."""
     rounds: int | None = None
@@ -66,6 +73,12 @@ class ListQuery:
             scenario=params.get("scenario", ""),
             order=params.get("order", ""),
             outcome=params.get("outcome", ""),
+            stop=params.get("stop", ""),
+            finals=tuple(
+                (name[len(FIELD_PREFIX) :], value)
+                for name, value in params.items()
+                if name.startswith(FIELD_PREFIX) and value != ""
+            ),
             consensus=params.get("consensus", ""),
             rounds=integer("rounds", None, 0),
             errors=params.get("errors", ""),
@@ -80,6 +93,10 @@ class ListQuery:
         if self.order and summary.order_key != self.order:
             return False
         if self.outcome and (summary.outcome or "-") != self.outcome:
+            return False
+        if self.stop and summary.stop != self.stop:
+            return False
+        if any(summary.finals.get(name, "-") != value for name, value in self.finals):
             return False
         if self.consensus and summary.consensus != (self.consensus == "yes"):
             return False
@@ -111,11 +128,15 @@ def page_summaries(
     }
 
 
-def facets_summaries(summaries: list[ConversationSummary]) -> dict[str, Any]:
+def facets_summaries(summaries: list[ConversationSummary], protocol: ProtocolView | None = None) -> dict[str, Any]:
     """The values each filter can take, with how many conversations have them.
 
     `scenarios` holds `[id, title, count]`; the others `[value, count]`; scenarios and orders in
-    order of first appearance, outcomes by count, rounds ascending.
+    order of first appearance, outcomes and final values by count, rounds ascending; `stops` holds
+    every kind of reason the protocol can give, in its order, then the others seen (`failed`, `running`).
+    `finals` holds `[field, [[value, count], ...]]` for each enum or boolean field of the protocol.
+    `consensus` is there only when a stop rule asks for a consensus (without a readable protocol:
+    when a conversation stopped on one).
     """
     titles: dict[str, str] = {}
     scenarios: Counter[str] = Counter()
@@ -124,6 +145,9 @@ def facets_summaries(summaries: list[ConversationSummary]) -> dict[str, Any]:
     rounds: Counter[int] = Counter()
     consensus: Counter[str] = Counter()
     errors: Counter[str] = Counter()
+    stops: Counter[str] = Counter()
+    fields = [item.name for item in protocol.outcome_fields()] if protocol and protocol.readable else []
+    finals: dict[str, Counter[str]] = {name: Counter() for name in fields}
     for s in summaries:
         titles.setdefault(s.scenario, s.title)
         scenarios[s.scenario] += 1
@@ -132,12 +156,22 @@ def facets_summaries(summaries: list[ConversationSummary]) -> dict[str, Any]:
         rounds[s.rounds] += 1
         consensus["yes" if s.consensus else "no"] += 1
         errors["yes" if has_errors(s) else "no"] += 1
+        stops[s.stop] += 1
+        for name, counter in finals.items():
+            counter[s.finals.get(name, "-")] += 1
+    readable = protocol is not None and protocol.readable
+    # every reason the protocol can give (those that never came too), then the others seen (failures, running)
+    stop_kinds = protocol.stop_kinds if protocol and readable else [kind for kind, _ in stops.most_common()]
+    with_consensus = protocol.consensus_rule if protocol and readable else consensus["yes"] > 0
     return {
         "total": len(summaries),
         "scenarios": [[sid, titles[sid], n] for sid, n in scenarios.items()],
         "orders": [[key, n] for key, n in orders.items()],
         "outcomes": [[label, n] for label, n in outcomes.most_common()],
         "rounds": [[r, rounds[r]] for r in sorted(rounds)],
-        "consensus": [[k, consensus[k]] for k in ("yes", "no")],
+        "stops": [[kind, stops[kind]] for kind in stop_kinds]
+        + [[k, n] for k, n in stops.items() if k not in stop_kinds],
+        "finals": [[name, [[value, n] for value, n in counter.most_common()]] for name, counter in finals.items()],
+        "consensus": [[k, consensus[k]] for k in ("yes", "no")] if with_consensus else None,
         "errors": [[k, errors[k]] for k in ("yes", "no")],
     }

@@ -4,7 +4,8 @@ Routes:
 
 - `/`: the run page (manifest, findings when a current analysis exists, the conversation browser);
 - `/api/facets`: the values each filter can take;
-- `/api/conversations?q=&scenario=&order=&outcome=&consensus=&rounds=&errors=&offset=&limit=`: a page of the list;
+- `/api/conversations?q=&scenario=&order=&outcome=&stop=&final.FIELD=&consensus=&rounds=&errors=&offset=&limit=`:
+  a page of the list;
 - `/api/conversations/ID`: one conversation with its rounds, decisions and model calls.
 
 The list is served from summaries held in memory (see `RunIndex`), so a run of many thousands of
@@ -75,7 +76,12 @@ class ViewerServer(ThreadingHTTPServer):
     def page(self) -> RenderedPage:
         """The run page, from the manifest as it is now."""
         manifest = read_manifest(self.run_dir)
-        return render_page(manifest, current_analysis(self.run_dir, manifest.final_hash), source="api")
+        return render_page(
+            manifest,
+            current_analysis(self.run_dir, manifest.final_hash),
+            source="api",
+            protocol=self.index.protocol,
+        )
 
     def server_close(self) -> None:
         """Stop listening and release the trace."""

@@ -1,4 +1,10 @@
-"""One line per conversation for the conversation list: scenario, order, outcome, consensus, rounds, errors.
+"""One line per conversation for the conversation list: scenario, order, outcome, stop, final values, rounds, errors.
+
+Given the run's protocol (`ProtocolView`), a conversation's outcome is the final value of the
+protocol's primary field (the first a stop rule compares, else its first enum or boolean field),
+and every enum or boolean field of the speakers and round judges has a final value of its own: the
+strict majority of the last round's values of the agents that give it. Without a readable protocol,
+the outcome is read from the replies themselves (`label_of_parsed`).
 
 `SummaryBuilder` reads events as plain JSON dicts (the trace's stored bodies) so that the viewer
 can index a run of many thousands of conversations without validating every event; it needs only
@@ -7,9 +13,12 @@ the lightweight events (`SUMMARY_EVENTS`), never the model calls.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from moot.report.protocol_view import ProtocolView
 
 SUMMARY_EVENTS = ("conversation_started", "message_added", "judge_decision", "stopped", "error", "resumed")
 """The event kinds a summary is made of (`resumed` marks a conversation whose summary must be rebuilt)."""
@@ -19,6 +28,9 @@ UNPARSED = "unparsed"
 _PREFERRED_FIELDS = ("verdict", "choice", "conceded")
 _TEXT_FIELDS = ("explanation", "reason", "rationale", "argument")
 _MAX_LABEL = 24
+_STOP_DETAIL = re.compile(r"\s*\(.*\)$")
+FAILED = "failed"
+RUNNING = "running"
 
 
 def label_of_parsed(parsed: dict[str, Any] | None) -> str | None:
@@ -40,6 +52,27 @@ def label_of_parsed(parsed: dict[str, Any] | None) -> str | None:
         if isinstance(value, (int, float)) or (isinstance(value, str) and 0 < len(value) <= _MAX_LABEL):
             return str(value)
     return None
+
+
+def value_label(value: Any) -> str | None:
+    """A field's value as a filter and the list show it (booleans `true`/`false`), None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def stop_kind(status: str, reason: str) -> str:
+    """Which way a conversation ended, the value of the stop filter: its reason without the values in brackets.
+
+    `consensus on verdict (NTA)` -> `consensus on verdict`; `failed` for a failure; `running` before it stops.
+    """
+    if status == FAILED:
+        return FAILED
+    if not reason:
+        return RUNNING
+    return _STOP_DETAIL.sub("", reason) or reason
 
 
 def majority_label(labels: list[str | None]) -> str | None:
@@ -79,10 +112,12 @@ class ConversationSummary:
     rounds: int = 0
     """Rounds played (the stop event's count, else the last round seen)."""
     outcome: str = ""
-    """The final verdict (strict majority of the last round), or the judge's last decision.
+    """The final value of the protocol's primary field (see the module docstring).
 
     Empty when there is none or the conversation failed.
     """
+    finals: dict[str, str] = field(default_factory=dict)
+    """The final value of each enum or boolean field of the protocol (empty when the conversation failed)."""
     errors: int = 0
     """Error events of the conversation."""
     search: str = ""
@@ -92,6 +127,11 @@ class ConversationSummary:
     def consensus(self) -> bool:
         """The conversation stopped on a consensus (as the deliberation analysis counts it)."""
         return self.status == "completed" and self.reason.startswith("consensus")
+
+    @property
+    def stop(self) -> str:
+        """Which way it ended (see `stop_kind`)."""
+        return stop_kind(self.status, self.reason)
 
     @property
     def order_key(self) -> str:
@@ -110,6 +150,8 @@ class ConversationSummary:
             "reason": self.reason,
             "rounds": self.rounds,
             "outcome": self.outcome,
+            "finals": self.finals,
+            "stop": self.stop,
             "consensus": self.consensus,
             "errors": self.errors,
         }
@@ -122,6 +164,8 @@ class _Progress:
     summary: ConversationSummary
     last_round: int = 0
     last_labels: dict[str, str | None] = field(default_factory=dict)
+    last_parsed: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Each agent's parsed reply of the last round (speakers and round judges)."""
     decision: str | None = None
     texts: list[str] = field(default_factory=list)
     stopped_rounds: int | None = None
@@ -130,7 +174,9 @@ class _Progress:
 class SummaryBuilder:
     """Builds conversation summaries from event dicts, incrementally, in trace order."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: ProtocolView | None = None) -> None:
+        self.protocol = protocol if protocol is not None and protocol.readable else None
+        """The run's protocol, which gives the fields followed; None to read outcomes from the replies."""
         self._progress: dict[str, _Progress] = {}
         self._dirty: set[str] = set()
         self._resumed: set[str] = set()
@@ -156,10 +202,10 @@ class SummaryBuilder:
         self._dirty.add(cid)
         if kind == "message_added":
             round_ = event.get("round", 0)
-            if round_ > progress.last_round:
-                progress.last_round, progress.last_labels = round_, {}
+            self._new_round(progress, round_)
             if round_ == progress.last_round:
                 progress.last_labels[event.get("agent") or ""] = label_of_parsed(event.get("parsed"))
+                progress.last_parsed[event.get("agent") or ""] = event.get("parsed")
             progress.texts.append(
                 f"{event.get('agent') or ''} {message_text(event.get('content', ''), event.get('parsed'))}"
             )
@@ -167,6 +213,10 @@ class SummaryBuilder:
             decision = event.get("decision") or {}
             if event.get("about") is None:
                 progress.decision = label_of_parsed(decision) or (UNPARSED if not decision else None)
+                round_ = event.get("round", 0)
+                self._new_round(progress, round_)
+                if round_ == progress.last_round:
+                    progress.last_parsed[event.get("agent") or ""] = event.get("decision")
             values = decision.get("values")
             progress.texts.append(
                 " ".join(values) if isinstance(values, list) else message_text(event.get("content", ""), decision)
@@ -178,6 +228,11 @@ class SummaryBuilder:
         elif kind == "error":
             progress.summary.errors += 1
             progress.texts.append(event.get("message", ""))
+
+    @staticmethod
+    def _new_round(progress: _Progress, round_: int) -> None:
+        if round_ > progress.last_round:
+            progress.last_round, progress.last_labels, progress.last_parsed = round_, {}, {}
 
     def _start(self, cid: str, event: dict[str, Any]) -> None:
         scenario = event.get("scenario") or {}
@@ -217,12 +272,16 @@ class SummaryBuilder:
         self._dirty.clear()
         return [progress.summary for progress in self._progress.values()]
 
-    @staticmethod
-    def _finish(progress: _Progress) -> None:
+    def _finish(self, progress: _Progress) -> None:
         summary = progress.summary
         summary.rounds = progress.stopped_rounds if progress.stopped_rounds is not None else progress.last_round
-        if summary.status == "failed":
+        summary.finals = {}
+        if summary.status == FAILED:
             summary.outcome = ""  # the last round is incomplete: no verdict stands
+        elif self.protocol is not None:
+            summary.finals = final_values(self.protocol, progress.last_parsed)
+            primary = self.protocol.primary_field()
+            summary.outcome = summary.finals.get(primary, "") if primary else ""
         elif progress.decision is not None:
             summary.outcome = progress.decision
         else:
@@ -234,6 +293,19 @@ class SummaryBuilder:
             " ".join(summary.order),
             summary.reason,
             summary.outcome,
+            *summary.finals.values(),
             *progress.texts,
         ]
         summary.search = "\n".join(parts).lower()
+
+
+def final_values(protocol: ProtocolView, last_parsed: dict[str, dict[str, Any] | None]) -> dict[str, str]:
+    """The final value of each of the protocol's outcome fields: the strict majority of the values the agents giving
+    it gave in the last round (`last_parsed`: each agent's parsed reply of that round)."""
+    finals: dict[str, str] = {}
+    for item in protocol.outcome_fields():
+        agents = [a for a in protocol.agents_with(item.name) if a in last_parsed]
+        final = majority_label([value_label((last_parsed[a] or {}).get(item.name)) for a in agents])
+        if final is not None:
+            finals[item.name] = final
+    return finals

@@ -3,17 +3,22 @@
  * One script for both pages: the static report embeds every conversation as JSON (#moot-data),
  * the viewer (`moot view`) serves them from /api/. Both sources answer the same three questions:
  * the filter options, a page of the filtered list, and one conversation.
+ * Messages are drawn from their role's output schema (config.protocol, see moot.report.protocol_view):
+ * enum fields as badges with a colour per value, booleans as chips, numbers with their field name,
+ * free text as the body, lists and nested objects as blocks. Speakers stand in the steps of the round
+ * graph, with arrows only between a step and the one that follows it.
  * All text is inserted as text nodes, never as HTML.
  */
 (function () {
   'use strict';
 
   var config = JSON.parse(document.getElementById('moot-config').textContent);
+  var protocol = config.protocol || { readable: false, roles: {}, agents: {}, outcome_fields: [], marked_fields: [], compared: [] };
   var PAGE_SIZE = 50;
   var AGENT_COLORS = ['#3b5bdb', '#e8590c', '#2f9e44', '#ae3ec9', '#1098ad', '#f08c00', '#d6336c', '#5c940d'];
-  var FILTERS = ['scenario', 'order', 'outcome', 'consensus', 'rounds', 'errors'];
-  var PREFERRED_FIELDS = ['verdict', 'choice', 'conceded'];
-  var TEXT_FIELDS = ['explanation', 'reason', 'rationale', 'argument'];
+  /* Enum values take these colours by their place in the schema's enum (c0 for the first value, ...). */
+  var VALUE_COLOURS = 10;
+  var FINAL_PREFIX = 'final.';
 
   function el(tag, props) {
     var node = document.createElement(tag);
@@ -38,49 +43,170 @@
     });
   }
 
+
   function number(n) { return Number(n).toLocaleString('en-US'); }
   function plural(n, word) { return number(n) + ' ' + word + (n === 1 ? '' : 's'); }
   function orderKey(order) { return order.join(' → '); }
   function hasErrors(s) { return s.errors > 0 || s.status === 'failed'; }
   function latency(seconds) { return seconds < 1 ? Math.round(seconds * 1000) + ' ms' : seconds.toFixed(2) + ' s'; }
+  function fieldName(name) { return String(name).replace(/_/g, ' '); }
 
-  /* The categorical answer of a parsed reply (mirror of moot.report.summaries.label_of_parsed). */
-  function labelOf(parsed) {
-    if (!parsed) { return null; }
-    var keys = PREFERRED_FIELDS.filter(function (k) { return k in parsed; }).concat(Object.keys(parsed).filter(function (k) {
-      return PREFERRED_FIELDS.indexOf(k) < 0 && TEXT_FIELDS.indexOf(k) < 0;
-    }));
-    for (var i = 0; i < keys.length; i += 1) {
-      var key = keys[i], value = parsed[key];
-      if (typeof value === 'boolean') {
-        if (key === 'conceded') { return value ? 'conceded' : 'held'; }
-        return value ? key : 'not ' + key;
-      }
-      if (typeof value === 'number' || (typeof value === 'string' && value.length > 0 && value.length <= 24)) { return String(value); }
-    }
-    return null;
+  /* ---- the protocol: speaking steps, roles and fields ---- */
+
+  /* The speakers of a round in steps: the speakers of one step speak in parallel, each step after the one before. */
+  function stepsOf(order) {
+    if (protocol.turns === 'synchronous') { return order.length ? [order.slice()] : []; }
+    if (protocol.turns === 'round_robin') { return order.map(function (agent) { return [agent]; }); }
+    if (protocol.turns === 'custom' && protocol.custom_steps.length) { return protocol.custom_steps; }
+    return order.length ? [order.slice()] : [];  // unknown: nobody is drawn as following anybody
   }
 
-  /* What a reader wants from a parsed reply: its explanation or reason, else its other text. */
-  function textOf(parsed, content) {
-    if (!parsed) { return content; }
-    for (var i = 0; i < TEXT_FIELDS.length; i += 1) {
-      if (typeof parsed[TEXT_FIELDS[i]] === 'string') { return parsed[TEXT_FIELDS[i]]; }
+  /* The order as the round graph has it: `a → b` where b follows a, `a · b` where they speak in parallel. */
+  function orderLabel(order) {
+    return stepsOf(order).map(function (step) { return step.join(' · '); }).join(' → ');
+  }
+
+  function roleOf(role) { return protocol.roles[role] || null; }
+
+  /* The fields of a reply: its role's schema, else (no readable protocol) what the reply holds, none of it an enum. */
+  function fieldsOf(role, parsed) {
+    var known = roleOf(role);
+    if (known && known.fields) { return known.fields; }
+    if (!parsed || typeof parsed !== 'object') { return []; }
+    return Object.keys(parsed).map(function (k) { return guessedField(k, parsed[k]); });
+  }
+
+  function guessedField(name, value) {
+    if (typeof value === 'boolean') { return { name: name, kind: 'boolean' }; }
+    if (typeof value === 'number') { return { name: name, kind: 'number' }; }
+    if (Array.isArray(value)) { return { name: name, kind: 'list', items: guessedField(name, value[0]) }; }
+    if (value && typeof value === 'object') {
+      return { name: name, kind: 'object', fields: Object.keys(value).map(function (k) { return guessedField(k, value[k]); }) };
     }
-    var label = labelOf(parsed);
-    var rest = Object.keys(parsed).filter(function (k) { return String(parsed[k]) !== label && k !== 'dropped_values'; });
-    return rest.map(function (k) { return k + ': ' + (typeof parsed[k] === 'string' ? parsed[k] : JSON.stringify(parsed[k])); }).join('\n');
+    return { name: name, kind: 'text' };
+  }
+
+  function isEmpty(value) {
+    return value === null || value === undefined || value === '' || (Array.isArray(value) && !value.length);
+  }
+
+  function valueText(value) {
+    if (typeof value === 'boolean') { return value ? 'true' : 'false'; }
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+
+  /* The colour class of an enum value: its place among the field's values. */
+  function colourClass(field, value) {
+    var index = (field.values || []).map(String).indexOf(String(value));
+    return index < 0 ? 'c-other' : 'c' + (index % VALUE_COLOURS);
+  }
+
+  function enumBadge(field, value) {
+    return el('span', { 'class': 'badge enum ' + colourClass(field, value), 'data-field': field.name, 'data-kind': 'enum', title: fieldName(field.name), text: valueText(value) });
+  }
+
+  function boolChip(field, value) {
+    return el('span', { 'class': 'badge bool ' + (value ? 'on' : 'off'), 'data-field': field.name, 'data-kind': 'boolean' },
+      fieldName(field.name) + ': ' + (value ? 'yes' : 'no'));
+  }
+
+  function numberView(field, value) {
+    return el('span', { 'class': 'num', 'data-field': field.name },
+      el('span', { 'class': 'fname', text: fieldName(field.name) }), ' ', el('b', { text: typeof value === 'number' ? number(value) : valueText(value) }));
+  }
+
+  /* A list or nested object, as a block under the head of the message. */
+  function blockView(field, value, unlabelled) {
+    var label = unlabelled ? null : el('span', { 'class': 'fname', text: fieldName(field.name) });
+    if (field.kind === 'list') {
+      var items = Array.isArray(value) ? value : [value];
+      var item = field.items || { name: field.name, kind: 'text' };
+      if (item.kind === 'enum' || item.kind === 'boolean' || item.kind === 'number') {
+        return el('div', { 'class': 'values', 'data-field': field.name, title: fieldName(field.name) }, label,
+          items.length ? items.map(function (v) { return el('span', { 'class': 'chip', text: valueText(v) }); }) : el('span', { 'class': 'count', text: 'none' }));
+      }
+      return el('div', { 'class': 'block', 'data-field': field.name }, label,
+        items.length ? el('ol', { 'class': 'items' }, items.map(function (v) {
+          return el('li', {}, item.kind === 'object' ? nestedView(item, v) : valueText(v));
+        })) : el('span', { 'class': 'count', text: ' none' }));
+    }
+    return el('div', { 'class': 'block', 'data-field': field.name }, label, nestedView(field, value));
+  }
+
+  /* A nested object: its fields in a small table, each drawn by its kind. */
+  function nestedView(field, value) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) { return el('span', { text: valueText(value) }); }
+    var fields = (field.fields && field.fields.length) ? field.fields : Object.keys(value).map(function (k) { return guessedField(k, value[k]); });
+    return el('table', { 'class': 'kv nested' }, fields.filter(function (f) { return value[f.name] !== undefined && value[f.name] !== null; }).map(function (f) {
+      var v = value[f.name], cell;
+      if (f.kind === 'enum') { cell = enumBadge(f, v); }
+      else if (f.kind === 'boolean') { cell = boolChip(f, v); }
+      else if (f.kind === 'list' || f.kind === 'object') { cell = blockView(f, v, true); }  // the row names it
+      else { cell = valueText(v); }
+      return el('tr', {}, el('th', { text: fieldName(f.name) }), el('td', {}, cell));
+    }));
+  }
+
+  /* A parsed reply drawn from its schema: {head: badges, chips and numbers; body: text; blocks: lists and objects}. */
+  function replyParts(role, parsed, content) {
+    var known = roleOf(role);
+    var textMode = known && known.output_mode === 'text';
+    var parts = { head: [], body: [], blocks: [] };
+    if (!parsed || typeof parsed !== 'object') {
+      if (content) { parts.body.push(el('div', { 'class': 'text', text: content })); }
+      return parts;
+    }
+    var fields = fieldsOf(role, parsed);
+    var named = {};
+    fields.forEach(function (f) { named[f.name] = true; });
+    var texts = fields.filter(function (f) { return f.kind === 'text' && typeof parsed[f.name] === 'string' && parsed[f.name] !== ''; });
+    fields.forEach(function (f) {
+      var value = parsed[f.name];
+      if (value === undefined || value === null) { return; }
+      if (f.kind === 'enum') { parts.head.push(enumBadge(f, value)); }
+      else if (f.kind === 'boolean') { parts.head.push(boolChip(f, value)); }
+      else if (f.kind === 'number') { parts.head.push(numberView(f, value)); }
+      else if (f.kind === 'list' || f.kind === 'object') { parts.blocks.push(blockView(f, value)); }
+    });
+    if (textMode) {
+      parts.body.push(el('div', { 'class': 'text', text: content }));
+    } else {
+      texts.forEach(function (f) {
+        parts.body.push(el('div', { 'class': 'text', 'data-field': f.name },
+          texts.length > 1 ? el('span', { 'class': 'fname', text: fieldName(f.name) + ' ' }) : null, parsed[f.name]));
+      });
+    }
+    var extra = Object.keys(parsed).filter(function (k) { return !named[k] && !isEmpty(parsed[k]); });
+    if (extra.length) {
+      parts.blocks.push(el('div', { 'class': 'extra', title: 'fields outside the output schema' }, extra.map(function (k) {
+        return el('span', { 'class': 'extra-field' }, el('span', { 'class': 'fname', text: fieldName(k) + ' ' }), valueText(parsed[k]));
+      })));
+    }
+    return parts;
   }
 
   function badge(label, extra) {
-    var cls = 'badge v-' + String(label).replace(/\s+/g, '-') + (extra ? ' ' + extra : '');
-    return el('span', { 'class': cls, text: label });
+    return el('span', { 'class': 'badge' + (extra ? ' ' + extra : ''), text: label });
   }
 
+  /* A conversation's outcome: the final value of the protocol's primary field, coloured as that field's values. */
   function outcomeBadge(s) {
-    if (s.status === 'failed') { return badge('failed'); }
+    if (s.status === 'failed') { return badge('failed', 'v-failed'); }
     if (!s.outcome) { return el('span', { 'class': 'badge muted', text: s.status === 'running' ? 'running' : '—' }); }
-    return badge(s.outcome);
+    var field = primaryField();
+    if (s.outcome === 'no majority' || s.outcome === 'unparsed') { return badge(s.outcome, 'v-no-majority'); }
+    if (!field) { return badge(s.outcome); }
+    var title = 'final ' + fieldName(field.name);
+    if (field.kind === 'boolean') {
+      return el('span', { 'class': 'badge outcome bool ' + (s.outcome === 'true' ? 'on' : 'off'), title: title, text: fieldName(field.name) + ': ' + (s.outcome === 'true' ? 'yes' : 'no') });
+    }
+    if (field.kind === 'number') { return el('span', { 'class': 'badge outcome', title: title, text: fieldName(field.name) + ' ' + s.outcome }); }
+    return el('span', { 'class': 'badge outcome ' + colourClass(field, s.outcome), title: title, text: s.outcome });
+  }
+
+  function primaryField() {
+    var name = protocol.primary_field;
+    return protocol.outcome_fields.filter(function (f) { return f.name === name; })[0] || null;
   }
 
   /* ---- filtering (mirror of moot.report.query.ListQuery.matches) ---- */
@@ -89,6 +215,12 @@
     if (query.scenario && s.scenario !== query.scenario) { return false; }
     if (query.order && orderKey(s.order) !== query.order) { return false; }
     if (query.outcome && (s.outcome || '-') !== query.outcome) { return false; }
+    if (query.stop && s.stop !== query.stop) { return false; }
+    var finals = s.finals || {};
+    var failsFinal = Object.keys(query).some(function (k) {
+      return k.indexOf(FINAL_PREFIX) === 0 && query[k] !== '' && (finals[k.slice(FINAL_PREFIX.length)] || '-') !== query[k];
+    });
+    if (failsFinal) { return false; }
     if (query.consensus && s.consensus !== (query.consensus === 'yes')) { return false; }
     if (query.rounds !== '' && s.rounds !== Number(query.rounds)) { return false; }
     if (query.errors && hasErrors(s) !== (query.errors === 'yes')) { return false; }
@@ -96,37 +228,10 @@
     return words.every(function (w) { return search.indexOf(w) >= 0 || scenarioText.indexOf(w) >= 0; });
   }
 
-  /* Mirror of moot.report.query.facets_summaries. */
-  function facetsOf(summaries) {
-    var scenarios = {}, titles = {}, orders = {}, outcomes = {}, rounds = {}, consensus = { yes: 0, no: 0 }, errors = { yes: 0, no: 0 };
-    var scenarioOrder = [], orderOrder = [];
-    summaries.forEach(function (s) {
-      if (!(s.scenario in scenarios)) { scenarios[s.scenario] = 0; titles[s.scenario] = s.title; scenarioOrder.push(s.scenario); }
-      scenarios[s.scenario] += 1;
-      var key = orderKey(s.order);
-      if (!(key in orders)) { orders[key] = 0; orderOrder.push(key); }
-      orders[key] += 1;
-      var outcome = s.outcome || '-';
-      outcomes[outcome] = (outcomes[outcome] || 0) + 1;
-      rounds[s.rounds] = (rounds[s.rounds] || 0) + 1;
-      consensus[s.consensus ? 'yes' : 'no'] += 1;
-      errors[hasErrors(s) ? 'yes' : 'no'] += 1;
-    });
-    return {
-      total: summaries.length,
-      scenarios: scenarioOrder.map(function (id) { return [id, titles[id], scenarios[id]]; }),
-      orders: orderOrder.map(function (k) { return [k, orders[k]]; }),
-      outcomes: Object.keys(outcomes).map(function (k) { return [k, outcomes[k]]; }).sort(function (a, b) { return b[1] - a[1]; }),
-      rounds: Object.keys(rounds).map(Number).sort(function (a, b) { return a - b; }).map(function (r) { return [r, rounds[r]]; }),
-      consensus: [['yes', consensus.yes], ['no', consensus.no]],
-      errors: [['yes', errors.yes], ['no', errors.no]]
-    };
-  }
-
   /* ---- data sources ---- */
 
   function embeddedSource(data) {
-    var facets = facetsOf(data.summaries);
+    var facets = data.facets;
     return {
       facets: function () { return Promise.resolve(facets); },
       list: function (query, offset, limit) {
@@ -166,7 +271,7 @@
 
   /* ---- state and elements ---- */
 
-  var state = { query: { q: '', scenario: '', order: '', outcome: '', consensus: '', rounds: '', errors: '' }, offset: 0, page: null, selected: null, listRequest: 0 };
+  var state = { query: { q: '', scenario: '', order: '', outcome: '', stop: '', consensus: '', rounds: '', errors: '' }, offset: 0, page: null, selected: null, listRequest: 0 };
   var $ = function (id) { return document.getElementById(id); };
   var list = $('conv-list'), detail = $('detail'), shown = $('shown'), drawer = $('inspector'), backdrop = $('backdrop');
 
@@ -189,36 +294,61 @@
     });
   });
 
-  /* ---- filters ---- */
 
-  function fillFilters(facets) {
-    var labels = {
-      scenario: function (f) { return [f[0], (f[1] ? f[1] + ' · ' + f[0] : f[0]) + ' (' + f[2] + ')']; },
-      order: function (f) { return [f[0], f[0] + ' (' + f[1] + ')']; },
-      outcome: function (f) { return [f[0], (f[0] === '-' ? 'no outcome' : f[0]) + ' (' + f[1] + ')']; },
-      consensus: function (f) { return [f[0], (f[0] === 'yes' ? 'consensus' : 'no consensus') + ' (' + f[1] + ')']; },
-      rounds: function (f) { return [String(f[0]), plural(f[0], 'round') + ' (' + f[1] + ')']; },
-      errors: function (f) { return [f[0], (f[0] === 'yes' ? 'with errors' : 'without errors') + ' (' + f[1] + ')']; }
+  /* ---- filters, built from the protocol and the facets of the run ---- */
+
+  function yesNo(yes, no) { return function (f) { return [f[0], (f[0] === 'yes' ? yes : no) + ' (' + f[1] + ')']; }; }
+
+  function finalLabel(field) {
+    return function (f) {
+      var text = f[0] === '-' ? 'none' : (field && field.kind === 'boolean' ? fieldName(field.name) + ': ' + (f[0] === 'true' ? 'yes' : f[0] === 'false' ? 'no' : f[0]) : f[0]);
+      return [f[0], text + ' (' + f[1] + ')'];
     };
-    var lists = { scenario: facets.scenarios, order: facets.orders, outcome: facets.outcomes, consensus: facets.consensus, rounds: facets.rounds, errors: facets.errors };
-    FILTERS.forEach(function (name) {
-      var select = $('f-' + name);
-      lists[name].forEach(function (facet) {
-        var pair = labels[name](facet);
-        select.appendChild(el('option', { value: pair[0], text: pair[1] }));
-      });
-      select.value = state.query[name];
-    });
   }
 
-  FILTERS.forEach(function (name) {
-    $('f-' + name).addEventListener('change', function (event) {
-      state.query[name] = event.target.value;
-      event.target.classList.toggle('active', event.target.value !== '');
-      state.offset = 0;
-      loadList();
+  /* The filters of this run: [query key, element id, label of "any", options, label of an option]. */
+  function filterDefinitions(facets) {
+    var primary = primaryField();
+    var defs = [
+      ['scenario', 'f-scenario', 'any scenario', facets.scenarios, function (f) { return [f[0], (f[1] ? f[1] + ' · ' + f[0] : f[0]) + ' (' + f[2] + ')']; }],
+      ['order', 'f-order', 'any order', facets.orders, function (f) { return [f[0], orderLabel(f[0].split(' → ')) + ' (' + f[1] + ')']; }]
+    ];
+    if (primary || !protocol.readable) {
+      defs.push(['outcome', 'f-outcome', primary ? 'any final ' + fieldName(primary.name) : 'any outcome', facets.outcomes, primary ? finalLabel(primary) : function (f) {
+        return [f[0], (f[0] === '-' ? 'no outcome' : f[0]) + ' (' + f[1] + ')'];
+      }]);
+    }
+    (facets.finals || []).forEach(function (pair) {
+      if (primary && pair[0] === primary.name) { return; }
+      var field = protocol.outcome_fields.filter(function (f) { return f.name === pair[0]; })[0];
+      defs.push([FINAL_PREFIX + pair[0], 'f-final-' + pair[0], 'any final ' + fieldName(pair[0]), pair[1], finalLabel(field)]);
     });
-  });
+    defs.push(['stop', 'f-stop', 'any stop reason', facets.stops || [], function (f) { return [f[0], f[0] + ' (' + f[1] + ')']; }]);
+    if (facets.consensus) { defs.push(['consensus', 'f-consensus', 'consensus or not', facets.consensus, yesNo('consensus', 'no consensus')]); }
+    defs.push(['rounds', 'f-rounds', 'any rounds', facets.rounds, function (f) { return [String(f[0]), plural(f[0], 'round') + ' (' + f[1] + ')']; }]);
+    defs.push(['errors', 'f-errors', 'errors or not', facets.errors, yesNo('with errors', 'without errors')]);
+    return defs;
+  }
+
+  function fillFilters(facets) {
+    var slots = $('filter-slots');
+    slots.textContent = '';
+    filterDefinitions(facets).forEach(function (def) {
+      var key = def[0];
+      if (!(key in state.query)) { state.query[key] = ''; }
+      var select = el('select', { id: def[1], 'data-filter': key, 'aria-label': def[2].replace(/^any /, '') },
+        el('option', { value: '', text: def[2] }),
+        def[3].map(function (facet) { var pair = def[4](facet); return el('option', { value: pair[0], text: pair[1] }); }));
+      select.value = state.query[key];
+      select.addEventListener('change', function (event) {
+        state.query[key] = event.target.value;
+        event.target.classList.toggle('active', event.target.value !== '');
+        state.offset = 0;
+        loadList();
+      });
+      slots.appendChild(select);
+    });
+  }
 
   var searchTimer = null;
   $('search').addEventListener('input', function (event) {
@@ -233,7 +363,7 @@
   $('clear').addEventListener('click', function () {
     Object.keys(state.query).forEach(function (k) { state.query[k] = ''; });
     $('search').value = '';
-    FILTERS.forEach(function (name) { var s = $('f-' + name); s.value = ''; s.classList.remove('active'); });
+    $('filter-slots').querySelectorAll('select').forEach(function (s) { s.value = ''; s.classList.remove('active'); });
     state.offset = 0;
     loadList();
   });
@@ -269,7 +399,7 @@
       },
         el('div', { 'class': 'line1' }, el('span', { 'class': 'title', title: s.title || s.scenario, text: s.title || s.scenario }), outcomeBadge(s)),
         el('div', { 'class': 'line2' },
-          el('span', { text: s.scenario }), '·', el('span', { text: orderKey(s.order) }), '·', el('span', { text: plural(s.rounds, 'round') }),
+          el('span', { text: s.scenario }), '·', el('span', { text: orderLabel(s.order) }), '·', el('span', { text: plural(s.rounds, 'round') }),
           extras.length ? '·' : null, extras)
       ));
     });
@@ -290,6 +420,7 @@
     var next = index < 0 ? 0 : Math.min(ids.length - 1, Math.max(0, index + step));
     openConversation(ids[next]);
   }
+
 
   /* ---- one conversation ---- */
 
@@ -320,12 +451,15 @@
     var scenario = c.scenario_detail || {};
     var previous = {};
     var badges = [outcomeBadge(c)];
-    var labelled = c.rounds_detail.some(function (r) { return r.messages.some(function (m) { return labelOf(m.parsed); }); });
+    var withConsensus = protocol.readable ? protocol.consensus_rule : c.consensus;
     if (c.consensus) { badges.push(el('span', { 'class': 'badge ok', text: 'consensus' })); }
-    else if (c.status === 'completed' && labelled) { badges.push(el('span', { 'class': 'badge muted', text: 'no consensus' })); }
+    else if (withConsensus && c.status === 'completed') { badges.push(el('span', { 'class': 'badge muted', text: 'no consensus' })); }
     badges.push(el('span', { 'class': 'badge muted', text: plural(c.rounds, 'round') }));
-    c.order.forEach(function (agent) {
-      badges.push(el('span', { 'class': 'chip', style: 'border-left: 3px solid ' + agentColor(c, agent), text: agent }));
+    stepsOf(c.order).forEach(function (step, index) {
+      if (index) { badges.push(el('span', { 'class': 'order-arrow', text: '→' })); }
+      step.forEach(function (agent) {
+        badges.push(el('span', { 'class': 'chip', style: 'border-left: 3px solid ' + agentColor(c, agent), text: agent }));
+      });
     });
     var stop = c.status === 'running'
       ? el('div', { 'class': 'stop-line' }, 'Still running: ', plural(c.rounds, 'round'), ' so far.')
@@ -345,7 +479,6 @@
     );
   }
 
-  /* The scenario's short metadata as chips, its text and all its metadata behind a disclosure. */
   function renderScenario(scenario) {
     var metadata = scenario.metadata || {};
     var keys = Object.keys(metadata);
@@ -366,10 +499,31 @@
         })) : null));
   }
 
+
+  /* The round's messages in the steps of the round graph: a step's speakers side by side (wrapping into rows),
+   * an arrow before each step that follows another; messages of agents outside the steps come last, side by side. */
   function renderRound(c, r, previous) {
+    var byAgent = {};
+    r.messages.forEach(function (m) { byAgent[m.agent] = m; });
+    var placed = {};
+    var groups = [];
+    stepsOf(c.order).forEach(function (step) {
+      var messages = step.filter(function (agent) { return byAgent[agent]; }).map(function (agent) { placed[agent] = true; return byAgent[agent]; });
+      if (messages.length) { groups.push(messages); }
+    });
+    var rest = r.messages.filter(function (m) { return !placed[m.agent]; });
+    if (rest.length) { groups.push(rest); }
+    var steps = groups.map(function (messages, index) {
+      var before = index ? groups[index - 1].map(function (m) { return m.agent; }).join(', ') : '';
+      // The arrow stands at the head of the step that follows, so that it wraps with it.
+      return el('div', { 'class': 'step-group', style: '--k: ' + messages.length },
+        index ? el('div', { 'class': 'arrow', 'aria-hidden': 'true', title: 'after ' + before, 'data-after': before }, '→') : null,
+        el('div', { 'class': 'step', 'data-agents': messages.map(function (m) { return m.agent; }).join(' ') },
+          messages.map(function (m) { return renderMessage(c, r, m, previous); })));
+    });
     return el('section', { 'class': 'round', 'data-round': r.round },
       el('div', { 'class': 'round-head' }, el('h4', { text: 'Round ' + r.round }), el('div', { 'class': 'rule' })),
-      el('div', { 'class': 'speakers', style: '--n: ' + Math.max(1, c.order.length, r.messages.length) }, r.messages.map(function (m) { return renderMessage(c, r, m, previous); })),
+      el('div', { 'class': 'steps' }, steps),
       r.decisions.map(function (d) { return renderDecision(c, r, d); })
     );
   }
@@ -385,25 +539,45 @@
     return parts.join(' · ');
   }
 
+
+  /* Markers of the followed fields (see ProtocolView.marked_fields) whose value changed since the agent's last reply. */
+  function changeMarkers(m, previous) {
+    var parsed = m.parsed;
+    if (!parsed || typeof parsed !== 'object') { return []; }
+    var mine = previous[m.agent] = previous[m.agent] || {};
+    var markers = [];
+    protocol.marked_fields.forEach(function (name) {
+      if (!(name in parsed) || parsed[name] === null) { return; }
+      var now = valueText(parsed[name]);
+      if (name in mine && mine[name] !== now) {
+        markers.push(el('span', { 'class': 'changed', 'data-field': name, text: fieldName(name) + ' was ' + mine[name] }));
+      }
+      mine[name] = now;
+    });
+    return markers;
+  }
+
+  function renderJudgement(j) {
+    var parts = replyParts(j.role, j.parsed, j.content);
+    return el('div', { 'class': 'judgement', 'data-agent': j.agent, 'data-about': j.about },
+      el('span', { 'class': 'role', text: j.agent + ':' }), parts.head,
+      j.parse_error ? el('span', { 'class': 'badge v-unparsed', title: j.parse_error, text: 'unparsed' }) : null,
+      parts.blocks, parts.body);
+  }
+
   function renderMessage(c, r, m, previous) {
-    var label = labelOf(m.parsed);
-    var changed = null;
-    if (label && previous[m.agent] && previous[m.agent] !== label) { changed = el('span', { 'class': 'changed', text: 'was ' + previous[m.agent] }); }
-    if (label) { previous[m.agent] = label; }
-    var otherJudgements = m.judgements.filter(function (j) { return !(j.parsed && Array.isArray(j.parsed.values)); });
-    var text = m.kind === 'failed' ? (m.error || 'the turn failed') : textOf(m.parsed, m.content);
-    return el('div', { 'class': 'msg ' + m.kind, 'data-id': m.id, style: '--agent: ' + agentColor(c, m.agent) },
+    var parts = m.kind === 'failed' || m.parse_error ? { head: [], body: [], blocks: [] } : replyParts(m.role, m.parsed, m.content);
+    var raw = m.kind === 'failed' ? (m.error || 'the turn failed') : (m.parse_error ? m.content : null);
+    return el('div', { 'class': 'msg ' + m.kind, 'data-id': m.id, 'data-agent': m.agent, style: '--agent: ' + agentColor(c, m.agent) },
       el('div', { 'class': 'head' },
         el('span', { 'class': 'who', text: m.agent }), el('span', { 'class': 'role', text: m.role }),
-        label ? badge(label) : null,
+        parts.head,
         m.parse_error ? el('span', { 'class': 'badge v-unparsed', title: m.parse_error, text: 'unparsed' }) : null,
-        m.kind === 'failed' ? badge('failed') : null,
-        changed),
-      el('div', { 'class': 'text' + (m.parse_error || m.kind === 'failed' ? ' raw' : ''), text: text }),
-      m.values.length ? el('div', { 'class': 'values', title: 'values tagged by the judge' }, m.values.map(function (v) { return el('span', { 'class': 'chip', text: v }); })) : null,
-      otherJudgements.map(function (j) {
-        return el('div', { 'class': 'role' }, j.agent + ': ', labelOf(j.parsed) ? badge(labelOf(j.parsed)) : textOf(j.parsed, j.content));
-      }),
+        m.kind === 'failed' ? badge('failed', 'v-failed') : null,
+        changeMarkers(m, previous)),
+      raw !== null ? el('div', { 'class': 'text raw', text: raw }) : parts.body,
+      parts.blocks,
+      m.judgements.map(renderJudgement),
       el('div', { 'class': 'foot' },
         el('span', { 'class': 'stats', text: callStats(m.calls) }),
         el('button', { type: 'button', 'class': 'inspect-btn', onclick: function () { openInspector(c, r, m); } }, 'Inspect'))
@@ -411,12 +585,12 @@
   }
 
   function renderDecision(c, r, d) {
-    var label = labelOf(d.parsed);
-    return el('div', { 'class': 'decision', 'data-agent': d.agent },
-      el('b', { text: d.agent }),
-      label ? badge(label) : el('span', { 'class': 'badge v-unparsed', text: 'unparsed' }),
-      el('div', { 'class': 'text', text: textOf(d.parsed, d.content) }),
-      el('button', { type: 'button', 'class': 'inspect-btn', onclick: function () { openInspector(c, r, d); } }, 'Inspect'));
+    var parts = d.parsed ? replyParts(d.role, d.parsed, d.content) : { head: [], body: [el('div', { 'class': 'text raw', text: d.content })], blocks: [] };
+    return el('div', { 'class': 'decision', 'data-agent': d.agent, 'data-round': r.round },
+      el('div', { 'class': 'head' }, el('b', { text: d.agent }), el('span', { 'class': 'role', text: d.role }), parts.head,
+        d.parsed ? null : el('span', { 'class': 'badge v-unparsed', text: 'unparsed' })),
+      parts.body, parts.blocks,
+      el('div', {}, el('button', { type: 'button', 'class': 'inspect-btn', onclick: function () { openInspector(c, r, d); } }, 'Inspect')));
   }
 
   /* ---- inspector ---- */
@@ -494,8 +668,10 @@
 
   var initial = linked();
   showTab(initial.conversation ? 'conversations' : (initial.tab || config.default_tab));
-  source.facets().then(fillFilters).catch(function (error) { shown.textContent = 'could not load the filters: ' + error.message; });
-  loadList().then(function () {
+  // The filters first, so that they stand when the list shows; the list loads even when they could not.
+  source.facets().then(fillFilters).catch(function (error) {
+    $('filter-slots').textContent = 'could not load the filters: ' + error.message;
+  }).then(loadList).then(function () {
     if (initial.conversation) { openConversation(initial.conversation); }
   });
 }());

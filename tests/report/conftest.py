@@ -215,3 +215,22 @@ def write_quick_run_dir(run_dir: Path, conversations: int) -> None:
 def write_quick_run():
     """`write_quick_run(run_dir, conversations)`: a run of many one-round debates, written without any model."""
     return write_quick_run_dir
+
+
+LIBRARY = Path(__file__).parents[1] / "protocol_library"
+"""The test protocols (tests/protocol_library), each run on its scripted replies."""
+
+
+@pytest.fixture(scope="session")
+def library_run(tmp_path_factory):
+    """`library_run(name)`: the run directory of a library protocol on its scripted replies (each run once)."""
+    runs: dict[str, Path] = {}
+
+    def run(name: str) -> Path:
+        if name not in runs:
+            out = tmp_path_factory.mktemp("library-runs") / name
+            moot.run(LIBRARY / f"{name}.yaml", out=out, cache=None, concurrency=2)
+            runs[name] = out
+        return runs[name]
+
+    return run

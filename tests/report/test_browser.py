@@ -7,53 +7,18 @@ selenium; nothing is downloaded. Set MOOT_SCREENSHOTS=DIR to keep a screenshot o
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from browser import chromium, page_of, wait_for
 
 from moot.report.html import write_report
-from moot.report.server import open_viewer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--window-size=1440,1000",
-]
-WAIT_S = 20
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     """A headless Chromium with a fresh profile, its console log kept."""
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        pytest.fail(
-            f"the browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
-            "apt-get install -y chromium chromium-driver",
-            pytrace=False,
-        )
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.fail("the browser tests need selenium: pip install -e '.[test]'", pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    yield browser
-    browser.quit()
+    yield from chromium(tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=["report", "viewer"])
@@ -68,20 +33,6 @@ def paged_url(request, write_quick_run, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("paged") / "run"
     write_quick_run(run_dir, 120)
     yield from page_of(request.param, run_dir, tmp_path_factory)
-
-
-def page_of(kind: str, run_dir: Path, tmp_path_factory):
-    """Yield the URL of a run's page: the static report file, or the viewer serving it until the generator closes."""
-    if kind == "report":
-        yield write_report(run_dir, tmp_path_factory.mktemp("report") / "report.html").resolve().as_uri()
-        return
-    server = open_viewer(run_dir, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.url
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def open_page(driver, url: str, request):
@@ -108,18 +59,6 @@ def page(driver, page_url, request):
 def paged(driver, paged_url, request):
     """The 120-conversation run's page (report or viewer), checked for console errors after the test."""
     yield from open_page(driver, paged_url, request)
-
-
-def wait_for(driver, condition):
-    """Wait until the condition holds (returns it), failing after WAIT_S seconds.
-
-    An element the page replaced while the condition read it (the list re-rendering) is read
-    again on the next poll rather than ending the wait.
-    """
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def rows(driver) -> list:
