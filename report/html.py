@@ -1,9 +1,10 @@
 """`moot report`: one self-contained HTML file (no network needed) with a run's findings and transcripts.
 
-The page holds the run manifest, the study's measurements and plots (the analysis is run first
-when the run has none, or an outdated one), and the conversation browser with every conversation
-embedded as JSON. Plots are embedded as data URIs. `moot view` serves the same page for large runs.
-Its Content-Security-Policy is stated in a `<meta>` element (see `moot.report.page`).
+The page holds the run manifest, the run's measurements and plots (its protocol's, and its study's
+when it names one; the analysis is run first when the run has none, or an outdated one), and the
+conversation browser with every conversation embedded as JSON. Plots are embedded as data URIs.
+`moot view` serves the same page for large runs. Its Content-Security-Policy is stated in a
+`<meta>` element (see `moot.report.page`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,9 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
     if baseline is not None:
         check_run_dir(Path(baseline))
     manifest, events = read_run(run_dir)
-    analysis: Analysis | None = None
-    if manifest.spec.get("study"):
-        analysis = None if baseline else current_analysis(run_dir, manifest.final_hash)
-        if analysis is None:
-            analysis = analyze_run(run_dir, companions={"baseline": baseline})
+    analysis: Analysis | None = None if baseline else current_analysis(run_dir, manifest.final_hash)
+    if analysis is None:
+        analysis = analyze_run(run_dir, companions={"baseline": baseline})
     events = effective_events(events)
     builder = SummaryBuilder()
     for event in events:
@@ -46,7 +45,11 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         "details": conversation_details(events),
     }
     page = render_page(
-        manifest, analysis, source="embedded", data=data, default_tab="findings" if analysis else "conversations"
+        manifest,
+        analysis,
+        source="embedded",
+        data=data,
+        default_tab="findings" if manifest.spec.get("study") else "conversations",
     )
     write_whole(target, page.html)
     return target
