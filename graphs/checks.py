@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import networkx as nx
 
 from moot.agents.registry import check_agent_model, check_model, known_providers, provider_record
@@ -12,11 +16,18 @@ from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import (
     ROUND_END,
     ROUND_START,
+    AgentSpec,
+    AllStop,
+    AnyStop,
     ConsensusStop,
     CustomTurns,
+    DecisionRule,
     DecisionStop,
+    MajorityStop,
+    MinRoundsStop,
     ProtocolSpec,
     ProviderSettings,
+    StopRule,
 )
 
 
@@ -68,33 +79,150 @@ def output_schemas(spec: ProtocolSpec) -> dict[str, OutputSchema | None]:
 
 
 def check_stop_rules(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
-    """Every stop rule looks at a field that its agents' roles output."""
+    """Every stop rule looks at a field its agents' roles output, with a value of that field's type, and can fire."""
+    _check_rule_list(spec, schemas, list(spec.stop), ("stop",), top=True)
+
+
+def _check_rule_list(
+    spec: ProtocolSpec,
+    schemas: dict[str, OutputSchema | None],
+    rules: list[StopRule],
+    path: tuple[str | int, ...],
+    top: bool = False,
+) -> None:
+    """Check the rules of a list (the spec's `stop`, or an `any` or `all`), each at its index."""
+    for index, rule in enumerate(rules):
+        where = path + (index,)
+        if isinstance(rule, MinRoundsStop):
+            _check_min_rounds(spec, rule, where, inside_any=not top and path[-1] == "any")
+        elif isinstance(rule, ConsensusStop):
+            _check_speaker_field(spec, schemas, "consensus", rule.consensus, where + ("consensus",))
+        elif isinstance(rule, MajorityStop):
+            _check_speaker_field(spec, schemas, "majority", rule.majority.field, where + ("majority", "field"))
+        elif isinstance(rule, DecisionStop):
+            _check_decision(spec, schemas, rule.decision, where + ("decision",))
+        elif isinstance(rule, AnyStop):
+            _check_rule_list(spec, schemas, rule.any, where + ("any",))
+        elif isinstance(rule, AllStop):
+            _check_rule_list(spec, schemas, rule.all, where + ("all",))
+    if rules and all(isinstance(rule, MinRoundsStop) for rule in rules) and (top or path[-1] == "all"):
+        what = "`stop`" if top else "this `all`"
+        raise SpecError(
+            f"{what} holds only min_rounds: it holds back no other rule (add the rule it should hold back)",
+            path + (0, "min_rounds"),
+        )
+
+
+def _check_min_rounds(spec: ProtocolSpec, rule: MinRoundsStop, path: tuple[str | int, ...], inside_any: bool) -> None:
+    if inside_any:
+        raise SpecError(
+            "min_rounds inside `any` would stop the conversation by itself; put it in an `all` beside the rule it holds"
+            " back, or in the top-level stop list",
+            path + ("min_rounds",),
+        )
+    if rule.min_rounds > spec.rounds:
+        raise SpecError(
+            f"min_rounds {rule.min_rounds} is more than the round limit ({spec.rounds}): the rules it holds back could"
+            " never fire",
+            path + ("min_rounds",),
+        )
+
+
+def _check_speaker_field(
+    spec: ProtocolSpec,
+    schemas: dict[str, OutputSchema | None],
+    rule: str,
+    field: str,
+    path: tuple[str | int, ...],
+) -> None:
+    """A field that the speakers' roles output, for a rule comparing the speakers' values."""
     speaker_roles = {agent.role for agent in spec.speakers()}
-    for index, condition in enumerate(spec.stop):
-        path = ("stop", index)
-        if isinstance(condition, ConsensusStop):
-            fields = {f for r in speaker_roles if (s := schemas[r]) for f in s.fields}
-            if condition.consensus not in fields:
-                raise SpecError(
-                    unknown_name("consensus field", condition.consensus, fields)
-                    if fields
-                    else f"consensus field '{condition.consensus}' is output by no speaker role (they answer in free text)",
-                    path + ("consensus",),
-                )
-        elif isinstance(condition, DecisionStop):
-            rule = condition.decision
-            judges = {agent.name: agent for agent in spec.judges()}
-            if rule.agent not in judges:
-                raise SpecError(
-                    unknown_name("judge", rule.agent, judges)
-                    if judges
-                    else f"judge '{rule.agent}' is unknown: no agent has a judge role",
-                    path + ("decision", "agent"),
-                )
-            schema = schemas[judges[rule.agent].role]
-            fields = schema.fields if schema else []
-            if rule.field not in fields:
-                raise SpecError(unknown_name("decision field", rule.field, fields), path + ("decision", "field"))
+    fields = {f for r in speaker_roles if (s := schemas[r]) for f in s.fields}
+    if field not in fields:
+        raise SpecError(
+            unknown_name(f"{rule} field", field, fields)
+            if fields
+            else f"{rule} field '{field}' is output by no speaker role (they answer in free text)",
+            path,
+        )
+
+
+def _check_decision(
+    spec: ProtocolSpec, schemas: dict[str, OutputSchema | None], rule: DecisionRule, path: tuple[str | int, ...]
+) -> None:
+    """Each judge of a decision rule is a judge whose role outputs the field, and `equals` is a value of that field."""
+    judges = {agent.name: agent for agent in spec.judges()}
+    names = rule.judges
+    for index, name in enumerate(names):
+        where = path + (("agents", index) if rule.agents is not None else ("agent",))
+        if name not in judges:
+            raise SpecError(_not_a_judge(spec, name, judges), where)
+        role = judges[name].role
+        schema = schemas[role]
+        fields = schema.fields if schema else []
+        if rule.field not in fields:
+            message = (
+                unknown_name("decision field", rule.field, fields)
+                if fields
+                else f"decision field '{rule.field}' is unknown: judge '{name}' (role '{role}') answers in free text"
+            )
+            raise SpecError(message, path + ("field",))
+        assert schema is not None
+        problem = value_type_problem(schema.json_schema["properties"][rule.field], rule.equals)
+        if problem:
+            raise SpecError(
+                f"decision stop on {name}.{rule.field}: equals {json.dumps(rule.equals)} {problem};"
+                " the rule could never fire",
+                path + ("equals",),
+            )
+
+
+def _not_a_judge(spec: ProtocolSpec, name: str, judges: dict[str, AgentSpec]) -> str:
+    """Why an agent named in a decision stop is not a judge: what it is, and which judges there are."""
+    agents = {agent.name: agent for agent in spec.agents}
+    known = ", ".join(sorted(judges)) if judges else "none (no agent has a role of kind judge)"
+    if name in agents:
+        return f"'{name}' is a speaker (role '{agents[name].role}'); a decision stop needs a judge: {known}"
+    if judges:
+        return unknown_name("judge", name, judges)
+    return f"judge '{name}' is unknown: no agent has a judge role"
+
+
+def value_type_problem(prop: dict[str, Any], value: Any) -> str | None:
+    """Why `value` can never be a value of the schema property `prop` (a JSON Schema field), or None."""
+    allowed = prop.get("enum")
+    kinds = prop.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if value is None:
+        return None if "null" in kinds else "is null, but the field is never null"
+    if allowed is not None:
+        if any(value == a and isinstance(value, bool) == isinstance(a, bool) for a in allowed):
+            return None
+        return f"is not one of the field's values ({', '.join(json.dumps(a) for a in allowed)})"
+    kind = next((k for k in kinds if k != "null"), None)
+    if kind not in _SCALAR_CHECKS:
+        return f"cannot be compared: the field is of type {kind or 'unknown'}, and a decision compares one value"
+    fits, described = _SCALAR_CHECKS[kind]
+    return None if fits(value) else f"is {_type_phrase(value)}, but the field is {described}"
+
+
+_SCALAR_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "boolean": (lambda v: isinstance(v, bool), "a boolean (true or false)"),
+    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "string": (lambda v: isinstance(v, str), "a string"),
+}
+"""For each scalar JSON Schema type: whether a YAML value is of it, and how the type is named in errors."""
+
+
+def _type_phrase(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "a mapping"
 
 
 def check_round_graph(spec: ProtocolSpec) -> None:

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from difflib import get_close_matches
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    Tag,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from moot.errors import unknown_name
@@ -175,7 +187,24 @@ class AgentSpec(_Strict):
     """Replies of a `scripted` model, one per round (a list per round gives one per attempt)."""
 
 
-class ConsensusStop(_Strict):
+class _StopRuleEntry(_Strict):
+    """One entry of a stop list: exactly one kind of rule."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_rule(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            keys = [key for key in STOP_RULE_KEYS if key in data]
+            if len(keys) > 1:
+                message = (
+                    f"'{keys[0]}' and '{keys[1]}' are two rules: write each as its own entry of the list"
+                    " (or group them under `any` or `all`)"
+                )
+                raise PydanticCustomError("stop_rule", "{message}", {"message": message})
+        return data
+
+
+class ConsensusStop(_StopRuleEntry):
     """Stop when every speaker of a round gave the same parsed value of a field."""
 
     consensus: str
@@ -183,21 +212,127 @@ class ConsensusStop(_Strict):
 
 
 class DecisionRule(_Strict):
-    """A judge's field and the value that ends the conversation."""
+    """A judge's field (or several judges' field) and the value that ends the conversation."""
 
-    agent: str
-    """Name of the judge agent."""
+    agent: str | None = None
+    """Name of the judge agent (or give `agents`)."""
+    agents: list[str] | None = Field(default=None, min_length=1)
+    """Names of several judges, in place of `agent`; `require` says whether any or all must decide so."""
+    require: Literal["any", "all"] = "all"
+    """With several judges: stop when any of them decides so, or only when all of them do."""
     field: str
-    """Output field of the judge's decision."""
+    """Output field of the judges' decision."""
     equals: Any = True
-    """Value that stops the conversation."""
+    """Value that stops the conversation; checked against the field's type when the spec is checked."""
+
+    @model_validator(mode="after")
+    def _one_way_to_name_judges(self) -> DecisionRule:
+        if (self.agent is None) == (self.agents is None):
+            message = "name the judge with `agent`, or several judges with `agents` (not both)"
+            raise PydanticCustomError("decision_judges", "{message}", {"message": message})
+        if self.agents is not None and len(set(self.agents)) != len(self.agents):
+            raise PydanticCustomError("decision_judges", "{message}", {"message": "`agents` names a judge twice"})
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A rule about one judge is written as it always was (`agent`, `field`, `equals`), so the hash
+        # of a spec recorded before `agents` and `require` existed stays the same.
+        data = handler(self)
+        unused = ("agents", "require") if self.agents is None else ("agent",)
+        return {key: value for key, value in data.items() if key not in unused}
+
+    @property
+    def judges(self) -> list[str]:
+        """The judges this rule waits for."""
+        return list(self.agents) if self.agents is not None else [str(self.agent)]
 
 
-class DecisionStop(_Strict):
-    """Stop when a judge decides so."""
+class DecisionStop(_StopRuleEntry):
+    """Stop when a judge decides so (or any or all of several judges)."""
 
     decision: DecisionRule
-    """The judge, field and value."""
+    """The judges, field and value."""
+
+
+class MajorityRule(_Strict):
+    """A field and the share of speakers that must give the same value of it."""
+
+    field: str
+    """Output field compared across speakers."""
+    share: float = Field(gt=0.5, le=1.0)
+    """Least share of the round's speakers giving the same parsed value (more than half, so one value holds it)."""
+
+
+class MajorityStop(_StopRuleEntry):
+    """Stop when at least a share of the speakers gave the same parsed value of a field."""
+
+    majority: MajorityRule
+    """The field and the share."""
+
+
+class MinRoundsStop(_StopRuleEntry):
+    """Hold the other stop rules back until a number of rounds has passed."""
+
+    min_rounds: int = Field(ge=1, le=100)
+    """Rounds that must have passed before a rule beside this one may stop the conversation."""
+
+
+class AnyStop(_StopRuleEntry):
+    """Stop when any of the rules says so."""
+
+    any: list[StopRule] = Field(min_length=1)
+    """The rules, the first one to fire giving the reason."""
+
+
+class AllStop(_StopRuleEntry):
+    """Stop only when all of the rules say so in the same round."""
+
+    all: list[StopRule] = Field(min_length=1)
+    """The rules, all of which must fire."""
+
+
+STOP_RULE_KEYS: dict[str, type[BaseModel]] = {
+    "consensus": ConsensusStop,
+    "decision": DecisionStop,
+    "majority": MajorityStop,
+    "min_rounds": MinRoundsStop,
+    "any": AnyStop,
+    "all": AllStop,
+}
+"""Each kind of stop rule by the key that names it in a spec."""
+
+
+def _stop_rule_tag(value: Any) -> str | None:
+    """The model name of a stop rule, from the first key of STOP_RULE_KEYS it holds (None: no kind of rule)."""
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    if isinstance(value, dict):
+        key = next((key for key in STOP_RULE_KEYS if key in value), None)
+        if key is None:
+            # A misspelled kind (`consensos`) is validated as the kind it is closest to, whose error names it.
+            close = [match for word in value for match in get_close_matches(str(word), STOP_RULE_KEYS, n=1)]
+            key = close[0] if close else None
+        return STOP_RULE_KEYS[key].__name__ if key else None
+    return None
+
+
+StopRule = Annotated[
+    Annotated[ConsensusStop, Tag("ConsensusStop")]
+    | Annotated[DecisionStop, Tag("DecisionStop")]
+    | Annotated[MajorityStop, Tag("MajorityStop")]
+    | Annotated[MinRoundsStop, Tag("MinRoundsStop")]
+    | Annotated[AnyStop, Tag("AnyStop")]
+    | Annotated[AllStop, Tag("AllStop")],
+    Discriminator(
+        _stop_rule_tag,
+        custom_error_type="stop_rule",
+        custom_error_message=f"a stop rule is a mapping with one of the keys {', '.join(STOP_RULE_KEYS)}",
+    ),
+]
+"""One stop rule, of the kind its key names."""
+AnyStop.model_rebuild()
+AllStop.model_rebuild()
 
 
 class CustomTurns(_Strict):
@@ -231,8 +366,9 @@ class ProtocolSpec(_Strict):
     """Turn policy within a round: all at once, one after another, or an explicit graph."""
     rounds: int = Field(default=4, ge=1, le=100)
     """Round limit."""
-    stop: list[ConsensusStop | DecisionStop] = Field(default_factory=list)
-    """Conditions that end a conversation before the round limit (any one suffices)."""
+    stop: list[StopRule] = Field(default_factory=list)
+    """Conditions that end a conversation before the round limit (any one suffices; a `min_rounds` among them
+    holds the others back until that many rounds have passed)."""
     goal: Literal["correctness", "balanced", "adversarial"] = "correctness"
     """Goal section of the prompts."""
     variables: dict[str, Any] = Field(default_factory=dict)

@@ -164,6 +164,29 @@ EXPECTED: dict[str, str] = {
     "spec_role_without_prompt.yaml": ":13: roles.debater.prompt: role 'debater' has no prompt",
     "spec_rounds_boolean.yaml": ":5: rounds: Input should be a valid integer (got True)",
     "spec_rounds_string.yaml": ":5: rounds: Input should be a valid integer (got '3')",
+    "spec_stop_decision_judge_twice.yaml": ":7: stop[0].decision: `agents` names a judge twice",
+    "spec_stop_decision_names_a_speaker.yaml": (
+        ":7: stop[0].decision.agent: 'bob' is a speaker (role 'debater'); a decision stop needs a judge: moderator"
+    ),
+    "spec_stop_decision_not_an_enum_value.yaml": (
+        ':7: stop[0].decision.equals: decision stop on moderator.mood: equals "relaxed" is not one of the field\'s'
+        ' values ("calm", "tense"); the rule could never fire'
+    ),
+    "spec_stop_decision_wrong_type.yaml": (
+        ':7: stop[0].decision.equals: decision stop on moderator.settled: equals "yes" is a string, but the field is'
+        " a boolean (true or false); the rule could never fire"
+    ),
+    "spec_stop_majority_share_half.yaml": ":7: stop[0].majority.share: Input should be greater than 0.5 (got 0.5)",
+    "spec_stop_min_rounds_beyond_limit.yaml": (
+        ":7: stop[0].min_rounds: min_rounds 3 is more than the round limit (2): the rules it holds back could never fire"
+    ),
+    "spec_stop_min_rounds_in_any.yaml": (
+        ":7: stop[0].any[0].min_rounds: min_rounds inside `any` would stop the conversation by itself"
+    ),
+    "spec_stop_two_rules_in_one_entry.yaml": (
+        ":7: stop[0]: 'consensus' and 'decision' are two rules: write each as its own entry of the list"
+    ),
+    "spec_stop_unknown_rule.yaml": ":7: stop[0].consensos: unknown key 'consensos'; did you mean 'consensus'?",
     "spec_stop_on_field_no_role_outputs.yaml": ":7: stop[0].consensus: consensus field 'conceded' is unknown",
     "spec_stop_on_misspelled_field.yaml": ":7: stop[0].consensus: consensus field 'verdikt' is unknown; did you mean 'verdict'?",
     "spec_template_attr_filter_private.yaml": (
