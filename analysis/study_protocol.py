@@ -413,9 +413,11 @@ class ProtocolAnalysis:
             keyed[_key_of(record, reply, self.keys)].append(value)
         for name, groups in grouped.items():
             result[name] = {k: summary(v) for k, v in groups.items()}
-            if all(s["sd"] == 0 for s in result[name].values()) and len(found) > 1:
-                self.intervals.notes.append(f"{output.label}: every agent gives one value throughout (no spread)")
-                break
+        distinct = {value for _, _, value in found}
+        if len(found) > 1 and len(distinct) == 1:
+            self.intervals.notes.append(
+                f"{output.label}: every one of its {len(found)} values is {distinct.pop():g}, so it has no spread"
+            )
         self.writer.table(
             f"protocol_{output.slug}_summary",
             [

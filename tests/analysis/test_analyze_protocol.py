@@ -34,11 +34,7 @@ def run_of(spec: dict[str, Any], root: Path) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("library-runs")
-    names = ("sync_five_last_round", "mixed_personas", "synth_moderator", "free_text_claims", "judge_per_message")
-    done = {name: run_of(library_spec(name), root) for name in names}
-    estimates = library_spec("numeric_estimates")
-    estimates.update(stop=[], rounds=3)  # the min_rounds rule holds it to round 3 as well: e1..e3 agree in round 3
-    done["numeric_estimates"] = run_of(estimates, root)
+    done = {path.stem: run_of(library_spec(path.stem), root) for path in sorted(LIBRARY.glob("*.yaml"))}
     tagged = library_spec("judge_per_message")
     tagged.update(name="values_all_dropped")
     tagged["agents"][-1] = {"name": "tagger", "role": "values", "script": ['{"values": ["Gardening", "Kites"]}']}
@@ -172,6 +168,8 @@ def test_a_judge_of_each_message_gives_decisions_over_rounds(runs):
 
 def test_numbers_are_summarised_per_agent_and_round(runs):
     protocol, index = protocol_of(runs["numeric_estimates"])
+    # min_rounds 2 holds back the round-1 agreement; round 2 disagrees; all give 120 again in round 3.
+    assert protocol["rounds_to_stop"]["distribution"] == {"3": 2}
     estimate = protocol["numbers"]["estimator.estimate"]
     assert estimate["observations"] == 18
     # e1 120, 110, 120; e2 120 throughout; e3 120, 130.5, 120.
@@ -185,6 +183,57 @@ def test_numbers_are_summarised_per_agent_and_round(runs):
     assert confidence["by_agent"]["e3"]["mean"] == pytest.approx(11 / 3)  # 4, 2, 5
     assert "protocol_estimator_estimate_by_agent" in index.plots
     assert set(protocol["fields"]) == set()  # no enum or boolean field
+
+
+def test_a_majority_stop_over_five_voters(runs):
+    protocol, _ = protocol_of(runs["majority_vote"])
+    run_dir = runs["majority_vote"]
+    # Round 1: park 2 of 5 (< 0.6); round 2: v2 moves to park, 3 of 5.
+    assert list(protocol["stops"]["by_reason"]) == [stop_reason(run_dir).split(" (")[0]]
+    assert protocol["rounds_to_stop"]["distribution"] == {"2": 2}
+    option = protocol["fields"]["voter.option"]
+    assert option["final"] == {"park": 6, "pool": 2, "library": 2}
+    assert option["by_round"]["2"] == pytest.approx({"park": 0.6, "library": 0.2, "pool": 0.2})
+    change = option["change_rate"]
+    assert change["all"]["rate"] == pytest.approx(0.2)  # 1 change among 5 answers after the first, in each
+    assert {p: m["rate"] for p, m in change["by_position"].items()} == {"0": 0, "1": 1, "2": 0, "3": 0, "4": 0}
+    # Round 1 [park, library, pool, park, library]: P_i = (4 + 4 + 1 - 5) / 20 = 0.2, P_e = .36: kappa = -0.25.
+    # Round 2 [park x3, pool, library]: P_i = 0.3, P_e = .44: kappa = -0.25.
+    agreement = option["agreement"]["by_round"]
+    assert [agreement[r]["fleiss_kappa"]["estimate"] for r in ("1", "2")] == pytest.approx([-0.25, -0.25])
+    assert [agreement[r]["all_equal"]["rate"] for r in ("1", "2")] == [0, 0]
+
+
+def test_nested_stops_with_two_referees(runs):
+    protocol, _ = protocol_of(runs["nested_stops"])
+    # Round 1: all NTA but min_rounds 2 holds; ref2 unsettled. Round 2: d2 says YTA, both referees settled.
+    assert protocol["rounds_to_stop"]["distribution"] == {"2": 2}
+    settled = protocol["fields"]["referee.settled"]
+    assert settled["by_agent"] == {"ref1": {"true": 1.0, "false": 0.0}, "ref2": {"true": 0.5, "false": 0.5}}
+    assert settled["by_round"] == {"1": {"true": 0.5, "false": 0.5}, "2": {"true": 1.0, "false": 0.0}}
+    assert {a: m["rate"] for a, m in settled["change_rate"]["by_agent"].items()} == {"ref1": 0.0, "ref2": 1.0}
+    verdict = protocol["fields"]["debater.verdict"]
+    # Round 2 [NTA, YTA, NTA]: P_i = (4 + 1 - 3) / 6 = 1/3, P_e = 4/9 + 1/9: kappa = (1/3 - 5/9) / (4/9) = -0.5.
+    assert verdict["agreement"]["by_round"]["2"]["fleiss_kappa"]["estimate"] == pytest.approx(-0.5)
+    assert verdict["agreement"]["by_round"]["1"]["all_equal"]["rate"] == 1.0
+    assert verdict["change_rate"]["all"]["rate"] == pytest.approx(1 / 3)
+
+
+def test_a_panel_of_judges_of_different_roles(runs):
+    protocol, _ = protocol_of(runs["judge_panel_any"])
+    # The lenient judge accepts in round 2; the strict one always rejects.
+    assert protocol["rounds_to_stop"]["distribution"] == {"2": 2}
+    assert protocol["fields"]["strict_judge.verdict"]["by_agent"] == {
+        "strict": {"accept": 0.0, "revise": 0.0, "reject": 1.0}
+    }
+    lenient = protocol["fields"]["lenient_judge.verdict"]
+    assert lenient["by_round"]["1"]["revise"] == 1.0 and lenient["by_round"]["2"]["accept"] == 1.0
+    assert lenient["change_rate"]["all"]["rate"] == 1.0
+    assert protocol["numbers"]["proposer.cost"]["by_agent"]["proposer"]["mean"] == pytest.approx(600.25)
+    assert protocol["numbers"]["critic.severity"]["by_round"] == {
+        "1": {"n": 2, "mean": 4.0, "sd": 0.0, "min": 4.0, "max": 4.0},
+        "2": {"n": 2, "mean": 2.0, "sd": 0.0, "min": 2.0, "max": 2.0},
+    }
 
 
 def test_every_value_name_dropped_is_a_note(runs):
