@@ -94,7 +94,7 @@ def role_schema(role: Mapping[str, Any], recorded: Mapping[str, Any] | None = No
         return dict(recorded) if recorded else None
 
 
-def protocol_fields(
+def role_fields(
     roles: Mapping[str, Mapping[str, Any]], recorded: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[list[OutputField], list[str]]:
     """Every measurable field of every role (speakers first, in spec order), and notes on roles whose schema is unknown.

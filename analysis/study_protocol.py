@@ -28,7 +28,7 @@ from moot.analysis.analyze import PROTOCOL_SECTION, AnalysisInputs
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.protocol_data import ConversationRecord, Reply, protocol_records, usage_rows
-from moot.analysis.protocol_fields import OutputField, field_value, kinds_of, protocol_fields, value_label
+from moot.analysis.protocol_fields import OutputField, field_value, kinds_of, role_fields, value_label
 from moot.analysis.protocol_rates import Intervals
 from moot.trace.events import Event, ModelCall
 
@@ -89,7 +89,7 @@ class ProtocolAnalysis:
         self.writer = writer
         self.keys = group_keys(self.records)
         self.intervals = Intervals(inputs.n_boot, inputs.seed, run_conversations=len(self.records))
-        self.fields, schema_notes = protocol_fields(self.spec.get("roles") or {}, _recorded_schemas(inputs.events))
+        self.fields, schema_notes = role_fields(self.spec.get("roles") or {}, _recorded_schemas(inputs.events))
         self.intervals.notes.extend(schema_notes)
         self.ordered = self.spec.get("turns", "round_robin") == "round_robin"
         """Whether speakers take turns one after another, so that their position can matter."""
