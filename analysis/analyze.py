@@ -1,9 +1,9 @@
 """`moot analyze`: the measurements of a run, from its run directory alone.
 
-Every run gets the generic measurements of its protocol (the `protocol` section of the metrics,
-`study_protocol`); a run whose spec names a `study` (or given one with `--study`) gets that
-study's measurements on top. The analysis writes `metrics.json`, `tables/*.csv` and
-`plots/*.png` into `RUN_DIR/analysis` (or another folder).
+Every run of a protocol gets its generic measurements (the `protocol` section of the metrics,
+`study_protocol`; a question explorer's run has its own study alone); a run whose spec names a
+`study` (or given one with `--study`) gets that study's measurements on top. The analysis writes
+`metrics.json`, `tables/*.csv` and `plots/*.png` into `RUN_DIR/analysis` (or another folder).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
 from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
 from moot.outputs import check_output_folder
+from moot.protocols.explorer import is_explorer_roster
+from moot.protocols.loader import PROTOCOL_KIND
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import read_run_events
@@ -122,6 +124,13 @@ def study_misfit(study: str, spec: dict[str, Any]) -> str | None:
     )
 
 
+def is_protocol_run(manifest: RunManifest) -> bool:
+    """The run is of a protocol (not of another kind of program, such as a question explorer)."""
+    if manifest.kind is not None:
+        return manifest.kind == PROTOCOL_KIND
+    return not is_explorer_roster(manifest.spec)  # a run.json written before runs recorded their kind
+
+
 def _run_study(study: str, inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """A study's metrics; a note instead when the protocol does not fit it, or when it measured nothing."""
     misfit = study_misfit(study, inputs.spec)
@@ -178,7 +187,9 @@ def analyze_run(
     staging.mkdir(parents=True)
     writer = AnalysisWriter(staging)
     try:
-        metrics: dict[str, Any] = {PROTOCOL_SECTION: _imported(PROTOCOL_ANALYSIS)(inputs, writer)}
+        metrics: dict[str, Any] = {}
+        if is_protocol_run(manifest):
+            metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
         if chosen is not None:
             metrics.update(_run_study(chosen, inputs, writer))
     except BaseException:
