@@ -10,6 +10,7 @@ conversation browser with every conversation embedded as JSON. Plots are embedde
 from __future__ import annotations
 
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from moot.analysis.analyze import analyze_run, read_run
 from moot.outputs import check_output_file, write_whole
@@ -30,9 +31,14 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
     if baseline is not None:
         check_run_dir(Path(baseline))
     manifest, events = read_run(run_dir)
+    study = manifest.spec.get("study")
+    # A run without a study is analysed beside the page, in a folder removed once the page is written (or when it is
+    # dropped): the report writes into the run directory only a study's analysis, as it always has.
+    scratch = TemporaryDirectory(prefix="moot-report-")
     analysis: Analysis | None = None if baseline else current_analysis(run_dir, manifest.final_hash)
     if analysis is None:
-        analysis = analyze_run(run_dir, companions={"baseline": baseline})
+        into = None if study else Path(scratch.name) / "analysis"
+        analysis = analyze_run(run_dir, into, companions={"baseline": baseline})
     events = effective_events(events)
     builder = SummaryBuilder()
     for event in events:
@@ -45,11 +51,8 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         "details": conversation_details(events),
     }
     page = render_page(
-        manifest,
-        analysis,
-        source="embedded",
-        data=data,
-        default_tab="findings" if manifest.spec.get("study") else "conversations",
+        manifest, analysis, source="embedded", data=data, default_tab="findings" if study else "conversations"
     )
     write_whole(target, page.html)
+    scratch.cleanup()
     return target

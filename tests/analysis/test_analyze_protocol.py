@@ -7,6 +7,7 @@ expectations below are worked out by hand from the scripts (comments give the ar
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -266,7 +267,11 @@ def test_a_study_forced_on_a_protocol_it_does_not_fit_gives_a_note(runs, tmp_pat
     assert all(name.startswith("protocol_") for name in index.plots)
 
 
-def test_the_report_shows_the_protocol_findings_and_notes(runs, tmp_path):
-    page = write_report(runs["free_text_claims"], tmp_path / "report.html").read_text()
+def test_the_report_shows_the_protocol_findings_and_notes_and_writes_nothing_into_the_run(runs, tmp_path):
+    run_dir = shutil.copytree(runs["free_text_claims"], tmp_path / "run", ignore=shutil.ignore_patterns("analysis"))
+    before = sorted(path.name for path in run_dir.iterdir())
+    page = write_report(run_dir, tmp_path / "report.html").read_text()
     assert "Findings: protocol</h2>" in page
     assert "protocol: writer.stance agreement in round 2 (Fleiss&#39; kappa): undefined" in page
+    assert page.count('<img src="data:image/png;base64,') >= 7  # stops, rounds, stance by agent and round, ...
+    assert sorted(path.name for path in run_dir.iterdir()) == before  # analysed beside the page, not into the run
