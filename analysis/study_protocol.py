@@ -11,9 +11,10 @@ Measured from the trace and the spec's output schemas alone, study or not:
 - tokens, latency, cost, failures and unparsed replies per role and agent.
 
 Tables are grouped by a list of keys (`group_keys`): agent, its model, round, and the run's
-experiment dimensions (first speaker when orders vary, repeat when there are several), so a new
-dimension joins the list rather than adding tables. Every rate has a bootstrap interval over
-conversations; what cannot be measured, or is degenerate, is a note (`Intervals`).
+experiment dimensions (the order and the agent's position in it when orders vary, the repeat when
+there are several), so a new dimension joins the list rather than adding tables. Every rate has a
+bootstrap interval over conversations; what cannot be measured, or is degenerate, is a note
+(`Intervals`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ BASE_KEYS = ("agent", "model", "round")
 """The keys every grouped table has."""
 
 
-def group_keys(records: Sequence[ConversationRecord]) -> list[str]:
-    """The keys tables are grouped by: agent, model, round, then each experiment dimension that varies in the run."""
+def group_keys(records: Sequence[ConversationRecord], ordered: bool) -> list[str]:
+    """The keys tables are grouped by: agent, model, round, then each experiment dimension that varies in the run.
+
+    When speaking orders vary, the order joins the keys, and so does the agent's position in it
+    when speakers take turns (`ordered`); several repeats add the repeat.
+    """
     keys = list(BASE_KEYS)
-    if len({r.first_speaker for r in records}) > 1:
-        keys.append("first_speaker")
+    if len({r.order for r in records}) > 1:
+        keys.extend(["order", "position"] if ordered else ["order"])
     if len({r.repeat for r in records}) > 1:
         keys.append("repeat")
     return keys
@@ -51,7 +56,7 @@ def _key_of(record: ConversationRecord, reply: Reply, keys: Sequence[str]) -> tu
         "agent": reply.agent,
         "model": record.models.get(reply.agent, ""),
         "round": reply.round,
-        "first_speaker": record.first_speaker,
+        "order": " > ".join(record.order),
         "repeat": record.repeat,
         "position": reply.position,
     }
@@ -87,12 +92,12 @@ class ProtocolAnalysis:
         self.manifest = inputs.manifest
         self.records = protocol_records(inputs.events)
         self.writer = writer
-        self.keys = group_keys(self.records)
+        self.ordered = self.spec.get("turns", "round_robin") == "round_robin"
+        """Whether speakers take turns one after another, so that their position can matter."""
+        self.keys = group_keys(self.records, self.ordered)
         self.intervals = Intervals(inputs.n_boot, inputs.seed, run_conversations=len(self.records))
         self.fields, schema_notes = role_fields(self.spec.get("roles") or {}, _recorded_schemas(inputs.events))
         self.intervals.notes.extend(schema_notes)
-        self.ordered = self.spec.get("turns", "round_robin") == "round_robin"
-        """Whether speakers take turns one after another, so that their position can matter."""
 
     def run(self) -> dict[str, Any]:
         """Every measurement, tables and plots written; notes handed to the writer."""

@@ -92,10 +92,10 @@ def test_five_synchronous_debaters(runs):
     )
 
 
-def test_rotated_orders_group_tables_by_first_speaker_and_measure_positions(runs):
+def test_rotated_orders_group_tables_by_order_and_position_and_measure_positions(runs):
     protocol, index = protocol_of(runs["mixed_personas"])
     # 4 rotations x 2 cases; dax never moves from YTA, so all 8 reach the round limit.
-    assert protocol["group_keys"] == ["agent", "model", "round", "first_speaker"]
+    assert protocol["group_keys"] == ["agent", "model", "round", "order", "position"]
     assert protocol["stops"]["by_reason"]["max rounds"]["count"] == 8
     assert protocol["rounds_to_stop"]["by_first_speaker"] == {
         a: {"mean": 3.0, "conversations": 2} for a in ("ana", "ben", "cleo", "dax")
@@ -115,7 +115,8 @@ def test_rotated_orders_group_tables_by_first_speaker_and_measure_positions(runs
     agreement = protocol["fields"]["debater.verdict"]["agreement"]["by_round"]
     assert [agreement[r]["fleiss_kappa"]["estimate"] for r in ("1", "2", "3")] == pytest.approx([-1 / 3] * 3)
     table = (runs["mixed_personas"] / "analysis" / index.tables["protocol_debater_verdict_distribution"]).read_text()
-    assert table.splitlines()[0] == "agent,model,round,first_speaker,value,count,share"
+    assert table.splitlines()[0] == "agent,model,round,order,position,value,count,share"
+    assert "dax,scripted,1,dax > ana > ben > cleo,0,YTA,2,1.0" in table.splitlines()  # both cases, dax first
 
 
 def test_parallel_advocates_a_free_text_synthesizer_and_a_moderator(runs):
