@@ -1,7 +1,9 @@
 """Statistics over traces: each function on plain data, named `<method>_<data>`.
 
-`analyze_run` computes a run's study (`STUDY_ANALYSES`) into an analysis folder; `summarize_run`
-gives the short summary of a run.
+`analyze_run` computes a run's measurements into an analysis folder: the generic ones of its
+protocol (`analyze_protocol_run`, over `protocol_records` and the fields `role_fields` reads
+from the output schemas) and its study's (`STUDY_ANALYSES`); `summarize_run` gives the short
+summary of a run.
 
 Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
 """
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
     from moot.analysis.debates import DebateRecord, debate_records_events
     from moot.analysis.inertia import InertiaFit, fit_inertia_conformity
     from moot.analysis.outputs import AnalysisIndex
+    from moot.analysis.protocol_data import ConversationRecord, protocol_records
+    from moot.analysis.protocol_fields import OutputField, role_fields
+    from moot.analysis.study_protocol import analyze_protocol_run
     from moot.analysis.summary import RunSummary, summarize_run, summarize_stops
 else:
     __getattr__, __dir__ = lazy_exports(
@@ -30,6 +35,9 @@ else:
             "moot.analysis.debates": ("DebateRecord", "debate_records_events"),
             "moot.analysis.inertia": ("InertiaFit", "fit_inertia_conformity"),
             "moot.analysis.outputs": ("AnalysisIndex",),
+            "moot.analysis.protocol_data": ("ConversationRecord", "protocol_records"),
+            "moot.analysis.protocol_fields": ("OutputField", "role_fields"),
+            "moot.analysis.study_protocol": ("analyze_protocol_run",),
             "moot.analysis.summary": ("RunSummary", "summarize_run", "summarize_stops"),
         },
     )
@@ -39,9 +47,12 @@ __all__ = [
     "AnalysisIndex",
     "BootstrapCI",
     "BradleyTerryFit",
+    "ConversationRecord",
     "DebateRecord",
     "InertiaFit",
+    "OutputField",
     "RunSummary",
+    "analyze_protocol_run",
     "analyze_run",
     "bootstrap_ci",
     "bootstrap_mean_ci",
@@ -49,6 +60,8 @@ __all__ = [
     "bradley_terry_ranking",
     "debate_records_events",
     "fit_inertia_conformity",
+    "protocol_records",
+    "role_fields",
     "study_of",
     "summarize_run",
     "summarize_stops",

@@ -169,3 +169,32 @@ def f1_labels(true: Sequence[Hashable], pred: Sequence[Hashable], positive: Hash
         false_positives=fp,
         false_negatives=fn,
     )
+
+
+def fleiss_kappa_labels(items: Sequence[Sequence[Hashable]]) -> float:
+    """Fleiss' kappa of several labellers over items: (P - P_e) / (1 - P_e).
+
+    `items` holds, per item, the labels its labellers gave (one label per labeller; items may
+    have different numbers of labellers, and an item with fewer than two labels is left out).
+    For an item with n labels, n_j of them label j, its agreement is
+    P_i = (sum_j n_j^2 - n) / (n (n - 1)); P is the mean of P_i over items, and P_e the sum over
+    labels of the squared share of all labels that are that label. With the same number of
+    labellers for every item this is Fleiss' kappa. Kappa is nan when no item has two labels,
+    or when P_e = 1 (every label given is one and the same).
+    """
+    rated = [list(labels) for labels in items if len(labels) >= 2]
+    if not rated:
+        return float("nan")
+    agreements = []
+    totals: Counter[Hashable] = Counter()
+    for labels in rated:
+        counts = Counter(labels)
+        n = len(labels)
+        agreements.append((sum(c * c for c in counts.values()) - n) / (n * (n - 1)))
+        totals.update(counts)
+    given = sum(totals.values())
+    expected = sum((c / given) ** 2 for c in totals.values())
+    if expected >= 1.0:
+        return float("nan")
+    observed = sum(agreements) / len(agreements)
+    return (observed - expected) / (1 - expected)

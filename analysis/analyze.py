@@ -1,6 +1,8 @@
-"""`moot analyze`: the measurements of a run's study, from its run directory alone.
+"""`moot analyze`: the measurements of a run, from its run directory alone.
 
-The study comes from the spec recorded in `run.json` (its `study` field). The analysis writes
+Every run of a protocol gets its generic measurements (the `protocol` section of the metrics,
+`study_protocol`; a question explorer's run has its own study alone); a run whose spec names a
+`study` (or given one with `--study`) gets that study's measurements on top. The analysis writes
 `metrics.json`, `tables/*.csv` and `plots/*.png` into `RUN_DIR/analysis` (or another folder).
 """
 
@@ -14,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
+from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
 from moot.outputs import check_output_folder
+from moot.protocols.explorer import is_explorer_roster
+from moot.protocols.loader import PROTOCOL_KIND
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import read_run_events
@@ -28,14 +33,11 @@ def read_run(run_dir: Path) -> tuple[RunManifest, list[Event]]:
     return read_run_events(run_dir)
 
 
-def study_of(manifest: RunManifest, study: str | None = None) -> str:
-    """The study to analyse: the one asked for, else the spec's."""
+def study_of(manifest: RunManifest, study: str | None = None) -> str | None:
+    """The study to analyse on top of the protocol's measurements: the one asked for, else the spec's, else None."""
     chosen = study or manifest.spec.get("study")
     if chosen is None:
-        raise UserError(
-            f"run '{manifest.run_id}' (protocol '{manifest.protocol}') names no study; "
-            f"pass --study ({', '.join(STUDY_ANALYSES)})"
-        )
+        return None
     if chosen not in STUDY_ANALYSES:
         raise UserError(unknown_name("study", chosen, STUDY_ANALYSES))
     return chosen
@@ -80,14 +82,67 @@ STUDY_ANALYSES: dict[str, str] = {
 }
 """The analysis of each study, as `module:function` (imported when used)."""
 
+PROTOCOL_ANALYSIS = "moot.analysis.study_protocol:analyze_protocol_run"
+"""The generic analysis every run gets, whatever its protocol (imported when used)."""
+PROTOCOL_SECTION = "protocol"
+"""Its key in the metrics, and the study name of a run analysed without a study."""
+
+STUDY_SPEAKER_FIELDS: dict[str, str] = {"deliberation": "verdict"}
+"""The field a study reads from the speakers' messages, for studies that read one: a run whose speakers do not
+answer with it gets a note instead of the study's (empty) measurements."""
+
 COMPANIONS = ("baseline", "stated", "unsteered", "short")
 """Companion runs an analysis may read beside the run itself."""
 
 
 def study_analysis(study: str) -> StudyAnalysis:
     """The analysis function of a study."""
-    module, _, function = STUDY_ANALYSES[study].partition(":")
+    return _imported(STUDY_ANALYSES[study])
+
+
+def _imported(target: str) -> StudyAnalysis:
+    module, _, function = target.partition(":")
     return getattr(importlib.import_module(module), function)
+
+
+def study_misfit(study: str, spec: dict[str, Any]) -> str | None:
+    """Why a run's protocol cannot give a study's measurements (its speakers lack the field it reads), else None."""
+    needed = STUDY_SPEAKER_FIELDS.get(study)
+    if needed is None:
+        return None
+    speakers = [
+        list((role_schema(role) or {}).get("properties", {}))
+        for role in (spec.get("roles") or {}).values()
+        if role.get("kind", "speaker") == "speaker"
+    ]
+    if any(needed in fields for fields in speakers):
+        return None
+    given = sorted({f for fields in speakers for f in fields})
+    return (
+        f"study '{study}' reads the speakers' '{needed}' field, and this protocol's speakers give "
+        f"{', '.join(given) if given else 'no field'}: its measurements are left out (the protocol's are above)"
+    )
+
+
+def is_protocol_run(manifest: RunManifest) -> bool:
+    """The run is of a protocol (not of another kind of program, such as a question explorer)."""
+    if manifest.kind is not None:
+        return manifest.kind == PROTOCOL_KIND
+    return not is_explorer_roster(manifest.spec)  # a run.json written before runs recorded their kind
+
+
+def _run_study(study: str, inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
+    """A study's metrics; a note instead when the protocol does not fit it, or when it measured nothing."""
+    misfit = study_misfit(study, inputs.spec)
+    if misfit:
+        writer.note(misfit)
+        return {}
+    plots, notes = len(writer.plots), len(writer.notes)
+    metrics = study_analysis(study)(inputs, writer)
+    drawn = [path for path in list(writer.plots.values())[plots:] if (writer.folder / path).is_file()]
+    if not drawn and len(writer.notes) == notes:
+        writer.note(f"study '{study}' drew no plot from this run: check that the protocol is one of the study's")
+    return metrics
 
 
 def analyze_run(
@@ -100,7 +155,8 @@ def analyze_run(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> tuple[Path, AnalysisIndex]:
-    """Analyse a run; return the analysis folder and its index (`metrics.json`).
+    """Analyse a run (its protocol's measurements, and its study's when it has one); return the analysis folder and
+    its index (`metrics.json`).
 
     `companions` names other run directories the study compares with: `baseline` (a solo run,
     deliberation), `stated` (a stated-preference run of the same scenarios, cooperation),
@@ -131,12 +187,21 @@ def analyze_run(
     staging.mkdir(parents=True)
     writer = AnalysisWriter(staging)
     try:
-        metrics = study_analysis(chosen)(inputs, writer)
+        metrics: dict[str, Any] = {}
+        if is_protocol_run(manifest):
+            metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
+        if chosen is not None:
+            metrics.update(_run_study(chosen, inputs, writer))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     index = writer.finish(
-        AnalysisIndex(run_id=manifest.run_id, study=chosen, final_hash=manifest.final_hash, metrics=metrics)
+        AnalysisIndex(
+            run_id=manifest.run_id,
+            study=chosen or PROTOCOL_SECTION,
+            final_hash=manifest.final_hash,
+            metrics=metrics,
+        )
     )
     # Replace the previous analysis only once the new one is complete, so a failure leaves the old one whole.
     if folder.exists():

@@ -40,6 +40,10 @@ class AnalysisIndex(BaseModel):
     notes: list[str] = Field(default_factory=list)
     """Measurements that could not be made, and why."""
 
+    def measurement_count(self) -> int:
+        """How many numbers the metrics hold (counts, rates, interval ends...), at any depth."""
+        return _numbers_in(self.metrics)
+
 
 @dataclass
 class AnalysisWriter:
@@ -86,6 +90,18 @@ class AnalysisWriter:
         tmp.write_text(json.dumps(json_safe(index.model_dump(mode="json")), indent=2), encoding="utf-8")
         tmp.replace(target)
         return index
+
+
+def _numbers_in(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int | float):
+        return int(math.isfinite(value))
+    if isinstance(value, dict):
+        return sum(_numbers_in(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_numbers_in(v) for v in value)
+    return 0
 
 
 def _cell(value: Any) -> Any:

@@ -178,6 +178,14 @@ def _value_outputs(
     if not judged:
         writer.note("values: no message was tagged by a value judge (add one to the protocol or run `moot judge`)")
         return {"messages_judged": 0}
+    kept = sum(len(values) for r in records for by_agent in r.values.values() for values in by_agent.values())
+    if not kept:
+        dropped = sum(r.dropped_values for r in records)
+        writer.note(
+            f"values: every value name the judge gave was dropped ({dropped} dropped over {judged} messages judged; "
+            "none is on the value list), so there are no value measurements"
+        )
+        return {"messages_judged": judged, "dropped_unknown_values": dropped}
     occurrence = measures.value_occurrence_debates(records)
     similarity = measures.value_similarity_debates(records, taxonomy.cluster, n_boot=n_boot, seed=seed)
     inherited = measures.inherited_values_debates(records)

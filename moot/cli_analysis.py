@@ -56,11 +56,15 @@ def register(sub: argparse._SubParsersAction) -> dict:
     )
 
     analyze = sub.add_parser(
-        "analyze", help="compute the study's measurements of a run: metrics JSON, CSV tables, PNG plots"
+        "analyze",
+        help="compute the measurements of a run (its protocol's, and its study's if any): metrics JSON, CSV tables, "
+        "PNG plots",
     )
     analyze.add_argument("run_dir", type=Path)
     analyze.add_argument("--out", type=Path, help="analysis folder (default: RUN_DIR/analysis)")
-    analyze.add_argument("--study", help="study to analyse (default: the spec's `study`)")
+    analyze.add_argument(
+        "--study", help="study to analyse on top of the protocol (default: the spec's `study`, if any)"
+    )
     analyze.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
     analyze.add_argument(
         "--stated",
@@ -134,10 +138,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         n_boot=args.boot,
         seed=args.seed,
     )
-    print(
-        f"{index.study}: {len(index.metrics)} measurements, {len(index.tables)} tables, "
-        f"{len(index.plots)} plots in {folder}"
-    )
+    counts = f"{index.measurement_count()} measurements, {len(index.tables)} tables, {len(index.plots)} plots"
+    print(f"{index.study}: {counts} in {folder}")
     for note in index.notes:
         print(f"  note: {note}")
     return 0

@@ -1,14 +1,16 @@
 """`moot report`: one self-contained HTML file (no network needed) with a run's findings and transcripts.
 
-The page holds the run manifest, the study's measurements and plots (the analysis is run first
-when the run has none, or an outdated one), and the conversation browser with every conversation
-embedded as JSON. Plots are embedded as data URIs. `moot view` serves the same page for large runs.
-Its Content-Security-Policy is stated in a `<meta>` element (see `moot.report.page`).
+The page holds the run manifest, the run's measurements and plots (its protocol's, and its study's
+when it names one; the analysis is run first when the run has none, or an outdated one), and the
+conversation browser with every conversation embedded as JSON. Plots are embedded as data URIs.
+`moot view` serves the same page for large runs. Its Content-Security-Policy is stated in a
+`<meta>` element (see `moot.report.page`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from moot.analysis.analyze import analyze_run, read_run
 from moot.outputs import check_output_file, write_whole
@@ -31,11 +33,14 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
     if baseline is not None:
         check_run_dir(Path(baseline))
     manifest, events = read_run(run_dir)
-    analysis: Analysis | None = None
-    if manifest.spec.get("study"):
-        analysis = None if baseline else current_analysis(run_dir, manifest.final_hash)
-        if analysis is None:
-            analysis = analyze_run(run_dir, companions={"baseline": baseline})
+    study = manifest.spec.get("study")
+    # A run without a study is analysed beside the page, in a folder removed once the page is written (or when it is
+    # dropped): the report writes into the run directory only a study's analysis, as it always has.
+    scratch = TemporaryDirectory(prefix="moot-report-")
+    analysis: Analysis | None = None if baseline else current_analysis(run_dir, manifest.final_hash)
+    if analysis is None:
+        into = None if study else Path(scratch.name) / "analysis"
+        analysis = analyze_run(run_dir, into, companions={"baseline": baseline})
     events = effective_events(events)
     protocol = protocol_view(manifest.spec, manifest.protocol)
     builder = SummaryBuilder(protocol)
@@ -54,8 +59,9 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         analysis,
         source="embedded",
         data=data,
-        default_tab="findings" if analysis else "conversations",
+        default_tab="findings" if study else "conversations",
         protocol=protocol,
     )
     write_whole(target, page.html)
+    scratch.cleanup()
     return target

@@ -1,4 +1,4 @@
-"""Kendall's tau and W, Cohen's kappa and F1 against hand-computed cases."""
+"""Kendall's tau and W, Cohen's and Fleiss' kappa and F1 against hand-computed cases."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from scipy import stats
 from moot.analysis.agreement import (
     cohen_kappa_labels,
     f1_labels,
+    fleiss_kappa_labels,
     kendall_tau_rankings,
     kendall_w_rankings,
 )
@@ -117,3 +118,30 @@ def test_f1_with_another_positive_label_and_no_predicted_positives():
     assert result.f1 == 0.0
     with pytest.raises(ValueError, match="differ in length"):
         f1_labels([True], [True, False])
+
+
+def test_fleiss_kappa_of_three_raters():
+    # Item agreements: (9 - 3) / 6 = 1, (1 + 4 - 3) / 6 = 1/3, 1; mean 7/9. Labels: 4 a and 5 b of 9,
+    # so P_e = (16 + 25) / 81 = 41/81 and kappa = (7/9 - 41/81) / (1 - 41/81) = 22/40.
+    items = [["a", "a", "a"], ["a", "b", "b"], ["b", "b", "b"]]
+    assert fleiss_kappa_labels(items) == pytest.approx(0.55)
+
+
+def test_fleiss_kappa_with_items_rated_by_different_numbers_of_raters():
+    # Agreements 1 and 1/3 (mean 2/3); 3 a and 2 b of 5 give P_e = 13/25: kappa = (2/3 - 13/25) / (12/25) = 11/36.
+    # The item with one rating is left out.
+    assert fleiss_kappa_labels([["a", "a"], ["a", "b", "b"], ["b"]]) == pytest.approx(11 / 36)
+
+
+def test_fleiss_kappa_agrees_with_cohen_for_two_raters_with_equal_shares():
+    # With two raters whose label shares are equal, Fleiss' and Cohen's kappa coincide.
+    first, second = ["x", "x", "y", "y", "x", "y"], ["x", "y", "y", "x", "x", "y"]
+    assert fleiss_kappa_labels(list(zip(first, second, strict=True))) == pytest.approx(
+        cohen_kappa_labels(first, second)
+    )
+
+
+def test_fleiss_kappa_is_nan_without_chance_agreement_to_correct_or_without_items():
+    assert math.isnan(fleiss_kappa_labels([["a", "a"], ["a", "a", "a"]]))  # one label given throughout
+    assert math.isnan(fleiss_kappa_labels([["a"], []]))  # no item has two ratings
+    assert fleiss_kappa_labels([["a", "b"], ["b", "a"]]) == pytest.approx(-1.0)  # never agreeing

@@ -11,7 +11,7 @@ import re
 import pytest
 
 import moot
-from helpers import debate_spec, events_of
+from helpers import debate_spec, events_of, verdict
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -140,3 +140,26 @@ def test_an_unknown_study_in_a_spec_is_one_line(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'deliberation'" in err and err.count("\n") == 1
+
+
+def test_a_judge_whose_every_value_is_dropped_gives_a_note(tmp_path):
+    scripts = {"alice": [verdict("NTA")], "bob": [verdict("YTA"), verdict("NTA")]}
+    spec = debate_spec(scripts, study="deliberation", rounds=2)
+    spec["agents"].append({"name": "tagger", "role": "values", "script": ['{"values": ["Gardening", "Kites"]}']})
+    spec["roles"]["values"] = {
+        "kind": "judge",
+        "per": "message",
+        "prompt": "value_judge",
+        "turn": "value_judge_turn",
+        "output": "values",
+        "sees": ["debater"],
+    }
+    run_dir = moot.run(spec, SCENARIOS[:2], out=tmp_path / "run", cache=None).run_dir
+    _, index = analyze_run(run_dir, n_boot=20)
+    # 2 debates x 2 rounds x 2 messages judged, each naming two values off the list.
+    assert index.metrics["values"] == {"messages_judged": 8, "dropped_unknown_values": 16}
+    assert (
+        "values: every value name the judge gave was dropped (16 dropped over 8 messages judged; none is on the "
+        "value list), so there are no value measurements"
+    ) in index.notes
+    assert "value_occurrence" not in index.plots

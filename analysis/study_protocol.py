@@ -1,0 +1,522 @@
+"""The generic analysis of a run of any protocol: the `protocol` section of `moot analyze`.
+
+Measured from the trace and the spec's output schemas alone, study or not:
+
+- conversations by stop reason (share, interval) and rounds to stop (distribution, mean, by first speaker);
+- for every enum and boolean field of every role: its distribution per agent and per round, its
+  change rate per agent from one round to the next (and per position when speakers take turns),
+  and, for speakers, agreement per round (share of conversations where every speaker gives the
+  same value, and Fleiss' kappa across speakers); a judge's fields so read are its decisions over rounds;
+- numeric fields summarised per agent and round; lists of enum members counted per agent;
+- tokens, latency, cost, failures and unparsed replies per role and agent.
+
+Tables are grouped by a list of keys (`group_keys`): agent, its model, round, and the run's
+experiment dimensions (the order and the agent's position in it when orders vary, the repeat when
+there are several), so a new dimension joins the list rather than adding tables. Every rate has a
+bootstrap interval over conversations; what cannot be measured, or is degenerate, is a note
+(`Intervals`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from statistics import fmean, pstdev
+from typing import Any
+
+from moot.analysis.agreement import fleiss_kappa_labels
+from moot.analysis.analyze import PROTOCOL_SECTION, AnalysisInputs
+from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plots import plot_bars, plot_grouped_bars
+from moot.analysis.protocol_data import ConversationRecord, Reply, protocol_records, usage_rows
+from moot.analysis.protocol_fields import OutputField, field_value, kinds_of, role_fields, value_label
+from moot.analysis.protocol_rates import Intervals
+from moot.trace.events import Event, ModelCall
+
+BASE_KEYS = ("agent", "model", "round")
+"""The keys every grouped table has."""
+
+
+def group_keys(records: Sequence[ConversationRecord], ordered: bool) -> list[str]:
+    """The keys tables are grouped by: agent, model, round, then each experiment dimension that varies in the run.
+
+    When speaking orders vary, the order joins the keys, and so does the agent's position in it
+    when speakers take turns (`ordered`); several repeats add the repeat.
+    """
+    keys = list(BASE_KEYS)
+    if len({r.order for r in records}) > 1:
+        keys.extend(["order", "position"] if ordered else ["order"])
+    if len({r.repeat for r in records}) > 1:
+        keys.append("repeat")
+    return keys
+
+
+def _key_of(record: ConversationRecord, reply: Reply, keys: Sequence[str]) -> tuple[Any, ...]:
+    known = {
+        "agent": reply.agent,
+        "model": record.models.get(reply.agent, ""),
+        "round": reply.round,
+        "order": " > ".join(record.order),
+        "repeat": record.repeat,
+        "position": reply.position,
+    }
+    return tuple(known[k] for k in keys)
+
+
+def _ci_columns(measure: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    ci = measure.get("ci") or [None, None]
+    return {f"{prefix}ci_low": ci[0], f"{prefix}ci_high": ci[1]}
+
+
+def _errors(measures: dict[str, dict[str, Any]], value: str = "rate") -> dict[str, tuple[float, float]] | None:
+    """Interval bounds per bar for `plot_bars`: a bar without an interval gets none drawn; None when no bar has one."""
+    if not any(m["ci"] for m in measures.values()):
+        return None
+    return {k: tuple(m["ci"]) if m["ci"] else (m[value], m[value]) for k, m in measures.items()}
+
+
+def _recorded_schemas(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
+    schemas: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if isinstance(event, ModelCall) and event.output_schema and event.role not in schemas:
+            schemas[event.role] = event.output_schema
+    return schemas
+
+
+class ProtocolAnalysis:
+    """One generic analysis: the records, the fields, the writer, and the intervals with their notes."""
+
+    def __init__(self, inputs: AnalysisInputs, writer: AnalysisWriter) -> None:
+        self.spec = inputs.spec
+        self.events = inputs.events
+        self.manifest = inputs.manifest
+        self.records = protocol_records(inputs.events)
+        self.writer = writer
+        self.ordered = self.spec.get("turns", "round_robin") == "round_robin"
+        """Whether speakers take turns one after another, so that their position can matter."""
+        self.keys = group_keys(self.records, self.ordered)
+        self.intervals = Intervals(inputs.n_boot, inputs.seed, run_conversations=len(self.records))
+        self.fields, schema_notes = role_fields(self.spec.get("roles") or {}, _recorded_schemas(inputs.events))
+        self.intervals.notes.extend(schema_notes)
+
+    def run(self) -> dict[str, Any]:
+        """Every measurement, tables and plots written; notes handed to the writer."""
+        if self.intervals.run_note():
+            self.intervals.notes.insert(0, str(self.intervals.run_note()))
+        metrics: dict[str, Any] = {
+            "group_keys": self.keys,
+            "stops": self.stops(),
+            "rounds_to_stop": self.rounds_to_stop(),
+            "fields": {},
+            "numbers": {},
+            "lists": {},
+            "usage": self.usage(),
+        }
+        if not self.records:
+            self.intervals.notes.append("the run has no conversation, so nothing is measured")
+        for output in kinds_of(self.fields, "enum", "boolean"):
+            metrics["fields"][output.label] = self.categorical(output)
+        for output in kinds_of(self.fields, "number"):
+            metrics["numbers"][output.label] = self.numeric(output)
+        for output in kinds_of(self.fields, "list"):
+            metrics["lists"][output.label] = self.listed(output)
+        metrics["dropped_values"] = self.dropped_values()
+        metrics["notes"] = list(self.intervals.notes)
+        for note in self.intervals.notes:
+            self.writer.note(f"{PROTOCOL_SECTION}: {note}")
+        return metrics
+
+    # --- how conversations end ---------------------------------------------------------------
+
+    def stops(self) -> dict[str, Any]:
+        """Conversations by stop reason: count, share and interval."""
+        kinds = Counter(r.stop_kind for r in self.records)
+        by_reason = {}
+        for kind in sorted(kinds, key=lambda k: (-kinds[k], k)):
+            share = self.intervals.rate(
+                f"share of conversations stopped by '{kind}'", [[float(r.stop_kind == kind)] for r in self.records]
+            )
+            by_reason[kind] = {"count": kinds[kind], **share}
+        self.writer.table(
+            "protocol_stop_reasons",
+            [{"reason": k, "count": v["count"], "share": v["rate"], **_ci_columns(v)} for k, v in by_reason.items()],
+        )
+        if by_reason:
+            plot_bars(
+                {k: v["rate"] for k, v in by_reason.items()},
+                self.writer.plot_path("protocol_stop_reasons"),
+                title="Conversations by stop reason",
+                ylabel="share of conversations",
+                errors=_errors(by_reason),
+            )
+        completed = sum(r.status == "completed" for r in self.records)
+        return {
+            "conversations": len(self.records),
+            "completed": completed,
+            "failed": len(self.records) - completed,
+            "by_reason": by_reason,
+        }
+
+    def rounds_to_stop(self) -> dict[str, Any]:
+        """Rounds played by completed conversations: distribution, mean with interval, and by first speaker."""
+        done = [r for r in self.records if r.status == "completed"]
+        distribution = Counter(r.rounds for r in done)
+        mean = self.intervals.rate("mean rounds to stop", [[float(r.rounds)] for r in done])
+        by_first: dict[str, list[int]] = defaultdict(list)
+        for record in done:
+            by_first[record.first_speaker].append(record.rounds)
+        rows = [
+            {"first_speaker": first, "rounds": rounds, "conversations": count}
+            for first, played in sorted(by_first.items())
+            for rounds, count in sorted(Counter(played).items())
+        ]
+        self.writer.table("protocol_rounds_to_stop", rows)
+        if distribution:
+            plot_bars(
+                {str(k): float(distribution[k]) for k in sorted(distribution)},
+                self.writer.plot_path("protocol_rounds_to_stop"),
+                title="Rounds to stop",
+                ylabel="conversations",
+            )
+        return {
+            "distribution": {str(k): distribution[k] for k in sorted(distribution)},
+            "mean": mean["rate"],
+            "ci": mean["ci"],
+            "conversations": len(done),
+            "by_first_speaker": {
+                first: {"mean": fmean(played), "conversations": len(played)}
+                for first, played in sorted(by_first.items())
+            },
+        }
+
+    # --- fields ------------------------------------------------------------------------------
+
+    def _replies(self, output: OutputField) -> list[tuple[ConversationRecord, Reply]]:
+        return [(record, reply) for record in self.records for reply in record.replies_of(output.role)]
+
+    def _values(self, output: OutputField) -> list[tuple[ConversationRecord, Reply, Any]]:
+        """(record, reply, value) of every reply of the role that gives the field."""
+        found = []
+        for record, reply in self._replies(output):
+            value = field_value(reply.parsed, output.path)
+            if value is not None:
+                found.append((record, reply, value))
+        return found
+
+    def _observed(self, output: OutputField, found: Sequence[Any], replies: int) -> bool:
+        if found:
+            return True
+        if replies:
+            self.intervals.notes.append(f"{output.label}: none of its {replies} replies gives a value, so not measured")
+        else:
+            self.intervals.notes.append(f"{output.label}: role '{output.role}' never answered, so not measured")
+        return False
+
+    def categorical(self, output: OutputField) -> dict[str, Any]:
+        """Distribution per agent and round, change rate, agreement (speakers) of an enum or boolean field."""
+        replies = self._replies(output)
+        found = self._values(output)
+        result: dict[str, Any] = {
+            "kind": output.kind,
+            "judge": output.judge,
+            "values": [value_label(v) for v in output.values],
+            "replies": len(replies),
+            "observations": len(found),
+            "unparsed": sum(reply.parsed is None for _, reply in replies),
+        }
+        if not self._observed(output, found, len(replies)):
+            return result
+        labels = [value_label(v) for v in output.values]
+        labels += sorted({value_label(v) for _, _, v in found} - set(labels))
+        result["by_agent"] = self._shares(found, lambda record, reply: reply.agent, labels)
+        result["by_round"] = self._shares(found, lambda record, reply: str(reply.round), labels)
+        result["final"] = dict(
+            Counter(value_label(v) for record, reply, v in found if reply.round == record.rounds).most_common()
+        )
+        self._distribution_table(output, found, labels)
+        plot_grouped_bars(
+            result["by_agent"],
+            labels,
+            self.writer.plot_path(f"protocol_{output.slug}_by_agent"),
+            title=f"{output.label} by agent",
+            ylabel="share of replies",
+        )
+        plot_grouped_bars(
+            {f"round {k}": v for k, v in result["by_round"].items()},
+            labels,
+            self.writer.plot_path(f"protocol_{output.slug}_by_round"),
+            title=f"{output.label} {'decisions ' if output.judge else ''}over rounds",
+            ylabel="share of replies",
+        )
+        if not (output.judge and any(reply.about for _, reply, _ in found)):
+            result["change_rate"] = self.change_rate(output, found)
+        if not output.judge:
+            result["agreement"] = self.agreement(output, found)
+        return result
+
+    def _shares(self, found: Sequence[Any], key: Any, labels: Sequence[str]) -> dict[str, dict[str, float]]:
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for record, reply, value in found:
+            counts[key(record, reply)][value_label(value)] += 1
+        ordered = sorted(counts, key=lambda k: (len(k), k)) if all(k.isdigit() for k in counts) else list(counts)
+        return {k: {label: counts[k][label] / sum(counts[k].values()) for label in labels} for k in ordered}
+
+    def _distribution_table(self, output: OutputField, found: Sequence[Any], labels: Sequence[str]) -> None:
+        counts: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+        for record, reply, value in found:
+            counts[_key_of(record, reply, self.keys)][value_label(value)] += 1
+        rows = []
+        for key in sorted(counts, key=lambda k: tuple(map(str, k))):
+            total = sum(counts[key].values())
+            for label in labels:
+                rows.append(
+                    {
+                        **dict(zip(self.keys, key, strict=True)),
+                        "value": label,
+                        "count": counts[key][label],
+                        "share": counts[key][label] / total,
+                    }
+                )
+        self.writer.table(f"protocol_{output.slug}_distribution", rows)
+
+    def change_rate(self, output: OutputField, found: Sequence[Any]) -> dict[str, Any]:
+        """Share of an agent's answers that differ from its answer in the round before, per agent (and position)."""
+        by_turn: dict[tuple[str, str], dict[int, Any]] = defaultdict(dict)
+        positions: dict[tuple[str, str], int] = {}
+        for record, reply, value in found:
+            by_turn[(record.id, reply.agent)][reply.round] = value
+            positions[(record.id, reply.agent)] = reply.position
+        changes: dict[tuple[str, str], list[float]] = {
+            turn: [float(rounds[r] != rounds[r - 1]) for r in sorted(rounds) if r - 1 in rounds]
+            for turn, rounds in by_turn.items()
+        }
+        if not any(changes.values()):
+            self.intervals.notes.append(
+                f"{output.label} change rate: no agent answered in two rounds in a row, so there is no change to count"
+            )
+            return {"all": None, "by_agent": {}}
+
+        def grouped(select: Any) -> list[list[float]]:
+            per_conversation: dict[str, list[float]] = defaultdict(list)
+            for (cid, agent), seen in changes.items():
+                if select(cid, agent):
+                    per_conversation[cid].extend(seen)
+            return list(per_conversation.values())
+
+        what = f"{output.label} change rate"
+        agents = list(dict.fromkeys(agent for _, agent in changes))
+        result: dict[str, Any] = {
+            "all": self.intervals.rate(what, grouped(lambda cid, agent: True)),
+            "by_agent": {
+                agent: self.intervals.rate(f"{what} of {agent}", grouped(lambda cid, a, agent=agent: a == agent))
+                for agent in agents
+            },
+        }
+        if self.ordered and not output.judge:
+            result["by_position"] = {
+                str(p): self.intervals.rate(
+                    f"{what} at position {p}", grouped(lambda cid, a, p=p: positions[(cid, a)] == p)
+                )
+                for p in sorted(set(positions.values()))
+            }
+        models = {agent: next(iter({r.models.get(agent, "") for r in self.records})) for agent in agents}
+        rows = [
+            {"agent": agent, "model": models[agent], **{k: v for k, v in m.items() if k != "ci"}, **_ci_columns(m)}
+            for agent, m in result["by_agent"].items()
+        ]
+        rows += [
+            {"position": int(p), **{k: v for k, v in m.items() if k != "ci"}, **_ci_columns(m)}
+            for p, m in result.get("by_position", {}).items()
+        ]
+        self.writer.table(f"protocol_{output.slug}_change_rate", rows)
+        rated = {a: m for a, m in result["by_agent"].items() if m["rate"] is not None}
+        if rated:
+            plot_bars(
+                {a: m["rate"] for a, m in rated.items()},
+                self.writer.plot_path(f"protocol_{output.slug}_change_rate"),
+                title=f"{output.label}: change from the round before",
+                ylabel="change rate",
+                errors=_errors(rated),
+            )
+        return result
+
+    def agreement(self, output: OutputField, found: Sequence[Any]) -> dict[str, Any]:
+        """Per round: share of conversations where every speaker gives the same value, and Fleiss' kappa."""
+        speakers = {reply.agent for _, reply, _ in found}
+        if len(speakers) < 2:
+            self.intervals.notes.append(
+                f"{output.label} agreement: only one agent gives it ({', '.join(sorted(speakers))}), nothing to compare"
+            )
+            return {}
+        labels: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for record, reply, value in found:
+            labels[reply.round][record.id].append(value_label(value))
+        by_round: dict[str, Any] = {}
+        rows = []
+        for round_number in sorted(labels):
+            items = [given for given in labels[round_number].values() if len(given) >= 2]
+            what = f"{output.label} agreement in round {round_number}"
+            equal = self.intervals.rate(f"{what} (all equal)", [[float(len(set(g)) == 1)] for g in items])
+            kappa = self.intervals.statistic(
+                f"{what} (Fleiss' kappa)",
+                [[g] for g in items],
+                fleiss_kappa_labels,
+                "undefined, as every speaker gives the same value in every conversation (no chance agreement to "
+                "correct for)"
+                if items
+                else "undefined, as no conversation has two speakers answering",
+            )
+            by_round[str(round_number)] = {"all_equal": equal, "fleiss_kappa": kappa}
+            rows.append(
+                {
+                    "round": round_number,
+                    "conversations": len(items),
+                    "all_equal": equal["rate"],
+                    **_ci_columns(equal),
+                    "fleiss_kappa": kappa["estimate"],
+                    **_ci_columns(kappa, "kappa_"),
+                }
+            )
+        self.writer.table(f"protocol_{output.slug}_agreement", rows)
+        rated = {f"round {k}": v["all_equal"] for k, v in by_round.items() if v["all_equal"]["rate"] is not None}
+        if rated:
+            plot_bars(
+                {k: v["rate"] for k, v in rated.items()},
+                self.writer.plot_path(f"protocol_{output.slug}_agreement"),
+                title=f"{output.label}: every speaker gives the same value",
+                ylabel="share of conversations",
+                errors=_errors(rated),
+            )
+        return {"by_round": by_round}
+
+    def numeric(self, output: OutputField) -> dict[str, Any]:
+        """Count, mean, spread and range of a numeric field per agent, per round, and per table key."""
+        replies = self._replies(output)
+        found = [
+            (record, reply, float(v))
+            for record, reply, v in self._values(output)
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        result: dict[str, Any] = {"replies": len(replies), "observations": len(found)}
+        if not self._observed(output, found, len(replies)):
+            return result
+
+        def summary(values: list[float]) -> dict[str, float | int]:
+            return {
+                "n": len(values),
+                "mean": fmean(values),
+                "sd": pstdev(values),
+                "min": min(values),
+                "max": max(values),
+            }
+
+        grouped: dict[str, dict[str, list[float]]] = {"by_agent": defaultdict(list), "by_round": defaultdict(list)}
+        keyed: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+        for record, reply, value in found:
+            grouped["by_agent"][reply.agent].append(value)
+            grouped["by_round"][str(reply.round)].append(value)
+            keyed[_key_of(record, reply, self.keys)].append(value)
+        for name, groups in grouped.items():
+            result[name] = {k: summary(v) for k, v in groups.items()}
+        distinct = {value for _, _, value in found}
+        if len(found) > 1 and len(distinct) == 1:
+            self.intervals.notes.append(
+                f"{output.label}: every one of its {len(found)} values is {distinct.pop():g}, so it has no spread"
+            )
+        self.writer.table(
+            f"protocol_{output.slug}_summary",
+            [
+                {**dict(zip(self.keys, key, strict=True)), **summary(values)}
+                for key, values in sorted(keyed.items(), key=lambda kv: tuple(map(str, kv[0])))
+            ],
+        )
+        plot_bars(
+            {agent: s["mean"] for agent, s in result["by_agent"].items()},
+            self.writer.plot_path(f"protocol_{output.slug}_by_agent"),
+            title=f"{output.label}: mean by agent",
+            ylabel=output.path,
+        )
+        return result
+
+    def listed(self, output: OutputField) -> dict[str, Any]:
+        """Share of an agent's replies that name each member of a list field."""
+        replies = self._replies(output)
+        found = [(record, reply, v) for record, reply, v in self._values(output) if isinstance(v, list)]
+        result: dict[str, Any] = {"replies": len(replies), "observations": len(found)}
+        if not self._observed(output, found, len(replies)):
+            return result
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        answered: Counter[str] = Counter()
+        for _, reply, items in found:
+            answered[reply.agent] += 1
+            counts[reply.agent].update(value_label(item) for item in set(items))
+        result["by_agent"] = {
+            agent: {item: n / answered[agent] for item, n in counts[agent].most_common()} for agent in counts
+        }
+        self.writer.table(
+            f"protocol_{output.slug}_items",
+            [
+                {"agent": agent, "item": item, "replies": n, "share": n / answered[agent]}
+                for agent in counts
+                for item, n in counts[agent].most_common()
+            ],
+        )
+        return result
+
+    def dropped_values(self) -> dict[str, Any]:
+        """Per role whose replies drop names outside its list (`dropped_values`): kept and dropped, with a note when
+        every one was dropped."""
+        result: dict[str, Any] = {}
+        for role in dict.fromkeys(f.role for f in self.fields):
+            parsed = [
+                reply.parsed for record in self.records for reply in record.replies_of(role) if reply.parsed is not None
+            ]
+            with_drops = [p for p in parsed if "dropped_values" in p]
+            if not with_drops:
+                continue
+            dropped = sum(len(p.get("dropped_values") or []) for p in with_drops)
+            kept = sum(len(p.get("values") or []) for p in with_drops)
+            result[role] = {"replies": len(with_drops), "kept": kept, "dropped": dropped}
+            if dropped and not kept:
+                names = Counter(str(n) for p in with_drops for n in p.get("dropped_values") or [])
+                self.intervals.notes.append(
+                    f"role '{role}': every value name was dropped ({dropped} dropped over {len(with_drops)} replies; "
+                    f"none is on its list, e.g. {', '.join(n for n, _ in names.most_common(3))}), "
+                    "so its values are not measured"
+                )
+        return result
+
+    # --- usage -------------------------------------------------------------------------------
+
+    def usage(self) -> dict[str, Any]:
+        """Tokens, latency, cost, failures and unparsed replies per role and per agent."""
+        rows = [row.as_row() for row in usage_rows(self.events)]
+        costs = {agent: totals.cost for agent, totals in self.manifest.usage.by_agent.items()}
+        for row in rows:
+            row["cost"] = costs.get(row["agent"])
+        self.writer.table("protocol_usage", rows)
+        by_role: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            total = by_role.setdefault(row["role"], {"agents": 0})
+            total["agents"] += 1
+            for key in ("calls", "tokens_in", "tokens_out", "latency_s", "failures", "invalid_replies", "replies"):
+                total[key] = total.get(key, 0) + row[key]
+            total["unparsed"] = total.get("unparsed", 0) + row["unparsed"]
+            if row["cost"] is not None:
+                total["cost"] = total.get("cost", 0.0) + row["cost"]
+        for role, total in by_role.items():
+            if total["replies"] and total["unparsed"] == total["replies"]:
+                self.intervals.notes.append(f"role '{role}': every one of its {total['replies']} replies is unparsed")
+        if rows:
+            plot_bars(
+                {row["agent"]: float(row["tokens_in"] + row["tokens_out"]) for row in rows},
+                self.writer.plot_path("protocol_tokens_by_agent"),
+                title="Tokens by agent (in + out)",
+                ylabel="tokens",
+            )
+        return {"by_agent": {row["agent"]: row for row in rows}, "by_role": by_role}
+
+
+def analyze_protocol_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
+    """The generic measurements of any run (its `protocol` section), tables and plots written, notes given."""
+    return ProtocolAnalysis(inputs, writer).run()
