@@ -2,7 +2,7 @@
 
 Each side is a new Python process, timed from its start to its exit: `python -c pass` (the
 floor: the interpreter and its site packages), `python -c "import moot"`, `moot --help`,
-`moot specs` (every bundled spec read and validated), `moot trace RUN_DIR` (a small scripted
+`moot specs` (every bundled spec read), `moot trace RUN_DIR` (a small scripted
 run, so the event models load), `moot validate SPEC` (the spec compiled to its graph), and what
 the processes of a Ray run import: a worker actor (`moot.graphs.ray_executor`, whose actor
 classes it unpickles, and `moot.graphs.worker`, which its job needs) and a limiter actor

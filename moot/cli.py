@@ -281,10 +281,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_specs(args: argparse.Namespace) -> int:
     """`moot specs`."""
-    from moot.protocols.loader import bundled_specs, load_spec
+    from moot.protocols.bundled import bundled_descriptions
 
-    for name in bundled_specs():
-        print(f"{name}: {load_spec(name).spec.description}")
+    for name, description in bundled_descriptions().items():
+        print(f"{name}: {description}")
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from moot.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from moot.protocols.bundled import bundled_descriptions
     from moot.protocols.explorer import ExplorerSpec
     from moot.protocols.loader import LoadedSpec, bundled_specs, load_spec, validate_spec_data
     from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings, RoleSpec, spec_hash
@@ -17,6 +18,7 @@ else:
     __getattr__, __dir__ = lazy_exports(
         __name__,
         {
+            "moot.protocols.bundled": ("bundled_descriptions",),
             "moot.protocols.explorer": ("ExplorerSpec",),
             "moot.protocols.loader": ("LoadedSpec", "bundled_specs", "load_spec", "validate_spec_data"),
             "moot.protocols.spec": ("AgentSpec", "ProtocolSpec", "ProviderSettings", "RoleSpec", "spec_hash"),
@@ -30,6 +32,7 @@ __all__ = [
     "ProtocolSpec",
     "ProviderSettings",
     "RoleSpec",
+    "bundled_descriptions",
     "bundled_specs",
     "load_spec",
     "spec_hash",

@@ -17,11 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from moot.errors import SpecError, UserError, did_you_mean, format_path, unknown_name
 from moot.protocols import spec as spec_models
+from moot.protocols.bundled import PROTOCOLS_DIR, bundled_specs
 from moot.protocols.explorer import EXPLORER_FIELD_NAMES, EXPLORER_KIND, ExplorerSpec
 from moot.protocols.spec import ProtocolSpec, ProviderSettings
 from moot.safe_load import BoundedYamlLoader, load_yaml, read_text
 
-PROTOCOLS_DIR = Path(__file__).parent
 PROTOCOL_KIND = "protocol"
 """The kind of a spec without a `kind` key: a protocol."""
 _LIBYAML = getattr(yaml, "CSafeLoader", None)
@@ -66,11 +66,6 @@ def kind_of(spec: Any) -> str:
 def spec_kind(spec: Any) -> SpecKind:
     """The kind entry of a validated spec."""
     return SPEC_KINDS.get(kind_of(spec), PROTOCOL_SPEC)
-
-
-def bundled_specs() -> dict[str, Path]:
-    """Bundled protocol specs by name."""
-    return {path.stem: path for path in sorted(PROTOCOLS_DIR.glob("*.yaml"))}
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,10 @@ def test_help_imports_neither_the_models_nor_the_engine(tmp_path: Path) -> None:
     }
 
 
-def test_specs_loads_the_spec_models_and_nothing_of_the_engine(tmp_path: Path) -> None:
+def test_specs_reads_the_bundled_files_without_the_spec_models_or_the_engine(tmp_path: Path) -> None:
     imported = imported_by(["specs"], tmp_path)
-    assert {"pydantic", "yaml", "moot.protocols.loader", "moot.protocols.spec"} <= imported
-    assert not imported & {*ENGINE, "jinja2", "rich"}
+    assert {"yaml", "moot.protocols.bundled"} <= imported
+    assert not imported & {*ENGINE, "jinja2", "rich", "pydantic", "moot.protocols.loader", "moot.protocols.spec"}
     assert not {
         name for name in imported if name.startswith(("moot.graphs.", "moot.agents.", "moot.trace.", "moot.judges."))
     }

@@ -114,3 +114,11 @@ def test_only_the_bundled_specs_skip_the_bounded_loader(tmp_path, monkeypatch):
     copy.write_text(moot.bundled_specs()["aita_solo"].read_text(encoding="utf-8"), encoding="utf-8")
     assert moot.load_spec(str(copy)).spec == moot.load_spec("aita_solo").spec
     assert bounded == [str(copy)]
+
+
+def test_moot_specs_lists_each_bundled_spec_with_its_validated_description():
+    # `moot specs` reads the descriptions without the spec models; they must be what validation gives.
+    listed = moot.protocols.bundled_descriptions()
+    assert list(listed) == sorted(moot.bundled_specs())
+    assert listed == {name: moot.load_spec(name).spec.description for name in moot.bundled_specs()}
+    assert any(listed.values())
