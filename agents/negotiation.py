@@ -54,8 +54,11 @@ def mode_rejection(exc: BaseException, mode: StructuredMode) -> str | None:
     status = http_status(exc)
     if request_field is None or status is None or status < 400 or status in NOT_ABOUT_THE_REQUEST:
         return None
-    message = classify(exc).message
-    if request_field in message or (mode == "ollama_format" and status in (404, 405)):
+    message = classify(exc).message  # the error's first line (servers put the validation error on the next ones)
+    naming = [line.strip() for line in str(exc).splitlines() if request_field in line]
+    if naming:
+        return message if request_field in message else f"{message} {naming[0]}"
+    if mode == "ollama_format" and status in (404, 405):
         return message
     return None
 
