@@ -15,6 +15,7 @@ from moot.agents.gateway import ModelGateway
 from moot.agents.limits import Limiter, ProviderLimiter
 from moot.agents.negotiation import StructuredNegotiation, negotiation_key
 from moot.agents.registry import create_client, parse_model_name, provider_record
+from moot.agents.requests import StructuredMode
 from moot.agents.retry import RetryPolicy
 from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
 from moot.trace.redaction import Redactor, warn_short_keys
@@ -74,7 +75,7 @@ class ModelPool:
         key = (ref.name, agent.name if provider.per_agent else "")
         if key not in self._gateways:
             settings = self.settings(ref.provider)
-            structured = settings.structured_output
+            structured: StructuredMode = settings.structured_output
             negotiation = None
             if structured == "auto" and provider.auto_modes and provider.endpoint is not None:
                 server = ", ".join(provider.endpoint.base_urls(settings))

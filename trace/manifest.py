@@ -136,13 +136,13 @@ class UsageReport(BaseModel):
         ):
             for key, totals in theirs.items():
                 mine.setdefault(key, UsageTotals()).merge(totals)
-        for mine, theirs in (
+        for my_counts, their_counts in (
             (self.retries_by_kind, other.retries_by_kind),
             (self.failures_by_kind, other.failures_by_kind),
             (self.invalid_replies_by_kind, other.invalid_replies_by_kind),
         ):
-            for kind, count in theirs.items():
-                mine[kind] = mine.get(kind, 0) + count
+            for kind, count in their_counts.items():
+                my_counts[kind] = my_counts.get(kind, 0) + count
         for found in other.structured_output.values():
             self.found_structured_output(found)
 
