@@ -6,7 +6,8 @@ against llama-cpp-python's OpenAI-compatible server (started once, in a child pr
 default settings; `structured_output` left at `auto`, which finds `json_object_schema` there), and
 through `local`, the embedded provider (a llama.cpp grammar from the schema). The sides alternate;
 each reports model requests per second and the replies that did not fit the schema, so a user can
-choose between serving a GGUF file and embedding it.
+choose between serving a GGUF file and embedding it. The quick run (CI) is one scenario, once per side,
+without a warm-up.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def run(quick: bool) -> list[Measurement]:
     sys.path.insert(0, str(TESTS_DIR))
     from llama_server import MODEL_ALIAS, LlamaServer
 
-    n_scenarios, rounds, repetitions = (1, 1, 1) if quick else (3, 1, 2)
+    n_scenarios, rounds, repetitions, warm_up = (1, 1, 1, False) if quick else (2, 1, 2, True)
     items = [{"id": s["id"], "title": s["title"], "text": s["text"]} for s in debates.scenarios(n_scenarios)]
     work = Path(tempfile.mkdtemp(prefix="moot-bench-server-"))
     counts: dict[str, list[tuple[int, int]]] = {"server": [], "embedded": []}
@@ -75,7 +76,7 @@ def run(quick: bool) -> list[Measurement]:
                 "server": _spec(f"openai-compatible:{MODEL_ALIAS}", server.url, rounds),
                 "embedded": _spec("local", None, rounds),
             }
-            for spec in specs.values():  # warm-up: the server's first requests, the embedded model's load
+            for spec in specs.values() if warm_up else ():  # the server's first requests, the embedded model's load
                 _run(spec, items[:1], work)
 
             def side(name: str):
