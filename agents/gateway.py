@@ -6,7 +6,11 @@ times each attempt out, retries transient failures with backoff (honouring Retry
 reports what happened (tokens, the provider's usage record, latency, cache hit, retries, error)
 so the caller can record it in the trace. A permanent failure is returned, not raised. How the
 schema is asked for (`structured`, the strongest way the provider allows unless the spec forces
-one) is the gateway's to say; the client asks it that way.
+one) is the gateway's to say; the client asks it that way. Under `auto` on a provider whose servers
+differ (`openai-compatible`), the gateway finds out which mode the server takes
+(`moot.agents.negotiation`): a rejection of the mode moves to the next one and is neither retried nor
+counted as a failure, and each call records the mode it was sent in (`params["structured_output"]`).
+The cache is keyed on the request as the agent asked it (`auto`), not on the mode it went out in.
 
 A reply that holds one of the run's keys (a server quoting the credentials it was sent) is not
 cached, rather than cached with the key redacted: the cache promises the very reply the model gave
@@ -27,15 +31,19 @@ from typing import Any
 
 from moot.agents.cache import CachedReply, ResponseCache, request_key
 from moot.agents.limits import Limiter
+from moot.agents.negotiation import (
+    StructuredNegotiation,
+    mode_rejection,
+    probe_problem,
+    rejection_advice,
+    wire_request,
+)
 from moot.agents.providers.balancer import CallRoute, routed
 from moot.agents.providers.record import ModelRef
 from moot.agents.registry import provider_record
-from moot.agents.requests import ModelClient, ModelRequest, StructuredMode
-from moot.agents.retry import RetryPolicy, classify
+from moot.agents.requests import SERVER_SCHEMA_MODES, ModelClient, ModelRequest, StructuredMode
+from moot.agents.retry import Failure, RetryPolicy, classify
 from moot.trace.redaction import Redactor
-
-_DEFAULT_POLICY = RetryPolicy()
-"""The retry policy of a gateway given none (the policy is frozen, so one instance serves all)."""
 
 
 @dataclass
@@ -59,7 +67,10 @@ class ModelReply:
     failure_kinds: list[str] = field(default_factory=list)
     """Kind of each failed attempt (`rate_limit`, `timeout`, ...), for the run summary."""
     params: dict[str, Any] = field(default_factory=dict)
-    """Sampling parameters actually sent (with `server`, the server that answered, for a balanced client)."""
+    """Sampling parameters actually sent (with `server`, the server that answered, for a balanced client, and
+    `structured_output`, the mode a negotiated request went out in)."""
+    mode_rejection: str | None = None
+    """Why the server rejected the structured-output mode the call was sent in (while the gateway finds one out)."""
 
 
 @dataclass
@@ -76,6 +87,10 @@ class FailureTally:
         (self.retried if retrying else self.failed)[kind] += 1
 
 
+DEFAULT_POLICY = RetryPolicy()
+"""The retry policy of a gateway built without one."""
+
+
 class ModelGateway:
     """One model's client with its cache, limiter and retry policy."""
 
@@ -86,11 +101,12 @@ class ModelGateway:
         limiter: Limiter,
         structured: StructuredMode,
         cache: ResponseCache | None = None,
-        policy: RetryPolicy = _DEFAULT_POLICY,
+        policy: RetryPolicy = DEFAULT_POLICY,
         timeout_s: float = 120.0,
         rng: random.Random | None = None,
         tally: FailureTally | None = None,
         redactor: Redactor | None = None,
+        negotiation: StructuredNegotiation | None = None,
     ) -> None:
         self.ref = ref
         self.client = client
@@ -106,11 +122,13 @@ class ModelGateway:
         """The run's keys: a reply holding one is not cached."""
         self.unsupported_params = provider_record(ref.provider).unsupported_params
         """Sampling parameters the provider's API refuses: left out of what is sent."""
+        self.negotiation = negotiation
+        """Under `structured = "auto"`: the mode the server takes, as far as it is known."""
 
     @property
     def needs_schema_instructions(self) -> bool:
         """Whether the prompt must describe the JSON schema (the provider cannot enforce it)."""
-        return self.structured in ("json_object", "instructions")
+        return self.structured in ("json_object", "instructions")  # under `auto`, the gateway adds it when needed
 
     async def complete(self, request: ModelRequest) -> ModelReply:
         """Ask the model once (retrying transient failures); never raises for model errors."""
@@ -141,7 +159,11 @@ class ModelGateway:
                     params=sent,
                 )
         with routed() as route:
-            reply = await self._call_with_retries(dataclasses.replace(request, params=sent), route)
+            outgoing = dataclasses.replace(request, params=sent)
+            if self.negotiation is not None:
+                reply = await self._negotiated_call(outgoing, route, self.negotiation)
+            else:
+                reply = await self._call_with_retries(outgoing, route)
         reply.latency_s = time.perf_counter() - started
         quotes_a_key = reply.text is not None and self.redactor.finds(reply.text)
         if key is not None and self.cache is not None and reply.text is not None and not quotes_a_key:
@@ -159,7 +181,46 @@ class ModelGateway:
             )
         return reply
 
-    async def _call_with_retries(self, request: ModelRequest, route: CallRoute) -> ModelReply:
+    async def _negotiated_call(
+        self, request: ModelRequest, route: CallRoute, negotiation: StructuredNegotiation
+    ) -> ModelReply:
+        """Send the request in the mode the server takes, finding it out first when it is not known yet."""
+        rejected: dict[str, str] = {}
+        while True:
+            # Requests that go out before the mode is known all probe it (none waits for another's answer).
+            probing, mode = not negotiation.settled, negotiation.mode
+            reply = await self._call_in_mode(request, route, mode)
+            probing = probing and not negotiation.settled  # another request may have found the mode meanwhile
+            if probing and reply.mode_rejection is None and reply.text is not None and request.schema is not None:
+                reply.mode_rejection = probe_problem(request.schema, reply.text, reply.finish_reason)
+                if reply.mode_rejection is None:
+                    negotiation.settle(mode)
+            if reply.mode_rejection is None or not negotiation.reject(mode, reply.mode_rejection):
+                break
+            rejected[mode] = reply.mode_rejection
+        record: dict[str, Any] = {"mode": mode, "server": negotiation.server}
+        if rejected:
+            record["rejected"] = rejected
+        reply.params = {**reply.params, "structured_output": record}
+        reply.mode_rejection = None
+        return reply
+
+    async def _call_in_mode(self, request: ModelRequest, route: CallRoute, mode: StructuredMode) -> ModelReply:
+        """One call (retries included) with the request sent in `mode`."""
+        wired = wire_request(request, mode)
+        schema = request.schema
+        if schema is not None and mode in SERVER_SCHEMA_MODES and "max_tokens" in wired.params:
+            # As under a grammar: a length cut must never break the JSON the server constrains.
+            params = {**wired.params, "max_tokens": max(wired.params["max_tokens"], schema.max_tokens_bound())}
+            wired = dataclasses.replace(wired, params=params)
+        return await self._call_with_retries(wired, route, negotiating=True)
+
+    async def _call_with_retries(
+        self, request: ModelRequest, route: CallRoute, negotiating: bool = False
+    ) -> ModelReply:
+        """The call, retrying transient failures. A rejection of the structured-output mode is returned at once, not
+        counted as a failure when `negotiating` (the caller moves to the next mode), and otherwise fails the call
+        with an error that says which setting to change."""
         failure_kinds: list[str] = []
         retries = 0
         while True:
@@ -180,7 +241,13 @@ class ModelGateway:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every client error is classified and recorded
+                rejection = mode_rejection(exc, request.structured)
+                if rejection is not None and negotiating:
+                    return ModelReply(text=None, retries=retries, mode_rejection=rejection, params=request.params)
                 failure = classify(exc)
+                if rejection is not None:
+                    advice = rejection_advice(request.structured, self.ref.provider)
+                    failure = Failure("structured_output_rejected", False, None, f"{failure.message}; {advice}")
                 route.failed(failure.kind)  # a balanced client never sees the timeout above
                 failure_kinds.append(failure.kind)
                 retrying = failure.transient and retries < self.policy.max_retries

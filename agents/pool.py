@@ -13,7 +13,9 @@ from collections.abc import Callable
 from moot.agents.cache import ResponseCache
 from moot.agents.gateway import ModelGateway
 from moot.agents.limits import Limiter, ProviderLimiter
+from moot.agents.negotiation import StructuredNegotiation, negotiation_key
 from moot.agents.registry import create_client, parse_model_name, provider_record
+from moot.agents.requests import StructuredMode
 from moot.agents.retry import RetryPolicy
 from moot.protocols.spec import AgentSpec, ProtocolSpec, ProviderSettings
 from moot.trace.redaction import Redactor, warn_short_keys
@@ -29,8 +31,17 @@ class ModelPool:
     cluster executor passes limiters shared by every worker of the cluster).
     """
 
-    def __init__(self, spec: ProtocolSpec, cache: ResponseCache | None, limiters: LimiterFactory | None = None) -> None:
+    def __init__(
+        self,
+        spec: ProtocolSpec,
+        cache: ResponseCache | None,
+        limiters: LimiterFactory | None = None,
+        structured_found: dict[str, str] | None = None,
+    ) -> None:
+        """`structured_found`: the structured-output mode each server was found to take earlier in the run
+        (`negotiation_key` -> mode), so that a resumed run does not find it out again."""
         self.spec = spec
+        self.structured_found = dict(structured_found or {})
         self.cache = cache
         self._make_limiter: LimiterFactory = limiters or (
             lambda provider, concurrency, rpm: ProviderLimiter(concurrency, rpm)
@@ -57,22 +68,33 @@ class ModelPool:
         return self._limiters[provider]
 
     def gateway(self, agent: AgentSpec) -> ModelGateway:
-        """The gateway of an agent's model (scripted and simulated models get one per agent:
-        the script or parameters are the agent's)."""
+        """The gateway of an agent's model (scripted and simulated models get one per agent: the script or parameters
+        are the agent's)."""
         ref = parse_model_name(self.spec.model_of(agent))
         provider = provider_record(ref.provider)
         key = (ref.name, agent.name if provider.per_agent else "")
         if key not in self._gateways:
             settings = self.settings(ref.provider)
+            structured: StructuredMode = settings.structured_output
+            negotiation = None
+            if structured == "auto" and provider.auto_modes and provider.endpoint is not None:
+                server = ", ".join(provider.endpoint.base_urls(settings))
+                found = self.structured_found.get(negotiation_key(ref.name, server))
+                negotiation = StructuredNegotiation(
+                    ref.name, server, provider.auto_modes, found=found if found in provider.auto_modes else None
+                )
+            elif structured == "auto":
+                structured = provider.structured
             self._gateways[key] = ModelGateway(
                 ref,
                 create_client(ref, settings, agent),
                 self.limiter(ref.provider),
-                provider.structured if settings.structured_output == "auto" else settings.structured_output,
+                structured,
                 cache=self.cache if provider.cacheable else None,
                 policy=RetryPolicy.from_settings(settings),
                 timeout_s=settings.timeout_s,
                 redactor=self.redactor,
+                negotiation=negotiation,
             )
         return self._gateways[key]
 

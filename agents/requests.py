@@ -14,9 +14,28 @@ from typing import Any, Literal, Protocol
 from moot.agents.context import CallContext
 from moot.protocols.outputs.schema import OutputSchema
 
-StructuredMode = Literal["grammar", "json_schema", "json_object", "instructions"]
-"""How schema-valid replies are asked for: a grammar while decoding, `response_format` json_schema or
-json_object, or instructions in the prompt alone."""
+StructuredMode = Literal[
+    "grammar",
+    "json_schema",
+    "json_object_schema",
+    "guided_json",
+    "ollama_format",
+    "json_object",
+    "instructions",
+    "auto",
+]
+"""How schema-valid replies are asked for: a grammar while decoding; a schema the server enforces, sent as
+`response_format` `json_schema`, as `response_format` `{"type": "json_object", "schema": ...}`
+(`json_object_schema`), as vLLM's `guided_json` parameter or as Ollama's native `format`
+(`ollama_format`); `json_object` (any JSON object, the schema in the prompt); instructions in the prompt
+alone; or `auto`, the first of `AUTO_MODES` the server takes, found out by the gateway (a logical request
+only: what reaches a client is always one of the others)."""
+
+SERVER_SCHEMA_MODES: tuple[StructuredMode, ...] = ("json_schema", "json_object_schema", "guided_json", "ollama_format")
+"""The modes in which an OpenAI-style server is sent the schema to enforce while decoding."""
+
+AUTO_MODES: tuple[StructuredMode, ...] = (*SERVER_SCHEMA_MODES, "instructions")
+"""The modes `auto` tries on an OpenAI-style server, in order: the next one when a server rejects one."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ class Failure:
     """What went wrong, without secrets."""
 
 
-def _status(exc: BaseException) -> int | None:
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a client error, when it came from an HTTP answer."""
     status = getattr(exc, "status_code", None)
     if status is None:
         response = getattr(exc, "response", None)
@@ -59,7 +60,7 @@ def classify(exc: BaseException) -> Failure:
     name = type(exc).__name__
     # Not cut to a length here: a cut could split a secret, and redaction matches whole secrets.
     text = f"{name}: {exc}".splitlines()[0] if str(exc) else name
-    status = _status(exc)
+    status = http_status(exc)
     if status is not None:
         kind = "rate_limit" if status == 429 else "server_error" if status >= 500 else "client_error"
         return Failure(kind, status in RETRYABLE_STATUS, _retry_after(exc), f"HTTP {status}: {text}")

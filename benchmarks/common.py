@@ -28,7 +28,8 @@ class Measurement(BaseModel):
     """One figure of one comparison, with its target when the issue sets one."""
 
     comparison: str
-    """The comparison it belongs to: `overhead`, `concurrency`, `embedded`, `scale`, `cluster` or `startup`."""
+    """The comparison it belongs to: `overhead`, `concurrency`, `embedded`, `scale`, `cluster`, `startup` or
+    `server`."""
     name: str
     """What was measured, e.g. `moot / plain loop, 50 ms`."""
     value: float

@@ -32,6 +32,7 @@ COMPARISONS = {
     "scale": "bench_scale",
     "cluster": "bench_cluster",
     "startup": "bench_startup",
+    "server": "bench_server",
 }
 """Comparison name -> the module whose `run(quick)` measures it."""
 PACKAGES = (
@@ -183,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args.quick, args.only, args.out)
     m = results.machine
     print(
-        f"{m.cpu_model}, {m.cores} cores, {m.memory_gb} GB, Python {m.python}, load {m.load_average}; "
-        f"{results.duration_s:.0f} s"
+        f"{m.cpu_model}, {m.cores} cores, {m.memory_gb} GB, Python {m.python}, load {m.load_average};"
+        f" {results.duration_s:.0f} s"
     )
     print(format_table(results))
     print(f"written to {args.out}")

@@ -400,6 +400,7 @@ class RunSession:
                 seed=self.manifest.seed,
                 concurrency=self.concurrency,
                 since_seq=store.last_seq,
+                structured_found={key: found.mode for key, found in self._usage.structured_output.items()},
             )
             pending = [unit for unit in self.units if unit.id not in self._latest]
             self._report_progress()

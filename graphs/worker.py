@@ -46,6 +46,8 @@ class SessionJob:
     """Units in flight at once (conversations), or for a unit that is a whole search, model calls in flight."""
     since_seq: int = 0
     """The trace's last sequence number when the session (a run, a resumption or a pass) started."""
+    structured_found: dict[str, str] | None = None
+    """The structured-output mode each server was found to take earlier in the run (`model at server` -> mode)."""
 
 
 def invalid_reply_kind(call: ModelCall) -> str | None:
@@ -136,7 +138,7 @@ class SessionWorker:
         """The program's agents (with their roles and models), as a protocol spec."""
         self.store = open_store(job.trace, Path(job.run_dir), job.run_id)
         self.cache = ResponseCache(Path(job.cache)) if job.cache else None
-        self.pool = ModelPool(roster, self.cache, limiters=limiters)
+        self.pool = ModelPool(roster, self.cache, limiters=limiters, structured_found=job.structured_found)
         self.tally = FailureTally()
         self._reported = FailureTally()
         self._secrets = self.pool.secrets()

@@ -103,8 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--address",
         help=(
-            "with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379); "
-            "default: start one on this machine"
+            "with --executor ray: the cluster to join (e.g. ray://HEAD:10001 or HEAD:6379);"
+            " default: start one on this machine"
         ),
     )
     run.add_argument(
@@ -168,8 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.spec or given:
             extra = f"spec ('{args.spec}')" if args.spec else given[0]
             raise UserError(
-                f"--resume {args.resume} takes no {extra}: the spec, scenarios, "
-                "seed and options come from the run's run.json"
+                f"--resume {args.resume} takes no {extra}:"
+                " the spec, scenarios, seed and options come from the run's run.json"
             )
         with progress_bar(enabled=not args.quiet) as progress:
             result = resume(args.resume, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger)
@@ -203,7 +203,7 @@ def print_result(result: RunResult) -> None:
     """What a run came to: its program's summary, or the standard one (conversations, rounds, stops, calls) and the
     faults of its calls."""
     from moot.analysis.summary import summarize_run
-    from moot.cli_output import print_summary
+    from moot.cli_output import print_summary, structured_output_lines
 
     lines = result.program.summary(result) if result.program is not None else None
     if lines is not None:
@@ -211,6 +211,8 @@ def print_result(result: RunResult) -> None:
         return
     print_summary(result, summarize_run(result.run_dir))
     print_fault_counts(result.manifest.usage)
+    for line in structured_output_lines(result.manifest.usage):
+        print(line)
 
 
 def print_fault_counts(usage: UsageReport) -> None:
@@ -257,8 +259,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
             from moot.errors import did_you_mean
 
             raise UserError(
-                f"conversation '{args.conversation}' is not in "
-                f"{args.run_dir}{did_you_mean(args.conversation, opened.conversation_ids())}"
+                f"conversation '{args.conversation}' is not in {args.run_dir}"
+                + did_you_mean(args.conversation, opened.conversation_ids())
             )
         events = opened.events(args.conversation)
         if args.format == "jsonl":

@@ -15,6 +15,7 @@ from moot.trace.events import Event, EventBase
 if TYPE_CHECKING:
     from moot.analysis.summary import RunSummary
     from moot.graphs.runner import RunResult
+    from moot.trace.manifest import UsageReport
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)
@@ -73,6 +74,19 @@ def print_summary(result: RunResult, summary: RunSummary) -> None:
         f"{usage.failures} failed), tokens {usage.tokens_in} in / {usage.tokens_out} out{cost}"
     )
     stdout.print(f"trace          {result.trace_path}")
+
+
+def structured_output_lines(usage: UsageReport) -> list[str]:
+    """How each server was found to take the schema (`structured_output: auto`), one line per model on a server,
+    with a warning where none enforced it."""
+    lines = []
+    for found in sorted(usage.structured_output.values(), key=lambda found: (found.server, found.model)):
+        left = f"; {', '.join(found.rejected)} rejected" if found.rejected else ""
+        line = f"server {found.server}: schema sent as {found.mode} ({found.model}{left})"
+        if found.unconstrained:
+            line += "; warning: the server enforced no schema, replies are unconstrained"
+        lines.append(line)
+    return lines
 
 
 def _event_text(event: Event) -> str:

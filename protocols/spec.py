@@ -98,8 +98,12 @@ class ProviderSettings(_Strict):
     A `Retry-After` from the server takes precedence."""
     retry_max_delay_s: float = Field(default=30.0, gt=0, le=3600)
     """Longest backoff between two retries, in seconds."""
-    structured_output: Literal["auto", "json_schema", "json_object", "instructions"] = "auto"
-    """How to obtain structured replies: the provider's strongest way (`auto`) or a forced one."""
+    structured_output: Literal[
+        "auto", "json_schema", "json_object_schema", "guided_json", "ollama_format", "json_object", "instructions"
+    ] = "auto"
+    """How to obtain structured replies: the provider's strongest way (`auto`; for `openai-compatible`, the first
+    of json_schema, json_object_schema, guided_json, ollama_format and instructions the server takes, found out
+    on its first requests) or a forced one (see the README's section on OpenAI-compatible servers)."""
     price_per_1k_in: float | None = Field(default=None, ge=0)
     """Price of 1,000 prompt tokens, for cost estimates."""
     price_per_1k_out: float | None = Field(default=None, ge=0)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a private response cache per test, and PostgreSQL databases for the trace store."""
+"""Shared fixtures: a private response cache per test, PostgreSQL databases for the trace store, and a real
+OpenAI-compatible server (llama-cpp-python's) of the embedded model."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from llama_server import LlamaServer
 from pg_server import PrivateServer, fresh_database
 
 POSTGRES_URL_VARIABLE = "MOOT_TEST_POSTGRES_URL"
@@ -51,3 +53,10 @@ def postgres_url(postgres_server: str, monkeypatch: pytest.MonkeyPatch) -> Itera
         if password:
             monkeypatch.setenv("PGPASSWORD", unquote(password))
         yield url
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    """llama-cpp-python's OpenAI-compatible server of the embedded SmolLM2 file, started once per session."""
+    with LlamaServer() as server:
+        yield server

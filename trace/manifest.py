@@ -73,6 +73,25 @@ class UsageTotals(BaseModel):
             self.cost = (self.cost or 0.0) + other.cost
 
 
+class StructuredOutputFound(BaseModel):
+    """How a server was found to take a schema (`structured_output: auto` on an OpenAI-style server)."""
+
+    model: str
+    """The model, as `provider:model`."""
+    server: str
+    """The server's base URL (several, comma-separated, for a balanced model)."""
+    mode: str
+    """The mode its requests went out in last: `json_schema`, `json_object_schema`, `guided_json`, `ollama_format`,
+    or `instructions` (no schema the server enforced: replies unconstrained)."""
+    rejected: dict[str, str] = Field(default_factory=dict)
+    """The modes left before it, each with why (the server's error, or a probe reply that did not fit the schema)."""
+
+    @property
+    def unconstrained(self) -> bool:
+        """Whether no schema was enforced by the server (the schema was in the prompt alone)."""
+        return self.mode == "instructions"
+
+
 class UsageReport(BaseModel):
     """Usage of a run, in total and broken down."""
 
@@ -95,6 +114,16 @@ class UsageReport(BaseModel):
     invalid_replies_by_kind: dict[str, int] = Field(default_factory=dict)
     """Replies that did not fit the output schema, per kind: `truncated` (cut at max tokens) or
     `invalid` (not JSON, or JSON that breaks the schema); each was asked again or recorded as unparsed."""
+    structured_output: dict[str, StructuredOutputFound] = Field(default_factory=dict)
+    """The structured-output mode found for each model on each server (`model at server`), when a model's
+    `structured_output` was `auto` on an OpenAI-style server; read again from the trace on resume."""
+
+    def found_structured_output(self, found: StructuredOutputFound) -> None:
+        """Record the mode a call of a model went out in (the latest wins; the modes left before it add up)."""
+        key = f"{found.model} at {found.server}"
+        known = self.structured_output.get(key)
+        rejected = {**known.rejected, **found.rejected} if known is not None else dict(found.rejected)
+        self.structured_output[key] = found.model_copy(update={"rejected": rejected})
 
     def merge(self, other: UsageReport) -> None:
         """Add the usage of other calls (another conversation, another worker) to this report."""
@@ -114,6 +143,8 @@ class UsageReport(BaseModel):
         ):
             for kind, count in their_counts.items():
                 my_counts[kind] = my_counts.get(kind, 0) + count
+        for found in other.structured_output.values():
+            self.found_structured_output(found)
 
 
 class ConversationCounts(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any, Literal, get_origin
 from pydantic import BaseModel
 
 from moot.trace.events import Event, ModelCall
-from moot.trace.manifest import UsageReport, UsageTotals
+from moot.trace.manifest import StructuredOutputFound, UsageReport, UsageTotals
 from moot.trace.redaction import Redactor
 from moot.trace.store import TraceStore
 
@@ -109,8 +109,8 @@ class TraceWriter:
 
 
 def count_call(usage: UsageReport, call: ModelCall, prices: dict[str, tuple[float, float]]) -> None:
-    """Add a model call to a usage report: in total, per agent, role, model and conversation,
-    with its cost when priced."""
+    """Add a model call to a usage report: in total, per agent, role, model and conversation, with its cost when
+    priced, and the structured-output mode it went out in when the gateway found one out."""
     keys = (
         (usage.by_agent, call.agent or ""),
         (usage.by_role, call.role),
@@ -127,6 +127,17 @@ def count_call(usage: UsageReport, call: ModelCall, prices: dict[str, tuple[floa
             latency_s=call.latency_s,
             retries=call.retries,
             failed=call.error is not None,
+        )
+    structured = call.params.get("structured_output")
+    if isinstance(structured, dict) and isinstance(structured.get("mode"), str):
+        rejected = structured.get("rejected")
+        usage.found_structured_output(
+            StructuredOutputFound(
+                model=call.model,
+                server=str(structured.get("server", "")),
+                mode=structured["mode"],
+                rejected={str(k): str(v) for k, v in rejected.items()} if isinstance(rejected, dict) else {},
+            )
         )
     if call.model in prices and not call.cache_hit:
         price_in, price_out = prices[call.model]

@@ -99,7 +99,11 @@ class ProviderRecord:
     create_client: ClientFactory
     """Builds a model's client (imports the provider's SDK or engine; nothing else does)."""
     structured: StructuredMode
-    """The strongest way this provider offers to get schema-valid replies."""
+    """The strongest way this provider offers to get schema-valid replies (what `structured_output: auto` means,
+    unless it has `auto_modes`)."""
+    auto_modes: tuple[StructuredMode, ...] = ()
+    """For a provider whose servers differ in how they take a schema: the modes `structured_output: auto` tries,
+    in order, moving to the next when a server rejects one (`moot.agents.negotiation`)."""
     extra: str | None = None
     """The pip extra that installs its dependencies."""
     modules: tuple[str, ...] = ()

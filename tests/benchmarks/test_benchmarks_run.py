@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-COMPARISONS = {"overhead", "concurrency", "embedded", "scale", "cluster", "startup"}
+COMPARISONS = {"overhead", "concurrency", "embedded", "scale", "cluster", "startup", "server"}
 
 
 def test_quick_benchmarks_write_every_comparison(tmp_path: Path) -> None:

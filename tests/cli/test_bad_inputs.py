@@ -313,6 +313,10 @@ EXPECTED: dict[str, str] = {
     ),
     "spec_unknown_provider.yaml": ":3: model: model provider 'opnai' is unknown; did you mean 'openai'?",
     "spec_unknown_provider_settings.yaml": ":4: providers.opnai: provider 'opnai' is unknown; did you mean 'openai'?",
+    "spec_structured_output_unknown.yaml": (
+        ":4: providers.openai-compatible.structured_output: Input should be 'auto', 'json_schema',"
+        " 'json_object_schema', 'guided_json', 'ollama_format', 'json_object' or 'instructions' (got 'json_grammar')"
+    ),
     "spec_unknown_study.yaml": ":3: study: Value error, study 'deliberaton' is unknown; did you mean 'deliberation'?",
     "spec_unknown_turn_policy.yaml": ":4: turns: Input should be 'synchronous' or 'round_robin' (got 'roundrobin')",
     "spec_utf16.yaml": ": not UTF-8 text (byte 0xff at offset 0)",

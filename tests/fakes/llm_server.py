@@ -22,6 +22,12 @@ Endpoints (matched on the path suffix, so any prefix works):
   The anthropic SDK appends `/v1/messages` to its base URL, so give it `server.anthropic_url`
   (the root), not `server.url`.
 
+`structured=KIND` reproduces how a real server KIND treats the structured-output fields of a request
+(`fakes.structured_servers`: llama-cpp-python's server, llama.cpp's `llama-server`, vLLM before
+`json_schema`, Ollama with its native `POST /api/chat`, a server that ignores them all): it rejects
+the fields that server rejects, and answers with the schema's reply, some JSON object or free text
+as that server's constraint allows. Without it every field is accepted and the reply is the reply function's.
+
 Token counts are words. `cached_tokens=N` reports the first N prompt tokens of every request as
 read from the provider's prompt cache, the way each API does: within OpenAI's `prompt_tokens`,
 apart from Anthropic's `input_tokens`.
@@ -67,6 +73,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from fakes.structured_servers import FREE_TEXT_REPLY, SOME_JSON_REPLY, STRUCTURED_KINDS, structured_outcome
 
 ReplyFn = Callable[[dict[str, Any], str], str]
 """A reply function: (request body as JSON, request path) -> reply text."""
@@ -163,6 +171,7 @@ class FakeLLMServer:
         echo_auth_in_errors: bool = False,
         on_request: Callable[[RecordedRequest, int], None] | None = None,
         cached_tokens: int = 0,
+        structured: str | None = None,
     ) -> None:
         """Configure the server (it starts with `start()` or `with`).
 
@@ -176,7 +185,12 @@ class FakeLLMServer:
             to test that error text recorded by the client is redacted.
         on_request: called with each model request's record and the count of model requests so far.
         cached_tokens: prompt tokens of each request reported as read from the prompt cache (at most all of them).
+        structured: the real server (`fakes.structured_servers.STRUCTURED_KINDS`) whose structured-output handling
+            to reproduce; None accepts every field.
         """
+        if structured is not None and structured not in STRUCTURED_KINDS:
+            raise ValueError(f"unknown structured-output server kind {structured!r}; known: {STRUCTURED_KINDS}")
+        self.structured = structured
         self.replies = replies
         self.faults = [_check_fault(k) for k in faults]
         self.fault_rate = fault_rate
@@ -383,6 +397,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         path = self.path.split("?", 1)[0].rstrip("/")
         api = "openai" if path.endswith("/chat/completions") else "anthropic" if path.endswith("/messages") else None
+        if path.endswith("/api/chat") and fake.structured is not None:
+            api = "ollama"
         record = RecordedRequest("POST", self.path, self._headers(), body, api, "not_found")
         fault = fake._admit(record)
         if api is not None and fake.on_request is not None:
@@ -420,6 +436,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(api, 400, fake, "streaming is not supported by the fake server")
             return
         text = INVALID_SCHEMA_REPLY if fault == "invalid_schema" else fake.reply_text(body, self.path)
+        if fake.structured is not None:
+            outcome = structured_outcome(fake.structured, api, body)
+            if isinstance(outcome, tuple):
+                self._send_error("openai", outcome[0], fake, outcome[1])
+                return
+            text = {"schema": text, "some_json": SOME_JSON_REPLY, "free_text": FREE_TEXT_REPLY}[outcome]
         text = text.replace(CREDENTIALS_MARK, self._credentials())
         truncated = fault == "truncated"
         if truncated:
@@ -427,7 +449,11 @@ class _Handler(BaseHTTPRequestHandler):
         prompt_tokens = _word_count(body.get("messages")) + _word_count(body.get("system"))
         completion_tokens = max(1, _word_count(text))
         cached = min(fake.cached_tokens, prompt_tokens)
-        if api == "openai":
+        if api == "ollama":
+            self._send_json(
+                200, ollama_chat(body, text, "length" if truncated else "stop", prompt_tokens, completion_tokens)
+            )
+        elif api == "openai":
             finish = "length" if truncated else "stop"
             self._send_json(200, openai_completion(body, text, finish, prompt_tokens, completion_tokens, cached))
         else:
@@ -479,6 +505,21 @@ def openai_completion(
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": cached_tokens},
         },
+    }
+
+
+def ollama_chat(
+    body: dict[str, Any], text: str, done_reason: str, prompt_tokens: int, completion_tokens: int
+) -> dict[str, Any]:
+    """An answer of Ollama's native `POST /api/chat` (not streamed)."""
+    return {
+        "model": body.get("model", "fake"),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "message": {"role": "assistant", "content": text},
+        "done": True,
+        "done_reason": done_reason,
+        "prompt_eval_count": prompt_tokens,
+        "eval_count": completion_tokens,
     }
 
 

@@ -74,7 +74,16 @@ def explorer_spec(base_url: str, topics_file: str, **fields: Any) -> dict[str, A
         "kind": "question_generation",
         "name": "served_explorer",
         "model": "openai-compatible:fake",
-        "providers": {"openai-compatible": {"base_url": base_url, "max_retries": 2, "retry_base_delay_s": 0.01}},
+        # A set mode, not `auto`: this fake enforces no schema, and its judge may name no value (an empty list),
+        # which under `auto` would be a failed probe, moving the mode at a point that differs from run to run.
+        "providers": {
+            "openai-compatible": {
+                "base_url": base_url,
+                "max_retries": 2,
+                "retry_base_delay_s": 0.01,
+                "structured_output": "json_schema",
+            }
+        },
         "topics": topics_file,
         "budget": 3,
         "questions_per_step": 2,

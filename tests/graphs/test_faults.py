@@ -24,7 +24,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:Use
 
 
 def flaky_spec(base_url: str, *, agents: int = 2, max_concurrency: int = 64, max_retries: int = 1) -> dict[str, Any]:
-    """A round-robin debate on the fake server, with short timeouts and backoff so faults cost little time."""
+    """A round-robin debate on the fake server, with short timeouts and backoff so faults cost little time.
+
+    Its structured-output mode is set (not `auto`): under `auto` a schema-invalid reply to the first request would
+    count as the server ignoring `json_schema`, not as the invalid reply a flaky provider serves.
+    """
     return {
         "name": "flaky",
         "model": "openai-compatible:fake",
@@ -36,6 +40,7 @@ def flaky_spec(base_url: str, *, agents: int = 2, max_concurrency: int = 64, max
                 "max_retries": max_retries,
                 "retry_base_delay_s": 0.01,
                 "retry_max_delay_s": 0.05,
+                "structured_output": "json_schema",
             }
         },
         "turns": "round_robin",

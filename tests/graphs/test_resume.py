@@ -35,7 +35,7 @@ from moot.graphs.compiler import compile_protocol
 from moot.graphs.runner import run_async
 from moot.protocols.loader import validate_spec_data
 from moot.scenarios import load_scenarios
-from moot.trace.events import ConversationStarted, MessageAdded, Resumed, Stopped, TurnStarted
+from moot.trace.events import ConversationStarted, MessageAdded, ModelCall, Resumed, Stopped, TurnStarted
 from moot.trace.ledger import read_ledger
 from moot.trace.manifest import RunManifest
 from moot.trace.reading import effective_events
@@ -205,6 +205,31 @@ def test_an_interrupted_run_resumes_into_the_run_it_would_have_been(
     assert len(result.manifest.resumed_at) == 1
     markers = [e for e in recorded_events(out) if isinstance(e, Resumed)]
     assert len(markers) == interrupted
+
+
+def test_a_resumed_run_sends_in_the_structured_output_mode_found_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fake of llama-cpp-python's server (json_schema rejected), `auto` finds json_object_schema once: the
+    resumed part of the run starts in it, and run.json still says it."""
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
+    with FakeLLMServer(replies=reply, latency=0.02, structured="llama-cpp-python") as server:
+        spec_file, cases = write_inputs(tmp_path / "inputs", server.url, 4)
+        out, cache = tmp_path / "run", tmp_path / "cache.sqlite"
+        _interrupt_in_process(spec_file, cases, out, cache, server, 12)
+        assert any(isinstance(e, ModelCall) for e in recorded_events(out)), "the mode was found before the interrupt"
+        # (a request cut off by the interrupt arrives without a body)
+        formats = [(r.body.get("response_format") or {}).get("type") for r in server.model_requests() if r.body]
+        # Conversations in flight (3) may each have sent json_schema before the first rejection came back.
+        assert formats[0] == "json_schema" and 1 <= formats.count("json_schema") <= 3
+        server.reset()
+        result = resume(out)
+        resumed = [r.body.get("response_format") or {} for r in server.model_requests() if r.body]
+        url = server.url
+    assert resumed and all(f["type"] == "json_object" and "schema" in f for f in resumed)
+    (found,) = result.manifest.usage.structured_output.values()
+    assert (found.server, found.mode, list(found.rejected)) == (url, "json_object_schema", ["json_schema"])
+    assert verify_run(out).ok
 
 
 def test_resume_refuses_a_finished_run_and_a_changed_scenario_file(
