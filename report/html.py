@@ -34,34 +34,33 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
         check_run_dir(Path(baseline))
     manifest, events = read_run(run_dir)
     study = manifest.spec.get("study")
-    # A run without a study is analysed beside the page, in a folder removed once the page is written (or when it is
-    # dropped): the report writes into the run directory only a study's analysis, as it always has.
-    scratch = TemporaryDirectory(prefix="moot-report-")
-    analysis: Analysis | None = None if baseline else current_analysis(run_dir, manifest.final_hash)
-    if analysis is None:
-        into = None if study else Path(scratch.name) / "analysis"
-        analysis = analyze_run(run_dir, into, companions={"baseline": baseline})
-    events = effective_events(events)
-    protocol = protocol_view(manifest.spec, manifest.protocol)
-    builder = SummaryBuilder(protocol)
-    for event in events:
-        if event.event in SUMMARY_EVENTS:
-            builder.add(event.model_dump(mode="json"))
-    data = {
-        "facets": facets_summaries(builder.summaries(), protocol),
-        "summaries": [s.to_json() for s in builder.summaries()],
-        "search": {s.id: s.search for s in builder.summaries()},
-        "scenarios": builder.scenario_texts,
-        "details": conversation_details(events, protocol),
-    }
-    page = render_page(
-        manifest,
-        analysis,
-        source="embedded",
-        data=data,
-        default_tab="findings" if study else "conversations",
-        protocol=protocol,
-    )
+    # A run without a study is analysed beside the page, in a folder removed once the page is rendered: the report
+    # writes into the run directory only a study's analysis, as it always has.
+    with TemporaryDirectory(prefix="moot-report-") as scratch:
+        analysis: Analysis | None = None if baseline else current_analysis(run_dir, manifest.final_hash)
+        if analysis is None:
+            into = None if study else Path(scratch) / "analysis"
+            analysis = analyze_run(run_dir, into, companions={"baseline": baseline})
+        events = effective_events(events)
+        protocol = protocol_view(manifest.spec, manifest.protocol)
+        builder = SummaryBuilder(protocol)
+        for event in events:
+            if event.event in SUMMARY_EVENTS:
+                builder.add(event.model_dump(mode="json"))
+        data = {
+            "facets": facets_summaries(builder.summaries(), protocol),
+            "summaries": [s.to_json() for s in builder.summaries()],
+            "search": {s.id: s.search for s in builder.summaries()},
+            "scenarios": builder.scenario_texts,
+            "details": conversation_details(events, protocol),
+        }
+        page = render_page(
+            manifest,
+            analysis,
+            source="embedded",
+            data=data,
+            default_tab="findings" if study else "conversations",
+            protocol=protocol,
+        )
     write_whole(target, page.html)
-    scratch.cleanup()
     return target
