@@ -45,6 +45,7 @@ from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import plan_round
 from moot.graphs.worker import SessionWorker
 from moot.judges.posthoc import (
+    ConversationPass,
     half_recorded,
     pass_spec,
     speaker_roles,
@@ -55,7 +56,7 @@ from moot.protocols.outputs.specificity import specificity_output
 from moot.protocols.outputs.values import MAX_VALUES, clean_values
 from moot.protocols.spec import ProtocolSpec
 from moot.protocols.values.taxonomy import ValueTaxonomy
-from moot.scenarios import Scenario, ScenarioSet
+from moot.scenarios import Scenario
 from moot.scenarios.dilemmas import load_value_vocabulary
 from moot.trace.events import (
     ConversationStarted,
@@ -263,7 +264,7 @@ def answers_of(events: Sequence[Event], free_text: set[str]) -> list[MessageAdde
     ]
 
 
-class ArgumentJudging:
+class ArgumentJudging(ConversationPass):
     """The argument judges' pass over a finished run: a program whose units are the conversations with answers."""
 
     kind = ARGUMENTS_PASS
@@ -291,16 +292,6 @@ class ArgumentJudging:
         # Sent to other processes as what builds it (its turns' templates do not pickle).
         return (ArgumentJudging, (self.spec, self.vocabulary, self.conversations, self.first_event))
 
-    @property
-    def name(self) -> str:
-        """The run's protocol."""
-        return self.spec.name
-
-    @property
-    def roster(self) -> ProtocolSpec:
-        """The run's spec with the three judges."""
-        return self.spec
-
     def describe(self) -> str:
         """What the pass judges."""
         return f"ok: argument judges over the free-text answers of {len(self.conversations)} conversations"
@@ -322,22 +313,6 @@ class ArgumentJudging:
     def record(self) -> ProgramRecord:
         """Recorded as its spec and its value vocabulary."""
         return ProgramRecord(self.kind, self.spec, {"vocabulary": self.vocabulary})
-
-    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
-        """One unit per conversation with answers."""
-        return [WorkUnit(cid, (cid,)) for cid in self.conversations]
-
-    def planned(self, units: Sequence[WorkUnit]) -> int:
-        """A pass plans no conversation: it judges the run's."""
-        return 0
-
-    def steps(self, units: Sequence[WorkUnit]) -> int:
-        """A step per conversation."""
-        return len(units)
-
-    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
-        """Every conversation is looked at again (decisions made are reused there)."""
-        return {}
 
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         """Judge the answers of one conversation, one after another, reusing the decisions that stand."""

@@ -169,7 +169,46 @@ def pass_spec(record: PassRecord, manifest: RunManifest, replay_of: Path | None)
     return replay_spec(spec, replay_of) if replay_of is not None else spec
 
 
-class ValuesJudging:
+class ConversationPass:
+    """What every judging pass shares: a program over a finished run whose units are the run's conversations.
+
+    A pass sets `spec` (the run's spec with its judges), `conversations` and `first_event`. Every
+    conversation is looked at again on a resume: what was decided there stands and is skipped.
+    """
+
+    spec: ProtocolSpec
+    conversations: list[str]
+    first_event: int
+    """Events of the trace before the pass: its own come after."""
+
+    @property
+    def name(self) -> str:
+        """The run's protocol."""
+        return self.spec.name
+
+    @property
+    def roster(self) -> ProtocolSpec:
+        """The run's spec with the pass's judges."""
+        return self.spec
+
+    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
+        """One unit per conversation."""
+        return [WorkUnit(cid, (cid,)) for cid in self.conversations]
+
+    def planned(self, units: Sequence[WorkUnit]) -> int:
+        """A pass plans no conversation: it judges the run's."""
+        return 0
+
+    def steps(self, units: Sequence[WorkUnit]) -> int:
+        """A step per conversation."""
+        return len(units)
+
+    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
+        """No conversation stands whole: each is looked at again."""
+        return {}
+
+
+class ValuesJudging(ConversationPass):
     """A values judge's pass over a finished run: a program whose units are the run's conversations."""
 
     kind = VALUES_PASS
@@ -201,16 +240,6 @@ class ValuesJudging:
             (self.spec, self.agent_name, self.judge, self.scenarios, self.conversations, self.first_event),
         )
 
-    @property
-    def name(self) -> str:
-        """The run's protocol."""
-        return self.spec.name
-
-    @property
-    def roster(self) -> ProtocolSpec:
-        """The run's spec with the judge."""
-        return self.spec
-
     def describe(self) -> str:
         """What the pass judges."""
         return f"ok: {self.agent_name}: judges every speaker message of {len(self.conversations)} conversations"
@@ -227,22 +256,6 @@ class ValuesJudging:
     def record(self) -> ProgramRecord:
         """Recorded as its spec, its judge and its judge agent."""
         return ProgramRecord(self.kind, self.spec, {"judge": self.judge, "agent": self.agent_name})
-
-    def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
-        """One unit per conversation."""
-        return [WorkUnit(cid, (cid,)) for cid in self.conversations]
-
-    def planned(self, units: Sequence[WorkUnit]) -> int:
-        """A pass plans no conversation: it judges the run's."""
-        return 0
-
-    def steps(self, units: Sequence[WorkUnit]) -> int:
-        """A step per conversation."""
-        return len(units)
-
-    def standing(self, events: Sequence[Event], units: Sequence[WorkUnit]) -> dict[str, UnitReport]:
-        """Every conversation is looked at again (what was judged is skipped there)."""
-        return {}
 
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         """Judge the messages of one conversation that no judge of this name decided about yet."""
