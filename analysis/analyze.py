@@ -12,9 +12,11 @@ import importlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from moot.analysis.arms import ArmTable, conversation_arms
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
 from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
@@ -61,11 +63,19 @@ class AnalysisInputs:
     """Seed of the bootstrap."""
     companion_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Resolved spec of each companion run, by role (e.g. which agents saw a dilemma's actions swapped)."""
+    arm_table: ArmTable | None = None
+    """The arm of every conversation, when given (runs put together by `moot compare`); None to read it from the
+    events."""
 
     @property
     def spec(self) -> dict[str, Any]:
         """The resolved spec of the run."""
         return self.manifest.spec
+
+    @cached_property
+    def arms(self) -> ArmTable:
+        """The arm, models, speaking order and repeat of every conversation (`moot.analysis.arms`)."""
+        return self.arm_table if self.arm_table is not None else conversation_arms(self.events, self.spec)
 
 
 StudyAnalysis = Callable[[AnalysisInputs, AnalysisWriter], dict[str, Any]]

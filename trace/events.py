@@ -56,6 +56,10 @@ class ChatRecord(BaseModel):
     """Text of the message."""
 
 
+ARM_FIELDS = ("arm", "models")
+"""Fields of `conversation_started` left out of its JSON when they are None (runs without a matrix have neither)."""
+
+
 class ConversationStarted(EventBase):
     """A conversation began."""
 
@@ -70,6 +74,21 @@ class ConversationStarted(EventBase):
     """Seed of this conversation (agents derive theirs from it unless the spec fixes one)."""
     scenario: dict[str, Any] | None = None
     """The scenario as the agents were given it (id, title, text, metadata), so the run directory is self-contained."""
+    arm: dict[str, str] | None = None
+    """The cell of the spec's matrix this conversation belongs to: each varied dimension and its level, in the
+    matrix's order (`{"model.target": "openai:gpt-4.1", "goal": "balanced"}`); None for a run without a matrix."""
+    models: dict[str, str] | None = None
+    """The model of each agent in this conversation (`provider:model`), recorded when a matrix varies them."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_arm(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out `arm` and `models` when the run has no matrix, so that events written before they existed keep
+        their canonical JSON (and hash)."""
+        data = handler(self)
+        for name in ARM_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class TurnStarted(EventBase):
