@@ -30,6 +30,9 @@ FIRST_SPEAKER = "first_speaker"
 """The dimension of who speaks first."""
 REPEAT = "repeat"
 """The dimension of repeats."""
+MODEL_DIM = "model."
+"""Prefix of the dimension of an agent's model (`model.target`): its level is the model's label in the matrix
+(the name given to a model entry, else its `provider:model`)."""
 
 T = TypeVar("T")
 
@@ -76,6 +79,16 @@ class ConversationArm:
     repeat: int
     run: str = ""
     """The run it came from (its label in a comparison; empty within one run)."""
+
+    def model_label(self, agent: str) -> str:
+        """The agent's model as the comparison names it: its level in the arm's `model.<agent>` dimension when the
+        arm varies it (a named matrix entry keeps two `simulated` models apart), else its `provider:model`."""
+        return self.arm.level(MODEL_DIM + agent) or self.models.get(agent, "")
+
+    def players(self) -> dict[str, str]:
+        """The player of each speaker of the conversation (`player_name`)."""
+        labels = {agent: self.model_label(agent) for agent in self.order}
+        return {agent: player_name(agent, labels, self.order) for agent in self.order}
 
     @property
     def first_speaker(self) -> str:

@@ -80,3 +80,18 @@ def test_spread_over_levels() -> None:
     spread = Spread.of([1.0, 3.0, None])
     assert spread.as_dict() == {"mean": 2.0, "sd": 2**0.5, "n": 2}
     assert Spread.of([5.0]).sd is None and Spread.of([]).mean is None
+
+
+def test_named_matrix_models_are_players_of_their_own() -> None:
+    events = [
+        _start(
+            "c1",
+            ["a", "b"],
+            arm={"model.a": "stubborn", "model.b": "pliant"},
+            models={"a": "simulated", "b": "simulated"},
+        ),
+        _start("c2", ["a", "b"], models={"a": "simulated", "b": "simulated"}),
+    ]
+    table = conversation_arms(events)
+    assert table["c1"].players() == {"a": "stubborn", "b": "pliant"}
+    assert table["c2"].players() == {"a": "a", "b": "b"}
