@@ -28,7 +28,8 @@ from moot.errors import UserError
 from moot.graphs.program import ProgramCatalog, Reopening, RunResult
 from moot.graphs.session import RunSession
 from moot.protocols.loader import with_models, with_provider
-from moot.protocols.spec import ProviderSettings
+from moot.protocols.matrix import with_matrix_model
+from moot.protocols.spec import ProtocolSpec, ProviderSettings
 from moot.scenarios import ScenarioSet, load_scenarios
 from moot.trace.events import (
     ConversationStarted,
@@ -191,7 +192,10 @@ def replay_spec(spec: Any, run_dir: Path) -> Any:
 
     Retries are off: a recorded failure must fail at once, as it finally did in the run.
     """
-    return with_provider(with_models(spec, [(None, f"replay:{run_dir}")]), "replay", ProviderSettings(max_retries=0))
+    model = f"replay:{run_dir}"
+    if isinstance(spec, ProtocolSpec):
+        spec = with_matrix_model(spec, model)
+    return with_provider(with_models(spec, [(None, model)]), "replay", ProviderSettings(max_retries=0))
 
 
 def default_replay_dir(run_dir: Path) -> Path:

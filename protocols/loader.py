@@ -252,7 +252,8 @@ ModelChoice = tuple[str | None, str]
 
 def with_models(spec: Any, choices: Sequence[ModelChoice], what: str = "--model") -> Any:
     """A copy of a spec of any kind with its models replaced, in order: `(None, MODEL)` makes MODEL the default of
-    every agent, `(AGENT, MODEL)` gives AGENT its own. `what` names the option in the error about an unknown agent."""
+    every agent (an agent a matrix gives models to keeps the matrix's), `(AGENT, MODEL)` gives AGENT its own (refused
+    for an agent a matrix gives models to). `what` names the option in the error about an unknown agent."""
     kind = spec_kind(spec)
     for agent_name, model in choices:
         data = spec.model_dump()
@@ -262,6 +263,9 @@ def with_models(spec: Any, choices: Sequence[ModelChoice], what: str = "--model"
             chosen = [path for path, _ in agents]
         else:
             chosen = [path for path, agent in agents if agent.name == agent_name]
+            if isinstance(spec, ProtocolSpec) and agent_name in spec.matrix_agents():
+                message = f"agent '{agent_name}' takes its models from the spec's matrix"
+                raise UserError(f"{what} '{agent_name}={model}': {message}")
             if not chosen:
                 names = [agent.name for _, agent in agents]
                 raise UserError(f"{what} {agent_name}={model}: {unknown_name('agent', agent_name, names)}")

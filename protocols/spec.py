@@ -346,6 +346,91 @@ class CustomTurns(_Strict):
     """Directed edges `[from, to]` between agent names, `start` and `end`."""
 
 
+MATRIX_LINEUPS = ("each", "combinations", "product")
+"""How the models of a matrix are given to its agents (see `MatrixModels.lineup`)."""
+LEVEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]*$"
+"""What a matrix model entry's `name` may hold (it labels the entry's level in every table)."""
+
+
+class MatrixEntry(_Strict):
+    """One model a matrix compares: the model, the name of its level, and agent fields for the agent that takes it.
+
+    Written as a `provider:model` string, or as a mapping with `model`, an optional `name`, and any of
+    the agent fields below (applied to each agent that takes this model; `variables` are added to the
+    agent's own)."""
+
+    model: str
+    """The model, as `provider:model`."""
+    name: str | None = Field(default=None, max_length=80, pattern=LEVEL_PATTERN)
+    """The level's label in the arm (`model.<agent>=NAME`); None for the model string."""
+    system: str | None = None
+    """System prompt of the agent that takes this model."""
+    temperature: float | None = None
+    """Sampling temperature of the agent that takes this model."""
+    max_tokens: int | None = None
+    """Upper bound on reply tokens of the agent that takes this model."""
+    seed: int | None = None
+    """Fixed sampling seed of the agent that takes this model."""
+    persona: str | None = None
+    """Persona text of the agent that takes this model."""
+    goal: Literal["correctness", "balanced", "adversarial"] | None = None
+    """Goal of the agent that takes this model."""
+    variables: dict[str, Any] | None = None
+    """Template variables added to those of the agent that takes this model."""
+    script: list[str | list[str]] | None = None
+    """Replies of a `scripted` model, for the agent that takes it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_string(cls, data: Any) -> Any:
+        return {"model": data} if isinstance(data, str) else data
+
+    @model_serializer(mode="wrap")
+    def _only_given_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+    @property
+    def label(self) -> str:
+        """The level's label: the entry's name, else its model."""
+        return self.name or self.model
+
+    def agent_fields(self) -> dict[str, Any]:
+        """The agent fields this entry sets (its model included), as given."""
+        return {key: value for key, value in self.model_dump().items() if key != "name"}
+
+
+class MatrixModels(_Strict):
+    """The models a matrix compares, and the agents that take them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, serialize_by_alias=True)
+
+    agents: list[str] | None = Field(default=None, min_length=1)
+    """The agents that take the models; None for every speaker."""
+    lineup: Literal["each", "combinations", "product"] = "each"
+    """`each`: every listed agent takes the same model, each model in turn (N arms); `combinations`: the agents take
+    distinct models, each set of as many models as agents, assigned in list order (C(N, k) arms); `product`: every
+    assignment, models may repeat (N^k arms)."""
+    entries: list[MatrixEntry] = Field(alias="from", min_length=1, max_length=1000)
+    """The models, in order (`from` in a spec)."""
+
+
+class MatrixSpec(_Strict):
+    """What an experiment compares: models per agent and any other spec field, each arm a cell of their product."""
+
+    models: MatrixModels | None = None
+    """The models to compare, and the agents that take them."""
+    vary: dict[str, Annotated[list[Any], Field(min_length=1, max_length=1000)]] = Field(default_factory=dict)
+    """Other spec fields by dotted path (`goal`, `agents.NAME.temperature`, `roles.NAME.prompt`, `variables.KEY`,
+    `providers.NAME.FIELD`, ...), each with the values its arms take."""
+
+    @model_validator(mode="after")
+    def _compares_something(self) -> MatrixSpec:
+        if self.models is None and not self.vary:
+            message = "a matrix needs `models`, `vary` or both"
+            raise PydanticCustomError("matrix", "{message}", {"message": message})
+        return self
+
+
 class ProtocolSpec(_Strict):
     """A protocol and the experiment around it."""
 
@@ -387,6 +472,16 @@ class ProtocolSpec(_Strict):
     """Agent orders to run: the given one, every rotation, or every permutation."""
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     """Settings per provider (`openai`, `anthropic`, `openai-compatible`, `local`, ...)."""
+    matrix: MatrixSpec | None = None
+    """What the experiment compares (models per agent, other fields): its conversations run in every arm."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_matrix(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A spec without a matrix is written as it always was, so its hash (run.json's `spec_hash`) stays the same.
+        data = handler(self)
+        if data.get("matrix") is None:
+            data.pop("matrix", None)
+        return data
 
     @field_validator("version")
     @classmethod
@@ -420,6 +515,12 @@ class ProtocolSpec(_Strict):
     def judges(self) -> list[AgentSpec]:
         """Agents whose role judges each round."""
         return [agent for agent in self.agents if self.roles[agent.role].kind == "judge"]
+
+    def matrix_agents(self) -> list[str]:
+        """The agents the matrix gives models to: those it lists, else every speaker (none without a models part)."""
+        if self.matrix is None or self.matrix.models is None:
+            return []
+        return list(self.matrix.models.agents or [agent.name for agent in self.speakers()])
 
 
 def spec_hash(spec: ProtocolSpec) -> str:
