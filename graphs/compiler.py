@@ -11,7 +11,8 @@ another's answer of that round; a speaker after others waits for all of them.
 
 A compiled protocol is a program (`moot.graphs.program`): its units of work are the
 conversations of an experiment (scenarios x agent orders x repeats), each run by
-`moot.graphs.conversation`.
+`moot.graphs.conversation`. A spec with a matrix compiles to a protocol holding one compiled
+protocol per arm (`moot.protocols.matrix`); its conversations are every arm's.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ from moot.graphs.nodes import (
     round_start,
     template_variables,
 )
-from moot.graphs.plans import expand
+from moot.graphs.plans import ConversationPlan, expand, speaker_orders
 from moot.graphs.program import ProgramRecord, ReportCallback, RunResult, UnitReport, WorkUnit
 from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import StopCondition, stop_rule
 from moot.graphs.turns import RoundPlan, plan_round
 from moot.graphs.worker import SessionWorker, sample_context
 from moot.protocols.loader import PROTOCOL_KIND
+from moot.protocols.matrix import MAX_CONVERSATIONS_PER_SCENARIO, MatrixArm, arm_error, expand_matrix
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import ROUND_END, ROUND_START, ProtocolSpec
 from moot.protocols.templates import render
@@ -61,14 +63,27 @@ SAMPLE_MESSAGE = TranscriptMessage(
 )
 
 
+@dataclass(frozen=True)
+class CompiledArm:
+    """One arm of a matrix: its levels and spec, and that spec compiled."""
+
+    arm: MatrixArm
+    protocol: CompiledProtocol
+
+
 @dataclass
 class CompiledProtocol:
-    """A checked spec, ready to build the graph of any agent order; a program whose units are its conversations."""
+    """A checked spec, ready to build the graph of any agent order; a program whose units are its conversations.
+
+    With a matrix, `arms` holds every arm compiled; the protocol's own graph, plan and schemas are its first arm's
+    (what `moot graph` draws), and each conversation runs in its arm's."""
 
     spec: ProtocolSpec
     schemas: dict[str, OutputSchema | None]
     rule: StopCondition
     _graphs: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    arms: list[CompiledArm] = field(default_factory=list)
+    """Every arm of the spec's matrix, compiled; empty without a matrix."""
     kind = PROTOCOL_KIND
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -92,10 +107,14 @@ class CompiledProtocol:
 
     def plan(self, order: tuple[str, ...] | None = None) -> RoundPlan:
         """The round plan of an order of speakers."""
+        if self.arms:
+            return self.arms[0].protocol.plan(order)
         return plan_round(self.spec, order or self.default_order)
 
     def graph(self, order: tuple[str, ...] | None = None) -> Any:
         """The compiled LangGraph graph for an order of speakers (built once per order)."""
+        if self.arms:
+            return self.arms[0].protocol.graph(order)
         order = order or self.default_order
         if order not in self._graphs:
             self._graphs[order] = build_graph(self, self.plan(order))
@@ -110,29 +129,61 @@ class CompiledProtocol:
         return self.spec.rounds * (len(self.spec.agents) + 3) + 10
 
     def describe(self) -> str:
-        """`ok:` and the protocol's agents, turn policy, round limit and speaking order."""
-        spec = self.spec
+        """`ok:` and the protocol's agents, turn policy, round limit and speaking order (and its matrix's arms)."""
+        spec = self.arms[0].protocol.spec if self.arms else self.spec
         turns = spec.turns if isinstance(spec.turns, str) else "custom"
         order = " -> ".join(self.plan().order)
-        return f"ok: {spec.name}: {len(spec.agents)} agents, {turns}, up to {spec.rounds} rounds, order {order}"
+        line = f"ok: {spec.name}: {len(spec.agents)} agents, {turns}, up to {spec.rounds} rounds, order {order}"
+        if not self.arms:
+            return line
+        arms = f"{len(self.arms)} arm{'s' if len(self.arms) != 1 else ''} ({' x '.join(self.factors())})"
+        return f"{line}; {arms}, {self.per_scenario()} conversations per scenario"
+
+    def factors(self) -> list[str]:
+        """What the matrix crosses: the agents its models go to (`model.a/model.b`), then each varied path."""
+        matrix = self.spec.matrix
+        if matrix is None:
+            return []
+        models = "/".join(f"model.{agent}" for agent in self.spec.matrix_agents())
+        return ([models] if models else []) + list(matrix.vary)
+
+    def per_scenario(self) -> int:
+        """Conversations per scenario: every arm's speaking orders times repeats (without a matrix, the spec's)."""
+        return sum(
+            len(speaker_orders(compiled.default_order, compiled.spec.orders)) * compiled.spec.repeats
+            for compiled in ([arm.protocol for arm in self.arms] or [self])
+        )
 
     def draw(self) -> str:
-        """The turn order: who speaks when and sees whom, and the judges."""
+        """The turn order: who speaks when and sees whom, and the judges (and every arm of its matrix)."""
         plan = self.plan()
-        lines = [f"turn order ({self.spec.turns if isinstance(self.spec.turns, str) else 'custom'}):"]
+        spec = self.arms[0].protocol.spec if self.arms else self.spec
+        lines = [f"turn order ({spec.turns if isinstance(spec.turns, str) else 'custom'}):"]
         for index, name in enumerate(plan.order, 1):
             earlier = sorted(plan.earlier(name))
             lines.append(f"  {index}. {name} (sees {', '.join(earlier) if earlier else 'nobody of this round'})")
         lines += [f"  judge: {judge} (after every speaker)" for judge in plan.judges]
-        return "\n".join(lines)
+        return "\n".join(lines + self.arm_lines())
+
+    def arm_lines(self) -> list[str]:
+        """`arms (N; the drawing is the first's):` and one line per arm; none without a matrix."""
+        if not self.arms:
+            return []
+        lines = [f"arms ({len(self.arms)}; the drawing is the first's):"]
+        return lines + [f"  {index}. {arm.arm.label}" for index, arm in enumerate(self.arms, 1)]
 
     def record(self) -> ProgramRecord:
         """A protocol is recorded as its spec."""
         return ProgramRecord(self.kind, self.spec)
 
     def units(self, inputs: ScenarioSet, seed: int) -> list[WorkUnit]:
-        """One unit per conversation of the experiment."""
-        return [WorkUnit(plan.conversation_id, (plan.conversation_id,), plan) for plan in expand(self, inputs, seed)]
+        """One unit per conversation of the experiment (with a matrix: of every arm, scenario by scenario)."""
+        if self.arms:
+            by_arm = [expand(arm.protocol, inputs, seed, arm.arm.levels) for arm in self.arms]
+            plans = sorted((plan for plans in by_arm for plan in plans), key=lambda plan: plan.scenario_index)
+        else:
+            plans = expand(self, inputs, seed)
+        return [WorkUnit(plan.conversation_id, (plan.conversation_id,), plan) for plan in plans]
 
     def planned(self, units: Sequence[WorkUnit]) -> int:
         """Every conversation is planned from the start."""
@@ -151,8 +202,18 @@ class CompiledProtocol:
         }
 
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
-        """Run (or go on with, or skip) one conversation."""
-        return await run_conversation(self, unit.payload, worker)
+        """Run (or go on with, or skip) one conversation, in its arm's protocol when the spec has a matrix."""
+        return await run_conversation(self.protocol_of(unit.payload), unit.payload, worker)
+
+    def protocol_of(self, plan: ConversationPlan) -> CompiledProtocol:
+        """The compiled protocol a conversation runs in: its arm's, or this one without a matrix."""
+        if plan.arm is None:
+            return self
+        label = plan.arm_label
+        found = next((arm.protocol for arm in self.arms if arm.arm.label == label), None)
+        if found is None:
+            raise ValueError(f"conversation {plan.conversation_id} is in arm '{label}', which the matrix does not have")
+        return found
 
     def summary(self, result: RunResult) -> list[str] | None:
         """The standard run summary."""
@@ -216,9 +277,30 @@ def dry_render(spec: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> N
 
 
 def compile_protocol(spec: ProtocolSpec) -> CompiledProtocol:
-    """Check a spec and compile it; raises SpecError on the first mistake."""
+    """Check a spec and compile it (with a matrix: each of its arms); raises SpecError on the first mistake."""
+    if spec.matrix is not None:
+        return compile_matrix(spec)
     schemas = check_spec(spec)
     dry_render(spec, schemas)
     protocol = CompiledProtocol(spec=spec, schemas=schemas, rule=stop_rule(spec))
     protocol.graph()
+    return protocol
+
+
+def compile_matrix(spec: ProtocolSpec) -> CompiledProtocol:
+    """A spec with a matrix compiled: every arm checked and compiled as a spec, a mistake naming its arm."""
+    arms = []
+    for arm in expand_matrix(spec):
+        try:
+            arms.append(CompiledArm(arm, compile_protocol(arm.spec)))
+        except SpecError as exc:
+            raise arm_error(arm.label, exc) from None
+    first = arms[0].protocol
+    protocol = CompiledProtocol(spec=spec, schemas=first.schemas, rule=first.rule, arms=arms)
+    if protocol.per_scenario() > MAX_CONVERSATIONS_PER_SCENARIO:
+        message = (
+            f"the matrix runs {protocol.per_scenario():,} conversations per scenario (arms x speaking orders x"
+            f" repeats); at most {MAX_CONVERSATIONS_PER_SCENARIO:,}"
+        )
+        raise SpecError(message, ("matrix",))
     return protocol

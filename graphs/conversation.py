@@ -76,10 +76,18 @@ async def _play(
     """Run one conversation to its stop (from `point` when it goes on); True when completed."""
     scenario = worker.job.inputs.scenarios[plan.scenario_index]
     round_plan = protocol.plan(plan.order)
-    ctx = worker.context(
-        plan.conversation_id, scenario, round_plan.order, round_plan, seed=plan.seed, repeat=plan.repeat, emit=emit
-    )
     spec = protocol.spec
+    ctx = worker.context(
+        plan.conversation_id,
+        scenario,
+        round_plan.order,
+        round_plan,
+        seed=plan.seed,
+        repeat=plan.repeat,
+        emit=emit,
+        agents=spec.agents,
+        spec=spec,
+    )
     if point is None:
         emit(
             ConversationStarted(
@@ -89,6 +97,8 @@ async def _play(
                 repeat=plan.repeat,
                 seed=plan.seed,
                 scenario=scenario.model_dump(mode="json"),
+                arm=None if plan.arm is None else dict(plan.arm),
+                models=None if plan.arm is None else {agent.name: spec.model_of(agent) for agent in spec.agents},
             )
         )
         state: dict[str, Any] = {"round": 0, "messages": [], "stop_reason": None}

@@ -31,13 +31,20 @@ def stable_int(*parts: Any) -> int:
 
 @dataclass(frozen=True)
 class ConversationPlan:
-    """One conversation of an experiment: a scenario, an agent order, a repeat and a seed."""
+    """One conversation of an experiment: a scenario, an agent order, a repeat, a seed, and its matrix arm."""
 
     conversation_id: str
     scenario_index: int
     order: tuple[str, ...]
     repeat: int
     seed: int
+    arm: tuple[tuple[str, str], ...] | None = None
+    """The matrix arm it runs in (each dimension and its level); None for a spec without a matrix."""
+
+    @property
+    def arm_label(self) -> str | None:
+        """`dim=level, dim=level` of its arm; None without a matrix."""
+        return None if self.arm is None else ", ".join(f"{dim}={level}" for dim, level in self.arm)
 
 
 def speaker_orders(order: tuple[str, ...], mode: str) -> list[tuple[str, ...]]:
@@ -49,13 +56,21 @@ def speaker_orders(order: tuple[str, ...], mode: str) -> list[tuple[str, ...]]:
     return [order]
 
 
-def expand(protocol: Planned, scenarios: ScenarioSet, seed: int) -> list[ConversationPlan]:
-    """Every conversation of the experiment, with a deterministic id and seed."""
+def expand(
+    protocol: Planned, scenarios: ScenarioSet, seed: int, arm: tuple[tuple[str, str], ...] | None = None
+) -> list[ConversationPlan]:
+    """Every conversation of the experiment (of one matrix arm, when `arm` is given), with a deterministic id and seed.
+
+    An arm's label goes into its conversations' ids, not into their seeds: the conversations of every arm for the
+    same scenario, order and repeat share their seed, so arms are compared on paired conversations. Without a
+    matrix, ids and seeds are what they always were."""
     plans = []
+    label = ConversationPlan("", 0, (), 0, 0, arm).arm_label
     for index, scenario in enumerate(scenarios.scenarios):
         for order in speaker_orders(protocol.default_order, protocol.spec.orders):
             for repeat in range(protocol.spec.repeats):
                 key = (protocol.spec.name, scenario.id, ">".join(order), repeat, seed)
-                conversation_id = "c" + hashlib.sha256("|".join(map(str, key)).encode("utf-8")).hexdigest()[:12]
-                plans.append(ConversationPlan(conversation_id, index, order, repeat, stable_int(*key)))
+                id_key = key if label is None else (*key, label)
+                conversation_id = "c" + hashlib.sha256("|".join(map(str, id_key)).encode("utf-8")).hexdigest()[:12]
+                plans.append(ConversationPlan(conversation_id, index, order, repeat, stable_int(*key), arm))
     return plans

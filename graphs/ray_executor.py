@@ -87,7 +87,8 @@ def start_local_cluster(ray: Any, cpus: int) -> None:
 
 
 def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float | None]]:
-    """(max requests in flight, requests per minute) of each remote provider the spec's agents use
+    """(max requests in flight, requests per minute) of each remote provider the agents of the spec (of every arm of
+    its matrix) use
     whose limits the run could reach (an in-process provider's limits hold in each worker).
 
     With `concurrency` conversations in flight, at most `concurrency` x agents requests are: a
@@ -105,10 +106,11 @@ def provider_limits(spec: Any, concurrency: int) -> dict[str, tuple[int, float |
         return ProviderLimiter(concurrency, rpm)
 
     pool = ModelPool(spec, None, limiters=record)
-    for agent in spec.agents:
-        provider = parse_model_name(spec.model_of(agent)).provider
-        if not provider_record(provider).in_process:
-            pool.limiter(provider)
+    for arm in pool.arms:
+        for agent in arm.agents:
+            provider = parse_model_name(arm.model_of(agent)).provider
+            if not provider_record(provider).in_process:
+                pool.limiter(provider)
     most_in_flight = concurrency * len(spec.agents)
     return {provider: (cap, rpm) for provider, (cap, rpm) in limits.items() if rpm is not None or cap < most_in_flight}
 
@@ -117,15 +119,17 @@ def worker_environment(spec: Any) -> dict[str, str]:
     """The variables of this environment the workers need: the providers' API keys and base URLs,
     PostgreSQL's password."""
     from moot.agents.registry import parse_model_name, provider_record
+    from moot.protocols.matrix import arm_specs
     from moot.protocols.spec import ProviderSettings
 
     names = set(FORWARDED_ENV)
-    for agent in spec.agents:
-        provider = parse_model_name(spec.model_of(agent)).provider
-        endpoint = provider_record(provider).endpoint
-        if endpoint is not None:
-            names.add(endpoint.key_variable(spec.providers.get(provider) or ProviderSettings()))
-            names.add(endpoint.base_url_env)
+    for arm in arm_specs(spec):
+        for agent in arm.agents:
+            provider = parse_model_name(arm.model_of(agent)).provider
+            endpoint = provider_record(provider).endpoint
+            if endpoint is not None:
+                names.add(endpoint.key_variable(arm.providers.get(provider) or ProviderSettings()))
+                names.add(endpoint.base_url_env)
     return {name: os.environ[name] for name in sorted(names) if os.environ.get(name)}
 
 

@@ -149,9 +149,10 @@ class SessionWorker:
         """A trace writer for one unit of work (its usage is the unit's)."""
         return UnitWriter(self.store, secrets=self._secrets, prices=self.prices)
 
-    def gateway(self, agent: AgentSpec) -> ModelGateway:
-        """The gateway of an agent's model, counting its failed attempts in this worker's tally."""
-        gateway = self.pool.gateway(agent)
+    def gateway(self, agent: AgentSpec, spec: ProtocolSpec | None = None) -> ModelGateway:
+        """The gateway of an agent's model (as `spec` gives it: a matrix arm's; default the roster), counting its
+        failed attempts in this worker's tally."""
+        gateway = self.pool.gateway(agent, spec)
         gateway.tally = self.tally
         return gateway
 
@@ -166,9 +167,10 @@ class SessionWorker:
         emit: Callable[[Event], Event],
         repeat: int = 0,
         agents: Iterable[AgentSpec] | None = None,
+        spec: ProtocolSpec | None = None,
     ) -> ConversationContext:
         """The context of one conversation of the run, with the gateways of `agents` (default: every agent of the
-        roster)."""
+        roster) as `spec` gives their models and providers (a matrix arm's spec; default: the roster)."""
         return build_context(
             self.job.run_id,
             conversation_id,
@@ -178,7 +180,7 @@ class SessionWorker:
             repeat=repeat,
             seed=seed,
             agents=self.roster.agents if agents is None else agents,
-            gateway=self.gateway,
+            gateway=lambda agent: self.gateway(agent, spec),
             emit=emit,
         )
 

@@ -136,10 +136,15 @@ def rebuild_protocol(run_dir: Path, manifest: RunManifest, reopening: Reopening)
 
 
 def draw_protocol(program: Program, form: str) -> str:
-    """A protocol drawn (`moot.graphs.drawing`): its steps, judges, loop, stop rule and visibility."""
+    """A protocol drawn (`moot.graphs.drawing`): its steps, judges, loop, stop rule and visibility (with a matrix: its
+    first arm's, and in text the list of its arms)."""
     assert isinstance(program, CompiledProtocol)
     draw = {"text": protocol_text, "mermaid": protocol_mermaid, "svg": protocol_svg, "dot": protocol_dot}[form]
-    return draw(program)
+    if not program.arms:
+        return draw(program)
+    # A matrix: its first arm drawn, and (in text) every arm listed.
+    drawing = draw(program.arms[0].protocol)
+    return drawing + "\n".join(program.arm_lines()) + "\n" if form == "text" else drawing
 
 
 # --- the maps --------------------------------------------------------------------------------------
