@@ -294,7 +294,7 @@ def compile_matrix(spec: ProtocolSpec) -> CompiledProtocol:
         try:
             arms.append(CompiledArm(arm, compile_protocol(arm.spec)))
         except SpecError as exc:
-            raise arm_error(arm.label, exc) from None
+            raise arm_error(spec, arm, exc) from None
     first = arms[0].protocol
     protocol = CompiledProtocol(spec=spec, schemas=first.schemas, rule=first.rule, arms=arms)
     if protocol.per_scenario() > MAX_CONVERSATIONS_PER_SCENARIO:

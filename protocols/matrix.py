@@ -58,9 +58,30 @@ class ArmError(SpecError):
         return f"matrix arm '{self.label}': {self.message}"
 
 
-def arm_error(label: str, exc: SpecError) -> ArmError:
-    """A SpecError found in one arm's spec, naming the arm."""
-    return ArmError(label, str(exc), exc.path)
+def arm_error(spec: ProtocolSpec, arm: MatrixArm, exc: SpecError) -> ArmError:
+    """A SpecError found in one arm's spec, naming the arm, and placed where the spec sets what is wrong: the matrix's
+    entry for the model of an agent it gives models to, the `vary` path of a varied field, else where the arm's
+    spec has it."""
+    return ArmError(arm.label, str(exc), _matrix_place(spec, arm.levels, exc.path))
+
+
+def _matrix_place(
+    spec: ProtocolSpec, levels: tuple[tuple[str, str], ...], path: tuple[str | int, ...]
+) -> tuple[str | int, ...]:
+    """Where in the spec with the matrix an arm's mistake at `path` comes from (agents are the same in every arm)."""
+    assert spec.matrix is not None
+    named = list(path)
+    if len(named) > 1 and named[0] == "agents" and isinstance(named[1], int) and named[1] < len(spec.agents):
+        named[1] = spec.agents[named[1]].name
+    dotted = ".".join(map(str, named))
+    for varied in spec.matrix.vary:
+        if dotted == varied or dotted.startswith(varied + "."):
+            return ("matrix", "vary", varied)
+    label = dict(levels).get(MODEL_DIM + str(named[1])) if len(named) > 1 and named[0] == "agents" else None
+    if label is not None and spec.matrix.models is not None:
+        index = next(i for i, entry in enumerate(spec.matrix.models.entries) if entry.label == label)
+        return ("matrix", "models", "from", index)
+    return path
 
 
 @dataclass(frozen=True)
@@ -181,7 +202,7 @@ def _arm(
         arm_spec = ProtocolSpec.model_validate(data)
     except ValidationError as exc:
         where, message = describe_validation_error(exc)
-        raise ArmError(label, message, where) from None
+        raise ArmError(label, message, _matrix_place(spec, tuple(levels), where)) from None
     return MatrixArm(tuple(levels), arm_spec)
 
 
@@ -229,10 +250,10 @@ def _check_vary_path(spec: ProtocolSpec, matrix: MatrixSpec, path: str, agents: 
     head = parts[0]
 
     def refuse(message: str) -> SpecError:
-        return SpecError(f"'{path}' {message}", where)
+        return SpecError(message, where)
 
     if not all(parts):
-        raise refuse("is not a dotted path of spec fields (e.g. `goal`, `agents.NAME.temperature`)")
+        raise refuse(f"'{path}' is not a dotted path of spec fields (e.g. `goal`, `agents.NAME.temperature`)")
     if head in _SAME_FOR_EVERY_ARM and len(parts) == 1:
         raise refuse(f"cannot be varied: it {_SAME_FOR_EVERY_ARM[head]}")
     if head not in ProtocolSpec.model_fields:

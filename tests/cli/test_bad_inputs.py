@@ -135,6 +135,31 @@ EXPECTED: dict[str, str] = {
         " empty view; speaker roles: debater"
     ),
     "spec_latin1.yaml": ": not UTF-8 text (byte 0xe9",
+    "spec_matrix_arm_invalid.yaml": (
+        ":15: matrix arm 'rounds=500': rounds: Input should be less than or equal to 100 (got 500)"
+    ),
+    "spec_matrix_arm_unregistered_model.yaml": (
+        ":16: matrix arm 'model.alice=scripted:nobody': agents[0].model: scripted responder 'nobody' is not registered"
+    ),
+    "spec_matrix_combinations_too_few.yaml": (
+        ":16: matrix.models.from: `combinations` gives 2 agents distinct models: list at least 2 models"
+    ),
+    "spec_matrix_empty.yaml": ":13: matrix: a matrix needs `models`, `vary` or both",
+    "spec_matrix_lineup_unknown.yaml": ":15: matrix.models.lineup: Input should be 'each', 'combinations' or 'product'",
+    "spec_matrix_model_twice.yaml": (
+        ":15: matrix.models.from[1]: model 'scripted' is listed twice (entry 1); give each a `name`"
+    ),
+    "spec_matrix_too_many_arms.yaml": ":13: matrix: the matrix has 1,100 arms; at most 1,000",
+    "spec_matrix_vary_model_of_matrix_agent.yaml": (
+        ":18: matrix.vary.agents.alice.model: is set by the matrix's models for agent 'alice'"
+    ),
+    "spec_matrix_vary_name.yaml": ":15: matrix.vary.name: cannot be varied: it names the whole experiment",
+    "spec_matrix_vary_unknown_agent.yaml": (
+        ":15: matrix.vary.agents.carol.temperature: names nothing: agent 'carol' is unknown; known: alice, bob"
+    ),
+    "spec_matrix_vary_unknown_field.yaml": (
+        ":15: matrix.vary.gaol: names nothing: spec field 'gaol' is unknown; did you mean 'goal'?"
+    ),
     "spec_many_aliases.yaml": ":17: more than 1,000 aliases",
     "spec_max_tokens_string.yaml": ":10: agents[1].max_tokens: Input should be a valid integer (got '300')",
     "spec_missing_agent_name.yaml": ":10: agents[1].name: missing required key 'name'",

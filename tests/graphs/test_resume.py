@@ -61,9 +61,14 @@ def reply(body: dict[str, Any], path: str) -> str:
     return json.dumps({"verdict": VERDICTS[agent], "explanation": f"{agent} holds to {VERDICTS[agent]} ({digest})."})
 
 
-def spec_data(base_url: str, turns: str = "round_robin", agents: tuple[str, ...] = ("alice", "bob")) -> dict[str, Any]:
-    """A debate over the fake server that always runs 3 rounds."""
-    return {
+def spec_data(
+    base_url: str,
+    turns: str = "round_robin",
+    agents: tuple[str, ...] = ("alice", "bob"),
+    matrix: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A debate over the fake server that always runs 3 rounds (in every arm of `matrix`, when given)."""
+    return ({"matrix": matrix} if matrix else {}) | {
         "name": "resumable",
         "model": "openai-compatible:fake",
         "providers": {"openai-compatible": {"base_url": base_url, "max_retries": 2, "retry_base_delay_s": 0.01}},
@@ -344,6 +349,60 @@ def test_kill_trials_sigkill_at_random_points_then_resume(tmp_path: Path, monkey
             f" {trial['in_flight']} conversations in flight, verify said {trial['verify']},"
             f" {trial['again']} calls made again on resume"
         )
+
+
+MATRIX = {
+    "models": {"agents": ["alice"], "from": ["openai-compatible:fake-a", "openai-compatible:fake-b"]},
+    "vary": {"goal": ["correctness", "balanced"]},
+}
+"""Four arms: alice's model (two names on the fake server) x the goal, which changes every prompt."""
+
+
+def test_a_killed_matrix_run_resumes_without_losing_or_repeating_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", API_KEY)
+    scenarios = 2  # 4 arms x 2 scenarios = 8 conversations x 3 rounds x 2 agents = 48 calls
+    reference = reference_run(tmp_path, scenarios, matrix=MATRIX)
+    with FakeLLMServer(replies=reply, latency=0.03) as server:
+        spec_file, cases = write_inputs(tmp_path / "inputs", server.url, scenarios, matrix=MATRIX)
+        out, cache = tmp_path / "run", tmp_path / "cache.sqlite"
+        process = _moot(
+            "run",
+            str(spec_file),
+            "--scenarios",
+            str(cases),
+            "--out",
+            str(out),
+            "--cache",
+            str(cache),
+            "--concurrency",
+            "2",
+            "--quiet",
+        )
+        server.on_request = lambda record, number: process.send_signal(signal.SIGKILL) if number == 20 else None
+        _, err = process.communicate(timeout=60)
+        server.on_request = None
+        assert process.returncode == -signal.SIGKILL, err
+        assert RunManifest.read(out).status == "running"
+        done = len({e.conversation_id for e in recorded_events(out) if isinstance(e, Stopped)})
+        assert 0 < done < 8 and in_flight(out) >= 1
+        first = Counter(request_key(r) for r in server.model_requests())
+        server.reset()
+        resume(out)
+        again = sum((Counter(request_key(r) for r in server.model_requests()) & first).values())
+    check_resumed_run(out, reference, 4 * scenarios)
+    assert again <= 2, "at most one call per conversation in flight at the kill is made again"
+    arms = {e.conversation_id: e.arm for e in recorded_events(out) if isinstance(e, ConversationStarted)}
+    assert Counter(json.dumps(arm, sort_keys=True) for arm in arms.values()) == Counter(
+        {
+            json.dumps({"model.alice": model, "goal": goal}, sort_keys=True): scenarios
+            for model in MATRIX["models"]["from"]
+            for goal in MATRIX["vary"]["goal"]
+        }
+    )
+    models = {e.model for e in recorded_events(out) if isinstance(e, ModelCall) and e.agent == "alice"}
+    assert models == {"openai-compatible:fake-a", "openai-compatible:fake-b"}
 
 
 def test_ctrl_c_stops_gracefully_and_says_how_to_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
