@@ -17,6 +17,7 @@ protocol per arm (`moot.protocols.matrix`); its conversations are every arm's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,21 +281,40 @@ def compile_protocol(spec: ProtocolSpec) -> CompiledProtocol:
     """Check a spec and compile it (with a matrix: each of its arms); raises SpecError on the first mistake."""
     if spec.matrix is not None:
         return compile_matrix(spec)
-    schemas = check_spec(spec)
-    dry_render(spec, schemas)
-    protocol = CompiledProtocol(spec=spec, schemas=schemas, rule=stop_rule(spec))
+    protocol = checked_protocol(spec)
     protocol.graph()
     return protocol
+
+
+def checked_protocol(spec: ProtocolSpec) -> CompiledProtocol:
+    """A spec checked and its prompts rendered once, its graphs not built yet (each is built when first asked for)."""
+    schemas = check_spec(spec)
+    dry_render(spec, schemas)
+    return CompiledProtocol(spec=spec, schemas=schemas, rule=stop_rule(spec))
+
+
+def graph_shape(spec: ProtocolSpec) -> str:
+    """What the graph of a spec's default order is built from: its turn policy and each agent's name and role kind.
+
+    Arms of the same shape have graphs of the same nodes and edges, so the check of one graph holds for them all."""
+    agents = [(agent.name, spec.roles[agent.role].kind) for agent in spec.agents]
+    turns = spec.turns if isinstance(spec.turns, str) else spec.turns.model_dump(mode="json")
+    return json.dumps([turns, agents])
 
 
 def compile_matrix(spec: ProtocolSpec) -> CompiledProtocol:
     """A spec with a matrix compiled: every arm checked and compiled as a spec, a mistake naming its arm."""
     arms = []
+    shapes: set[str] = set()
     for arm in expand_matrix(spec):
         try:
-            arms.append(CompiledArm(arm, compile_protocol(arm.spec)))
+            compiled = checked_protocol(arm.spec)
+            if graph_shape(arm.spec) not in shapes:  # one graph of each shape is built and checked now
+                compiled.graph()
+                shapes.add(graph_shape(arm.spec))
         except SpecError as exc:
             raise arm_error(spec, arm, exc) from None
+        arms.append(CompiledArm(arm, compiled))
     first = arms[0].protocol
     protocol = CompiledProtocol(spec=spec, schemas=first.schemas, rule=first.rule, arms=arms)
     if protocol.per_scenario() > MAX_CONVERSATIONS_PER_SCENARIO:
