@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from moot.agents.providers.scripted import register_responder
 from moot.errors import SpecError, UserError
@@ -216,3 +218,25 @@ def test_a_replay_model_replaces_every_entry_and_keeps_every_label() -> None:
     replayed = with_matrix_model(matrix, "replay:/somewhere")
     assert [arm.label for arm in expand_matrix(replayed)] == [arm.label for arm in expand_matrix(matrix)]
     assert {arm.models()["alice"] for arm in expand_matrix(replayed)} == {"replay:/somewhere"}
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_matrix_examples() -> list[dict[str, Any]]:
+    """The YAML specs of the README's section on the matrix."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Comparing models and variants: the matrix", 1)[1].split("\n## ", 1)[0]
+    return [yaml.safe_load(block.split("```", 1)[0]) for block in section.split("```yaml\n")[1:]]
+
+
+def test_the_readme_examples_are_valid_and_have_the_arms_they_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-readme-example-key")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-readme-example-key")
+    examples = readme_matrix_examples()
+    assert [example["name"] for example in examples] == ["cooperation_three_models", "aita_all_pairings"]
+    cooperation, pairings = (compile_protocol(validate_spec_data(example)) for example in examples)
+    # 3 target models x 5 repeats; C(3, 2) = 3 line-ups x 2 goals = 6 arms, x 2 orders = 12 conversations.
+    assert (len(cooperation.arms), cooperation.per_scenario()) == (3, 15)
+    assert (len(pairings.arms), pairings.per_scenario()) == (6, 12)
+    assert {arm.arm.levels[1][1] for arm in pairings.arms} == {"anthropic:claude-sonnet-4-20250514", "stubborn"}
