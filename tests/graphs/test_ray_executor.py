@@ -367,6 +367,37 @@ def test_the_cli_runs_on_the_cluster_and_a_providers_max_concurrency_holds_acros
     assert verify_run(out).ok
 
 
+MATRIX = {
+    "models": {"agents": ["a0"], "from": ["openai-compatible:fake-a", "openai-compatible:fake-b"]},
+    "vary": {"goal": ["correctness", "adversarial"]},
+}
+"""Four arms: a0's model (two names on the fake server) x the goal."""
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_matrix_runs_on_the_cluster_as_it_runs_locally(
+    store: str, cluster: Any, server: FakeLLMServer, api_key: None, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    trace = request.getfixturevalue("postgres_url") if store == "postgresql" else None
+    spec = debate_spec(server.url) | {"matrix": MATRIX}
+    local = moot.run(spec, scenarios(3), out=tmp_path / "local", cache=None, concurrency=4, executor=LocalExecutor())
+    on_ray = moot.run(
+        spec,
+        scenarios(3),
+        out=tmp_path / "ray",
+        cache=None,
+        concurrency=4,
+        executor=RayExecutor(workers=2),
+        trace=trace,
+    )
+    assert on_ray.manifest.conversations.completed == local.manifest.conversations.completed == 12
+    expected, got = transcripts(local.run_dir), transcripts(on_ray.run_dir)
+    assert got == expected, "every arm's conversations are the same on the cluster"
+    arms = Counter(json.dumps(events[0]["arm"], sort_keys=True) for events in got.values())
+    assert len(arms) == 4 and set(arms.values()) == {3}
+    assert verify_run(on_ray.run_dir).ok
+
+
 def test_only_limits_a_run_can_reach_get_a_limiter_shared_by_the_workers() -> None:
     from moot.protocols.spec import ProtocolSpec
 
@@ -384,6 +415,12 @@ def test_only_limits_a_run_can_reach_get_a_limiter_shared_by_the_workers() -> No
         | {"model": "scripted", "agents": [{"name": "a0", "role": "debater", "script": ["x"]}]}
     )
     assert provider_limits(scripted, 8) == {}, "a scripted agent runs in its worker: nothing to share"
+    # A matrix whose arms give one agent a remote model: the limiter covers the arms' agents.
+    remote = scripted.model_dump() | {
+        "providers": {"openai-compatible": {"base_url": "http://127.0.0.1:9/v1", "max_concurrency": 2}},
+        "matrix": {"models": {"from": ["scripted", "openai-compatible:fake"]}},
+    }
+    assert provider_limits(ProtocolSpec.model_validate(remote), 8) == {"openai-compatible": (2, None)}
 
 
 def test_address_and_workers_need_the_ray_executor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
