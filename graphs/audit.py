@@ -19,8 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from moot.errors import SpecError
 from moot.graphs.state import TranscriptMessage
 from moot.graphs.turns import RoundPlan, plan_round
+from moot.protocols.matrix import expand_matrix
 from moot.protocols.spec import ProtocolSpec
 from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, TurnStarted
 from moot.trace.reading import effective_events
@@ -102,7 +104,8 @@ def allowed_ids(spec: ProtocolSpec, plan: RoundPlan, said: list[_Said], agent: s
 
 
 def audit_visibility(spec: ProtocolSpec, events: list[Event]) -> list[Problem]:
-    """Leaks and withheld messages in every turn and model call of a run, per conversation.
+    """Leaks and withheld messages in every turn and model call of a run, per conversation (with a matrix, each
+    conversation under its arm's spec).
 
     Events superseded by a resume are left out: the turns that replaced them are audited.
     """
@@ -110,9 +113,22 @@ def audit_visibility(spec: ProtocolSpec, events: list[Event]) -> list[Problem]:
     for event in effective_events(events):
         by_conversation[event.conversation_id].append(event)
     problems: list[Problem] = []
+    arms = _arm_specs(spec)
     for conversation_id, conv in by_conversation.items():
-        problems += _audit_conversation(spec, conversation_id, conv)
+        start = next((e for e in conv if isinstance(e, ConversationStarted)), None)
+        arm = frozenset((start.arm or {}).items()) if start is not None else frozenset()
+        problems += _audit_conversation(arms.get(arm, spec), conversation_id, conv)
     return problems
+
+
+def _arm_specs(spec: ProtocolSpec) -> dict[frozenset[tuple[str, str]], ProtocolSpec]:
+    """The spec of each arm of the spec's matrix, by its levels (a conversation of an arm is audited by its arm's
+    spec: a turn policy or a `sees` may differ between arms); none without a matrix or with one that does not
+    expand (the run's own spec is then the one used)."""
+    try:
+        return {frozenset(arm.levels): arm.spec for arm in expand_matrix(spec)}
+    except SpecError:
+        return {}
 
 
 def _audit_conversation(spec: ProtocolSpec, conversation_id: str, events: list[Event]) -> list[Problem]:

@@ -114,8 +114,8 @@ def test_arms_share_the_seed_of_each_scenario_order_and_repeat_and_differ_in_id(
     assert plan.conversation_id not in {unit.id for unit in units}
 
 
-def test_a_run_varying_the_turn_policy_runs_two_graphs(tmp_path: Path) -> None:
-    spec = debate({"vary": {"turns": ["synchronous", "round_robin"]}})
+def test_a_run_varying_the_turn_policy_runs_two_graphs_each_audited_by_its_own(tmp_path: Path) -> None:
+    spec = debate({"vary": {"turns": ["synchronous", "round_robin"]}}, turns="synchronous")
     run_dir = moot.run(spec, SCENARIOS[:1], out=tmp_path / "run", cache=None).run_dir
     started = starts(run_dir)
     assert sorted(s.arm["turns"] for s in started.values() if s.arm) == ["round_robin", "synchronous"]
@@ -127,6 +127,8 @@ def test_a_run_varying_the_turn_policy_runs_two_graphs(tmp_path: Path) -> None:
             arm = started[turn.conversation_id].arm or {}
             seen[arm["turns"]] = len(turn.visible)
     assert seen == {"synchronous": 0, "round_robin": 1}, "bob sees alice's first message only after her"
+    report = verify_run(run_dir)
+    assert report.ok, [p.line() for p in report.problems]
 
 
 def test_agent_fields_of_an_entry_reach_the_agent_and_a_replay_reproduces_every_arm(tmp_path: Path) -> None:
