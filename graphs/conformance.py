@@ -86,9 +86,10 @@ def _conformance_responder(messages: list[dict[str, str]], context: CallContext)
 
 
 def scripted_variant(spec: ProtocolSpec) -> ProtocolSpec:
-    """The spec with every agent on the conformance responder."""
+    """The spec with every agent on the conformance responder; without its matrix, if it has one (the base protocol
+    is what is checked: a matrix's models would replace the responder)."""
     agents = [agent.model_copy(update={"model": f"scripted:{CONFORMANCE_RESPONDER}"}) for agent in spec.agents]
-    return spec.model_copy(update={"agents": agents})
+    return spec.model_copy(update={"agents": agents, "matrix": None})
 
 
 @dataclass(frozen=True)
