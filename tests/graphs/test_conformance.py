@@ -70,3 +70,11 @@ def test_an_edited_event_breaks_the_chain(monkeypatch, tmp_path):
     monkeypatch.setattr(conformance, "check_trace", edit)
     with pytest.raises(ConformanceError, match="not chained"):
         check_conformance(moot.load_spec("aita_solo").spec, workdir=tmp_path)
+
+
+def test_a_spec_with_a_matrix_is_checked_as_its_base_protocol_on_the_responder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    spec = debate_spec({"alice": [verdict("NTA")], "bob": [verdict("YTA")]}, model="openai:gpt-4.1")
+    spec["matrix"] = {"models": {"from": ["openai:gpt-4.1", "openai:gpt-4o"]}, "vary": {"goal": ["balanced"]}}
+    report = check_conformance(validate_spec_data(spec))
+    assert report.conversations == 3, "three scenarios of the base protocol, none calling the matrix's models"
