@@ -137,6 +137,14 @@ def arm_count(spec: ProtocolSpec) -> int:
     return count
 
 
+def matrix_dimensions(spec: ProtocolSpec) -> list[str]:
+    """The dimensions of the spec's arms, in the matrix's order: `model.<agent>` for each agent its models part sets,
+    then each `vary` path (the order of a recorded arm, whose JSON in the trace has its keys sorted)."""
+    if spec.matrix is None:
+        return []
+    return [MODEL_DIM + agent for agent in spec.matrix_agents()] + list(spec.matrix.vary)
+
+
 def expand_matrix(spec: ProtocolSpec) -> list[MatrixArm]:
     """Every arm of a spec's matrix, each spec validated; a SpecError names the matrix's mistake or the arm's.
 

@@ -13,7 +13,14 @@ from moot.agents.providers.scripted import register_responder
 from moot.errors import SpecError, UserError
 from moot.graphs.compiler import compile_protocol
 from moot.protocols.loader import validate_spec_data, with_models
-from moot.protocols.matrix import MAX_ARMS, arm_count, expand_matrix, level_text, with_matrix_model
+from moot.protocols.matrix import (
+    MAX_ARMS,
+    arm_count,
+    expand_matrix,
+    level_text,
+    matrix_dimensions,
+    with_matrix_model,
+)
 from moot.protocols.spec import ProtocolSpec, spec_hash
 
 MODELS = ["scripted:m1", "scripted:m2", "scripted:m3"]
@@ -103,6 +110,17 @@ def test_an_entry_names_its_level_and_sets_agent_fields_and_vary_crosses_every_p
     alice = stubborn.spec.agent("alice")
     assert (alice.model, alice.temperature, alice.script) == ("simulated", 1.0, ["a"])
     assert alice.variables == {"simulate": {"inertia": 2.0}}
+    assert (
+        matrix_dimensions(spec(matrix))
+        == [dim for dim, _ in expanded[0].levels]
+        == [
+            "model.alice",
+            "goal",
+            "agents.bob.temperature",
+            "roles.debater.prompt",
+            "variables.adapt_value",
+        ]
+    )
     last = expanded[-1]
     assert last.label == (
         "model.alice=stubborn, goal=adversarial, agents.bob.temperature=0.7, roles.debater.prompt=You argue.,"
