@@ -85,6 +85,7 @@ class CompiledProtocol:
     _graphs: dict[tuple[str, ...], Any] = field(default_factory=dict)
     arms: list[CompiledArm] = field(default_factory=list)
     """Every arm of the spec's matrix, compiled; empty without a matrix."""
+    _by_label: dict[str, CompiledProtocol] = field(default_factory=dict, repr=False)
     kind = PROTOCOL_KIND
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -211,7 +212,9 @@ class CompiledProtocol:
         if plan.arm is None:
             return self
         label = plan.arm_label
-        found = next((arm.protocol for arm in self.arms if arm.arm.label == label), None)
+        if not self._by_label:
+            self._by_label.update({arm.arm.label: arm.protocol for arm in self.arms})
+        found = self._by_label.get(str(label))
         if found is None:
             raise ValueError(f"conversation {plan.conversation_id} is in arm '{label}', which the matrix does not have")
         return found
