@@ -86,6 +86,8 @@ class CompiledProtocol:
     arms: list[CompiledArm] = field(default_factory=list)
     """Every arm of the spec's matrix, compiled; empty without a matrix."""
     _by_label: dict[str, CompiledProtocol] = field(default_factory=dict, repr=False)
+    _planned: int | None = field(default=None, repr=False)
+    """Conversations of the last experiment planned (`units`), which `describe` says once known."""
     kind = PROTOCOL_KIND
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -139,7 +141,10 @@ class CompiledProtocol:
         if not self.arms:
             return line
         arms = f"{len(self.arms)} arm{'s' if len(self.arms) != 1 else ''} ({' x '.join(self.factors())})"
-        return f"{line}; {arms}, {self.per_scenario()} conversations per scenario"
+        per_scenario = f"{self.per_scenario():,} conversations per scenario"
+        if self._planned is None:
+            return f"{line}; {arms}, {per_scenario}"
+        return f"{line}; {arms}, {self._planned:,} conversations ({per_scenario})"
 
     def factors(self) -> list[str]:
         """What the matrix crosses: the agents its models go to (`model.a/model.b`), then each varied path."""
@@ -185,6 +190,7 @@ class CompiledProtocol:
             plans = sorted((plan for plans in by_arm for plan in plans), key=lambda plan: plan.scenario_index)
         else:
             plans = expand(self, inputs, seed)
+        self._planned = len(plans)
         return [WorkUnit(plan.conversation_id, (plan.conversation_id,), plan) for plan in plans]
 
     def planned(self, units: Sequence[WorkUnit]) -> int:

@@ -44,6 +44,12 @@ def test_validate_says_the_arms_and_graph_lists_them(tmp_path: Path, capsys: pyt
         "ok: demo: 2 agents, round_robin, up to 2 rounds, order alice -> bob;"
         " 6 arms (model.alice x goal), 6 conversations per scenario\n"
     )
+    named = tmp_path / "named.yaml"
+    named.write_text("scenarios: cases.jsonl\n" + spec.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["validate", str(named)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "6 arms (model.alice x goal), 12 conversations (6 conversations per scenario)\n"
+    )
     assert main(["graph", str(spec)]) == 0
     lines = capsys.readouterr().out.splitlines()
     first = lines.index("arms (6; the drawing is the first's):")
