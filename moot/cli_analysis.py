@@ -89,8 +89,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
 
-    report = sub.add_parser("report", help="write one self-contained HTML report of a run")
-    report.add_argument("run_dir", type=Path)
+    report = sub.add_parser("report", help="write one self-contained HTML report of a run (or of a comparison)")
+    report.add_argument("run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare`")
     report.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
     report.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
     return {"judge": cmd_judge, "analyze": cmd_analyze, "report": cmd_report}
