@@ -169,6 +169,14 @@ class ProtocolAnalysis:
         entry = self.arms.get(conversation_id)
         return {dim: entry.level(dim) if entry else "" for dim in self.arm_dims}
 
+    def plot_labels(self, by_arm: dict[str, Any]) -> dict[str, Any]:
+        """Measures by arm keyed for a plot: each arm by its distinct levels alone (`openai:gpt-4.1` rather than
+        `model.a=openai:gpt-4.1, model.b=openai:gpt-4.1`), unless two arms would then share a name."""
+        short = {arm: ", ".join(dict.fromkeys(part.split("=", 1)[-1] for part in arm.split(", "))) for arm in by_arm}
+        if len(set(short.values())) < len(short):
+            return by_arm
+        return {short[arm]: value for arm, value in by_arm.items()}
+
     def pooled_columns(self) -> dict[str, str]:
         """The arm columns of a table row pooled over the arms: `all` in each (none when arms do not vary)."""
         return dict.fromkeys(self.arm_dims, ALL_ARMS)
@@ -320,7 +328,7 @@ class ProtocolAnalysis:
         if self.arm_dims:
             result["by_arm"] = self._shares(found, lambda record, reply: self.arm_label(record.id), labels)
             plot_grouped_bars(
-                result["by_arm"],
+                self.plot_labels(result["by_arm"]),
                 labels,
                 self.writer.plot_path(f"protocol_{output.slug}_by_arm"),
                 title=f"{output.label} by arm",
