@@ -274,6 +274,10 @@ def _shared_scenarios(runs: Sequence[LoadedRun], overlap: bool) -> tuple[set[str
     every = set().union(*(set(found) for found in sets))
     shared = {sid for sid in every if all(sid in found for found in sets) and len({f[sid] for f in sets}) == 1}
     differing = len(every) - len(shared)
+    if not shared:
+        raise UserError(
+            f"the {len(runs)} runs share no scenario (the same id and content), so there is nothing to compare"
+        )
     if differing and not overlap:
         other = next(i for i, found in enumerate(sets) if found != sets[0])
         raise UserError(
@@ -281,8 +285,6 @@ def _shared_scenarios(runs: Sequence[LoadedRun], overlap: bool) -> tuple[set[str
             "(ids or content): compare runs of the same scenarios, or pass --overlap to keep the "
             f"{len(shared)} all runs share"
         )
-    if not shared:
-        raise UserError(f"the {len(runs)} runs share no scenario (same id and content), so there is nothing to compare")
     return shared, differing
 
 

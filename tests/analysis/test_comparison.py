@@ -205,6 +205,10 @@ def test_runs_of_other_scenarios_are_refused_unless_overlap_keeps_those_they_sha
     assert [run.conversations for run in record.runs] == [1, 1, 1]
     assert index.notes[0].startswith("--overlap: the 1 scenarios every run has are compared; 2 scenarios")
     assert index.metrics["protocol"]["stops"]["conversations"] == 3
+    apart = debate_run(tmp_path, "d", [{"id": "s9", "text": "Nothing in common."}])
+    with pytest.raises(UserError, match="the 2 runs share no scenario"):
+        compare_runs([first, apart], tmp_path / "no", overlap=True)
+    assert not (tmp_path / "no").exists()
 
 
 def test_runs_of_different_studies_are_refused(tmp_path, portraits):
