@@ -426,3 +426,13 @@ def compare_runs(
         extra_files={COMPARISON_FILE: record.model_dump_json(indent=2)},
     )
     return folder, index, record
+
+
+def compare_again(
+    folder: Path | str, *, n_boot: int = 1000, seed: int = 0
+) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
+    """Analyse a comparison folder's runs again (same runs, labels and `overlap`, as `comparison.json` names them)
+    into the same folder: after a judge appended to one of the runs, or to change the bootstrap."""
+    record = read_comparison(folder)
+    labels = {run.label: Path(run.path) for run in record.runs}
+    return compare_runs(list(labels.values()), folder, labels=labels, overlap=record.overlap, n_boot=n_boot, seed=seed)

@@ -112,18 +112,13 @@ class Comparison:
         """Each compared run, opened for reading, by its label."""
         return {run.label: open_run(run.path) for run in self.manifest.runs}
 
-    def analyze(self, *, overlap: bool | None = None, n_boot: int = 1000, seed: int = 0) -> Comparison:
-        """`moot compare` again on the same runs and labels, into this folder (after a judge appended to a run);
-        the new comparison."""
-        labels = {run.label: Path(run.path) for run in self.manifest.runs}
-        return compare(
-            list(labels.values()),
-            self.folder,
-            labels=labels,
-            overlap=self.manifest.overlap if overlap is None else overlap,
-            n_boot=n_boot,
-            seed=seed,
-        )
+    def analyze(self, *, n_boot: int = 1000, seed: int = 0) -> Comparison:
+        """`moot analyze COMPARISON_DIR`: the same runs, labels and scenarios analysed again into this folder (after a
+        judge appended to a run, or with another bootstrap); the comparison as it now is."""
+        from moot.analysis.comparison import compare_again
+
+        compare_again(self.folder, n_boot=n_boot, seed=seed)
+        return open_comparison(self.folder)
 
     def report(self, out: PathLike | None = None) -> Path:
         """`moot report`: one self-contained HTML page of the comparison (default `FOLDER/report.html`); its path."""

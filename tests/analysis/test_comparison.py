@@ -275,3 +275,19 @@ def test_protocol_tables_are_grouped_by_the_arms_a_matrix_records(tmp_path):
     rows = rows_of(writer.folder / writer.tables["protocol_debater_verdict_distribution"])
     assert {row["goal"] for row in rows} == {"win", "agree"}
     assert group_keys([], ordered=True, arm_dims=["goal"]) == ["agent", "model", "round", "goal"]
+
+
+def test_moot_analyze_of_a_comparison_compares_its_runs_again(tmp_path, capsys):
+    first, second = (debate_run(tmp_path, name, SCENARIOS) for name in ("first", "second"))
+    folder, _, before = compare_runs([first, second], tmp_path / "cmp", labels={"one": first}, n_boot=20)
+    record = json.loads((folder / COMPARISON_FILE).read_text(encoding="utf-8"))
+    record["runs"][1]["final_hash"] = "0" * 64  # as if a judge had appended to the second run since
+    (folder / COMPARISON_FILE).write_text(json.dumps(record), encoding="utf-8")
+    assert main(["report", str(folder)]) == 0
+    assert "The trace of second grew since the comparison" in (folder / "report.html").read_text(encoding="utf-8")
+    assert main(["analyze", str(folder), "--study", "deliberation"]) == 2
+    assert "--study is for a run" in capsys.readouterr().err
+    assert main(["analyze", str(folder), "--boot", "20"]) == 0
+    again = moot.open_comparison(folder).manifest
+    assert [r.label for r in again.runs] == ["one", "second"] and again.runs[1].final_hash == before.runs[1].final_hash
+    assert again.created_at > before.created_at
