@@ -104,6 +104,12 @@ class ProtocolAnalysis:
         self.arms = inputs.arms
         self.arm_dims = self.arms.dimensions()
         """The arm dimensions that vary (none in a run without a matrix)."""
+        self.arm_labels = {
+            cid: ", ".join(f"{dim}={entry.level(dim)}" for dim in self.arm_dims)
+            for cid, entry in self.arms.conversations.items()
+            if self.arm_dims
+        }
+        """Each conversation's arm as `dim=level, ...` over the varying arm dimensions (empty when none varies)."""
         self.run_manifests = inputs.run_manifests
         self.keys = group_keys(self.records, self.ordered, self.arm_dims)
         self.intervals = Intervals(inputs.n_boot, inputs.seed, run_conversations=len(self.records))
@@ -159,10 +165,7 @@ class ProtocolAnalysis:
 
     def arm_label(self, conversation_id: str) -> str:
         """The arm of a conversation, as `dim=level, ...` over the varying arm dimensions (`all` when none varies)."""
-        entry = self.arms.get(conversation_id)
-        if not self.arm_dims or entry is None:
-            return ALL_ARMS
-        return ", ".join(f"{dim}={entry.level(dim)}" for dim in self.arm_dims)
+        return self.arm_labels.get(conversation_id, ALL_ARMS)
 
     def arm_columns(self, conversation_id: str) -> dict[str, str]:
         """The table columns of a conversation's arm: each varying arm dimension and its level."""
