@@ -2,8 +2,9 @@
 
 `analyze_run` computes a run's measurements into an analysis folder: the generic ones of its
 protocol (`analyze_protocol_run`, over `protocol_records` and the fields `role_fields` reads
-from the output schemas) and its study's (`STUDY_ANALYSES`); `summarize_run` gives the short
-summary of a run.
+from the output schemas) and its study's (`STUDY_ANALYSES`); `compare_runs` analyses several
+runs together as the arms of one study, by the same code; `summarize_run` gives the short summary
+of a run.
 
 Its public names (`__all__`) are imported from their modules on first use, so importing the package is cheap.
 """
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from moot.analysis.analyze import STUDY_ANALYSES, analyze_run, study_of
     from moot.analysis.bootstrap import BootstrapCI, bootstrap_ci, bootstrap_mean_ci
     from moot.analysis.bradley_terry import BradleyTerryFit, bradley_terry_comparisons, bradley_terry_ranking
+    from moot.analysis.comparison import ComparisonManifest, compare_runs
     from moot.analysis.debates import DebateRecord, debate_records_events
     from moot.analysis.inertia import InertiaFit, fit_inertia_conformity
     from moot.analysis.outputs import AnalysisIndex
@@ -32,6 +34,7 @@ else:
             "moot.analysis.analyze": ("STUDY_ANALYSES", "analyze_run", "study_of"),
             "moot.analysis.bootstrap": ("BootstrapCI", "bootstrap_ci", "bootstrap_mean_ci"),
             "moot.analysis.bradley_terry": ("BradleyTerryFit", "bradley_terry_comparisons", "bradley_terry_ranking"),
+            "moot.analysis.comparison": ("ComparisonManifest", "compare_runs"),
             "moot.analysis.debates": ("DebateRecord", "debate_records_events"),
             "moot.analysis.inertia": ("InertiaFit", "fit_inertia_conformity"),
             "moot.analysis.outputs": ("AnalysisIndex",),
@@ -47,6 +50,7 @@ __all__ = [
     "AnalysisIndex",
     "BootstrapCI",
     "BradleyTerryFit",
+    "ComparisonManifest",
     "ConversationRecord",
     "DebateRecord",
     "InertiaFit",
@@ -58,6 +62,7 @@ __all__ = [
     "bootstrap_mean_ci",
     "bradley_terry_comparisons",
     "bradley_terry_ranking",
+    "compare_runs",
     "debate_records_events",
     "fit_inertia_conformity",
     "protocol_records",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -66,6 +66,8 @@ class AnalysisInputs:
     arm_table: ArmTable | None = None
     """The arm of every conversation, when given (runs put together by `moot compare`); None to read it from the
     events."""
+    run_manifests: dict[str, RunManifest] = field(default_factory=dict)
+    """The manifest of each run put together by `moot compare`, by its label; empty for one run."""
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -191,30 +193,50 @@ def analyze_run(
         events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs
     )
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
+    index = write_analysis(inputs, folder, chosen, run_id=manifest.run_id, final_hash=manifest.final_hash)
+    return folder, index
+
+
+def write_analysis(
+    inputs: AnalysisInputs,
+    folder: Path,
+    study: str | None,
+    *,
+    run_id: str,
+    final_hash: str | None,
+    notes: Sequence[str] = (),
+    extra_files: Mapping[str, str] | None = None,
+) -> AnalysisIndex:
+    """Analyse the inputs (the protocol's measurements, and `study`'s) into `folder`; return its index.
+
+    The analysis is written into a staging folder renamed to `folder` once complete (with
+    `extra_files`, name -> text, beside `metrics.json`), so a failure leaves the previous analysis
+    whole. `notes` open the analysis's notes. A run and a comparison of runs (`moot compare`) are
+    analysed by this one function.
+    """
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     writer = AnalysisWriter(staging)
+    for note in notes:
+        writer.note(note)
     try:
         metrics: dict[str, Any] = {}
-        if is_protocol_run(manifest):
+        if is_protocol_run(inputs.manifest):
             metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
-        if chosen is not None:
-            metrics.update(_run_study(chosen, inputs, writer))
+        if study is not None:
+            metrics.update(_run_study(study, inputs, writer))
+        index = writer.finish(
+            AnalysisIndex(run_id=run_id, study=study or PROTOCOL_SECTION, final_hash=final_hash, metrics=metrics)
+        )
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    index = writer.finish(
-        AnalysisIndex(
-            run_id=manifest.run_id,
-            study=chosen or PROTOCOL_SECTION,
-            final_hash=manifest.final_hash,
-            metrics=metrics,
-        )
-    )
     # Replace the previous analysis only once the new one is complete, so a failure leaves the old one whole.
     if folder.exists():
         shutil.rmtree(folder)
     staging.rename(folder)
-    return folder, index
+    return index

@@ -11,8 +11,10 @@ Measured from the trace and the spec's output schemas alone, study or not:
 - tokens, latency, cost, failures and unparsed replies per role and agent.
 
 Tables are grouped by a list of keys (`group_keys`): agent, its model, round, and the run's
-experiment dimensions (the order and the agent's position in it when orders vary, the repeat when
-there are several), so a new dimension joins the list rather than adding tables. Every rate has a
+experiment dimensions (the arm dimensions that vary, in a matrix run or a comparison of runs; the
+order and the agent's position in it when orders vary; the repeat when there are several), so a new
+dimension joins the list rather than adding tables. Where arms vary, every measurement is also
+given per arm (`by_arm`), and the pooled figures say what they pool (`arms.pooled`). Every rate has a
 bootstrap interval over conversations; what cannot be measured, or is degenerate, is a note
 (`Intervals`).
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 from moot.analysis.agreement import fleiss_kappa_labels
 from moot.analysis.analyze import PROTOCOL_SECTION, AnalysisInputs
+from moot.analysis.arms import ALL_ARMS, ORDER, REPEAT, ConversationArm, pooled_note
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.protocol_data import ConversationRecord, Reply, protocol_records, usage_rows
@@ -37,13 +40,14 @@ BASE_KEYS = ("agent", "model", "round")
 """The keys every grouped table has."""
 
 
-def group_keys(records: Sequence[ConversationRecord], ordered: bool) -> list[str]:
+def group_keys(records: Sequence[ConversationRecord], ordered: bool, arm_dims: Sequence[str] = ()) -> list[str]:
     """The keys tables are grouped by: agent, model, round, then each experiment dimension that varies in the run.
 
-    When speaking orders vary, the order joins the keys, and so does the agent's position in it
-    when speakers take turns (`ordered`); several repeats add the repeat.
+    The arm dimensions that vary (`arm_dims`, `ArmTable.dimensions()`) come first; when speaking
+    orders vary, the order joins the keys (it names the first speaker too), and so does the agent's
+    position in it when speakers take turns (`ordered`); several repeats add the repeat.
     """
-    keys = list(BASE_KEYS)
+    keys = list(BASE_KEYS) + [dim for dim in arm_dims if dim not in BASE_KEYS]
     if len({r.order for r in records}) > 1:
         keys.extend(["order", "position"] if ordered else ["order"])
     if len({r.repeat for r in records}) > 1:
@@ -51,7 +55,10 @@ def group_keys(records: Sequence[ConversationRecord], ordered: bool) -> list[str
     return keys
 
 
-def _key_of(record: ConversationRecord, reply: Reply, keys: Sequence[str]) -> tuple[Any, ...]:
+def _key_of(
+    record: ConversationRecord, reply: Reply, keys: Sequence[str], arm: ConversationArm | None = None
+) -> tuple[Any, ...]:
+    """The levels of `keys` of one reply: its agent, model, round, order, repeat, position, and its arm's dimensions."""
     known = {
         "agent": reply.agent,
         "model": record.models.get(reply.agent, ""),
@@ -60,7 +67,7 @@ def _key_of(record: ConversationRecord, reply: Reply, keys: Sequence[str]) -> tu
         "repeat": record.repeat,
         "position": reply.position,
     }
-    return tuple(known[k] for k in keys)
+    return tuple(known[k] if k in known else (arm.level(k) if arm else "") for k in keys)
 
 
 def _ci_columns(measure: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -94,7 +101,17 @@ class ProtocolAnalysis:
         self.writer = writer
         self.ordered = self.spec.get("turns", "round_robin") == "round_robin"
         """Whether speakers take turns one after another, so that their position can matter."""
-        self.keys = group_keys(self.records, self.ordered)
+        self.arms = inputs.arms
+        self.arm_dims = self.arms.dimensions()
+        """The arm dimensions that vary (none in a run without a matrix)."""
+        self.arm_labels = {
+            cid: ", ".join(f"{dim}={entry.level(dim)}" for dim in self.arm_dims)
+            for cid, entry in self.arms.conversations.items()
+            if self.arm_dims
+        }
+        """Each conversation's arm as `dim=level, ...` over the varying arm dimensions (empty when none varies)."""
+        self.run_manifests = inputs.run_manifests
+        self.keys = group_keys(self.records, self.ordered, self.arm_dims)
         self.intervals = Intervals(inputs.n_boot, inputs.seed, run_conversations=len(self.records))
         self.fields, schema_notes = role_fields(self.spec.get("roles") or {}, _recorded_schemas(inputs.events))
         self.intervals.notes.extend(schema_notes)
@@ -105,6 +122,7 @@ class ProtocolAnalysis:
             self.intervals.notes.insert(0, str(self.intervals.run_note()))
         metrics: dict[str, Any] = {
             "group_keys": self.keys,
+            **self.arms_section(),
             "stops": self.stops(),
             "rounds_to_stop": self.rounds_to_stop(),
             "fields": {},
@@ -126,6 +144,55 @@ class ProtocolAnalysis:
             self.writer.note(f"{PROTOCOL_SECTION}: {note}")
         return metrics
 
+    # --- arms ------------------------------------------------------------------------------------
+
+    def arms_section(self) -> dict[str, Any]:
+        """`arms` (dimensions, arms, what the pooled figures pool) when arms vary; nothing otherwise."""
+        if not self.arm_dims:
+            return {}
+        pooled = pooled_note(self.arms, [*self.arm_dims, ORDER, REPEAT])
+        self.intervals.notes.append(
+            f"{len(self.arms.arms())} arms ({', '.join(self.arm_dims)}): each measurement is given per arm "
+            f"(by_arm, and the arm columns of the tables); figures without an arm are {pooled}"
+        )
+        return {
+            "arms": {
+                "dimensions": self.arm_dims,
+                "arms": list(dict.fromkeys(self.arm_label(record.id) for record in self.records)),
+                "pooled": pooled,
+            }
+        }
+
+    def arm_label(self, conversation_id: str) -> str:
+        """The arm of a conversation, as `dim=level, ...` over the varying arm dimensions (`all` when none varies)."""
+        return self.arm_labels.get(conversation_id, ALL_ARMS)
+
+    def arm_columns(self, conversation_id: str) -> dict[str, str]:
+        """The table columns of a conversation's arm: each varying arm dimension and its level."""
+        entry = self.arms.get(conversation_id)
+        return {dim: entry.level(dim) if entry else "" for dim in self.arm_dims}
+
+    def plot_labels(self, by_arm: dict[str, Any]) -> dict[str, Any]:
+        """Measures by arm keyed for a plot: each arm by its distinct levels alone (`openai:gpt-4.1` rather than
+        `model.a=openai:gpt-4.1, model.b=openai:gpt-4.1`), unless two arms would then share a name."""
+        short = {arm: ", ".join(dict.fromkeys(part.split("=", 1)[-1] for part in arm.split(", "))) for arm in by_arm}
+        if len(set(short.values())) < len(short):
+            return by_arm
+        return {short[arm]: value for arm, value in by_arm.items()}
+
+    def pooled_columns(self) -> dict[str, str]:
+        """The arm columns of a table row pooled over the arms: `all` in each (none when arms do not vary)."""
+        return dict.fromkeys(self.arm_dims, ALL_ARMS)
+
+    def by_arm(self) -> dict[str, list[ConversationRecord]]:
+        """The records of each arm, in order of first conversation (empty when arms do not vary)."""
+        if not self.arm_dims:
+            return {}
+        groups: dict[str, list[ConversationRecord]] = {}
+        for record in self.records:
+            groups.setdefault(self.arm_label(record.id), []).append(record)
+        return groups
+
     # --- how conversations end ---------------------------------------------------------------
 
     def stops(self) -> dict[str, Any]:
@@ -137,10 +204,23 @@ class ProtocolAnalysis:
                 f"share of conversations stopped by '{kind}'", [[float(r.stop_kind == kind)] for r in self.records]
             )
             by_reason[kind] = {"count": kinds[kind], **share}
-        self.writer.table(
-            "protocol_stop_reasons",
-            [{"reason": k, "count": v["count"], "share": v["rate"], **_ci_columns(v)} for k, v in by_reason.items()],
-        )
+        rows = [
+            {**self.pooled_columns(), "reason": k, "count": v["count"], "share": v["rate"], **_ci_columns(v)}
+            for k, v in by_reason.items()
+        ]
+        per_arm: dict[str, dict[str, Any]] = {}
+        for arm, records in self.by_arm().items():
+            per_arm[arm] = {}
+            for kind in sorted(kinds, key=lambda k: (-kinds[k], k)):
+                share = self.intervals.rate(
+                    f"share of conversations of arm {arm} stopped by '{kind}'",
+                    [[float(r.stop_kind == kind)] for r in records],
+                )
+                per_arm[arm][kind] = {"count": sum(r.stop_kind == kind for r in records), **share}
+                columns = self.arm_columns(records[0].id)
+                rows.append({**columns, "reason": kind, "count": per_arm[arm][kind]["count"], "share": share["rate"]})
+                rows[-1].update(_ci_columns(share))
+        self.writer.table("protocol_stop_reasons", rows)
         if by_reason:
             plot_bars(
                 {k: v["rate"] for k, v in by_reason.items()},
@@ -150,12 +230,15 @@ class ProtocolAnalysis:
                 errors=_errors(by_reason),
             )
         completed = sum(r.status == "completed" for r in self.records)
-        return {
+        result: dict[str, Any] = {
             "conversations": len(self.records),
             "completed": completed,
             "failed": len(self.records) - completed,
             "by_reason": by_reason,
         }
+        if per_arm:
+            result["by_arm"] = per_arm
+        return result
 
     def rounds_to_stop(self) -> dict[str, Any]:
         """Rounds played by completed conversations: distribution, mean with interval, and by first speaker."""
@@ -166,10 +249,24 @@ class ProtocolAnalysis:
         for record in done:
             by_first[record.first_speaker].append(record.rounds)
         rows = [
-            {"first_speaker": first, "rounds": rounds, "conversations": count}
+            {**self.pooled_columns(), "first_speaker": first, "rounds": rounds, "conversations": count}
             for first, played in sorted(by_first.items())
             for rounds, count in sorted(Counter(played).items())
         ]
+        per_arm: dict[str, Any] = {}
+        for arm, records in self.by_arm().items():
+            finished = [r for r in records if r.status == "completed"]
+            arm_mean = self.intervals.rate(f"mean rounds to stop of arm {arm}", [[float(r.rounds)] for r in finished])
+            per_arm[arm] = {"mean": arm_mean["rate"], "ci": arm_mean["ci"], "conversations": len(finished)}
+            columns = self.arm_columns(records[0].id)
+            arm_first: dict[str, list[int]] = defaultdict(list)
+            for record in finished:
+                arm_first[record.first_speaker].append(record.rounds)
+            rows += [
+                {**columns, "first_speaker": first, "rounds": rounds, "conversations": count}
+                for first, played in sorted(arm_first.items())
+                for rounds, count in sorted(Counter(played).items())
+            ]
         self.writer.table("protocol_rounds_to_stop", rows)
         if distribution:
             plot_bars(
@@ -187,6 +284,7 @@ class ProtocolAnalysis:
                 first: {"mean": fmean(played), "conversations": len(played)}
                 for first, played in sorted(by_first.items())
             },
+            **({"by_arm": per_arm} if per_arm else {}),
         }
 
     # --- fields ------------------------------------------------------------------------------
@@ -230,6 +328,15 @@ class ProtocolAnalysis:
         labels += sorted({value_label(v) for _, _, v in found} - set(labels))
         result["by_agent"] = self._shares(found, lambda record, reply: reply.agent, labels)
         result["by_round"] = self._shares(found, lambda record, reply: str(reply.round), labels)
+        if self.arm_dims:
+            result["by_arm"] = self._shares(found, lambda record, reply: self.arm_label(record.id), labels)
+            plot_grouped_bars(
+                self.plot_labels(result["by_arm"]),
+                labels,
+                self.writer.plot_path(f"protocol_{output.slug}_by_arm"),
+                title=f"{output.label} by arm",
+                ylabel="share of replies",
+            )
         result["final"] = dict(
             Counter(value_label(v) for record, reply, v in found if reply.round == record.rounds).most_common()
         )
@@ -264,7 +371,7 @@ class ProtocolAnalysis:
     def _distribution_table(self, output: OutputField, found: Sequence[Any], labels: Sequence[str]) -> None:
         counts: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
         for record, reply, value in found:
-            counts[_key_of(record, reply, self.keys)][value_label(value)] += 1
+            counts[_key_of(record, reply, self.keys, self.arms.get(record.id))][value_label(value)] += 1
         rows = []
         for key in sorted(counts, key=lambda k: tuple(map(str, k))):
             total = sum(counts[key].values())
@@ -312,6 +419,18 @@ class ProtocolAnalysis:
                 for agent in agents
             },
         }
+        per_arm: dict[str, dict[str, Any]] = {}
+        for arm in dict.fromkeys(self.arm_label(cid) for cid, _ in changes) if self.arm_dims else []:
+            per_arm[arm] = {
+                agent: self.intervals.rate(
+                    f"{what} of {agent} in arm {arm}",
+                    grouped(lambda cid, a, agent=agent, arm=arm: a == agent and self.arm_label(cid) == arm),
+                )
+                for agent in agents
+                if any(a == agent and self.arm_label(cid) == arm for cid, a in changes)
+            }
+        if per_arm:
+            result["by_arm"] = per_arm
         if self.ordered and not output.judge:
             result["by_position"] = {
                 str(p): self.intervals.rate(
@@ -319,13 +438,32 @@ class ProtocolAnalysis:
                 )
                 for p in sorted(set(positions.values()))
             }
-        models = {agent: next(iter({r.models.get(agent, "") for r in self.records})) for agent in agents}
+        models = {agent: ", ".join(sorted({r.models.get(agent, "") for r in self.records})) for agent in agents}
         rows = [
-            {"agent": agent, "model": models[agent], **{k: v for k, v in m.items() if k != "ci"}, **_ci_columns(m)}
+            {
+                **self.pooled_columns(),
+                "agent": agent,
+                "model": models[agent],
+                **{k: v for k, v in m.items() if k != "ci"},
+                **_ci_columns(m),
+            }
             for agent, m in result["by_agent"].items()
         ]
+        for arm, measures in per_arm.items():
+            cid = next(c for c, _ in changes if self.arm_label(c) == arm)
+            for agent, m in measures.items():
+                model = next((r.models.get(agent, "") for r in self.records if self.arm_label(r.id) == arm), "")
+                rows.append(
+                    {
+                        **self.arm_columns(cid),
+                        "agent": agent,
+                        "model": model,
+                        **{k: v for k, v in m.items() if k != "ci"},
+                        **_ci_columns(m),
+                    }
+                )
         rows += [
-            {"position": int(p), **{k: v for k, v in m.items() if k != "ci"}, **_ci_columns(m)}
+            {**self.pooled_columns(), "position": int(p), **{k: v for k, v in m.items() if k != "ci"}, **_ci_columns(m)}
             for p, m in result.get("by_position", {}).items()
         ]
         self.writer.table(f"protocol_{output.slug}_change_rate", rows)
@@ -348,6 +486,32 @@ class ProtocolAnalysis:
                 f"{output.label} agreement: only one agent gives it ({', '.join(sorted(speakers))}), nothing to compare"
             )
             return {}
+        by_round, rows = self._agreement_by_round(output, found)
+        rows = [{**self.pooled_columns(), **row} for row in rows]
+        result: dict[str, Any] = {"by_round": by_round}
+        if self.arm_dims:
+            result["by_arm"] = {}
+            for arm in dict.fromkeys(self.arm_label(record.id) for record, _, _ in found):
+                arm_found = [item for item in found if self.arm_label(item[0].id) == arm]
+                result["by_arm"][arm], arm_rows = self._agreement_by_round(output, arm_found, arm)
+                columns = self.arm_columns(arm_found[0][0].id)
+                rows += [{**columns, **row} for row in arm_rows]
+        self.writer.table(f"protocol_{output.slug}_agreement", rows)
+        rated = {f"round {k}": v["all_equal"] for k, v in by_round.items() if v["all_equal"]["rate"] is not None}
+        if rated:
+            plot_bars(
+                {k: v["rate"] for k, v in rated.items()},
+                self.writer.plot_path(f"protocol_{output.slug}_agreement"),
+                title=f"{output.label}: every speaker gives the same value",
+                ylabel="share of conversations",
+                errors=_errors(rated),
+            )
+        return result
+
+    def _agreement_by_round(
+        self, output: OutputField, found: Sequence[Any], arm: str | None = None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Agreement per round of these replies (of one arm, when given): the measures and the table rows."""
         labels: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for record, reply, value in found:
             labels[reply.round][record.id].append(value_label(value))
@@ -355,7 +519,7 @@ class ProtocolAnalysis:
         rows = []
         for round_number in sorted(labels):
             items = [given for given in labels[round_number].values() if len(given) >= 2]
-            what = f"{output.label} agreement in round {round_number}"
+            what = f"{output.label} agreement in round {round_number}" + (f" of arm {arm}" if arm else "")
             equal = self.intervals.rate(f"{what} (all equal)", [[float(len(set(g)) == 1)] for g in items])
             kappa = self.intervals.statistic(
                 f"{what} (Fleiss' kappa)",
@@ -377,17 +541,7 @@ class ProtocolAnalysis:
                     **_ci_columns(kappa, "kappa_"),
                 }
             )
-        self.writer.table(f"protocol_{output.slug}_agreement", rows)
-        rated = {f"round {k}": v["all_equal"] for k, v in by_round.items() if v["all_equal"]["rate"] is not None}
-        if rated:
-            plot_bars(
-                {k: v["rate"] for k, v in rated.items()},
-                self.writer.plot_path(f"protocol_{output.slug}_agreement"),
-                title=f"{output.label}: every speaker gives the same value",
-                ylabel="share of conversations",
-                errors=_errors(rated),
-            )
-        return {"by_round": by_round}
+        return by_round, rows
 
     def numeric(self, output: OutputField) -> dict[str, Any]:
         """Count, mean, spread and range of a numeric field per agent, per round, and per table key."""
@@ -411,11 +565,15 @@ class ProtocolAnalysis:
             }
 
         grouped: dict[str, dict[str, list[float]]] = {"by_agent": defaultdict(list), "by_round": defaultdict(list)}
+        if self.arm_dims:
+            grouped["by_arm"] = defaultdict(list)
         keyed: dict[tuple[Any, ...], list[float]] = defaultdict(list)
         for record, reply, value in found:
             grouped["by_agent"][reply.agent].append(value)
             grouped["by_round"][str(reply.round)].append(value)
-            keyed[_key_of(record, reply, self.keys)].append(value)
+            if self.arm_dims:
+                grouped["by_arm"][self.arm_label(record.id)].append(value)
+            keyed[_key_of(record, reply, self.keys, self.arms.get(record.id))].append(value)
         for name, groups in grouped.items():
             result[name] = {k: summary(v) for k, v in groups.items()}
         distinct = {value for _, _, value in found}
@@ -447,20 +605,41 @@ class ProtocolAnalysis:
             return result
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         answered: Counter[str] = Counter()
-        for _, reply, items in found:
+        arm_counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        arm_answered: Counter[tuple[str, str]] = Counter()
+        first_of: dict[str, str] = {}
+        for record, reply, items in found:
             answered[reply.agent] += 1
             counts[reply.agent].update(value_label(item) for item in set(items))
+            if self.arm_dims:
+                arm = self.arm_label(record.id)
+                first_of.setdefault(arm, record.id)
+                arm_answered[(arm, reply.agent)] += 1
+                arm_counts[(arm, reply.agent)].update(value_label(item) for item in set(items))
         result["by_agent"] = {
             agent: {item: n / answered[agent] for item, n in counts[agent].most_common()} for agent in counts
         }
-        self.writer.table(
-            f"protocol_{output.slug}_items",
-            [
-                {"agent": agent, "item": item, "replies": n, "share": n / answered[agent]}
-                for agent in counts
-                for item, n in counts[agent].most_common()
-            ],
-        )
+        rows = [
+            {**self.pooled_columns(), "agent": agent, "item": item, "replies": n, "share": n / answered[agent]}
+            for agent in counts
+            for item, n in counts[agent].most_common()
+        ]
+        if self.arm_dims:
+            result["by_arm"] = {}
+            for (arm, agent), given in arm_counts.items():
+                shares = {item: n / arm_answered[(arm, agent)] for item, n in given.most_common()}
+                result["by_arm"].setdefault(arm, {})[agent] = shares
+                rows += [
+                    {
+                        **self.arm_columns(first_of[arm]),
+                        "agent": agent,
+                        "item": item,
+                        "replies": given[item],
+                        "share": v,
+                    }
+                    for item, v in shares.items()
+                ]
+        self.writer.table(f"protocol_{output.slug}_items", rows)
         return result
 
     def dropped_values(self) -> dict[str, Any]:
@@ -490,10 +669,13 @@ class ProtocolAnalysis:
 
     def usage(self) -> dict[str, Any]:
         """Tokens, latency, cost, failures and unparsed replies per role and per agent."""
-        rows = [row.as_row() for row in usage_rows(self.events)]
-        costs = {agent: totals.cost for agent, totals in self.manifest.usage.by_agent.items()}
-        for row in rows:
-            row["cost"] = costs.get(row["agent"])
+        if self.arm_dims:
+            rows = self._usage_rows_by_arm()
+        else:
+            rows = [row.as_row() for row in usage_rows(self.events)]
+            costs = {agent: totals.cost for agent, totals in self.manifest.usage.by_agent.items()}
+            for row in rows:
+                row["cost"] = costs.get(row["agent"])
         self.writer.table("protocol_usage", rows)
         by_role: dict[str, dict[str, Any]] = {}
         for row in rows:
@@ -507,14 +689,40 @@ class ProtocolAnalysis:
         for role, total in by_role.items():
             if total["replies"] and total["unparsed"] == total["replies"]:
                 self.intervals.notes.append(f"role '{role}': every one of its {total['replies']} replies is unparsed")
-        if rows:
+        if rows and not self.arm_dims:
             plot_bars(
                 {row["agent"]: float(row["tokens_in"] + row["tokens_out"]) for row in rows},
                 self.writer.plot_path("protocol_tokens_by_agent"),
                 title="Tokens by agent (in + out)",
                 ylabel="tokens",
             )
+        if self.arm_dims:
+            by_arm: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                by_arm.setdefault(row.pop("arm"), {})[row["agent"]] = row
+            return {"by_arm": by_arm, "by_role": by_role}
         return {"by_agent": {row["agent"]: row for row in rows}, "by_role": by_role}
+
+    def _usage_rows_by_arm(self) -> list[dict[str, Any]]:
+        """Usage rows per arm and agent; an agent's cost from its run's manifest when the arm is that whole run."""
+        events_of: dict[str, list[Event]] = defaultdict(list)
+        for event in self.events:
+            events_of[self.arm_label(event.conversation_id)].append(event)
+        arms_of_run: dict[str, set[str]] = defaultdict(set)
+        for entry in self.arms.conversations.values():
+            arms_of_run[entry.run].add(self.arm_label(entry.conversation_id))
+        rows = []
+        for arm, events in events_of.items():
+            cid = events[0].conversation_id
+            found = self.arms.get(cid)
+            manifest = self.run_manifests.get(found.run) if found else None
+            whole_run = found is not None and manifest is not None and arms_of_run[found.run] == {arm}
+            for usage in usage_rows(events):
+                row = {**self.arm_columns(cid), **usage.as_row()}
+                totals = manifest.usage.by_agent.get(usage.agent) if whole_run and manifest else None
+                row["cost"] = totals.cost if totals else None
+                rows.append({"arm": arm, **row})
+        return rows
 
 
 def analyze_protocol_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:

@@ -23,6 +23,7 @@ UNKNOWN_VERSION = "0+unknown"
 if TYPE_CHECKING:
     from moot.analysis.summary import RunSummary, summarize_run
     from moot.api import resume, run
+    from moot.comparisons import Comparison, compare, open_comparison
     from moot.errors import SpecError, UserError
     from moot.graphs.compiler import CompiledProtocol, compile_protocol
     from moot.graphs.executor import executor_named
@@ -39,6 +40,7 @@ else:
         {
             "moot.analysis.summary": ("RunSummary", "summarize_run"),
             "moot.api": ("resume", "run"),
+            "moot.comparisons": ("Comparison", "compare", "open_comparison"),
             "moot.errors": ("SpecError", "UserError"),
             "moot.graphs.compiler": ("CompiledProtocol", "compile_protocol"),
             "moot.graphs.executor": ("executor_named",),
@@ -70,6 +72,7 @@ else:
 
 __all__ = [
     "AgentSpec",
+    "Comparison",
     "CompiledProtocol",
     "LoadedSpec",
     "ProtocolSpec",
@@ -82,10 +85,12 @@ __all__ = [
     "SpecError",
     "UserError",
     "bundled_specs",
+    "compare",
     "compile_protocol",
     "executor_named",
     "load_scenarios",
     "load_spec",
+    "open_comparison",
     "open_run",
     "resume",
     "run",

@@ -299,7 +299,13 @@ COMMANDS = {
     "specs": cmd_specs,
 }
 
-COMMAND_MODULES: list[str] = ["moot.cli_analysis", "moot.cli_scenarios", "moot.cli_audit", "moot.cli_view"]
+COMMAND_MODULES: list[str] = [
+    "moot.cli_analysis",
+    "moot.cli_compare",
+    "moot.cli_scenarios",
+    "moot.cli_audit",
+    "moot.cli_view",
+]
 """Modules adding commands: each has `register(subparsers) -> {command name: handler}`."""
 
 

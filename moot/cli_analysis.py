@@ -60,7 +60,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
         help="compute the measurements of a run (its protocol's, and its study's if any): metrics JSON, CSV tables, "
         "PNG plots",
     )
-    analyze.add_argument("run_dir", type=Path)
+    analyze.add_argument(
+        "run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare` (its runs analysed again)"
+    )
     analyze.add_argument("--out", type=Path, help="analysis folder (default: RUN_DIR/analysis)")
     analyze.add_argument(
         "--study", help="study to analyse on top of the protocol (default: the spec's `study`, if any)"
@@ -89,8 +91,8 @@ def register(sub: argparse._SubParsersAction) -> dict:
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
 
-    report = sub.add_parser("report", help="write one self-contained HTML report of a run")
-    report.add_argument("run_dir", type=Path)
+    report = sub.add_parser("report", help="write one self-contained HTML report of a run (or of a comparison)")
+    report.add_argument("run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare`")
     report.add_argument("--out", type=Path, help="HTML file (default: RUN_DIR/report.html)")
     report.add_argument("--baseline", type=Path, help="run directory of a solo baseline, for the deliberation study")
     return {"judge": cmd_judge, "analyze": cmd_analyze, "report": cmd_report}
@@ -126,18 +128,32 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """`moot analyze`."""
+    """`moot analyze` (of a comparison folder: its runs compared again, into it)."""
     from moot.analysis.analyze import analyze_run
+    from moot.analysis.comparison import compare_again, is_comparison
+    from moot.errors import UserError
 
-    folder, index = analyze_run(
-        args.run_dir,
-        args.out,
-        study=args.study,
-        companions={"baseline": args.baseline, "stated": args.stated, "unsteered": args.unsteered, "short": args.short},
-        labels=args.labels,
-        n_boot=args.boot,
-        seed=args.seed,
-    )
+    if is_comparison(args.run_dir):
+        given = [f"--{name}" for name in ("out", "study", "baseline", "stated", "unsteered", "short", "labels")]
+        used = [option for option in given if getattr(args, option[2:]) is not None]
+        if used:
+            raise UserError(f"{used[0]} is for a run; a comparison is analysed again into its folder as it was made")
+        folder, index, _ = compare_again(args.run_dir, n_boot=args.boot, seed=args.seed)
+    else:
+        folder, index = analyze_run(
+            args.run_dir,
+            args.out,
+            study=args.study,
+            companions={
+                "baseline": args.baseline,
+                "stated": args.stated,
+                "unsteered": args.unsteered,
+                "short": args.short,
+            },
+            labels=args.labels,
+            n_boot=args.boot,
+            seed=args.seed,
+        )
     counts = f"{index.measurement_count()} measurements, {len(index.tables)} tables, {len(index.plots)} plots"
     print(f"{index.study}: {counts} in {folder}")
     for note in index.notes:

@@ -1,4 +1,4 @@
-"""`moot view RUN_DIR [--port P]`: browse a run's conversations in a local web page."""
+"""`moot view RUN_DIR [--port P]`: browse a run's conversations in a local web page (a comparison's too)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from moot.cli_args import between
 
 def register(sub: argparse._SubParsersAction) -> dict:
     """Add the command to the CLI; return its handler by name."""
-    view = sub.add_parser("view", help="serve a run's page on 127.0.0.1 to browse its conversations (Ctrl-C stops)")
+    view = sub.add_parser(
+        "view", help="serve a run's (or a comparison's) page on 127.0.0.1 to browse its conversations (Ctrl-C stops)"
+    )
     view.add_argument("run_dir", type=Path)
     view.add_argument(
         "--port", type=between(0, 65535), default=None, help="port on 127.0.0.1 (default 8765; 0 picks a free one)"
@@ -28,7 +30,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         raise UserError(f"--port must be between 0 and 65535 (got {port})")
     server = open_viewer(args.run_dir, port)
-    total = server.index.facets()["total"]
+    total = server.conversations()
     # Ctrl-C must stop the server even when the shell started it with SIGINT ignored (a background job);
     # SIGTERM stops it the same way.
     signal.signal(signal.SIGINT, signal.default_int_handler)

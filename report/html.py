@@ -1,6 +1,7 @@
 """`moot report`: one self-contained HTML file (no network needed) with a run's findings and transcripts.
 
-The page holds the run manifest, the run's measurements and plots (its protocol's, and its study's
+The report of a comparison folder (`moot compare`) is its page (`moot.report.comparison`). The
+page of a run holds the run manifest, the run's measurements and plots (its protocol's, and its study's
 when it names one; the analysis is run first when the run has none, or an outdated one), and the
 conversation browser with every conversation embedded as JSON. Plots are embedded as data URIs.
 `moot view` serves the same page for large runs. Its Content-Security-Policy is stated in a
@@ -13,7 +14,10 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from moot.analysis.analyze import analyze_run, read_run
+from moot.analysis.comparison import is_comparison
+from moot.errors import UserError
 from moot.outputs import check_output_file, write_whole
+from moot.report.comparison import comparison_page
 from moot.report.detail import conversation_details
 from moot.report.page import Analysis, current_analysis, render_page
 from moot.report.protocol_view import protocol_view
@@ -25,11 +29,16 @@ REPORT_FILE = "report.html"
 
 
 def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline: Path | str | None = None) -> Path:
-    """Write the HTML report of a run; return its path."""
+    """Write the HTML report of a run, or of a comparison folder (`moot compare`); return its path."""
     run_dir = Path(run_dir)
     target = Path(out) if out else run_dir / REPORT_FILE
     if out:
         check_output_file(target, "--out")
+    if is_comparison(run_dir):
+        if baseline is not None:
+            raise UserError("--baseline is for the report of a run; a comparison's runs are analysed as they are")
+        write_whole(target, comparison_page(run_dir).html)
+        return target
     if baseline is not None:
         check_run_dir(Path(baseline))
     manifest, events = read_run(run_dir)

@@ -129,12 +129,15 @@ def render_page(
     data: dict[str, Any] | None = None,
     default_tab: Literal["conversations", "findings"] = "conversations",
     protocol: ProtocolView | None = None,
+    comparison: dict[str, Any] | None = None,
 ) -> RenderedPage:
     """The HTML page of a run, with its Content-Security-Policy.
 
     `source="embedded"` puts `data` (`facets`, `summaries`; `search` texts, `details` and `scenarios`
     texts by id) in the page; `source="api"` makes the browser fetch conversations from the viewer's
     `/api/` routes. `protocol`: the run's protocol, read from the manifest when not given.
+    `comparison`: `comparison.json` of a comparison (with `changed`, the labels of runs whose trace
+    grew since), for the page of a comparison: its runs and arms in place of one run's facts.
     """
     folder, index = analysis if analysis else (None, None)
     protocol = protocol or protocol_view(manifest.spec, manifest.protocol)
@@ -154,6 +157,7 @@ def render_page(
             script=script,
             drawing=protocol_drawing(manifest.spec),
             meta_policy=content_security_policy(script, style, source, header=False) if source == "embedded" else None,
+            comparison=comparison,
         )
     )
     return RenderedPage(html, content_security_policy(script, style, source, header=True))

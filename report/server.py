@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from moot.analysis.comparison import is_comparison, read_comparison
 from moot.errors import UserError
+from moot.report.comparison import comparison_page
 from moot.report.index import RunIndex
 from moot.report.page import RenderedPage, current_analysis, render_page
 from moot.report.query import ListQuery
@@ -52,11 +54,14 @@ class ViewerServer(ThreadingHTTPServer):
 
     def __init__(self, run_dir: Path, port: int) -> None:
         self.run_dir = run_dir
-        self.index = RunIndex(run_dir)
+        self.comparison = is_comparison(run_dir)
+        """Whether the folder is a comparison (`moot compare`): its page embeds its conversations; no API."""
+        self.index: RunIndex | None = None if self.comparison else RunIndex(run_dir)
         try:
             super().__init__((HOST, port), ViewerHandler)
         except OSError as exc:
-            self.index.close()
+            if self.index is not None:
+                self.index.close()
             raise UserError(
                 f"cannot serve on {HOST}:{port} ({exc.strerror or exc}); pass another --port (0 picks a free one)"
             ) from None
@@ -73,8 +78,16 @@ class ViewerServer(ThreadingHTTPServer):
         names = {f"{name}:{port}" for name in LOCAL_NAMES}
         return frozenset(names | set(LOCAL_NAMES) if port == 80 else names)
 
+    def conversations(self) -> int:
+        """How many conversations the page lists."""
+        if self.index is not None:
+            return int(self.index.facets()["total"])
+        return sum(run.conversations for run in read_comparison(self.run_dir).runs)
+
     def page(self) -> RenderedPage:
-        """The run page, from the manifest as it is now."""
+        """The run page, from the manifest as it is now (a comparison's page, for a comparison folder)."""
+        if self.index is None:
+            return comparison_page(self.run_dir)
         manifest = read_manifest(self.run_dir)
         return render_page(
             manifest,
@@ -86,7 +99,8 @@ class ViewerServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         """Stop listening and release the trace."""
         super().server_close()
-        self.index.close()
+        if self.index is not None:
+            self.index.close()
 
 
 class ViewerHandler(BaseHTTPRequestHandler):
@@ -106,18 +120,21 @@ class ViewerHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": f"this viewer answers only requests for {names}"})
             return
         url = urlsplit(self.path)
+        index = self.server.index
         try:
             if url.path == "/":
                 page = self.server.page()
                 self._policy = page.policy
                 self._send(HTTPStatus.OK, page.html.encode("utf-8"), "text/html; charset=utf-8")
-            elif url.path == "/api/facets":
-                self._json(HTTPStatus.OK, self.server.index.facets())
-            elif url.path == "/api/conversations":
-                self._json(HTTPStatus.OK, self.server.index.page(ListQuery.from_params(dict(parse_qsl(url.query)))))
-            elif url.path.startswith(_CONVERSATION_PREFIX):
+            elif url.path.startswith("/api/") and index is None:
+                self._json(HTTPStatus.NOT_FOUND, {"error": "a comparison's page holds its conversations; no API"})
+            elif url.path == "/api/facets" and index is not None:
+                self._json(HTTPStatus.OK, index.facets())
+            elif url.path == "/api/conversations" and index is not None:
+                self._json(HTTPStatus.OK, index.page(ListQuery.from_params(dict(parse_qsl(url.query)))))
+            elif url.path.startswith(_CONVERSATION_PREFIX) and index is not None:
                 conversation_id = unquote(url.path[len(_CONVERSATION_PREFIX) :])
-                detail = self.server.index.conversation(conversation_id)
+                detail = index.conversation(conversation_id)
                 if detail is None:
                     self._json(HTTPStatus.NOT_FOUND, {"error": f"conversation '{conversation_id}' is not in this run"})
                 else:

@@ -10,9 +10,11 @@ in their first line. Four kinds, by prefix:
 - `cli_*.args` files hold one command line (after their comment line), split like a shell does,
   with placeholders for a good spec (`{spec}`), good scenarios (`{scenarios}`), a finished run
   (`{run}`), an existing file (`{file}`), a folder (`{dir}`) and a path in a missing folder
-  (`{missing}`).
+  (`{missing}`); for `moot compare`, two more finished runs: one of the same spec on scenarios
+  that differ (`{run_other_scenarios}`) and one of another study (`{run_other_study}`).
 
-A finished run and an output directory that holds another run are made here.
+A finished run and an output directory that holds another run are made here (the two runs to
+compare with, once for the module).
 """
 
 from __future__ import annotations
@@ -362,6 +364,21 @@ EXPECTED: dict[str, str] = {
     # Command lines (placeholders filled in as in the entries).
     "cli_analyze_boot_too_few.args": "moot analyze: argument --boot: must be at least 10 (got 5)",
     "cli_analyze_out_is_a_file.args": "--out '{file}' is a file; name a folder",
+    "cli_compare_different_scenarios.args": (
+        "runs '{run}' and '{run_other_scenarios}' differ in 1 of their 2 scenarios (ids or content): compare runs of "
+        "the same scenarios, or pass --overlap to keep the 1 all runs share"
+    ),
+    "cli_compare_different_study.args": (
+        "run '{run}' is a protocol run, '{run_other_study}' a deliberation run: a comparison is of one study"
+    ),
+    "cli_compare_label_unknown_run.args": "--label x={dir}: '{dir}' is not one of the runs compared",
+    "cli_compare_label_without_run.args": "--label 'x': expected NAME=RUN_DIR",
+    "cli_compare_not_a_run.args": "'{dir}' is not a run directory (no run.json",
+    "cli_compare_one_run.args": "a comparison needs at least two runs (got 1)",
+    "cli_compare_out_holds_a_run.args": (
+        "--out '{run}' already exists and holds something other than a comparison; name another folder"
+    ),
+    "cli_compare_same_run_twice.args": "'{run}' and '{run}' are the same run (run-",
     "cli_export_format_unknown.args": "argument --format: invalid choice: 'xml'",
     "cli_export_no_format.args": "the following arguments are required: --format",
     "cli_export_out_is_a_file.args": "--out '{file}' is a file; name a folder",
@@ -456,6 +473,7 @@ RUN_COMMANDS: dict[str, list[str]] = {
     "report": ["report", "{entry}", "--out", "{tmp}/report.html"],
     "replay": ["replay", "{entry}", "--out", "{tmp}/replay"],
     "judge": ["judge", "{entry}", "--no-cache"],
+    "compare": ["compare", "{run}", "{entry}", "--out", "{tmp}/compare"],
 }
 """Every command that reads a run, as given a run folder of the corpus (outputs go to the working folder)."""
 
@@ -521,8 +539,35 @@ def check_verify_finds(argv: list[str], capsys: pytest.CaptureFixture[str], find
     assert "Traceback" not in captured.out + captured.err, (argv, captured.err)
 
 
+@pytest.fixture(scope="module")
+def runs_to_compare(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two finished runs to compare with the good run: its spec on one more scenario, and a run of another study."""
+    root = tmp_path_factory.mktemp("to-compare")
+    scenarios = root / "cases.jsonl"
+    scenarios.write_text(
+        json.dumps({"id": "a", "text": "x"}) + "\n" + json.dumps({"id": "b", "text": "y"}) + "\n", encoding="utf-8"
+    )
+    specs = {"run_other_scenarios": GOOD_SPEC_YAML, "run_other_study": GOOD_SPEC_YAML + "study: deliberation\n"}
+    runs = {}
+    for name, text in specs.items():
+        spec = root / f"{name}.yaml"
+        spec.write_text(text, encoding="utf-8")
+        cases = scenarios if name == "run_other_scenarios" else root / "one.jsonl"
+        if not cases.exists():
+            cases.write_text(json.dumps({"id": "a", "text": "x"}) + "\n", encoding="utf-8")
+        runs[name] = root / name
+        argv = ["run", str(spec), "--scenarios", str(cases), "--out", str(runs[name]), "--quiet", "--no-cache"]
+        assert main(argv) == 0
+    return runs
+
+
 @pytest.fixture
-def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Path]:
+def places(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    runs_to_compare: dict[str, Path],
+) -> dict[str, Path]:
     """A working folder with a good spec, good scenarios, a finished run, a file and a folder (the placeholders)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOOT_CACHE", str(tmp_path / "cache" / "responses.sqlite"))
@@ -546,6 +591,7 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         "dir": folder,
         "missing": tmp_path / "missing" / "x",
         "out": tmp_path / "out",
+        **runs_to_compare,
     }
 
 
@@ -569,7 +615,8 @@ def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(
     name: str, places: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     entry = CORPUS / name
-    before = snapshot(CORPUS, places["tmp"])
+    compared = [places["run_other_scenarios"], places["run_other_study"]]
+    before = snapshot(CORPUS, places["tmp"], *compared)
     for command, argv in command_lines(entry, places):
         if command == "verify" and name in VERIFY_FINDS:
             check_verify_finds(argv, capsys, VERIFY_FINDS[name].format(entry=entry))
@@ -579,7 +626,7 @@ def test_each_bad_input_gives_one_line_exit_2_and_writes_nothing(
             expected = expected.format(**{key: str(value) for key, value in places.items()})
         check_one_line(argv, capsys, expected, names=entry if kind_of(name) != "cli" else None)
     assert not places["out"].exists()
-    assert snapshot(CORPUS, places["tmp"]) == before, "nothing may be written"
+    assert snapshot(CORPUS, places["tmp"], *compared) == before, "nothing may be written"
 
 
 def test_a_finished_run_a_taken_out_dir_and_stray_resume_options_are_refused_untouched(
