@@ -26,10 +26,6 @@ from moot.analysis.agreement import (
     kendall_w_rankings,
 )
 from moot.analysis.analyze import AnalysisInputs
-from moot.analysis.bradley_terry import (
-    bootstrap_bradley_terry,
-    bradley_terry_comparisons,
-)
 from moot.analysis.concession import (
     ConcessionOutcome,
     comparisons_from_outcomes,
@@ -41,6 +37,7 @@ from moot.analysis.concession import (
 )
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
+from moot.analysis.value_rankings import BT_PRIOR, bootstrap_ranking, plain_ranking
 from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.safe_load import read_text
@@ -54,8 +51,6 @@ from moot.trace.events import (
 )
 from moot.trace.reading import effective_events
 
-BT_PRIOR = 0.5
-"""Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""
 COOPERATION_TYPES = ("reciprocal", "coopetitive", "altruistic")
 
 
@@ -176,51 +171,6 @@ def stated_choices_events(events: Sequence[Event], field: str = "choice") -> lis
     return choices
 
 
-def _ranking(
-    winners: list[str], losers: list[str], groups: list[str], n_boot: int, seed: int, writer: AnalysisWriter, label: str
-) -> dict[str, Any] | None:
-    """Bradley-Terry strengths with bootstrap intervals, or None (with a note) when the data cannot rank the values."""
-    if not winners:
-        writer.note(f"{label}: no comparisons")
-        return None
-    try:
-        boot = bootstrap_bradley_terry(
-            winners, losers, groups=groups, items=SCHWARTZ_VALUES, n_boot=n_boot, seed=seed, prior=BT_PRIOR
-        )
-    except ValueError as exc:
-        writer.note(f"{label}: not ranked: {exc}")
-        return None
-    fit = boot.fit
-    return {
-        "comparisons": len(winners),
-        "ranking": list(fit.ranking),
-        "values": {
-            v: {
-                "log_strength": fit.log_strength(v),
-                "low": boot.interval(v)[0],
-                "high": boot.interval(v)[1],
-                "rank": fit.rank(v) if v in fit.ranking else None,
-                "rank_low": boot.rank_interval(v)[0],
-                "rank_high": boot.rank_interval(v)[1],
-            }
-            for v in fit.items
-        },
-    }
-
-
-def _plain_ranking(winners: list[str], losers: list[str]) -> list[str] | None:
-    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values.
-
-    They cannot when there are none, or when some groups of values were never compared.
-    """
-    if not winners:
-        return None
-    try:
-        return list(bradley_terry_comparisons(winners, losers, items=SCHWARTZ_VALUES, prior=BT_PRIOR).ranking)
-    except ValueError:
-        return None
-
-
 def _write_ranking(writer: AnalysisWriter, name: str, ranking: dict[str, Any], title: str) -> None:
     rows = [{"value": v, **ranking["values"][v]} for v in ranking["ranking"]]
     writer.table(name, rows)
@@ -286,14 +236,14 @@ def analyze_cooperation(
     }
     winners, losers = comparisons_from_outcomes(outcomes)
     groups = [r.base_scenario for r in records if r.outcome.conceded is not None]
-    overall = _ranking(winners, losers, groups, n_boot, seed, writer, "revealed ranking")
+    overall = bootstrap_ranking(winners, losers, groups, n_boot, seed, writer, "revealed ranking")
     metrics["revealed"] = overall
     if overall:
         _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
     per_type: dict[str, Any] = {}
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
         type_winners, type_losers = comparisons_from_outcomes([r.outcome for r in group])
-        ranking = _ranking(
+        ranking = bootstrap_ranking(
             type_winners,
             type_losers,
             [r.base_scenario for r in group if r.outcome.conceded is not None],
@@ -350,7 +300,7 @@ def analyze_cooperation(
     metrics["agreement"] = {
         "repeats": _concordance(
             {
-                str(k): _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                str(k): plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
                 for k, g in _by(records, lambda r: str(r.repeat)).items()
             },
             "repeats",
@@ -358,7 +308,7 @@ def analyze_cooperation(
         ),
         "counterpart_models": _concordance(
             {
-                k: _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                k: plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
                 for k, g in _by(records, lambda r: r.counterpart_model).items()
             },
             "counterpart models",
@@ -367,7 +317,7 @@ def analyze_cooperation(
         "cooperation_types": _concordance({k: v["ranking"] for k, v in per_type.items()}, "cooperation types", writer),
     }
     if stated is not None and overall:
-        stated_ranking = _plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
+        stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
         if stated_ranking:
             common = [v for v in overall["ranking"] if v in stated_ranking]
             tau = kendall_tau_rankings(common, [v for v in stated_ranking if v in common])
@@ -382,7 +332,7 @@ def analyze_cooperation(
         metrics["adaptation"] = _adaptation(
             spec,
             overall["ranking"],
-            _plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
+            plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
             writer,
         )
     if labels is not None:
@@ -448,7 +398,7 @@ def analyze_stated(
     choices = stated_choices_events(events)
     winners, losers = _choice_comparisons(choices)
     parsed = [c for c in choices if c.chosen is not None]
-    ranking = _ranking(
+    ranking = bootstrap_ranking(
         winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking"
     )
     metrics: dict[str, Any] = {
@@ -461,12 +411,12 @@ def analyze_stated(
         _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
     per_type = {}
     for kind in COOPERATION_TYPES:
-        per_type[kind] = _plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
+        per_type[kind] = plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
     metrics["stated_by_type"] = per_type
     metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
     if unsteered is not None and ranking:
         metrics["adaptation"] = _adaptation(
-            spec, ranking["ranking"], _plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
+            spec, ranking["ranking"], plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
         )
     writer.table(
         "choices",
