@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moot.analysis.arms import ArmTable, conversation_arms
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
@@ -26,6 +26,9 @@ from moot.protocols.loader import PROTOCOL_KIND
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import read_run_events
+
+if TYPE_CHECKING:
+    from moot.analysis.cross_model import ModelGroups
 
 ANALYSIS_FOLDER = "analysis"
 
@@ -66,6 +69,10 @@ class AnalysisInputs:
     arm_table: ArmTable | None = None
     """The arm of every conversation, when given (runs put together by `moot compare`); None to read it from the
     events."""
+    groups: ModelGroups | None = None
+    """Named groups of models, for the agreement within and between groups (`--groups`)."""
+    shown: tuple[str, ...] = ()
+    """The models a plot that compares models draws (`--show`; empty: every model)."""
 
     @property
     def spec(self) -> dict[str, Any]:
