@@ -171,6 +171,8 @@ def analyze_run(
     labels: Path | str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    groups: str | None = None,
+    shown: str | None = None,
 ) -> tuple[Path, AnalysisIndex]:
     """Analyse a run (its protocol's measurements, and its study's when it has one); return the analysis folder and
     its index (`metrics.json`).
@@ -178,7 +180,8 @@ def analyze_run(
     `companions` names other run directories the study compares with: `baseline` (a solo run,
     deliberation), `stated` (a stated-preference run of the same scenarios, cooperation),
     `unsteered` (the same protocol without value steering, for adaptation measures). `labels` is
-    a CSV of human labels (cooperation: concession labels).
+    a CSV of human labels (cooperation: concession labels). `groups` names groups of models to compare within and
+    between (`NAME=M1,M2;NAME=M3` or a YAML file); `shown` the models a plot comparing models draws (`M1,M2`).
     """
     run_dir = Path(run_dir)
     if out is not None:
@@ -194,8 +197,18 @@ def analyze_run(
         if path is not None:
             companion, extra[name] = read_run(Path(path))
             extra_specs[name] = companion.spec
+    from moot.analysis.cross_model import ModelGroups, shown_models
+
     inputs = AnalysisInputs(
-        events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs
+        events,
+        manifest,
+        extra,
+        Path(labels) if labels else None,
+        n_boot,
+        seed,
+        companion_specs=extra_specs,
+        groups=ModelGroups.parse(groups) if groups is not None else None,
+        shown=shown_models(shown),
     )
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
     staging = folder.with_name(folder.name + ".partial")

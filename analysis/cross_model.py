@@ -205,3 +205,13 @@ def across_models(rankings: Rankings, label: str, notes: list[str]) -> dict[str,
         "rank": {v: s.as_dict() for v, s in spread.items()},
         "concordance": w_dict(concordance(ranked)),
     }
+
+
+def shown_models(text: str | None) -> tuple[str, ...]:
+    """The models of `--show M1,M2` (empty: every model)."""
+    if text is None:
+        return ()
+    models = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    if not models:
+        raise UserError("--show: names no model (expected MODEL,MODEL)")
+    return models

@@ -337,6 +337,8 @@ EXPECTED: dict[str, str] = {
     # Command lines (placeholders filled in as in the entries).
     "cli_analyze_boot_too_few.args": "moot analyze: argument --boot: must be at least 10 (got 5)",
     "cli_analyze_out_is_a_file.args": "--out '{file}' is a file; name a folder",
+    "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",
+    "cli_analyze_show_empty.args": "--show: names no model (expected MODEL,MODEL)",
     "cli_export_format_unknown.args": "argument --format: invalid choice: 'xml'",
     "cli_export_no_format.args": "the following arguments are required: --format",
     "cli_export_out_is_a_file.args": "--out '{file}' is a file; name a folder",
