@@ -173,14 +173,14 @@ def group_agreement(
         tau = group_tau(pooled[a], pooled[b])
         if tau is None:
             notes.append(f"Kendall's tau between groups '{a}' and '{b}': they share fewer than two ranked values")
-        per_repeat = [group_tau(r[a], r[b]) for r in repeats.values()]
+        taus = [group_tau(r[a], r[b]) for r in repeats.values()]
         between.append(
             {
                 "groups": [a, b],
                 "tau": tau.tau if tau else None,
                 "p_value": tau.p_value if tau else None,
                 "values": tau.n if tau else 0,
-                "by_repeat": Spread.of(x.tau if x else None for x in per_repeat).as_dict(),
+                "by_repeat": Spread.of(x.tau if x else None for x in taus).as_dict(),
             }
         )
     return {"within": within, "between": between}

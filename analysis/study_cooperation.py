@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from moot.analysis.agreement import (
     cohen_kappa_labels,
@@ -56,6 +56,7 @@ from moot.trace.events import (
 from moot.trace.reading import effective_events
 
 COOPERATION_TYPES = ("reciprocal", "coopetitive", "altruistic")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -238,10 +239,8 @@ def stated_by_model(stated: Sequence[Event], arms: ArmTable | None = None) -> di
     return {model: plain_ranking(*_choice_comparisons(choices)) for model, choices in by_model.items()}
 
 
-def _by(
-    records: Sequence[CooperationRecord], key: Callable[[CooperationRecord], str]
-) -> dict[str, list[CooperationRecord]]:
-    grouped: dict[str, list[CooperationRecord]] = defaultdict(list)
+def _by(records: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
+    grouped: dict[str, list[T]] = defaultdict(list)
     for record in records:
         grouped[key(record)].append(record)
     return dict(grouped)
@@ -370,12 +369,12 @@ def analyze_cooperation(
         "counterpart_models_repeats": counterpart_concordance(records),
     }
     units = comparison_units(arms, [target], pooled=[MODEL_DIM + counterpart])
-    by_model = _by([r for r in records if r.conversation in units], lambda r: units[r.conversation])
+    records_by_model = _by([r for r in records if r.conversation in units], lambda r: units[r.conversation])
     max_rounds = int(spec.get("rounds", 5))
-    if len(by_model) > 1:
+    if len(records_by_model) > 1:
         metrics.update(
             cooperation_by_model(
-                by_model,
+                records_by_model,
                 writer,
                 n_boot=n_boot,
                 seed=seed,
@@ -386,7 +385,7 @@ def analyze_cooperation(
             )
         )
     else:
-        _one_model_notes(writer, "target model", list(by_model), groups)
+        _one_model_notes(writer, "target model", list(records_by_model), groups)
     if stated is not None and overall:
         stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
         if stated_ranking:

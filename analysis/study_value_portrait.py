@@ -311,7 +311,7 @@ def _by_model(events: Sequence[Event], arms: ArmTable, writer: AnalysisWriter, s
         return {}
     items = {model: portrait_items_events(model_events) for model, model_events in grouped.items()}
     scores = {model: scores_items(model_items) for model, model_items in items.items()}
-    models = {
+    models: dict[str, dict[str, Any]] = {
         model: {
             "items": {
                 "total": len(items[model]),
