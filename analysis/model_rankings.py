@@ -74,6 +74,10 @@ def rank_models(
         scenarios = [how.scenario_of(i) for i in items if how.comparisons([i])[0]]
         ranking = bootstrap_ranking(winners, losers, scenarios, n_boot, seed, writer, f"{label} of {model}")
         result.pooled[model] = ranking["ranking"] if ranking else None
+        ties = tied_values(ranking)
+        if ties:
+            tied = "; ".join(", ".join(group) for group in ties)
+            writer.note(f"{label} of {model}: {tied} tie in strength; their order in the ranking is arbitrary")
         types = _split(items, how.type_of)
         repeats = _split(items, lambda i: str(how.repeat_of(i)))
         type_rankings = {kind: plain_ranking(*how.comparisons(group)) for kind, group in sorted(types.items())}
@@ -86,6 +90,7 @@ def rank_models(
             "items": len(items),
             "comparisons": len(winners),
             "ranking": ranking,
+            "ties": ties,
             "by_type": type_rankings,
             "by_repeat": repeat_rankings if len(repeats) > 1 else None,
             "rank_across_repeats": (
@@ -97,6 +102,17 @@ def rank_models(
             },
         }
     return result
+
+
+def tied_values(ranking: Mapping[str, Any] | None) -> list[list[str]]:
+    """Groups of values of a Bradley-Terry ranking (`bootstrap_ranking`) whose log-strengths are equal, in ranking
+    order."""
+    if not ranking:
+        return []
+    groups: dict[float, list[str]] = {}
+    for value in ranking["ranking"]:
+        groups.setdefault(round(ranking["values"][value]["log_strength"], 9), []).append(value)
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def _split(items: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:

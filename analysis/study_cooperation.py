@@ -534,15 +534,18 @@ def _stated_by_model(
     measurements and the comparison across models."""
     choosers = list(dict.fromkeys(c.agent for c in parsed))
     dims = [d for d in arms.dimensions() if d not in {MODEL_DIM + a for a in choosers}]
-    model_of = {c.conversation: unit_label(e, [c.agent], dims) for c in parsed if (e := arms.get(c.conversation))}
+    model_of = {
+        (c.conversation, c.agent): unit_label(e, [c.agent], dims) for c in parsed if (e := arms.get(c.conversation))
+    }
     result: dict[str, Any] = {
         "pooled_over": ", ".join(
             filter(None, [pooled_note(arms, [*arms.dimensions(), REPEAT]), "choosers" if len(choosers) > 1 else None])
         )
         or None
     }
-    by_model = _by([c for c in parsed if c.conversation in model_of], lambda c: model_of[c.conversation])
-    by_chooser = _by(list(parsed), lambda c: f"{model_of.get(c.conversation, '')} / {c.agent}")
+    known = [c for c in parsed if (c.conversation, c.agent) in model_of]
+    by_model = _by(known, lambda c: model_of[(c.conversation, c.agent)])
+    by_chooser = _by(known, lambda c: f"{model_of[(c.conversation, c.agent)]} / {c.agent}")
     if len(choosers) > 1:
         result["by_chooser"] = {k: plain_ranking(*_choice_comparisons(g)) for k, g in by_chooser.items()}
         result["agreement_choosers"] = _concordance(result["by_chooser"], "choosers", writer)

@@ -31,9 +31,13 @@ from arm_runs import analyze_arms, arm_events
 import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
+from moot.analysis.analyze import analyze_run
 from moot.analysis.arms import conversation_arms
+from moot.analysis.concession import ConcessionOutcome
+from moot.analysis.cooperation_models import cooperation_by_model
 from moot.analysis.cross_model import ModelGroups
-from moot.analysis.study_cooperation import analyze_cooperation_run, analyze_stated_run
+from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.study_cooperation import CooperationRecord, analyze_cooperation_run, analyze_stated_run
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 
 V = list(SCHWARTZ_VALUES)
@@ -189,3 +193,45 @@ def test_one_model_gets_notes_and_unchanged_outputs(model_runs, tmp_path):
     assert metrics["revealed"]["ranking"] == ORDERS["first"]
     assert any("need at least two target models, this run has 1 (first)" in note for note in writer.notes)
     assert metrics["pooled_over"] == "pooled over repeat"
+
+
+def _records(model_holds: bool) -> list[CooperationRecord]:
+    """Every pair of values met both ways; the target always holds (or always concedes)."""
+    records = []
+    for k, (a, b) in enumerate(itertools.permutations(V, 2)):
+        outcome = ConcessionOutcome(f"c{k}", "reciprocal", a, b, conceded=not model_holds, rounds=2)
+        records.append(CooperationRecord(outcome, f"c{k}", f"s{k}", 0, "", "k1", ""))
+    return records
+
+
+def test_a_model_whose_values_all_tie_gets_a_note(tmp_path):
+    writer = AnalysisWriter(tmp_path)
+    found = cooperation_by_model(
+        {"holds": _records(True), "yields": _records(False)}, writer, n_boot=10, seed=0, max_rounds=2
+    )
+    # holding out and conceding both ways give every value 9 wins and 9 losses: one tie of all ten values
+    assert found["models"]["holds"]["ties"] == [found["models"]["holds"]["ranking"]["ranking"]]
+    assert any(note.startswith("revealed ranking of holds: ") and "tie in strength" in note for note in writer.notes)
+    assert found["models"]["holds"]["conceded"]["share"] == 0.0 and found["models"]["yields"]["conceded"]["share"] == 1
+    assert found["models"]["yields"]["rounds_to_concession"]["mean"] == 2
+    # one repeat: its sd is unknown, not 0
+    assert found["models"]["yields"]["rounds_to_concession"]["by_repeat"] == {"mean": 2.0, "sd": None, "n": 1}
+
+
+def test_several_choosers_of_one_run_are_kept_apart(model_runs, tmp_path):
+    """Two choosers in one stated run, one choosing by `first`, one by `reversed`: opposite rankings, whose W is 0
+    (every value's rank sum is 11)."""
+    base = tmp_path / "run"
+    spec = spec_of("cooperation_stated", {"chooser": "scripted:chooser_first"})
+    spec["agents"].append({**spec["agents"][0], "name": "contrarian", "model": "scripted:chooser_reversed"})
+    spec["variables"] = {**spec["variables"], "explicit_values": True}
+    run = moot.run(spec, scenarios=all_pairs_scenarios(tmp_path / "pairs.yaml"), out=base, cache=None, concurrency=8)
+    _, index = analyze_run(run.run_dir, tmp_path / "analysis", n_boot=10)
+    metrics = index.metrics
+    by_chooser = metrics["by_chooser"]
+    assert by_chooser["scripted:chooser_first / chooser"] == ORDERS["first"]
+    assert by_chooser["scripted:chooser_reversed / contrarian"] == ORDERS["reversed"]
+    assert metrics["agreement_choosers"]["w"] == pytest.approx(0.0)
+    assert metrics["pooled_over"] == "choosers"
+    # two chooser models: each its own ranking, compared
+    assert metrics["models"]["scripted:chooser_first"]["ranking"]["ranking"] == ORDERS["first"]
