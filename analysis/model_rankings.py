@@ -149,7 +149,11 @@ def compare_models(
         writer.table(
             f"{name}_groups",
             [
-                {"group": g, **{k: v for k, v in w.items() if k != "by_repeat"}}
+                {
+                    "group": g,
+                    **{k: v for k, v in w.items() if k not in ("by_repeat", "models")},
+                    "models": " ".join(w["models"]),
+                }
                 for g, w in result["groups"]["within"].items()
             ]
             + [

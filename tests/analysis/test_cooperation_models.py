@@ -235,3 +235,20 @@ def test_several_choosers_of_one_run_are_kept_apart(model_runs, tmp_path):
     assert metrics["pooled_over"] == "choosers"
     # two chooser models: each its own ranking, compared
     assert metrics["models"]["scripted:chooser_first"]["ranking"]["ranking"] == ORDERS["first"]
+
+
+def test_counterpart_models_are_read_from_the_arms(model_runs, tmp_path):
+    """One target model against two counterpart models (the arm dimension `model.counterpart`), two repeats each:
+    W across counterpart models, and W over the 2 x 2 counterpart x repeat rankings (CoopValue, Table 18), all equal
+    rankings: 1."""
+    revealed, _ = model_runs
+    run_dir, _ = revealed["first"]
+    runs = {"k1": (run_dir, {"model.counterpart": "k1"}), "k2": (run_dir, {"model.counterpart": "k2"})}
+    metrics, _ = analyze_arms(analyze_cooperation_run, runs, tmp_path, n_boot=10)
+    agreement = metrics["agreement"]
+    assert agreement["counterpart_models"]["groups"] == ["k1", "k2"]
+    assert agreement["counterpart_models"]["w"] == pytest.approx(1.0)
+    found = agreement["counterpart_models_repeats"]
+    assert found["raters"] == 4 and found["w"] == pytest.approx(1.0)
+    assert sorted(found["rankings"]) == ["k1, repeat 0", "k1, repeat 1", "k2, repeat 0", "k2, repeat 1"]
+    assert metrics["pooled_over"] == "pooled over model.counterpart, repeat"
