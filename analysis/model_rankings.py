@@ -38,6 +38,8 @@ class RankedItems(Generic[T]):
     """How to rank values from a study's items: their comparisons and where each item sits."""
 
     comparisons: Comparisons[T]
+    """Winners and losers of some items, each item giving at most one comparison (so that the bootstrap can
+    resample the items' scenarios)."""
     scenario_of: Callable[[T], str]
     """The base scenario (the bootstrap resamples scenarios)."""
     repeat_of: Callable[[T], int]
