@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moot.analysis.arms import ArmTable, conversation_arms
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
@@ -26,6 +26,9 @@ from moot.protocols.loader import PROTOCOL_KIND
 from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 from moot.trace.opening import read_run_events
+
+if TYPE_CHECKING:
+    from moot.analysis.cross_model import ModelGroups
 
 ANALYSIS_FOLDER = "analysis"
 
@@ -68,6 +71,10 @@ class AnalysisInputs:
     events."""
     run_manifests: dict[str, RunManifest] = field(default_factory=dict)
     """The manifest of each run put together by `moot compare`, by its label; empty for one run."""
+    groups: ModelGroups | None = None
+    """Named groups of models, for the agreement within and between groups (`--groups`)."""
+    shown: tuple[str, ...] = ()
+    """The models a plot that compares models draws (`--show`; empty: every model)."""
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -166,6 +173,8 @@ def analyze_run(
     labels: Path | str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    groups: str | None = None,
+    shown: str | None = None,
 ) -> tuple[Path, AnalysisIndex]:
     """Analyse a run (its protocol's measurements, and its study's when it has one); return the analysis folder and
     its index (`metrics.json`).
@@ -173,7 +182,8 @@ def analyze_run(
     `companions` names other run directories the study compares with: `baseline` (a solo run,
     deliberation), `stated` (a stated-preference run of the same scenarios, cooperation),
     `unsteered` (the same protocol without value steering, for adaptation measures). `labels` is
-    a CSV of human labels (cooperation: concession labels).
+    a CSV of human labels (cooperation: concession labels). `groups` names groups of models to compare within and
+    between (`NAME=M1,M2;NAME=M3` or a YAML file); `shown` the models a plot comparing models draws (`M1,M2`).
     """
     run_dir = Path(run_dir)
     if out is not None:
@@ -189,8 +199,18 @@ def analyze_run(
         if path is not None:
             companion, extra[name] = read_run(Path(path))
             extra_specs[name] = companion.spec
+    from moot.analysis.cross_model import ModelGroups, shown_models
+
     inputs = AnalysisInputs(
-        events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs
+        events,
+        manifest,
+        extra,
+        Path(labels) if labels else None,
+        n_boot,
+        seed,
+        companion_specs=extra_specs,
+        groups=ModelGroups.parse(groups) if groups is not None else None,
+        shown=shown_models(shown),
     )
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
     index = write_analysis(inputs, folder, chosen, run_id=manifest.run_id, final_hash=manifest.final_hash)

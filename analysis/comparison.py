@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from moot.analysis.analyze import AnalysisInputs, read_run, study_of, write_analysis
 from moot.analysis.arms import MODEL_DIM, ArmTable, ConversationArm, conversation_arms
+from moot.analysis.cross_model import ModelGroups, shown_models
 from moot.analysis.outputs import AnalysisIndex
 from moot.errors import UserError
 from moot.outputs import check_output_folder
@@ -133,13 +134,18 @@ class MergedRuns:
     left_out: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def inputs(self, *, n_boot: int = 1000, seed: int = 0) -> AnalysisInputs:
-        """The analysis inputs of the comparison: the first run's manifest for spec-level facts, the merged arms."""
+    def inputs(
+        self, *, n_boot: int = 1000, seed: int = 0, groups: str | None = None, shown: str | None = None
+    ) -> AnalysisInputs:
+        """The analysis inputs of the comparison: the first run's manifest for spec-level facts, the merged arms
+        (`groups`, `shown`: as `moot analyze --groups/--show` take them)."""
         return AnalysisInputs(
             self.events,
             self.runs[0].manifest,
             n_boot=n_boot,
             seed=seed,
+            groups=ModelGroups.parse(groups) if groups is not None else None,
+            shown=shown_models(shown),
             arm_table=self.arm_table,
             run_manifests={run.label: run.manifest for run in self.runs},
         )
@@ -398,6 +404,8 @@ def compare_runs(
     overlap: bool = False,
     n_boot: int = 1000,
     seed: int = 0,
+    groups: str | None = None,
+    shown: str | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Put runs together as the arms of one study and analyse them; return the comparison folder, its metrics index
     and `comparison.json`.
@@ -417,7 +425,7 @@ def compare_runs(
     record = merged.manifest(moot_version())
     study = None if merged.study == PROTOCOL_STUDY else merged.study
     index = write_analysis(
-        merged.inputs(n_boot=n_boot, seed=seed),
+        merged.inputs(n_boot=n_boot, seed=seed, groups=groups, shown=shown),
         folder,
         study,
         run_id=record.comparison_id,
@@ -429,10 +437,24 @@ def compare_runs(
 
 
 def compare_again(
-    folder: Path | str, *, n_boot: int = 1000, seed: int = 0
+    folder: Path | str,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    groups: str | None = None,
+    shown: str | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Analyse a comparison folder's runs again (same runs, labels and `overlap`, as `comparison.json` names them)
     into the same folder: after a judge appended to one of the runs, or to change the bootstrap."""
     record = read_comparison(folder)
     labels = {run.label: Path(run.path) for run in record.runs}
-    return compare_runs(list(labels.values()), folder, labels=labels, overlap=record.overlap, n_boot=n_boot, seed=seed)
+    return compare_runs(
+        list(labels.values()),
+        folder,
+        labels=labels,
+        overlap=record.overlap,
+        n_boot=n_boot,
+        seed=seed,
+        groups=groups,
+        shown=shown,
+    )

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # the backend must be chosen first
@@ -90,4 +91,28 @@ def plot_grouped_bars(
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
+    return _save(fig, path)
+
+
+def plot_heatmap(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    cells: Sequence[Sequence[float | None]],
+    path: Path,
+    *,
+    title: str,
+    colorbar: str,
+) -> Path:
+    """A rows x columns grid of numbers, each cell coloured and printed (blank where None)."""
+    data = np.array([[np.nan if c is None else float(c) for c in row] for row in cells], dtype=float)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(columns) + 2.5), max(2.5, 0.45 * len(rows) + 1.5)))
+    image = ax.imshow(np.ma.masked_invalid(data), cmap="viridis_r", aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    for i in range(len(rows)):
+        for j in range(len(columns)):
+            if not np.isnan(data[i, j]):
+                ax.text(j, i, f"{data[i, j]:g}", ha="center", va="center", fontsize=8, color="white")
+    fig.colorbar(image, ax=ax, label=colorbar)
+    ax.set_title(title)
     return _save(fig, path)

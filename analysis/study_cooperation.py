@@ -15,9 +15,9 @@ import io
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from moot.analysis.agreement import (
     cohen_kappa_labels,
@@ -26,10 +26,7 @@ from moot.analysis.agreement import (
     kendall_w_rankings,
 )
 from moot.analysis.analyze import AnalysisInputs
-from moot.analysis.bradley_terry import (
-    bootstrap_bradley_terry,
-    bradley_terry_comparisons,
-)
+from moot.analysis.arms import MODEL_DIM, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.concession import (
     ConcessionOutcome,
     comparisons_from_outcomes,
@@ -39,8 +36,12 @@ from moot.analysis.concession import (
     resistance_ranking_outcomes,
     rounds_to_concession_outcomes,
 )
+from moot.analysis.cooperation_models import cooperation_by_model, counterpart_concordance
+from moot.analysis.cross_model import ModelGroups, comparison_units, unit_label
+from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
+from moot.analysis.value_rankings import BT_PRIOR, bootstrap_ranking, plain_ranking
 from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.safe_load import read_text
@@ -54,9 +55,8 @@ from moot.trace.events import (
 )
 from moot.trace.reading import effective_events
 
-BT_PRIOR = 0.5
-"""Pseudo-wins of each value over each value it met: keeps Bradley-Terry finite on sparse runs."""
 COOPERATION_TYPES = ("reciprocal", "coopetitive", "altruistic")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ class Choice:
     chosen: str | None
     """The value favoured by the chosen option, None when unparsed."""
     other: str
+    agent: str = ""
+    """The chooser."""
 
 
 def _metadata(start: ConversationStarted) -> dict[str, Any]:
@@ -171,54 +173,10 @@ def stated_choices_events(events: Sequence[Event], field: str = "choice") -> lis
                 starts[event.conversation_id].repeat,
                 chosen,
                 other if chosen else b,
+                event.agent or "",
             )
         )
     return choices
-
-
-def _ranking(
-    winners: list[str], losers: list[str], groups: list[str], n_boot: int, seed: int, writer: AnalysisWriter, label: str
-) -> dict[str, Any] | None:
-    """Bradley-Terry strengths with bootstrap intervals, or None (with a note) when the data cannot rank the values."""
-    if not winners:
-        writer.note(f"{label}: no comparisons")
-        return None
-    try:
-        boot = bootstrap_bradley_terry(
-            winners, losers, groups=groups, items=SCHWARTZ_VALUES, n_boot=n_boot, seed=seed, prior=BT_PRIOR
-        )
-    except ValueError as exc:
-        writer.note(f"{label}: not ranked: {exc}")
-        return None
-    fit = boot.fit
-    return {
-        "comparisons": len(winners),
-        "ranking": list(fit.ranking),
-        "values": {
-            v: {
-                "log_strength": fit.log_strength(v),
-                "low": boot.interval(v)[0],
-                "high": boot.interval(v)[1],
-                "rank": fit.rank(v) if v in fit.ranking else None,
-                "rank_low": boot.rank_interval(v)[0],
-                "rank_high": boot.rank_interval(v)[1],
-            }
-            for v in fit.items
-        },
-    }
-
-
-def _plain_ranking(winners: list[str], losers: list[str]) -> list[str] | None:
-    """The Bradley-Terry ranking, or None when the comparisons cannot rank the values.
-
-    They cannot when there are none, or when some groups of values were never compared.
-    """
-    if not winners:
-        return None
-    try:
-        return list(bradley_terry_comparisons(winners, losers, items=SCHWARTZ_VALUES, prior=BT_PRIOR).ranking)
-    except ValueError:
-        return None
 
 
 def _write_ranking(writer: AnalysisWriter, name: str, ranking: dict[str, Any], title: str) -> None:
@@ -253,10 +211,36 @@ def _concordance(groups: dict[str, list[str] | None], label: str, writer: Analys
     }
 
 
-def _by(
-    records: Sequence[CooperationRecord], key: Callable[[CooperationRecord], str]
-) -> dict[str, list[CooperationRecord]]:
-    grouped: dict[str, list[CooperationRecord]] = defaultdict(list)
+def role_agent(spec: dict[str, Any], role: str) -> str:
+    """The first agent of a role in the spec (the role's name when no agent has it)."""
+    agents = [a.get("name") for a in spec.get("agents") or [] if isinstance(a, dict) and a.get("role") == role]
+    return str(agents[0]) if agents and agents[0] else role
+
+
+def _one_model_notes(writer: AnalysisWriter, unit: str, models: list[str], groups: ModelGroups | None) -> None:
+    """What the comparison across models needs and a run of one model lacks."""
+    found = f"this run has {len(models)}" + (f" ({models[0]})" if len(models) == 1 else "")
+    writer.note(
+        f"ranked first by N models, rank mean and sd across models, Kendall's W across models: need at least two "
+        f"{unit}s, {found}"
+    )
+    if groups is not None:
+        writer.note(f"--groups: Kendall's W within and tau between groups need several {unit}s, {found}")
+
+
+def stated_by_model(stated: Sequence[Event], arms: ArmTable | None = None) -> dict[str, list[str] | None]:
+    """The stated ranking of each chooser model of a stated-preference run (its choosers pooled)."""
+    arms = arms if arms is not None else conversation_arms(stated)
+    by_model: dict[str, list[Choice]] = defaultdict(list)
+    for choice in stated_choices_events(stated):
+        entry = arms.get(choice.conversation)
+        if entry is not None:
+            by_model[entry.model_label(choice.agent)].append(choice)
+    return {model: plain_ranking(*_choice_comparisons(choices)) for model, choices in by_model.items()}
+
+
+def _by(records: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
+    grouped: dict[str, list[T]] = defaultdict(list)
     for record in records:
         grouped[key(record)].append(record)
     return dict(grouped)
@@ -272,9 +256,25 @@ def analyze_cooperation(
     stated: Sequence[Event] | None = None,
     unsteered: Sequence[Event] | None = None,
     labels: Path | None = None,
+    arms: ArmTable | None = None,
+    groups: ModelGroups | None = None,
+    stated_arms: ArmTable | None = None,
 ) -> dict[str, Any]:
-    """Every measurement of the cooperation study on one run (and, optionally, its companion runs)."""
-    records = cooperation_records_events(events)
+    """Every measurement of the cooperation study on one run (and, optionally, its companion runs).
+
+    `arms` (default: read from the events) names each conversation's target and counterpart models and the cell it
+    belongs to; with several target models each gets its own measurements and they are compared (`models`,
+    `across_models`); `groups` names groups of models to compare within and between. `stated_arms` are the arms of
+    the `stated` run (default: read from its events), whose choosers are matched to the target models by label.
+    """
+    arms = arms if arms is not None else conversation_arms(events, spec)
+    target, counterpart = role_agent(spec, "target"), role_agent(spec, "counterpart")
+    records = [
+        replace(r, target_model=entry.model_label(target), counterpart_model=entry.model_label(counterpart))
+        if (entry := arms.get(r.conversation))
+        else r
+        for r in cooperation_records_events(events)
+    ]
     outcomes = [r.outcome for r in records]
     n_boot = min(n_boot, 500)
     metrics: dict[str, Any] = {
@@ -283,17 +283,18 @@ def analyze_cooperation(
         "held": sum(o.conceded is False for o in outcomes),
         "unparsed": sum(o.conceded is None for o in outcomes),
         "bradley_terry_prior": BT_PRIOR,
+        "pooled_over": pooled_note(arms, [*arms.dimensions(), REPEAT]),
     }
     winners, losers = comparisons_from_outcomes(outcomes)
-    groups = [r.base_scenario for r in records if r.outcome.conceded is not None]
-    overall = _ranking(winners, losers, groups, n_boot, seed, writer, "revealed ranking")
+    scenarios = [r.base_scenario for r in records if r.outcome.conceded is not None]
+    overall = bootstrap_ranking(winners, losers, scenarios, n_boot, seed, writer, "revealed ranking")
     metrics["revealed"] = overall
     if overall:
         _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
     per_type: dict[str, Any] = {}
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
         type_winners, type_losers = comparisons_from_outcomes([r.outcome for r in group])
-        ranking = _ranking(
+        ranking = bootstrap_ranking(
             type_winners,
             type_losers,
             [r.base_scenario for r in group if r.outcome.conceded is not None],
@@ -350,7 +351,7 @@ def analyze_cooperation(
     metrics["agreement"] = {
         "repeats": _concordance(
             {
-                str(k): _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                str(k): plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
                 for k, g in _by(records, lambda r: str(r.repeat)).items()
             },
             "repeats",
@@ -358,16 +359,35 @@ def analyze_cooperation(
         ),
         "counterpart_models": _concordance(
             {
-                k: _plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                k: plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
                 for k, g in _by(records, lambda r: r.counterpart_model).items()
             },
             "counterpart models",
             writer,
         ),
         "cooperation_types": _concordance({k: v["ranking"] for k, v in per_type.items()}, "cooperation types", writer),
+        "counterpart_models_repeats": counterpart_concordance(records),
     }
+    units = comparison_units(arms, [target], pooled=[MODEL_DIM + counterpart])
+    records_by_model = _by([r for r in records if r.conversation in units], lambda r: units[r.conversation])
+    max_rounds = int(spec.get("rounds", 5))
+    if len(records_by_model) > 1:
+        metrics.update(
+            cooperation_by_model(
+                records_by_model,
+                writer,
+                n_boot=n_boot,
+                seed=seed,
+                max_rounds=max_rounds,
+                groups=groups,
+                stated=stated_by_model(stated, stated_arms) if stated is not None else None,
+                pooled_over=pooled_note(arms, [MODEL_DIM + counterpart, REPEAT]),
+            )
+        )
+    else:
+        _one_model_notes(writer, "target model", list(records_by_model), groups)
     if stated is not None and overall:
-        stated_ranking = _plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
+        stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
         if stated_ranking:
             common = [v for v in overall["ranking"] if v in stated_ranking]
             tau = kendall_tau_rankings(common, [v for v in stated_ranking if v in common])
@@ -382,7 +402,7 @@ def analyze_cooperation(
         metrics["adaptation"] = _adaptation(
             spec,
             overall["ranking"],
-            _plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
+            plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
             writer,
         )
     if labels is not None:
@@ -443,12 +463,19 @@ def analyze_stated(
     n_boot: int = 1000,
     seed: int = 0,
     unsteered: Sequence[Event] | None = None,
+    arms: ArmTable | None = None,
+    groups: ModelGroups | None = None,
 ) -> dict[str, Any]:
-    """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values."""
+    """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values.
+
+    With several choosers (agents) each gets its own ranking and Kendall's W across them; with several models
+    (`arms`, default read from the events) each model gets its measurements and they are compared.
+    """
+    arms = arms if arms is not None else conversation_arms(events, spec)
     choices = stated_choices_events(events)
     winners, losers = _choice_comparisons(choices)
     parsed = [c for c in choices if c.chosen is not None]
-    ranking = _ranking(
+    ranking = bootstrap_ranking(
         winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking"
     )
     metrics: dict[str, Any] = {
@@ -461,12 +488,13 @@ def analyze_stated(
         _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
     per_type = {}
     for kind in COOPERATION_TYPES:
-        per_type[kind] = _plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
+        per_type[kind] = plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
     metrics["stated_by_type"] = per_type
     metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
+    metrics.update(_stated_by_model(parsed, arms, writer, n_boot=min(n_boot, 500), seed=seed, groups=groups))
     if unsteered is not None and ranking:
         metrics["adaptation"] = _adaptation(
-            spec, ranking["ranking"], _plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
+            spec, ranking["ranking"], plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
         )
     writer.table(
         "choices",
@@ -482,6 +510,56 @@ def analyze_stated(
         ],
     )
     return metrics
+
+
+STATED_CHOICES: RankedItems[Choice] = RankedItems(
+    comparisons=_choice_comparisons,
+    scenario_of=lambda c: c.base_scenario,
+    repeat_of=lambda c: c.repeat,
+    type_of=lambda c: c.cooperation_type,
+)
+"""How stated choices rank values: the chosen option's value wins over the other's."""
+
+
+def _stated_by_model(
+    parsed: Sequence[Choice],
+    arms: ArmTable,
+    writer: AnalysisWriter,
+    *,
+    n_boot: int,
+    seed: int,
+    groups: ModelGroups | None,
+) -> dict[str, Any]:
+    """Each chooser's ranking and W across choosers (several in one run are not pooled into one); each model's
+    measurements and the comparison across models."""
+    choosers = list(dict.fromkeys(c.agent for c in parsed))
+    dims = [d for d in arms.dimensions() if d not in {MODEL_DIM + a for a in choosers}]
+    model_of = {
+        (c.conversation, c.agent): unit_label(e, [c.agent], dims) for c in parsed if (e := arms.get(c.conversation))
+    }
+    result: dict[str, Any] = {
+        "pooled_over": ", ".join(
+            filter(None, [pooled_note(arms, [*arms.dimensions(), REPEAT]), "choosers" if len(choosers) > 1 else None])
+        )
+        or None
+    }
+    known = [c for c in parsed if (c.conversation, c.agent) in model_of]
+    by_model = _by(known, lambda c: model_of[(c.conversation, c.agent)])
+    by_chooser = _by(known, lambda c: f"{model_of[(c.conversation, c.agent)]} / {c.agent}")
+    if len(choosers) > 1:
+        result["by_chooser"] = {k: plain_ranking(*_choice_comparisons(g)) for k, g in by_chooser.items()}
+        result["agreement_choosers"] = _concordance(result["by_chooser"], "choosers", writer)
+    if len(by_model) < 2:
+        _one_model_notes(writer, "chooser model", list(by_model), groups)
+        return result
+    ranked = rank_models(by_model, STATED_CHOICES, writer, n_boot=n_boot, seed=seed, label="stated ranking")
+    for model, metrics in ranked.metrics.items():
+        own = {k: r for k, r in result.get("by_chooser", {}).items() if k.startswith(f"{model} / ")}
+        metrics["agreement"]["choosers"] = _concordance(own, f"choosers of {model}", writer) if len(own) > 1 else None
+    write_model_rankings(writer, "stated_ranking_by_model", ranked)
+    result["models"] = ranked.metrics
+    result["across_models"] = compare_models(ranked, groups, writer, "stated ranking", "stated_ranking")
+    return result
 
 
 def judge_quality(records: Sequence[CooperationRecord], labels: Path) -> dict[str, Any]:
@@ -541,6 +619,13 @@ def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         stated=inputs.companions.get("stated"),
         unsteered=inputs.companions.get("unsteered"),
         labels=inputs.labels,
+        arms=inputs.arms,
+        groups=inputs.groups,
+        stated_arms=(
+            conversation_arms(inputs.companions["stated"], inputs.companion_specs.get("stated"))
+            if "stated" in inputs.companions
+            else None
+        ),
     )
 
 
@@ -553,4 +638,6 @@ def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[s
         n_boot=inputs.n_boot,
         seed=inputs.seed,
         unsteered=inputs.companions.get("unsteered"),
+        arms=inputs.arms,
+        groups=inputs.groups,
     )

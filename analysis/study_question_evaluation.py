@@ -5,15 +5,22 @@ the Schwartz values the answer's points express (the union over its points). The
 and value, the models play one TrueSkill game: those whose answer expresses the value rank 0,
 those whose answer does not rank 1 (all equal is a draw). A model's value vector holds, for each
 value, its mean TrueSkill win probability against each other model.
+
+A player is an answering agent within one run; when the run holds several arms (a matrix, or runs
+put together by `moot compare`), a player is named by its model (`model / agent` where one arm gives
+two agents the same model), so that the games of a question are played between the models of every
+arm. The value vectors per model (AdAEM's models side by side) are the mean of each model's
+players' vectors.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.arms import MODEL_DIM, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_grouped_bars
 from moot.analysis.ratings import trueskill_ranked_games, trueskill_win_rates
@@ -55,10 +62,13 @@ def value_vectors_games(games: Mapping[str, Sequence[Sequence[tuple[str, int]]]]
     return {player: dict(vector) for player, vector in sorted(vectors.items())}
 
 
-def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, set[str]]], dict[str, str]]:
-    """From a trace: per question (scenario), each answering agent's values; and the question texts.
+def answer_values_events(
+    events: Sequence[Event], player_of: Callable[[str, str], str] | None = None
+) -> tuple[dict[str, dict[str, set[str]]], dict[str, str]]:
+    """From a trace: per question (scenario), each answering player's values; and the question texts.
 
-    An agent's values are the union of the judge's decisions about its message.
+    A player's values are the union of the judge's decisions about its message. `player_of(conversation, agent)`
+    names the player (default: the agent).
     """
     said: dict[tuple[str, str], tuple[str, str]] = {}
     texts: dict[str, str] = {}
@@ -66,7 +76,8 @@ def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, s
         if isinstance(event, ConversationStarted) and event.scenario:
             texts[event.scenario_id] = event.scenario.get("text", "")
         elif isinstance(event, MessageAdded) and event.parsed is not None and event.agent:
-            said[(event.conversation_id, f"r{event.round}:{event.agent}")] = (event.scenario_id, event.agent)
+            player = player_of(event.conversation_id, event.agent) if player_of else event.agent
+            said[(event.conversation_id, f"r{event.round}:{event.agent}")] = (event.scenario_id, player)
     answers: dict[str, dict[str, set[str]]] = defaultdict(dict)
     for scenario, agent in said.values():
         answers[scenario].setdefault(agent, set())
@@ -77,11 +88,50 @@ def answer_values_events(events: Sequence[Event]) -> tuple[dict[str, dict[str, s
     return {q: dict(a) for q, a in answers.items()}, texts
 
 
+def players_of_arms(arms: ArmTable) -> tuple[Callable[[str, str], str], Callable[[str, str], str]]:
+    """Who answers, and with which model: `(player_of, model_of)`, each of (conversation, agent).
+
+    Within one arm a player is the agent (as a run of one arm always named it); across several arms it is the
+    agent's model, `model / agent` where an arm gives two of its agents the same model. The model is the agent's
+    model label, then the arm's other varied dimensions (`dim=level`).
+    """
+    dims = [d for d in arms.dimensions() if not d.startswith(MODEL_DIM)]
+
+    def model_of(conversation: str, agent: str) -> str:
+        entry = arms.get(conversation)
+        if entry is None:
+            return agent
+        return ", ".join([entry.model_label(agent) or agent] + [f"{d}={entry.level(d)}" for d in dims])
+
+    def player_of(conversation: str, agent: str) -> str:
+        entry = arms.get(conversation)
+        if entry is None or not arms.compares():
+            return agent
+        model = model_of(conversation, agent)
+        return model if entry.players().get(agent) != agent else f"{model} / {agent}"
+
+    return player_of, model_of
+
+
 def analyze_question_evaluation(
-    events: Sequence[Event], writer: AnalysisWriter, values: Sequence[str] = SCHWARTZ_VALUES
+    events: Sequence[Event],
+    writer: AnalysisWriter,
+    values: Sequence[str] = SCHWARTZ_VALUES,
+    arms: ArmTable | None = None,
 ) -> dict[str, Any]:
-    """Value vectors of the models of an evaluation run; tables, the side-by-side plot, and the metrics."""
-    answers, texts = answer_values_events(events)
+    """Value vectors of the models of an evaluation run; tables, the side-by-side plot, and the metrics.
+
+    `arms` (default: read from the events) name the players and their models (`players_of_arms`).
+    """
+    arms = arms if arms is not None else conversation_arms(events)
+    player_of, model_of = players_of_arms(arms)
+    models: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, MessageAdded) and event.parsed is not None and event.agent:
+            models.setdefault(
+                player_of(event.conversation_id, event.agent), model_of(event.conversation_id, event.agent)
+            )
+    answers, texts = answer_values_events(events, player_of)
     games = value_games_answers(answers, values)
     vectors = value_vectors_games(games)
     writer.table(
@@ -117,9 +167,45 @@ def analyze_question_evaluation(
         "players": sorted(vectors),
         "value_vectors": vectors,
         "answers_expressing": expressed,
+        "player_models": {player: models.get(player, player) for player in sorted(vectors)},
+        **_by_model(vectors, models, values, writer, pooled_note(arms, [REPEAT])),
     }
+
+
+def _by_model(
+    vectors: Mapping[str, Mapping[str, float]],
+    models: Mapping[str, str],
+    values: Sequence[str],
+    writer: AnalysisWriter,
+    pooled: str | None,
+) -> dict[str, Any]:
+    """The value vectors per model, side by side: each value's mean over the model's players; a note for one model."""
+    players: dict[str, list[str]] = defaultdict(list)
+    for player in vectors:
+        players[models.get(player, player)].append(player)
+    if len(players) < 2:
+        found = f"this run has {len(players)}" + (f" ({next(iter(players))})" if players else "")
+        writer.note(f"value vectors per model side by side: need at least two models, {found}")
+        return {}
+    by_model = {
+        model: {
+            v: sum(vectors[p][v] for p in found) / len(found) for v in values if all(v in vectors[p] for p in found)
+        }
+        for model, found in players.items()
+    }
+    writer.table(
+        "value_vectors_by_model", [{"model": m, "players": len(players[m]), **vector} for m, vector in by_model.items()]
+    )
+    plot_grouped_bars(
+        by_model,
+        list(values),
+        writer.plot_path("value_vectors_by_model"),
+        title="Value vectors per model: TrueSkill win rate per value",
+        ylabel="win rate against the others",
+    )
+    return {"value_vectors_by_model": by_model, "models_pooled_over": pooled}
 
 
 def analyze_question_evaluation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The question evaluation study's analysis of a run of `question_evaluation`."""
-    return analyze_question_evaluation(inputs.events, writer)
+    return analyze_question_evaluation(inputs.events, writer, arms=inputs.arms)

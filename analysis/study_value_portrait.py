@@ -6,7 +6,12 @@ mean score of its parsed answers, scores the 10 Schwartz values and the 5 Big Fi
 published way (`moot.analysis.value_portrait`), compares the value profile with the published
 profiles, measures how consistent the six prompt variants are, and, given an `unsteered`
 companion run, reports the score change of each value under persona or value steering.
-`value_portrait_runs` puts several runs side by side (radar plot, Cronbach's alpha across runs).
+When the run holds several models (arms, or runs put together by `moot compare`), each model gets
+its scores, variance and variant reliability, and the models are compared as the paper does: the
+models x values and models x traits tables, the variance of each model's value scores across the
+ten values (Table 8), Cronbach's alpha of each value's items with the models as respondents
+(Table 4, `alpha_across_models`, apart from `variant_reliability` across the six prompt variants),
+and a radar plot of the models (`--show` chooses them).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moot.analysis.analyze import AnalysisInputs, read_run
-from moot.analysis.outputs import AnalysisWriter, json_safe
+from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.arms import REPEAT, ArmTable, conversation_arms, pooled_note
+from moot.analysis.cross_model import comparison_units
+from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.value_portrait import (
     ValueScore,
     correlations_from_metadata,
@@ -42,6 +49,8 @@ PROFILES_FILE = DATA_DIR / "value_portrait_profiles.json"
 """The published profiles (centred scores) of the models in the Value Portrait paper."""
 NEAREST_SHOWN = 3
 """Published profiles drawn beside a run on its radar plot."""
+RADAR_MODELS = 8
+"""Models drawn on the radar plot of a comparison when `--show` does not choose them."""
 
 
 @dataclass
@@ -148,6 +157,16 @@ def _variant_alpha(items: Sequence[PortraitItem]) -> dict[str, Any]:
     }
 
 
+def score_variance(scores: Mapping[str, ValueScore]) -> float | None:
+    """The sample variance of the centred scores across the scored dimensions (Value Portrait, Table 8: `Var`);
+    None below two scored dimensions."""
+    found = [s.centered_mean for s in scores.values() if s.n]
+    if len(found) < 2:
+        return None
+    mean = math.fsum(found) / len(found)
+    return math.fsum((x - mean) ** 2 for x in found) / (len(found) - 1)
+
+
 def _steering(spec: Mapping[str, Any]) -> dict[str, Any]:
     variables = spec.get("variables") or {}
     return {key: variables[key] for key in ("persona", "steer_value") if variables.get(key)}
@@ -160,8 +179,15 @@ def analyze_value_portrait(
     *,
     unsteered: Sequence[Event] | None = None,
     published: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+    arms: ArmTable | None = None,
+    shown: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Compute the value portrait measurements of a run; write tables and the radar plot; return the metrics."""
+    """Compute the value portrait measurements of a run; write tables and the radar plot; return the metrics.
+
+    With several models among the `arms` (default: read from the events), each model is measured and the models are
+    compared (`models`, `alpha_across_models`); `shown` chooses the models of their radar plot.
+    """
+    arms = arms if arms is not None else conversation_arms(events, spec)
     items = portrait_items_events(events)
     if not items:
         raise UserError("the run has no conversations to analyse")
@@ -225,6 +251,8 @@ def analyze_value_portrait(
         "scores": {family: _centred(scores[family]) for family in FAMILIES},
         "items_per_value": {family: {d: s.n for d, s in scores[family].items()} for family in FAMILIES},
         "variant_reliability": _variant_alpha(items),
+        "variance": {family: score_variance(scores[family]) for family in FAMILIES},
+        "pooled_over": pooled_note(arms, [*arms.dimensions(), REPEAT]),
         "nearest_profiles": [
             {"model": m.model, "distance": m.distance, "correlation": m.correlation} for m in nearest[:NEAREST_SHOWN]
         ],
@@ -263,29 +291,78 @@ def analyze_value_portrait(
     radar.update({f"{m.model} (published)": dict(published[m.model]["values"]) for m in nearest[:NEAREST_SHOWN]})
     if profile:
         plot_value_radar(radar, writer.plot_path("value_radar"), title="Value orientation (centred scores)")
+    metrics.update(_by_model(events, arms, writer, shown))
     return metrics
+
+
+def _by_model(events: Sequence[Event], arms: ArmTable, writer: AnalysisWriter, shown: Sequence[str]) -> dict[str, Any]:
+    """Each model's scores, variance and variant reliability; the models x values and x traits tables, Cronbach's
+    alpha of each dimension across the models, and their radar plot. Empty, with a note, for one model."""
+    agents = list(dict.fromkeys(agent for entry in arms.conversations.values() for agent in entry.order))
+    units = comparison_units(arms, agents)
+    grouped: dict[str, list[Event]] = {}
+    for event in events:
+        model = units.get(getattr(event, "conversation_id", ""))
+        if model is not None:
+            grouped.setdefault(model, []).append(event)
+    if len(grouped) < 2:
+        found = f"this run has {len(grouped)}" + (f" ({next(iter(grouped))})" if grouped else "")
+        writer.note(f"Cronbach's alpha across models and the models' radar plot need at least two models, {found}")
+        return {}
+    items = {model: portrait_items_events(model_events) for model, model_events in grouped.items()}
+    scores = {model: scores_items(model_items) for model, model_items in items.items()}
+    models: dict[str, dict[str, Any]] = {
+        model: {
+            "items": {
+                "total": len(items[model]),
+                "rated": sum(r is not None for r in item_ratings_items(items[model]).values()),
+            },
+            "scores": {family: _centred(scores[model][family]) for family in FAMILIES},
+            "variance": {family: score_variance(scores[model][family]) for family in FAMILIES},
+            "variant_reliability": _variant_alpha(items[model]),
+        }
+        for model in items
+    }
+    for family in FAMILIES:
+        writer.table(
+            f"{family}_by_model",
+            [
+                {"model": m, **found["scores"][family], "variance": found["variance"][family]}
+                for m, found in models.items()
+            ],
+        )
+    ratings = {model: item_ratings_items(model_items) for model, model_items in items.items()}
+    alphas = {}
+    for family in FAMILIES:
+        correlations = {
+            e.item: correlations_from_metadata(e.metadata, family) for found in items.values() for e in found
+        }
+        alphas[family] = value_alphas_ratings(ratings, correlations)
+    writer.table(
+        "alpha_across_models",
+        [{"family": family, "dimension": d, **a} for family, found in alphas.items() for d, a in found.items()],
+    )
+    unknown = [m for m in shown if m not in models]
+    if unknown:
+        writer.note(f"--show: {', '.join(unknown)} not among the models ({', '.join(models)})")
+    drawn = [m for m in shown if m in models] or list(models)[:RADAR_MODELS]
+    if not shown and len(models) > RADAR_MODELS:
+        writer.note(f"value radar of the models: the first {RADAR_MODELS} of {len(models)} drawn; --show chooses them")
+    plot_value_radar(
+        {m: _rated_profile(scores[m]["values"]) for m in drawn},
+        writer.plot_path("value_radar_models"),
+        title="Value orientation of the models (centred scores)",
+    )
+    return {"models": models, "models_pooled_over": pooled_note(arms, [REPEAT]), "alpha_across_models": alphas}
 
 
 def analyze_value_portrait_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """`moot analyze` entry point of the value portrait study (companion run: `unsteered`)."""
-    return analyze_value_portrait(inputs.events, inputs.spec, writer, unsteered=inputs.companions.get("unsteered"))
-
-
-def value_portrait_runs(run_dirs: Mapping[str, Path | str], out: Path | str) -> dict[str, Any]:
-    """Compare several runs (label -> run directory).
-
-    Draws a radar plot of their value profiles and gives Cronbach's alpha of each value across them.
-    Writes `value_radar.png` and `value_alphas.json` into `out`; returns the profiles and the alphas.
-    """
-    if len(run_dirs) < 2:
-        raise UserError("comparing value portraits needs at least two runs")
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    runs = {label: portrait_items_events(read_run(Path(path))[1]) for label, path in run_dirs.items()}
-    profiles = {label: _rated_profile(scores_items(items)["values"]) for label, items in runs.items()}
-    correlations = {e.item: correlations_from_metadata(e.metadata, "values") for items in runs.values() for e in items}
-    alphas = value_alphas_ratings({label: item_ratings_items(items) for label, items in runs.items()}, correlations)
-    plot_value_radar(profiles, folder / "value_radar.png", title="Value orientation (centred scores)")
-    result = {"profiles": profiles, "alphas": alphas}
-    (folder / "value_alphas.json").write_text(json.dumps(json_safe(result), indent=2), encoding="utf-8")
-    return result
+    return analyze_value_portrait(
+        inputs.events,
+        inputs.spec,
+        writer,
+        unsteered=inputs.companions.get("unsteered"),
+        arms=inputs.arms,
+        shown=inputs.shown,
+    )

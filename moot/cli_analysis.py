@@ -88,6 +88,17 @@ def register(sub: argparse._SubParsersAction) -> dict:
         type=Path,
         help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa",
     )
+    analyze.add_argument(
+        "--groups",
+        metavar="GROUPS",
+        help="named groups of models to compare within (Kendall's W) and between (tau): NAME=M1,M2;NAME=M3, or a "
+        "YAML file mapping each name to its models (cooperation, stated preference)",
+    )
+    analyze.add_argument(
+        "--show",
+        metavar="M1,M2",
+        help="the models a plot that compares models draws (value portrait radar; default: every model)",
+    )
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
 
@@ -138,7 +149,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         used = [option for option in given if getattr(args, option[2:]) is not None]
         if used:
             raise UserError(f"{used[0]} is for a run; a comparison is analysed again into its folder as it was made")
-        folder, index, _ = compare_again(args.run_dir, n_boot=args.boot, seed=args.seed)
+        folder, index, _ = compare_again(
+            args.run_dir, n_boot=args.boot, seed=args.seed, groups=args.groups, shown=args.show
+        )
     else:
         folder, index = analyze_run(
             args.run_dir,
@@ -153,6 +166,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             labels=args.labels,
             n_boot=args.boot,
             seed=args.seed,
+            groups=args.groups,
+            shown=args.show,
         )
     counts = f"{index.measurement_count()} measurements, {len(index.tables)} tables, {len(index.plots)} plots"
     print(f"{index.study}: {counts} in {folder}")

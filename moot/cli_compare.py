@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> dict:
         action="store_true",
         help="compare only the scenarios every run has (default: refuse runs whose scenarios differ)",
     )
+    compare.add_argument(
+        "--groups",
+        metavar="GROUPS",
+        help="named groups of models to compare within (Kendall's W) and between (tau), as `moot analyze --groups`",
+    )
+    compare.add_argument("--show", metavar="M1,M2", help="the models a plot that compares models draws")
     compare.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     compare.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
     return {"compare": cmd_compare}
@@ -49,7 +55,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise UserError(f"--label '{name}' is given twice; give each run its own label")
         labels[name] = Path(path)
     folder, index, record = compare_runs(
-        args.run_dirs, args.out, labels=labels, overlap=args.overlap, n_boot=args.boot, seed=args.seed
+        args.run_dirs,
+        args.out,
+        labels=labels,
+        overlap=args.overlap,
+        n_boot=args.boot,
+        seed=args.seed,
+        groups=args.groups,
+        shown=args.show,
     )
     runs = ", ".join(f"{run.label} ({run.conversations} conversations)" for run in record.runs)
     print(f"compare: {len(record.runs)} runs of {record.study}: {runs}")

@@ -37,19 +37,29 @@ def compare(
     overlap: bool = False,
     n_boot: int = 1000,
     seed: int = 0,
+    groups: str | None = None,
+    shown: str | None = None,
 ) -> Comparison:
     """`moot compare`: the runs at `paths` (folders or `Run`s) analysed together into `out` (default
     `runs/compare-<study>-<time>`); the comparison.
 
     `labels` names runs (label -> run directory); `overlap` keeps only the scenarios every run
-    shares. A UserError says why the runs cannot be compared (fewer than two, one run twice,
-    different studies or scenarios, a run that cannot be read).
+    shares; `groups` and `shown` are `moot analyze`'s `--groups` and `--show`. A UserError says why
+    the runs cannot be compared (fewer than two, one run twice, different studies or scenarios, a
+    run that cannot be read).
     """
     from moot.analysis.comparison import compare_runs
 
     named = {label: Path(path) for label, path in (labels or {}).items()}
     folder, _, _ = compare_runs(
-        [Path(p) for p in paths], _path(out), labels=named, overlap=overlap, n_boot=n_boot, seed=seed
+        [Path(p) for p in paths],
+        _path(out),
+        labels=named,
+        overlap=overlap,
+        n_boot=n_boot,
+        seed=seed,
+        groups=groups,
+        shown=shown,
     )
     return open_comparison(folder)
 

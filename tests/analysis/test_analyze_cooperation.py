@@ -113,3 +113,10 @@ def test_stated_ranking(runs):
     assert index.study == "stated_preference"
     assert index.metrics["unparsed"] == 0
     assert index.metrics["stated"]["ranking"][:3] == list(SCHWARTZ_VALUES[:3])
+
+
+def test_groups_on_a_run_of_one_model_are_a_note(runs, tmp_path):
+    revealed, _ = runs
+    _, index = analyze_run(revealed, tmp_path / "grouped", n_boot=10, groups="open=a,b;closed=c")
+    assert "across_models" not in index.metrics
+    assert any(note.startswith("--groups: Kendall's W within and tau between groups need") for note in index.notes)

@@ -364,6 +364,8 @@ EXPECTED: dict[str, str] = {
     # Command lines (placeholders filled in as in the entries).
     "cli_analyze_boot_too_few.args": "moot analyze: argument --boot: must be at least 10 (got 5)",
     "cli_analyze_out_is_a_file.args": "--out '{file}' is a file; name a folder",
+    "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",
+    "cli_analyze_show_empty.args": "--show: names no model (expected MODEL,MODEL)",
     "cli_compare_different_scenarios.args": (
         "runs '{run}' and '{run_other_scenarios}' differ in 1 of their 2 scenarios (ids or content): compare runs of "
         "the same scenarios, or pass --overlap to keep the 1 all runs share"

@@ -10,12 +10,13 @@ import json
 import math
 
 import pytest
+from arm_runs import analyze_arms
 
 import moot
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
-from moot.analysis.study_value_portrait import value_portrait_runs
+from moot.analysis.study_value_portrait import analyze_value_portrait_run
 from moot.analysis.value_portrait import (
     correlations_from_metadata,
     value_scores_ratings,
@@ -212,8 +213,15 @@ def test_scripted_run_is_scored_compared_and_steering_measured(tmp_path, bundled
     # Every prompt variant gave the same answer on the other items: they agree perfectly.
     assert metrics["variant_reliability"]["complete_items"] == 3
 
-    both = value_portrait_runs({"plain": plain_run, "steered": steered_run}, tmp_path / "both")
-    assert set(both["profiles"]) == {"plain", "steered"} and (tmp_path / "both" / "value_radar.png").is_file()
+    # the two runs put together as two arms: each measured, and compared
+    both, writer = analyze_arms(
+        analyze_value_portrait_run,
+        {"plain": (plain_run, {"steering": "none"}), "steered": (steered_run, {"steering": "Achievement"})},
+        tmp_path / "both",
+    )
+    assert list(both["models"]) == ["scripted:vp_plain, steering=none", "scripted:vp_steered, steering=Achievement"]
+    assert both["models"]["scripted:vp_steered, steering=Achievement"]["scores"] == metrics["scores"]
+    assert (tmp_path / "both" / writer.plots["value_radar_models"]).is_file()
 
 
 def test_text_mode_run_parses_free_replies(tmp_path):

@@ -1,0 +1,161 @@
+"""The cooperation study per target model and across models (CoopValue, section 4 and appendix D).
+
+Each target model gets its revealed ranking (Bradley-Terry with intervals, per cooperation type,
+per repeat), its rounds to concession and resistance, Kendall's W across its repeats, its
+cooperation types, and its counterpart models x repeats (Table 18: one ranking per counterpart
+and repeat), and, given a stated-preference run of the same model, stated vs revealed (Table 16).
+Across the target models: `model_rankings.compare_models`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from moot.analysis.agreement import kendall_tau_rankings
+from moot.analysis.arms import Spread
+from moot.analysis.concession import (
+    ConcessionOutcome,
+    comparisons_from_outcomes,
+    resistance_ranking_outcomes,
+)
+from moot.analysis.cross_model import ModelGroups, concordance, w_dict
+from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
+from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.value_rankings import plain_ranking
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES
+
+
+class ConcessionRecord(Protocol):
+    """What the per-model pass reads of one cooperation conversation."""
+
+    @property
+    def outcome(self) -> ConcessionOutcome: ...
+    @property
+    def conversation(self) -> str: ...
+    @property
+    def base_scenario(self) -> str: ...
+    @property
+    def repeat(self) -> int: ...
+    @property
+    def counterpart_model(self) -> str: ...
+
+
+def _comparisons(records: Sequence[ConcessionRecord]) -> tuple[list[str], list[str]]:
+    return comparisons_from_outcomes([r.outcome for r in records])
+
+
+CONCESSIONS: RankedItems[Any] = RankedItems(
+    comparisons=_comparisons,
+    scenario_of=lambda r: r.base_scenario,
+    repeat_of=lambda r: r.repeat,
+    type_of=lambda r: r.outcome.cooperation_type,
+)
+"""How concessions rank values: a concession is a win of the counterpart's value, holding out one of the target's."""
+
+
+def counterpart_concordance(records: Sequence[ConcessionRecord]) -> dict[str, Any] | None:
+    """Kendall's W over one ranking per (counterpart model, repeat) of one target model (CoopValue, Table 18);
+    None when there are not two such rankings."""
+    cells: dict[str, list[ConcessionRecord]] = {}
+    for record in records:
+        cells.setdefault(f"{record.counterpart_model}, repeat {record.repeat}", []).append(record)
+    if len(cells) < 2:
+        return None
+    rankings = {cell: plain_ranking(*_comparisons(group)) for cell, group in cells.items()}
+    found = w_dict(concordance(rankings))
+    return None if found is None else {**found, "rankings": [c for c, r in rankings.items() if r]}
+
+
+def _rounds(records: Sequence[ConcessionRecord]) -> dict[str, Any]:
+    """Mean round of concession of the conceded conversations, pooled and as mean +- sd of the per-repeat means."""
+    conceded = [r for r in records if r.outcome.conceded]
+    by_repeat: dict[int, list[int]] = {}
+    for record in conceded:
+        by_repeat.setdefault(record.repeat, []).append(record.outcome.rounds)
+    return {
+        "mean": math.fsum(r.outcome.rounds for r in conceded) / len(conceded) if conceded else None,
+        "count": len(conceded),
+        "by_repeat": Spread.of(math.fsum(r) / len(r) for r in by_repeat.values()).as_dict(),
+    }
+
+
+def _conceded_share(records: Sequence[ConcessionRecord]) -> dict[str, Any]:
+    """Share of parsed conversations in which the target conceded, pooled and as mean +- sd across repeats."""
+    parsed = [r for r in records if r.outcome.conceded is not None]
+    by_repeat: dict[int, list[bool]] = {}
+    for record in parsed:
+        by_repeat.setdefault(record.repeat, []).append(bool(record.outcome.conceded))
+    return {
+        "share": sum(bool(r.outcome.conceded) for r in parsed) / len(parsed) if parsed else None,
+        "parsed": len(parsed),
+        "by_repeat": Spread.of(sum(c) / len(c) for c in by_repeat.values()).as_dict(),
+    }
+
+
+def cooperation_by_model(
+    by_model: Mapping[str, Sequence[ConcessionRecord]],
+    writer: AnalysisWriter,
+    *,
+    n_boot: int,
+    seed: int,
+    max_rounds: int,
+    groups: ModelGroups | None = None,
+    stated: Mapping[str, list[str] | None] | None = None,
+    pooled_over: str | None = None,
+) -> dict[str, Any]:
+    """Every target model's measurements and the comparison across them (`models` and `across_models`).
+
+    `stated` gives each model's stated ranking (from a stated-preference run, matched by model label).
+    `pooled_over` says what each model's figures pool (e.g. counterpart models, repeats): `models_pooled_over`.
+    """
+    ranked = rank_models(by_model, CONCESSIONS, writer, n_boot=n_boot, seed=seed, label="revealed ranking")
+    write_model_rankings(writer, "revealed_ranking_by_model", ranked)
+    rows = []
+    for model, records in by_model.items():
+        metrics = ranked.metrics[model]
+        metrics["rounds_to_concession"] = _rounds(records)
+        metrics["conceded"] = _conceded_share(records)
+        resistance = resistance_ranking_outcomes([r.outcome for r in records], SCHWARTZ_VALUES, max_rounds=max_rounds)
+        metrics["resistance"] = [
+            {"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance
+        ]
+        metrics["agreement"]["counterpart_models_repeats"] = counterpart_concordance(records)
+        revealed = ranked.pooled[model]
+        own_stated = (stated or {}).get(model)
+        if stated is not None:
+            metrics["stated_vs_revealed"] = _stated_vs_revealed(own_stated, revealed)
+            if metrics["stated_vs_revealed"] is None:
+                writer.note(f"stated vs revealed of {model}: the stated run has no ranking of this model")
+        rows.append(
+            {
+                "model": model,
+                "conversations": len(records),
+                "conceded_share": metrics["conceded"]["share"],
+                "rounds_to_concession": metrics["rounds_to_concession"]["mean"],
+                "rounds_repeat_mean": metrics["rounds_to_concession"]["by_repeat"]["mean"],
+                "rounds_repeat_sd": metrics["rounds_to_concession"]["by_repeat"]["sd"],
+                "most_resistant": resistance[0].value if resistance and resistance[0].outcomes else "",
+                "w_repeats": (metrics["agreement"]["repeats"] or {}).get("w"),
+                "w_counterparts_repeats": (metrics["agreement"]["counterpart_models_repeats"] or {}).get("w"),
+                "w_types": (metrics["agreement"]["cooperation_types"] or {}).get("w"),
+                "stated_vs_revealed_tau": (metrics.get("stated_vs_revealed") or {}).get("tau"),
+            }
+        )
+    writer.table("cooperation_by_model", rows)
+    return {
+        "models_pooled_over": pooled_over,
+        "models": ranked.metrics,
+        "across_models": compare_models(ranked, groups, writer, "revealed ranking", "revealed_ranking"),
+    }
+
+
+def _stated_vs_revealed(stated: list[str] | None, revealed: list[str] | None) -> dict[str, Any] | None:
+    if not stated or not revealed:
+        return None
+    common = [v for v in revealed if v in stated]
+    if len(common) < 2:
+        return None
+    tau = kendall_tau_rankings(common, [v for v in stated if v in common])
+    return {"stated": stated, "revealed": revealed, "tau": tau.tau, "p_value": tau.p_value, "n": tau.n}
