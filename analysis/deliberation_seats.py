@@ -219,24 +219,30 @@ def breakdown_rows(name: str, breakdowns: Mapping[str, Any]) -> list[dict[str, A
     total, and what the breakdown pools."""
     pooled = breakdowns.get("pooled", {})
     rows = []
+
+    def row(breakdown: str, group: str, member: str, rate: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "measurement": name,
+            "breakdown": breakdown,
+            "group": group,
+            "member": member,
+            "rate": rate["rate"],
+            "count": rate["count"],
+            "total": rate["total"],
+            "pooled_over": pooled.get(breakdown, ""),
+        }
+
     for breakdown, groups in breakdowns.items():
         if breakdown in ("pooled", "across_repeats") or not isinstance(groups, Mapping):
             continue
+        if "rate" in groups:  # one rate over everything (`overall`)
+            rows.append(row(breakdown, "", "", groups))
+            continue
         for group, members in groups.items():
-            flat = "rate" in members
-            for member, rate in [("", members)] if flat else members.items():
-                rows.append(
-                    {
-                        "measurement": name,
-                        "breakdown": breakdown,
-                        "group": group,
-                        "member": member,
-                        "rate": rate["rate"],
-                        "count": rate["count"],
-                        "total": rate["total"],
-                        "pooled_over": pooled.get(breakdown, ""),
-                    }
-                )
+            if "rate" in members:
+                rows.append(row(breakdown, group, "", members))
+            else:
+                rows += [row(breakdown, group, member, rate) for member, rate in members.items()]
     for group, spread in (breakdowns.get("across_repeats") or {}).items():
         rows.append(
             {
