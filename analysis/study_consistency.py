@@ -15,6 +15,10 @@ Do the values a model reveals in short choices match those its long answers put 
   temperature samples and of k values, the argument diversity and specificity of each value and
   their correlation with preference, and, with a short-form run as the `short` companion, the
   correlation of short and long preferences for each k.
+
+Where a run has several choosers, or compares several models (a matrix, or runs put together),
+each gets a value map of its own beside the pooled one, whose `pooled` note says what it pools;
+correlations are then given per model and as mean and sd across models (`consistency_models`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from moot.analysis import consistency as measures
 from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.arms import ArmTable, conversation_arms
 from moot.analysis.consistency_answers import (
     ACTIONS,
     LongAnswer,
@@ -34,6 +39,15 @@ from moot.analysis.consistency_answers import (
     short_choices_events,
     short_preferences,
     swapped_agents,
+)
+from moot.analysis.consistency_models import (
+    across_model_rows,
+    across_models,
+    long_model_maps,
+    map_rows,
+    short_maps,
+    short_model_maps,
+    versus_companion_by_model,
 )
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import PALETTE, plot_bars, plot_grouped_bars
@@ -120,10 +134,14 @@ def analyze_short(
     *,
     swapped: frozenset[str] = frozenset(),
     companion_swapped: frozenset[str] = frozenset(),
+    arms: ArmTable | None = None,
+    companion_arms: ArmTable | None = None,
 ) -> dict[str, Any]:
     """Short-form measurements of a run; write their tables and plots; return the metrics.
 
     `swapped` and `companion_swapped` name the agents of each run shown the actions swapped.
+    `arms` and `companion_arms` place each conversation in its arm (default: read from the events):
+    a value map is also given per chooser and per model, and the companion compared model by model.
     """
     choices = short_choices_events(events, swapped=swapped)
     parsed = [c for c in choices if c.action is not None]
@@ -223,8 +241,14 @@ def analyze_short(
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
         }
+    table = arms if arms is not None else conversation_arms(events)
+    metrics |= _short_maps_outputs(parsed, table, groups, writer, preferences)
     if companion is not None:
-        other = short_preferences(short_choices_events(companion, swapped=companion_swapped))
+        companion_table = companion_arms if companion_arms is not None else conversation_arms(companion)
+        theirs = short_choices_events(companion, swapped=companion_swapped)
+        if table.compares():
+            metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer)
+        other = short_preferences(theirs)
         correlation = measures.correlation_preferences(preferences, other)
         metrics["versus_short_companion"] = correlation.as_dict()
         writer.table(
@@ -238,6 +262,53 @@ def analyze_short(
             title="Short form: two runs",
         )
     return metrics
+
+
+def _short_maps_outputs(
+    parsed: list[ShortChoice],
+    table: ArmTable,
+    groups: dict[str, str],
+    writer: AnalysisWriter,
+    preferences: dict[str, float],
+) -> dict[str, Any]:
+    """Value maps per chooser and per model, their table and plot, and what the run's one map pools."""
+    found = short_maps(parsed, table, groups)
+    for kind, key in (("chooser", "by_chooser"), ("model", "by_model")):
+        if key not in found:
+            continue
+        writer.table(f"short_preferences_by_{kind}", map_rows(found[key], kind))
+        top = list(_top(preferences))
+        plot_grouped_bars(
+            {name: {v: m["trueskill"][v]["mu"] for v in top if v in m["trueskill"]} for name, m in found[key].items()},
+            top,
+            writer.plot_path(f"short_preferences_by_{kind}"),
+            title=f"Short form: TrueSkill value preferences per {kind}",
+            ylabel="mu",
+        )
+    return found
+
+
+def _versus_companion_by_model(
+    parsed: list[ShortChoice],
+    table: ArmTable,
+    theirs: list[ShortChoice],
+    companion_table: ArmTable,
+    writer: AnalysisWriter,
+) -> dict[str, Any]:
+    """This run's map of each model against the companion run's map of the same model, and the mean across models."""
+    mine = short_model_maps(parsed, table)
+    other = short_model_maps([c for c in theirs if c.action is not None], companion_table)
+    by_model, missing = versus_companion_by_model(mine, other)
+    if missing:
+        writer.note(f"short vs companion: the companion run has no choice of {', '.join(missing)}")
+    summary = across_models({model: {"this run vs companion": c} for model, c in by_model.items()})
+    writer.table("short_versus_companion_by_model", [{"model": m, **c} for m, c in by_model.items()])
+    if len(by_model) < 2:
+        writer.note("short vs companion: fewer than two models in both runs, so no mean across models")
+    return {
+        "versus_short_companion_by_model": by_model,
+        "versus_short_companion_across_models": summary.get("this run vs companion", {}),
+    }
 
 
 def _correlation_rows(
@@ -255,10 +326,15 @@ def analyze_long(
     short: Sequence[Event] | None = None,
     *,
     short_swapped: frozenset[str] = frozenset(),
+    arms: ArmTable | None = None,
+    short_arms: ArmTable | None = None,
 ) -> dict[str, Any]:
     """Long-form measurements of a judged run; write their tables and plots; return the metrics.
 
-    `short_swapped` names the agents of the short run shown the actions swapped.
+    `short_swapped` names the agents of the short run shown the actions swapped. `arms` and
+    `short_arms` place each conversation in its arm (default: read from the events): when the run
+    compares several models, every measurement is also given per model, and its correlations as
+    mean and sd across models.
     """
     answers = long_answers_events(events, spec)
     answered = sum(isinstance(e, MessageAdded) for e in events)
@@ -338,6 +414,15 @@ def analyze_long(
     else:
         writer.note("short vs long: no short-form run given (`moot analyze RUN_DIR --short SHORT_RUN_DIR`)")
 
+    table = arms if arms is not None else conversation_arms(events, spec)
+    if table.compares():
+        short_by_model = None
+        if short is not None:
+            choices = short_choices_events(short, swapped=short_swapped)
+            short_table = short_arms if short_arms is not None else conversation_arms(short)
+            short_by_model = short_model_maps([c for c in choices if c.action is not None], short_table)
+        metrics |= _long_model_outputs(answers, table, ks, short_by_model, writer)
+
     arguments = [arg for a in answers for arg in a.arguments]
     diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
     specificity = measures.mean_by_value_arguments(
@@ -409,6 +494,53 @@ def analyze_long(
     return metrics
 
 
+def _long_model_outputs(
+    answers: list[LongAnswer],
+    table: ArmTable,
+    ks: list[str],
+    short: dict[str, dict[str, float]] | None,
+    writer: AnalysisWriter,
+) -> dict[str, Any]:
+    """Long-form preferences and correlations per model, their mean and sd across models, and what the run's pooled
+    figures pool."""
+    per_model = long_model_maps(answers, table, ks, short)
+    if short is not None:
+        missing = sorted(set(per_model) - set(short))
+        if missing:
+            writer.note(f"short vs long: the short run has no choice of {', '.join(missing)}")
+    summary = across_models({model: found["correlations"] for model, found in per_model.items()})
+    writer.table(
+        "long_preferences_by_model",
+        [
+            {
+                "model": model,
+                "value": value,
+                **{name: prefs.get(value) for name, prefs in found["position_preferences"].items()},
+            }
+            for model, found in per_model.items()
+            for value in found["position_preferences"]["overall"]
+        ],
+    )
+    writer.table(
+        "correlations_by_model",
+        [
+            {"model": model, "comparison": comparison, **correlation}
+            for model, found in per_model.items()
+            for comparison, correlation in found["correlations"].items()
+        ],
+    )
+    if summary:
+        writer.table("correlations_across_models", across_model_rows(summary))
+    if len(per_model) < 2:
+        writer.note("long form: one model, so no correlation is averaged across models")
+    pooled = "pooled over models (" + ", ".join(per_model) + ")"
+    return {
+        "by_model": per_model,
+        "correlations_across_models": summary,
+        "pooled": {"position_preferences": pooled, "between_k": pooled, "short_versus_long": pooled},
+    }
+
+
 def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The consistency study's analysis of a short-form or long-form run (with a `short` companion run when given)."""
     groups = load_value_groups()
@@ -417,15 +549,26 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         isinstance(e, MessageAdded) and (e.parsed or {}).get("action") in ACTIONS for e in events
     )
     companion_swapped = swapped_agents(inputs.companion_specs.get("short") or {})
+    short = inputs.companions.get("short")
+    short_arms = conversation_arms(short, inputs.companion_specs.get("short")) if short is not None else None
     if short_form:
         return analyze_short(
             events,
             writer,
             groups,
-            inputs.companions.get("short"),
+            short,
             swapped=swapped_agents(inputs.spec),
             companion_swapped=companion_swapped,
+            arms=inputs.arms,
+            companion_arms=short_arms,
         )
     return analyze_long(
-        events, inputs.spec, writer, groups, inputs.companions.get("short"), short_swapped=companion_swapped
+        events,
+        inputs.spec,
+        writer,
+        groups,
+        short,
+        short_swapped=companion_swapped,
+        arms=inputs.arms,
+        short_arms=short_arms,
     )
