@@ -20,6 +20,7 @@ from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import AnalysisInputs, analyze_run, read_run
 from moot.analysis.consistency_answers import short_choices_events, short_preferences
+from moot.analysis.consistency_models import across_models
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.study_consistency import analyze_consistency_run
 from moot.judges.arguments import EXTRACTION_ROLE, VALUES_ROLE, judge_arguments_run
@@ -168,3 +169,16 @@ def test_two_choosers_in_one_run_are_two_maps(tmp_path):
     assert min(chooser[v] for v in FIRST) > 25 > max(chooser[v] for v in SECOND)
     assert min(other[v] for v in SECOND) > 25 > max(other[v] for v in FIRST)
     assert "short_preferences_by_chooser" in index.tables
+
+
+def test_correlations_across_models_by_hand():
+    """Pearson 1 and 0 over two models: mean 1/2, sd sqrt(1/2); a model without a Spearman is left out of it."""
+    found = across_models(
+        {"P": {"short vs long": {"pearson": 1.0, "spearman": 0.5}}, "Q": {"short vs long": {"pearson": 0.0}}}
+    )
+    assert found == {
+        "short vs long": {
+            "pearson": {"mean": 0.5, "sd": pytest.approx(0.5**0.5), "n": 2},
+            "spearman": {"mean": 0.5, "sd": None, "n": 1},
+        }
+    }
