@@ -132,8 +132,8 @@ def _order_note(records: list[DebateRecord], table: ArmTable, writer: AnalysisWr
     debated = measures.debates(records)
     if debated and not table.varies(ORDER):
         writer.note(
-            f"order effects: every debate has the speaking order {' > '.join(debated[0].order)}, so no rate is "
-            "given per order or per first speaker (run the protocol with `orders: permutations` for them)"
+            f"order effects: every debate has the speaking order {' > '.join(debated[0].order)}, so rates cannot "
+            "be compared across orders or first speakers (run the protocol with `orders: permutations` for that)"
         )
 
 

@@ -12,6 +12,7 @@ from moot.analysis.deliberation_seats import (
     consensus_breakdowns,
     debate_seats,
     seat_breakdowns,
+    value_occurrence_seats,
     verdict_change_outcomes,
 )
 from moot.analysis.solo_baseline import SoloAnswer, solo_agreement, solo_by_model, solo_verdicts
@@ -159,3 +160,10 @@ def test_solo_verdict_is_the_model_majority_and_ties_have_none():
     assert [(s.conversation, ok) for s, ok in agreement.round_1] == [("c1", True), ("c2", True), ("c5", True)]
     # M2 (tie) sits in all five debates, M3 (unparsed) in two -> 7 seats without a solo verdict; no model lacks a run.
     assert agreement.without_solo_verdict == 7 and agreement.without_solo_run == []
+
+
+def test_values_are_counted_per_line_up_and_player():
+    judged = DebateRecord(**{**vars(RECORDS[3]), "values": {1: {"a": ("Care",), "b": ("Care", "Honesty")}}})
+    found = value_occurrence_seats([judged], debate_seats([judged], TABLE))
+    # c4 is M3 (b) > M2 (a)
+    assert found == {"M3 > M2": {"M2": {"Care": 1}, "M3": {"Care": 1, "Honesty": 1}}}
