@@ -258,3 +258,13 @@ def breakdown_rows(name: str, breakdowns: Mapping[str, Any]) -> list[dict[str, A
             }
         )
     return rows
+
+
+def final_verdicts_seats(
+    records: Sequence[DebateRecord], seats: Mapping[str, list[Seat]], verdicts: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Counts of the debates' final verdicts per line-up (players in speaking order; `none` without a majority)."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    for record in debates(records):
+        found[seats[record.conversation][0].line_up][record.final_verdict or "none"] += 1
+    return {line_up: {v: c.get(v, 0) for v in [*verdicts, "none"]} for line_up, c in sorted(found.items())}

@@ -26,6 +26,7 @@ from moot.analysis.deliberation_seats import (
     breakdown_rows,
     consensus_breakdowns,
     debate_seats,
+    final_verdicts_seats,
     seat_breakdowns,
     value_occurrence_seats,
     verdict_change_outcomes,
@@ -104,6 +105,14 @@ def analyze_deliberation(
         metrics.update(
             _solo_outputs(records, seats, table, debate_records_events(baseline), solo_table, verdicts, writer)
         )
+    if table.compares() or table.varies(ORDER):
+        metrics["verdicts"]["final_by_line_up"] = final_verdicts_seats(records, seats, verdicts)
+        writer.table(
+            "final_verdicts_by_line_up",
+            [{"line_up": k, **counts} for k, counts in metrics["verdicts"]["final_by_line_up"].items()],
+        )
+    if table.compares() and "round_1_by_model" not in metrics:
+        metrics["round_1_by_model"] = round_1_by_model(records, seats, verdicts)
     _order_note(records, table, writer)
     _verdict_outputs(metrics, records, verdicts, writer)
     _breakdown_outputs(metrics, writer)

@@ -130,6 +130,16 @@ def test_consensus_per_line_up_and_first_player(study):
     assert consensus["by_first_speaker"]["a"]["consensus"]["count"] == 12  # a first: X>Y, X>Z, Y>Z
     assert consensus["pooled"]["by_first_speaker"] == "pooled over model.a, model.b, repeat"
     assert consensus["across_repeats"] == {"mean": pytest.approx(16 / 24), "sd": 0.0, "n": 2}
+    # The first speaker's verdict wins, except against X second: then no majority (NTA against YTA or ESH).
+    final = {k: {v: c for v, c in counts.items() if c} for k, counts in metrics["verdicts"]["final_by_line_up"].items()}
+    assert final == {
+        "X > Y": {"NTA": 4},
+        "X > Z": {"NTA": 4},
+        "Y > X": {"none": 4},
+        "Y > Z": {"YTA": 4},
+        "Z > X": {"none": 4},
+        "Z > Y": {"ESH": 4},
+    }
 
 
 def test_elo_and_trueskill_rate_each_model_once_over_every_arm(study):
