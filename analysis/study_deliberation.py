@@ -18,7 +18,7 @@ from typing import Any
 
 from moot.analysis import deliberation as measures
 from moot.analysis.analyze import AnalysisInputs
-from moot.analysis.arms import ORDER, ArmTable, conversation_arms
+from moot.analysis.arms import ORDER, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.debates import DebateRecord, debate_records_events
 from moot.analysis.deliberation import Rate
 from moot.analysis.deliberation_seats import (
@@ -241,10 +241,14 @@ def _solo_outputs(
         by_model_rates: dict[str, list[bool]] = {}
         for seat, agrees in outcomes:
             by_model_rates.setdefault(seat.model, []).append(agrees)
+        breakdowns = seat_breakdowns(outcomes, table)
+        everything = pooled_note(table, [ORDER, *table.dimensions(), REPEAT])
+        if everything:
+            breakdowns["pooled"] |= {"overall": everything, "by_model": everything}
         result[when] = {
             "overall": Rate(sum(a for _, a in outcomes), len(outcomes)).as_dict(),
             "by_model": {m: Rate(sum(v), len(v)).as_dict() for m, v in sorted(by_model_rates.items())},
-            **seat_breakdowns(outcomes, table),
+            **breakdowns,
         }
     result["without_solo_run"] = agreement.without_solo_run
     result["without_solo_verdict"] = agreement.without_solo_verdict

@@ -181,6 +181,7 @@ def test_solo_baseline_per_model(study):
     # Last round: X always keeps its own; Y keeps it when first (8 seats) and follows whenever second (8) -> 8 of 16.
     last = {m: (r["count"], r["total"]) for m, r in agreement["last_round"]["by_model"].items()}
     assert last == {"X": (16, 16), "Y": (8, 16), "Z": (8, 16)}
+    assert agreement["last_round"]["pooled"]["by_model"] == "pooled over order, model.a, model.b, repeat"
     assert agreement["without_solo_run"] == [] and agreement["without_solo_verdict"] == 0
     assert "rate_breakdowns" in writer.tables and "solo_versus_round_1" in writer.tables
 
