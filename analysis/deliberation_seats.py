@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from moot.analysis.arms import ORDER, REPEAT, ArmTable, ConversationArm, Spread, pooled_note
+from moot.analysis.arms import FIRST_SPEAKER, ORDER, REPEAT, ArmTable, ConversationArm, Spread, pooled_note
 from moot.analysis.debates import DebateRecord
 from moot.analysis.deliberation import Rate, changed_verdict, consensus_rates, debates, player_names
 
@@ -114,7 +114,8 @@ def seat_breakdowns(outcomes: Sequence[tuple[Seat, bool]], table: ArmTable) -> d
     """A per-seat outcome's rate in every breakdown where it can differ, each pooled one saying what it pools.
 
     Always `by_agent_position` (agent -> position -> rate). When the speaking order varies:
-    `by_order` (order -> agent -> rate). When the conversations belong to several arms:
+    `by_order` (order -> agent -> rate), and `by_first_speaker` (first speaker -> agent -> rate) when
+    there are more orders than first speakers (three debaters or more). When the conversations belong to several arms:
     `by_player`, `by_player_position` (player -> position), `by_line_up` (players in speaking
     order -> player) and `by_arm` (arm -> player). When repeats vary: `across_repeats`, the mean
     and sd over repeats of each agent's (or player's) rate. `pooled` names, for each breakdown
@@ -125,6 +126,9 @@ def seat_breakdowns(outcomes: Sequence[tuple[Seat, bool]], table: ArmTable) -> d
     result: dict[str, Any] = {"by_agent_position": _nested(outcomes, lambda s: s.agent, lambda s: s.position)}
     if table.varies(ORDER):
         result["by_order"] = _nested(outcomes, lambda s: s.order, lambda s: s.agent)
+    orders = {s.order for s, _ in outcomes}
+    if table.varies(FIRST_SPEAKER) and len({o.split(">")[0] for o in orders}) < len(orders):
+        result["by_first_speaker"] = _nested(outcomes, lambda s: s.order.split(">")[0], lambda s: s.agent)
     if compares:
         result["by_player"] = _flat(outcomes, lambda s: s.player)
         result["by_player_position"] = _nested(outcomes, lambda s: s.player, lambda s: s.position)
@@ -138,6 +142,7 @@ def seat_breakdowns(outcomes: Sequence[tuple[Seat, bool]], table: ArmTable) -> d
         "by_position": agents_pooled + (", repeat" if table.varies(REPEAT) else ""),
         "by_agent_position": pooled_note(table, [*arm_dims, REPEAT]),
         "by_order": pooled_note(table, [*arm_dims, REPEAT]),
+        "by_first_speaker": pooled_note(table, [ORDER, *arm_dims, REPEAT]),
         "by_player": pooled_note(table, [ORDER, *arm_dims, REPEAT]),
         "by_player_position": pooled_note(table, [*arm_dims, REPEAT]),
         "by_line_up": pooled_note(table, [REPEAT]),

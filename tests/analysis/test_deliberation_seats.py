@@ -167,3 +167,20 @@ def test_values_are_counted_per_line_up_and_player():
     found = value_occurrence_seats([judged], debate_seats([judged], TABLE))
     # c4 is M3 (b) > M2 (a)
     assert found == {"M3 > M2": {"M2": {"Care": 1}, "M3": {"Care": 1, "Honesty": 1}}}
+
+
+def test_three_debaters_give_rates_per_first_speaker_apart_from_order():
+    records = [
+        DebateRecord("t1", "s1", 0, ("a", "b", "c"), {}, {1: {"a": "NTA", "b": "NTA", "c": "YTA"}, 2: {"c": "NTA"}}),
+        DebateRecord("t2", "s1", 0, ("a", "c", "b"), {}, {1: {"a": "NTA", "c": "NTA", "b": "NTA"}}),
+        DebateRecord("t3", "s1", 0, ("b", "a", "c"), {}, {1: {"b": "YTA", "a": "NTA", "c": "YTA"}, 2: {"a": "YTA"}}),
+    ]
+    records = [DebateRecord(**{**vars(r), "rounds": max(r.verdicts), "stop_reason": "consensus"}) for r in records]
+    table = conversation_arms([start(r.conversation, list(r.order), {}) for r in records])
+    found = seat_breakdowns(verdict_change_outcomes(records, debate_seats(records, table)), table)
+    # a first in t1 (c changes) and t2 (nobody): c 1 of 2; b first in t3, where a changes.
+    assert {k: {a: r["count"] for a, r in v.items()} for k, v in found["by_first_speaker"].items()} == {
+        "a": {"a": 0, "b": 0, "c": 1},
+        "b": {"a": 1, "b": 0, "c": 0},
+    }
+    assert found["pooled"]["by_first_speaker"] == "pooled over order"
