@@ -67,24 +67,31 @@ class InheritedValues(TypedDict):
     inherited: dict[str, int]
 
 
+def debates(records: Sequence[DebateRecord]) -> list[DebateRecord]:
+    """The completed conversations with more than one speaker (those a debate measurement counts)."""
+    return [r for r in completed(records) if len(r.order) > 1]
+
+
+def consensus_rates(group: Sequence[DebateRecord]) -> dict[str, object]:
+    """Conversations, consensus and no-consensus rates, and mean rounds to consensus of a group of debates."""
+    agreed = sum(r.consensus for r in group)
+    return {
+        "conversations": len(group),
+        "consensus": Rate(agreed, len(group)).as_dict(),
+        "no_consensus": Rate(len(group) - agreed, len(group)).as_dict(),
+        "mean_rounds_to_consensus": mean(r.rounds for r in group if r.consensus) if agreed else None,
+    }
+
+
 def consensus_debates(records: Sequence[DebateRecord]) -> dict[str, object]:
     """Consensus rate, no-consensus rate, and the distribution of rounds to consensus.
 
     Broken down by first speaker (the speaking position that opens each round) and by the
     models of the speakers, in speaking order.
     """
-    done = [r for r in completed(records) if len(r.order) > 1]
+    done = debates(records)
     rounds = Counter(r.rounds for r in done if r.consensus)
-
-    def rates(group: list[DebateRecord]) -> dict[str, object]:
-        agreed = sum(r.consensus for r in group)
-        return {
-            "conversations": len(group),
-            "consensus": Rate(agreed, len(group)).as_dict(),
-            "no_consensus": Rate(len(group) - agreed, len(group)).as_dict(),
-            "mean_rounds_to_consensus": mean(r.rounds for r in group if r.consensus) if agreed else None,
-        }
-
+    rates = consensus_rates
     by_first: dict[str, list[DebateRecord]] = defaultdict(list)
     by_models: dict[str, list[DebateRecord]] = defaultdict(list)
     for record in done:
@@ -279,16 +286,27 @@ def prevailed(record: DebateRecord) -> dict[str, bool] | None:
     return {agent: record.verdict_of(agent, 1) == final for agent in record.order}
 
 
-def elo_games_debates(records: Sequence[DebateRecord]) -> list[tuple[str, str, float]]:
+Players = Mapping[str, Mapping[str, str]]
+"""Conversation -> agent -> player: who is rated (`ConversationArm.players()` across the arms of a comparison)."""
+
+
+def _players(record: DebateRecord, players: Players | None) -> Mapping[str, str]:
+    """The player of each speaker: as `players` gives it for the conversation, else `player_names(record)`."""
+    given = (players or {}).get(record.conversation)
+    return given if given is not None else player_names(record)
+
+
+def elo_games_debates(records: Sequence[DebateRecord], players: Players | None = None) -> list[tuple[str, str, float]]:
     """Pairwise games of two-agent debates.
 
     The agent whose round-1 verdict became the consensus when the other's did not wins; else a draw.
+    Players are named as `players` gives them (one rating per player over every arm), else `player_names`.
     """
     games = []
     for record in completed(records):
         if len(record.order) != 2:
             continue
-        names = player_names(record)
+        names = _players(record, players)
         a, b = record.order
         won = prevailed(record)
         score = 0.5 if won is None or won[a] == won[b] else (1.0 if won[a] else 0.0)
@@ -296,27 +314,32 @@ def elo_games_debates(records: Sequence[DebateRecord]) -> list[tuple[str, str, f
     return games
 
 
-def ranked_games_debates(records: Sequence[DebateRecord]) -> list[list[tuple[str, int]]]:
-    """Multi-agent games for TrueSkill: agents whose round-1 verdict prevailed rank first, the rest tie second."""
+def ranked_games_debates(
+    records: Sequence[DebateRecord], players: Players | None = None
+) -> list[list[tuple[str, int]]]:
+    """Multi-agent games for TrueSkill: agents whose round-1 verdict prevailed rank first, the rest tie second.
+
+    Players are named as in `elo_games_debates`."""
     games = []
     for record in completed(records):
         won = prevailed(record)
         if won is None or len(record.order) < 2:
             continue
-        names = player_names(record)
+        names = _players(record, players)
         games.append([(names[a], 0 if won[a] else 1) for a in record.order])
     return games
 
 
-def influence_moves_debates(records: Sequence[DebateRecord]) -> list[tuple[str, str]]:
+def influence_moves_debates(records: Sequence[DebateRecord], players: Players | None = None) -> list[tuple[str, str]]:
     """(A, B) each time B changed its verdict to the one A held in A's latest message that B was shown.
 
     What B was shown comes from the trace, so this is exact for any turn policy: in synchronous
     rounds it is the previous round, in round-robin also the earlier speakers of the same round.
+    Players are named as in `elo_games_debates`.
     """
     moves = []
     for record in completed(records):
-        names = player_names(record)
+        names = _players(record, players)
         for r in range(2, record.rounds + 1):
             for b in record.order:
                 now, before = record.verdict_of(b, r), record.verdict_of(b, r - 1)

@@ -15,187 +15,47 @@ Do the values a model reveals in short choices match those its long answers put 
   temperature samples and of k values, the argument diversity and specificity of each value and
   their correlation with preference, and, with a short-form run as the `short` companion, the
   correlation of short and long preferences for each k.
+
+Where a run has several choosers, or compares several models (a matrix, or runs put together),
+each gets a value map of its own beside the pooled one, whose `pooled` note says what it pools;
+correlations are then given per model and as mean and sd across models (`consistency_models`).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moot.analysis import consistency as measures
 from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.arms import ArmTable, conversation_arms
+from moot.analysis.consistency_answers import (
+    ACTIONS,
+    LongAnswer,
+    ShortChoice,
+    long_answers_events,
+    short_choices_events,
+    short_preferences,
+    swapped_agents,
+)
+from moot.analysis.consistency_models import (
+    across_model_rows,
+    across_models,
+    long_model_maps,
+    map_rows,
+    short_maps,
+    short_model_maps,
+    versus_companion_by_model,
+)
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import PALETTE, plot_bars, plot_grouped_bars
-from moot.judges.arguments import (
-    EXTRACTION_ROLE,
-    SPECIFICITY_ROLE,
-    VALUES_ROLE,
-    argument_id,
-)
-from moot.scenarios.dilemmas import is_dilemma, load_value_groups
-from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded
+from moot.scenarios.dilemmas import load_value_groups
+from moot.trace.events import Event, MessageAdded
 
-ACTIONS = ("Action 1", "Action 2")
-"""The two answers of the short form; action 1 carries `values_1`, action 2 `values_2`."""
-SWAP_VARIABLE = "swap_actions"
-"""Template variable of an agent shown a dilemma's actions swapped: its `Action 1` is the dilemma's action 2."""
 TOP_VALUES = 20
 """Values shown in preference plots."""
-
-
-@dataclass(frozen=True)
-class ShortChoice:
-    """One short-form answer to one dilemma."""
-
-    conversation: str
-    scenario: str
-    repeat: int
-    agent: str
-    action: str | None
-    """The dilemma's action chosen, `Action 1` or `Action 2`, or None when unparsed.
-
-    A swapped chooser's answer is mapped back to the dilemma's own numbering.
-    """
-    values: tuple[tuple[str, ...], tuple[str, ...]]
-    """Values of the dilemma's action 1 and action 2."""
-    answer: str | None = None
-    """The answer as given, by the position the chooser was shown (`Action 1` is the first action it read)."""
-    swapped: bool = False
-    """Whether the chooser was shown the actions swapped."""
-
-    def match(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        """(values of the chosen action, values of the other), or None when unparsed."""
-        if self.action not in ACTIONS:
-            return None
-        return self.values if self.action == ACTIONS[0] else self.values[::-1]
-
-
-@dataclass(frozen=True)
-class Argument:
-    """One argument of a long answer, as the judges saw it."""
-
-    text: str
-    values: tuple[str, ...]
-    depth: int | None
-    """Specificity: edges on the longest root-to-leaf path of its claim tree; None when not judged."""
-
-
-@dataclass
-class LongAnswer:
-    """One long answer split into arguments."""
-
-    conversation: str
-    scenario: str
-    repeat: int
-    agent: str
-    k: str
-    """Arguments asked for (the agent's `k` variable), as a label."""
-    arguments: list[Argument] = field(default_factory=list)
-
-
-def _starts(events: Sequence[Event]) -> dict[str, ConversationStarted]:
-    return {e.conversation_id: e for e in events if isinstance(e, ConversationStarted)}
-
-
-def swapped_agents(spec: dict[str, Any]) -> frozenset[str]:
-    """Agents of a spec shown the actions swapped.
-
-    Those whose `swap_actions` variable (the agent's over the spec's) is true.
-    """
-    shared = spec.get("variables") or {}
-    return frozenset(
-        a["name"] for a in spec.get("agents", []) if {**shared, **(a.get("variables") or {})}.get(SWAP_VARIABLE)
-    )
-
-
-def dilemma_action(answer: str | None, swapped: bool) -> str | None:
-    """The dilemma's action an answer names: the answer itself, or the other action for a chooser shown them swapped."""
-    if answer not in ACTIONS:
-        return None
-    return ACTIONS[1 - ACTIONS.index(answer)] if swapped else answer
-
-
-def short_choices_events(
-    events: Sequence[Event], field_name: str = "action", swapped: frozenset[str] = frozenset()
-) -> list[ShortChoice]:
-    """Every short-form answer to a dilemma, in the order the dilemmas were run (repeat by repeat).
-
-    `swapped` names the agents shown the actions swapped (`swapped_agents`): their answer is
-    mapped back to the dilemma's action.
-    """
-    starts = _starts(events)
-    rank = {cid: index for index, cid in enumerate(starts)}
-    choices = []
-    for event in events:
-        start = starts.get(event.conversation_id)
-        if not isinstance(event, MessageAdded) or start is None or start.scenario is None:
-            continue
-        if not is_dilemma(start.scenario):
-            continue
-        meta = start.scenario["metadata"]
-        answer = (event.parsed or {}).get(field_name)
-        answer = answer if answer in ACTIONS else None
-        agent = event.agent or ""
-        choices.append(
-            ShortChoice(
-                event.conversation_id,
-                event.scenario_id,
-                start.repeat,
-                agent,
-                dilemma_action(answer, agent in swapped),
-                (tuple(meta["values_1"]), tuple(meta["values_2"])),
-                answer,
-                agent in swapped,
-            )
-        )
-    return sorted(choices, key=lambda c: (c.repeat, rank[c.conversation]))
-
-
-def _agent_k(spec: dict[str, Any]) -> dict[str, str]:
-    shared = spec.get("variables", {}).get("k")
-    return {
-        a["name"]: str(a.get("variables", {}).get("k", shared if shared is not None else a["name"]))
-        for a in spec.get("agents", [])
-    }
-
-
-def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[LongAnswer]:
-    """Every long answer the argument judges split, with each argument's values and depth."""
-    starts = _starts(events)
-    ks = _agent_k(spec)
-    decisions: dict[tuple[str, str, str], dict[str, Any] | None] = {}
-    for event in events:
-        if (
-            isinstance(event, JudgeDecision)
-            and event.about
-            and event.role in (EXTRACTION_ROLE, VALUES_ROLE, SPECIFICITY_ROLE)
-        ):
-            decisions[(event.conversation_id, event.role, event.about)] = event.decision
-    answers = []
-    for event in events:
-        if not isinstance(event, MessageAdded) or event.conversation_id not in starts:
-            continue
-        message_id = f"r{event.round}:{event.agent}"
-        extracted = decisions.get((event.conversation_id, EXTRACTION_ROLE, message_id))
-        if not extracted:
-            continue
-        answer = LongAnswer(
-            event.conversation_id,
-            event.scenario_id,
-            starts[event.conversation_id].repeat,
-            event.agent or "",
-            ks.get(event.agent or "", event.agent or ""),
-        )
-        for index, text in enumerate(extracted.get("arguments") or [], start=1):
-            about = argument_id(message_id, index)
-            values = (decisions.get((event.conversation_id, VALUES_ROLE, about)) or {}).get("values") or []
-            depth = (decisions.get((event.conversation_id, SPECIFICITY_ROLE, about)) or {}).get("depth")
-            answer.arguments.append(Argument(text, tuple(values), depth if isinstance(depth, int) else None))
-        answers.append(answer)
-    return answers
 
 
 def _k_order(label: str) -> tuple[int, float, str]:
@@ -231,12 +91,6 @@ def _scatter(
 
 def _top(preferences: dict[str, float], n: int = TOP_VALUES) -> dict[str, float]:
     return dict(sorted(preferences.items(), key=lambda item: -item[1])[:n])
-
-
-def short_preferences(choices: Sequence[ShortChoice]) -> dict[str, float]:
-    """TrueSkill mu of each value over the parsed choices, in order."""
-    matches = [m for c in choices if (m := c.match()) is not None]
-    return {v: s.mu for v, s in measures.trueskill_value_choices(matches).items()}
 
 
 def position_bias(choices: Sequence[ShortChoice]) -> dict[str, Any]:
@@ -280,10 +134,14 @@ def analyze_short(
     *,
     swapped: frozenset[str] = frozenset(),
     companion_swapped: frozenset[str] = frozenset(),
+    arms: ArmTable | None = None,
+    companion_arms: ArmTable | None = None,
 ) -> dict[str, Any]:
     """Short-form measurements of a run; write their tables and plots; return the metrics.
 
     `swapped` and `companion_swapped` name the agents of each run shown the actions swapped.
+    `arms` and `companion_arms` place each conversation in its arm (default: read from the events):
+    a value map is also given per chooser and per model, and the companion compared model by model.
     """
     choices = short_choices_events(events, swapped=swapped)
     parsed = [c for c in choices if c.action is not None]
@@ -383,8 +241,14 @@ def analyze_short(
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
         }
+    table = arms if arms is not None else conversation_arms(events)
+    metrics |= _short_maps_outputs(parsed, table, groups, writer, preferences)
     if companion is not None:
-        other = short_preferences(short_choices_events(companion, swapped=companion_swapped))
+        companion_table = companion_arms if companion_arms is not None else conversation_arms(companion)
+        theirs = short_choices_events(companion, swapped=companion_swapped)
+        if table.compares():
+            metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer)
+        other = short_preferences(theirs)
         correlation = measures.correlation_preferences(preferences, other)
         metrics["versus_short_companion"] = correlation.as_dict()
         writer.table(
@@ -398,6 +262,53 @@ def analyze_short(
             title="Short form: two runs",
         )
     return metrics
+
+
+def _short_maps_outputs(
+    parsed: list[ShortChoice],
+    table: ArmTable,
+    groups: dict[str, str],
+    writer: AnalysisWriter,
+    preferences: dict[str, float],
+) -> dict[str, Any]:
+    """Value maps per chooser and per model, their table and plot, and what the run's one map pools."""
+    found = short_maps(parsed, table, groups)
+    for kind, key in (("chooser", "by_chooser"), ("model", "by_model")):
+        if key not in found:
+            continue
+        writer.table(f"short_preferences_by_{kind}", map_rows(found[key], kind))
+        top = list(_top(preferences))
+        plot_grouped_bars(
+            {name: {v: m["trueskill"][v]["mu"] for v in top if v in m["trueskill"]} for name, m in found[key].items()},
+            top,
+            writer.plot_path(f"short_preferences_by_{kind}"),
+            title=f"Short form: TrueSkill value preferences per {kind}",
+            ylabel="mu",
+        )
+    return found
+
+
+def _versus_companion_by_model(
+    parsed: list[ShortChoice],
+    table: ArmTable,
+    theirs: list[ShortChoice],
+    companion_table: ArmTable,
+    writer: AnalysisWriter,
+) -> dict[str, Any]:
+    """This run's map of each model against the companion run's map of the same model, and the mean across models."""
+    mine = short_model_maps(parsed, table)
+    other = short_model_maps([c for c in theirs if c.action is not None], companion_table)
+    by_model, missing = versus_companion_by_model(mine, other)
+    if missing:
+        writer.note(f"short vs companion: the companion run has no choice of {', '.join(missing)}")
+    summary = across_models({model: {"this run vs companion": c} for model, c in by_model.items()})
+    writer.table("short_versus_companion_by_model", [{"model": m, **c} for m, c in by_model.items()])
+    if len(by_model) < 2:
+        writer.note("short vs companion: fewer than two models in both runs, so no mean across models")
+    return {
+        "versus_short_companion_by_model": by_model,
+        "versus_short_companion_across_models": summary.get("this run vs companion", {}),
+    }
 
 
 def _correlation_rows(
@@ -415,10 +326,15 @@ def analyze_long(
     short: Sequence[Event] | None = None,
     *,
     short_swapped: frozenset[str] = frozenset(),
+    arms: ArmTable | None = None,
+    short_arms: ArmTable | None = None,
 ) -> dict[str, Any]:
     """Long-form measurements of a judged run; write their tables and plots; return the metrics.
 
-    `short_swapped` names the agents of the short run shown the actions swapped.
+    `short_swapped` names the agents of the short run shown the actions swapped. `arms` and
+    `short_arms` place each conversation in its arm (default: read from the events): when the run
+    compares several models, every measurement is also given per model, and its correlations as
+    mean and sd across models.
     """
     answers = long_answers_events(events, spec)
     answered = sum(isinstance(e, MessageAdded) for e in events)
@@ -498,6 +414,15 @@ def analyze_long(
     else:
         writer.note("short vs long: no short-form run given (`moot analyze RUN_DIR --short SHORT_RUN_DIR`)")
 
+    table = arms if arms is not None else conversation_arms(events, spec)
+    if table.compares():
+        short_by_model = None
+        if short is not None:
+            choices = short_choices_events(short, swapped=short_swapped)
+            short_table = short_arms if short_arms is not None else conversation_arms(short)
+            short_by_model = short_model_maps([c for c in choices if c.action is not None], short_table)
+        metrics |= _long_model_outputs(answers, table, ks, short_by_model, writer)
+
     arguments = [arg for a in answers for arg in a.arguments]
     diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
     specificity = measures.mean_by_value_arguments(
@@ -569,6 +494,53 @@ def analyze_long(
     return metrics
 
 
+def _long_model_outputs(
+    answers: list[LongAnswer],
+    table: ArmTable,
+    ks: list[str],
+    short: dict[str, dict[str, float]] | None,
+    writer: AnalysisWriter,
+) -> dict[str, Any]:
+    """Long-form preferences and correlations per model, their mean and sd across models, and what the run's pooled
+    figures pool."""
+    per_model = long_model_maps(answers, table, ks, short)
+    if short is not None:
+        missing = sorted(set(per_model) - set(short))
+        if missing:
+            writer.note(f"short vs long: the short run has no choice of {', '.join(missing)}")
+    summary = across_models({model: found["correlations"] for model, found in per_model.items()})
+    writer.table(
+        "long_preferences_by_model",
+        [
+            {
+                "model": model,
+                "value": value,
+                **{name: prefs.get(value) for name, prefs in found["position_preferences"].items()},
+            }
+            for model, found in per_model.items()
+            for value in found["position_preferences"]["overall"]
+        ],
+    )
+    writer.table(
+        "correlations_by_model",
+        [
+            {"model": model, "comparison": comparison, **correlation}
+            for model, found in per_model.items()
+            for comparison, correlation in found["correlations"].items()
+        ],
+    )
+    if summary:
+        writer.table("correlations_across_models", across_model_rows(summary))
+    if len(per_model) < 2:
+        writer.note("long form: one model, so no correlation is averaged across models")
+    pooled = "pooled over models (" + ", ".join(per_model) + ")"
+    return {
+        "by_model": per_model,
+        "correlations_across_models": summary,
+        "pooled": {"position_preferences": pooled, "between_k": pooled, "short_versus_long": pooled},
+    }
+
+
 def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The consistency study's analysis of a short-form or long-form run (with a `short` companion run when given)."""
     groups = load_value_groups()
@@ -577,15 +549,26 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         isinstance(e, MessageAdded) and (e.parsed or {}).get("action") in ACTIONS for e in events
     )
     companion_swapped = swapped_agents(inputs.companion_specs.get("short") or {})
+    short = inputs.companions.get("short")
+    short_arms = conversation_arms(short, inputs.companion_specs.get("short")) if short is not None else None
     if short_form:
         return analyze_short(
             events,
             writer,
             groups,
-            inputs.companions.get("short"),
+            short,
             swapped=swapped_agents(inputs.spec),
             companion_swapped=companion_swapped,
+            arms=inputs.arms,
+            companion_arms=short_arms,
         )
     return analyze_long(
-        events, inputs.spec, writer, groups, inputs.companions.get("short"), short_swapped=companion_swapped
+        events,
+        inputs.spec,
+        writer,
+        groups,
+        short,
+        short_swapped=companion_swapped,
+        arms=inputs.arms,
+        short_arms=short_arms,
     )

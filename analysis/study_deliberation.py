@@ -4,6 +4,10 @@
 or round-robin, any number of debaters) and writes what the study reports: consensus and rounds,
 verdict changes, verdict distributions (with a solo baseline when one is given), values invoked
 and their similarity, inherited values, the inertia and conformity model, and ratings.
+
+Conversations are placed by their arm (`moot.analysis.arms`): rates are given per speaking
+order, position, player and line-up wherever those vary (`deliberation_seats`), players are
+rated over every arm at once, and a solo baseline is matched model by model (`solo_baseline`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,19 @@ from typing import Any
 
 from moot.analysis import deliberation as measures
 from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.arms import ORDER, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.debates import DebateRecord, debate_records_events
+from moot.analysis.deliberation import Rate
+from moot.analysis.deliberation_seats import (
+    Seat,
+    breakdown_rows,
+    consensus_breakdowns,
+    debate_seats,
+    final_verdicts_seats,
+    seat_breakdowns,
+    value_occurrence_seats,
+    verdict_change_outcomes,
+)
 from moot.analysis.inertia import bootstrap_inertia_conformity, observations_from_events
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
@@ -25,6 +41,7 @@ from moot.analysis.ratings import (
     plot_influence_graph,
     trueskill_ranked_games,
 )
+from moot.analysis.solo_baseline import round_1_by_model, solo_agreement, solo_answers, solo_by_model, solo_verdicts
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
@@ -62,25 +79,180 @@ def analyze_deliberation(
     baseline: Sequence[Event] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    arms: ArmTable | None = None,
+    baseline_arms: ArmTable | None = None,
 ) -> dict[str, Any]:
-    """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics."""
+    """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics.
+
+    `arms` places each conversation in its arm (default: read from `events`); `baseline_arms` the
+    baseline's (default: read from `baseline`)."""
     records = debate_records_events(events)
+    table = arms if arms is not None else conversation_arms(events, spec)
+    seats = debate_seats(records, table)
     verdicts = verdict_labels(spec)
     done = measures.completed(records)
     metrics: dict[str, Any] = {
         "conversations": {"total": len(records), "completed": len(done), "failed": len(records) - len(done)},
         "agents": sorted({a for r in records for a in r.order}),
-        "consensus": measures.consensus_debates(records),
-        "verdict_changes": measures.verdict_changes_debates(records),
+        "consensus": measures.consensus_debates(records) | consensus_breakdowns(records, seats, table),
+        "verdict_changes": measures.verdict_changes_debates(records)
+        | seat_breakdowns(verdict_change_outcomes(records, seats), table),
         "verdicts": measures.verdict_distributions_debates(records, verdicts),
     }
     if baseline is not None:
         metrics["solo_baseline"] = measures.verdict_distributions_debates(debate_records_events(baseline), verdicts)
+        solo_table = baseline_arms if baseline_arms is not None else conversation_arms(baseline)
+        metrics.update(
+            _solo_outputs(records, seats, table, debate_records_events(baseline), solo_table, verdicts, writer)
+        )
+    if table.compares() or table.varies(ORDER):
+        metrics["verdicts"]["final_by_line_up"] = final_verdicts_seats(records, seats, verdicts)
+        writer.table(
+            "final_verdicts_by_line_up",
+            [{"line_up": k, **counts} for k, counts in metrics["verdicts"]["final_by_line_up"].items()],
+        )
+    if table.compares() and "round_1_by_model" not in metrics:
+        metrics["round_1_by_model"] = round_1_by_model(records, seats, verdicts)
+    _order_note(records, table, writer)
     _verdict_outputs(metrics, records, verdicts, writer)
+    _breakdown_outputs(metrics, writer)
+    if table.compares():
+        _line_up_columns(records, seats, writer)
     metrics["values"] = _value_outputs(records, taxonomy, writer, n_boot, seed)
+    if table.compares() and metrics["values"].get("occurrence"):
+        metrics["values"]["occurrence_by_line_up"] = by_line_up = value_occurrence_seats(records, seats)
+        writer.table(
+            "value_occurrence_by_line_up",
+            [
+                {"line_up": line_up, "player": player, "value": value, "count": count}
+                for line_up, players in by_line_up.items()
+                for player, counts in players.items()
+                for value, count in counts.items()
+            ],
+        )
     metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, n_boot, seed)
-    metrics["ratings"] = _rating_outputs(records, writer, seed)
+    players = {cid: {seat.agent: seat.player for seat in mine} for cid, mine in seats.items()}
+    metrics["ratings"] = _rating_outputs(records, writer, seed, players)
     return metrics
+
+
+def _order_note(records: list[DebateRecord], table: ArmTable, writer: AnalysisWriter) -> None:
+    """Say when per-order figures cannot be given: every debate had the same speaking order."""
+    debated = measures.debates(records)
+    if debated and not table.varies(ORDER):
+        writer.note(
+            f"order effects: every debate has the speaking order {' > '.join(debated[0].order)}, so rates cannot "
+            "be compared across orders or first speakers (run the protocol with `orders: permutations` for that)"
+        )
+
+
+def _breakdown_outputs(metrics: dict[str, Any], writer: AnalysisWriter) -> None:
+    """The `rate_breakdowns` table (every rate per order, position, player, line-up, arm, repeat) and the plot of
+    change-of-verdict rates per position."""
+    rows = breakdown_rows("verdict_change", metrics["verdict_changes"])
+    rows += breakdown_rows("consensus", _consensus_as_rates(metrics["consensus"]))
+    for when in ("round_1", "last_round"):
+        if when in metrics.get("agreement_with_solo", {}):
+            rows += breakdown_rows(f"agreement_with_solo_{when}", metrics["agreement_with_solo"][when])
+    writer.table("rate_breakdowns", rows)
+    changes = metrics["verdict_changes"]
+    by_position = changes.get("by_player_position") or changes["by_agent_position"]
+    positions = sorted({p for groups in by_position.values() for p in groups})
+    if len(positions) > 1:
+        plot_grouped_bars(
+            {who: {p: rate["rate"] or 0.0 for p, rate in groups.items()} for who, groups in by_position.items()},
+            positions,
+            writer.plot_path("verdict_change_by_position"),
+            title="Change-of-verdict rate by speaking position",
+            ylabel="share of conversations",
+        )
+
+
+def _consensus_as_rates(consensus: dict[str, Any]) -> dict[str, Any]:
+    """The consensus breakdowns with each group's consensus rate, in the shape `breakdown_rows` reads."""
+    rates: dict[str, Any] = {"pooled": consensus.get("pooled", {})}
+    for breakdown in ("by_first_speaker", "by_order", "by_line_up", "by_arm", "by_first_player"):
+        if breakdown in consensus:
+            rates[breakdown] = {group: v["consensus"] for group, v in consensus[breakdown].items()}
+    if "across_repeats" in consensus:
+        rates["across_repeats"] = {"all": consensus["across_repeats"]}
+    return rates
+
+
+def _line_up_columns(records: list[DebateRecord], seats: dict[str, list[Seat]], writer: AnalysisWriter) -> None:
+    """The arm and line-up of every conversation, beside the `conversations` table."""
+    writer.table(
+        "conversation_line_ups",
+        [
+            {
+                "conversation": r.conversation,
+                "arm": seats[r.conversation][0].arm,
+                "line_up": seats[r.conversation][0].line_up,
+                "order": " > ".join(r.order),
+                "repeat": r.repeat,
+            }
+            for r in records
+            if r.conversation in seats
+        ],
+    )
+
+
+def _solo_outputs(
+    records: list[DebateRecord],
+    seats: dict[str, list[Seat]],
+    table: ArmTable,
+    solo_records: list[DebateRecord],
+    solo_table: ArmTable,
+    verdicts: list[str],
+    writer: AnalysisWriter,
+) -> dict[str, Any]:
+    """Solo verdicts per model and per solo repeat, round-1 verdicts per model and opponents, and how often each
+    debater agrees with its own model's solo verdict."""
+    answers = solo_answers(solo_records, solo_table)
+    by_model = solo_by_model(answers, verdicts)
+    debate_side = round_1_by_model(records, seats, verdicts)
+    writer.table(
+        "solo_versus_round_1",
+        [
+            {"model": model, "condition": against, **counts}
+            for model, groups in debate_side.items()
+            for against, counts in groups.items()
+        ]
+        + [
+            {"model": model, "condition": f"solo repeat {repeat}", **counts}
+            for model, solo in by_model.items()
+            for repeat, counts in solo["by_repeat"].items()
+        ],
+    )
+    agreement = solo_agreement(records, seats, solo_verdicts(answers))
+    if agreement.without_solo_run:
+        writer.note(
+            "agreement with solo: no solo answer of "
+            + ", ".join(agreement.without_solo_run)
+            + " in the baseline run, so its debaters are left out"
+        )
+    if agreement.without_solo_verdict:
+        writer.note(
+            f"agreement with solo: {agreement.without_solo_verdict} debater(s) left out, their model's solo "
+            "answers on the scenario tie or are unparsed"
+        )
+    result: dict[str, Any] = {}
+    for when, outcomes in (("round_1", agreement.round_1), ("last_round", agreement.last_round)):
+        by_model_rates: dict[str, list[bool]] = {}
+        for seat, agrees in outcomes:
+            by_model_rates.setdefault(seat.model, []).append(agrees)
+        breakdowns = seat_breakdowns(outcomes, table)
+        everything = pooled_note(table, [ORDER, *table.dimensions(), REPEAT])
+        if everything:
+            breakdowns["pooled"] |= {"overall": everything, "by_model": everything}
+        result[when] = {
+            "overall": Rate(sum(a for _, a in outcomes), len(outcomes)).as_dict(),
+            "by_model": {m: Rate(sum(v), len(v)).as_dict() for m, v in sorted(by_model_rates.items())},
+            **breakdowns,
+        }
+    result["without_solo_run"] = agreement.without_solo_run
+    result["without_solo_verdict"] = agreement.without_solo_verdict
+    return {"solo_by_model": by_model, "round_1_by_model": debate_side, "agreement_with_solo": result}
 
 
 def _verdict_outputs(
@@ -274,9 +446,13 @@ def _inertia_outputs(
     return {"fitted": True, "observations": len(observations), "log_likelihood": fit.log_likelihood, "terms": table}
 
 
-def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: int) -> dict[str, Any]:
+def _rating_outputs(
+    records: list[DebateRecord], writer: AnalysisWriter, seed: int, players: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """Elo, TrueSkill and influence, one rating per player over every arm (`players`: conversation -> agent ->
+    player)."""
     result: dict[str, Any] = {}
-    games = measures.elo_games_debates(records)
+    games = measures.elo_games_debates(records, players)
     if games:
         final = elo_matches(games)
         spread = elo_matches_shuffled(games, n_orders=100, seed=seed)
@@ -292,7 +468,7 @@ def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: i
                 for k in sorted(final)
             ],
         )
-    ranked = measures.ranked_games_debates(records)
+    ranked = measures.ranked_games_debates(records, players)
     if ranked:
         skills = trueskill_ranked_games(ranked)
         result["trueskill"] = {
@@ -307,11 +483,11 @@ def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: i
             ylabel="mu",
             errors={k: (s.mu - 2 * s.sigma, s.mu + 2 * s.sigma) for k, s in skills.items()},
         )
-    moves = measures.influence_moves_debates(records)
+    moves = measures.influence_moves_debates(records, players)
     if any(len(r.order) > 1 for r in records):
         graph = influence_graph(moves)
         for record in records:
-            graph.add_nodes_from(measures.player_names(record).values())
+            graph.add_nodes_from((players.get(record.conversation) or measures.player_names(record)).values())
         result["influence"] = {
             "moves": len(moves),
             "edges": [{"from": a, "to": b, "weight": d["weight"]} for a, b, d in graph.edges(data=True)],
@@ -323,12 +499,15 @@ def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: i
 
 def analyze_deliberation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The deliberation study's analysis of a run (with a solo `baseline` companion when given)."""
+    baseline = inputs.companions.get("baseline")
     return analyze_deliberation(
         inputs.events,
         inputs.spec,
         writer,
         taxonomy=judge_taxonomy(inputs.spec),
-        baseline=inputs.companions.get("baseline"),
+        baseline=baseline,
         n_boot=inputs.n_boot,
         seed=inputs.seed,
+        arms=inputs.arms,
+        baseline_arms=conversation_arms(baseline, inputs.companion_specs.get("baseline")) if baseline else None,
     )

@@ -13,7 +13,7 @@ from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
 from moot.analysis.consistency import trueskill_value_choices
-from moot.analysis.study_consistency import dilemma_action, short_choices_events, swapped_agents
+from moot.analysis.consistency_answers import dilemma_action, short_choices_events, swapped_agents
 from moot.graphs.context import ConversationContext
 from moot.graphs.nodes import agent_prompts, template_variables
 from moot.protocols.templates import render
