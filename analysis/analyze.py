@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from moot.analysis.arms import ArmTable, conversation_arms
+from moot.analysis.judge_agreement import analyze_judges
+from moot.analysis.judge_selection import judge_roster, select_judge
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
 from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
@@ -101,6 +103,9 @@ STUDY_SPEAKER_FIELDS: dict[str, str] = {"deliberation": "verdict"}
 """The field a study reads from the speakers' messages, for studies that read one: a run whose speakers do not
 answer with it gets a note instead of the study's (empty) measurements."""
 
+JUDGES_SECTION = "judges"
+"""The key in the metrics of the agreement between judges of one kind (when a run has two or more)."""
+
 COMPANIONS = ("baseline", "stated", "unsteered", "short")
 """Companion runs an analysis may read beside the run itself."""
 
@@ -162,6 +167,7 @@ def analyze_run(
     study: str | None = None,
     companions: dict[str, Path | str | None] | None = None,
     labels: Path | str | None = None,
+    judge: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> tuple[Path, AnalysisIndex]:
@@ -171,12 +177,16 @@ def analyze_run(
     `companions` names other run directories the study compares with: `baseline` (a solo run,
     deliberation), `stated` (a stated-preference run of the same scenarios, cooperation),
     `unsteered` (the same protocol without value steering, for adaptation measures). `labels` is
-    a CSV of human labels (cooperation: concession labels).
+    a CSV of human labels (cooperation: concession labels). `judge` names the judge whose decisions are read in
+    place of its kind's default judge (`moot.analysis.judge_selection`); a run whose judges of one kind are two or
+    more gets the `judges` section, their agreement.
     """
     run_dir = Path(run_dir)
     if out is not None:
         check_output_folder(Path(out), "--out")
-    manifest, events = read_run(run_dir)
+    manifest, all_events = read_run(run_dir)
+    roster = judge_roster(manifest, all_events)
+    events = select_judge(all_events, roster, judge)
     chosen = study_of(manifest, study)
     if n_boot < 10:
         raise UserError(f"--boot must be at least 10 (got {n_boot})")
@@ -185,7 +195,8 @@ def analyze_run(
         if name not in COMPANIONS:
             raise UserError(f"companion run '{name}' is unknown; known: {', '.join(COMPANIONS)}")
         if path is not None:
-            companion, extra[name] = read_run(Path(path))
+            companion, companion_events = read_run(Path(path))
+            extra[name] = select_judge(companion_events, judge_roster(companion, companion_events))
             extra_specs[name] = companion.spec
     inputs = AnalysisInputs(
         events, manifest, extra, Path(labels) if labels else None, n_boot, seed, companion_specs=extra_specs
@@ -202,6 +213,8 @@ def analyze_run(
             metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
         if chosen is not None:
             metrics.update(_run_study(chosen, inputs, writer))
+        if roster.compared():
+            metrics[JUDGES_SECTION] = analyze_judges(roster, all_events, writer, judge)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
