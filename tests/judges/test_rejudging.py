@@ -18,14 +18,19 @@ conceded (3 in round 1, 3 in round 5).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
+import signal
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import moot
-from helpers import events_of
+from fakes.llm_server import FakeLLMServer
+from helpers import events_of, moot_process
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -33,6 +38,7 @@ from moot.cli import main
 from moot.graphs.audit import verify_run
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.trace.manifest import RunManifest
+from moot.trace.reading import effective_events
 
 RANK = {value: index for index, value in enumerate(SCHWARTZ_VALUES)}
 SECOND = "judge_scripted_second"
@@ -83,8 +89,6 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def rejudged(finished: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run judged again by `second` (through the CLI)."""
-    import shutil
-
     run = Path(shutil.copytree(finished, tmp_path_factory.mktemp("rejudged") / "run"))
     assert main(["judge", str(run), "--judge", "judge", "--model", "scripted:second", "--no-cache"]) == 0
     return run
@@ -182,3 +186,73 @@ def test_a_name_in_use_is_refused_and_another_is_taken(rejudged: Path, capsys) -
     rows = index.metrics["judges"]["agreement"]
     fleiss = [r for r in rows if len(r["judges"]) == 3]
     assert len(rows) == 4 and fleiss[0]["items"] == 21
+
+
+def served_concession(body: dict, path: str) -> str:
+    """The fake server's judge: concedes by a digest of the request, so a resumed pass must ask what an uninterrupted
+    one asks and decide the same."""
+    digest = hashlib.sha256(json.dumps([body["messages"], body.get("seed")], sort_keys=True).encode()).digest()
+    return json.dumps({"conceded": digest[0] % 3 == 0, "reason": digest[:3].hex()})
+
+
+def served_cooperation(url: str) -> dict:
+    """Cooperation with scripted speakers and judge (no registered responder: a subprocess judges it again), and the
+    fake server as a provider for the second judge."""
+    spec = moot.load_spec("cooperation").spec.model_dump(mode="json")
+    spec["model"] = "scripted"
+    spec["providers"] = {
+        "openai-compatible": {
+            "base_url": url,
+            "max_retries": 2,
+            "retry_base_delay_s": 0.01,
+            "structured_output": "json_schema",
+        }
+    }
+    scripts = {
+        "target": ["I propose we follow my plan."],
+        "counterpart": ["No, we follow mine."],
+        "judge": [json.dumps({"conceded": False, "reason": "held"})],
+    }
+    for agent in spec["agents"]:
+        agent["script"] = scripts[agent["name"]]
+    return spec
+
+
+def served_decisions(run: Path) -> Counter:
+    return Counter(
+        (e.conversation_id, e.round, json.dumps(e.decision, sort_keys=True))
+        for e in effective_events(events_of(run))
+        if e.event == "judge_decision" and e.agent == "served"
+    )
+
+
+def test_a_killed_rejudging_pass_is_resumed_and_decides_what_an_uninterrupted_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", "sk-rejudging")
+    with FakeLLMServer(replies=served_concession, latency=0.005) as server:
+        finished = moot.run(served_cooperation(server.url), limit=3, out=tmp_path / "run", cache=None).run_dir
+        reference = Path(shutil.copytree(finished, tmp_path / "reference"))
+        command = ["--judge", "judge", "--model", "openai-compatible:fake", "--name", "served"]
+        assert main(["judge", str(reference), *command, "--no-cache"]) == 0
+        assert sum(served_decisions(reference).values()) == 30  # 6 conversations x 5 rounds
+
+        server.reset()
+        process = moot_process("judge", str(finished), *command, "--no-cache", "--concurrency", "2")
+        server.on_request = lambda record, number: process.send_signal(signal.SIGKILL) if number == 11 else None
+        try:
+            process.communicate(timeout=120)
+        finally:
+            server.on_request = None
+        assert process.returncode == -signal.SIGKILL
+        manifest = RunManifest.read(finished)
+        assert manifest.passes[0].status == "running"
+        assert [p.kind for p in verify_run(finished).problems] == ["unfinished"]
+        assert 0 < sum(served_decisions(finished).values()) < 30
+
+        capsys.readouterr()
+        assert main(["run", "--resume", str(finished), "--quiet"]) == 0
+        assert "served: judged" in capsys.readouterr().out
+    found = served_decisions(finished)
+    assert set(found.values()) == {1} and found == served_decisions(reference)
+    assert RunManifest.read(finished).passes[0].status == "completed" and verify_run(finished).ok
