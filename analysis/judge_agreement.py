@@ -165,7 +165,7 @@ def analyze_judges(
     notes: list[str] = []
     rows = judge_agreement(roster, events, notes)
     writer.table("judges", listed)
-    writer.table("judge_agreement", rows)
+    writer.table("judge_agreement", [{**row, "judges": ", ".join(row["judges"])} for row in rows])
     for note in notes:
         writer.note(note)
     return {"judges": listed, "read": reading, "agreement": rows}
