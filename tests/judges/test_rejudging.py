@@ -30,7 +30,7 @@ import pytest
 
 import moot
 from fakes.llm_server import FakeLLMServer
-from helpers import events_of, moot_process
+from helpers import SCENARIOS, debate_spec, events_of, moot_process, verdict
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
@@ -256,3 +256,43 @@ def test_a_killed_rejudging_pass_is_resumed_and_decides_what_an_uninterrupted_on
     found = served_decisions(finished)
     assert set(found.values()) == {1} and found == served_decisions(reference)
     assert RunManifest.read(finished).passes[0].status == "completed" and verify_run(finished).ok
+
+
+def test_a_judge_of_each_message_is_played_again_one_message_at_a_time(tmp_path: Path) -> None:
+    """A debate whose spec has a values judge of each message (role `values`): `moot judge RUN` plays that role again
+    (not the built-in values judge), shown each message alone as the in-protocol judge was, and the analysis reads
+    the spec's judge by default, the new one when asked."""
+    register_responder("empathy", lambda messages, context: json.dumps({"values": ["Empathy and understanding"]}))
+    register_responder("welfare", lambda messages, context: json.dumps({"values": ["Child welfare"]}))
+    spec = debate_spec(
+        {"alice": [verdict("NTA"), verdict("NTA")], "bob": [verdict("YTA"), verdict("NTA")]}, study="deliberation"
+    )
+    spec["agents"].append({"name": "tagger", "role": "values", "model": "scripted:empathy"})
+    spec["roles"]["values"] = {
+        "kind": "judge",
+        "per": "message",
+        "prompt": "value_judge",
+        "turn": "value_judge_turn",
+        "output": "values",
+        "sees": ["debater"],
+    }
+    run = moot.run(spec, SCENARIOS, out=tmp_path / "run", cache=None).run_dir
+    report = moot.judge(run, model="scripted:welfare", cache=None)
+    assert (report.judge, report.judged, report.items) == ("values_scripted_welfare", 8, "messages")
+    events = events_of(run)
+    shown = {
+        name: sorted(
+            (e.conversation_id, e.round, tuple(e.visible))
+            for e in events
+            if e.event == "turn_started" and e.agent == name
+        )
+        for name in ("tagger", "values_scripted_welfare")
+    }
+    assert shown["tagger"] == shown["values_scripted_welfare"] and len(shown["tagger"]) == 8
+    assert all(len(visible) == 1 for _, _, visible in shown["tagger"])
+    _, default = analyze_run(run, tmp_path / "default", n_boot=20)
+    assert default.metrics["values"]["occurrence"]["bob"] == {"Empathy and understanding": 4}
+    _, chosen = analyze_run(run, tmp_path / "chosen", judge="values_scripted_welfare", n_boot=20)
+    assert chosen.metrics["values"]["occurrence"]["bob"] == {"Child welfare": 4}
+    (row,) = default.metrics["judges"]["agreement"]
+    assert (row["items"], row["jaccard"], row["percent_agreement"]) == (8, 0.0, 0.0)
