@@ -344,7 +344,9 @@ EXPECTED: dict[str, str] = {
     "cli_export_out_under_a_file.args": "--out '{file}/tables': '{file}' is a file, not a folder",
     "cli_judge_address_without_ray.args": "--address and --workers need --executor ray",
     "cli_judge_arguments_without_free_text.args": "has no free-text answers to split into arguments",
-    "cli_judge_arguments_with_name.args": "--name does not apply to --judge arguments: its three judges keep their names",
+    "cli_judge_arguments_with_name.args": (
+        "--name does not apply to --judge arguments: its three judges keep their names"
+    ),
     "cli_judge_cache_is_a_folder.args": "--cache '{dir}' is a folder; name a cache file",
     "cli_judge_concurrency_zero.args": "moot judge: argument --concurrency: must be at least 1 (got 0)",
     "cli_judge_model_empty.args": "argument --model: expected a model as PROVIDER:MODEL, got an empty value",
