@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from moot.analysis.bradley_terry import BradleyTerryFit, bradley_terry_comparisons, bradley_terry_ranking
     from moot.analysis.debates import DebateRecord, debate_records_events
     from moot.analysis.inertia import InertiaFit, fit_inertia_conformity
+    from moot.analysis.judge_agreement import analyze_judges
+    from moot.analysis.judge_selection import JudgeRoster, judge_roster, select_judge
     from moot.analysis.outputs import AnalysisIndex
     from moot.analysis.protocol_data import ConversationRecord, protocol_records
     from moot.analysis.protocol_fields import OutputField, role_fields
@@ -34,6 +36,8 @@ else:
             "moot.analysis.bradley_terry": ("BradleyTerryFit", "bradley_terry_comparisons", "bradley_terry_ranking"),
             "moot.analysis.debates": ("DebateRecord", "debate_records_events"),
             "moot.analysis.inertia": ("InertiaFit", "fit_inertia_conformity"),
+            "moot.analysis.judge_agreement": ("analyze_judges",),
+            "moot.analysis.judge_selection": ("JudgeRoster", "judge_roster", "select_judge"),
             "moot.analysis.outputs": ("AnalysisIndex",),
             "moot.analysis.protocol_data": ("ConversationRecord", "protocol_records"),
             "moot.analysis.protocol_fields": ("OutputField", "role_fields"),
@@ -50,8 +54,10 @@ __all__ = [
     "ConversationRecord",
     "DebateRecord",
     "InertiaFit",
+    "JudgeRoster",
     "OutputField",
     "RunSummary",
+    "analyze_judges",
     "analyze_protocol_run",
     "analyze_run",
     "bootstrap_ci",
@@ -60,8 +66,10 @@ __all__ = [
     "bradley_terry_ranking",
     "debate_records_events",
     "fit_inertia_conformity",
+    "judge_roster",
     "protocol_records",
     "role_fields",
+    "select_judge",
     "study_of",
     "summarize_run",
     "summarize_stops",
