@@ -95,8 +95,8 @@ def rejudging_spec(run_spec: dict[str, Any], role: str, name: str, model: str | 
 
 
 def transcript(events: Sequence[Event], agents: set[str], order: Sequence[str]) -> list[TranscriptMessage]:
-    """What a conversation's graph state held: its speaker messages and the decisions of the judges `agents`, as the
-    engine holds them (a judge's position is after every speaker)."""
+    """A conversation's graph state rebuilt from its events: its speaker messages and the decisions of the judges
+    `agents`, as the engine holds them (a judge's position is after every speaker)."""
     messages = []
     for event in events:
         if isinstance(event, MessageAdded) and event.agent:
@@ -153,8 +153,10 @@ class RoleJudging(ConversationPass):
         self.turn = AgentTurn(spec, agent, schemas[agent.role])
         self.items = "messages" if spec.roles[role].per == "message" else "rounds"
         """What the judge decides about."""
-        self.judges_shown = {a.name for a in spec.judges()}
-        """Judges whose decisions the conversation's state held (those of later passes are no agents of the spec)."""
+        template = next(a for a in spec.agents if a.role == role)
+        self.judges_shown = {a.name for a in spec.judges()} - {template.name}
+        """Judges whose decisions the state shown to this judge holds: the run's other judges, and this judge's own in
+        place of the agent it plays again (the judges of other passes are no agents of the spec)."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent to other processes as what builds it (its turn's templates do not pickle).

@@ -77,11 +77,16 @@ def cooperation_spec() -> dict:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cooperation run, judged by its own judge only."""
+def responders() -> None:
+    """The scripted speakers and the two judges."""
     register_responder("talker", lambda messages, context: f"{context.agent} proposes its plan, round {context.round}.")
     register_responder("first", first)
     register_responder("second", second)
+
+
+@pytest.fixture(scope="module")
+def finished(responders: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cooperation run, judged by its own judge only."""
     root = tmp_path_factory.mktemp("coop")
     return moot.run(cooperation_spec(), limit=3, out=root / "run", cache=None).run_dir
 
@@ -296,3 +301,22 @@ def test_a_judge_of_each_message_is_played_again_one_message_at_a_time(tmp_path:
     assert chosen.metrics["values"]["occurrence"]["bob"] == {"Child welfare": 4}
     (row,) = default.metrics["judges"]["agreement"]
     assert (row["items"], row["jaccard"], row["percent_agreement"]) == (8, 0.0, 0.0)
+
+
+def test_a_judge_that_sees_its_own_role_sees_its_own_earlier_decisions(responders: None, tmp_path: Path) -> None:
+    """The concession judge shown its own role too: in round 2 the in-protocol judge saw its round-1 decision, and the
+    judge played again sees its own in that place, not the other's."""
+    spec = cooperation_spec()
+    spec["roles"]["judge"]["sees"] = ["target", "counterpart", "judge"]
+    run = moot.run(spec, limit=1, out=tmp_path / "run", cache=None).run_dir
+    moot.judge(run, "judge", model="scripted:second", name="again", cache=None)
+    turns = [e for e in events_of(run) if e.event == "turn_started" and e.round == 2 and e.agent in ("judge", "again")]
+    visible = {(e.conversation_id, e.agent): e.visible for e in turns}
+    conversations = {cid for cid, _ in visible}
+    assert len(conversations) == 2
+    for cid in conversations:
+        assert "r1:judge" in visible[(cid, "judge")] and "r1:again" not in visible[(cid, "judge")]
+        assert "r1:again" in visible[(cid, "again")] and "r1:judge" not in visible[(cid, "again")]
+        assert [v for v in visible[(cid, "judge")] if v != "r1:judge"] == [
+            v for v in visible[(cid, "again")] if v != "r1:again"
+        ]
