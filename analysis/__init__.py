@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from moot.analysis.comparison import ComparisonManifest, compare_runs
     from moot.analysis.debates import DebateRecord, debate_records_events
     from moot.analysis.inertia import InertiaFit, fit_inertia_conformity
+    from moot.analysis.judge_agreement import analyze_judges
+    from moot.analysis.judge_selection import JudgeRoster, judge_roster, select_judge
     from moot.analysis.outputs import AnalysisIndex
     from moot.analysis.protocol_data import ConversationRecord, protocol_records
     from moot.analysis.protocol_fields import OutputField, role_fields
@@ -37,6 +39,8 @@ else:
             "moot.analysis.comparison": ("ComparisonManifest", "compare_runs"),
             "moot.analysis.debates": ("DebateRecord", "debate_records_events"),
             "moot.analysis.inertia": ("InertiaFit", "fit_inertia_conformity"),
+            "moot.analysis.judge_agreement": ("analyze_judges",),
+            "moot.analysis.judge_selection": ("JudgeRoster", "judge_roster", "select_judge"),
             "moot.analysis.outputs": ("AnalysisIndex",),
             "moot.analysis.protocol_data": ("ConversationRecord", "protocol_records"),
             "moot.analysis.protocol_fields": ("OutputField", "role_fields"),
@@ -54,8 +58,10 @@ __all__ = [
     "ConversationRecord",
     "DebateRecord",
     "InertiaFit",
+    "JudgeRoster",
     "OutputField",
     "RunSummary",
+    "analyze_judges",
     "analyze_protocol_run",
     "analyze_run",
     "bootstrap_ci",
@@ -65,8 +71,10 @@ __all__ = [
     "compare_runs",
     "debate_records_events",
     "fit_inertia_conformity",
+    "judge_roster",
     "protocol_records",
     "role_fields",
+    "select_judge",
     "study_of",
     "summarize_run",
     "summarize_stops",

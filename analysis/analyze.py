@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moot.analysis.arms import ArmTable, conversation_arms
+from moot.analysis.judge_agreement import analyze_judges
+from moot.analysis.judge_selection import JudgesRead, judge_roster, select_judge
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
 from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
@@ -110,6 +112,9 @@ STUDY_SPEAKER_FIELDS: dict[str, str] = {"deliberation": "verdict"}
 """The field a study reads from the speakers' messages, for studies that read one: a run whose speakers do not
 answer with it gets a note instead of the study's (empty) measurements."""
 
+JUDGES_SECTION = "judges"
+"""The key in the metrics of the agreement between judges of one kind (when a run has two or more)."""
+
 COMPANIONS = ("baseline", "stated", "unsteered", "short")
 """Companion runs an analysis may read beside the run itself."""
 
@@ -171,6 +176,7 @@ def analyze_run(
     study: str | None = None,
     companions: dict[str, Path | str | None] | None = None,
     labels: Path | str | None = None,
+    judge: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     groups: str | None = None,
@@ -182,13 +188,17 @@ def analyze_run(
     `companions` names other run directories the study compares with: `baseline` (a solo run,
     deliberation), `stated` (a stated-preference run of the same scenarios, cooperation),
     `unsteered` (the same protocol without value steering, for adaptation measures). `labels` is
-    a CSV of human labels (cooperation: concession labels). `groups` names groups of models to compare within and
+    a CSV of human labels (cooperation: concession labels). `judge` names the judge whose decisions are read in
+    place of its kind's default judge (`moot.analysis.judge_selection`); a run whose judges of one kind are two or
+    more gets the `judges` section, their agreement. `groups` names groups of models to compare within and
     between (`NAME=M1,M2;NAME=M3` or a YAML file); `shown` the models a plot comparing models draws (`M1,M2`).
     """
     run_dir = Path(run_dir)
     if out is not None:
         check_output_folder(Path(out), "--out")
-    manifest, events = read_run(run_dir)
+    manifest, all_events = read_run(run_dir)
+    roster = judge_roster(manifest, all_events)
+    events = select_judge(all_events, roster, judge)
     chosen = study_of(manifest, study)
     if n_boot < 10:
         raise UserError(f"--boot must be at least 10 (got {n_boot})")
@@ -197,7 +207,8 @@ def analyze_run(
         if name not in COMPANIONS:
             raise UserError(f"companion run '{name}' is unknown; known: {', '.join(COMPANIONS)}")
         if path is not None:
-            companion, extra[name] = read_run(Path(path))
+            companion, companion_events = read_run(Path(path))
+            extra[name] = select_judge(companion_events, judge_roster(companion, companion_events))
             extra_specs[name] = companion.spec
     from moot.analysis.cross_model import ModelGroups, shown_models
 
@@ -213,7 +224,14 @@ def analyze_run(
         shown=shown_models(shown),
     )
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
-    index = write_analysis(inputs, folder, chosen, run_id=manifest.run_id, final_hash=manifest.final_hash)
+    index = write_analysis(
+        inputs,
+        folder,
+        chosen,
+        run_id=manifest.run_id,
+        final_hash=manifest.final_hash,
+        judges=JudgesRead(roster, all_events, judge),
+    )
     return folder, index
 
 
@@ -226,13 +244,15 @@ def write_analysis(
     final_hash: str | None,
     notes: Sequence[str] = (),
     extra_files: Mapping[str, str] | None = None,
+    judges: JudgesRead | None = None,
 ) -> AnalysisIndex:
     """Analyse the inputs (the protocol's measurements, and `study`'s) into `folder`; return its index.
 
     The analysis is written into a staging folder renamed to `folder` once complete (with
     `extra_files`, name -> text, beside `metrics.json`), so a failure leaves the previous analysis
-    whole. `notes` open the analysis's notes. A run and a comparison of runs (`moot compare`) are
-    analysed by this one function.
+    whole. `notes` open the analysis's notes; `judges`, when two or more judges decide one kind of thing, gives the
+    `judges` section (their agreement). A run and a comparison of runs (`moot compare`) are analysed by this one
+    function.
     """
     staging = folder.with_name(folder.name + ".partial")
     if staging.exists():
@@ -247,6 +267,8 @@ def write_analysis(
             metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
         if study is not None:
             metrics.update(_run_study(study, inputs, writer))
+        if judges is not None and judges.roster.compared():
+            metrics[JUDGES_SECTION] = analyze_judges(judges.roster, judges.events, writer, judges.chosen)
         index = writer.finish(
             AnalysisIndex(run_id=run_id, study=study or PROTOCOL_SECTION, final_hash=final_hash, metrics=metrics)
         )

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from moot.analysis.analyze import AnalysisInputs, read_run, study_of, write_analysis
 from moot.analysis.arms import MODEL_DIM, ArmTable, ConversationArm, conversation_arms
 from moot.analysis.cross_model import ModelGroups, shown_models
+from moot.analysis.judge_selection import JudgeRoster, JudgesRead, judge_roster, merge_rosters, select_judge
 from moot.analysis.outputs import AnalysisIndex
 from moot.errors import UserError
 from moot.outputs import check_output_folder
@@ -406,6 +407,7 @@ def compare_runs(
     seed: int = 0,
     groups: str | None = None,
     shown: str | None = None,
+    judge: str | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Put runs together as the arms of one study and analyse them; return the comparison folder, its metrics index
     and `comparison.json`.
@@ -418,7 +420,12 @@ def compare_runs(
         _check_out(Path(out))
     if n_boot < 10:
         raise UserError(f"--boot must be at least 10 (got {n_boot})")
-    merged = merge_runs(load_runs(paths, labels), overlap=overlap)
+    runs = load_runs(paths, labels)
+    rosters = [judge_roster(run.manifest, run.events) for run in runs]
+    every_judge = merge_runs(runs, overlap=overlap)
+    merged = merge_runs(
+        [_judge_read(run, roster, judge) for run, roster in zip(runs, rosters, strict=True)], overlap=overlap
+    )
     folder = Path(out) if out is not None else default_comparison_folder(merged.study)
     if out is None:
         _check_out(folder)
@@ -432,8 +439,19 @@ def compare_runs(
         final_hash=record.comparison_id,
         notes=merged.notes,
         extra_files={COMPARISON_FILE: record.model_dump_json(indent=2)},
+        judges=JudgesRead(merge_rosters(rosters), every_judge.events, judge),
     )
     return folder, index, record
+
+
+def _judge_read(run: LoadedRun, roster: JudgeRoster, judge: str | None) -> LoadedRun:
+    """The run with, of each kind of judge, only the decisions of the judge the comparison reads (`select_judge`);
+    a judge the run does not have is refused naming the run."""
+    try:
+        events = select_judge(run.events, roster, judge)
+    except UserError as exc:
+        raise UserError(f"run '{run.label}': {exc}") from None
+    return replace(run, events=events)
 
 
 def compare_again(
@@ -443,6 +461,7 @@ def compare_again(
     seed: int = 0,
     groups: str | None = None,
     shown: str | None = None,
+    judge: str | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Analyse a comparison folder's runs again (same runs, labels and `overlap`, as `comparison.json` names them)
     into the same folder: after a judge appended to one of the runs, or to change the bootstrap."""
@@ -457,4 +476,5 @@ def compare_again(
         seed=seed,
         groups=groups,
         shown=shown,
+        judge=judge,
     )

@@ -19,6 +19,7 @@ from moot.errors import SpecError
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.state import ConversationState, TranscriptMessage
 from moot.graphs.stop import RoundView, StopCondition
+from moot.graphs.turns import RoundPlan
 from moot.graphs.visibility import visible_messages
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import AgentSpec, ProtocolSpec
@@ -185,27 +186,34 @@ class AgentTurn:
         )
 
 
+def turn_views(
+    spec: ProtocolSpec, turn: AgentTurn, messages: list[TranscriptMessage], round_: int, plan: RoundPlan
+) -> list[tuple[list[TranscriptMessage], TranscriptMessage | None]]:
+    """What an agent's turns of a round are shown, given everything said so far: one view for a speaker or a judge
+    of the round; for a judge of each message, one per speaker message of the round it sees (that message alone,
+    with the message itself as the one judged)."""
+    view = visible_messages(
+        messages,
+        agent=turn.agent.name,
+        round=round_,
+        role=turn.role,
+        speaker_roles={a.role for a in spec.speakers()},
+        earlier_this_round=plan.earlier(turn.agent.name),
+    )
+    if turn.role.kind == "judge" and turn.role.per == "message":
+        return [([m], m) for m in view if m.round == round_ and m.kind == "speaker"]
+    return [(view, None)]
+
+
 def make_agent_node(spec: ProtocolSpec, agent: AgentSpec, schema: OutputSchema | None):
     """The graph node of one agent (speaker or judge)."""
     turn = AgentTurn(spec, agent, schema)
-    role = turn.role
-    speaker_roles = {a.role for a in spec.speakers()}
 
     async def node(state: ConversationState, runtime: Runtime[ConversationContext]) -> dict[str, Any]:
         ctx = runtime.context
         round_ = state["round"]
-        view = visible_messages(
-            state["messages"],
-            agent=agent.name,
-            round=round_,
-            role=role,
-            speaker_roles=speaker_roles,
-            earlier_this_round=ctx.plan.earlier(agent.name),
-        )
-        if role.kind == "judge" and role.per == "message":
-            judged = [m for m in view if m.round == round_ and m.kind == "speaker"]
-            return {"messages": [await turn(ctx, round_, [m], m) for m in judged]}
-        return {"messages": [await turn(ctx, round_, view, None)]}
+        views = turn_views(spec, turn, state["messages"], round_, ctx.plan)
+        return {"messages": [await turn(ctx, round_, view, message) for view, message in views]}
 
     node.__name__ = f"agent_{agent.name}"
     return node

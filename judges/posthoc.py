@@ -13,6 +13,7 @@ already decided about (in this pass or an earlier one) are skipped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from moot.graphs.turns import plan_round
 from moot.graphs.worker import SessionWorker
 from moot.protocols.loader import describe_validation_error, validate_spec_data
 from moot.protocols.outputs.schema import OutputSchema
-from moot.protocols.spec import ProtocolSpec
+from moot.protocols.spec import NAME_PATTERN, ProtocolSpec
 from moot.scenarios import Scenario, ScenarioSet, load_scenarios, resolve_scenario_source
 from moot.trace.events import (
     ConversationStarted,
@@ -59,6 +60,8 @@ POSTHOC_JUDGES: dict[str, dict[str, Any]] = {
     },
 }
 """Judges that can run over a finished run, by name: the role each plays."""
+MAX_NAME = 64
+"""Characters of an agent name (as the spec allows)."""
 
 
 @dataclass(frozen=True)
@@ -74,16 +77,19 @@ class JudgingReport:
     """Decisions that could not be parsed."""
     failed: int
     """Messages whose judging failed after retries (recorded as error events)."""
+    items: str = "messages"
+    """What the judge decides about: `messages`, or `rounds` for a judge of each round."""
 
     @classmethod
-    def of(cls, judge: str, tally: dict[str, int]) -> JudgingReport:
+    def of(cls, judge: str, tally: dict[str, int], items: str = "messages") -> JudgingReport:
         """The report of a judge's pass from what its units counted."""
-        return cls(judge, *(tally.get(key, 0) for key in ("judged", "skipped", "unparsed", "failed")))
+        counts = {key: tally.get(key, 0) for key in ("judged", "skipped", "unparsed", "failed")}
+        return cls(judge, **counts, items=items)
 
     def line(self) -> str:
         """The report in one line."""
         counts = f"({self.unparsed} unparsed, {self.failed} failed), {self.skipped} already judged"
-        return f"{self.judge}: judged {self.judged} messages {counts}"
+        return f"{self.judge}: judged {self.judged} {self.items} {counts}"
 
 
 def speaker_roles(run_spec: dict[str, Any]) -> list[str]:
@@ -111,6 +117,45 @@ def with_judges(
         raise UserError(f"{what}: {exc}") from None
 
 
+def taken_names(manifest: RunManifest, events: Sequence[Event]) -> dict[str, str]:
+    """The agent names a run already uses, each with what it names: its spec's agents, the judges of its passes, and
+    every agent whose decisions its trace holds."""
+    taken = {str(agent["name"]): "an agent of the run's spec" for agent in manifest.spec.get("agents", [])}
+    for record in manifest.passes:
+        for agent in record.spec.get("agents", []):
+            taken.setdefault(str(agent["name"]), f"a judge of its {record.kind} pass")
+    for event in events:
+        if isinstance(event, JudgeDecision) and event.agent:
+            taken.setdefault(event.agent, "a judge whose decisions its trace holds")
+    return taken
+
+
+def check_judge_name(name: str, taken: dict[str, str], *, going_on: frozenset[str] = frozenset()) -> None:
+    """Refuse a judge name that is not an agent name (NAME_PATTERN, at most 64 characters) or that the run uses already
+    (except the names in `going_on`: a judge of the same kind whose pass this one carries on)."""
+    if not re.fullmatch(NAME_PATTERN, name) or len(name) > MAX_NAME:
+        raise UserError(
+            f"judge name '{name}' is not an agent name: letters, digits and _, starting with a letter,"
+            f" at most {MAX_NAME} characters"
+        )
+    if name in taken and name not in going_on:
+        raise UserError(f"judge name '{name}' is taken in this run ({taken[name]}); choose another with --name")
+
+
+def safe_name(text: str) -> str:
+    """`text` made an agent name: every run of other characters than letters and digits becomes one `_`, a leading
+    digit gets a `j` before it, and it is cut to 64 characters."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "judge"
+    if not name[0].isalpha():
+        name = f"j{name}"
+    return name[:MAX_NAME].rstrip("_")
+
+
+def posthoc_role(judge: str) -> str:
+    """The role a judge of `POSTHOC_JUDGES` plays in its pass (`posthoc_values`)."""
+    return f"posthoc_{judge}"
+
+
 def judge_spec(
     run_spec: dict[str, Any], judge: str, agent_name: str, model: str | None, taxonomy: str | None
 ) -> tuple[ProtocolSpec, dict[str, OutputSchema | None]]:
@@ -121,7 +166,7 @@ def judge_spec(
     role = {**POSTHOC_JUDGES[judge], "sees": speaker_roles(run_spec)}
     if taxonomy:
         role["output"] = f"values:{taxonomy}"
-    role_name = f"posthoc_{judge}"
+    role_name = posthoc_role(judge)
     agent: dict[str, Any] = {"name": agent_name, "role": role_name, "temperature": 0.0}
     if model:
         agent["model"] = model
@@ -229,7 +274,7 @@ class ValuesJudging(ConversationPass):
         self.conversations = conversations
         self.first_event = first_event
         """Events of the trace before the pass: its own come after."""
-        schemas = _checked(spec, f"judge '{judge}'")
+        schemas = checked_schemas(spec, f"judge '{judge}'")
         agent = spec.agent(agent_name)
         self.turn = AgentTurn(spec, agent, schemas[agent.role])
 
@@ -314,7 +359,8 @@ class ValuesJudging(ConversationPass):
         return [JudgingReport.of(self.agent_name, result.tally).line()]
 
 
-def _checked(spec: ProtocolSpec, what: str) -> dict[str, OutputSchema | None]:
+def checked_schemas(spec: ProtocolSpec, what: str) -> dict[str, OutputSchema | None]:
+    """The output schema of each role of a checked spec; a SpecError becomes a UserError naming `what`."""
     try:
         return check_spec(spec)
     except SpecError as exc:
@@ -352,11 +398,15 @@ def judge_run(
 
     `concurrency` conversations are judged at once, by `executor` (default: this process); `trace`
     is the run's PostgreSQL URL with its password, when the environment does not give it; `ledger`
-    a file outside the run directory that gets the run's anchor when the pass ends.
+    a file outside the run directory that gets the run's anchor when the pass ends. `agent_name` names the judge
+    (default `values_judge`): a name the run uses already is refused, but for an earlier values judge's, whose pass
+    this one carries on (what it decided is skipped).
     """
     name = agent_name or f"{judge}_judge"
 
     def build(manifest: RunManifest, events: list[Event]) -> ValuesJudging:
+        earlier = frozenset(str(r.options.get("agent")) for r in manifest.passes if r.kind == VALUES_PASS)
+        check_judge_name(name, taken_names(manifest, events), going_on=earlier)
         spec, _ = judge_spec(manifest.spec, judge, name, model, taxonomy)
         conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
         return ValuesJudging(spec, name, judge, recorded_scenarios(manifest, events), conversations, manifest.events)

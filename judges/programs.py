@@ -31,6 +31,7 @@ from moot.graphs.resume import recorded_scenarios
 from moot.judges.arguments import ARGUMENTS_PASS, rebuild_arguments_pass
 from moot.judges.explorer import compile_explorer_loaded, prepare_explorer, rebuild_explorer
 from moot.judges.posthoc import VALUES_PASS, rebuild_values_pass
+from moot.judges.rejudging import ROLE_PASS, rebuild_role_pass
 from moot.protocols.explorer import EXPLORER_KIND, is_explorer_roster
 from moot.protocols.loader import PROTOCOL_KIND, LoadedSpec, describe_validation_error, locate
 from moot.protocols.spec import ProtocolSpec
@@ -159,7 +160,11 @@ PassRebuilder = Callable[[PassRecord, RunManifest, Sequence[Event], Path | None]
 """Builds a pass again from its record, the run's manifest and events, and (for a replay) the run whose replies it
 serves."""
 
-PASS_KINDS: dict[str, PassRebuilder] = {VALUES_PASS: rebuild_values_pass, ARGUMENTS_PASS: rebuild_arguments_pass}
+PASS_KINDS: dict[str, PassRebuilder] = {
+    VALUES_PASS: rebuild_values_pass,
+    ARGUMENTS_PASS: rebuild_arguments_pass,
+    ROLE_PASS: rebuild_role_pass,
+}
 """Passes that append to a finished run, by their recorded kind."""
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from moot.graphs.runner import RunResult
     from moot.protocols.loader import LoadedSpec, bundled_specs, load_spec
     from moot.protocols.spec import AgentSpec, ProtocolSpec, RoleSpec
-    from moot.runs import Run, open_run
+    from moot.runs import Run, judge, open_run
     from moot.scenarios import Scenario, ScenarioSet, load_scenarios
 
     __version__: str
@@ -47,7 +47,7 @@ else:
             "moot.graphs.runner": ("RunResult",),
             "moot.protocols.loader": ("LoadedSpec", "bundled_specs", "load_spec"),
             "moot.protocols.spec": ("AgentSpec", "ProtocolSpec", "RoleSpec"),
-            "moot.runs": ("Run", "open_run"),
+            "moot.runs": ("Run", "judge", "open_run"),
             "moot.scenarios": ("Scenario", "ScenarioSet", "load_scenarios"),
         },
     )
@@ -88,6 +88,7 @@ __all__ = [
     "compare",
     "compile_protocol",
     "executor_named",
+    "judge",
     "load_scenarios",
     "load_spec",
     "open_comparison",

@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
         "--judge",
         default="values",
         help=(
+            "a judge role of the run's spec (played again under a new name, shown what its judge was shown), "
             "values (tag each message), or arguments (split long answers, "
             "then judge each argument's values and specificity)"
         ),
@@ -23,7 +24,11 @@ def register(sub: argparse._SubParsersAction) -> dict:
     judge.add_argument(
         "--model",
         type=not_empty("a model as PROVIDER:MODEL"),
-        help="the judge's model (default: the run's default model)",
+        help="the judge's model (default: the role's agent's, else the run's default model)",
+    )
+    judge.add_argument(
+        "--name",
+        help="the name the judge's decisions carry (default: ROLE_MODEL for a role, values_judge for values)",
     )
     judge.add_argument("--values", help="value list of the judge: CSV with a 'value' column, or one value per line")
     judge.add_argument("--concurrency", type=at_least(1), default=4)
@@ -89,6 +94,11 @@ def register(sub: argparse._SubParsersAction) -> dict:
         help="CSV of human concession labels (columns conversation, conceded), for the judge's F1 and kappa",
     )
     analyze.add_argument(
+        "--judge",
+        metavar="NAME",
+        help="read this judge's decisions in place of its kind's default judge (default: the spec's judge)",
+    )
+    analyze.add_argument(
         "--groups",
         metavar="GROUPS",
         help="named groups of models to compare within (Kendall's W) and between (tau): NAME=M1,M2;NAME=M3, or a "
@@ -115,26 +125,25 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from moot.agents.cache import default_cache_path
     from moot.errors import UserError
     from moot.graphs.executor import executor_named
-    from moot.judges.posthoc import judge_run
+    from moot.judges.judging import judge_pass
 
     if args.concurrency < 1:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
     executor = executor_named(args.executor, args.address, args.workers)
     cache = None if args.no_cache else (args.cache or default_cache_path())
-    options = {
-        "cache_path": cache,
-        "concurrency": args.concurrency,
-        "executor": executor,
-        "trace": args.trace,
-        "ledger": args.ledger,
-    }
-    if args.judge == "arguments":
-        from moot.judges.arguments import judge_arguments_run
-
-        line = judge_arguments_run(args.run_dir, model=args.model, vocabulary=args.values, **options).line()
-    else:
-        line = judge_run(args.run_dir, args.judge, model=args.model, taxonomy=args.values, **options).line()
-    print(line)
+    report = judge_pass(
+        args.run_dir,
+        args.judge,
+        model=args.model,
+        name=args.name,
+        values=args.values,
+        cache_path=cache,
+        concurrency=args.concurrency,
+        executor=executor,
+        trace=args.trace,
+        ledger=args.ledger,
+    )
+    print(report.line())
     return 0
 
 
@@ -150,7 +159,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if used:
             raise UserError(f"{used[0]} is for a run; a comparison is analysed again into its folder as it was made")
         folder, index, _ = compare_again(
-            args.run_dir, n_boot=args.boot, seed=args.seed, groups=args.groups, shown=args.show
+            args.run_dir, n_boot=args.boot, seed=args.seed, groups=args.groups, shown=args.show, judge=args.judge
         )
     else:
         folder, index = analyze_run(
@@ -164,6 +173,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 "short": args.short,
             },
             labels=args.labels,
+            judge=args.judge,
             n_boot=args.boot,
             seed=args.seed,
             groups=args.groups,

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
         help="named groups of models to compare within (Kendall's W) and between (tau), as `moot analyze --groups`",
     )
     compare.add_argument("--show", metavar="M1,M2", help="the models a plot that compares models draws")
+    compare.add_argument(
+        "--judge", metavar="NAME", help="read this judge's decisions in every run, as `moot analyze --judge`"
+    )
     compare.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     compare.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
     return {"compare": cmd_compare}
@@ -63,6 +66,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         groups=args.groups,
         shown=args.show,
+        judge=args.judge,
     )
     runs = ", ".join(f"{run.label} ({run.conversations} conversations)" for run in record.runs)
     print(f"compare: {len(record.runs)} runs of {record.study}: {runs}")

@@ -39,12 +39,13 @@ def compare(
     seed: int = 0,
     groups: str | None = None,
     shown: str | None = None,
+    judge: str | None = None,
 ) -> Comparison:
     """`moot compare`: the runs at `paths` (folders or `Run`s) analysed together into `out` (default
     `runs/compare-<study>-<time>`); the comparison.
 
     `labels` names runs (label -> run directory); `overlap` keeps only the scenarios every run
-    shares; `groups` and `shown` are `moot analyze`'s `--groups` and `--show`. A UserError says why
+    shares; `groups`, `shown` and `judge` are `moot analyze`'s `--groups`, `--show` and `--judge`. A UserError says why
     the runs cannot be compared (fewer than two, one run twice, different studies or scenarios, a
     run that cannot be read).
     """
@@ -60,6 +61,7 @@ def compare(
         seed=seed,
         groups=groups,
         shown=shown,
+        judge=judge,
     )
     return open_comparison(folder)
 
@@ -122,12 +124,20 @@ class Comparison:
         """Each compared run, opened for reading, by its label."""
         return {run.label: open_run(run.path) for run in self.manifest.runs}
 
-    def analyze(self, *, n_boot: int = 1000, seed: int = 0) -> Comparison:
+    def analyze(
+        self,
+        *,
+        n_boot: int = 1000,
+        seed: int = 0,
+        groups: str | None = None,
+        shown: str | None = None,
+        judge: str | None = None,
+    ) -> Comparison:
         """`moot analyze COMPARISON_DIR`: the same runs, labels and scenarios analysed again into this folder (after a
         judge appended to a run, or with another bootstrap); the comparison as it now is."""
         from moot.analysis.comparison import compare_again
 
-        compare_again(self.folder, n_boot=n_boot, seed=seed)
+        compare_again(self.folder, n_boot=n_boot, seed=seed, groups=groups, shown=shown, judge=judge)
         return open_comparison(self.folder)
 
     def report(self, out: PathLike | None = None) -> Path:

@@ -41,8 +41,6 @@ PathLike = str | os.PathLike[str]
 USE_DEFAULT_CACHE = "default"
 """`cache` of `Run.judge` for the shared response cache (`$MOOT_CACHE` or `~/.cache/moot/responses.sqlite`),
 as in `moot.run`."""
-ARGUMENTS_JUDGE = "arguments"
-"""The judge that splits free-text answers into arguments (`moot judge --judge arguments`)."""
 
 
 def open_run(path: PathLike) -> Run:
@@ -161,19 +159,28 @@ class Run:
         study: str | None = None,
         companions: Mapping[str, PathLike | None] | None = None,
         labels: PathLike | None = None,
+        judge: str | None = None,
         n_boot: int = 1000,
         seed: int = 0,
     ) -> tuple[Path, AnalysisIndex]:
         """`moot analyze`: the study's measurements in `out` (default `RUN_DIR/analysis`); the folder and its index.
 
         `companions` are other runs (paths or `Run`s) by the role the study gives them:
-        `baseline`, `stated`, `unsteered` or `short`.
+        `baseline`, `stated`, `unsteered` or `short`. `judge` names the judge whose decisions
+        are read in place of its kind's default judge (default: the spec's judge).
         """
         from moot.analysis.analyze import analyze_run
 
         others: dict[str, Path | str | None] = {role: _path(run) for role, run in (companions or {}).items()}
         return analyze_run(
-            self.run_dir, _path(out), study=study, companions=others, labels=_path(labels), n_boot=n_boot, seed=seed
+            self.run_dir,
+            _path(out),
+            study=study,
+            companions=others,
+            labels=_path(labels),
+            judge=judge,
+            n_boot=n_boot,
+            seed=seed,
         )
 
     def report(self, out: PathLike | None = None, *, baseline: PathLike | None = None) -> Path:
@@ -193,44 +200,35 @@ class Run:
         judge: str = "values",
         *,
         model: str | None = None,
+        name: str | None = None,
         values: PathLike | None = None,
         cache: PathLike | None = USE_DEFAULT_CACHE,
         concurrency: int = 4,
         ledger: PathLike | None = None,
     ) -> JudgingReport | ArgumentJudgingReport:
-        """`moot judge`: run a judge over every message and append its decisions to the trace.
+        """`moot judge`: run a judge over every message (or round) and append its decisions to the trace.
 
-        `judge` is `values` (tag each message) or `arguments` (split free-text answers into
-        arguments, then judge each one's values and specificity); `values` a value list file;
+        `judge` is a judge role of the run's spec (played again under the new name `name`, default
+        `ROLE_MODEL`, shown what its judge was shown), `values` (tag each message; `name` default
+        `values_judge`) or `arguments` (split free-text answers into arguments, then judge each
+        one's values and specificity); `model` the judge's model; `values` a value list file;
         `cache` a cache file, `"default"` for the shared one, or None to call the model every
         time; `ledger` a file the run's count and final hash are appended to.
         """
         from moot.agents.cache import default_cache_path
+        from moot.judges.judging import judge_pass
         from moot.trace.opening import read_manifest
 
         if concurrency < 1:
             raise UserError(f"concurrency must be at least 1 (got {concurrency})")
         cache_path = default_cache_path() if cache == USE_DEFAULT_CACHE else _path(cache)
         try:
-            if judge == ARGUMENTS_JUDGE:
-                from moot.judges.arguments import judge_arguments_run
-
-                return judge_arguments_run(
-                    self.run_dir,
-                    model=model,
-                    vocabulary=_path(values),
-                    cache_path=cache_path,
-                    concurrency=concurrency,
-                    ledger=_path(ledger),
-                )
-            from moot.judges.posthoc import judge_run
-
-            taxonomy = None if values is None else os.fspath(values)
-            return judge_run(
+            return judge_pass(
                 self.run_dir,
                 judge,
                 model=model,
-                taxonomy=taxonomy,
+                name=name,
+                values=_path(values),
                 cache_path=cache_path,
                 concurrency=concurrency,
                 ledger=_path(ledger),
@@ -238,6 +236,23 @@ class Run:
         finally:
             # A judging pass rewrites run.json (its event count, final hash and usage), even one that fails midway.
             self.manifest = read_manifest(self.run_dir)
+
+
+def judge(
+    run: PathLike,
+    judge: str = "values",
+    *,
+    model: str | None = None,
+    name: str | None = None,
+    values: PathLike | None = None,
+    cache: PathLike | None = USE_DEFAULT_CACHE,
+    concurrency: int = 4,
+    ledger: PathLike | None = None,
+) -> JudgingReport | ArgumentJudgingReport:
+    """`moot judge` from Python: `open_run(run).judge(...)`, with the same arguments."""
+    return open_run(run).judge(
+        judge, model=model, name=name, values=values, cache=cache, concurrency=concurrency, ledger=ledger
+    )
 
 
 def _path(path: PathLike | None) -> Path | None:

@@ -364,6 +364,7 @@ EXPECTED: dict[str, str] = {
     # Command lines (placeholders filled in as in the entries).
     "cli_analyze_boot_too_few.args": "moot analyze: argument --boot: must be at least 10 (got 5)",
     "cli_analyze_out_is_a_file.args": "--out '{file}' is a file; name a folder",
+    "cli_analyze_judge_unknown.args": "judge 'values_judge' is not a judge of this run (it has no judge's decisions)",
     "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",
     "cli_analyze_show_empty.args": "--show: names no model (expected MODEL,MODEL)",
     "cli_compare_different_scenarios.args": (
@@ -387,9 +388,23 @@ EXPECTED: dict[str, str] = {
     "cli_export_out_under_a_file.args": "--out '{file}/tables': '{file}' is a file, not a folder",
     "cli_judge_address_without_ray.args": "--address and --workers need --executor ray",
     "cli_judge_arguments_without_free_text.args": "has no free-text answers to split into arguments",
+    "cli_judge_arguments_with_name.args": (
+        "--name does not apply to --judge arguments: its three judges keep their names"
+    ),
     "cli_judge_cache_is_a_folder.args": "--cache '{dir}' is a folder; name a cache file",
     "cli_judge_concurrency_zero.args": "moot judge: argument --concurrency: must be at least 1 (got 0)",
     "cli_judge_model_empty.args": "argument --model: expected a model as PROVIDER:MODEL, got an empty value",
+    "cli_judge_name_not_a_name.args": (
+        "judge name 'values-judge' is not an agent name: letters, digits and _, starting with a letter,"
+        " at most 64 characters"
+    ),
+    "cli_judge_name_taken.args": (
+        "judge name 'alice' is taken in this run (an agent of the run's spec); choose another with --name"
+    ),
+    "cli_judge_role_not_a_judge.args": (
+        "role 'debater' of the run's spec speaks; it is not a judge (its judge roles: none)"
+    ),
+    "cli_judge_role_unknown.args": "judge 'concession' is unknown; known: arguments, values",
     "cli_judge_trace_elsewhere.args": (
         "--trace 'postgresql://moot@127.0.0.1:1/elsewhere' is not where run '{run}' keeps its trace (its trace.sqlite)"
     ),

@@ -85,3 +85,30 @@ def test_unknown_judge_is_one_line(tmp_path, capsys):
     assert main(["judge", str(run_dir), "--judge", "valeus"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'values'" in err and err.count("\n") == 1
+
+
+def other_values(messages: list[dict[str, str]], context: CallContext) -> str:
+    """A second values judge: alice's messages get one more value; bob's one value in round 1, both in round 2."""
+    (judged,) = context.visible
+    if judged["agent"] == "alice":
+        return json.dumps({"values": ["Empathy and understanding", "Child welfare"]})
+    return json.dumps({"values": ["Child welfare"] if judged["round"] == 1 else ["Child welfare", "Accessibility"]})
+
+
+def test_two_values_judges_under_two_names_and_their_jaccard(tmp_path, capsys):
+    """Eight messages both judged. Jaccard: alice's 4 messages {E} vs {E, C}: 1/2; bob's 2 of round 1 {C, A} vs {C}:
+    1/2; bob's 2 of round 2: 1. Mean (4 * 1/2 + 2 * 1/2 + 2 * 1) / 8 = 5/8; the same set on 2 of 8."""
+    register_responder("other_values", other_values)
+    run_dir = finished_run(tmp_path)
+    judge_run(run_dir, "values", model="scripted:two_values")
+    second = moot.judge(run_dir, "values", model="scripted:other_values", name="values_b", cache=None)
+    assert (second.judge, second.judged, second.skipped) == ("values_b", 8, 0)
+    _, index = moot.open_run(run_dir).analyze(tmp_path / "default", n_boot=20)
+    (row,) = index.metrics["judges"]["agreement"]
+    assert (row["judges"], row["field"], row["items"]) == (["values_judge", "values_b"], "values", 8)
+    assert (row["jaccard"], row["percent_agreement"]) == (5 / 8, 2 / 8)
+    assert any("8 shared items (fewer than 10)" in note for note in index.notes)
+    assert index.metrics["values"]["occurrence"]["bob"] == {"Child welfare": 4, "Accessibility": 4}
+    _, chosen = moot.open_run(run_dir).analyze(tmp_path / "chosen", judge="values_b", n_boot=20)
+    assert chosen.metrics["values"]["occurrence"]["bob"] == {"Child welfare": 4, "Accessibility": 2}
+    assert chosen.metrics["values"]["occurrence"]["alice"] == {"Empathy and understanding": 4, "Child welfare": 4}
