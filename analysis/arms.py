@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from moot.protocols.matrix import MODEL_DIM
 from moot.trace.events import ConversationStarted, Event, ModelCall
 from moot.trace.reading import effective_events
 
@@ -30,9 +31,6 @@ FIRST_SPEAKER = "first_speaker"
 """The dimension of who speaks first."""
 REPEAT = "repeat"
 """The dimension of repeats."""
-MODEL_DIM = "model."
-"""Prefix of the dimension of an agent's model (`model.target`): its level is the model's label in the matrix
-(the name given to a model entry, else its `provider:model`)."""
 
 T = TypeVar("T")
 
@@ -181,11 +179,33 @@ def conversation_arms(events: Iterable[Event], spec: Mapping[str, Any] | None = 
         elif isinstance(event, ModelCall) and event.agent:
             called[event.conversation_id].setdefault(event.agent, event.model)
     spec_models = _spec_models(spec or {})
+    order = {dim: index for index, dim in enumerate(matrix_order(spec or {}))}
     table = {}
     for cid, start in starts.items():
         models = dict(spec_models) | called.get(cid, {}) | dict(start.models or {})
-        table[cid] = ConversationArm(cid, Arm.of(start.arm), models, tuple(start.order), start.repeat, run)
+        # The trace writes an arm's keys sorted: put them back in the matrix's order.
+        levels = sorted((start.arm or {}).items(), key=lambda item: order.get(item[0], len(order)))
+        table[cid] = ConversationArm(cid, Arm.of(dict(levels)), models, tuple(start.order), start.repeat, run)
     return ArmTable(table)
+
+
+def matrix_order(spec: Mapping[str, Any]) -> list[str]:
+    """The dimensions of a resolved spec's matrix in its order: `model.<agent>` for each agent its models part sets
+    (those it lists, else every speaker), then each `vary` path; none without a matrix."""
+    matrix = spec.get("matrix")
+    if not isinstance(matrix, Mapping):
+        return []
+    models = matrix.get("models")
+    agents: list[str] = []
+    if isinstance(models, Mapping):
+        roles = spec.get("roles") or {}
+        speakers = [
+            str(agent.get("name"))
+            for agent in spec.get("agents") or []
+            if isinstance(agent, Mapping) and (roles.get(agent.get("role")) or {}).get("kind", "speaker") == "speaker"
+        ]
+        agents = [str(agent) for agent in models.get("agents") or speakers]
+    return [MODEL_DIM + agent for agent in agents] + [str(path) for path in matrix.get("vary") or {}]
 
 
 def _spec_models(spec: Mapping[str, Any]) -> dict[str, str]:

@@ -28,7 +28,8 @@ MAX_ARMS = 1000
 MAX_CONVERSATIONS_PER_SCENARIO = 100_000
 """Most conversations a matrix spec may run per scenario (arms x speaking orders x repeats)."""
 MODEL_DIM = "model."
-"""Prefix of the dimension of an agent's model (`model.target`)."""
+"""Prefix of the dimension of an agent's model (`model.target`): its level is the model's label in the matrix
+(the name given to a model entry, else its `provider:model`)."""
 
 _SAME_FOR_EVERY_ARM = {
     "matrix": "is the matrix itself",

@@ -95,3 +95,15 @@ def test_named_matrix_models_are_players_of_their_own() -> None:
     table = conversation_arms(events)
     assert table["c1"].players() == {"a": "stubborn", "b": "pliant"}
     assert table["c2"].players() == {"a": "a", "b": "b"}
+
+
+def test_a_recorded_arm_reads_back_in_the_matrix_order() -> None:
+    spec = {
+        "agents": [{"name": "zed", "role": "d"}, {"name": "amy", "role": "d"}],
+        "roles": {"d": {}},
+        "matrix": {"models": {"from": ["m1", "m2"], "lineup": "combinations"}, "vary": {"goal": ["x"], "b.a": [1]}},
+    }
+    table = conversation_arms(
+        [_start("c1", ["zed", "amy"], arm={"b.a": "1", "goal": "x", "model.amy": "m2", "model.zed": "m1"})], spec
+    )
+    assert table["c1"].arm.label == "model.zed=m1, model.amy=m2, goal=x, b.a=1"
