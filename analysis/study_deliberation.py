@@ -14,8 +14,9 @@ from typing import Any
 
 from moot.analysis import deliberation as measures
 from moot.analysis.analyze import AnalysisInputs
+from moot.analysis.arms import ArmTable, conversation_arms
 from moot.analysis.debates import DebateRecord, debate_records_events
-from moot.analysis.inertia import bootstrap_inertia_conformity, observations_from_events
+from moot.analysis.inertia_outputs import inertia_outputs
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.ratings import (
@@ -28,9 +29,6 @@ from moot.analysis.ratings import (
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
-
-MIN_INERTIA_OBSERVATIONS = 20
-"""Fewer parsed verdicts after round 1 than this, and the inertia model is not fitted."""
 
 
 def verdict_labels(spec: dict[str, Any]) -> list[str]:
@@ -62,8 +60,11 @@ def analyze_deliberation(
     baseline: Sequence[Event] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    arms: ArmTable | None = None,
 ) -> dict[str, Any]:
-    """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics."""
+    """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics.
+
+    `arms` names each conversation's players (read from the events when not given)."""
     records = debate_records_events(events)
     verdicts = verdict_labels(spec)
     done = measures.completed(records)
@@ -78,7 +79,8 @@ def analyze_deliberation(
         metrics["solo_baseline"] = measures.verdict_distributions_debates(debate_records_events(baseline), verdicts)
     _verdict_outputs(metrics, records, verdicts, writer)
     metrics["values"] = _value_outputs(records, taxonomy, writer, n_boot, seed)
-    metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, n_boot, seed)
+    arms = arms if arms is not None else conversation_arms(events, spec)
+    metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, arms, n_boot, seed)
     metrics["ratings"] = _rating_outputs(records, writer, seed)
     return metrics
 
@@ -254,24 +256,9 @@ def _value_outputs(
 
 
 def _inertia_outputs(
-    events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, n_boot: int, seed: int
+    events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, arms: ArmTable, n_boot: int, seed: int
 ) -> dict[str, Any]:
-    observations = observations_from_events(events)
-    later = [o for o in observations if o.round > 1]
-    if len(later) < MIN_INERTIA_OBSERVATIONS:
-        writer.note(
-            f"inertia and conformity: not fitted, {len(later)} parsed verdicts after round 1 "
-            f"(at least {MIN_INERTIA_OBSERVATIONS} needed)"
-        )
-        return {"fitted": False, "observations": len(observations), "observations_after_round_1": len(later)}
-    try:
-        fit = bootstrap_inertia_conformity(observations, verdicts=tuple(verdicts), n_boot=min(n_boot, 200), seed=seed)
-    except (ValueError, RuntimeError) as exc:
-        writer.note(f"inertia and conformity: the fit failed: {exc}")
-        return {"fitted": False, "observations": len(observations), "error": str(exc)}
-    table = fit.table()
-    writer.table("inertia_conformity", table)
-    return {"fitted": True, "observations": len(observations), "log_likelihood": fit.log_likelihood, "terms": table}
+    return inertia_outputs(events, verdicts, writer, arms, n_boot, seed)
 
 
 def _rating_outputs(records: list[DebateRecord], writer: AnalysisWriter, seed: int) -> dict[str, Any]:
@@ -331,4 +318,5 @@ def analyze_deliberation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> 
         baseline=inputs.companions.get("baseline"),
         n_boot=inputs.n_boot,
         seed=inputs.seed,
+        arms=inputs.arms,
     )
