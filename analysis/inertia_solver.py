@@ -244,15 +244,22 @@ class _LaplaceMarginal:
     def __call__(self, log_sd: float) -> float:
         if log_sd in self.fits:
             return self.fits[log_sd][1]
-        nearest = min(self.fits, key=lambda x: abs(x - log_sd), default=None)
-        start = self.start if nearest is None else self.fits[nearest][0]
         precisions = Precisions.of(self.baseline_sd, math.exp(log_sd), self.slope_sd)
-        theta, _, last = optimise(self.design, precisions, self.maxiter, start, gtol=self.gtol)
+        theta, _, last = optimise(self.design, precisions, self.maxiter, self._start_at(log_sd), gtol=self.gtol)
         value, _ = objective(theta, self.design, precisions.vector(self.design))
         n_effects = len(self.design.dilemmas) * len(self.design.verdicts)
         value += n_effects * log_sd + 0.5 * (last or hessian(theta, self.design, precisions)).log_det
         self.fits[log_sd] = (theta, value)
         return value
+
+    def _start_at(self, log_sd: float) -> np.ndarray | None:
+        """Where to start the fit at `log_sd`: the line through the fits at the two nearest sds evaluated
+        (the estimate moves smoothly with the sd), the nearest fit when there is one, else the given start."""
+        nearest = sorted(self.fits, key=lambda x: abs(x - log_sd))[:2]
+        if len(nearest) == 2:
+            (x0, x1), (t0, t1) = nearest, (self.fits[nearest[0]][0], self.fits[nearest[1]][0])
+            return t0 + (t1 - t0) * (log_sd - x0) / (x1 - x0)
+        return self.fits[nearest[0]][0] if nearest else self.start
 
     def best(self) -> tuple[float, np.ndarray]:
         """The log sd evaluated with the smallest value, and the fit there."""
