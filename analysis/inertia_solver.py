@@ -281,7 +281,7 @@ def _parabola_vertex(marginal: _LaplaceMarginal, centre: float, step: float) -> 
     fits = [marginal.fits[centre - step][0], marginal.fits[centre][0], marginal.fits[centre + step][0]]
     # Lagrange weights of the three points at the offset.
     weights = (offset * (offset - 1) / 2, 1 - offset**2, offset * (offset + 1) / 2)
-    return centre + step * offset, sum(w * f for w, f in zip(weights, fits, strict=True))
+    return centre + step * offset, weights[0] * fits[0] + weights[1] * fits[1] + weights[2] * fits[2]
 
 
 def estimate_dilemma_sd(
