@@ -248,9 +248,9 @@ def inertia_per_player(n_dilemmas: int, n_observations: int, n_boot: int) -> Mea
         observations += simulate_debates(agents, n_dilemmas, rng, turns=turns, rotate=rotate, players=players)
         batch += 1
     observations = observations[:n_observations]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     fit = bootstrap_inertia_conformity(observations, n_boot=n_boot, by_player=True)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     target = 120.0 * n_observations / 20_000 * n_boot / 200
     return Measurement(
         comparison="scale",
@@ -265,6 +265,7 @@ def inertia_per_player(n_dilemmas: int, n_observations: int, n_boot: int) -> Mea
             "players": len(fit.players),
             "resamples": n_boot,
             "dilemma_sd": fit.dilemma_sd,
+            "cpu_seconds": cpu,
         },
     )
 
