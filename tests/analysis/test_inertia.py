@@ -323,3 +323,21 @@ def test_observations_take_their_player_from_the_arms():
     observations = observations_from_events(events, conversation_arms(events))
     assert [o.model for o in observations] == ["openai:gpt-4.1", "anthropic:claude"]
     assert [o.model for o in observations_from_events(events)] == ["a|", "b|"]
+
+
+def test_synchronous_and_round_robin_debates_fit_as_one_study():
+    # The paper fits one model over every format: the turn policy only changes what a verdict was shown.
+    # Within-round conformity comes from the round-robin debates alone; the rest from both.
+    agents = debaters()
+    players = {"alice": "model-a", "bob": "model-b", "carol": "model-a"}
+    rng = np.random.default_rng(8)
+    synchronous = simulate_debates(agents, 80, rng, turns="synchronous", players=players)
+    round_robin = simulate_debates(agents, 80, rng, turns="round_robin", players=players, rotate=True, prefix="d")
+    fit = fit_inertia_conformity(synchronous + round_robin, by_player=True)
+    assert fit.players == ["model-a", "model-b"]
+    assert fit.n_dilemmas == 80  # each dilemma was debated in both formats
+    for player in fit.players:
+        for parameter in ("inertia", "conformity", "conformity_within"):
+            assert fit.term(parameter, player).interval is not None, (parameter, player)
+    only_synchronous = fit_inertia_conformity(synchronous, by_player=True)
+    assert only_synchronous.term("conformity_within", "model-b").estimate is None
