@@ -16,6 +16,7 @@ The target: every coverage within 0.95 +- 2.5 standard errors of the estimate
 Interim figures are printed every `--every` replications, so a run cut short still reports.
 
     python benchmarks/inertia_calibration.py --replications 60 --boot 100 --out calibration.json
+    python benchmarks/inertia_calibration.py --table calibration.json   # the figures as a Markdown table
 """
 
 from __future__ import annotations
@@ -170,6 +171,27 @@ def report(tallies: dict[str, Tally], final: bool) -> dict[str, object]:
     return data
 
 
+def markdown_table(paths: list[Path]) -> str:
+    """The figures of results files (one per study, or one for all) as one Markdown table."""
+    lines = [
+        "| study | term | replications | coverage / false positives | target band | mean estimate (truth) | "
+        "sd of estimates | mean interval width |",
+        "| --- | --- | ---: | ---: | --- | --- | ---: | ---: |",
+    ]
+    for path in paths:
+        results = json.loads(path.read_text())
+        for name, study in results["studies"].items():
+            truth = STUDIES[name].truth()
+            for key, row in sorted(study["terms"].items()):
+                rate = row.get("coverage", row.get("false_positive_rate"))
+                band = f"[{row['target_low']:.3f}, {row['target_high']:.3f}]{'' if row['met'] else ' missed'}"
+                lines.append(
+                    f"| {name} | {key} | {row['n']} | {rate:.3f} | {band} | {row['mean_estimate']:.3f} "
+                    f"({truth[key]:g}) | {row['sd_estimate']:.3f} | {row['mean_width']:.3f} |"
+                )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the calibration; print interim and final figures; write them to `--out` as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -180,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=10, help="print interim figures every N replications")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write the figures here as JSON")
+    parser.add_argument("--table", type=Path, nargs="+", default=None, help="print results files as Markdown, and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(args.table))
+        return 0
     tallies = {name: Tally() for name in args.studies}
     started = time.perf_counter()
     for rep in range(args.replications):
