@@ -116,3 +116,32 @@ def plot_heatmap(
     fig.colorbar(image, ax=ax, label=colorbar)
     ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_forest(
+    rows: Sequence[tuple[str, str, float, tuple[float, float] | None]],
+    path: Path,
+    *,
+    title: str,
+    xlabel: str,
+    reference: float | None = None,
+) -> Path:
+    """A forest plot: one line per (group, label) with its estimate and interval (None: the point alone),
+    groups one below the other in their order, each label in its own colour; `reference` draws a vertical line."""
+    labels = list(dict.fromkeys(label for _, label, _, _ in rows))
+    colour = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+    fig, ax = plt.subplots(figsize=(7.0, max(2.5, 0.32 * len(rows) + 1.2)))
+    ticks, names = [], []
+    for y, (group, label, estimate, interval) in enumerate(reversed(rows)):
+        if interval is not None:
+            ax.plot(interval, [y, y], color=colour[label], linewidth=2)
+        ax.plot([estimate], [y], "o", color=colour[label])
+        ticks.append(y)
+        names.append(f"{group}: {label}")
+    if reference is not None:
+        ax.axvline(reference, color="#888888", linewidth=1, linestyle="--")
+    ax.set_yticks(ticks, names)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _save(fig, path)

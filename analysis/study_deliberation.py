@@ -31,7 +31,7 @@ from moot.analysis.deliberation_seats import (
     value_occurrence_seats,
     verdict_change_outcomes,
 )
-from moot.analysis.inertia import bootstrap_inertia_conformity, observations_from_events
+from moot.analysis.inertia_outputs import inertia_outputs
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.ratings import (
@@ -45,9 +45,6 @@ from moot.analysis.solo_baseline import round_1_by_model, solo_agreement, solo_a
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
-
-MIN_INERTIA_OBSERVATIONS = 20
-"""Fewer parsed verdicts after round 1 than this, and the inertia model is not fitted."""
 
 
 def verdict_labels(spec: dict[str, Any]) -> list[str]:
@@ -130,7 +127,7 @@ def analyze_deliberation(
                 for value, count in counts.items()
             ],
         )
-    metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, n_boot, seed)
+    metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, table, n_boot, seed)
     players = {cid: {seat.agent: seat.player for seat in mine} for cid, mine in seats.items()}
     metrics["ratings"] = _rating_outputs(records, writer, seed, players)
     return metrics
@@ -426,24 +423,9 @@ def _value_outputs(
 
 
 def _inertia_outputs(
-    events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, n_boot: int, seed: int
+    events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, arms: ArmTable, n_boot: int, seed: int
 ) -> dict[str, Any]:
-    observations = observations_from_events(events)
-    later = [o for o in observations if o.round > 1]
-    if len(later) < MIN_INERTIA_OBSERVATIONS:
-        writer.note(
-            f"inertia and conformity: not fitted, {len(later)} parsed verdicts after round 1 "
-            f"(at least {MIN_INERTIA_OBSERVATIONS} needed)"
-        )
-        return {"fitted": False, "observations": len(observations), "observations_after_round_1": len(later)}
-    try:
-        fit = bootstrap_inertia_conformity(observations, verdicts=tuple(verdicts), n_boot=min(n_boot, 200), seed=seed)
-    except (ValueError, RuntimeError) as exc:
-        writer.note(f"inertia and conformity: the fit failed: {exc}")
-        return {"fitted": False, "observations": len(observations), "error": str(exc)}
-    table = fit.table()
-    writer.table("inertia_conformity", table)
-    return {"fitted": True, "observations": len(observations), "log_likelihood": fit.log_likelihood, "terms": table}
+    return inertia_outputs(events, verdicts, writer, arms, n_boot, seed)
 
 
 def _rating_outputs(

@@ -5,8 +5,9 @@
 - Summaries: a trace of 1,000,000 events (the same debate repeated, hash chain intact, written
   in bulk outside the timing), opened and summarised by `summarize_run`.
 - Bradley-Terry on 1,000,000 comparisons of 10 items; the inertia/conformity model on 100,000
-  simulated verdicts (dilemma sd estimated, the default); TrueSkill over 100,000 two-against-two
-  team matches of 10 items.
+  simulated verdicts (dilemma sd estimated, the default); the deliberation study's per-player fit
+  with 200 bootstrap resamples on 20,000 verdicts of 1,000 dilemmas and three models; TrueSkill over
+  100,000 two-against-two team matches of 10 items.
 
 These have no counterpart to run alongside; each is timed once after its data is built.
 """
@@ -225,6 +226,50 @@ def inertia(n_observations: int) -> Measurement:
     )
 
 
+def inertia_per_player(n_dilemmas: int, n_observations: int, n_boot: int) -> Measurement:
+    """Seconds for the deliberation study's fit: slopes per player (three models), dilemma sd estimated, and
+    `n_boot` bootstrap resamples that re-estimate everything, on `n_observations` verdicts over `n_dilemmas`
+    dilemmas (each dilemma debated round-robin in every rotation of the speaking order, and synchronously)."""
+    from moot.agents.providers.debate_model import DebaterParams, simulate_debates
+    from moot.analysis.inertia import bootstrap_inertia_conformity
+
+    agents = {
+        "alice": DebaterParams({"NTA": 1.0}, inertia=1.6, conformity=0.5, conformity_within=0.3, dilemma_sd=1.0),
+        "bob": DebaterParams({"YTA": 0.5}, inertia=1.0, conformity=1.0, conformity_within=0.6, dilemma_sd=1.0),
+        "carol": DebaterParams({"NAH": 0.4}, inertia=0.5, conformity=0.8, conformity_within=1.0, dilemma_sd=1.0),
+    }
+    players = {"alice": "model-a", "bob": "model-b", "carol": "model-c"}
+    rng = np.random.default_rng(0)
+    observations: list = []
+    formats = [("round_robin", True)] * 3 + [("synchronous", False)]
+    batch = 0
+    while len(observations) < n_observations:
+        turns, rotate = formats[batch % len(formats)]
+        observations += simulate_debates(agents, n_dilemmas, rng, turns=turns, rotate=rotate, players=players)
+        batch += 1
+    observations = observations[:n_observations]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    fit = bootstrap_inertia_conformity(observations, n_boot=n_boot, by_player=True)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    target = 120.0 * n_observations / 20_000 * n_boot / 200
+    return Measurement(
+        comparison="scale",
+        name=f"per-player inertia/conformity fit with {n_boot} resamples on {n_observations:,} verdicts",
+        value=elapsed,
+        unit="s",
+        target=f"<= {target:g} (seconds)",
+        met=elapsed <= target,
+        detail={
+            "observations": n_observations,
+            "dilemmas": fit.n_dilemmas,
+            "players": len(fit.players),
+            "resamples": n_boot,
+            "dilemma_sd": fit.dilemma_sd,
+            "cpu_seconds": cpu,
+        },
+    )
+
+
 def trueskill(n_matches: int) -> Measurement:
     """Seconds to rate 10 items over `n_matches` two-against-two team matches."""
     from moot.analysis.ratings import trueskill_team_matches
@@ -259,6 +304,7 @@ def run(quick: bool) -> list[Measurement]:
             summary_at_scale(template, trace_events, work),
             bradley_terry(comparisons),
             inertia(verdicts),
+            inertia_per_player(*((100, 2_000, 20) if quick else (1_000, 20_000, 200))),
             trueskill(matches),
         ]
     finally:

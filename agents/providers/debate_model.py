@@ -172,19 +172,25 @@ def simulate_debates(
     verdicts: Sequence[str] = AITA_VERDICTS,
     model: str = "simulated",
     prefix: str = "d",
+    players: Mapping[str, str] | None = None,
+    rotate: bool = False,
 ) -> list[VerdictObservation]:
     """Simulate one debate per dilemma and return every verdict as an observation.
 
-    Agents speak in the order of `agents` and see everything said before (full history);
-    a debate stops after a round in which all agents gave the same verdict, or at
-    `max_rounds`. Dilemma `i` is named `<prefix><i>` (also the conversation id); each
-    agent's model key is `<agent>|<model>`, as `observations_from_events` builds it.
+    Agents speak in the order of `agents` (with `rotate`, dilemma `i` starts with the agent
+    `i` places further on, so every agent speaks in every position) and see everything said
+    before (full history); a debate stops after a round in which all agents gave the same
+    verdict, or at `max_rounds`. Dilemma `i` is named `<prefix><i>` (also the conversation id);
+    each agent's model key is its entry in `players` (the player it plays, e.g. a model two agents
+    share), else `<agent>|<model>`, as `observations_from_events` builds it.
     """
     if turns not in ("synchronous", "round_robin"):
         raise ValueError(f"turns must be 'synchronous' or 'round_robin', not {turns!r}")
-    names = list(agents)
+    keys = {name: (players or {}).get(name) or f"{name}|{model}" for name in agents}
     observations: list[VerdictObservation] = []
     for index in range(n_dilemmas):
+        shift = index % len(agents) if rotate and agents else 0
+        names = list(agents)[shift:] + list(agents)[:shift]
         dilemma = f"{prefix}{index}"
         said: list[ShownMessage] = []
         for round_ in range(1, max_rounds + 1):
@@ -203,7 +209,7 @@ def simulate_debates(
                         dilemma,
                         round_,
                         name,
-                        f"{name}|{model}",
+                        keys[name],
                         verdict,
                         seen.own_previous,
                         seen.seen_prev,

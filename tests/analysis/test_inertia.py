@@ -16,6 +16,7 @@ from moot.agents.providers.debate_model import (
     seen_verdicts,
     simulate_debates,
 )
+from moot.analysis.arms import conversation_arms
 from moot.analysis.bradley_terry import ConvergenceError
 from moot.analysis.inertia import (
     PriorSD,
@@ -23,9 +24,8 @@ from moot.analysis.inertia import (
     choice_features,
     fit_inertia_conformity,
     observations_from_events,
-    power_inertia,
 )
-from moot.trace.events import JudgeDecision, MessageAdded, ModelCall, TurnStarted
+from moot.trace.events import ConversationStarted, JudgeDecision, MessageAdded, ModelCall, TurnStarted
 
 TRUE = {"inertia": 1.5, "conformity": 1.0, "conformity_within": 0.7}
 
@@ -182,9 +182,162 @@ def test_unknown_verdicts_are_refused():
         fit_inertia_conformity([obs("MAYBE")])
 
 
-def test_power_is_full_for_a_strong_slope_and_undefined_for_a_missing_one():
-    # Inertia 1.5 with 100 dilemmas has a Wald SE near 0.1: every interval excludes 0.
-    result = power_inertia(debaters(), 100, n_sims=3, seed=2, turns="synchronous", prior_sd=PriorSD(dilemma=1.0))
-    assert result.interval == "wald"
-    assert result.power["inertia"] == 1.0
-    assert result.power["conformity_within"] is None
+def test_round_one_only_data_reports_every_slope_not_estimable():
+    # Every debate agreed in round 1 (or `rounds: 1`): nothing identifies inertia or conformity. This used to
+    # raise numpy's "need at least one array to stack".
+    data = [
+        VerdictObservation(f"d{i}", f"d{i}", 1, a, a + "|m", v, None, (), ())
+        for i in range(30)
+        for a, v in (("alice", "NTA"), ("bob", "YTA"))
+    ]
+    fit = fit_inertia_conformity(data)
+    assert fit.slopes == {"inertia": None, "conformity": None, "conformity_within": None}
+    assert fit.term("inertia").notes == ("not estimable: no verdict after round 1",)
+    assert "inertia: not estimable: no verdict after round 1" in fit.notes
+    per_player = bootstrap_inertia_conformity(data, n_boot=5, by_player=True)
+    assert all(term.estimate is None and term.interval is None for term in per_player.terms)
+    assert {term.player for term in per_player.terms} == {"alice|m", "bob|m"}
+    assert per_player.table()[0]["note"] == "not estimable: no verdict after round 1"
+
+
+def hand_built_two_players() -> list[VerdictObservation]:
+    """Player p1 repeats its previous verdict 3 times in 4, player p2 2 times in 4 (one dilemma, two verdicts)."""
+    p1 = [obs("NTA", "NTA")] * 3 + [obs("YTA", "NTA")] + [obs("YTA", "YTA")] * 3 + [obs("NTA", "YTA")]
+    p2 = [obs("NTA", "NTA", model="b|m")] * 2 + [obs("YTA", "NTA", model="b|m")] * 2
+    p2 += [obs("YTA", "YTA", model="b|m")] * 2 + [obs("NTA", "YTA", model="b|m")] * 2
+    return p1 + p2
+
+
+def test_per_player_table_has_the_papers_shape_on_a_hand_built_case():
+    # Per player, as in the pooled hand-computed case: p1's log-odds of YTA are c1 - b1 = log(1/3) and
+    # c1 + b1 = log 3, so b1 = log 3 with Var = (4/3 + 4/3) / 4 = 2/3; p2 repeats half the time, so b2 = 0 with
+    # Fisher information 4 * 1/2 * 1/2 = 1 per log-odds and Var = (1 + 1) / 4 = 1/2.
+    fit = fit_inertia_conformity(
+        hand_built_two_players(), ("NTA", "YTA"), PriorSD(baseline=100.0, dilemma=100.0, slope=1e4), by_player=True
+    )
+    rows = [row for row in fit.table() if row["parameter"] in ("inertia", "conformity", "conformity_within")]
+    assert [(row["parameter"], row["player"]) for row in rows] == [
+        ("inertia", "a|m"),
+        ("inertia", "b|m"),
+        ("conformity", "a|m"),
+        ("conformity", "b|m"),
+        ("conformity_within", "a|m"),
+        ("conformity_within", "b|m"),
+    ]
+    first, second = rows[0], rows[1]
+    z = 1.959964
+    assert first["estimate"] == pytest.approx(math.log(3), abs=1e-4)
+    assert first["odds_ratio"] == pytest.approx(3.0, abs=1e-3)
+    assert first["ci_low"] == pytest.approx(math.log(3) - z * math.sqrt(2 / 3), abs=1e-3)
+    assert first["odds_ratio_ci_high"] == pytest.approx(math.exp(math.log(3) + z * math.sqrt(2 / 3)), rel=1e-3)
+    assert second["estimate"] == pytest.approx(0.0, abs=1e-4)
+    assert second["std_error"] == pytest.approx(math.sqrt(1 / 2), abs=1e-3)
+    assert second["odds_ratio"] == pytest.approx(1.0, abs=1e-3)
+    assert rows[2]["estimate"] is None
+    assert rows[2]["note"] == "not estimable: never shown another's verdict from an earlier round"
+    assert fit.term("inertia", "a|m").estimate == first["estimate"]
+    assert fit.slopes["inertia[b|m]"] == second["estimate"]
+    assert fit.inertia is None  # no pooled slope in a per-player fit
+    assert "slopes per player" in fit.method and "fixed prior sd 100" in fit.method
+
+
+def test_separation_is_a_note_on_the_term_and_the_fit():
+    # a|m always repeats its previous verdict: the likelihood keeps rising with its inertia, which runs to where
+    # the slope prior holds it (sd 5: about 4.7, odds ratio about 106), and much further under a weaker prior.
+    data = [obs("NTA", "NTA", dilemma=f"d{i}") for i in range(10)] + [
+        obs("YTA", "YTA", dilemma=f"d{i}") for i in range(10)
+    ]
+    fit = fit_inertia_conformity(data, ("NTA", "YTA"), PriorSD(dilemma=1.0), by_player=True)
+    term = fit.term("inertia", "a|m")
+    assert term.odds_ratio > 50
+    assert any(note.startswith("separation: the estimate runs to where the prior holds it") for note in term.notes)
+    assert any(note.startswith("inertia[a|m]: separation") for note in fit.notes)
+
+
+def test_a_slope_informed_by_one_dilemma_says_so():
+    data = [obs("NTA", "NTA")] * 3 + [obs("YTA", "NTA")] + [obs("YTA", "YTA")] * 3 + [obs("NTA", "YTA")]
+    fit = fit_inertia_conformity(data, ("NTA", "YTA"), PriorSD(dilemma=1.0))
+    assert "informed by one dilemma only: its interval is not a sampling interval" in fit.term("inertia").notes
+    assert "one dilemma only: the dilemma effects and the baselines cannot be told apart" in fit.notes
+
+
+def test_zero_width_bootstrap_intervals_are_noted():
+    # Every dilemma has the same verdicts: every resample gives the same estimate.
+    data = [
+        o
+        for i in range(12)
+        for o in (
+            obs("NTA", "NTA", dilemma=f"d{i}"),
+            obs("YTA", "NTA", dilemma=f"d{i}"),
+            obs("NTA", "YTA", dilemma=f"d{i}"),
+        )
+    ]
+    fit = bootstrap_inertia_conformity(data, n_boot=8, verdicts=("NTA", "YTA"), prior_sd=PriorSD(dilemma=1.0))
+    low, high = fit.intervals["inertia"]
+    assert high - low < 1e-6
+    assert "zero-width interval: every resample gives the same estimate" in fit.term("inertia").notes
+
+
+def test_bootstrap_re_estimates_the_dilemma_sd_in_each_resample():
+    observations = simulate_debates(debaters(), 120, np.random.default_rng(11), turns="round_robin", max_rounds=4)
+    fit = bootstrap_inertia_conformity(observations, n_boot=20, seed=2, by_player=True)
+    low, high = fit.dilemma_sd_interval
+    assert low < fit.dilemma_sd < high and high - low > 0.05
+    assert "the dilemma sd included" in fit.method
+    fixed = bootstrap_inertia_conformity(observations, n_boot=5, prior_sd=PriorSD.fixed_effects())
+    assert fixed.dilemma_sd_interval is None and not fixed.dilemma_sd_estimated
+    assert "fixed prior sd 10" in fixed.method
+
+
+def test_per_player_fit_recovers_different_players_in_order():
+    # Three players with well-separated inertia; a fourth dimension of the truth is the shared conformity.
+    players = {
+        name: DebaterParams(baseline=b, inertia=i, conformity=1.0, conformity_within=0.5, dilemma_sd=1.0)
+        for name, b, i in (("alice", {"NTA": 1.0}, 2.5), ("bob", {"YTA": 0.5}, 1.2), ("carol", {"NAH": 0.4}, 0.2))
+    }
+    observations = simulate_debates(players, 400, np.random.default_rng(4), rotate=True)
+    fit = bootstrap_inertia_conformity(observations, n_boot=30, seed=3, by_player=True)
+    estimates = [fit.term("inertia", f"{name}|simulated").estimate for name in players]
+    assert estimates == sorted(estimates, reverse=True), estimates
+    for name, params in players.items():
+        low, high = fit.term("inertia", f"{name}|simulated").interval
+        assert low < params.inertia < high, (name, low, high)
+
+
+def test_observations_take_their_player_from_the_arms():
+    ids = {"run_id": "r", "conversation_id": "c1", "scenario_id": "s1"}
+    events = [
+        ConversationStarted(
+            **ids,
+            protocol="p",
+            order=["a", "b"],
+            repeat=0,
+            seed=0,
+            models={"a": "openai:gpt-4.1", "b": "anthropic:claude"},
+        ),
+        TurnStarted(**ids, round=1, agent="a", role="debater", position=0, visible=[]),
+        MessageAdded(**ids, round=1, agent="a", role="debater", position=0, content="", parsed={"verdict": "NTA"}),
+        TurnStarted(**ids, round=1, agent="b", role="debater", position=1, visible=["r1:a"]),
+        MessageAdded(**ids, round=1, agent="b", role="debater", position=1, content="", parsed={"verdict": "YTA"}),
+    ]
+    observations = observations_from_events(events, conversation_arms(events))
+    assert [o.model for o in observations] == ["openai:gpt-4.1", "anthropic:claude"]
+    assert [o.model for o in observations_from_events(events)] == ["a|", "b|"]
+
+
+def test_synchronous_and_round_robin_debates_fit_as_one_study():
+    # The paper fits one model over every format: the turn policy only changes what a verdict was shown.
+    # Within-round conformity comes from the round-robin debates alone; the rest from both.
+    agents = debaters()
+    players = {"alice": "model-a", "bob": "model-b", "carol": "model-a"}
+    rng = np.random.default_rng(8)
+    synchronous = simulate_debates(agents, 80, rng, turns="synchronous", players=players)
+    round_robin = simulate_debates(agents, 80, rng, turns="round_robin", players=players, rotate=True, prefix="d")
+    fit = fit_inertia_conformity(synchronous + round_robin, by_player=True)
+    assert fit.players == ["model-a", "model-b"]
+    assert fit.n_dilemmas == 80  # each dilemma was debated in both formats
+    for player in fit.players:
+        for parameter in ("inertia", "conformity", "conformity_within"):
+            assert fit.term(parameter, player).interval is not None, (parameter, player)
+    only_synchronous = fit_inertia_conformity(synchronous, by_player=True)
+    assert only_synchronous.term("conformity_within", "model-b").estimate is None
