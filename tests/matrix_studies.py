@@ -114,6 +114,16 @@ def cooperation_matrix(repeats: int = 2) -> dict[str, Any]:
     return spec | {"name": "cooperation_three_orders", "rounds": 2, "repeats": repeats, "matrix": matrix}
 
 
+def stated_matrix() -> dict[str, Any]:
+    """The stated-preference spec (values named in the options) whose matrix gives the chooser each ordered model:
+    each chooses the option whose value comes first in its order."""
+    spec = moot.load_spec("cooperation_stated").spec.model_dump(mode="json", exclude_defaults=True)
+    spec.pop("scenarios", None)
+    spec["variables"] = {**spec.get("variables", {}), "explicit_values": True}
+    entries = [{"model": f"scripted:chooser_{name}", "name": name} for name in ORDERS]
+    return spec | {"name": "stated_three_orders", "matrix": {"models": {"agents": ["chooser"], "from": entries}}}
+
+
 # --- value portrait ----------------------------------------------------------------------------------------------
 
 PORTRAIT_RATINGS = {"high": [6, 2, 4], "low": [5, 2, 2]}
