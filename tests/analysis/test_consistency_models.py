@@ -14,6 +14,8 @@ import re
 
 import pytest
 from arm_runs import ArmRun, arm_run_events
+from matrix_studies import DILEMMA_PAIRS as PAIRS
+from matrix_studies import DILEMMAS
 
 import moot
 from moot.agents.context import CallContext
@@ -25,15 +27,6 @@ from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.study_consistency import analyze_consistency_run
 from moot.judges.arguments import EXTRACTION_ROLE, VALUES_ROLE, judge_arguments_run
 
-PAIRS = [("Honesty", "Loyalty"), ("Justice", "Friendship"), ("Fairness", "Care")]
-DILEMMAS = [
-    {
-        "id": f"d{i}",
-        "text": f"Dilemma {i}.",
-        "metadata": {"action_1": "One.", "action_2": "Two.", "values_1": [first], "values_2": [second]},
-    }
-    for i, (first, second) in enumerate(PAIRS)
-]
 FIRST = {"Honesty", "Justice", "Fairness"}
 SECOND = {"Loyalty", "Friendship", "Care"}
 ACTION = {"P": "Action 1", "Q": "Action 2"}

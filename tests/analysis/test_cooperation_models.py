@@ -20,17 +20,13 @@ tied in near only, tau-b = -44 / sqrt(44 * 45) = -0.98883. `far` has one model: 
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import re
 
 import pytest
-import yaml
 from arm_runs import analyze_arms, arm_events
+from matrix_studies import ORDERS, V, all_pairs_scenarios, register_responders, spec_of
 
 import moot
-from moot.agents.context import CallContext
-from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
 from moot.analysis.arms import conversation_arms
 from moot.analysis.concession import ConcessionOutcome
@@ -38,80 +34,15 @@ from moot.analysis.cooperation_models import cooperation_by_model
 from moot.analysis.cross_model import ModelGroups
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.study_cooperation import CooperationRecord, analyze_cooperation_run, analyze_stated_run
-from moot.protocols.values.schwartz import SCHWARTZ_VALUES
-
-V = list(SCHWARTZ_VALUES)
-ORDERS = {"first": V, "reversed": V[::-1], "swapped": [V[1], V[0], *V[2:]]}
-
-
-def target(order: list[str]):
-    """A target that holds until it has heard the counterpart's value, then concedes when that value comes first."""
-
-    def respond(messages: list[dict[str, str]], context: CallContext) -> str:
-        own = re.search(r"what matters most to you is ([A-Za-z-]+)", messages[0]["content"]).group(1)
-        heard = re.findall(r"I stand for ([A-Za-z-]+)", " ".join(m["content"] for m in messages[1:]))
-        if heard and order.index(heard[-1]) < order.index(own):
-            return "I concede: we do it your way."
-        return f"I hold to {own}."
-
-    return respond
-
-
-def counterpart(messages: list[dict[str, str]], context: CallContext) -> str:
-    own = re.search(r"what matters most to you is ([A-Za-z-]+)", messages[0]["content"]).group(1)
-    return f"I stand for {own}."
-
-
-def judge(messages: list[dict[str, str]], context: CallContext) -> str:
-    said = re.findall(r"I concede|I hold", " ".join(m["content"] for m in messages))
-    return json.dumps({"conceded": bool(said) and said[-1] == "I concede", "reason": "read the target"})
-
-
-def chooser(order: list[str]):
-    def respond(messages: list[dict[str, str]], context: CallContext) -> str:
-        text = messages[0]["content"]
-        a = re.search(r"Option A \(([A-Za-z-]+)\)", text).group(1)
-        b = re.search(r"Option B \(([A-Za-z-]+)\)", text).group(1)
-        return json.dumps({"choice": "A" if order.index(a) < order.index(b) else "B", "reason": "by order"})
-
-    return respond
-
-
-def all_pairs_scenarios(path):
-    """Every pair of the ten values once (45 base scenarios, each run both ways), types in turn."""
-    types = ("reciprocal", "coopetitive", "altruistic")
-    rows = [
-        {
-            "id": f"pair-{k:02d}",
-            "background": "Two colleagues planning a shared task.",
-            "cooperation_type": types[k % 3],
-            "values": [a, b],
-            "text": f"You and a colleague must choose how to run a shared task ({a} or {b}).",
-            "options": {a: f"Do it the {a} way.", b: f"Do it the {b} way."},
-        }
-        for k, (a, b) in enumerate(itertools.combinations(V, 2))
-    ]
-    path.write_text(yaml.safe_dump({"format": "cooperation", "scenarios": rows}), encoding="utf-8")
-    return path
-
-
-def spec_of(name: str, models: dict[str, str], **fields) -> dict:
-    spec = moot.load_spec(name).spec.model_dump(mode="json")
-    for agent in spec["agents"]:
-        agent["model"] = models[agent["name"]]
-    return {**spec, **fields}
 
 
 @pytest.fixture(scope="module")
 def model_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("coop_models")
     scenarios = all_pairs_scenarios(base / "pairs.yaml")
-    register_responder("stands", counterpart)
-    register_responder("reads_target", judge)
+    register_responders()
     revealed, stated = {}, {}
-    for name, order in ORDERS.items():
-        register_responder(f"target_{name}", target(order))
-        register_responder(f"chooser_{name}", chooser(order))
+    for name in ORDERS:
         models = {
             "target": f"scripted:target_{name}",
             "counterpart": "scripted:stands",

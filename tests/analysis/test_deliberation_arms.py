@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import pytest
 from arm_runs import ArmRun, arm_run_events
+from matrix_studies import AITA_CASES as SCENARIOS
+from matrix_studies import SIMULATED_MODELS as MODELS
 
 import moot
 from moot.analysis.analyze import AnalysisInputs, analyze_run, read_run
@@ -26,14 +28,7 @@ from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.ratings import elo_matches
 from moot.analysis.study_deliberation import analyze_deliberation_run
 
-CONFORMING = {"conformity": 100.0, "conformity_within": 160.0}
-MODELS = {
-    "X": {"baseline": {"NTA": 400.0}, **CONFORMING},
-    "Y": {"baseline": {"YTA": 200.0}, **CONFORMING},
-    "Z": {"baseline": {"ESH": 200.0}, **CONFORMING},
-}
 LINE_UPS = [("X", "Y"), ("X", "Z"), ("Y", "Z")]
-SCENARIOS = [{"id": f"d{i}", "title": f"AITA case {i}", "text": f"Dilemma number {i}."} for i in range(2)]
 SIMULATED = {"a": "simulated", "b": "simulated"}
 
 

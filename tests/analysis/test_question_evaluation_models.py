@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from arm_runs import analyze_arms
+from matrix_studies import QUESTIONS, register_responders
 
 import moot
-from moot.agents.providers.scripted import register_responder
 from moot.analysis.study_question_evaluation import analyze_question_evaluation_run
-
-QUESTIONS = [
-    {"id": "q1", "title": "topic", "text": "Should Oslo ban cars?"},
-    {"id": "q2", "title": "topic", "text": "Should Lyon ban phones?"},
-]
-
-
-def careful(messages, context):
-    return json.dumps({"stance": "yes", "points": ["It keeps people safe.", "Rules are rules.", "Order matters."]})
-
-
-def free(messages, context):
-    return json.dumps({"stance": "no", "points": ["Freedom first.", "Try new things.", "Enjoy life."]})
-
-
-def judge(messages, context):
-    return json.dumps({"values": ["Security"] if "safe" in messages[-1]["content"] else ["Self-direction"]})
 
 
 @pytest.fixture(scope="module")
 def model_runs(tmp_path_factory):
-    register_responder("qe_careful", careful)
-    register_responder("qe_free", free)
-    register_responder("qe_judge", judge)
+    register_responders()
     base = tmp_path_factory.mktemp("qe_models")
     runs = {}
     for model in ("careful", "free"):

@@ -8,42 +8,26 @@ and 2, sum 2.5; totals 12 and 9, variance 4.5; alpha = 3/2 (1 - 2.5/4.5) = 2/3.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from arm_runs import analyze_arms
+from matrix_studies import PORTRAIT_RATINGS, portrait_items, register_responders
 
 import moot
-from moot.agents.context import CallContext
-from moot.agents.providers.scripted import register_responder
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.study_value_portrait import analyze_value_portrait, analyze_value_portrait_run, score_variance
-from moot.analysis.value_portrait import ValueScore, qualifying_items_correlations
-from moot.protocols.outputs.likert import LIKERT_SCORES
-from moot.scenarios.loader import load_scenarios, resolve_scenario_source
+from moot.analysis.value_portrait import ValueScore
 from moot.trace.opening import read_run_events
 
-PHRASE_OF = {score: phrase for phrase, score in LIKERT_SCORES.items()}
-RATINGS = {"high": [6, 2, 4], "low": [5, 2, 2]}
+RATINGS = PORTRAIT_RATINGS
 
 
 @pytest.fixture(scope="module")
 def model_runs(tmp_path_factory):
-    items = load_scenarios(resolve_scenario_source("value_portrait")).scenarios
-    correlations = {s.id: {d: tuple(p) for d, p in s.metadata["values"].items()} for s in items}
-    qualifying = qualifying_items_correlations(correlations)
-    value = next(v for v, found in qualifying.items() if len(found) >= 3)
-    chosen_ids = [item for item, _ in qualifying[value][:3]]
-    chosen = [s for s in items if s.id in chosen_ids]
+    value, chosen = portrait_items()
+    register_responders()
     base = tmp_path_factory.mktemp("vp_models")
     runs = {}
-    for model, ratings in RATINGS.items():
-        rating_of = dict(zip(chosen_ids, ratings, strict=True))
-
-        def respond(messages: list[dict[str, str]], context: CallContext, rating_of=rating_of) -> str:
-            return json.dumps({"answer": PHRASE_OF[rating_of[context.scenario_id]]})
-
-        register_responder(f"vp_{model}", respond)
+    for model in RATINGS:
         spec = moot.load_spec("value_portrait").spec.model_copy(update={"model": f"scripted:vp_{model}"})
         arm = {f"model.{agent.name}": model for agent in spec.agents}  # as a matrix of models for the role gives it
         runs[model] = (moot.run(spec, chosen, out=base / model, cache=None).run_dir, arm)
