@@ -17,21 +17,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import ValidationError
 
 from moot.errors import SpecError, UserError, unknown_name
 from moot.graphs.checks import check_spec
-from moot.graphs.context import ConversationFailed
+from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.executor import Executor
 from moot.graphs.nodes import AgentTurn
 from moot.graphs.program import ProgramRecord, ProgressCallback, ReportCallback, RunResult, UnitReport, WorkUnit
 from moot.graphs.replay import replay_spec
 from moot.graphs.session import RunSession, run_to_end
 from moot.graphs.state import TranscriptMessage
-from moot.graphs.turns import plan_round
-from moot.graphs.worker import SessionWorker
+from moot.graphs.turns import RoundPlan, plan_round
+from moot.graphs.worker import SessionWorker, UnitWriter
 from moot.protocols.loader import describe_validation_error, validate_spec_data
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.spec import NAME_PATTERN, ProtocolSpec
@@ -253,37 +253,123 @@ class ConversationPass:
         return {}
 
 
-class ValuesJudging(ConversationPass):
-    """A values judge's pass over a finished run: a program whose units are the run's conversations."""
+@dataclass
+class OpenedConversation:
+    """One conversation of a finished run, opened for a judge's pass: what stands of it and where its turns go."""
 
-    kind = VALUES_PASS
+    standing: list[Event]
+    """The conversation's events that stand (superseded ones left out)."""
+    start: ConversationStarted
+    cut_off: list[int]
+    """Sequence numbers of the pass's events that an interruption cut off (superseded by a `resumed` marker)."""
+    writer: UnitWriter
+    """The worker's event writer for the conversation."""
+    ctx: ConversationContext
+    """The conversation context the judge's turns run in."""
+    plan: RoundPlan
+    """The conversation's round plan."""
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The conversation's speaking order."""
+        return tuple(self.start.order)
+
+
+class SingleJudgePass(ConversationPass):
+    """A pass of one judge agent over a finished run: the spec with the judge, the agent's name and what it plays.
+
+    A subclass sets `kind`, `option` (the run.json option that names what the judge plays) and
+    `run_unit`; the rest (how it is sent to other processes, drawn, recorded and rebuilt) is shared.
+    """
+
+    kind: str
+    option: str
+    """The key of `played` in the pass's recorded options."""
 
     def __init__(
         self,
         spec: ProtocolSpec,
         agent_name: str,
-        judge: str,
+        played: str,
         scenarios: dict[str, Scenario],
         conversations: list[str],
         first_event: int,
     ) -> None:
         self.spec = spec
         self.agent_name = agent_name
-        self.judge = judge
+        self.played = played
+        """The judge it plays: a built-in judge's name, or a judge role of the run's spec."""
         self.scenarios = scenarios
         self.conversations = conversations
         self.first_event = first_event
         """Events of the trace before the pass: its own come after."""
-        schemas = checked_schemas(spec, f"judge '{judge}'")
+        schemas = checked_schemas(spec, f"judge '{played}'")
         agent = spec.agent(agent_name)
         self.turn = AgentTurn(spec, agent, schemas[agent.role])
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent to other processes as what builds it (its turn's templates do not pickle).
         return (
-            ValuesJudging,
-            (self.spec, self.agent_name, self.judge, self.scenarios, self.conversations, self.first_event),
+            type(self),
+            (self.spec, self.agent_name, self.played, self.scenarios, self.conversations, self.first_event),
         )
+
+    @classmethod
+    def rebuilt(
+        cls, record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
+    ) -> Self:
+        """The pass as run.json records it (on a replay, the replayed run's; its replies the original's)."""
+        spec = pass_spec(record, manifest, replay_of)
+        first_event = record.first_event if replay_of is None else manifest.events
+        conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
+        options = record.options
+        return cls(
+            spec,
+            options["agent"],
+            options[cls.option],
+            recorded_scenarios(manifest, events),
+            conversations,
+            first_event,
+        )
+
+    def draw(self) -> str:
+        """The judge agent."""
+        agent = self.spec.agent(self.agent_name)
+        return f"judge: {agent.name} ({agent.role}, {self.spec.model_of(agent)})"
+
+    def record(self) -> ProgramRecord:
+        """Recorded as its spec, what its judge plays and its judge agent."""
+        return ProgramRecord(self.kind, self.spec, {self.option: self.played, "agent": self.agent_name})
+
+    def opened(self, unit: WorkUnit, worker: SessionWorker) -> OpenedConversation:
+        """One conversation opened for the judge's turns; a turn an interruption cut off is superseded first."""
+        standing = effective_events(list(worker.store.events(unit.id)))
+        start = next(e for e in standing if isinstance(e, ConversationStarted))
+        cut_off = half_recorded(standing, self.first_event, {self.agent_name})
+        writer = worker.writer()
+        order = tuple(start.order)
+        plan = plan_round(self.spec, order)
+        ctx = worker.context(
+            unit.id,
+            self.scenarios[start.scenario_id],
+            order,
+            plan,
+            seed=start.seed,
+            repeat=start.repeat,
+            emit=writer.emit,
+            agents=[self.turn.agent],
+        )
+        if cut_off:
+            kept = max((e.round for e in standing), default=0)
+            writer.emit(Resumed(**ctx.ids(kept), kept_rounds=kept, superseded=cut_off))
+        return OpenedConversation(standing, start, cut_off, writer, ctx, plan)
+
+
+class ValuesJudging(SingleJudgePass):
+    """A values judge's pass over a finished run: a program whose units are the run's conversations."""
+
+    kind = VALUES_PASS
+    option = "judge"
 
     def describe(self) -> str:
         """What the pass judges."""
@@ -293,36 +379,10 @@ class ValuesJudging(ConversationPass):
         """Each message to the judge, and its decision into the trace."""
         return f"flowchart LR\n    message --> {self.agent_name}\n    {self.agent_name} --> decision"
 
-    def draw(self) -> str:
-        """The judge agent."""
-        agent = self.spec.agent(self.agent_name)
-        return f"judge: {agent.name} ({agent.role}, {self.spec.model_of(agent)})"
-
-    def record(self) -> ProgramRecord:
-        """Recorded as its spec, its judge and its judge agent."""
-        return ProgramRecord(self.kind, self.spec, {"judge": self.judge, "agent": self.agent_name})
-
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         """Judge the messages of one conversation that no judge of this name decided about yet."""
-        standing = effective_events(list(worker.store.events(unit.id)))
-        start = next(e for e in standing if isinstance(e, ConversationStarted))
-        cut_off = half_recorded(standing, self.first_event, {self.agent_name})
-        writer = worker.writer()
-        order = tuple(start.order)
-        judge = self.spec.agent(self.agent_name)
-        ctx = worker.context(
-            unit.id,
-            self.scenarios[start.scenario_id],
-            order,
-            plan_round(self.spec, order),
-            seed=start.seed,
-            repeat=start.repeat,
-            emit=writer.emit,
-            agents=[judge],
-        )
-        if cut_off:
-            kept = max((e.round for e in standing), default=0)
-            writer.emit(Resumed(**ctx.ids(kept), kept_rounds=kept, superseded=cut_off))
+        opened = self.opened(unit, worker)
+        standing, cut_off, writer, ctx = opened.standing, opened.cut_off, opened.writer, opened.ctx
         done = {
             e.about
             for e in standing
@@ -371,13 +431,7 @@ def rebuild_values_pass(
     record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
 ) -> ValuesJudging:
     """A values judge's pass as run.json records it (on a replay, the replayed run's; its replies the original's)."""
-    spec = pass_spec(record, manifest, replay_of)
-    first_event = record.first_event if replay_of is None else manifest.events
-    conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
-    options = record.options
-    return ValuesJudging(
-        spec, options["agent"], options["judge"], recorded_scenarios(manifest, events), conversations, first_event
-    )
+    return ValuesJudging.rebuilt(record, manifest, events, replay_of)
 
 
 def judge_run(

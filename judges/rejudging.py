@@ -26,19 +26,15 @@ from typing import Any
 from moot.errors import UserError, unknown_name
 from moot.graphs.context import ConversationFailed
 from moot.graphs.executor import Executor
-from moot.graphs.nodes import AgentTurn, turn_views
-from moot.graphs.program import ProgramRecord, ProgressCallback, ReportCallback, RunResult, UnitReport, WorkUnit
+from moot.graphs.nodes import turn_views
+from moot.graphs.program import ProgressCallback, ReportCallback, RunResult, UnitReport, WorkUnit
 from moot.graphs.session import RunSession, run_to_end
 from moot.graphs.state import TranscriptMessage
-from moot.graphs.turns import plan_round
 from moot.graphs.worker import SessionWorker
 from moot.judges.posthoc import (
-    ConversationPass,
     JudgingReport,
+    SingleJudgePass,
     check_judge_name,
-    checked_schemas,
-    half_recorded,
-    pass_spec,
     recorded_scenarios,
     safe_name,
     taken_names,
@@ -52,11 +48,9 @@ from moot.trace.events import (
     Event,
     JudgeDecision,
     MessageAdded,
-    Resumed,
     RoundEnded,
 )
 from moot.trace.manifest import PassRecord, RunManifest
-from moot.trace.reading import effective_events
 
 ROLE_PASS = "judge_role"
 """The kind of a pass that plays one of the run's judge roles again, as run.json records it."""
@@ -127,10 +121,11 @@ def transcript(events: Sequence[Event], agents: set[str], order: Sequence[str]) 
     return messages
 
 
-class RoleJudging(ConversationPass):
+class RoleJudging(SingleJudgePass):
     """A pass that plays one of the run's judge roles again under a new name: its units are the run's conversations."""
 
     kind = ROLE_PASS
+    option = "role"
 
     def __init__(
         self,
@@ -141,16 +136,7 @@ class RoleJudging(ConversationPass):
         conversations: list[str],
         first_event: int,
     ) -> None:
-        self.spec = spec
-        self.agent_name = agent_name
-        self.role = role
-        self.scenarios = scenarios
-        self.conversations = conversations
-        self.first_event = first_event
-        """Events of the trace before the pass: its own come after."""
-        schemas = checked_schemas(spec, f"judge '{role}'")
-        agent = spec.agent(agent_name)
-        self.turn = AgentTurn(spec, agent, schemas[agent.role])
+        super().__init__(spec, agent_name, role, scenarios, conversations, first_event)
         self.items = "messages" if spec.roles[role].per == "message" else "rounds"
         """What the judge decides about."""
         template = next(a for a in spec.agents if a.role == role)
@@ -158,61 +144,27 @@ class RoleJudging(ConversationPass):
         """Judges whose decisions the state shown to this judge holds: the run's other judges, and this judge's own in
         place of the agent it plays again (the judges of other passes are no agents of the spec)."""
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Sent to other processes as what builds it (its turn's templates do not pickle).
-        return (
-            RoleJudging,
-            (self.spec, self.agent_name, self.role, self.scenarios, self.conversations, self.first_event),
-        )
-
     def describe(self) -> str:
         """What the pass judges."""
-        return (
-            f"ok: {self.agent_name}: plays judge role '{self.role}' again over {len(self.conversations)} conversations"
-        )
+        again = f"plays judge role '{self.played}' again over {len(self.conversations)} conversations"
+        return f"ok: {self.agent_name}: {again}"
 
     def mermaid(self) -> str:
         """Each round (or message) to the judge, and its decision into the trace."""
         return f"flowchart LR\n    {self.items} --> {self.agent_name}\n    {self.agent_name} --> decision"
 
-    def draw(self) -> str:
-        """The judge agent."""
-        agent = self.spec.agent(self.agent_name)
-        return f"judge: {agent.name} ({agent.role}, {self.spec.model_of(agent)})"
-
-    def record(self) -> ProgramRecord:
-        """Recorded as its spec, its role and its judge agent."""
-        return ProgramRecord(self.kind, self.spec, {"role": self.role, "agent": self.agent_name})
-
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         """Judge each finished round of one conversation as the in-protocol judge was shown it, skipping what this
         judge decided already."""
-        standing = effective_events(list(worker.store.events(unit.id)))
-        start = next(e for e in standing if isinstance(e, ConversationStarted))
-        cut_off = half_recorded(standing, self.first_event, {self.agent_name})
-        writer = worker.writer()
-        order = tuple(start.order)
-        plan = plan_round(self.spec, order)
-        ctx = worker.context(
-            unit.id,
-            self.scenarios[start.scenario_id],
-            order,
-            plan,
-            seed=start.seed,
-            repeat=start.repeat,
-            emit=writer.emit,
-            agents=[self.turn.agent],
-        )
-        if cut_off:
-            kept = max((e.round for e in standing), default=0)
-            writer.emit(Resumed(**ctx.ids(kept), kept_rounds=kept, superseded=cut_off))
-        kept_events = [e for e in standing if e.seq not in cut_off]
-        messages = transcript(kept_events, self.judges_shown, order)
+        opened = self.opened(unit, worker)
+        standing, writer, ctx = opened.standing, opened.writer, opened.ctx
+        kept_events = [e for e in standing if e.seq not in opened.cut_off]
+        messages = transcript(kept_events, self.judges_shown, opened.order)
         done = {(m.round, m.about) for m in messages if m.agent == self.agent_name}
         rounds = sorted({e.round for e in standing if isinstance(e, RoundEnded)})
         tally = {"judged": 0, "skipped": 0, "unparsed": 0, "failed": 0}
         for round_ in rounds:
-            for view, message in turn_views(self.spec, self.turn, messages, round_, plan):
+            for view, message in turn_views(self.spec, self.turn, messages, round_, opened.plan):
                 if (round_, message.id if message else None) in done:
                     tally["skipped"] += 1
                     continue
@@ -236,13 +188,7 @@ def rebuild_role_pass(
     record: PassRecord, manifest: RunManifest, events: Sequence[Event], replay_of: Path | None = None
 ) -> RoleJudging:
     """A judge role's pass as run.json records it (on a replay, the replayed run's; its replies the original's)."""
-    spec = pass_spec(record, manifest, replay_of)
-    first_event = record.first_event if replay_of is None else manifest.events
-    conversations = [e.conversation_id for e in events if isinstance(e, ConversationStarted)]
-    options = record.options
-    return RoleJudging(
-        spec, options["agent"], options["role"], recorded_scenarios(manifest, events), conversations, first_event
-    )
+    return RoleJudging.rebuilt(record, manifest, events, replay_of)
 
 
 def judge_role_run(

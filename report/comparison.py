@@ -14,11 +14,8 @@ from typing import Any
 from moot.analysis.comparison import load_runs, merge_runs, read_comparison
 from moot.analysis.outputs import METRICS_FILE, AnalysisIndex
 from moot.errors import UserError
-from moot.report.detail import conversation_details
-from moot.report.page import RenderedPage, render_page
+from moot.report.page import RenderedPage, embedded_data, render_page
 from moot.report.protocol_view import protocol_view
-from moot.report.query import facets_summaries
-from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
 from moot.trace.manifest import ConversationCounts, RunManifest, UsageReport
 
 
@@ -37,17 +34,7 @@ def comparison_page(folder: Path | str) -> RenderedPage:
     ]
     manifest = _summed_manifest(record.comparison_id, [run.manifest for run in runs])
     protocol = protocol_view(manifest.spec, manifest.protocol)
-    builder = SummaryBuilder(protocol)
-    for event in merged.events:
-        if event.event in SUMMARY_EVENTS:
-            builder.add(event.model_dump(mode="json"))
-    data = {
-        "facets": facets_summaries(builder.summaries(), protocol),
-        "summaries": [s.to_json() for s in builder.summaries()],
-        "search": {s.id: s.search for s in builder.summaries()},
-        "scenarios": builder.scenario_texts,
-        "details": conversation_details(merged.events, protocol),
-    }
+    data = embedded_data(merged.events, protocol)
     comparison: dict[str, Any] = {**record.model_dump(mode="json"), "changed": changed}
     return render_page(
         manifest,

@@ -18,11 +18,8 @@ from moot.analysis.comparison import is_comparison
 from moot.errors import UserError
 from moot.outputs import check_output_file, write_whole
 from moot.report.comparison import comparison_page
-from moot.report.detail import conversation_details
-from moot.report.page import Analysis, current_analysis, render_page
+from moot.report.page import Analysis, current_analysis, embedded_data, render_page
 from moot.report.protocol_view import protocol_view
-from moot.report.query import facets_summaries
-from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
 from moot.trace.reading import check_run_dir, effective_events
 
 REPORT_FILE = "report.html"
@@ -52,17 +49,7 @@ def write_report(run_dir: Path | str, out: Path | str | None = None, *, baseline
             analysis = analyze_run(run_dir, into, companions={"baseline": baseline})
         events = effective_events(events)
         protocol = protocol_view(manifest.spec, manifest.protocol)
-        builder = SummaryBuilder(protocol)
-        for event in events:
-            if event.event in SUMMARY_EVENTS:
-                builder.add(event.model_dump(mode="json"))
-        data = {
-            "facets": facets_summaries(builder.summaries(), protocol),
-            "summaries": [s.to_json() for s in builder.summaries()],
-            "search": {s.id: s.search for s in builder.summaries()},
-            "scenarios": builder.scenario_texts,
-            "details": conversation_details(events, protocol),
-        }
+        data = embedded_data(events, protocol)
         page = render_page(
             manifest,
             analysis,

@@ -18,6 +18,7 @@ import base64
 import csv
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +27,12 @@ import jinja2
 
 from moot.analysis.analyze import ANALYSIS_FOLDER
 from moot.analysis.outputs import METRICS_FILE, AnalysisIndex
+from moot.report.detail import conversation_details
 from moot.report.protocol_drawing import protocol_drawing
 from moot.report.protocol_view import ProtocolView, protocol_view
+from moot.report.query import facets_summaries
+from moot.report.summaries import SUMMARY_EVENTS, SummaryBuilder
+from moot.trace.events import Event
 from moot.trace.manifest import RunManifest
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -119,6 +124,24 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["pretty"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)
     return env
+
+
+def embedded_data(events: Iterable[Event], protocol: ProtocolView) -> dict[str, Any]:
+    """What a self-contained page embeds of its conversations (`render_page`'s `data`): their facets and summaries,
+    search texts, scenario texts and details, from the events that stand."""
+    events = list(events)
+    builder = SummaryBuilder(protocol)
+    for event in events:
+        if event.event in SUMMARY_EVENTS:
+            builder.add(event.model_dump(mode="json"))
+    summaries = builder.summaries()
+    return {
+        "facets": facets_summaries(summaries, protocol),
+        "summaries": [s.to_json() for s in summaries],
+        "search": {s.id: s.search for s in summaries},
+        "scenarios": builder.scenario_texts,
+        "details": conversation_details(events, protocol),
+    }
 
 
 def render_page(
