@@ -44,7 +44,12 @@ class ConversationPlan:
     @property
     def arm_label(self) -> str | None:
         """`dim=level, dim=level` of its arm; None without a matrix."""
-        return None if self.arm is None else ", ".join(f"{dim}={level}" for dim, level in self.arm)
+        return arm_label(self.arm)
+
+
+def arm_label(arm: tuple[tuple[str, str], ...] | None) -> str | None:
+    """`dim=level, dim=level` of a matrix arm; None for no arm (a spec without a matrix)."""
+    return None if arm is None else ", ".join(f"{dim}={level}" for dim, level in arm)
 
 
 def speaker_orders(order: tuple[str, ...], mode: str) -> list[tuple[str, ...]]:
@@ -65,7 +70,7 @@ def expand(
     same scenario, order and repeat share their seed, so arms are compared on paired conversations. Without a
     matrix, ids and seeds are what they always were."""
     plans = []
-    label = ConversationPlan("", 0, (), 0, 0, arm).arm_label
+    label = arm_label(arm)
     for index, scenario in enumerate(scenarios.scenarios):
         for order in speaker_orders(protocol.default_order, protocol.spec.orders):
             for repeat in range(protocol.spec.repeats):
