@@ -39,6 +39,11 @@ class AnalysisIndex(BaseModel):
     """PNG plots, by name: file paths relative to the analysis folder."""
     notes: list[str] = Field(default_factory=list)
     """Measurements that could not be made, and why."""
+    moot_version: str | None = None
+    """The moot release that computed these numbers (None in a file written before it was recorded)."""
+    methods: dict[str, str] = Field(default_factory=dict)
+    """How each quantity was computed, by quantity: the method (and option values) in force, so a figure
+    can always be traced to how it was computed."""
 
     def measurement_count(self) -> int:
         """How many numbers the metrics hold (counts, rates, interval ends...), at any depth."""
@@ -53,6 +58,7 @@ class AnalysisWriter:
     tables: dict[str, str] = field(default_factory=dict)
     plots: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str, rows: list[dict[str, Any]]) -> None:
         """Write `tables/<name>.csv` (columns in order of first appearance)."""
@@ -81,15 +87,37 @@ class AnalysisWriter:
         """Record a measurement that could not be made."""
         self.notes.append(text)
 
+    def method(self, quantity: str, how: str) -> None:
+        """Record how `quantity` was computed (e.g. `"bradley_terry": "concessions only (paper)"`)."""
+        self.methods[quantity] = how
+
     def finish(self, index: AnalysisIndex) -> AnalysisIndex:
         """Drop plots that were not drawn, and write `metrics.json` atomically."""
         self.plots = {k: v for k, v in self.plots.items() if (self.folder / v).is_file()}
-        index = index.model_copy(update={"tables": self.tables, "plots": self.plots, "notes": self.notes})
+        index = index.model_copy(
+            update={
+                "tables": self.tables,
+                "plots": self.plots,
+                "notes": self.notes,
+                "methods": {**index.methods, **self.methods},
+                "moot_version": moot_version(),
+            }
+        )
         target = self.folder / METRICS_FILE
         tmp = target.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(json_safe(index.model_dump(mode="json")), indent=2), encoding="utf-8")
         tmp.replace(target)
         return index
+
+
+def moot_version() -> str:
+    """The installed moot's version, or `0+unknown` when it runs from files that were not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("moot")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def _numbers_in(value: Any) -> int:
