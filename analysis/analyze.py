@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from moot.analysis.arms import ArmTable, conversation_arms
 from moot.analysis.judge_agreement import analyze_judges
 from moot.analysis.judge_selection import JudgesRead, judge_roster, select_judge
+from moot.analysis.methods import MethodOptions, parse_methods
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
 from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
@@ -77,6 +78,8 @@ class AnalysisInputs:
     """Named groups of models, for the agreement within and between groups (`--groups`)."""
     shown: tuple[str, ...] = ()
     """The models a plot that compares models draws (`--show`; empty: every model)."""
+    methods: MethodOptions = field(default_factory=MethodOptions)
+    """How quantities with more than one method are computed (`--method NAME=VALUE`; `moot.analysis.methods`)."""
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -181,6 +184,7 @@ def analyze_run(
     seed: int = 0,
     groups: str | None = None,
     shown: str | None = None,
+    methods: Sequence[str] | Mapping[str, object] | None = None,
 ) -> tuple[Path, AnalysisIndex]:
     """Analyse a run (its protocol's measurements, and its study's when it has one); return the analysis folder and
     its index (`metrics.json`).
@@ -191,7 +195,8 @@ def analyze_run(
     a CSV of human labels (cooperation: concession labels). `judge` names the judge whose decisions are read in
     place of its kind's default judge (`moot.analysis.judge_selection`); a run whose judges of one kind are two or
     more gets the `judges` section, their agreement. `groups` names groups of models to compare within and
-    between (`NAME=M1,M2;NAME=M3` or a YAML file); `shown` the models a plot comparing models draws (`M1,M2`).
+    between (`NAME=M1,M2;NAME=M3` or a YAML file); `shown` the models a plot comparing models draws (`M1,M2`);
+    `methods` the method options (`NAME=VALUE` strings or a mapping; `moot.analysis.methods`).
     """
     run_dir = Path(run_dir)
     if out is not None:
@@ -222,6 +227,7 @@ def analyze_run(
         companion_specs=extra_specs,
         groups=ModelGroups.parse(groups) if groups is not None else None,
         shown=shown_models(shown),
+        methods=MethodOptions(parse_methods(methods)),
     )
     folder = Path(out) if out is not None else run_dir / ANALYSIS_FOLDER
     index = write_analysis(
@@ -269,8 +275,15 @@ def write_analysis(
             metrics.update(_run_study(study, inputs, writer))
         if judges is not None and judges.roster.compared():
             metrics[JUDGES_SECTION] = analyze_judges(judges.roster, judges.events, writer, judges.chosen)
+        inputs.methods.check_all_read(study or PROTOCOL_SECTION)
         index = writer.finish(
-            AnalysisIndex(run_id=run_id, study=study or PROTOCOL_SECTION, final_hash=final_hash, metrics=metrics)
+            AnalysisIndex(
+                run_id=run_id,
+                study=study or PROTOCOL_SECTION,
+                final_hash=final_hash,
+                metrics=metrics,
+                methods=dict(inputs.methods.in_force),
+            )
         )
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")

@@ -27,6 +27,7 @@ from moot.analysis.analyze import AnalysisInputs, read_run, study_of, write_anal
 from moot.analysis.arms import MODEL_DIM, ArmTable, ConversationArm, conversation_arms
 from moot.analysis.cross_model import ModelGroups, shown_models
 from moot.analysis.judge_selection import JudgeRoster, JudgesRead, judge_roster, merge_rosters, select_judge
+from moot.analysis.methods import MethodOptions, parse_methods
 from moot.analysis.outputs import AnalysisIndex
 from moot.errors import UserError
 from moot.outputs import check_output_folder
@@ -136,10 +137,16 @@ class MergedRuns:
     notes: list[str] = field(default_factory=list)
 
     def inputs(
-        self, *, n_boot: int = 1000, seed: int = 0, groups: str | None = None, shown: str | None = None
+        self,
+        *,
+        n_boot: int = 1000,
+        seed: int = 0,
+        groups: str | None = None,
+        shown: str | None = None,
+        methods: Sequence[str] | Mapping[str, object] | None = None,
     ) -> AnalysisInputs:
         """The analysis inputs of the comparison: the first run's manifest for spec-level facts, the merged arms
-        (`groups`, `shown`: as `moot analyze --groups/--show` take them)."""
+        (`groups`, `shown`, `methods`: as `moot analyze --groups/--show/--method` take them)."""
         return AnalysisInputs(
             self.events,
             self.runs[0].manifest,
@@ -147,6 +154,7 @@ class MergedRuns:
             seed=seed,
             groups=ModelGroups.parse(groups) if groups is not None else None,
             shown=shown_models(shown),
+            methods=MethodOptions(parse_methods(methods)),
             arm_table=self.arm_table,
             run_manifests={run.label: run.manifest for run in self.runs},
         )
@@ -408,6 +416,7 @@ def compare_runs(
     groups: str | None = None,
     shown: str | None = None,
     judge: str | None = None,
+    methods: Sequence[str] | Mapping[str, object] | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Put runs together as the arms of one study and analyse them; return the comparison folder, its metrics index
     and `comparison.json`.
@@ -432,7 +441,7 @@ def compare_runs(
     record = merged.manifest(moot_version())
     study = None if merged.study == PROTOCOL_STUDY else merged.study
     index = write_analysis(
-        merged.inputs(n_boot=n_boot, seed=seed, groups=groups, shown=shown),
+        merged.inputs(n_boot=n_boot, seed=seed, groups=groups, shown=shown, methods=methods),
         folder,
         study,
         run_id=record.comparison_id,
@@ -462,6 +471,7 @@ def compare_again(
     groups: str | None = None,
     shown: str | None = None,
     judge: str | None = None,
+    methods: Sequence[str] | Mapping[str, object] | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Analyse a comparison folder's runs again (same runs, labels and `overlap`, as `comparison.json` names them)
     into the same folder: after a judge appended to one of the runs, or to change the bootstrap."""
@@ -477,4 +487,5 @@ def compare_again(
         groups=groups,
         shown=shown,
         judge=judge,
+        methods=methods,
     )

@@ -109,6 +109,14 @@ def register(sub: argparse._SubParsersAction) -> dict:
         metavar="M1,M2",
         help="the models a plot that compares models draws (value portrait radar; default: every model)",
     )
+    analyze.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="how a quantity is computed where a study offers more than one way (the README's method tables); "
+        "repeat for several",
+    )
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
 
@@ -159,7 +167,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if used:
             raise UserError(f"{used[0]} is for a run; a comparison is analysed again into its folder as it was made")
         folder, index, _ = compare_again(
-            args.run_dir, n_boot=args.boot, seed=args.seed, groups=args.groups, shown=args.show, judge=args.judge
+            args.run_dir,
+            n_boot=args.boot,
+            seed=args.seed,
+            groups=args.groups,
+            shown=args.show,
+            judge=args.judge,
+            methods=args.method,
         )
     else:
         folder, index = analyze_run(
@@ -178,6 +192,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             seed=args.seed,
             groups=args.groups,
             shown=args.show,
+            methods=args.method,
         )
     counts = f"{index.measurement_count()} measurements, {len(index.tables)} tables, {len(index.plots)} plots"
     print(f"{index.study}: {counts} in {folder}")

@@ -39,6 +39,14 @@ def register(sub: argparse._SubParsersAction) -> dict:
     compare.add_argument(
         "--judge", metavar="NAME", help="read this judge's decisions in every run, as `moot analyze --judge`"
     )
+    compare.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="how a quantity is computed where a study offers more than one way (the README's method tables); "
+        "repeat for several",
+    )
     compare.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     compare.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
     return {"compare": cmd_compare}
@@ -67,6 +75,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         groups=args.groups,
         shown=args.show,
         judge=args.judge,
+        methods=args.method,
     )
     runs = ", ".join(f"{run.label} ({run.conversations} conversations)" for run in record.runs)
     print(f"compare: {len(record.runs)} runs of {record.study}: {runs}")

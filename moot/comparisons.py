@@ -40,12 +40,14 @@ def compare(
     groups: str | None = None,
     shown: str | None = None,
     judge: str | None = None,
+    methods: Mapping[str, object] | None = None,
 ) -> Comparison:
     """`moot compare`: the runs at `paths` (folders or `Run`s) analysed together into `out` (default
     `runs/compare-<study>-<time>`); the comparison.
 
     `labels` names runs (label -> run directory); `overlap` keeps only the scenarios every run
-    shares; `groups`, `shown` and `judge` are `moot analyze`'s `--groups`, `--show` and `--judge`. A UserError says why
+    shares; `groups`, `shown`, `judge` and `methods` are `moot analyze`'s `--groups`, `--show`, `--judge` and
+    `--method`. A UserError says why
     the runs cannot be compared (fewer than two, one run twice, different studies or scenarios, a
     run that cannot be read).
     """
@@ -62,6 +64,7 @@ def compare(
         groups=groups,
         shown=shown,
         judge=judge,
+        methods=methods,
     )
     return open_comparison(folder)
 
@@ -132,12 +135,13 @@ class Comparison:
         groups: str | None = None,
         shown: str | None = None,
         judge: str | None = None,
+        methods: Mapping[str, object] | None = None,
     ) -> Comparison:
         """`moot analyze COMPARISON_DIR`: the same runs, labels and scenarios analysed again into this folder (after a
         judge appended to a run, or with another bootstrap); the comparison as it now is."""
         from moot.analysis.comparison import compare_again
 
-        compare_again(self.folder, n_boot=n_boot, seed=seed, groups=groups, shown=shown, judge=judge)
+        compare_again(self.folder, n_boot=n_boot, seed=seed, groups=groups, shown=shown, judge=judge, methods=methods)
         return open_comparison(self.folder)
 
     def report(self, out: PathLike | None = None) -> Path:

@@ -162,12 +162,14 @@ class Run:
         judge: str | None = None,
         n_boot: int = 1000,
         seed: int = 0,
+        methods: Mapping[str, object] | None = None,
     ) -> tuple[Path, AnalysisIndex]:
         """`moot analyze`: the study's measurements in `out` (default `RUN_DIR/analysis`); the folder and its index.
 
         `companions` are other runs (paths or `Run`s) by the role the study gives them:
         `baseline`, `stated`, `unsteered` or `short`. `judge` names the judge whose decisions
-        are read in place of its kind's default judge (default: the spec's judge).
+        are read in place of its kind's default judge (default: the spec's judge). `methods` picks how quantities
+        with more than one method are computed (`--method NAME=VALUE`; the README's method tables).
         """
         from moot.analysis.analyze import analyze_run
 
@@ -181,6 +183,7 @@ class Run:
             judge=judge,
             n_boot=n_boot,
             seed=seed,
+            methods=methods,
         )
 
     def report(self, out: PathLike | None = None, *, baseline: PathLike | None = None) -> Path:

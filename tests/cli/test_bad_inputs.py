@@ -367,6 +367,12 @@ EXPECTED: dict[str, str] = {
     "cli_analyze_judge_unknown.args": "judge 'values_judge' is not a judge of this run (it has no judge's decisions)",
     "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",
     "cli_analyze_show_empty.args": "--show: names no model (expected MODEL,MODEL)",
+    "cli_analyze_method_malformed.args": (
+        "--method 'bradley_terry': expected NAME=VALUE (e.g. --method bradley_terry=concessions)"
+    ),
+    "cli_analyze_method_unknown.args": (
+        "--method no_such_option: not an option of the protocol analysis (options it read: none)"
+    ),
     "cli_compare_different_scenarios.args": (
         "runs '{run}' and '{run_other_scenarios}' differ in 1 of their 2 scenarios (ids or content): compare runs of "
         "the same scenarios, or pass --overlap to keep the 1 all runs share"
