@@ -4,6 +4,13 @@ The table has the paper's shape (parameter, player, estimate, 95% interval, odds
 `metrics.json`, `tables/inertia_conformity.csv` and a forest plot; the method and every note on
 a term (not estimable, separation, flat likelihood, degenerate interval) are written beside it
 and as notes the CLI and the report show.
+
+Method options (`--method`): `inertia_slopes` `player` (the paper's: each player's own slopes) or
+`pooled` (one of each slope shared by every player); `inertia_dilemma_effects` `random` (moot's
+default: the effects' sd estimated from the data, the better-behaved choice with few rounds per
+dilemma) or `fixed` (the paper's: free effects with a weak prior); `inertia_intervals` `bootstrap`
+(percentile intervals from resampling dilemmas, every parameter re-estimated in each) or `wald`
+(from the Hessian at the estimate, the dilemma sd held).
 """
 
 from __future__ import annotations
@@ -12,7 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from moot.analysis.arms import ArmTable
-from moot.analysis.inertia import InertiaFit, bootstrap_inertia_conformity, observations_from_events
+from moot.analysis.inertia import (
+    InertiaFit,
+    PriorSD,
+    bootstrap_inertia_conformity,
+    fit_inertia_conformity,
+    observations_from_events,
+)
+from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_forest
 from moot.trace.events import Event
@@ -26,9 +40,21 @@ MAX_INERTIA_BOOT = 200
 
 
 def inertia_outputs(
-    events: Sequence[Event], verdicts: Sequence[str], writer: AnalysisWriter, arms: ArmTable, n_boot: int, seed: int
+    events: Sequence[Event],
+    verdicts: Sequence[str],
+    writer: AnalysisWriter,
+    arms: ArmTable,
+    n_boot: int,
+    seed: int,
+    methods: MethodOptions | None = None,
 ) -> dict[str, Any]:
-    """Fit the per-player model to a run's verdicts (players from `arms`); write its table, plot and notes."""
+    """Fit the model to a run's verdicts (players from `arms`; the form `methods` picks, per player with random
+    dilemma effects and bootstrap intervals by default); write its table, plot and notes."""
+    methods = methods if methods is not None else MethodOptions()
+    by_player = methods.choice("inertia_slopes", "player", ("player", "pooled")) == "player"
+    effects = methods.choice("inertia_dilemma_effects", "random", ("random", "fixed"))
+    intervals = methods.choice("inertia_intervals", "bootstrap", ("bootstrap", "wald"))
+    prior = PriorSD.fixed_effects() if effects == "fixed" else PriorSD()
     observations = observations_from_events(events, arms)
     later = [o for o in observations if o.round > 1]
     if len(later) < MIN_INERTIA_OBSERVATIONS:
@@ -38,9 +64,17 @@ def inertia_outputs(
         )
         return {"fitted": False, "observations": len(observations), "observations_after_round_1": len(later)}
     try:
-        fit = bootstrap_inertia_conformity(
-            observations, verdicts=tuple(verdicts), n_boot=min(n_boot, MAX_INERTIA_BOOT), seed=seed, by_player=True
-        )
+        if intervals == "wald":
+            fit = fit_inertia_conformity(observations, tuple(verdicts), prior, by_player=by_player)
+        else:
+            fit = bootstrap_inertia_conformity(
+                observations,
+                n_boot=min(n_boot, MAX_INERTIA_BOOT),
+                seed=seed,
+                verdicts=tuple(verdicts),
+                prior_sd=prior,
+                by_player=by_player,
+            )
     except (ValueError, RuntimeError) as exc:
         writer.note(f"inertia and conformity: the fit failed: {exc}")
         return {"fitted": False, "observations": len(observations), "error": str(exc)}
@@ -72,7 +106,7 @@ def _forest(fit: InertiaFit, writer: AnalysisWriter) -> None:
         plot_forest(
             rows,
             writer.plot_path("inertia_conformity"),
-            title="Inertia and conformity per player",
+            title="Inertia and conformity per player" if fit.by_player else "Inertia and conformity (pooled)",
             xlabel=f"log odds ratio ({fit.level:.0%} interval)",
             reference=0.0,
         )

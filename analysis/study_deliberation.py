@@ -32,6 +32,7 @@ from moot.analysis.deliberation_seats import (
     verdict_change_outcomes,
 )
 from moot.analysis.inertia_outputs import inertia_outputs
+from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.ratings import (
@@ -78,11 +79,13 @@ def analyze_deliberation(
     seed: int = 0,
     arms: ArmTable | None = None,
     baseline_arms: ArmTable | None = None,
+    methods: MethodOptions | None = None,
 ) -> dict[str, Any]:
     """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics.
 
     `arms` places each conversation in its arm (default: read from `events`); `baseline_arms` the
-    baseline's (default: read from `baseline`)."""
+    baseline's (default: read from `baseline`); `methods` the method options (`--method`; default: every default)."""
+    methods = methods if methods is not None else MethodOptions()
     records = debate_records_events(events)
     table = arms if arms is not None else conversation_arms(events, spec)
     seats = debate_seats(records, table)
@@ -127,7 +130,7 @@ def analyze_deliberation(
                 for value, count in counts.items()
             ],
         )
-    metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, table, n_boot, seed)
+    metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, table, n_boot, seed, methods)
     players = {cid: {seat.agent: seat.player for seat in mine} for cid, mine in seats.items()}
     metrics["ratings"] = _rating_outputs(records, writer, seed, players)
     return metrics
@@ -423,9 +426,15 @@ def _value_outputs(
 
 
 def _inertia_outputs(
-    events: Sequence[Event], verdicts: list[str], writer: AnalysisWriter, arms: ArmTable, n_boot: int, seed: int
+    events: Sequence[Event],
+    verdicts: list[str],
+    writer: AnalysisWriter,
+    arms: ArmTable,
+    n_boot: int,
+    seed: int,
+    methods: MethodOptions,
 ) -> dict[str, Any]:
-    return inertia_outputs(events, verdicts, writer, arms, n_boot, seed)
+    return inertia_outputs(events, verdicts, writer, arms, n_boot, seed, methods)
 
 
 def _rating_outputs(
@@ -492,4 +501,5 @@ def analyze_deliberation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> 
         seed=inputs.seed,
         arms=inputs.arms,
         baseline_arms=conversation_arms(baseline, inputs.companion_specs.get("baseline")) if baseline else None,
+        methods=inputs.methods,
     )

@@ -78,6 +78,24 @@ def test_simulated_players_are_recovered_per_player(simulated_analysis):
     assert (folder / "plots" / "inertia_conformity.png").exists()
 
 
+def test_the_pooled_fixed_effects_form_with_wald_intervals_is_one_option_away(simulated_analysis, tmp_path):
+    folder, _ = simulated_analysis
+    methods = {"inertia_slopes": "pooled", "inertia_dilemma_effects": "fixed", "inertia_intervals": "wald"}
+    out, index = analyze_run(folder.parent, tmp_path / "pooled", n_boot=10, methods=methods)
+    fitted = index.metrics["inertia_conformity"]
+    assert fitted["players"] == list(AGENTS) and fitted["n_boot"] is None
+    assert "slopes pooled over players" in fitted["method"] and "fixed prior sd 10" in fitted["method"]
+    assert "Wald intervals" in fitted["method"]
+    slopes = [r for r in fitted["terms"] if r["parameter"] == r["term"]]
+    assert [(r["parameter"], r["player"]) for r in slopes] == [
+        (p, "all") for p in ("inertia", "conformity", "conformity_within")
+    ]
+    assert all(r["ci_low"] < r["estimate"] < r["ci_high"] for r in slopes)
+    assert {k: index.methods[k] for k in methods} == methods
+    with pytest.raises(moot.UserError, match="--method inertia_slopes=each: value 'each' is unknown"):
+        analyze_run(folder.parent, tmp_path / "bad", n_boot=10, methods={"inertia_slopes": "each"})
+
+
 def follow_the_others(messages: list[dict[str, str]], context: CallContext) -> str:
     """Round 1: a verdict of one's own; later: the verdict most of the others last gave (ties: the first agent's)."""
     if context.round == 1:
