@@ -44,7 +44,17 @@ def test_a_third_debater_is_one_more_line():
     changes = _changed_lines("aita_round_robin_2", "aita_round_robin_3")
     added = [c for c in changes if c.startswith("+") and "name: aita" not in c and "description" not in c]
     removed = [c for c in changes if c.startswith("-") and "name: aita" not in c and "description" not in c]
-    assert added == ["+  - {name: carol, role: debater}"] and removed == []
+    assert added == ["+  - {name: carol, role: debater, temperature: 1.0}"] and removed == []
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(moot.bundled_specs()) if n.startswith("aita_")])
+def test_aita_debaters_sample_at_the_papers_temperature(name):
+    # The deliberation paper runs every debater at temperature 1 (its appendix G), the solo baseline included
+    # (appendix C keeps every parameter of the debates); the value judge stays at 0.
+    spec = moot.load_spec(name).spec
+    debaters = [a for a in spec.agents if a.role == "debater"]
+    assert debaters and {a.temperature for a in debaters} == {1.0}
+    assert {a.temperature for a in spec.agents if a.role == "values"} == {0.0}
 
 
 def test_synchronous_and_round_robin_differ_by_one_word():
