@@ -131,6 +131,9 @@ EXPECTED: dict[str, str] = {
     "spec_explorer_version.yaml": (
         ":3: version: explorer spec version 2 is not supported; this moot reads version 1 (got 2)"
     ),
+    "spec_goal_unknown.yaml": (
+        ":5: goal: Input should be 'correctness', 'balanced', 'adversarial' or 'none' (got 'nothing')"
+    ),
     "spec_huge_integer.yaml": ":6: a number of 5,000 digits; at most 100",
     "spec_judge_sees_no_speaker.yaml": (
         ":18: roles.referee.sees: role 'referee' is a judge that sees referee, which no speaker has: it would judge an"
