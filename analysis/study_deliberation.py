@@ -371,8 +371,31 @@ def _value_outputs(
                 ("agreement", parts["agreement"]),
                 ("disagreement", parts["disagreement"]),
                 *((f"change:{k}", v) for k, v in parts["change_first_to_last"].items()),
+                *(
+                    (f"{when}:{group}", levels[when])
+                    for group, levels in parts["levels"].items()
+                    for when in ("round_1", "last_round")
+                ),
             ]
         ],
+    )
+    writer.table(
+        "value_similarity_tests",
+        [
+            {"measure": measure, "test": "mann_whitney_agreement_vs_disagreement", **parts["agreement_vs_disagreement"]}
+            for measure, parts in similarity.items()
+        ]
+        + [
+            {"measure": measure, "test": f"percent_change:{group}", "percent_change": levels["percent_change"]}
+            for measure, parts in similarity.items()
+            for group, levels in parts["levels"].items()
+        ],
+    )
+    writer.method(
+        "value_similarity",
+        "Jaccard of value sets (paper eq. 1; cluster-aware, eq. 3) in rounds of agreement vs disagreement, "
+        "compared by a two-sided Mann-Whitney U over round pairs (sec. 4.2); round-1 and last-round levels and their "
+        "percentage change in debates that disagreed first (tables 9, 10)",
     )
     writer.table(
         "inherited_values",
