@@ -98,6 +98,12 @@ def debates(records: Sequence[DebateRecord]) -> list[DebateRecord]:
     return [r for r in completed(records) if len(r.order) > 1]
 
 
+def no_consensus_debates(records: Sequence[DebateRecord]) -> list[DebateRecord]:
+    """The completed debates that ended without consensus (within them, a change of verdict led nowhere: the
+    paper's sec. 4.6 rate of changes in debates that fail to reach consensus)."""
+    return [r for r in debates(records) if not r.consensus]
+
+
 def consensus_rates(group: Sequence[DebateRecord]) -> dict[str, object]:
     """Conversations, consensus and no-consensus rates, and mean rounds to consensus of a group of debates."""
     agreed = sum(r.consensus for r in group)

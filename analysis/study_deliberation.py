@@ -88,12 +88,15 @@ def analyze_deliberation(
     seats = debate_seats(records, table)
     verdicts = verdict_labels(spec)
     done = measures.completed(records)
+    no_consensus = measures.no_consensus_debates(records)
     metrics: dict[str, Any] = {
         "conversations": {"total": len(records), "completed": len(done), "failed": len(records) - len(done)},
         "agents": sorted({a for r in records for a in r.order}),
         "consensus": measures.consensus_debates(records) | consensus_breakdowns(records, seats, table),
         "verdict_changes": measures.verdict_changes_debates(records)
         | seat_breakdowns(verdict_change_outcomes(records, seats), table),
+        "verdict_changes_no_consensus": measures.verdict_changes_debates(no_consensus)
+        | seat_breakdowns(verdict_change_outcomes(no_consensus, seats), table),
         "verdicts": measures.verdict_distributions_debates(records, verdicts),
     }
     if baseline is not None:
@@ -147,6 +150,7 @@ def _breakdown_outputs(metrics: dict[str, Any], writer: AnalysisWriter) -> None:
     """The `rate_breakdowns` table (every rate per order, position, player, line-up, arm, repeat) and the plot of
     change-of-verdict rates per position."""
     rows = breakdown_rows("verdict_change", metrics["verdict_changes"])
+    rows += breakdown_rows("verdict_change_no_consensus", metrics["verdict_changes_no_consensus"])
     rows += breakdown_rows("consensus", _consensus_as_rates(metrics["consensus"]))
     for when in ("round_1", "last_round"):
         if when in metrics.get("agreement_with_solo", {}):

@@ -83,6 +83,10 @@ def test_every_measurement_is_present(run_dir):
     # bob changes in plans 0, 2 and 3 (every conversation but plan 1's) -> 18 of 24
     assert metrics["verdict_changes"]["by_agent"]["bob"]["count"] == 18
     assert metrics["verdicts"]["final"]["NTA"] == 6 and metrics["verdicts"]["final"]["none"] == 6
+    # plan 3's six debates end without consensus, and every debater changes in them (alice INFO -> NTA, bob NTA ->
+    # YTA, carol YTA -> NTA)
+    for agent in AGENTS:
+        assert metrics["verdict_changes_no_consensus"]["by_agent"][agent] == {"rate": 1.0, "count": 6, "total": 6}
     assert metrics["values"]["messages_judged"] == len(events_of(run_dir, "message_added"))
     assert set(metrics["values"]["similarity"]) == {"jaccard", "cluster_jaccard"}
     assert metrics["values"]["similarity"]["jaccard"]["agreement"]["low"] is not None

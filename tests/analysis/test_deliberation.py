@@ -229,3 +229,14 @@ def test_a_zero_round_1_level_has_no_percentage_change():
     assert levels["consensus_after_disagreement"]["round_1"]["mean"] == 0.0
     assert levels["consensus_after_disagreement"]["percent_change"] is None
     assert levels["never_consensus"]["percent_change"] is None and levels["never_consensus"]["round_1"]["n"] == 0
+
+
+def test_change_of_verdict_within_debates_without_consensus():
+    # E2: no consensus in 2 rounds and nobody moves. With C (alice moved NAH -> ESH), A and B reach consensus
+    # and are left out: alice changed in 1 of 2 no-consensus debates, bob in 0 of 2.
+    e2 = debate("e2", {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "YTA"}})
+    within = m.no_consensus_debates([A, B, C, D, e2])
+    assert [r.conversation for r in within] == ["c", "e2"]
+    rates = m.verdict_changes_debates(within)["by_agent"]
+    assert rates["alice"] == {"rate": 0.5, "count": 1, "total": 2}
+    assert rates["bob"] == {"rate": 0.0, "count": 0, "total": 2}
