@@ -32,6 +32,7 @@ from moot.analysis.deliberation_seats import (
     verdict_change_outcomes,
 )
 from moot.analysis.inertia_outputs import inertia_outputs
+from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.ratings import (
@@ -45,6 +46,10 @@ from moot.analysis.solo_baseline import round_1_by_model, solo_agreement, solo_a
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
+
+ELO_K = 32.0
+"""Elo's K by default (`--method elo_k=K`): the deliberation paper (app. M) picks a K for many matches whose order
+does not matter, but its value is not legible in the version cited, so moot keeps the common 32."""
 
 
 def verdict_labels(spec: dict[str, Any]) -> list[str]:
@@ -78,11 +83,14 @@ def analyze_deliberation(
     seed: int = 0,
     arms: ArmTable | None = None,
     baseline_arms: ArmTable | None = None,
+    methods: MethodOptions | None = None,
 ) -> dict[str, Any]:
     """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics.
 
     `arms` places each conversation in its arm (default: read from `events`); `baseline_arms` the
-    baseline's (default: read from `baseline`)."""
+    baseline's (default: read from `baseline`); `methods` the method options (`elo_k`: Elo's K)."""
+    methods = methods if methods is not None else MethodOptions()
+    elo_k = methods.number("elo_k", ELO_K, minimum=1)  # read first: a wrong value is refused before anything is written
     records = debate_records_events(events)
     table = arms if arms is not None else conversation_arms(events, spec)
     seats = debate_seats(records, table)
@@ -132,7 +140,7 @@ def analyze_deliberation(
         )
     metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, table, n_boot, seed)
     players = {cid: {seat.agent: seat.player for seat in mine} for cid, mine in seats.items()}
-    metrics["ratings"] = _rating_outputs(records, writer, seed, players)
+    metrics["ratings"] = _rating_outputs(records, writer, seed, players, elo_k)
     return metrics
 
 
@@ -456,16 +464,22 @@ def _inertia_outputs(
 
 
 def _rating_outputs(
-    records: list[DebateRecord], writer: AnalysisWriter, seed: int, players: dict[str, dict[str, str]]
+    records: list[DebateRecord], writer: AnalysisWriter, seed: int, players: dict[str, dict[str, str]], elo_k: float
 ) -> dict[str, Any]:
-    """Elo, TrueSkill and influence, one rating per player over every arm (`players`: conversation -> agent ->
-    player)."""
+    """Elo (with K = `elo_k`), TrueSkill and influence, one rating per player over every arm (`players`:
+    conversation -> agent -> player)."""
     result: dict[str, Any] = {}
     games = measures.elo_games_debates(records, players)
     if games:
-        final = elo_matches(games)
-        spread = elo_matches_shuffled(games, n_orders=100, seed=seed)
+        final = elo_matches(games, k=elo_k)
+        spread = elo_matches_shuffled(games, n_orders=100, seed=seed, k=elo_k)
+        writer.method(
+            "elo",
+            f"K = {elo_k:g}, from 1500, in match order; a win when only that debater's round-1 verdict became the "
+            "consensus, else a draw (paper app. M); also averaged over 100 shuffled orders",
+        )
         result["elo"] = {
+            "k": elo_k,
             "games": len(games),
             "ratings": final,
             "over_orders": {k: {"mean": v.mean, "sd": v.sd} for k, v in spread.items()},
@@ -519,4 +533,5 @@ def analyze_deliberation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> 
         seed=inputs.seed,
         arms=inputs.arms,
         baseline_arms=conversation_arms(baseline, inputs.companion_specs.get("baseline")) if baseline else None,
+        methods=inputs.methods,
     )

@@ -167,3 +167,22 @@ def test_a_judge_whose_every_value_is_dropped_gives_a_note(tmp_path):
         "value list), so there are no value measurements"
     ) in index.notes
     assert "value_occurrence" not in index.plots
+
+
+def test_elo_k_is_a_method_option(tmp_path):
+    # Two debates in which alice's round-1 NTA becomes the consensus and bob's YTA does not: alice wins both.
+    # With K = 10: game 1, expected 0.5 -> alice 1505, bob 1495; game 2, alice's expected score is
+    # 1 / (1 + 10 ** (-10 / 400)) = 0.514387, so she gains 10 * (1 - 0.514387) = 4.85613 -> 1509.856 and 1490.144.
+    scripts = {"alice": [verdict("NTA")], "bob": [verdict("YTA"), verdict("NTA")]}
+    run_dir = moot.run(
+        debate_spec(scripts, study="deliberation", rounds=2), SCENARIOS[:2], out=tmp_path / "run"
+    ).run_dir
+    _, index = analyze_run(run_dir, n_boot=20, methods={"elo_k": "10"})
+    elo = index.metrics["ratings"]["elo"]
+    assert elo["k"] == 10 and elo["games"] == 2
+    assert elo["ratings"] == {"alice": pytest.approx(1509.85613), "bob": pytest.approx(1490.14387)}
+    assert index.methods["elo_k"] == "10" and index.methods["elo"].startswith("K = 10,")
+    # by default K is 32: 1516, then 1516 + 32 * (1 - 1 / (1 + 10 ** (-32 / 400))) = 1516 + 14.5305 = 1530.5305
+    _, default = analyze_run(run_dir, out=tmp_path / "default", n_boot=20)
+    assert default.metrics["ratings"]["elo"]["ratings"]["alice"] == pytest.approx(1530.5305, abs=1e-3)
+    assert default.methods["elo_k"] == "32"

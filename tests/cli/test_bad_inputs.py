@@ -370,6 +370,7 @@ EXPECTED: dict[str, str] = {
     "cli_analyze_judge_unknown.args": "judge 'values_judge' is not a judge of this run (it has no judge's decisions)",
     "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",
     "cli_analyze_show_empty.args": "--show: names no model (expected MODEL,MODEL)",
+    "cli_analyze_elo_k_below_one.args": "--method elo_k=0: expected a number of at least 1",
     "cli_analyze_method_malformed.args": (
         "--method 'bradley_terry': expected NAME=VALUE (e.g. --method bradley_terry=concessions)"
     ),
