@@ -43,6 +43,7 @@ from moot.analysis.ratings import (
     trueskill_ranked_games,
 )
 from moot.analysis.solo_baseline import round_1_by_model, solo_agreement, solo_answers, solo_by_model, solo_verdicts
+from moot.analysis.value_shares import share_rows, value_shares_debates
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
@@ -126,7 +127,7 @@ def analyze_deliberation(
     _breakdown_outputs(metrics, writer)
     if table.compares():
         _line_up_columns(records, seats, writer)
-    metrics["values"] = _value_outputs(records, taxonomy, writer, n_boot, seed)
+    metrics["values"] = _value_outputs(records, seats, taxonomy, writer, n_boot, seed)
     if table.compares() and metrics["values"].get("occurrence"):
         metrics["values"]["occurrence_by_line_up"] = by_line_up = value_occurrence_seats(records, seats)
         writer.table(
@@ -353,7 +354,12 @@ def _flat(rates: dict[str, Any]) -> dict[str, Any]:
 
 
 def _value_outputs(
-    records: list[DebateRecord], taxonomy: ValueTaxonomy, writer: AnalysisWriter, n_boot: int, seed: int
+    records: list[DebateRecord],
+    seats: dict[str, list[Seat]],
+    taxonomy: ValueTaxonomy,
+    writer: AnalysisWriter,
+    n_boot: int,
+    seed: int,
 ) -> dict[str, Any]:
     judged = sum(len(by_agent) for r in records for by_agent in r.values.values())
     if not judged:
@@ -370,6 +376,13 @@ def _value_outputs(
     occurrence = measures.value_occurrence_debates(records)
     similarity = measures.value_similarity_debates(records, taxonomy.cluster, n_boot=n_boot, seed=seed)
     inherited = measures.inherited_values_debates(records)
+    shares = value_shares_debates(records, seats)
+    writer.table("value_shares", share_rows(shares))
+    writer.method(
+        "value_shares",
+        "share of each player's judged messages that invoke the value, per pairing, and the difference between "
+        "players (paper sec. 4.2, fig. 4a-c), with a two-sided Fisher exact test of each difference",
+    )
     writer.table(
         "value_occurrence",
         [{"agent": a, "value": v, "count": c} for a, counts in occurrence.items() for v, c in counts.items()],
@@ -452,6 +465,7 @@ def _value_outputs(
         "messages_judged": judged,
         "dropped_unknown_values": sum(r.dropped_values for r in records),
         "occurrence": occurrence,
+        "shares": shares,
         "similarity": similarity,
         "inherited": inherited,
     }

@@ -89,6 +89,15 @@ def test_every_measurement_is_present(run_dir):
         assert metrics["verdict_changes_no_consensus"]["by_agent"][agent] == {"rate": 1.0, "count": 6, "total": 6}
     assert metrics["values"]["messages_judged"] == len(events_of(run_dir, "message_added"))
     assert set(metrics["values"]["similarity"]) == {"jaccard", "cluster_jaccard"}
+    # every message is judged: 6 debates of each plan, of 2, 1, 3 and 4 rounds -> 60 messages per debater
+    shares = metrics["values"]["shares"]["alice vs bob vs carol"]
+    assert shares["messages"] == {agent: 60 for agent in AGENTS}
+    assert {(d["first"], d["second"]) for d in shares["differences"]} == {
+        ("alice", "bob"),
+        ("alice", "carol"),
+        ("bob", "carol"),
+    }
+    assert all(0.0 <= d["p"] <= 1.0 for d in shares["differences"])
     assert metrics["values"]["similarity"]["jaccard"]["agreement"]["low"] is not None
     assert metrics["inertia_conformity"]["fitted"] is True
     terms = {row["term"] for row in metrics["inertia_conformity"]["terms"]}
