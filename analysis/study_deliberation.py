@@ -42,7 +42,14 @@ from moot.analysis.ratings import (
     plot_influence_graph,
     trueskill_ranked_games,
 )
-from moot.analysis.solo_baseline import round_1_by_model, solo_agreement, solo_answers, solo_by_model, solo_verdicts
+from moot.analysis.solo_baseline import (
+    round_1_by_model,
+    solo_agreement,
+    solo_agreement_by_repeat,
+    solo_answers,
+    solo_by_model,
+    solo_verdicts,
+)
 from moot.analysis.value_shares import share_rows, value_shares_debates
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
@@ -260,9 +267,29 @@ def _solo_outputs(
             "by_model": {m: Rate(sum(v), len(v)).as_dict() for m, v in sorted(by_model_rates.items())},
             **breakdowns,
         }
+    per_repeat = solo_agreement_by_repeat(records, seats, answers)
+    writer.table(
+        "solo_agreement_round_1",
+        [
+            {"model": model, "against": against, "solo_repeat": repeat, **rate}
+            for model, groups in per_repeat.items()
+            for against, found in groups.items()
+            for repeat, rate in found["by_repeat"].items()
+        ],
+    )
+    writer.method(
+        "solo_agreement_round_1",
+        "per model, opponents and solo repeat: share of its debates whose round-1 verdict equals its verdict alone "
+        "on the scenario in that repeat (paper app. C, table 6)",
+    )
     result["without_solo_run"] = agreement.without_solo_run
     result["without_solo_verdict"] = agreement.without_solo_verdict
-    return {"solo_by_model": by_model, "round_1_by_model": debate_side, "agreement_with_solo": result}
+    return {
+        "solo_by_model": by_model,
+        "round_1_by_model": debate_side,
+        "solo_agreement_round_1": per_repeat,
+        "agreement_with_solo": result,
+    }
 
 
 def _verdict_outputs(
