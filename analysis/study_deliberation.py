@@ -50,7 +50,7 @@ from moot.analysis.solo_baseline import (
     solo_by_model,
     solo_verdicts,
 )
-from moot.analysis.value_shares import share_rows, value_shares_debates
+from moot.analysis.value_shares import share_rows, similarity_by_pairing, value_shares_debates
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
@@ -403,6 +403,7 @@ def _value_outputs(
     occurrence = measures.value_occurrence_debates(records)
     similarity = measures.value_similarity_debates(records, taxonomy.cluster, n_boot=n_boot, seed=seed)
     inherited = measures.inherited_values_debates(records)
+    by_pairing = similarity_by_pairing(records, seats, taxonomy.cluster, n_boot=n_boot, seed=seed)
     shares = value_shares_debates(records, seats)
     writer.table("value_shares", share_rows(shares))
     writer.method(
@@ -441,6 +442,16 @@ def _value_outputs(
             {"measure": measure, "test": f"percent_change:{group}", "percent_change": levels["percent_change"]}
             for measure, parts in similarity.items()
             for group, levels in parts["levels"].items()
+        ]
+        + [
+            {
+                "pairing": pairing,
+                "measure": measure,
+                "test": "mann_whitney_agreement_vs_disagreement",
+                **parts["agreement_vs_disagreement"],
+            }
+            for pairing, found in (by_pairing if len(by_pairing) > 1 else {}).items()
+            for measure, parts in found.items()
         ],
     )
     writer.method(
@@ -493,6 +504,7 @@ def _value_outputs(
         "dropped_unknown_values": sum(r.dropped_values for r in records),
         "occurrence": occurrence,
         "shares": shares,
+        **({"similarity_by_pairing": by_pairing} if len(by_pairing) > 1 else {}),
         "similarity": similarity,
         "inherited": inherited,
     }

@@ -1,4 +1,5 @@
-"""Value occurrence as the deliberation paper measures it: the share of a model's messages that invoke a value.
+"""Values per pairing of players, as the deliberation paper gives them: the share of a model's messages that invoke
+a value, and the similarity of value sets within each pairing.
 
 Within each pairing (the players who debated together), each player's messages judged for values are its
 denominator, so two models that speak a different number of times are compared fairly. For each two players of a
@@ -17,7 +18,7 @@ from typing import Any, TypedDict
 from scipy import stats
 
 from moot.analysis.debates import DebateRecord
-from moot.analysis.deliberation import Rate, debates
+from moot.analysis.deliberation import Rate, SimilarityMeasure, debates, value_similarity_debates
 from moot.analysis.deliberation_seats import Seat
 
 PAIRING_SEPARATOR = " vs "
@@ -107,6 +108,26 @@ def value_shares_debates(records: Sequence[DebateRecord], seats: Mapping[str, li
 
 def _difference(a: Rate, b: Rate) -> float | None:
     return a.value - b.value if a.value is not None and b.value is not None else None
+
+
+def similarity_by_pairing(
+    records: Sequence[DebateRecord],
+    seats: Mapping[str, list[Seat]],
+    cluster: Mapping[str, str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, SimilarityMeasure]]:
+    """Value similarity (with its Mann-Whitney test and its levels) within each pairing of players, as the paper
+    gives it per pair of models (fig. 5, tables 8-10), where `value_similarity_debates` over a run pools them."""
+    groups: dict[str, list[DebateRecord]] = defaultdict(list)
+    for record in debates(records):
+        if record.conversation in seats:
+            groups[pairing_of(seats[record.conversation])].append(record)
+    return {
+        pairing: value_similarity_debates(group, cluster, n_boot=n_boot, seed=seed)
+        for pairing, group in sorted(groups.items())
+    }
 
 
 def share_rows(shares: Mapping[str, PairingShares]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import pytest
 from moot.analysis.arms import ArmTable
 from moot.analysis.debates import DebateRecord
 from moot.analysis.deliberation_seats import debate_seats
-from moot.analysis.value_shares import fisher_p, share_rows, value_shares_debates
+from moot.analysis.value_shares import fisher_p, share_rows, similarity_by_pairing, value_shares_debates
 
 E, H, P = "Empathy and understanding", "Honest communication", "Personal autonomy"
 
@@ -71,3 +71,20 @@ def test_the_same_players_in_either_order_are_one_pairing():
 
 def test_fisher_p_of_equal_shares_is_one():
     assert fisher_p(2, 4, 2, 4) == pytest.approx(1.0)
+
+
+def test_similarity_is_given_per_pairing():
+    # d1 (gpt vs claude): round 1 disagrees, {E} vs {H} -> 0; round 2 agrees, {E} vs {} is skipped (an empty set).
+    # d5 (gpt vs llama): round 1 disagrees, {E} vs {E, H} -> 1/2; round 2 agrees, {E} vs {E} -> 1.
+    other = record(
+        "d5", {1: {"alice": (E,), "bob": (E, H)}, 2: {"alice": (E,), "bob": (E,)}}, {**MODELS, "bob": "m:llama"}
+    )
+    records = [RECORDS[0], other]
+    found = similarity_by_pairing(records, debate_seats(records, ArmTable({})), {}, n_boot=20)
+    assert list(found) == ["m:claude vs m:gpt", "m:gpt vs m:llama"]
+    claude = found["m:claude vs m:gpt"]["jaccard"]
+    assert claude["disagreement"]["mean"] == 0.0 and claude["agreement"]["n"] == 0
+    assert claude["agreement_vs_disagreement"]["p"] is None
+    llama = found["m:gpt vs m:llama"]["jaccard"]
+    assert llama["agreement"]["mean"] == 1.0 and llama["disagreement"]["mean"] == 0.5
+    assert llama["levels"]["consensus_after_disagreement"]["percent_change"] == pytest.approx(100.0)
