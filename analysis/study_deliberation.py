@@ -115,6 +115,7 @@ def analyze_deliberation(
         | seat_breakdowns(verdict_change_outcomes(no_consensus, seats), table),
         "verdicts": measures.verdict_distributions_debates(records, verdicts),
     }
+    _debate_methods(writer)
     if baseline is not None:
         metrics["solo_baseline"] = measures.verdict_distributions_debates(debate_records_events(baseline), verdicts)
         solo_table = baseline_arms if baseline_arms is not None else conversation_arms(baseline)
@@ -150,6 +151,26 @@ def analyze_deliberation(
     players = {cid: {seat.agent: seat.player for seat in mine} for cid, mine in seats.items()}
     metrics["ratings"] = _rating_outputs(records, writer, seed, players, elo_k)
     return metrics
+
+
+def _debate_methods(writer: AnalysisWriter) -> None:
+    """How the debate quantities the paper defines are computed, for metrics.json's `methods`."""
+    writer.method(
+        "consensus",
+        "share of debates whose last round gives one parsed verdict, and rounds to consensus (paper sec. 4.1, fig. 2a)",
+    )
+    writer.method(
+        "verdict_changes",
+        "change of verdict: share of debates in which a debater's verdict in a later round differs from its round-1 "
+        "verdict (paper sec. 4.1, fig. 2b)",
+    )
+    writer.method(
+        "verdict_changes_no_consensus",
+        "the change-of-verdict rate within the debates that end without consensus (paper sec. 4.6)",
+    )
+    writer.method(
+        "verdicts", "verdict counts in round 1, in the last round and of the final verdicts (paper sec. 4.1, fig. 3)"
+    )
 
 
 def _order_note(records: list[DebateRecord], table: ArmTable, writer: AnalysisWriter) -> None:
@@ -404,6 +425,11 @@ def _value_outputs(
     similarity = measures.value_similarity_debates(records, taxonomy.cluster, n_boot=n_boot, seed=seed)
     inherited = measures.inherited_values_debates(records)
     by_pairing = similarity_by_pairing(records, seats, taxonomy.cluster, n_boot=n_boot, seed=seed)
+    writer.method(
+        "inherited_values",
+        "after a change of verdict, values of the new message absent from the debater's round-1 set and used by "
+        "another debater in an earlier round (paper sec. 4.2, fig. 4d-f)",
+    )
     shares = value_shares_debates(records, seats)
     writer.table("value_shares", share_rows(shares))
     writer.method(

@@ -112,5 +112,11 @@ def test_similarity_test_and_levels(metrics: dict[str, Any]) -> None:
 
 def test_elo_takes_the_k_given_and_every_method_is_recorded(metrics: dict[str, Any]) -> None:
     assert metrics["ratings"]["elo"]["k"] == 16 and metrics["methods"]["elo_k"] == "16"
-    for quantity in ("value_shares", "value_similarity", "solo_agreement_round_1", "elo"):
+    for quantity in (
+        "value_shares",
+        "value_similarity",
+        "solo_agreement_round_1",
+        "elo",
+        "verdict_changes_no_consensus",
+    ):
         assert quantity in metrics["methods"], quantity
