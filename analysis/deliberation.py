@@ -14,6 +14,8 @@ from itertools import combinations
 from statistics import mean
 from typing import TypedDict
 
+from scipy import stats
+
 from moot.analysis.bootstrap import bootstrap_mean_ci
 from moot.analysis.debates import DebateRecord
 from moot.analysis.similarity import cluster_jaccard_sets, jaccard_sets
@@ -51,12 +53,36 @@ class MeanInterval(TypedDict):
     conversations: int
 
 
+class RankTest(TypedDict):
+    """A two-sided Mann-Whitney U test of two samples: U of the first sample, its p-value, and the sample sizes.
+
+    U and p are None when either sample is empty."""
+
+    u: float | None
+    p: float | None
+    n_agreement: int
+    n_disagreement: int
+
+
+class SimilarityLevels(TypedDict):
+    """Mean similarity in round 1 and in the last round of a group of debates, and the change in percent of round 1.
+
+    `percent_change` is None without both means or when round 1's is 0."""
+
+    round_1: MeanInterval
+    last_round: MeanInterval
+    percent_change: float | None
+
+
 class SimilarityMeasure(TypedDict):
-    """One value-set similarity measure: in rounds of agreement, of disagreement, and its change over a debate."""
+    """One value-set similarity measure: in rounds of agreement, of disagreement, the test of their difference,
+    and its change over a debate (as a mean difference and as round-1 and last-round levels)."""
 
     agreement: MeanInterval
     disagreement: MeanInterval
+    agreement_vs_disagreement: RankTest
     change_first_to_last: dict[str, MeanInterval]
+    levels: dict[str, SimilarityLevels]
 
 
 class InheritedValues(TypedDict):
@@ -70,6 +96,12 @@ class InheritedValues(TypedDict):
 def debates(records: Sequence[DebateRecord]) -> list[DebateRecord]:
     """The completed conversations with more than one speaker (those a debate measurement counts)."""
     return [r for r in completed(records) if len(r.order) > 1]
+
+
+def no_consensus_debates(records: Sequence[DebateRecord]) -> list[DebateRecord]:
+    """The completed debates that ended without consensus (within them, a change of verdict led nowhere: the
+    paper's sec. 4.6 rate of changes in debates that fail to reach consensus)."""
+    return [r for r in debates(records) if not r.consensus]
 
 
 def consensus_rates(group: Sequence[DebateRecord]) -> dict[str, object]:
@@ -185,17 +217,25 @@ def value_similarity_debates(
 ) -> dict[str, SimilarityMeasure]:
     """Value-set similarity between agents in rounds of agreement vs disagreement, and its change over a debate.
 
-    Two measures: Jaccard, and a cluster-aware Jaccard giving partial credit to values that share a
-    parent cluster of the taxonomy. Means carry bootstrap 95% intervals over conversations. The change
-    is the mean pair similarity of the last round minus that of round 1, for conversations that reached
-    consensus after disagreeing in round 1 vs those that never reached consensus.
+    Two measures: Jaccard (the paper's eq. 1), and a cluster-aware Jaccard giving partial credit to values that
+    share a parent cluster of the taxonomy (its eq. 3, appendix J.2). Means carry bootstrap 95% intervals over
+    conversations. Agreement and disagreement are compared, as the paper does (sec. 4.2, fig. 5a), by a two-sided
+    Mann-Whitney U test of the similarities of every pair of speakers in every round (`agreement_vs_disagreement`;
+    U is the agreement sample's). The change over a debate is given for the debates that disagreed in round 1 and
+    reached consensus, and for those that never did, two ways: the mean of each conversation's last-round
+    similarity minus its round-1 similarity (`change_first_to_last`), and the paper's levels (its tables 9 and 10):
+    the mean similarity in round 1, in the last round, and the percentage change of the last on the first
+    (`levels`).
     """
     measures = {"jaccard": jaccard_sets, "cluster_jaccard": lambda a, b: cluster_jaccard_sets(a, b, cluster)}
+    groups = ("consensus_after_disagreement", "never_consensus")
     result: dict[str, SimilarityMeasure] = {}
     for name, similarity in measures.items():
         agree: list[list[float]] = []
         disagree: list[list[float]] = []
-        change: dict[str, list[list[float]]] = {"consensus_after_disagreement": [], "never_consensus": []}
+        change: dict[str, list[list[float]]] = {group: [] for group in groups}
+        first_level: dict[str, list[list[float]]] = {group: [] for group in groups}
+        last_level: dict[str, list[list[float]]] = {group: [] for group in groups}
         for record in completed(records):
             if len(record.order) < 2:
                 continue
@@ -206,18 +246,47 @@ def value_similarity_debates(
             last = _pair_similarities(record, record.rounds, similarity)
             if not first or not last or record.rounds < 2:
                 continue
-            delta = mean(s for _, s in last) - mean(s for _, s in first)
-            disagreed_first = any(not ok for ok, _ in first)
-            if record.consensus and disagreed_first:
-                change["consensus_after_disagreement"].append([delta])
+            if record.consensus and any(not ok for ok, _ in first):
+                group = "consensus_after_disagreement"
             elif not record.consensus:
-                change["never_consensus"].append([delta])
+                group = "never_consensus"
+            else:
+                continue
+            change[group].append([mean(s for _, s in last) - mean(s for _, s in first)])
+            first_level[group].append([s for _, s in first])
+            last_level[group].append([s for _, s in last])
         result[name] = {
             "agreement": _ci(agree, n_boot, seed),
             "disagreement": _ci(disagree, n_boot, seed),
+            "agreement_vs_disagreement": mann_whitney([s for g in agree for s in g], [s for g in disagree for s in g]),
             "change_first_to_last": {k: _ci(v, n_boot, seed) for k, v in change.items()},
+            "levels": {
+                group: _levels(_ci(first_level[group], n_boot, seed), _ci(last_level[group], n_boot, seed))
+                for group in groups
+            },
         }
     return result
+
+
+def mann_whitney(agreement: Sequence[float], disagreement: Sequence[float]) -> RankTest:
+    """Two-sided Mann-Whitney U test (scipy's: exact for small samples without ties, else the normal
+    approximation with a tie correction); U counts the pairs in which the agreement value is the larger, ties
+    counting one half."""
+    if not agreement or not disagreement:
+        return {"u": None, "p": None, "n_agreement": len(agreement), "n_disagreement": len(disagreement)}
+    test = stats.mannwhitneyu(agreement, disagreement, alternative="two-sided")
+    return {
+        "u": float(test.statistic),
+        "p": float(test.pvalue),
+        "n_agreement": len(agreement),
+        "n_disagreement": len(disagreement),
+    }
+
+
+def _levels(round_1: MeanInterval, last_round: MeanInterval) -> SimilarityLevels:
+    first, last = round_1["mean"], last_round["mean"]
+    percent = 100.0 * (last - first) / first if first and last is not None else None
+    return {"round_1": round_1, "last_round": last_round, "percent_change": percent}
 
 
 def _ci(groups: list[list[float]], n_boot: int, seed: int) -> MeanInterval:

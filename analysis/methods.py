@@ -9,6 +9,7 @@ force is recorded in `metrics.json` (`methods`), and an option no study read is 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -60,8 +61,11 @@ class MethodOptions:
                 value = float(raw)
             except ValueError:
                 raise UserError(f"--method {name}={raw}: expected a number") from None
-            if value != value or (minimum is not None and value < minimum):
-                raise UserError(f"--method {name}={raw}: expected a number of at least {minimum}")
+            if not math.isfinite(value) or (minimum is not None and value < minimum):
+                raise UserError(
+                    f"--method {name}={raw}: expected a finite number"
+                    + (f" of at least {minimum:g}" if minimum is not None else "")
+                )
         self.in_force[name] = f"{value:g}"
         return value
 

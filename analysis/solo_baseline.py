@@ -17,7 +17,7 @@ from typing import Any
 
 from moot.analysis.arms import ArmTable, Spread
 from moot.analysis.debates import DebateRecord
-from moot.analysis.deliberation import completed, debates
+from moot.analysis.deliberation import Rate, completed, debates
 from moot.analysis.deliberation_seats import Seat
 
 UNPARSED = "unparsed"
@@ -122,6 +122,42 @@ def solo_agreement(
             if final is not None:
                 last.append((seat, final == alone))
     return SoloAgreement(round_1, last, sorted(missing), undecided)
+
+
+def solo_agreement_by_repeat(
+    records: Sequence[DebateRecord], seats: Mapping[str, list[Seat]], answers: Sequence[SoloAnswer]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The paper's solo agreement (app. C, table 6): per model, against each set of opponents (`vs X`), and per solo
+    repeat, the share of its debates whose round-1 verdict equals the verdict the model gave alone on the scenario in
+    that repeat; `across_repeats` is the mean and sd of those shares.
+
+    A debate counts for a repeat when both verdicts are parsed; a model without solo answers has no entry."""
+    alone: dict[tuple[str, str, int], str] = {(a.model, a.scenario, a.repeat): a.verdict for a in answers if a.verdict}
+    repeats: dict[str, set[int]] = defaultdict(set)
+    for answer in answers:
+        repeats[answer.model].add(answer.repeat)
+    found: dict[str, dict[str, dict[int, list[bool]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for record in debates(records):
+        mine = seats[record.conversation]
+        for seat in mine:
+            first = record.verdict_of(seat.agent, 1)
+            if seat.model not in repeats or first is None:
+                continue
+            against = "vs " + ", ".join(sorted(s.model for s in mine if s is not seat))
+            for repeat in sorted(repeats[seat.model]):
+                solo = alone.get((seat.model, record.scenario, repeat))
+                if solo is not None:
+                    found[seat.model][against][repeat].append(first == solo)
+    return {
+        model: {
+            against: {
+                "by_repeat": {str(r): Rate(sum(v), len(v)).as_dict() for r, v in sorted(per_repeat.items())},
+                "across_repeats": Spread.of(sum(v) / len(v) for v in per_repeat.values()).as_dict(),
+            }
+            for against, per_repeat in sorted(groups.items())
+        }
+        for model, groups in sorted(found.items())
+    }
 
 
 def round_1_by_model(

@@ -42,10 +42,22 @@ from moot.analysis.ratings import (
     plot_influence_graph,
     trueskill_ranked_games,
 )
-from moot.analysis.solo_baseline import round_1_by_model, solo_agreement, solo_answers, solo_by_model, solo_verdicts
+from moot.analysis.solo_baseline import (
+    round_1_by_model,
+    solo_agreement,
+    solo_agreement_by_repeat,
+    solo_answers,
+    solo_by_model,
+    solo_verdicts,
+)
+from moot.analysis.value_shares import share_rows, similarity_by_pairing, value_shares_debates
 from moot.protocols.outputs.schema import VERDICTS
 from moot.protocols.values.taxonomy import ValueTaxonomy, load_value_taxonomy
 from moot.trace.events import Event
+
+ELO_K = 32.0
+"""Elo's K by default (`--method elo_k=K`): the deliberation paper (app. M) picks a K for many matches whose order
+does not matter, but its value is not legible in the version cited, so moot keeps the common 32."""
 
 
 def verdict_labels(spec: dict[str, Any]) -> list[str]:
@@ -84,21 +96,27 @@ def analyze_deliberation(
     """Compute every deliberation measurement; write tables and plots through `writer`; return the metrics.
 
     `arms` places each conversation in its arm (default: read from `events`); `baseline_arms` the
-    baseline's (default: read from `baseline`); `methods` the method options (`--method`; default: every default)."""
+    baseline's (default: read from `baseline`); `methods` the method options (`--method`: `elo_k`, Elo's K, and the
+    inertia model's `inertia_*`; default: every default)."""
     methods = methods if methods is not None else MethodOptions()
+    elo_k = methods.number("elo_k", ELO_K, minimum=1)  # read first: a wrong value is refused before anything is written
     records = debate_records_events(events)
     table = arms if arms is not None else conversation_arms(events, spec)
     seats = debate_seats(records, table)
     verdicts = verdict_labels(spec)
     done = measures.completed(records)
+    no_consensus = measures.no_consensus_debates(records)
     metrics: dict[str, Any] = {
         "conversations": {"total": len(records), "completed": len(done), "failed": len(records) - len(done)},
         "agents": sorted({a for r in records for a in r.order}),
         "consensus": measures.consensus_debates(records) | consensus_breakdowns(records, seats, table),
         "verdict_changes": measures.verdict_changes_debates(records)
         | seat_breakdowns(verdict_change_outcomes(records, seats), table),
+        "verdict_changes_no_consensus": measures.verdict_changes_debates(no_consensus)
+        | seat_breakdowns(verdict_change_outcomes(no_consensus, seats), table),
         "verdicts": measures.verdict_distributions_debates(records, verdicts),
     }
+    _debate_methods(writer)
     if baseline is not None:
         metrics["solo_baseline"] = measures.verdict_distributions_debates(debate_records_events(baseline), verdicts)
         solo_table = baseline_arms if baseline_arms is not None else conversation_arms(baseline)
@@ -118,7 +136,7 @@ def analyze_deliberation(
     _breakdown_outputs(metrics, writer)
     if table.compares():
         _line_up_columns(records, seats, writer)
-    metrics["values"] = _value_outputs(records, taxonomy, writer, n_boot, seed)
+    metrics["values"] = _value_outputs(records, seats, taxonomy, writer, n_boot, seed)
     if table.compares() and metrics["values"].get("occurrence"):
         metrics["values"]["occurrence_by_line_up"] = by_line_up = value_occurrence_seats(records, seats)
         writer.table(
@@ -132,8 +150,28 @@ def analyze_deliberation(
         )
     metrics["inertia_conformity"] = _inertia_outputs(events, verdicts, writer, table, n_boot, seed, methods)
     players = {cid: {seat.agent: seat.player for seat in mine} for cid, mine in seats.items()}
-    metrics["ratings"] = _rating_outputs(records, writer, seed, players)
+    metrics["ratings"] = _rating_outputs(records, writer, seed, players, elo_k)
     return metrics
+
+
+def _debate_methods(writer: AnalysisWriter) -> None:
+    """How the debate quantities the paper defines are computed, for metrics.json's `methods`."""
+    writer.method(
+        "consensus",
+        "share of debates whose last round gives one parsed verdict, and rounds to consensus (paper sec. 4.1, fig. 2a)",
+    )
+    writer.method(
+        "verdict_changes",
+        "change of verdict: share of debates in which a debater's verdict in a later round differs from its round-1 "
+        "verdict (paper sec. 4.1, fig. 2b)",
+    )
+    writer.method(
+        "verdict_changes_no_consensus",
+        "the change-of-verdict rate within the debates that end without consensus (paper sec. 4.6)",
+    )
+    writer.method(
+        "verdicts", "verdict counts in round 1, in the last round and of the final verdicts (paper sec. 4.1, fig. 3)"
+    )
 
 
 def _order_note(records: list[DebateRecord], table: ArmTable, writer: AnalysisWriter) -> None:
@@ -150,6 +188,7 @@ def _breakdown_outputs(metrics: dict[str, Any], writer: AnalysisWriter) -> None:
     """The `rate_breakdowns` table (every rate per order, position, player, line-up, arm, repeat) and the plot of
     change-of-verdict rates per position."""
     rows = breakdown_rows("verdict_change", metrics["verdict_changes"])
+    rows += breakdown_rows("verdict_change_no_consensus", metrics["verdict_changes_no_consensus"])
     rows += breakdown_rows("consensus", _consensus_as_rates(metrics["consensus"]))
     for when in ("round_1", "last_round"):
         if when in metrics.get("agreement_with_solo", {}):
@@ -250,9 +289,29 @@ def _solo_outputs(
             "by_model": {m: Rate(sum(v), len(v)).as_dict() for m, v in sorted(by_model_rates.items())},
             **breakdowns,
         }
+    per_repeat = solo_agreement_by_repeat(records, seats, answers)
+    writer.table(
+        "solo_agreement_round_1",
+        [
+            {"model": model, "against": against, "solo_repeat": repeat, **rate}
+            for model, groups in per_repeat.items()
+            for against, found in groups.items()
+            for repeat, rate in found["by_repeat"].items()
+        ],
+    )
+    writer.method(
+        "solo_agreement_round_1",
+        "per model, opponents and solo repeat: share of its debates whose round-1 verdict equals its verdict alone "
+        "on the scenario in that repeat (paper app. C, table 6)",
+    )
     result["without_solo_run"] = agreement.without_solo_run
     result["without_solo_verdict"] = agreement.without_solo_verdict
-    return {"solo_by_model": by_model, "round_1_by_model": debate_side, "agreement_with_solo": result}
+    return {
+        "solo_by_model": by_model,
+        "round_1_by_model": debate_side,
+        "solo_agreement_round_1": per_repeat,
+        "agreement_with_solo": result,
+    }
 
 
 def _verdict_outputs(
@@ -344,7 +403,12 @@ def _flat(rates: dict[str, Any]) -> dict[str, Any]:
 
 
 def _value_outputs(
-    records: list[DebateRecord], taxonomy: ValueTaxonomy, writer: AnalysisWriter, n_boot: int, seed: int
+    records: list[DebateRecord],
+    seats: dict[str, list[Seat]],
+    taxonomy: ValueTaxonomy,
+    writer: AnalysisWriter,
+    n_boot: int,
+    seed: int,
 ) -> dict[str, Any]:
     judged = sum(len(by_agent) for r in records for by_agent in r.values.values())
     if not judged:
@@ -361,6 +425,19 @@ def _value_outputs(
     occurrence = measures.value_occurrence_debates(records)
     similarity = measures.value_similarity_debates(records, taxonomy.cluster, n_boot=n_boot, seed=seed)
     inherited = measures.inherited_values_debates(records)
+    by_pairing = similarity_by_pairing(records, seats, taxonomy.cluster, n_boot=n_boot, seed=seed)
+    writer.method(
+        "inherited_values",
+        "after a change of verdict, values of the new message absent from the debater's round-1 set and used by "
+        "another debater in an earlier round (paper sec. 4.2, fig. 4d-f)",
+    )
+    shares = value_shares_debates(records, seats)
+    writer.table("value_shares", share_rows(shares))
+    writer.method(
+        "value_shares",
+        "share of each player's judged messages that invoke the value, per pairing, and the difference between "
+        "players (paper sec. 4.2, fig. 4a-c), with a two-sided Fisher exact test of each difference",
+    )
     writer.table(
         "value_occurrence",
         [{"agent": a, "value": v, "count": c} for a, counts in occurrence.items() for v, c in counts.items()],
@@ -374,8 +451,41 @@ def _value_outputs(
                 ("agreement", parts["agreement"]),
                 ("disagreement", parts["disagreement"]),
                 *((f"change:{k}", v) for k, v in parts["change_first_to_last"].items()),
+                *(
+                    (f"{when}:{group}", levels[when])
+                    for group, levels in parts["levels"].items()
+                    for when in ("round_1", "last_round")
+                ),
             ]
         ],
+    )
+    writer.table(
+        "value_similarity_tests",
+        [
+            {"measure": measure, "test": "mann_whitney_agreement_vs_disagreement", **parts["agreement_vs_disagreement"]}
+            for measure, parts in similarity.items()
+        ]
+        + [
+            {"measure": measure, "test": f"percent_change:{group}", "percent_change": levels["percent_change"]}
+            for measure, parts in similarity.items()
+            for group, levels in parts["levels"].items()
+        ]
+        + [
+            {
+                "pairing": pairing,
+                "measure": measure,
+                "test": "mann_whitney_agreement_vs_disagreement",
+                **parts["agreement_vs_disagreement"],
+            }
+            for pairing, found in (by_pairing if len(by_pairing) > 1 else {}).items()
+            for measure, parts in found.items()
+        ],
+    )
+    writer.method(
+        "value_similarity",
+        "Jaccard of value sets (paper eq. 1; cluster-aware, eq. 3) in rounds of agreement vs disagreement, "
+        "compared by a two-sided Mann-Whitney U over round pairs (sec. 4.2); round-1 and last-round levels and their "
+        "percentage change in debates that disagreed first (tables 9, 10)",
     )
     writer.table(
         "inherited_values",
@@ -420,6 +530,8 @@ def _value_outputs(
         "messages_judged": judged,
         "dropped_unknown_values": sum(r.dropped_values for r in records),
         "occurrence": occurrence,
+        "shares": shares,
+        **({"similarity_by_pairing": by_pairing} if len(by_pairing) > 1 else {}),
         "similarity": similarity,
         "inherited": inherited,
     }
@@ -438,16 +550,22 @@ def _inertia_outputs(
 
 
 def _rating_outputs(
-    records: list[DebateRecord], writer: AnalysisWriter, seed: int, players: dict[str, dict[str, str]]
+    records: list[DebateRecord], writer: AnalysisWriter, seed: int, players: dict[str, dict[str, str]], elo_k: float
 ) -> dict[str, Any]:
-    """Elo, TrueSkill and influence, one rating per player over every arm (`players`: conversation -> agent ->
-    player)."""
+    """Elo (with K = `elo_k`), TrueSkill and influence, one rating per player over every arm (`players`:
+    conversation -> agent -> player)."""
     result: dict[str, Any] = {}
     games = measures.elo_games_debates(records, players)
     if games:
-        final = elo_matches(games)
-        spread = elo_matches_shuffled(games, n_orders=100, seed=seed)
+        final = elo_matches(games, k=elo_k)
+        spread = elo_matches_shuffled(games, n_orders=100, seed=seed, k=elo_k)
+        writer.method(
+            "elo",
+            f"K = {elo_k:g}, from 1500, in match order; a win when only that debater's round-1 verdict became the "
+            "consensus, else a draw (paper app. M); also averaged over 100 shuffled orders",
+        )
         result["elo"] = {
+            "k": elo_k,
             "games": len(games),
             "ratings": final,
             "over_orders": {k: {"mean": v.mean, "sd": v.sd} for k, v in spread.items()},

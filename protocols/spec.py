@@ -33,7 +33,9 @@ SPEC_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ROUND_START = "start"
 ROUND_END = "end"
-GOALS = ("correctness", "balanced", "adversarial")
+Goal = Literal["correctness", "balanced", "adversarial", "none"]
+"""The goal section of a debater's prompt; `none` leaves the section out (the deliberation paper's ablation)."""
+GOALS: tuple[Goal, ...] = ("correctness", "balanced", "adversarial", "none")
 STUDIES = (
     "deliberation",
     "cooperation",
@@ -183,7 +185,7 @@ class AgentSpec(_Strict):
     """Fixed sampling seed; None derives one from the conversation seed."""
     persona: str | None = None
     """Persona text given to the prompt templates."""
-    goal: Literal["correctness", "balanced", "adversarial"] | None = None
+    goal: Goal | None = None
     """Goal section for this agent; None for the spec's goal."""
     variables: dict[str, Any] = Field(default_factory=dict)
     """Extra template variables for this agent (override the spec's)."""
@@ -373,7 +375,7 @@ class MatrixEntry(_Strict):
     """Fixed sampling seed of the agent that takes this model."""
     persona: str | None = None
     """Persona text of the agent that takes this model."""
-    goal: Literal["correctness", "balanced", "adversarial"] | None = None
+    goal: Goal | None = None
     """Goal of the agent that takes this model."""
     variables: dict[str, Any] | None = None
     """Template variables added to those of the agent that takes this model."""
@@ -458,8 +460,8 @@ class ProtocolSpec(_Strict):
     stop: list[StopRule] = Field(default_factory=list)
     """Conditions that end a conversation before the round limit (any one suffices; a `min_rounds` among them
     holds the others back until that many rounds have passed)."""
-    goal: Literal["correctness", "balanced", "adversarial"] = "correctness"
-    """Goal section of the prompts."""
+    goal: Goal = "correctness"
+    """Goal section of the prompts; `none` leaves it out."""
     variables: dict[str, Any] = Field(default_factory=dict)
     """Extra template variables for every agent."""
     scenarios: str | None = None

@@ -83,8 +83,21 @@ def test_every_measurement_is_present(run_dir):
     # bob changes in plans 0, 2 and 3 (every conversation but plan 1's) -> 18 of 24
     assert metrics["verdict_changes"]["by_agent"]["bob"]["count"] == 18
     assert metrics["verdicts"]["final"]["NTA"] == 6 and metrics["verdicts"]["final"]["none"] == 6
+    # plan 3's six debates end without consensus, and every debater changes in them (alice INFO -> NTA, bob NTA ->
+    # YTA, carol YTA -> NTA)
+    for agent in AGENTS:
+        assert metrics["verdict_changes_no_consensus"]["by_agent"][agent] == {"rate": 1.0, "count": 6, "total": 6}
     assert metrics["values"]["messages_judged"] == len(events_of(run_dir, "message_added"))
     assert set(metrics["values"]["similarity"]) == {"jaccard", "cluster_jaccard"}
+    # every message is judged: 6 debates of each plan, of 2, 1, 3 and 4 rounds -> 60 messages per debater
+    shares = metrics["values"]["shares"]["alice vs bob vs carol"]
+    assert shares["messages"] == {agent: 60 for agent in AGENTS}
+    assert {(d["first"], d["second"]) for d in shares["differences"]} == {
+        ("alice", "bob"),
+        ("alice", "carol"),
+        ("bob", "carol"),
+    }
+    assert all(0.0 <= d["p"] <= 1.0 for d in shares["differences"])
     assert metrics["values"]["similarity"]["jaccard"]["agreement"]["low"] is not None
     assert metrics["inertia_conformity"]["fitted"] is True
     terms = {row["term"] for row in metrics["inertia_conformity"]["terms"]}
@@ -163,3 +176,22 @@ def test_a_judge_whose_every_value_is_dropped_gives_a_note(tmp_path):
         "value list), so there are no value measurements"
     ) in index.notes
     assert "value_occurrence" not in index.plots
+
+
+def test_elo_k_is_a_method_option(tmp_path):
+    # Two debates in which alice's round-1 NTA becomes the consensus and bob's YTA does not: alice wins both.
+    # With K = 10: game 1, expected 0.5 -> alice 1505, bob 1495; game 2, alice's expected score is
+    # 1 / (1 + 10 ** (-10 / 400)) = 0.514387, so she gains 10 * (1 - 0.514387) = 4.85613 -> 1509.856 and 1490.144.
+    scripts = {"alice": [verdict("NTA")], "bob": [verdict("YTA"), verdict("NTA")]}
+    run_dir = moot.run(
+        debate_spec(scripts, study="deliberation", rounds=2), SCENARIOS[:2], out=tmp_path / "run"
+    ).run_dir
+    _, index = analyze_run(run_dir, n_boot=20, methods={"elo_k": "10"})
+    elo = index.metrics["ratings"]["elo"]
+    assert elo["k"] == 10 and elo["games"] == 2
+    assert elo["ratings"] == {"alice": pytest.approx(1509.85613), "bob": pytest.approx(1490.14387)}
+    assert index.methods["elo_k"] == "10" and index.methods["elo"].startswith("K = 10,")
+    # by default K is 32: 1516, then 1516 + 32 * (1 - 1 / (1 + 10 ** (-32 / 400))) = 1516 + 14.5305 = 1530.5305
+    _, default = analyze_run(run_dir, out=tmp_path / "default", n_boot=20)
+    assert default.metrics["ratings"]["elo"]["ratings"]["alice"] == pytest.approx(1530.5305, abs=1e-3)
+    assert default.methods["elo_k"] == "32"

@@ -166,3 +166,77 @@ def test_influence_moves_follow_what_each_agent_was_shown():
 def test_rate_of_nothing_is_none():
     assert m.Rate(0, 0).value is None
     assert not math.isnan(m.Rate(1, 2).value)
+
+
+E, H, P, F = "Empathy and understanding", "Honest communication", "Personal autonomy", "Family bonds and cohesion"
+
+
+def _similarity_debates() -> list[DebateRecord]:
+    """Three debates whose round Jaccard similarities are worked out by hand (in the comments)."""
+    # x: disagree then agree. Round 1: {E,H} vs {H,P,F} -> 1/4; round 2: {E} vs {E} -> 1.
+    x = debate(
+        "x",
+        {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "NTA"}},
+        values={1: {"alice": (E, H), "bob": (H, P, F)}, 2: {"alice": (E,), "bob": (E,)}},
+    )
+    # y: disagree then agree. Round 1: {E} vs {H} -> 0; round 2: {E,H,P} vs {E,H} -> 2/3.
+    y = debate(
+        "y",
+        {1: {"alice": "YTA", "bob": "NAH"}, 2: {"alice": "NAH", "bob": "NAH"}},
+        values={1: {"alice": (E,), "bob": (H,)}, 2: {"alice": (E, H, P), "bob": (E, H)}},
+    )
+    # z: never agrees. Round 1: {E} vs {E,H} -> 1/2; round 2: {E,H} vs {E,P} -> 1/3.
+    z = debate(
+        "z",
+        {1: {"alice": "ESH", "bob": "NTA"}, 2: {"alice": "ESH", "bob": "NTA"}},
+        values={1: {"alice": (E,), "bob": (E, H)}, 2: {"alice": (E, H), "bob": (E, P)}},
+    )
+    return [x, y, z]
+
+
+def test_similarity_in_agreement_vs_disagreement_is_tested_by_mann_whitney():
+    result = m.value_similarity_debates(_similarity_debates(), {}, n_boot=50)["jaccard"]
+    # agreement: [1, 2/3]; disagreement: [1/4, 0, 1/2, 1/3]. Every agreement value beats every disagreement
+    # value, so U = 2 * 4 = 8, the largest U there is; with no ties the exact two-sided p is
+    # 2 * P(U >= 8) = 2 / C(6, 2) = 2/15.
+    test = result["agreement_vs_disagreement"]
+    assert test == {"u": 8.0, "p": pytest.approx(2 / 15), "n_agreement": 2, "n_disagreement": 4}
+    assert result["agreement"]["mean"] == pytest.approx(5 / 6)
+    assert result["disagreement"]["mean"] == pytest.approx((1 / 4 + 0 + 1 / 2 + 1 / 3) / 4)
+
+
+def test_mann_whitney_without_one_sample_gives_no_number():
+    assert m.mann_whitney([0.5], []) == {"u": None, "p": None, "n_agreement": 1, "n_disagreement": 0}
+
+
+def test_round_1_and_last_round_similarity_levels_and_their_percentage_change():
+    levels = m.value_similarity_debates(_similarity_debates(), {}, n_boot=50)["jaccard"]["levels"]
+    # consensus after disagreement (x, y): round 1 mean (1/4 + 0) / 2 = 1/8, last (1 + 2/3) / 2 = 5/6;
+    # change 100 * (5/6 - 1/8) / (1/8) = 100 * 17/3 = 566.67%.
+    reached = levels["consensus_after_disagreement"]
+    assert reached["round_1"]["mean"] == pytest.approx(1 / 8) and reached["round_1"]["conversations"] == 2
+    assert reached["last_round"]["mean"] == pytest.approx(5 / 6)
+    assert reached["percent_change"] == pytest.approx(100 * 17 / 3)
+    # never consensus (z): 1/2 -> 1/3, a change of -33.3%.
+    never = levels["never_consensus"]
+    assert never["round_1"]["mean"] == pytest.approx(1 / 2) and never["last_round"]["mean"] == pytest.approx(1 / 3)
+    assert never["percent_change"] == pytest.approx(-100 / 3)
+
+
+def test_a_zero_round_1_level_has_no_percentage_change():
+    _, y, _ = _similarity_debates()
+    levels = m.value_similarity_debates([y], {}, n_boot=20)["jaccard"]["levels"]
+    assert levels["consensus_after_disagreement"]["round_1"]["mean"] == 0.0
+    assert levels["consensus_after_disagreement"]["percent_change"] is None
+    assert levels["never_consensus"]["percent_change"] is None and levels["never_consensus"]["round_1"]["n"] == 0
+
+
+def test_change_of_verdict_within_debates_without_consensus():
+    # E2: no consensus in 2 rounds and nobody moves. With C (alice moved NAH -> ESH), A and B reach consensus
+    # and are left out: alice changed in 1 of 2 no-consensus debates, bob in 0 of 2.
+    e2 = debate("e2", {1: {"alice": "NTA", "bob": "YTA"}, 2: {"alice": "NTA", "bob": "YTA"}})
+    within = m.no_consensus_debates([A, B, C, D, e2])
+    assert [r.conversation for r in within] == ["c", "e2"]
+    rates = m.verdict_changes_debates(within)["by_agent"]
+    assert rates["alice"] == {"rate": 0.5, "count": 1, "total": 2}
+    assert rates["bob"] == {"rate": 0.0, "count": 0, "total": 2}

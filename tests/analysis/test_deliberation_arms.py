@@ -179,6 +179,12 @@ def test_solo_baseline_per_model(study):
     assert agreement["last_round"]["pooled"]["by_model"] == "pooled over order, model.a, model.b, repeat"
     assert agreement["without_solo_run"] == [] and agreement["without_solo_verdict"] == 0
     assert "rate_breakdowns" in writer.tables and "solo_versus_round_1" in writer.tables
+    # The paper's per-repeat agreement: X's 8 round-1 verdicts against Y are NTA, as is X alone in both solo repeats.
+    assert metrics["solo_agreement_round_1"]["X"]["vs Y"] == {
+        "by_repeat": {"0": {"rate": 1.0, "count": 8, "total": 8}, "1": {"rate": 1.0, "count": 8, "total": 8}},
+        "across_repeats": {"mean": 1.0, "sd": 0.0, "n": 2},
+    }
+    assert "solo_agreement_round_1" in writer.tables and "solo_agreement_round_1" in writer.methods
 
 
 def test_a_single_run_in_both_orders_gives_each_order_apart(study):

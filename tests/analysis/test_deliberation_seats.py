@@ -15,7 +15,13 @@ from moot.analysis.deliberation_seats import (
     value_occurrence_seats,
     verdict_change_outcomes,
 )
-from moot.analysis.solo_baseline import SoloAnswer, solo_agreement, solo_by_model, solo_verdicts
+from moot.analysis.solo_baseline import (
+    SoloAnswer,
+    solo_agreement,
+    solo_agreement_by_repeat,
+    solo_by_model,
+    solo_verdicts,
+)
 from moot.trace.events import ConversationStarted
 
 VERDICTS = ["NTA", "YTA"]
@@ -160,6 +166,30 @@ def test_solo_verdict_is_the_model_majority_and_ties_have_none():
     assert [(s.conversation, ok) for s, ok in agreement.round_1] == [("c1", True), ("c2", True), ("c5", True)]
     # M2 (tie) sits in all five debates, M3 (unparsed) in two -> 7 seats without a solo verdict; no model lacks a run.
     assert agreement.without_solo_verdict == 7 and agreement.without_solo_run == []
+
+
+def test_solo_agreement_per_solo_repeat_by_hand():
+    # The paper's table 6: each debater's round-1 verdict against its model's verdict alone in each solo run.
+    answers = [
+        SoloAnswer("M1", "s1", 0, "NTA"),
+        SoloAnswer("M1", "s1", 1, "YTA"),
+        SoloAnswer("M1", "s1", 2, None),  # unparsed: repeat 2 compares nothing
+        SoloAnswer("M2", "s1", 0, "YTA"),
+    ]
+    found = solo_agreement_by_repeat(RECORDS, debate_seats(RECORDS, TABLE), answers)
+    # M1 is a in c1, c2, c5 (all against M2) and says NTA in round 1 each time: 3 of 3 with repeat 0 (NTA),
+    # 0 of 3 with repeat 1 (YTA); mean 0.5, sd of (1, 0) = sqrt(1/2).
+    assert found["M1"] == {
+        "vs M2": {
+            "by_repeat": {"0": {"rate": 1.0, "count": 3, "total": 3}, "1": {"rate": 0.0, "count": 0, "total": 3}},
+            "across_repeats": {"mean": 0.5, "sd": pytest.approx(0.5**0.5), "n": 2},
+        }
+    }
+    # M2 alone says YTA. Against M1 (c1, c2, c5) its round-1 verdicts are YTA, YTA, YTA -> 3 of 3; against M3:
+    # NTA in c3, YTA in c4 -> 1 of 2. M3 has no solo answer, so no entry.
+    assert found["M2"]["vs M1"]["by_repeat"] == {"0": {"rate": 1.0, "count": 3, "total": 3}}
+    assert found["M2"]["vs M3"]["by_repeat"] == {"0": {"rate": 0.5, "count": 1, "total": 2}}
+    assert "M3" not in found
 
 
 def test_values_are_counted_per_line_up_and_player():

@@ -35,8 +35,10 @@ def test_method_options_are_checked_and_recorded() -> None:
     options.check_all_read("cooperation")
     with pytest.raises(UserError, match="value 'x' is unknown"):
         MethodOptions({"ties": "x"}).choice("ties", "half", ("half", "drop"))
-    with pytest.raises(UserError, match="expected a number of at least 1"):
+    with pytest.raises(UserError, match="expected a finite number of at least 1"):
         MethodOptions({"elo_k": "0"}).number("elo_k", 32, minimum=1)
+    with pytest.raises(UserError, match="--method elo_k=inf: expected a finite number"):
+        MethodOptions({"elo_k": "inf"}).number("elo_k", 32, minimum=1)
     with pytest.raises(UserError, match="--method elo: not an option of the deliberation analysis"):
         MethodOptions({"elo": "3"}).check_all_read("deliberation")
     with pytest.raises(UserError, match="given twice"):

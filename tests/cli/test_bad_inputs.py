@@ -131,6 +131,9 @@ EXPECTED: dict[str, str] = {
     "spec_explorer_version.yaml": (
         ":3: version: explorer spec version 2 is not supported; this moot reads version 1 (got 2)"
     ),
+    "spec_goal_unknown.yaml": (
+        ":5: goal: Input should be 'correctness', 'balanced', 'adversarial' or 'none' (got 'nothing')"
+    ),
     "spec_huge_integer.yaml": ":6: a number of 5,000 digits; at most 100",
     "spec_judge_sees_no_speaker.yaml": (
         ":18: roles.referee.sees: role 'referee' is a judge that sees referee, which no speaker has: it would judge an"
@@ -367,6 +370,7 @@ EXPECTED: dict[str, str] = {
     "cli_analyze_judge_unknown.args": "judge 'values_judge' is not a judge of this run (it has no judge's decisions)",
     "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",
     "cli_analyze_show_empty.args": "--show: names no model (expected MODEL,MODEL)",
+    "cli_analyze_elo_k_below_one.args": "--method elo_k=0: expected a finite number of at least 1",
     "cli_analyze_method_malformed.args": (
         "--method 'bradley_terry': expected NAME=VALUE (e.g. --method bradley_terry=concessions)"
     ),

@@ -11,6 +11,7 @@ import yaml
 
 import moot
 from moot.api import compile_loaded
+from moot.protocols.spec import GOALS
 from moot.safe_load import load_yaml, read_text
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -44,7 +45,17 @@ def test_a_third_debater_is_one_more_line():
     changes = _changed_lines("aita_round_robin_2", "aita_round_robin_3")
     added = [c for c in changes if c.startswith("+") and "name: aita" not in c and "description" not in c]
     removed = [c for c in changes if c.startswith("-") and "name: aita" not in c and "description" not in c]
-    assert added == ["+  - {name: carol, role: debater}"] and removed == []
+    assert added == ["+  - {name: carol, role: debater, temperature: 1.0}"] and removed == []
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(moot.bundled_specs()) if n.startswith("aita_")])
+def test_aita_debaters_sample_at_the_papers_temperature(name):
+    # The deliberation paper runs every debater at temperature 1 (its appendix G), the solo baseline included
+    # (appendix C keeps every parameter of the debates); the value judge stays at 0.
+    spec = moot.load_spec(name).spec
+    debaters = [a for a in spec.agents if a.role == "debater"]
+    assert debaters and {a.temperature for a in debaters} == {1.0}
+    assert {a.temperature for a in spec.agents if a.role == "values"} == {0.0}
 
 
 def test_synchronous_and_round_robin_differ_by_one_word():
@@ -56,22 +67,40 @@ def test_synchronous_and_round_robin_differ_by_one_word():
     assert changes == ["-turns: round_robin", "+turns: synchronous"]
 
 
-def test_goal_variant_is_one_field_that_changes_the_prompt():
-    spec = moot.load_spec("aita_round_robin_2").spec
-    prompts = {}
-    for goal in ("correctness", "balanced", "adversarial"):
-        variant = spec.model_copy(update={"goal": goal})
-        from moot.graphs.compiler import SAMPLE_SCENARIO, ConversationContext
-        from moot.graphs.nodes import agent_prompts, template_variables
-        from moot.protocols.templates import render
+def _debater_prompt(spec_name: str, **update: object) -> str:
+    """The system prompt of the spec's first debater, in round 1 of the sample scenario, with spec fields `update`d."""
+    from moot.graphs.compiler import SAMPLE_SCENARIO, ConversationContext
+    from moot.graphs.nodes import agent_prompts, template_variables
+    from moot.protocols.templates import render
 
-        plan = moot.compile_protocol(variant).plan()
-        ctx = ConversationContext("r", "c", SAMPLE_SCENARIO, plan.order, 0, 0, plan, {}, {}, lambda e: e)
-        (system, path), _ = agent_prompts(variant, variant.agents[0])
-        prompts[goal] = render(system, template_variables(variant, variant.agents[0], ctx, 1, []), path)
-    assert len(set(prompts.values())) == 3
+    variant = moot.load_spec(spec_name).spec.model_copy(update=update)
+    plan = moot.compile_protocol(variant).plan()
+    ctx = ConversationContext("r", "c", SAMPLE_SCENARIO, plan.order, 0, 0, plan, {}, {}, lambda e: e)
+    (system, path), _ = agent_prompts(variant, variant.agents[0])
+    return render(system, template_variables(variant, variant.agents[0], ctx, 1, []), path)
+
+
+def test_goal_variant_is_one_field_that_changes_the_prompt():
+    prompts = {goal: _debater_prompt("aita_round_robin_2", goal=goal) for goal in GOALS}
+    assert len(set(prompts.values())) == 4
     assert "convince the others" in prompts["adversarial"]
     assert "common ground" in prompts["balanced"]
+
+
+@pytest.mark.parametrize("name", ["aita_synchronous_2", "aita_round_robin_3", "aita_solo"])
+def test_goal_none_leaves_out_the_goal_section_and_nothing_else(name):
+    # The paper's ablation (sec. 4.5) removes the goals section of the system prompt: the prompt under
+    # `goal: none` is the prompt under any goal with that goal's paragraph taken out, and no goal's words remain.
+    without = _debater_prompt(name, goal="none")
+    for goal in ("correctness", "balanced", "adversarial"):
+        with_goal = _debater_prompt(name, goal=goal)
+        paragraphs = with_goal.split("\n\n")
+        goal_paragraph = paragraphs[-1]
+        assert "aim" in goal_paragraph or "matters as much" in goal_paragraph
+        assert goal_paragraph not in without
+        assert without == "\n\n".join(paragraphs[:-1])
+    for words in ("aim", "convince", "common ground", "agree just to agree", "win"):
+        assert words not in without
 
 
 def test_debater_prompt_names_the_five_verdicts():

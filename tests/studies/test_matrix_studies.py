@@ -200,6 +200,9 @@ def test_deliberation_rates_per_order_are_recovered_not_averaged(deliberation: d
     assert (solo["X"]["verdicts"]["NTA"], solo["Y"]["verdicts"]["YTA"], solo["Z"]["verdicts"]["ESH"]) == (4, 4, 4)
     last = {m: (r["count"], r["total"]) for m, r in metrics["agreement_with_solo"]["last_round"]["by_model"].items()}
     assert last == {"X": (16, 16), "Y": (8, 16), "Z": (8, 16)}
+    agreement = metrics["solo_agreement_round_1"]
+    assert set(agreement) == {"X", "Y", "Z"} and set(agreement["X"]) == {"vs Y", "vs Z"}
+    assert all(0.0 <= r["rate"] <= 1.0 for g in agreement.values() for f in g.values() for r in f["by_repeat"].values())
 
 
 def test_question_evaluation_value_vectors_per_model(root: Path) -> None:
