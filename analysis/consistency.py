@@ -1,7 +1,8 @@
 """Measures of the consistency study: value preferences from short choices and from long answers, and how they agree.
 
 - Short form: each choice between two actions is a TrueSkill match between the chosen action's
-  values and the other action's (`trueskill_value_choices`); a value's preference is its mu.
+  values and the other action's (`trueskill_value_choices`; paper sec. 2.2 and app. A.1); a value's
+  preference is its mu. A value of both actions plays on both sides, as in the paper.
 - Long form: a value's preference is minus the mean, over the answers that carry it, of the
   first position of an argument carrying it divided by the number of arguments
   (`position_preferences_answers`).
@@ -33,15 +34,22 @@ MIN_SHARED_VALUES = 3
 
 
 def trueskill_value_choices(
-    choices: Iterable[tuple[Sequence[str], Sequence[str]]], mu: float = DEFAULT_MU, sigma: float = DEFAULT_SIGMA
+    choices: Iterable[tuple[Sequence[str], Sequence[str]]],
+    mu: float = DEFAULT_MU,
+    sigma: float = DEFAULT_SIGMA,
+    *,
+    keep_shared: bool = True,
 ) -> dict[str, Skill]:
     """TrueSkill ratings of values from choices, applied in order (dilemma by dilemma).
 
     Each choice is (values of the chosen action, values of the other action): a match the
-    chosen team won. Every value starts at (mu, sigma) = (25, 25/3); a value on both sides is
-    removed from both for that match (`trueskill_team_matches`).
+    chosen team won. Every value starts at (mu, sigma) = (25, 25/3). A value on both sides plays
+    on both (the paper's teams are the actions' value sets as given), which leaves its mu where
+    it was; with `keep_shared=False` it sits the match out (`trueskill_team_matches`).
     """
-    return trueskill_team_matches(((tuple(won), tuple(lost)) for won, lost in choices), mu=mu, sigma=sigma)
+    return trueskill_team_matches(
+        ((tuple(won), tuple(lost)) for won, lost in choices), mu=mu, sigma=sigma, keep_shared=keep_shared
+    )
 
 
 def position_preferences_answers(answers: Iterable[Sequence[Iterable[str]]]) -> dict[str, float]:

@@ -178,7 +178,8 @@ def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[L
     return answers
 
 
-def short_preferences(choices: Sequence[ShortChoice]) -> dict[str, float]:
-    """TrueSkill mu of each value over the parsed choices, in order."""
+def short_preferences(choices: Sequence[ShortChoice], *, keep_shared: bool = True) -> dict[str, float]:
+    """TrueSkill mu of each value over the parsed choices, in order (`keep_shared`: a value of both actions plays on
+    both sides, else it sits the match out)."""
     matches = [m for c in choices if (m := c.match()) is not None]
-    return {v: s.mu for v, s in measures.trueskill_value_choices(matches).items()}
+    return {v: s.mu for v, s in measures.trueskill_value_choices(matches, keep_shared=keep_shared).items()}

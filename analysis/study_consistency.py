@@ -56,6 +56,8 @@ from moot.trace.events import Event, MessageAdded
 
 TOP_VALUES = 20
 """Values shown in preference plots."""
+SHARED_VALUES_OPTION = "consistency_shared_values"
+"""Method option: a value of both actions plays on both sides of a TrueSkill match (`keep`) or sits it out."""
 
 
 def _k_order(label: str) -> tuple[int, float, str]:
@@ -136,12 +138,14 @@ def analyze_short(
     companion_swapped: frozenset[str] = frozenset(),
     arms: ArmTable | None = None,
     companion_arms: ArmTable | None = None,
+    keep_shared: bool = True,
 ) -> dict[str, Any]:
     """Short-form measurements of a run; write their tables and plots; return the metrics.
 
     `swapped` and `companion_swapped` name the agents of each run shown the actions swapped.
     `arms` and `companion_arms` place each conversation in its arm (default: read from the events):
     a value map is also given per chooser and per model, and the companion compared model by model.
+    `keep_shared`: a value of both actions plays on both sides of its TrueSkill match (else it sits out).
     """
     choices = short_choices_events(events, swapped=swapped)
     parsed = [c for c in choices if c.action is not None]
@@ -188,7 +192,7 @@ def analyze_short(
         horizontal=True,
     )
     matches = [match for match in (c.match() for c in parsed) if match is not None]
-    skills = measures.trueskill_value_choices(matches)
+    skills = measures.trueskill_value_choices(matches, keep_shared=keep_shared)
     preferences = {v: s.mu for v, s in skills.items()}
     metrics["trueskill"] = {
         v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")}
@@ -236,19 +240,19 @@ def analyze_short(
     )
     repeats = sorted({c.repeat for c in parsed})
     if len(repeats) > 1:
-        samples = [short_preferences([c for c in parsed if c.repeat == r]) for r in repeats]
+        samples = [short_preferences([c for c in parsed if c.repeat == r], keep_shared=keep_shared) for r in repeats]
         metrics["sampling_consistency"] = {
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
         }
     table = arms if arms is not None else conversation_arms(events)
-    metrics |= _short_maps_outputs(parsed, table, groups, writer, preferences)
+    metrics |= _short_maps_outputs(parsed, table, groups, writer, preferences, keep_shared)
     if companion is not None:
         companion_table = companion_arms if companion_arms is not None else conversation_arms(companion)
         theirs = short_choices_events(companion, swapped=companion_swapped)
         if table.compares():
-            metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer)
-        other = short_preferences(theirs)
+            metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer, keep_shared)
+        other = short_preferences(theirs, keep_shared=keep_shared)
         correlation = measures.correlation_preferences(preferences, other)
         metrics["versus_short_companion"] = correlation.as_dict()
         writer.table(
@@ -270,9 +274,10 @@ def _short_maps_outputs(
     groups: dict[str, str],
     writer: AnalysisWriter,
     preferences: dict[str, float],
+    keep_shared: bool,
 ) -> dict[str, Any]:
     """Value maps per chooser and per model, their table and plot, and what the run's one map pools."""
-    found = short_maps(parsed, table, groups)
+    found = short_maps(parsed, table, groups, keep_shared=keep_shared)
     for kind, key in (("chooser", "by_chooser"), ("model", "by_model")):
         if key not in found:
             continue
@@ -294,10 +299,11 @@ def _versus_companion_by_model(
     theirs: list[ShortChoice],
     companion_table: ArmTable,
     writer: AnalysisWriter,
+    keep_shared: bool,
 ) -> dict[str, Any]:
     """This run's map of each model against the companion run's map of the same model, and the mean across models."""
-    mine = short_model_maps(parsed, table)
-    other = short_model_maps([c for c in theirs if c.action is not None], companion_table)
+    mine = short_model_maps(parsed, table, keep_shared=keep_shared)
+    other = short_model_maps([c for c in theirs if c.action is not None], companion_table, keep_shared=keep_shared)
     by_model, missing = versus_companion_by_model(mine, other)
     if missing:
         writer.note(f"short vs companion: the companion run has no choice of {', '.join(missing)}")
@@ -328,13 +334,14 @@ def analyze_long(
     short_swapped: frozenset[str] = frozenset(),
     arms: ArmTable | None = None,
     short_arms: ArmTable | None = None,
+    keep_shared: bool = True,
 ) -> dict[str, Any]:
     """Long-form measurements of a judged run; write their tables and plots; return the metrics.
 
     `short_swapped` names the agents of the short run shown the actions swapped. `arms` and
     `short_arms` place each conversation in its arm (default: read from the events): when the run
     compares several models, every measurement is also given per model, and its correlations as
-    mean and sd across models.
+    mean and sd across models. `keep_shared` as for `analyze_short` (the short run's TrueSkill map).
     """
     answers = long_answers_events(events, spec)
     answered = sum(isinstance(e, MessageAdded) for e in events)
@@ -398,7 +405,11 @@ def analyze_long(
             title="Long form: preferences across k",
         )
 
-    short_prefs = short_preferences(short_choices_events(short, swapped=short_swapped)) if short is not None else None
+    short_prefs = (
+        short_preferences(short_choices_events(short, swapped=short_swapped), keep_shared=keep_shared)
+        if short is not None
+        else None
+    )
     if short_prefs is not None:
         pairs = {f"short vs long k={k}": (short_prefs, per_k[k]) for k in ks}
         pairs["short vs long (all k)"] = (short_prefs, overall)
@@ -420,7 +431,9 @@ def analyze_long(
         if short is not None:
             choices = short_choices_events(short, swapped=short_swapped)
             short_table = short_arms if short_arms is not None else conversation_arms(short)
-            short_by_model = short_model_maps([c for c in choices if c.action is not None], short_table)
+            short_by_model = short_model_maps(
+                [c for c in choices if c.action is not None], short_table, keep_shared=keep_shared
+            )
         metrics |= _long_model_outputs(answers, table, ks, short_by_model, writer)
 
     arguments = [arg for a in answers for arg in a.arguments]
@@ -549,6 +562,8 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         isinstance(e, MessageAdded) and (e.parsed or {}).get("action") in ACTIONS for e in events
     )
     companion_swapped = swapped_agents(inputs.companion_specs.get("short") or {})
+    # Paper app. A.1: the teams are the actions' value sets as given; "sit_out" drops a value of both actions.
+    keep_shared = inputs.methods.choice(SHARED_VALUES_OPTION, "keep", ("keep", "sit_out")) == "keep"
     short = inputs.companions.get("short")
     short_arms = conversation_arms(short, inputs.companion_specs.get("short")) if short is not None else None
     if short_form:
@@ -561,6 +576,7 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
             companion_swapped=companion_swapped,
             arms=inputs.arms,
             companion_arms=short_arms,
+            keep_shared=keep_shared,
         )
     return analyze_long(
         events,
@@ -571,4 +587,5 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         short_swapped=companion_swapped,
         arms=inputs.arms,
         short_arms=short_arms,
+        keep_shared=keep_shared,
     )

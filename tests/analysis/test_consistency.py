@@ -69,15 +69,16 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
 
     1. {Honesty, Fairness} beat {Loyalty}.
     2. {Loyalty} beats {Honesty}: Fairness does not play.
-    3. {Safety, Honesty} beat {Honesty, Freedom}: Honesty is on both sides, so it sits out and
-       the match is {Safety} against {Freedom}.
+    3. {Safety, Honesty} beat {Honesty, Freedom}: with `keep_shared=False` (the `sit_out` option)
+       Honesty is on both sides, so it sits out and the match is {Safety} against {Freedom}.
     """
     skills = trueskill_value_choices(
         [
             (["Honesty", "Fairness"], ["Loyalty"]),
             (["Loyalty"], ["Honesty"]),
             (["Safety", "Honesty"], ["Honesty", "Freedom"]),
-        ]
+        ],
+        keep_shared=False,
     )
     prior = (MU, SIGMA)
     r = two_team_update({"Honesty": prior, "Fairness": prior}, {"Loyalty": prior})
@@ -90,6 +91,31 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
     # Loyalty won its second match against Honesty's higher rating
     assert skills["Loyalty"].mu > MU > skills["Honesty"].mu
     assert skills["Fairness"].mu == pytest.approx(r["Fairness"][0])
+
+
+def test_a_value_of_both_actions_plays_on_both_sides_by_default():
+    """{Safety, Honesty} beat {Honesty, Freedom}, all at the prior (the paper keeps Honesty in both teams).
+
+    Four players, so c^2 = 4 (beta^2 + s2) and the draw margin grows with sqrt(4): the closed form
+    (`two_team_update`) with Honesty's two copies as players "Honesty+" (won) and "Honesty-" (lost).
+    The copies move by +s2/c*v and -s2/c*v and shrink alike, so Honesty's mean rating keeps mu = 25
+    and takes the copies' sigma. By hand: s2 = 69.4514, c = sqrt(4 * 86.8125) = 18.6346,
+    eps = 0.12566 * 2 * 4.1667 = 1.0472, t = 0, e = 0.05620, v = pdf(-0.0562) / cdf(-0.0562) = 0.8340:
+    Safety 25 + 69.4514 / 18.6346 * 0.8340 = 28.108, Freedom 21.892. Sitting out, the match has two players
+    (c = 13.1767, same e and v): Safety 25 + 69.4514 / 13.1767 * 0.8340 = 29.396; keeping Honesty makes the
+    match less telling for Safety.
+    """
+    skills = trueskill_value_choices([(["Safety", "Honesty"], ["Honesty", "Freedom"])])
+    prior = (MU, SIGMA)
+    r = two_team_update({"Safety": prior, "Honesty+": prior}, {"Honesty-": prior, "Freedom": prior})
+    assert skills["Safety"].mu == pytest.approx(r["Safety"][0], abs=1e-6)
+    assert skills["Safety"].mu == pytest.approx(28.108, abs=1e-3)
+    assert skills["Freedom"].mu == pytest.approx(21.892, abs=1e-3)
+    assert skills["Honesty"].mu == pytest.approx(MU, abs=1e-9)
+    assert skills["Honesty"].sigma == pytest.approx(r["Honesty+"][1], abs=1e-6) and skills["Honesty"].sigma < SIGMA
+    sat_out = trueskill_value_choices([(["Safety", "Honesty"], ["Honesty", "Freedom"])], keep_shared=False)
+    assert sat_out["Honesty"] == (MU, SIGMA)
+    assert sat_out["Safety"].mu == pytest.approx(29.396, abs=1e-3)
 
 
 def test_position_preferences_by_hand():

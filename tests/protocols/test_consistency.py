@@ -200,6 +200,11 @@ def test_analyze_short(runs):
     assert mu["Honesty"] > 25 > mu["Loyalty"]
     assert metrics["versus_short_companion"]["spearman"] == pytest.approx(1.0)
     assert "short_preferences" in index.plots and "short_groups" in index.plots
+    assert index.methods["consistency_shared_values"] == "keep"
+    _, sat_out = analyze_run(short, methods={"consistency_shared_values": "sit_out"})
+    assert sat_out.methods["consistency_shared_values"] == "sit_out"
+    # no value is on both sides of these dilemmas, so both ways give the same map
+    assert sat_out.metrics["trueskill"] == metrics["trueskill"]
 
 
 def test_unjudged_long_run_says_what_to_do(runs):
