@@ -9,6 +9,8 @@
 - Agreement: Pearson and Spearman correlations over the values two preference maps share
   (`correlation_preferences`), and the mean pairwise Spearman of several samples
   (`mean_pairwise_spearman_preferences`).
+- Implicit vs explicit values: the share of dilemmas on which two short runs take the same decision
+  (`same_decision_share`; paper app. B.4).
 - Diversity of a value's arguments: the gzip compression ratio of their concatenation
   (`compression_ratio_texts`): a higher ratio means more repetition, so less diversity.
 
@@ -21,13 +23,16 @@ import gzip
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy import stats
 
 from moot.analysis.ratings import DEFAULT_MU, DEFAULT_SIGMA, Skill, trueskill_team_matches
+
+K = TypeVar("K", bound=Hashable)
 
 MIN_SHARED_VALUES = 3
 """Fewer values in common than this, and a correlation is not computed."""
@@ -133,6 +138,35 @@ def mean_pairwise_spearman_preferences(samples: Sequence[Mapping[str, float]]) -
         if (c := correlation_preferences(a, b)).spearman is not None
     ]
     return float(np.mean(coefficients)) if coefficients else None
+
+
+@dataclass(frozen=True)
+class SameDecision:
+    """How often two sets of short answers to the same dilemmas take the same decision."""
+
+    dilemmas: int
+    """Answers found in both (the same dilemma, repeat and chooser), both parsed."""
+    same: int
+    """Of those, the ones that chose the same action of the dilemma."""
+
+    @property
+    def share(self) -> float | None:
+        """`same / dilemmas`, None when no dilemma is in both."""
+        return self.same / self.dilemmas if self.dilemmas else None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The counts and the share, for tables and metrics."""
+        return {"dilemmas": self.dilemmas, "same": self.same, "share": self.share}
+
+
+def same_decision_share(first: Mapping[K, str], second: Mapping[K, str]) -> SameDecision:
+    """Over the keys (e.g. dilemma, repeat, chooser) both answer sets have, how many chose the same action.
+
+    The paper's consistency of implicit and explicit values (app. B.4): the fraction of dilemmas whose
+    decision stays the same when the prompt names the values each action serves.
+    """
+    shared = [key for key in first if key in second]
+    return SameDecision(len(shared), sum(first[key] == second[key] for key in shared))
 
 
 def compression_ratio_texts(texts: Iterable[str], separator: str = "\n") -> float:

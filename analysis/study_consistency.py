@@ -43,6 +43,7 @@ from moot.analysis.consistency_answers import (
 from moot.analysis.consistency_models import (
     across_model_rows,
     across_models,
+    by_model,
     long_model_maps,
     map_rows,
     short_maps,
@@ -252,14 +253,31 @@ def analyze_short(
         theirs = short_choices_events(companion, swapped=companion_swapped)
         if table.compares():
             metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer, keep_shared)
+        same = measures.same_decision_share(_decisions(parsed), _decisions(theirs))
+        metrics["same_decision_versus_companion"] = same.as_dict()
+        writer.method(
+            "same_decision_versus_companion", "share of dilemmas with the same decision in both runs (paper app. B.4)"
+        )
+        writer.table(
+            "same_decision_versus_companion", [{"comparison": "this run vs companion short run", **same.as_dict()}]
+        )
+        if not same.dilemmas:
+            writer.note(
+                "short vs companion: no dilemma answered by the same chooser in both runs, so no same-decision share"
+            )
         other = short_preferences(theirs, keep_shared=keep_shared)
         correlation = measures.correlation_preferences(preferences, other)
-        metrics["versus_short_companion"] = correlation.as_dict()
+        metrics["mu_correlation_versus_companion"] = correlation.as_dict()
+        writer.method(
+            "mu_correlation_versus_companion",
+            "Pearson and Spearman correlation of the two runs' TrueSkill mu over shared values (a second figure)",
+        )
         writer.table(
-            "short_versus_companion", [{"comparison": "this run vs companion short run", **correlation.as_dict()}]
+            "mu_correlation_versus_companion",
+            [{"comparison": "this run vs companion short run", **correlation.as_dict()}],
         )
         _scatter(
-            writer.plot_path("short_versus_companion"),
+            writer.plot_path("mu_versus_companion"),
             {"this run vs companion": (preferences, other)},
             xlabel="mu (this run)",
             ylabel="mu (companion)",
@@ -304,17 +322,30 @@ def _versus_companion_by_model(
     """This run's map of each model against the companion run's map of the same model, and the mean across models."""
     mine = short_model_maps(parsed, table, keep_shared=keep_shared)
     other = short_model_maps([c for c in theirs if c.action is not None], companion_table, keep_shared=keep_shared)
-    by_model, missing = versus_companion_by_model(mine, other)
+    correlations, missing = versus_companion_by_model(mine, other)
     if missing:
         writer.note(f"short vs companion: the companion run has no choice of {', '.join(missing)}")
-    summary = across_models({model: {"this run vs companion": c} for model, c in by_model.items()})
-    writer.table("short_versus_companion_by_model", [{"model": m, **c} for m, c in by_model.items()])
-    if len(by_model) < 2:
+    summary = across_models({model: {"this run vs companion": c} for model, c in correlations.items()})
+    writer.table("mu_correlation_versus_companion_by_model", [{"model": m, **c} for m, c in correlations.items()])
+    if len(correlations) < 2:
         writer.note("short vs companion: fewer than two models in both runs, so no mean across models")
-    return {
-        "versus_short_companion_by_model": by_model,
-        "versus_short_companion_across_models": summary.get("this run vs companion", {}),
+    theirs_by_model = by_model(theirs, companion_table, lambda c: c.conversation, lambda c: c.agent)
+    same = {
+        model: measures.same_decision_share(_decisions(mine_choices), _decisions(theirs_by_model[model])).as_dict()
+        for model, mine_choices in sorted(by_model(parsed, table, lambda c: c.conversation, lambda c: c.agent).items())
+        if model in theirs_by_model
     }
+    writer.table("same_decision_versus_companion_by_model", [{"model": m, **found} for m, found in same.items()])
+    return {
+        "same_decision_versus_companion_by_model": same,
+        "mu_correlation_versus_companion_by_model": correlations,
+        "mu_correlation_versus_companion_across_models": summary.get("this run vs companion", {}),
+    }
+
+
+def _decisions(choices: Sequence[ShortChoice]) -> dict[tuple[str, int, str], str]:
+    """The dilemma's action each parsed answer chose, by (dilemma, repeat, chooser)."""
+    return {(c.scenario, c.repeat, c.agent): c.action for c in choices if c.action is not None}
 
 
 def _correlation_rows(

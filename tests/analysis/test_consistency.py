@@ -15,6 +15,7 @@ from moot.analysis.consistency import (
     mean_by_value_arguments,
     mean_pairwise_spearman_preferences,
     position_preferences_answers,
+    same_decision_share,
     trueskill_value_choices,
 )
 
@@ -203,3 +204,15 @@ def test_group_and_value_means():
         "Honesty": 2.0,
         "Trust": 2.0,
     }
+
+
+def test_same_decision_share_by_hand():
+    """Implicit run: d1 action 1, d2 action 2, d3 action 1, d4 action 1; explicit run: d1 action 1, d2 action 1,
+    d3 action 1, d5 action 2. In both: d1, d2, d3; the same decision on d1 and d3, so 2 of 3."""
+    implicit = {("d1", 0, "c"): "Action 1", ("d2", 0, "c"): "Action 2", ("d3", 0, "c"): "Action 1"}
+    implicit[("d4", 0, "c")] = "Action 1"
+    explicit = {("d1", 0, "c"): "Action 1", ("d2", 0, "c"): "Action 1", ("d3", 0, "c"): "Action 1"}
+    explicit[("d5", 0, "c")] = "Action 2"
+    found = same_decision_share(implicit, explicit)
+    assert found.as_dict() == {"dilemmas": 3, "same": 2, "share": pytest.approx(2 / 3)}
+    assert same_decision_share(implicit, {}).as_dict() == {"dilemmas": 0, "same": 0, "share": None}

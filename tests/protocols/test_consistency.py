@@ -198,13 +198,33 @@ def test_analyze_short(runs):
     assert (metrics["form"], metrics["choices"], metrics["parsed"], metrics["action_1_share"]) == ("short", 2, 2, 1.0)
     mu = {v: r["mu"] for v, r in metrics["trueskill"].items()}
     assert mu["Honesty"] > 25 > mu["Loyalty"]
-    assert metrics["versus_short_companion"]["spearman"] == pytest.approx(1.0)
+    assert metrics["mu_correlation_versus_companion"]["spearman"] == pytest.approx(1.0)
     assert "short_preferences" in index.plots and "short_groups" in index.plots
+    assert metrics["same_decision_versus_companion"] == {"dilemmas": 2, "same": 2, "share": 1.0}
     assert index.methods["consistency_shared_values"] == "keep"
     _, sat_out = analyze_run(short, methods={"consistency_shared_values": "sit_out"})
     assert sat_out.methods["consistency_shared_values"] == "sit_out"
     # no value is on both sides of these dilemmas, so both ways give the same map
     assert sat_out.metrics["trueskill"] == metrics["trueskill"]
+
+
+def test_implicit_vs_explicit_is_the_share_of_dilemmas_with_the_same_decision(runs, tmp_path):
+    """The implicit run takes action 1 on d1 and d2; an explicit run that takes action 2 on d1 (the wallet) and
+    action 1 on d2 keeps the decision on one dilemma of two: 1/2."""
+    short, _ = runs
+
+    def keeps_the_wallet(messages: list[dict[str, str]], context: CallContext) -> str:
+        wallet = any("wallet" in m["content"] for m in messages)
+        return json.dumps({"action": "Action 2" if wallet else "Action 1"})
+
+    register_responder("keeps_the_wallet", keeps_the_wallet)
+    spec = moot.load_spec("consistency_short_explicit").spec.model_dump(exclude_defaults=True)
+    spec["model"] = "scripted:keeps_the_wallet"
+    explicit = moot.run(spec, DILEMMAS, out=tmp_path / "explicit", cache=None).run_dir
+    _, index = analyze_run(explicit, companions={"short": short})
+    assert index.metrics["same_decision_versus_companion"] == {"dilemmas": 2, "same": 1, "share": 0.5}
+    assert "share of dilemmas with the same decision" in index.methods["same_decision_versus_companion"]
+    assert "second figure" in index.methods["mu_correlation_versus_companion"]
 
 
 def test_unjudged_long_run_says_what_to_do(runs):
