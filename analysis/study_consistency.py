@@ -57,6 +57,10 @@ from moot.trace.events import Event, MessageAdded
 
 TOP_VALUES = 20
 """Values shown in preference plots."""
+SPECIFICITY_OPTION = "consistency_specificity"
+"""Method option: an argument's specificity is the judge's 1-5 rating (`judge`) or its claim tree's depth."""
+SPECIFICITY_LABELS = {"judge": "judge's 1-5 rating", "claim_tree": "claim tree depth"}
+"""What each specificity method measures, for plot titles."""
 SHARED_VALUES_OPTION = "consistency_shared_values"
 """Method option: a value of both actions plays on both sides of a TrueSkill match (`keep`) or sits it out."""
 
@@ -366,6 +370,7 @@ def analyze_long(
     arms: ArmTable | None = None,
     short_arms: ArmTable | None = None,
     keep_shared: bool = True,
+    specificity_method: str = "judge",
 ) -> dict[str, Any]:
     """Long-form measurements of a judged run; write their tables and plots; return the metrics.
 
@@ -373,6 +378,8 @@ def analyze_long(
     `short_arms` place each conversation in its arm (default: read from the events): when the run
     compares several models, every measurement is also given per model, and its correlations as
     mean and sd across models. `keep_shared` as for `analyze_short` (the short run's TrueSkill map).
+    `specificity_method` reads each argument's specificity from the 1-5 rating judge (`judge`) or the
+    claim tree's depth (`claim_tree`).
     """
     answers = long_answers_events(events, spec)
     answered = sum(isinstance(e, MessageAdded) for e in events)
@@ -469,9 +476,14 @@ def analyze_long(
 
     arguments = [arg for a in answers for arg in a.arguments]
     diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
-    specificity = measures.mean_by_value_arguments(
-        (arg.values, arg.depth) for arg in arguments if arg.depth is not None
-    )
+    scored = [(arg.values, score) for arg in arguments if (score := arg.specificity(specificity_method)) is not None]
+    if arguments and not scored:
+        judge = "arguments" if specificity_method == "judge" else "arguments_claim_tree"
+        writer.note(
+            f"specificity ({specificity_method}): no argument was judged so;"
+            f" run `moot judge RUN_DIR --judge {judge}` first"
+        )
+    specificity = measures.mean_by_value_arguments(scored)
     metrics["diversity"] = diversity
     metrics["specificity"] = specificity
     writer.table(
@@ -482,7 +494,7 @@ def analyze_long(
                 "group": groups.get(v, "other"),
                 "arguments": sum(v in arg.values for arg in arguments),
                 "compression_ratio": diversity.get(v),
-                "mean_depth": specificity.get(v),
+                "mean_specificity": specificity.get(v),
                 "long_preference": overall.get(v),
                 "short_preference": (short_prefs or {}).get(v),
             }
@@ -494,7 +506,7 @@ def analyze_long(
         {f"compression ratio vs {name} preference": (diversity, p) for name, p in against.items()}
     )
     metrics["specificity_versus_preference"], specificity_rows = _correlation_rows(
-        {f"mean depth vs {name} preference": (specificity, p) for name, p in against.items()}
+        {f"mean specificity vs {name} preference": (specificity, p) for name, p in against.items()}
     )
     writer.table("diversity_specificity_correlations", diversity_rows + specificity_rows)
     if diversity:
@@ -509,14 +521,14 @@ def analyze_long(
         plot_bars(
             _top(specificity),
             writer.plot_path("specificity"),
-            title="Mean specificity (claim tree depth) of each value's arguments",
-            ylabel="mean depth",
+            title=f"Mean specificity ({SPECIFICITY_LABELS[specificity_method]}) of each value's arguments",
+            ylabel="mean specificity",
             horizontal=True,
         )
         _scatter(
             writer.plot_path("specificity_diversity_preference"),
             {"specificity": (specificity, overall), **({"diversity": (diversity, overall)} if diversity else {})},
-            xlabel="depth / compression ratio",
+            xlabel="specificity / compression ratio",
             ylabel="long-form preference",
             title="Specificity and diversity vs preference",
         )
@@ -619,4 +631,6 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         arms=inputs.arms,
         short_arms=short_arms,
         keep_shared=keep_shared,
+        # Paper sec. 3.1: a judge rates each argument 1-5; "claim_tree" reads the depth of a judged tree of claims.
+        specificity_method=inputs.methods.choice(SPECIFICITY_OPTION, "judge", tuple(SPECIFICITY_LABELS)),
     )

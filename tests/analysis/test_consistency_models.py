@@ -41,13 +41,13 @@ def argue(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judges(messages: list[dict[str, str]], context: CallContext) -> str:
-    """Split numbered lines; the value an argument names; a one-claim tree."""
+    """Split numbered lines; the value an argument names; a rating of 3."""
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
         return json.dumps({"arguments": re.findall(r"^\d+\. (.*)$", prompt, flags=re.MULTILINE)})
     if context.role == VALUES_ROLE:
         return json.dumps({"values": [prompt.split("argument:\n", 1)[1].split(" matters")[0]]})
-    return json.dumps({"claims": [{"claim": "thesis"}]})
+    return json.dumps({"explanation": "one level of backing", "score": 3})
 
 
 def short_spec(model: str) -> dict:

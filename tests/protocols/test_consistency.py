@@ -17,8 +17,9 @@ from moot.analysis.analyze import analyze_run
 from moot.cli import main
 from moot.errors import UserError
 from moot.judges.arguments import (
+    CLAIM_TREE_ROLE,
     EXTRACTION_ROLE,
-    SPECIFICITY_ROLE,
+    RATING_ROLE,
     VALUES_ROLE,
     argument_list_output,
     argument_values_output,
@@ -58,10 +59,10 @@ def long_answer(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judge(messages: list[dict[str, str]], context: CallContext) -> str:
-    """The three argument judges.
+    """The argument judges.
 
-    They split numbered lines, name the value an argument names, and give a claim tree of depth 2
-    with a repeat and a bad edge.
+    They split numbered lines, name the value an argument names, rate an argument about Honesty 5 and any other 3,
+    and give a claim tree of depth 2 with a repeat and a bad edge.
     """
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
@@ -69,7 +70,9 @@ def judge(messages: list[dict[str, str]], context: CallContext) -> str:
     argument = prompt.split("argument:\n", 1)[1]
     if context.role == VALUES_ROLE:
         return json.dumps({"values": [argument.split(" matters")[0], "Not a listed value"]})
-    assert context.role == SPECIFICITY_ROLE
+    if context.role == RATING_ROLE:
+        return json.dumps({"explanation": "as deep as it goes", "score": 5 if argument.startswith("Honesty") else 3})
+    assert context.role == CLAIM_TREE_ROLE
     claims = [
         {"claim": "thesis"},
         {"claim": "reason", "supports": 1},
@@ -122,16 +125,19 @@ def runs(finished, tmp_path):
 
 def test_long_answers_are_split_and_judged_into_the_trace(runs):
     _, long = runs
-    report = judge_arguments_run(long, model="scripted:argument_judges")
-    # 2 dilemmas x 2 repeats x (k=2, k=3): 8 answers; d1 has 3 values, d2 has 3: 2 + 3 arguments per answer pair
+    report = judge_arguments_run(long, model="scripted:argument_judges", specificity="both")
+    # 2 dilemmas x 2 repeats x (k=2, k=3): 8 answers; d1 has 3 values, d2 has 3: 2 + 3 arguments per answer pair;
+    # each argument meets the value judge, the rating judge and the claim tree judge
     assert (report.answers, report.arguments, report.unparsed, report.failed) == (8, 20, 0, 0)
-    assert report.judged == 8 + 2 * 20
+    assert report.judged == 8 + 3 * 20
     decisions = [e for e in events_of(long, "judge_decision")]
     values = {(d.conversation_id, d.about): d.decision for d in decisions if d.role == VALUES_ROLE}
     some = next(cid for cid, about in values if about == "r1:arguer_3#3")
     assert values[(some, "r1:arguer_3#1")]["values"] in (["Honesty"], ["Justice"])
     assert values[(some, "r1:arguer_3#1")]["dropped_values"] == ["Not a listed value"]
-    trees = [d.decision for d in decisions if d.role == SPECIFICITY_ROLE]
+    ratings = {(d.conversation_id, d.about): d.decision["score"] for d in decisions if d.role == RATING_ROLE}
+    assert ratings[(some, "r1:arguer_3#1")] in (5, 3) and len(ratings) == 20
+    trees = [d.decision for d in decisions if d.role == CLAIM_TREE_ROLE]
     # claim 4 repeats claim 2 and is merged into it; claim 5 names itself as what it supports
     assert all(
         t["depth"] == 2
@@ -142,8 +148,8 @@ def test_long_answers_are_split_and_judged_into_the_trace(runs):
     )
     turns = [e for e in events_of(long, "turn_started") if e.role == VALUES_ROLE]
     assert all(len(t.visible) == 1 and "#" in t.visible[0] for t in turns)
-    again = judge_arguments_run(long, model="scripted:argument_judges")
-    assert (again.judged, again.reused, again.answers) == (0, 48, 8)
+    again = judge_arguments_run(long, model="scripted:argument_judges", specificity="both")
+    assert (again.judged, again.reused, again.answers) == (0, 68, 8)
     assert main(["verify", str(long)]) == 0
 
 
@@ -175,7 +181,9 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     # the short run always chose action 1: Honesty, Fairness and Justice won, Loyalty and Friendship lost
     short_vs_long = metrics["short_versus_long"]["short vs long k=3"]
     assert short_vs_long["n"] == 5 and short_vs_long["spearman"] > 0.5
-    assert metrics["specificity"]["Honesty"] == 2.0
+    # the rating judge (the default) gives Honesty's arguments 5, the others 3
+    assert metrics["specificity"]["Honesty"] == 5.0 and metrics["specificity"]["Loyalty"] == 3.0
+    assert index["methods"]["consistency_specificity"] == "judge"
     assert set(metrics["diversity"]) >= {"Loyalty", "Honesty"}
     assert {
         "long_preferences",
@@ -189,6 +197,19 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     )
     # groups: Honesty is honesty; Justice and Fairness fairness; Friendship and Loyalty care
     assert metrics["groups"]["long k=3"] == pytest.approx({"honesty": -1 / 3, "fairness": -0.5, "care": -5 / 6})
+
+
+def test_the_claim_tree_stays_an_option(runs):
+    """`--judge arguments_claim_tree` runs the claim tree judge instead of the rating; its depth (2 for every
+    argument) is read under `--method consistency_specificity=claim_tree`, and the default method says the
+    arguments were not rated."""
+    _, long = runs
+    assert main(["judge", str(long), "--judge", "arguments_claim_tree", "--model", "scripted:argument_judges"]) == 0
+    assert not [e for e in events_of(long, "judge_decision") if e.role == RATING_ROLE]
+    _, index = analyze_run(long, methods={"consistency_specificity": "claim_tree"})
+    assert index.metrics["specificity"]["Honesty"] == 2.0 and index.methods["consistency_specificity"] == "claim_tree"
+    _, rated = analyze_run(long)
+    assert any("--judge arguments` first" in note for note in rated.notes)
 
 
 def test_analyze_short(runs):
