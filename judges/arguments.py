@@ -5,8 +5,9 @@ free-text answer of a run of a long-form protocol (`consistency_long`, `consiste
 asks three judges, in turn:
 
 1. argument extraction: the answer split into its arguments, in order (one call per answer);
-2. value assignment: the values of the vocabulary each argument appeals to (one call per
-   argument; lenient like the value judge: unknown names are dropped and counted);
+2. value assignment: exactly five values of the vocabulary that the argument embodies, the closest
+   first (the paper's fig. 11; one call per argument; lenient like the value judge: unknown names
+   are dropped and counted, and so are the names a reply lacks, `missing_values`);
 3. specificity (one call per argument, `moot.protocols.outputs.specificity`): by default the paper's
    judge, which rates the argument from 1 to 5 by the depth of its tree of claims (sec. 3.1,
    fig. 21); with `specificity="claim_tree"` the judge draws the tree and moot computes its depth;
@@ -55,7 +56,7 @@ from moot.judges.posthoc import (
 )
 from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.specificity import specificity_output, specificity_score_output
-from moot.protocols.outputs.values import MAX_VALUES, clean_values
+from moot.protocols.outputs.values import clean_values
 from moot.protocols.spec import ProtocolSpec
 from moot.protocols.values.taxonomy import ValueTaxonomy
 from moot.scenarios import Scenario
@@ -93,6 +94,8 @@ MAX_ARGUMENTS = 24
 """Arguments the extraction judge may list for one answer."""
 ARGUMENT_LENGTH = 200
 """Characters of one extracted argument."""
+ASSIGNED_VALUES = 5
+"""Values the value judge assigns to each argument (the paper's fig. 11: five from the vocabulary)."""
 
 _NUMBERING = re.compile(r"^\s*(?:\(?\d{1,2}[.):]|[-*\u2022])\s*")
 _ROLES: dict[str, dict[str, Any]] = {
@@ -155,17 +158,21 @@ class _ArgumentValuesReply(BaseModel):
 
 
 def argument_values_output(names: list[str]) -> OutputSchema:
-    """The value assignment judge's output over a vocabulary: up to five names; unknown names go to `dropped_values`."""
+    """The value assignment judge's output over a vocabulary: exactly five different names (all of them when the
+    vocabulary has fewer). Parsed: `values`, the known names; `dropped_values`, the unknown or surplus ones;
+    `missing_values`, how many of the five the reply lacks."""
     if not names:
         raise UserError("the value vocabulary of the argument judge is empty")
     taxonomy = ValueTaxonomy(tuple(names))
+    count = min(ASSIGNED_VALUES, len(taxonomy.names))
     schema = {
         "type": "object",
         "properties": {
             "values": {
                 "type": "array",
                 "items": {"type": "string", "enum": list(taxonomy.names)},
-                "maxItems": MAX_VALUES,
+                "minItems": count,
+                "maxItems": count,
             }
         },
         "required": ["values"],
@@ -173,8 +180,8 @@ def argument_values_output(names: list[str]) -> OutputSchema:
     }
 
     def normalize(fields: dict[str, Any]) -> dict[str, Any]:
-        kept, dropped = clean_values(list(fields.get("values") or []), taxonomy)
-        return {"values": kept, "dropped_values": dropped}
+        kept, dropped = clean_values(list(fields.get("values") or []), taxonomy, limit=count)
+        return {"values": kept, "dropped_values": dropped, "missing_values": count - len(kept)}
 
     class ArgumentValuesReply(_ArgumentValuesReply):
         """Validates leniently, but asks constrained decoders for the strict schema."""

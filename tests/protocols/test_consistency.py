@@ -135,6 +135,8 @@ def test_long_answers_are_split_and_judged_into_the_trace(runs):
     some = next(cid for cid, about in values if about == "r1:arguer_3#3")
     assert values[(some, "r1:arguer_3#1")]["values"] in (["Honesty"], ["Justice"])
     assert values[(some, "r1:arguer_3#1")]["dropped_values"] == ["Not a listed value"]
+    # the run's vocabulary has six values, so the judge owes five: one known name leaves four missing
+    assert values[(some, "r1:arguer_3#1")]["missing_values"] == 4
     ratings = {(d.conversation_id, d.about): d.decision["score"] for d in decisions if d.role == RATING_ROLE}
     assert ratings[(some, "r1:arguer_3#1")] in (5, 3) and len(ratings) == 20
     trees = [d.decision for d in decisions if d.role == CLAIM_TREE_ROLE]
@@ -268,8 +270,27 @@ def test_judge_outputs_are_lenient():
         capped == {"arguments": ["First."]}
         and argument_list_output(1).json_schema["properties"]["arguments"]["maxItems"] == 1
     )
-    values, _ = argument_values_output(["Honesty", "Family bonds"]).parse_json('{"values": ["family BONDS", "Zeal"]}')
-    assert values == {"values": ["Family bonds"], "dropped_values": ["Zeal"]}
+    # a vocabulary of two: the judge names both; one known name of the two is one missing
+    two = argument_values_output(["Honesty", "Family bonds"])
+    assert (
+        two.json_schema["properties"]["values"]["minItems"] == two.json_schema["properties"]["values"]["maxItems"] == 2
+    )
+    values, _ = two.parse_json('{"values": ["family BONDS", "Zeal"]}')
+    assert values == {"values": ["Family bonds"], "dropped_values": ["Zeal"], "missing_values": 1}
+    # exactly five of a larger vocabulary: a sixth name is surplus, a repeat counts once
+    names = ["Care", "Duty", "Fairness", "Honesty", "Justice", "Loyalty", "Respect"]
+    five = argument_values_output(names)
+    assert (
+        five.json_schema["properties"]["values"]["minItems"]
+        == 5
+        == five.json_schema["properties"]["values"]["maxItems"]
+    )
+    values, _ = five.parse_json('{"values": ["Care", "Duty", "care", "Fairness", "Honesty", "Justice", "Loyalty"]}')
+    assert values == {
+        "values": ["Care", "Duty", "Fairness", "Honesty", "Justice"],
+        "dropped_values": ["Loyalty"],
+        "missing_values": 0,
+    }
     with pytest.raises(UserError):
         argument_values_output([])
 
