@@ -92,14 +92,13 @@ SPECIFICITY_JUDGES = {"judge": (RATING_ROLE,), "claim_tree": (CLAIM_TREE_ROLE,),
 """The specificity judges a pass runs, by the name of its `specificity` option (`judge`: the paper's 1-5 rating)."""
 MAX_ARGUMENTS = 24
 """Arguments the extraction judge may list for one answer."""
-ARGUMENT_LENGTH = 200
-"""Characters of one extracted argument."""
 ASSIGNED_VALUES = 5
 """Values the value judge assigns to each argument (the paper's fig. 11: five from the vocabulary)."""
 
 _NUMBERING = re.compile(r"^\s*(?:\(?\d{1,2}[.):]|[-*\u2022])\s*")
 _ROLES: dict[str, dict[str, Any]] = {
-    EXTRACTION_ROLE: {"prompt": "consistency_extract", "turn": "consistency_extract_turn", "max_tokens": 2048},
+    # The extractor copies a whole answer (up to 20 detailed arguments) into its list.
+    EXTRACTION_ROLE: {"prompt": "consistency_extract", "turn": "consistency_extract_turn", "max_tokens": 8192},
     VALUES_ROLE: {"prompt": "consistency_values", "turn": "consistency_values_turn", "max_tokens": 120},
     RATING_ROLE: {
         "prompt": "consistency_specificity_rating",
@@ -129,7 +128,8 @@ def argument_list_output(max_arguments: int = MAX_ARGUMENTS) -> OutputSchema:
         "properties": {
             "arguments": {
                 "type": "array",
-                "items": {"type": "string", "maxLength": ARGUMENT_LENGTH},
+                # No length cap: the paper's arguments are detailed, and an argument is copied whole.
+                "items": {"type": "string"},
                 "maxItems": max_arguments,
             }
         },

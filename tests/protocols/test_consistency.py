@@ -319,11 +319,25 @@ def test_short_form_reveals_values_only_in_the_explicit_variant():
 
 
 def test_long_form_asks_each_arguer_for_its_k():
+    """The paper's long form (sec. 2.3, fig. 9): k detailed arguments, the agreed action's first, in the order of the
+    model's values, counter-arguments allowed; ten samples at temperature 0.9 (sec. 4.2)."""
     spec = moot.load_spec("consistency_long").spec
-    assert [a.variables["k"] for a in spec.agents] == [5, 10, 20] and spec.repeats == 3
+    assert [a.variables["k"] for a in spec.agents] == [5, 10, 20] and spec.repeats == 10
     assert all(a.temperature == 0.9 for a in spec.agents)
     for index, k in enumerate((5, 10, 20)):
         prompt = rendered_system_prompt("consistency_long", DILEMMAS[0], index)
-        assert f"exactly {k} arguments for your choice, numbered 1 to {k}" in prompt and "comes first" in prompt
+        assert f"exactly {k} arguments, numbered 1 to {k}" in prompt and "detailed" in prompt
+        assert "arguments for the action you agree with first" in prompt and "value you hold more dear" in prompt
+        assert "arguments for the other action" in prompt and "one sentence" not in prompt
     opinion = rendered_system_prompt("consistency_opinion", {"id": "q", "text": "Should we?"}, 1)
     assert "Should we?" in opinion and "exactly 10 arguments" in opinion and "Action 1" not in opinion
+    assert moot.load_spec("consistency_opinion").spec.repeats == 10
+
+
+def test_extracted_arguments_are_not_cut():
+    """A 600-character argument is copied whole: the extractor's schema has no length cap."""
+    long_argument = "Returning the wallet keeps faith with a stranger. " * 12
+    schema = argument_list_output()
+    assert "maxLength" not in schema.json_schema["properties"]["arguments"]["items"]
+    parsed, _ = schema.parse_json(json.dumps({"arguments": [long_argument]}))
+    assert parsed == {"arguments": [long_argument.strip()]} and len(parsed["arguments"][0]) > 590
