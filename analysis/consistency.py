@@ -12,7 +12,9 @@
 - Implicit vs explicit values: the share of dilemmas on which two short runs take the same decision
   (`same_decision_share`; paper app. B.4).
 - Diversity of a value's arguments: the gzip compression ratio of their concatenation
-  (`compression_ratio_texts`): a higher ratio means more repetition, so less diversity.
+  (`compression_ratio_texts`; paper sec. 3.2): a higher ratio means more repetition, so less diversity.
+  Like specificity, it is taken per k and per sample, and a k's figure is the mean over its samples
+  (`mean_over_samples`).
 
 Every function takes plain data; reading it from traces is `moot.analysis.study_consistency`'s job.
 """
@@ -212,3 +214,12 @@ def compression_by_value_arguments(
     return {
         value: compression_ratio_texts(texts) for value, texts in sorted(members.items()) if len(texts) >= min_arguments
     }
+
+
+def mean_over_samples(samples: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each value's mean over the samples' value -> figure maps that give it a figure (by value name)."""
+    members: dict[str, list[float]] = defaultdict(list)
+    for sample in samples:
+        for value, figure in sample.items():
+            members[value].append(float(figure))
+    return {value: float(np.mean(parts)) for value, parts in sorted(members.items())}

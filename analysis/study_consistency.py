@@ -40,6 +40,7 @@ from moot.analysis.consistency_answers import (
     short_preferences,
     swapped_agents,
 )
+from moot.analysis.consistency_attributes import attribute_outputs
 from moot.analysis.consistency_models import (
     across_model_rows,
     across_models,
@@ -475,63 +476,13 @@ def analyze_long(
         metrics |= _long_model_outputs(answers, table, ks, short_by_model, writer)
 
     arguments = [arg for a in answers for arg in a.arguments]
-    diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
-    scored = [(arg.values, score) for arg in arguments if (score := arg.specificity(specificity_method)) is not None]
-    if arguments and not scored:
+    if arguments and not any(arg.specificity(specificity_method) is not None for arg in arguments):
         judge = "arguments" if specificity_method == "judge" else "arguments_claim_tree"
         writer.note(
             f"specificity ({specificity_method}): no argument was judged so;"
             f" run `moot judge RUN_DIR --judge {judge}` first"
         )
-    specificity = measures.mean_by_value_arguments(scored)
-    metrics["diversity"] = diversity
-    metrics["specificity"] = specificity
-    writer.table(
-        "value_arguments",
-        [
-            {
-                "value": v,
-                "group": groups.get(v, "other"),
-                "arguments": sum(v in arg.values for arg in arguments),
-                "compression_ratio": diversity.get(v),
-                "mean_specificity": specificity.get(v),
-                "long_preference": overall.get(v),
-                "short_preference": (short_prefs or {}).get(v),
-            }
-            for v in sorted({v for arg in arguments for v in arg.values})
-        ],
-    )
-    against = {"long": overall, **({"short": short_prefs} if short_prefs is not None else {})}
-    metrics["diversity_versus_preference"], diversity_rows = _correlation_rows(
-        {f"compression ratio vs {name} preference": (diversity, p) for name, p in against.items()}
-    )
-    metrics["specificity_versus_preference"], specificity_rows = _correlation_rows(
-        {f"mean specificity vs {name} preference": (specificity, p) for name, p in against.items()}
-    )
-    writer.table("diversity_specificity_correlations", diversity_rows + specificity_rows)
-    if diversity:
-        plot_bars(
-            _top(diversity),
-            writer.plot_path("diversity"),
-            title="Compression ratio of each value's arguments (higher: less diverse)",
-            ylabel="compression ratio",
-            horizontal=True,
-        )
-    if specificity:
-        plot_bars(
-            _top(specificity),
-            writer.plot_path("specificity"),
-            title=f"Mean specificity ({SPECIFICITY_LABELS[specificity_method]}) of each value's arguments",
-            ylabel="mean specificity",
-            horizontal=True,
-        )
-        _scatter(
-            writer.plot_path("specificity_diversity_preference"),
-            {"specificity": (specificity, overall), **({"diversity": (diversity, overall)} if diversity else {})},
-            xlabel="specificity / compression ratio",
-            ylabel="long-form preference",
-            title="Specificity and diversity vs preference",
-        )
+    metrics |= attribute_outputs(answers, ks, specificity_method, per_k, short_prefs, groups, writer)
 
     group_series = {
         "long (all k)": measures.group_means_preferences(overall, groups),

@@ -13,11 +13,14 @@ from moot.analysis.consistency import (
     correlation_preferences,
     group_means_preferences,
     mean_by_value_arguments,
+    mean_over_samples,
     mean_pairwise_spearman_preferences,
     position_preferences_answers,
     same_decision_share,
     trueskill_value_choices,
 )
+from moot.analysis.consistency_answers import Argument, LongAnswer
+from moot.analysis.consistency_attributes import attributes_per_k
 
 MU, SIGMA = 25.0, 25.0 / 3
 BETA, TAU, DRAW = SIGMA / 2, SIGMA / 100, 0.10
@@ -216,3 +219,35 @@ def test_same_decision_share_by_hand():
     found = same_decision_share(implicit, explicit)
     assert found.as_dict() == {"dilemmas": 3, "same": 2, "share": pytest.approx(2 / 3)}
     assert same_decision_share(implicit, {}).as_dict() == {"dilemmas": 0, "same": 0, "share": None}
+
+
+def test_attributes_are_taken_per_k_and_per_sample_then_averaged():
+    """k=5, two samples; ratings by hand.
+
+    Sample 0: one answer, arguments [Care] rated 4 and [Care, Duty] rated 2: Care (4 + 2) / 2 = 3, Duty 2.
+    Sample 1: one answer, argument [Care] rated 5: Care 5.
+    k=5: Care (3 + 5) / 2 = 4 (pooled over samples it would be 11 / 3), Duty 2.
+    Diversity: only sample 0 has two arguments of Care, so k=5's Care is that sample's compression ratio.
+    k=10 has one answer whose argument was not rated: no specificity, and no diversity from one argument.
+    """
+    answers = [
+        LongAnswer("c1", "d1", 0, "arguer_5", "5", [Argument("Care first.", ("Care",), None, 4)]),
+        LongAnswer("c1", "d1", 0, "arguer_5", "5", [Argument("Care and duty.", ("Care", "Duty"), None, 2)]),
+        LongAnswer("c2", "d1", 1, "arguer_5", "5", [Argument("Care again.", ("Care",), None, 5)]),
+        LongAnswer("c2", "d1", 1, "arguer_10", "10", [Argument("Duty.", ("Duty",), 1, None)]),
+    ]
+    diversity, specificity = attributes_per_k(answers, ["5", "10"], "judge")
+    assert specificity["k=5"] == {
+        "by_sample": {"0": {"Care": 3.0, "Duty": 2.0}, "1": {"Care": 5.0}},
+        "mean": {"Care": 4.0, "Duty": 2.0},
+    }
+    assert specificity["k=10"] == {"by_sample": {"1": {}}, "mean": {}}
+    ratio = compression_ratio_texts(["Care first.", "Care and duty."])
+    assert diversity["k=5"] == {"by_sample": {"0": {"Care": ratio}, "1": {}}, "mean": {"Care": ratio}}
+    _, depths = attributes_per_k(answers, ["5", "10"], "claim_tree")
+    assert depths["k=10"]["mean"] == {"Duty": 1.0} and depths["k=5"]["mean"] == {}
+
+
+def test_mean_over_samples_by_hand():
+    """A: (2 + 4) / 2 = 3; B is in one sample only: 4."""
+    assert mean_over_samples([{"A": 2.0, "B": 4.0}, {"A": 4.0}]) == {"A": 3.0, "B": 4.0}

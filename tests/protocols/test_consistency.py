@@ -14,6 +14,7 @@ from helpers import events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
+from moot.analysis.consistency import compression_ratio_texts
 from moot.cli import main
 from moot.errors import UserError
 from moot.judges.arguments import (
@@ -183,10 +184,25 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     # the short run always chose action 1: Honesty, Fairness and Justice won, Loyalty and Friendship lost
     short_vs_long = metrics["short_versus_long"]["short vs long k=3"]
     assert short_vs_long["n"] == 5 and short_vs_long["spearman"] > 0.5
-    # the rating judge (the default) gives Honesty's arguments 5, the others 3
-    assert metrics["specificity"]["Honesty"] == 5.0 and metrics["specificity"]["Loyalty"] == 3.0
+    # the rating judge (the default) gives Honesty's arguments 5, the others 3, in each k and each sample
+    assert metrics["specificity"]["k=3"]["by_sample"]["1"] == {
+        "Honesty": 5.0,
+        "Fairness": 3.0,
+        "Loyalty": 3.0,
+        "Justice": 3.0,
+        "Friendship": 3.0,
+    }
+    assert metrics["specificity"]["k=2"]["mean"] == {"Honesty": 5.0, "Fairness": 3.0, "Justice": 3.0, "Friendship": 3.0}
     assert index["methods"]["consistency_specificity"] == "judge"
-    assert set(metrics["diversity"]) >= {"Loyalty", "Honesty"}
+    assert "per k" in index["methods"]["specificity"] and "per k" in index["methods"]["compression_ratio"]
+    # diversity needs two arguments of a value in one sample: only Loyalty (argument 3 of d1 and of d2, k=3) has them
+    loyalty = compression_ratio_texts(["Loyalty matters here.", "Loyalty matters here."])
+    assert metrics["diversity"]["k=3"] == {
+        "by_sample": {"0": {"Loyalty": loyalty}, "1": {"Loyalty": loyalty}},
+        "mean": {"Loyalty": loyalty},
+    }
+    assert metrics["diversity"]["k=2"]["mean"] == {}
+    assert metrics["specificity_versus_preference"]["k=3: mean specificity vs long preference"]["n"] == 5
     assert {
         "long_preferences",
         "between_k",
@@ -209,7 +225,8 @@ def test_the_claim_tree_stays_an_option(runs):
     assert main(["judge", str(long), "--judge", "arguments_claim_tree", "--model", "scripted:argument_judges"]) == 0
     assert not [e for e in events_of(long, "judge_decision") if e.role == RATING_ROLE]
     _, index = analyze_run(long, methods={"consistency_specificity": "claim_tree"})
-    assert index.metrics["specificity"]["Honesty"] == 2.0 and index.methods["consistency_specificity"] == "claim_tree"
+    assert index.metrics["specificity"]["k=3"]["mean"]["Honesty"] == 2.0
+    assert index.methods["consistency_specificity"] == "claim_tree" and "claim tree" in index.methods["specificity"]
     _, rated = analyze_run(long)
     assert any("--judge arguments` first" in note for note in rated.notes)
 
