@@ -166,6 +166,7 @@ def analyze_short(
         writer.note("short form: no parsed choice, no preferences")
         return metrics
     bias = position_bias(choices)
+    writer.method("position_bias", "share of Action 1 per chooser, same action in both orders (moot's check)")
     metrics["position_bias"] = bias
     writer.table(
         "position_bias",
@@ -200,6 +201,12 @@ def analyze_short(
     matches = [match for match in (c.match() for c in parsed) if match is not None]
     skills = measures.trueskill_value_choices(matches, keep_shared=keep_shared)
     preferences = {v: s.mu for v, s in skills.items()}
+    writer.method(
+        "trueskill",
+        "TrueSkill mu of each value: the chosen action's values beat the other's, dilemma by dilemma"
+        + (", a value of both actions on both sides" if keep_shared else ", a value of both actions sitting out")
+        + " (paper sec. 2.2, app. A.1)",
+    )
     metrics["trueskill"] = {
         v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")}
         for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)
@@ -237,6 +244,7 @@ def analyze_short(
         horizontal=True,
         errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top},
     )
+    writer.method("groups", "mean preference of the values of each of moot's coarse value groups (moot's summary)")
     metrics["groups"] = measures.group_means_preferences(preferences, groups)
     plot_bars(
         metrics["groups"],
@@ -398,6 +406,11 @@ def analyze_long(
 
     overall = prefs(answers)
     per_k = {k: prefs(part) for k, part in by_k.items()}
+    writer.method(
+        "position_preferences",
+        "minus the mean over answers of a value's first argument position / arguments, per k (paper sec. 2.3);"
+        " `overall` pools the k",
+    )
     metrics["position_preferences"] = {"overall": overall, **{f"k={k}": p for k, p in per_k.items()}}
     values = sorted(set(overall), key=lambda v: -overall[v])
     writer.table(
@@ -429,9 +442,13 @@ def analyze_long(
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
         }
+    writer.method(
+        "sampling_consistency", "mean Spearman over every pair of temperature samples, per k (paper sec. 4.2)"
+    )
     metrics["sampling_consistency"] = sampling
     writer.table("sampling_consistency", [{"k": k, **v} for k, v in sampling.items()])
     if len(ks) > 1:
+        writer.method("between_k", "Pearson (and Spearman) correlation of two k's preferences (paper sec. 4.3)")
         metrics["between_k"], rows = _correlation_rows(
             {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)}
         )
@@ -452,6 +469,10 @@ def analyze_long(
     if short_prefs is not None:
         pairs = {f"short vs long k={k}": (short_prefs, per_k[k]) for k in ks}
         pairs["short vs long (all k)"] = (short_prefs, overall)
+        writer.method(
+            "short_versus_long",
+            "Pearson (and Spearman) correlation of short-form mu and long-form preference per k (paper sec. 4.1)",
+        )
         metrics["short_versus_long"], rows = _correlation_rows(pairs)
         writer.table("short_versus_long", rows)
         _scatter(
@@ -488,6 +509,7 @@ def analyze_long(
         "long (all k)": measures.group_means_preferences(overall, groups),
         **{f"long k={k}": measures.group_means_preferences(p, groups) for k, p in per_k.items()},
     }
+    writer.method("groups", "mean preference of the values of each of moot's coarse value groups (moot's summary)")
     metrics["groups"] = group_series
     categories = sorted({g for series in group_series.values() for g in series})
     if categories:

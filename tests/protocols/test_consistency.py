@@ -195,6 +195,16 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     assert metrics["specificity"]["k=2"]["mean"] == {"Honesty": 5.0, "Fairness": 3.0, "Justice": 3.0, "Friendship": 3.0}
     assert index["methods"]["consistency_specificity"] == "judge"
     assert "per k" in index["methods"]["specificity"] and "per k" in index["methods"]["compression_ratio"]
+    # every quantity says how it was computed, with the paper's section
+    for quantity, section in {
+        "position_preferences": "sec. 2.3",
+        "sampling_consistency": "sec. 4.2",
+        "between_k": "sec. 4.3",
+        "short_versus_long": "sec. 4.1",
+        "compression_ratio": "sec. 3.2",
+        "specificity": "sec. 3.1",
+    }.items():
+        assert section in index["methods"][quantity], quantity
     # diversity needs two arguments of a value in one sample: only Loyalty (argument 3 of d1 and of d2, k=3) has them
     loyalty = compression_ratio_texts(["Loyalty matters here.", "Loyalty matters here."])
     assert metrics["diversity"]["k=3"] == {
@@ -242,6 +252,7 @@ def test_analyze_short(runs):
     assert "short_preferences" in index.plots and "short_groups" in index.plots
     assert metrics["same_decision_versus_companion"] == {"dilemmas": 2, "same": 2, "share": 1.0}
     assert index.methods["consistency_shared_values"] == "keep"
+    assert "app. A.1" in index.methods["trueskill"] and "both sides" in index.methods["trueskill"]
     _, sat_out = analyze_run(short, methods={"consistency_shared_values": "sit_out"})
     assert sat_out.methods["consistency_shared_values"] == "sit_out"
     # no value is on both sides of these dilemmas, so both ways give the same map
