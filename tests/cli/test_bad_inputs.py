@@ -370,6 +370,9 @@ EXPECTED: dict[str, str] = {
     "cli_analyze_method_malformed.args": (
         "--method 'bradley_terry': expected NAME=VALUE (e.g. --method bradley_terry=concessions)"
     ),
+    "cli_analyze_method_consistency_value.args": (
+        "--method consistency_shared_values=drop: value 'drop' is unknown; known: keep, sit_out"
+    ),
     "cli_analyze_method_unknown.args": (
         "--method no_such_option: not an option of the protocol analysis (options it read: none)"
     ),
