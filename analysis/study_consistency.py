@@ -9,12 +9,13 @@ Do the values a model reveals in short choices match those its long answers put 
   preferences, their coarse groups, the agreement of repeats, the position bias (share of
   `Action 1` per chooser, and how often choosers shown the two orders choose the same action),
   and, with another short-form run as the `short` companion (e.g. implicit vs explicit values),
-  the correlation of the two;
+  the share of dilemmas with the same decision in both and the correlation of their mu;
 - a long-form run (`consistency_long`, `consistency_opinion`) judged by
   `moot.judges.arguments`: position preferences for each k and overall, the agreement of
-  temperature samples and of k values, the argument diversity and specificity of each value and
-  their correlation with preference, and, with a short-form run as the `short` companion, the
-  correlation of short and long preferences for each k.
+  temperature samples and of k values, the argument diversity and specificity of each value per k
+  and per sample (`moot.analysis.consistency_attributes`) and their correlation with preference per
+  k, and, with a short-form run as the `short` companion, the correlation of short and long
+  preferences for each k.
 
 Where a run has several choosers, or compares several models (a matrix, or runs put together),
 each gets a value map of its own beside the pooled one, whose `pooled` note says what it pools;
