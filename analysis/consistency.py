@@ -1,15 +1,20 @@
 """Measures of the consistency study: value preferences from short choices and from long answers, and how they agree.
 
 - Short form: each choice between two actions is a TrueSkill match between the chosen action's
-  values and the other action's (`trueskill_value_choices`); a value's preference is its mu.
+  values and the other action's (`trueskill_value_choices`; paper sec. 2.2 and app. A.1); a value's
+  preference is its mu. A value of both actions plays on both sides, as in the paper.
 - Long form: a value's preference is minus the mean, over the answers that carry it, of the
   first position of an argument carrying it divided by the number of arguments
   (`position_preferences_answers`).
 - Agreement: Pearson and Spearman correlations over the values two preference maps share
   (`correlation_preferences`), and the mean pairwise Spearman of several samples
   (`mean_pairwise_spearman_preferences`).
+- Implicit vs explicit values: the share of dilemmas on which two short runs take the same decision
+  (`same_decision_share`; paper app. B.4).
 - Diversity of a value's arguments: the gzip compression ratio of their concatenation
-  (`compression_ratio_texts`): a higher ratio means more repetition, so less diversity.
+  (`compression_ratio_texts`; paper sec. 3.2): a higher ratio means more repetition, so less diversity.
+  Like specificity, it is taken per k and per sample, and a k's figure is the mean over its samples
+  (`mean_over_samples`).
 
 Every function takes plain data; reading it from traces is `moot.analysis.study_consistency`'s job.
 """
@@ -20,28 +25,38 @@ import gzip
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy import stats
 
 from moot.analysis.ratings import DEFAULT_MU, DEFAULT_SIGMA, Skill, trueskill_team_matches
 
+K = TypeVar("K", bound=Hashable)
+
 MIN_SHARED_VALUES = 3
 """Fewer values in common than this, and a correlation is not computed."""
 
 
 def trueskill_value_choices(
-    choices: Iterable[tuple[Sequence[str], Sequence[str]]], mu: float = DEFAULT_MU, sigma: float = DEFAULT_SIGMA
+    choices: Iterable[tuple[Sequence[str], Sequence[str]]],
+    mu: float = DEFAULT_MU,
+    sigma: float = DEFAULT_SIGMA,
+    *,
+    keep_shared: bool = True,
 ) -> dict[str, Skill]:
     """TrueSkill ratings of values from choices, applied in order (dilemma by dilemma).
 
     Each choice is (values of the chosen action, values of the other action): a match the
-    chosen team won. Every value starts at (mu, sigma) = (25, 25/3); a value on both sides is
-    removed from both for that match (`trueskill_team_matches`).
+    chosen team won. Every value starts at (mu, sigma) = (25, 25/3). A value on both sides plays
+    on both (the paper's teams are the actions' value sets as given), which leaves its mu where
+    it was; with `keep_shared=False` it sits the match out (`trueskill_team_matches`).
     """
-    return trueskill_team_matches(((tuple(won), tuple(lost)) for won, lost in choices), mu=mu, sigma=sigma)
+    return trueskill_team_matches(
+        ((tuple(won), tuple(lost)) for won, lost in choices), mu=mu, sigma=sigma, keep_shared=keep_shared
+    )
 
 
 def position_preferences_answers(answers: Iterable[Sequence[Iterable[str]]]) -> dict[str, float]:
@@ -127,6 +142,35 @@ def mean_pairwise_spearman_preferences(samples: Sequence[Mapping[str, float]]) -
     return float(np.mean(coefficients)) if coefficients else None
 
 
+@dataclass(frozen=True)
+class SameDecision:
+    """How often two sets of short answers to the same dilemmas take the same decision."""
+
+    dilemmas: int
+    """Answers found in both (the same dilemma, repeat and chooser), both parsed."""
+    same: int
+    """Of those, the ones that chose the same action of the dilemma."""
+
+    @property
+    def share(self) -> float | None:
+        """`same / dilemmas`, None when no dilemma is in both."""
+        return self.same / self.dilemmas if self.dilemmas else None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The counts and the share, for tables and metrics."""
+        return {"dilemmas": self.dilemmas, "same": self.same, "share": self.share}
+
+
+def same_decision_share(first: Mapping[K, str], second: Mapping[K, str]) -> SameDecision:
+    """Over the keys (e.g. dilemma, repeat, chooser) both answer sets have, how many chose the same action.
+
+    The paper's consistency of implicit and explicit values (app. B.4): the fraction of dilemmas whose
+    decision stays the same when the prompt names the values each action serves.
+    """
+    shared = [key for key in first if key in second]
+    return SameDecision(len(shared), sum(first[key] == second[key] for key in shared))
+
+
 def compression_ratio_texts(texts: Iterable[str], separator: str = "\n") -> float:
     """Bytes of the texts joined by `separator` (UTF-8) divided by the bytes of their gzip compression.
 
@@ -170,3 +214,12 @@ def compression_by_value_arguments(
     return {
         value: compression_ratio_texts(texts) for value, texts in sorted(members.items()) if len(texts) >= min_arguments
     }
+
+
+def mean_over_samples(samples: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each value's mean over the samples' value -> figure maps that give it a figure (by value name)."""
+    members: dict[str, list[float]] = defaultdict(list)
+    for sample in samples:
+        for value, figure in sample.items():
+            members[value].append(float(figure))
+    return {value: float(np.mean(parts)) for value, parts in sorted(members.items())}

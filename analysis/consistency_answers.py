@@ -12,8 +12,9 @@ from typing import Any
 
 from moot.analysis import consistency as measures
 from moot.judges.arguments import (
+    CLAIM_TREE_ROLE,
     EXTRACTION_ROLE,
-    SPECIFICITY_ROLE,
+    RATING_ROLE,
     VALUES_ROLE,
     argument_id,
 )
@@ -60,7 +61,13 @@ class Argument:
     text: str
     values: tuple[str, ...]
     depth: int | None
-    """Specificity: edges on the longest root-to-leaf path of its claim tree; None when not judged."""
+    """Specificity as a claim tree: edges on its longest root-to-leaf path; None when not judged so."""
+    rating: int | None = None
+    """Specificity as the paper's judge rates it, 1 (general) to 5 (specific); None when not rated."""
+
+    def specificity(self, method: str) -> int | None:
+        """The argument's specificity by `method`: `judge` (the 1-5 rating) or `claim_tree` (the depth)."""
+        return self.rating if method == "judge" else self.depth
 
 
 @dataclass
@@ -151,7 +158,7 @@ def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[L
         if (
             isinstance(event, JudgeDecision)
             and event.about
-            and event.role in (EXTRACTION_ROLE, VALUES_ROLE, SPECIFICITY_ROLE)
+            and event.role in (EXTRACTION_ROLE, VALUES_ROLE, RATING_ROLE, CLAIM_TREE_ROLE)
         ):
             decisions[(event.conversation_id, event.role, event.about)] = event.decision
     answers = []
@@ -172,13 +179,22 @@ def long_answers_events(events: Sequence[Event], spec: dict[str, Any]) -> list[L
         for index, text in enumerate(extracted.get("arguments") or [], start=1):
             about = argument_id(message_id, index)
             values = (decisions.get((event.conversation_id, VALUES_ROLE, about)) or {}).get("values") or []
-            depth = (decisions.get((event.conversation_id, SPECIFICITY_ROLE, about)) or {}).get("depth")
-            answer.arguments.append(Argument(text, tuple(values), depth if isinstance(depth, int) else None))
+            depth = (decisions.get((event.conversation_id, CLAIM_TREE_ROLE, about)) or {}).get("depth")
+            rating = (decisions.get((event.conversation_id, RATING_ROLE, about)) or {}).get("score")
+            answer.arguments.append(
+                Argument(
+                    text,
+                    tuple(values),
+                    depth if isinstance(depth, int) else None,
+                    rating if isinstance(rating, int) else None,
+                )
+            )
         answers.append(answer)
     return answers
 
 
-def short_preferences(choices: Sequence[ShortChoice]) -> dict[str, float]:
-    """TrueSkill mu of each value over the parsed choices, in order."""
+def short_preferences(choices: Sequence[ShortChoice], *, keep_shared: bool = True) -> dict[str, float]:
+    """TrueSkill mu of each value over the parsed choices, in order (`keep_shared`: a value of both actions plays on
+    both sides, else it sits the match out)."""
     matches = [m for c in choices if (m := c.match()) is not None]
-    return {v: s.mu for v, s in measures.trueskill_value_choices(matches).items()}
+    return {v: s.mu for v, s in measures.trueskill_value_choices(matches, keep_shared=keep_shared).items()}

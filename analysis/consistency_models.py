@@ -79,10 +79,14 @@ def across_model_rows(summary: Mapping[str, Mapping[str, Mapping[str, Any]]]) ->
     ]
 
 
-def short_value_map(choices: Sequence[ShortChoice], groups: Mapping[str, str]) -> dict[str, Any]:
+def short_value_map(
+    choices: Sequence[ShortChoice], groups: Mapping[str, str], *, keep_shared: bool = True
+) -> dict[str, Any]:
     """One value map from short choices: TrueSkill mu and sigma of each value (best first), and, over several
-    repeats, the mean pairwise Spearman of the repeats' maps."""
-    skills = measures.trueskill_value_choices([m for c in choices if (m := c.match()) is not None])
+    repeats, the mean pairwise Spearman of the repeats' maps (`keep_shared` as for `short_preferences`)."""
+    skills = measures.trueskill_value_choices(
+        [m for c in choices if (m := c.match()) is not None], keep_shared=keep_shared
+    )
     result: dict[str, Any] = {
         "choices": len(choices),
         "trueskill": {
@@ -92,7 +96,7 @@ def short_value_map(choices: Sequence[ShortChoice], groups: Mapping[str, str]) -
     }
     repeats = sorted({c.repeat for c in choices})
     if len(repeats) > 1:
-        samples = [short_preferences([c for c in choices if c.repeat == r]) for r in repeats]
+        samples = [short_preferences([c for c in choices if c.repeat == r], keep_shared=keep_shared) for r in repeats]
         result["sampling_consistency"] = {
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
@@ -100,26 +104,34 @@ def short_value_map(choices: Sequence[ShortChoice], groups: Mapping[str, str]) -
     return result
 
 
-def short_model_maps(choices: Sequence[ShortChoice], table: ArmTable) -> dict[str, dict[str, float]]:
+def short_model_maps(
+    choices: Sequence[ShortChoice], table: ArmTable, *, keep_shared: bool = True
+) -> dict[str, dict[str, float]]:
     """Each model's short-form preferences (TrueSkill mu of each value), from its own choices only."""
     grouped = by_model(choices, table, lambda c: c.conversation, lambda c: c.agent)
-    return {model: short_preferences(mine) for model, mine in grouped.items()}
+    return {model: short_preferences(mine, keep_shared=keep_shared) for model, mine in grouped.items()}
 
 
 def short_maps(
     choices: Sequence[ShortChoice],
     table: ArmTable,
     groups: Mapping[str, str],
+    *,
+    keep_shared: bool = True,
 ) -> dict[str, Any]:
     """Value maps per chooser (when a run has several) and per model (when it compares several), and what the
-    run's one map (`trueskill`) pools."""
+    run's one map (`trueskill`) pools (`keep_shared` as for `short_preferences`)."""
     result: dict[str, Any] = {}
     choosers = by_chooser(choices, table, lambda c: c.conversation, lambda c: c.agent)
     models = by_model(choices, table, lambda c: c.conversation, lambda c: c.agent) if table.compares() else {}
     if len(choosers) > 1:
-        result["by_chooser"] = {name: short_value_map(mine, groups) for name, mine in sorted(choosers.items())}
+        result["by_chooser"] = {
+            name: short_value_map(mine, groups, keep_shared=keep_shared) for name, mine in sorted(choosers.items())
+        }
     if models:
-        result["by_model"] = {name: short_value_map(mine, groups) for name, mine in sorted(models.items())}
+        result["by_model"] = {
+            name: short_value_map(mine, groups, keep_shared=keep_shared) for name, mine in sorted(models.items())
+        }
     pooled = [name for name, found in (("choosers", choosers), ("models", models)) if len(found) > 1]
     if pooled:
         result["pooled"] = {"trueskill": "pooled over " + ", ".join(pooled)}

@@ -136,13 +136,18 @@ def trueskill_team_matches(
     beta: float = DEFAULT_BETA,
     tau: float = DEFAULT_TAU,
     draw_probability: float = DEFAULT_DRAW_PROBABILITY,
+    *,
+    keep_shared: bool = False,
 ) -> dict[str, Skill]:
     """TrueSkill ratings of items (e.g. values) from team-vs-team outcomes, applied in order.
 
     Each match is (winning_team, losing_team) or (team_a, team_b, drawn), a team being a set of
-    item names. An item on both sides of a match cannot explain the outcome, so it is removed
-    from both teams for that match; if a team is then empty the match is skipped. Every item named
-    in any match is in the result; one that was never rated keeps the prior (mu, sigma).
+    item names. An item on both sides of a match cannot explain the outcome: by default it is
+    removed from both teams for that match, and if a team is then empty the match is skipped.
+    With `keep_shared`, it plays on both sides as two copies of its rating; the copies move by
+    opposite amounts and shrink alike, so its new rating is their mean (its mu unchanged, its sigma
+    smaller), while its presence widens both teams' performance spread for the other items. Every
+    item named in any match is in the result; one that was never rated keeps the prior (mu, sigma).
     """
     env = _environment(mu, sigma, beta, tau, draw_probability)
     ratings: dict[str, trueskill.Rating] = {}
@@ -157,6 +162,19 @@ def trueskill_team_matches(
         for item in first | second:
             ratings.setdefault(item, env.create_rating())
         shared = first & second
+        if keep_shared:
+            if shared == first == second:
+                continue
+            teams = [{(i, side): ratings[i] for i in sorted(team)} for side, team in enumerate((first, second))]
+            copies: dict[str, list[trueskill.Rating]] = {}
+            for team in env.rate(teams, ranks=[0, 0] if drawn else [0, 1]):
+                for (item, _), rating in team.items():
+                    copies.setdefault(item, []).append(rating)
+            for item, rated in copies.items():
+                ratings[item] = env.create_rating(
+                    float(np.mean([r.mu for r in rated])), float(np.mean([r.sigma for r in rated]))
+                )
+            continue
         first, second = first - shared, second - shared
         if not first or not second:
             continue

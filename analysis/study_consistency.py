@@ -9,12 +9,13 @@ Do the values a model reveals in short choices match those its long answers put 
   preferences, their coarse groups, the agreement of repeats, the position bias (share of
   `Action 1` per chooser, and how often choosers shown the two orders choose the same action),
   and, with another short-form run as the `short` companion (e.g. implicit vs explicit values),
-  the correlation of the two;
+  the share of dilemmas with the same decision in both and the correlation of their mu;
 - a long-form run (`consistency_long`, `consistency_opinion`) judged by
   `moot.judges.arguments`: position preferences for each k and overall, the agreement of
-  temperature samples and of k values, the argument diversity and specificity of each value and
-  their correlation with preference, and, with a short-form run as the `short` companion, the
-  correlation of short and long preferences for each k.
+  temperature samples and of k values, the argument diversity and specificity of each value per k
+  and per sample (`moot.analysis.consistency_attributes`) and their correlation with preference per
+  k, and, with a short-form run as the `short` companion, the correlation of short and long
+  preferences for each k.
 
 Where a run has several choosers, or compares several models (a matrix, or runs put together),
 each gets a value map of its own beside the pooled one, whose `pooled` note says what it pools;
@@ -40,9 +41,11 @@ from moot.analysis.consistency_answers import (
     short_preferences,
     swapped_agents,
 )
+from moot.analysis.consistency_attributes import attribute_outputs
 from moot.analysis.consistency_models import (
     across_model_rows,
     across_models,
+    by_model,
     long_model_maps,
     map_rows,
     short_maps,
@@ -56,6 +59,12 @@ from moot.trace.events import Event, MessageAdded
 
 TOP_VALUES = 20
 """Values shown in preference plots."""
+SPECIFICITY_OPTION = "consistency_specificity"
+"""Method option: an argument's specificity is the judge's 1-5 rating (`judge`) or its claim tree's depth."""
+SPECIFICITY_LABELS = {"judge": "judge's 1-5 rating", "claim_tree": "claim tree depth"}
+"""What each specificity method measures, for plot titles."""
+SHARED_VALUES_OPTION = "consistency_shared_values"
+"""Method option: a value of both actions plays on both sides of a TrueSkill match (`keep`) or sits it out."""
 
 
 def _k_order(label: str) -> tuple[int, float, str]:
@@ -136,12 +145,14 @@ def analyze_short(
     companion_swapped: frozenset[str] = frozenset(),
     arms: ArmTable | None = None,
     companion_arms: ArmTable | None = None,
+    keep_shared: bool = True,
 ) -> dict[str, Any]:
     """Short-form measurements of a run; write their tables and plots; return the metrics.
 
     `swapped` and `companion_swapped` name the agents of each run shown the actions swapped.
     `arms` and `companion_arms` place each conversation in its arm (default: read from the events):
     a value map is also given per chooser and per model, and the companion compared model by model.
+    `keep_shared`: a value of both actions plays on both sides of its TrueSkill match (else it sits out).
     """
     choices = short_choices_events(events, swapped=swapped)
     parsed = [c for c in choices if c.action is not None]
@@ -156,6 +167,7 @@ def analyze_short(
         writer.note("short form: no parsed choice, no preferences")
         return metrics
     bias = position_bias(choices)
+    writer.method("position_bias", "share of Action 1 per chooser, same action in both orders (moot's check)")
     metrics["position_bias"] = bias
     writer.table(
         "position_bias",
@@ -188,8 +200,14 @@ def analyze_short(
         horizontal=True,
     )
     matches = [match for match in (c.match() for c in parsed) if match is not None]
-    skills = measures.trueskill_value_choices(matches)
+    skills = measures.trueskill_value_choices(matches, keep_shared=keep_shared)
     preferences = {v: s.mu for v, s in skills.items()}
+    writer.method(
+        "trueskill",
+        "TrueSkill mu of each value: the chosen action's values beat the other's, dilemma by dilemma"
+        + (", a value of both actions on both sides" if keep_shared else ", a value of both actions sitting out")
+        + " (paper sec. 2.2, app. A.1)",
+    )
     metrics["trueskill"] = {
         v: {"mu": s.mu, "sigma": s.sigma, "group": groups.get(v, "other")}
         for v, s in sorted(skills.items(), key=lambda i: -i[1].mu)
@@ -227,6 +245,7 @@ def analyze_short(
         horizontal=True,
         errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top},
     )
+    writer.method("groups", "mean preference of the values of each of moot's coarse value groups (moot's summary)")
     metrics["groups"] = measures.group_means_preferences(preferences, groups)
     plot_bars(
         metrics["groups"],
@@ -236,26 +255,43 @@ def analyze_short(
     )
     repeats = sorted({c.repeat for c in parsed})
     if len(repeats) > 1:
-        samples = [short_preferences([c for c in parsed if c.repeat == r]) for r in repeats]
+        samples = [short_preferences([c for c in parsed if c.repeat == r], keep_shared=keep_shared) for r in repeats]
         metrics["sampling_consistency"] = {
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
         }
     table = arms if arms is not None else conversation_arms(events)
-    metrics |= _short_maps_outputs(parsed, table, groups, writer, preferences)
+    metrics |= _short_maps_outputs(parsed, table, groups, writer, preferences, keep_shared)
     if companion is not None:
         companion_table = companion_arms if companion_arms is not None else conversation_arms(companion)
         theirs = short_choices_events(companion, swapped=companion_swapped)
         if table.compares():
-            metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer)
-        other = short_preferences(theirs)
-        correlation = measures.correlation_preferences(preferences, other)
-        metrics["versus_short_companion"] = correlation.as_dict()
+            metrics |= _versus_companion_by_model(parsed, table, theirs, companion_table, writer, keep_shared)
+        same = measures.same_decision_share(_decisions(parsed), _decisions(theirs))
+        metrics["same_decision_versus_companion"] = same.as_dict()
+        writer.method(
+            "same_decision_versus_companion", "share of dilemmas with the same decision in both runs (paper app. B.4)"
+        )
         writer.table(
-            "short_versus_companion", [{"comparison": "this run vs companion short run", **correlation.as_dict()}]
+            "same_decision_versus_companion", [{"comparison": "this run vs companion short run", **same.as_dict()}]
+        )
+        if not same.dilemmas:
+            writer.note(
+                "short vs companion: no dilemma answered by the same chooser in both runs, so no same-decision share"
+            )
+        other = short_preferences(theirs, keep_shared=keep_shared)
+        correlation = measures.correlation_preferences(preferences, other)
+        metrics["mu_correlation_versus_companion"] = correlation.as_dict()
+        writer.method(
+            "mu_correlation_versus_companion",
+            "Pearson and Spearman correlation of the two runs' TrueSkill mu over shared values (a second figure)",
+        )
+        writer.table(
+            "mu_correlation_versus_companion",
+            [{"comparison": "this run vs companion short run", **correlation.as_dict()}],
         )
         _scatter(
-            writer.plot_path("short_versus_companion"),
+            writer.plot_path("mu_versus_companion"),
             {"this run vs companion": (preferences, other)},
             xlabel="mu (this run)",
             ylabel="mu (companion)",
@@ -270,9 +306,10 @@ def _short_maps_outputs(
     groups: dict[str, str],
     writer: AnalysisWriter,
     preferences: dict[str, float],
+    keep_shared: bool,
 ) -> dict[str, Any]:
     """Value maps per chooser and per model, their table and plot, and what the run's one map pools."""
-    found = short_maps(parsed, table, groups)
+    found = short_maps(parsed, table, groups, keep_shared=keep_shared)
     for kind, key in (("chooser", "by_chooser"), ("model", "by_model")):
         if key not in found:
             continue
@@ -294,21 +331,35 @@ def _versus_companion_by_model(
     theirs: list[ShortChoice],
     companion_table: ArmTable,
     writer: AnalysisWriter,
+    keep_shared: bool,
 ) -> dict[str, Any]:
     """This run's map of each model against the companion run's map of the same model, and the mean across models."""
-    mine = short_model_maps(parsed, table)
-    other = short_model_maps([c for c in theirs if c.action is not None], companion_table)
-    by_model, missing = versus_companion_by_model(mine, other)
+    mine = short_model_maps(parsed, table, keep_shared=keep_shared)
+    other = short_model_maps([c for c in theirs if c.action is not None], companion_table, keep_shared=keep_shared)
+    correlations, missing = versus_companion_by_model(mine, other)
     if missing:
         writer.note(f"short vs companion: the companion run has no choice of {', '.join(missing)}")
-    summary = across_models({model: {"this run vs companion": c} for model, c in by_model.items()})
-    writer.table("short_versus_companion_by_model", [{"model": m, **c} for m, c in by_model.items()])
-    if len(by_model) < 2:
+    summary = across_models({model: {"this run vs companion": c} for model, c in correlations.items()})
+    writer.table("mu_correlation_versus_companion_by_model", [{"model": m, **c} for m, c in correlations.items()])
+    if len(correlations) < 2:
         writer.note("short vs companion: fewer than two models in both runs, so no mean across models")
-    return {
-        "versus_short_companion_by_model": by_model,
-        "versus_short_companion_across_models": summary.get("this run vs companion", {}),
+    theirs_by_model = by_model(theirs, companion_table, lambda c: c.conversation, lambda c: c.agent)
+    same = {
+        model: measures.same_decision_share(_decisions(mine_choices), _decisions(theirs_by_model[model])).as_dict()
+        for model, mine_choices in sorted(by_model(parsed, table, lambda c: c.conversation, lambda c: c.agent).items())
+        if model in theirs_by_model
     }
+    writer.table("same_decision_versus_companion_by_model", [{"model": m, **found} for m, found in same.items()])
+    return {
+        "same_decision_versus_companion_by_model": same,
+        "mu_correlation_versus_companion_by_model": correlations,
+        "mu_correlation_versus_companion_across_models": summary.get("this run vs companion", {}),
+    }
+
+
+def _decisions(choices: Sequence[ShortChoice]) -> dict[tuple[str, int, str], str]:
+    """The dilemma's action each parsed answer chose, by (dilemma, repeat, chooser)."""
+    return {(c.scenario, c.repeat, c.agent): c.action for c in choices if c.action is not None}
 
 
 def _correlation_rows(
@@ -328,13 +379,17 @@ def analyze_long(
     short_swapped: frozenset[str] = frozenset(),
     arms: ArmTable | None = None,
     short_arms: ArmTable | None = None,
+    keep_shared: bool = True,
+    specificity_method: str = "judge",
 ) -> dict[str, Any]:
     """Long-form measurements of a judged run; write their tables and plots; return the metrics.
 
     `short_swapped` names the agents of the short run shown the actions swapped. `arms` and
     `short_arms` place each conversation in its arm (default: read from the events): when the run
     compares several models, every measurement is also given per model, and its correlations as
-    mean and sd across models.
+    mean and sd across models. `keep_shared` as for `analyze_short` (the short run's TrueSkill map).
+    `specificity_method` reads each argument's specificity from the 1-5 rating judge (`judge`) or the
+    claim tree's depth (`claim_tree`).
     """
     answers = long_answers_events(events, spec)
     answered = sum(isinstance(e, MessageAdded) for e in events)
@@ -352,6 +407,11 @@ def analyze_long(
 
     overall = prefs(answers)
     per_k = {k: prefs(part) for k, part in by_k.items()}
+    writer.method(
+        "position_preferences",
+        "minus the mean over answers of a value's first argument position / arguments, per k (paper sec. 2.3);"
+        " `overall` pools the k",
+    )
     metrics["position_preferences"] = {"overall": overall, **{f"k={k}": p for k, p in per_k.items()}}
     values = sorted(set(overall), key=lambda v: -overall[v])
     writer.table(
@@ -383,9 +443,13 @@ def analyze_long(
             "samples": len(samples),
             "mean_pairwise_spearman": measures.mean_pairwise_spearman_preferences(samples),
         }
+    writer.method(
+        "sampling_consistency", "mean Spearman over every pair of temperature samples, per k (paper sec. 4.2)"
+    )
     metrics["sampling_consistency"] = sampling
     writer.table("sampling_consistency", [{"k": k, **v} for k, v in sampling.items()])
     if len(ks) > 1:
+        writer.method("between_k", "Pearson (and Spearman) correlation of two k's preferences (paper sec. 4.3)")
         metrics["between_k"], rows = _correlation_rows(
             {f"k={a} vs k={b}": (per_k[a], per_k[b]) for a, b in itertools.combinations(ks, 2)}
         )
@@ -398,10 +462,18 @@ def analyze_long(
             title="Long form: preferences across k",
         )
 
-    short_prefs = short_preferences(short_choices_events(short, swapped=short_swapped)) if short is not None else None
+    short_prefs = (
+        short_preferences(short_choices_events(short, swapped=short_swapped), keep_shared=keep_shared)
+        if short is not None
+        else None
+    )
     if short_prefs is not None:
         pairs = {f"short vs long k={k}": (short_prefs, per_k[k]) for k in ks}
         pairs["short vs long (all k)"] = (short_prefs, overall)
+        writer.method(
+            "short_versus_long",
+            "Pearson (and Spearman) correlation of short-form mu and long-form preference per k (paper sec. 4.1)",
+        )
         metrics["short_versus_long"], rows = _correlation_rows(pairs)
         writer.table("short_versus_long", rows)
         _scatter(
@@ -420,67 +492,25 @@ def analyze_long(
         if short is not None:
             choices = short_choices_events(short, swapped=short_swapped)
             short_table = short_arms if short_arms is not None else conversation_arms(short)
-            short_by_model = short_model_maps([c for c in choices if c.action is not None], short_table)
+            short_by_model = short_model_maps(
+                [c for c in choices if c.action is not None], short_table, keep_shared=keep_shared
+            )
         metrics |= _long_model_outputs(answers, table, ks, short_by_model, writer)
 
     arguments = [arg for a in answers for arg in a.arguments]
-    diversity = measures.compression_by_value_arguments((arg.values, arg.text) for arg in arguments)
-    specificity = measures.mean_by_value_arguments(
-        (arg.values, arg.depth) for arg in arguments if arg.depth is not None
-    )
-    metrics["diversity"] = diversity
-    metrics["specificity"] = specificity
-    writer.table(
-        "value_arguments",
-        [
-            {
-                "value": v,
-                "group": groups.get(v, "other"),
-                "arguments": sum(v in arg.values for arg in arguments),
-                "compression_ratio": diversity.get(v),
-                "mean_depth": specificity.get(v),
-                "long_preference": overall.get(v),
-                "short_preference": (short_prefs or {}).get(v),
-            }
-            for v in sorted({v for arg in arguments for v in arg.values})
-        ],
-    )
-    against = {"long": overall, **({"short": short_prefs} if short_prefs is not None else {})}
-    metrics["diversity_versus_preference"], diversity_rows = _correlation_rows(
-        {f"compression ratio vs {name} preference": (diversity, p) for name, p in against.items()}
-    )
-    metrics["specificity_versus_preference"], specificity_rows = _correlation_rows(
-        {f"mean depth vs {name} preference": (specificity, p) for name, p in against.items()}
-    )
-    writer.table("diversity_specificity_correlations", diversity_rows + specificity_rows)
-    if diversity:
-        plot_bars(
-            _top(diversity),
-            writer.plot_path("diversity"),
-            title="Compression ratio of each value's arguments (higher: less diverse)",
-            ylabel="compression ratio",
-            horizontal=True,
+    if arguments and not any(arg.specificity(specificity_method) is not None for arg in arguments):
+        judge = "arguments" if specificity_method == "judge" else "arguments_claim_tree"
+        writer.note(
+            f"specificity ({specificity_method}): no argument was judged so;"
+            f" run `moot judge RUN_DIR --judge {judge}` first"
         )
-    if specificity:
-        plot_bars(
-            _top(specificity),
-            writer.plot_path("specificity"),
-            title="Mean specificity (claim tree depth) of each value's arguments",
-            ylabel="mean depth",
-            horizontal=True,
-        )
-        _scatter(
-            writer.plot_path("specificity_diversity_preference"),
-            {"specificity": (specificity, overall), **({"diversity": (diversity, overall)} if diversity else {})},
-            xlabel="depth / compression ratio",
-            ylabel="long-form preference",
-            title="Specificity and diversity vs preference",
-        )
+    metrics |= attribute_outputs(answers, ks, specificity_method, per_k, short_prefs, groups, writer)
 
     group_series = {
         "long (all k)": measures.group_means_preferences(overall, groups),
         **{f"long k={k}": measures.group_means_preferences(p, groups) for k, p in per_k.items()},
     }
+    writer.method("groups", "mean preference of the values of each of moot's coarse value groups (moot's summary)")
     metrics["groups"] = group_series
     categories = sorted({g for series in group_series.values() for g in series})
     if categories:
@@ -549,6 +579,8 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         isinstance(e, MessageAdded) and (e.parsed or {}).get("action") in ACTIONS for e in events
     )
     companion_swapped = swapped_agents(inputs.companion_specs.get("short") or {})
+    # Paper app. A.1: the teams are the actions' value sets as given; "sit_out" drops a value of both actions.
+    keep_shared = inputs.methods.choice(SHARED_VALUES_OPTION, "keep", ("keep", "sit_out")) == "keep"
     short = inputs.companions.get("short")
     short_arms = conversation_arms(short, inputs.companion_specs.get("short")) if short is not None else None
     if short_form:
@@ -561,6 +593,7 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
             companion_swapped=companion_swapped,
             arms=inputs.arms,
             companion_arms=short_arms,
+            keep_shared=keep_shared,
         )
     return analyze_long(
         events,
@@ -571,4 +604,7 @@ def analyze_consistency_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
         short_swapped=companion_swapped,
         arms=inputs.arms,
         short_arms=short_arms,
+        keep_shared=keep_shared,
+        # Paper sec. 3.1: a judge rates each argument 1-5; "claim_tree" reads the depth of a judged tree of claims.
+        specificity_method=inputs.methods.choice(SPECIFICITY_OPTION, "judge", tuple(SPECIFICITY_LABELS)),
     )

@@ -5,10 +5,13 @@ free-text answer of a run of a long-form protocol (`consistency_long`, `consiste
 asks three judges, in turn:
 
 1. argument extraction: the answer split into its arguments, in order (one call per answer);
-2. value assignment: the values of the vocabulary each argument appeals to (one call per
-   argument; lenient like the value judge: unknown names are dropped and counted);
-3. specificity: each argument as a tree of claims, whose depth moot computes
-   (`moot.protocols.outputs.specificity`; one call per argument).
+2. value assignment: exactly five values of the vocabulary that the argument embodies, the closest
+   first (the paper's fig. 11; one call per argument; lenient like the value judge: unknown names
+   are dropped and counted, and so are the names a reply lacks, `missing_values`);
+3. specificity (one call per argument, `moot.protocols.outputs.specificity`): by default the paper's
+   judge, which rates the argument from 1 to 5 by the depth of its tree of claims (sec. 3.1,
+   fig. 21); with `specificity="claim_tree"` the judge draws the tree and moot computes its depth;
+   `"both"` runs the two.
 
 This is a pass over the finished run rather than judges inside the protocol because the later
 judges work on the arguments the first one finds, and a judge of each message inside the graph
@@ -35,7 +38,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from moot.agents.cache import default_cache_path
-from moot.errors import UserError
+from moot.errors import UserError, unknown_name
 from moot.graphs.context import ConversationContext, ConversationFailed
 from moot.graphs.executor import Executor
 from moot.graphs.nodes import AgentTurn
@@ -52,8 +55,8 @@ from moot.judges.posthoc import (
     with_judges,
 )
 from moot.protocols.outputs.schema import OutputSchema
-from moot.protocols.outputs.specificity import specificity_output
-from moot.protocols.outputs.values import MAX_VALUES, clean_values
+from moot.protocols.outputs.specificity import specificity_output, specificity_score_output
+from moot.protocols.outputs.values import clean_values
 from moot.protocols.spec import ProtocolSpec
 from moot.protocols.values.taxonomy import ValueTaxonomy
 from moot.scenarios import Scenario
@@ -74,24 +77,35 @@ ARGUMENTS_PASS = "judge_arguments"
 
 EXTRACTION_ROLE = "argument_extraction"
 VALUES_ROLE = "argument_values"
-SPECIFICITY_ROLE = "argument_specificity"
-"""Role names of the three judges: the analysis finds their decisions by these."""
+RATING_ROLE = "argument_specificity_rating"
+CLAIM_TREE_ROLE = "argument_specificity"
+"""Role names of the judges: the analysis finds their decisions by these (the claim tree keeps the name it had
+when it was the only specificity judge, so earlier runs' trees still read)."""
 JUDGE_AGENTS = {
     EXTRACTION_ROLE: "argument_extractor",
     VALUES_ROLE: "argument_value_judge",
-    SPECIFICITY_ROLE: "specificity_judge",
+    RATING_ROLE: "specificity_rater",
+    CLAIM_TREE_ROLE: "specificity_judge",
 }
 """Agent name of each judge role."""
+SPECIFICITY_JUDGES = {"judge": (RATING_ROLE,), "claim_tree": (CLAIM_TREE_ROLE,), "both": (RATING_ROLE, CLAIM_TREE_ROLE)}
+"""The specificity judges a pass runs, by the name of its `specificity` option (`judge`: the paper's 1-5 rating)."""
 MAX_ARGUMENTS = 24
 """Arguments the extraction judge may list for one answer."""
-ARGUMENT_LENGTH = 200
-"""Characters of one extracted argument."""
+ASSIGNED_VALUES = 5
+"""Values the value judge assigns to each argument (the paper's fig. 11: five from the vocabulary)."""
 
 _NUMBERING = re.compile(r"^\s*(?:\(?\d{1,2}[.):]|[-*\u2022])\s*")
 _ROLES: dict[str, dict[str, Any]] = {
-    EXTRACTION_ROLE: {"prompt": "consistency_extract", "turn": "consistency_extract_turn", "max_tokens": 2048},
+    # The extractor copies a whole answer (up to 20 detailed arguments) into its list.
+    EXTRACTION_ROLE: {"prompt": "consistency_extract", "turn": "consistency_extract_turn", "max_tokens": 8192},
     VALUES_ROLE: {"prompt": "consistency_values", "turn": "consistency_values_turn", "max_tokens": 120},
-    SPECIFICITY_ROLE: {"prompt": "consistency_specificity", "turn": "consistency_specificity_turn", "max_tokens": 600},
+    RATING_ROLE: {
+        "prompt": "consistency_specificity_rating",
+        "turn": "consistency_specificity_rating_turn",
+        "max_tokens": 300,
+    },
+    CLAIM_TREE_ROLE: {"prompt": "consistency_specificity", "turn": "consistency_specificity_turn", "max_tokens": 600},
 }
 
 
@@ -114,7 +128,8 @@ def argument_list_output(max_arguments: int = MAX_ARGUMENTS) -> OutputSchema:
         "properties": {
             "arguments": {
                 "type": "array",
-                "items": {"type": "string", "maxLength": ARGUMENT_LENGTH},
+                # No length cap: the paper's arguments are detailed, and an argument is copied whole.
+                "items": {"type": "string"},
                 "maxItems": max_arguments,
             }
         },
@@ -143,17 +158,21 @@ class _ArgumentValuesReply(BaseModel):
 
 
 def argument_values_output(names: list[str]) -> OutputSchema:
-    """The value assignment judge's output over a vocabulary: up to five names; unknown names go to `dropped_values`."""
+    """The value assignment judge's output over a vocabulary: exactly five different names (all of them when the
+    vocabulary has fewer). Parsed: `values`, the known names; `dropped_values`, the unknown or surplus ones;
+    `missing_values`, how many of the five the reply lacks."""
     if not names:
         raise UserError("the value vocabulary of the argument judge is empty")
     taxonomy = ValueTaxonomy(tuple(names))
+    count = min(ASSIGNED_VALUES, len(taxonomy.names))
     schema = {
         "type": "object",
         "properties": {
             "values": {
                 "type": "array",
                 "items": {"type": "string", "enum": list(taxonomy.names)},
-                "maxItems": MAX_VALUES,
+                "minItems": count,
+                "maxItems": count,
             }
         },
         "required": ["values"],
@@ -161,8 +180,8 @@ def argument_values_output(names: list[str]) -> OutputSchema:
     }
 
     def normalize(fields: dict[str, Any]) -> dict[str, Any]:
-        kept, dropped = clean_values(list(fields.get("values") or []), taxonomy)
-        return {"values": kept, "dropped_values": dropped}
+        kept, dropped = clean_values(list(fields.get("values") or []), taxonomy, limit=count)
+        return {"values": kept, "dropped_values": dropped, "missing_values": count - len(kept)}
 
     class ArgumentValuesReply(_ArgumentValuesReply):
         """Validates leniently, but asks constrained decoders for the strict schema."""
@@ -221,10 +240,20 @@ TALLY = ("answers", "arguments", "judged", "reused", "unparsed", "failed")
 """What the argument judges' units count, in the report's order."""
 
 
-def _judging_spec(run_spec: dict[str, Any], schemas: dict[str, OutputSchema], model: str | None) -> Any:
+def pass_roles(specificity: str) -> tuple[str, ...]:
+    """The judge roles of a pass, in the order each argument meets them."""
+    if specificity not in SPECIFICITY_JUDGES:
+        raise UserError(unknown_name("specificity judge", specificity, list(SPECIFICITY_JUDGES)))
+    return (EXTRACTION_ROLE, VALUES_ROLE, *SPECIFICITY_JUDGES[specificity])
+
+
+def _judging_spec(
+    run_spec: dict[str, Any], schemas: dict[str, OutputSchema], model: str | None, roles_run: Sequence[str]
+) -> Any:
     sees = speaker_roles(run_spec)
     roles, agents = {}, []
-    for role, settings in _ROLES.items():
+    for role in roles_run:
+        settings = _ROLES[role]
         roles[role] = {
             "kind": "judge",
             "per": "message",
@@ -245,7 +274,8 @@ def judge_schemas(names: list[str]) -> dict[str, OutputSchema]:
     return {
         EXTRACTION_ROLE: argument_list_output(),
         VALUES_ROLE: argument_values_output(names),
-        SPECIFICITY_ROLE: specificity_output(),
+        RATING_ROLE: specificity_score_output(),
+        CLAIM_TREE_ROLE: specificity_output(),
     }
 
 
@@ -269,16 +299,26 @@ class ArgumentJudging(ConversationPass):
 
     kind = ARGUMENTS_PASS
 
-    def __init__(self, spec: ProtocolSpec, vocabulary: list[str], conversations: list[str], first_event: int) -> None:
+    def __init__(
+        self,
+        spec: ProtocolSpec,
+        vocabulary: list[str],
+        conversations: list[str],
+        first_event: int,
+        specificity: str = "judge",
+    ) -> None:
         self.spec = spec
         self.vocabulary = vocabulary
         """The value names the value judge chooses from."""
+        self.specificity = specificity
+        """Which specificity judges run (a key of `SPECIFICITY_JUDGES`)."""
+        self.roles = pass_roles(specificity)
         self.conversations = conversations
         self.first_event = first_event
         """Events of the trace before the pass: its own come after."""
         self.free_text = free_text_roles(spec)
         schemas = judge_schemas(vocabulary)
-        self.turns = {role: AgentTurn(spec, spec.agent(JUDGE_AGENTS[role]), schemas[role]) for role in _ROLES}
+        self.turns = {role: AgentTurn(spec, spec.agent(JUDGE_AGENTS[role]), schemas[role]) for role in self.roles}
         # An answer asked for k arguments is split into at most k: small models otherwise pad the list with repeats.
         extraction = spec.agent(JUDGE_AGENTS[EXTRACTION_ROLE])
         asked = {a.name: a.variables.get("k", spec.variables.get("k")) for a in spec.speakers()}
@@ -290,7 +330,10 @@ class ArgumentJudging(ConversationPass):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent to other processes as what builds it (its turns' templates do not pickle).
-        return (ArgumentJudging, (self.spec, self.vocabulary, self.conversations, self.first_event))
+        return (
+            ArgumentJudging,
+            (self.spec, self.vocabulary, self.conversations, self.first_event, self.specificity),
+        )
 
     def describe(self) -> str:
         """What the pass judges."""
@@ -298,30 +341,29 @@ class ArgumentJudging(ConversationPass):
 
     def mermaid(self) -> str:
         """Each answer to the extractor, each argument to the value and specificity judges."""
-        return (
-            "flowchart LR\n    answer --> argument_extractor\n"
-            "    argument_extractor --> argument_value_judge\n    argument_extractor --> specificity_judge"
+        return "flowchart LR\n    answer --> argument_extractor\n" + "\n".join(
+            f"    argument_extractor --> {JUDGE_AGENTS[role]}" for role in self.roles[1:]
         )
 
     def draw(self) -> str:
-        """The three judges."""
+        """The judges of the pass."""
         return "\n".join(
-            f"judge: {agent} ({role}, {self.spec.model_of(self.spec.agent(agent))})"
-            for role, agent in JUDGE_AGENTS.items()
+            f"judge: {JUDGE_AGENTS[role]} ({role}, {self.spec.model_of(self.spec.agent(JUDGE_AGENTS[role]))})"
+            for role in self.roles
         )
 
     def record(self) -> ProgramRecord:
         """Recorded as its spec and its value vocabulary."""
-        return ProgramRecord(self.kind, self.spec, {"vocabulary": self.vocabulary})
+        return ProgramRecord(self.kind, self.spec, {"vocabulary": self.vocabulary, "specificity": self.specificity})
 
     async def run_unit(self, unit: WorkUnit, worker: SessionWorker, report: ReportCallback) -> UnitReport:
         """Judge the answers of one conversation, one after another, reusing the decisions that stand."""
         standing = effective_events(list(worker.store.events(unit.id)))
         start = next(e for e in standing if isinstance(e, ConversationStarted))
-        cut_off = half_recorded(standing, self.first_event, set(JUDGE_AGENTS.values()))
+        cut_off = half_recorded(standing, self.first_event, {JUDGE_AGENTS[role] for role in self.roles})
         writer = worker.writer()
         order = tuple(start.order)
-        judges = [self.spec.agent(name) for name in JUDGE_AGENTS.values()]
+        judges = [self.spec.agent(JUDGE_AGENTS[role]) for role in self.roles]
         ctx = worker.context(
             unit.id,
             Scenario.model_validate(start.scenario),
@@ -338,7 +380,7 @@ class ArgumentJudging(ConversationPass):
         earlier = {
             (e.role, e.about): e
             for e in standing
-            if isinstance(e, JudgeDecision) and e.role in _ROLES and e.about and e.seq not in cut_off
+            if isinstance(e, JudgeDecision) and e.role in self.roles and e.about and e.seq not in cut_off
         }
         tally = dict.fromkeys(TALLY, 0)
         for answer in answers_of(standing, self.free_text):
@@ -384,8 +426,8 @@ class ArgumentJudging(ConversationPass):
                 argument = message.model_copy(
                     update={"agent": f"{message.agent}#{index}", "content": text, "parsed": None}
                 )
-                await decide(VALUES_ROLE, argument)
-                await decide(SPECIFICITY_ROLE, argument)
+                for role in self.roles[1:]:
+                    await decide(role, argument)
         except ConversationFailed as exc:
             emit(ErrorEvent(**ctx.ids(answer.round, JUDGE_AGENTS[EXTRACTION_ROLE]), kind=exc.kind, message=exc.message))
             tally["failed"] += 1
@@ -403,7 +445,9 @@ def rebuild_arguments_pass(
     spec = pass_spec(record, manifest, replay_of)
     first_event = record.first_event if replay_of is None else manifest.events
     conversations = list(dict.fromkeys(a.conversation_id for a in answers_of(events, free_text_roles(spec))))
-    return ArgumentJudging(spec, list(record.options.get("vocabulary") or []), conversations, first_event)
+    # A pass recorded before the rating judge existed ran the claim tree.
+    specificity = str(record.options.get("specificity") or "claim_tree")
+    return ArgumentJudging(spec, list(record.options.get("vocabulary") or []), conversations, first_event, specificity)
 
 
 def judge_arguments_run(
@@ -411,6 +455,7 @@ def judge_arguments_run(
     *,
     model: str | None = None,
     vocabulary: Path | str | None = None,
+    specificity: str = "judge",
     cache_path: Path | None = None,
     concurrency: int = 4,
     executor: Executor | None = None,
@@ -422,16 +467,19 @@ def judge_arguments_run(
 
     `model` is the judges' model (default: the run's default model); `vocabulary` a file of value
     names (one per line, or a CSV with a `value` column; default: the values of the run's
-    dilemmas, or the bundled vocabulary for open questions). `concurrency` conversations are
+    dilemmas, or the bundled vocabulary for open questions); `specificity` the specificity judges
+    (`judge`: the paper's 1-5 rating; `claim_tree`: the tree of claims and its depth; `both`;
+    `SPECIFICITY_JUDGES`). `concurrency` conversations are
     judged at once, by `executor`; `trace` and `ledger` as for `moot.judges.posthoc.judge_run`.
     """
     run_dir = Path(run_dir)
+    roles = pass_roles(specificity)
 
     def build(manifest: RunManifest, events: list[Event]) -> ArgumentJudging:
         free_text = free_text_roles(manifest.spec)
         starts = [e for e in events if isinstance(e, ConversationStarted)]
         names = load_value_vocabulary(vocabulary) if vocabulary else run_vocabulary(starts)
-        spec = _judging_spec(manifest.spec, judge_schemas(names), model)
+        spec = _judging_spec(manifest.spec, judge_schemas(names), model, roles)
         answers = answers_of(events, free_text)
         if not answers:
             raise UserError(
@@ -444,7 +492,7 @@ def judge_arguments_run(
                 " re-run it with this version of moot"
             )
         conversations = list(dict.fromkeys(a.conversation_id for a in answers))
-        return ArgumentJudging(spec, names, conversations, manifest.events)
+        return ArgumentJudging(spec, names, conversations, manifest.events, specificity)
 
     session = RunSession.append(
         run_dir,
@@ -475,6 +523,12 @@ def main(argv: list[str] | None = None) -> int:
             "(default: the values of the run's dilemmas)"
         ),
     )
+    parser.add_argument(
+        "--specificity",
+        choices=list(SPECIFICITY_JUDGES),
+        default="judge",
+        help="specificity judges: judge (a 1-5 rating, default), claim_tree (a tree of claims and its depth), or both",
+    )
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
         "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
@@ -484,7 +538,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cache = None if args.no_cache else (args.cache or default_cache_path())
         report = judge_arguments_run(
-            args.run_dir, model=args.model, vocabulary=args.values, cache_path=cache, concurrency=args.concurrency
+            args.run_dir,
+            model=args.model,
+            vocabulary=args.values,
+            specificity=args.specificity,
+            cache_path=cache,
+            concurrency=args.concurrency,
         )
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,10 +1,11 @@
 """`moot judge RUN_DIR --judge JUDGE`: which pass over a finished run a judge name calls for.
 
 `JUDGE` is a judge role of the run's spec (played again under a new name, `moot.judges.rejudging`),
-`values` (the values judge of each message, `moot.judges.posthoc`) or `arguments` (the argument
-judges of long answers, `moot.judges.arguments`). A judge role of the spec comes first: a spec
-whose values judge is a role named `values` has that role played again, with its own prompt and
-output, rather than the built-in values judge.
+`values` (the values judge of each message, `moot.judges.posthoc`), `arguments` (the argument
+judges of long answers, `moot.judges.arguments`, specificity rated 1-5 as the consistency paper does)
+or `arguments_claim_tree` (the same, specificity as the depth of a tree of claims). A judge role of
+the spec comes first: a spec whose values judge is a role named `values` has that role played
+again, with its own prompt and output, rather than the built-in values judge.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from moot.trace.opening import read_manifest
 
 ARGUMENTS_JUDGE = "arguments"
 """The judges that split free-text answers into arguments and judge each one."""
-BUILT_IN_JUDGES = (*POSTHOC_JUDGES, ARGUMENTS_JUDGE)
+ARGUMENT_JUDGES = {ARGUMENTS_JUDGE: "judge", f"{ARGUMENTS_JUDGE}_claim_tree": "claim_tree"}
+"""The argument judges by name, with the specificity judge each runs (`moot.judges.arguments.SPECIFICITY_JUDGES`)."""
+BUILT_IN_JUDGES = (*POSTHOC_JUDGES, *ARGUMENT_JUDGES)
 """The judges `moot judge` runs over any run, besides its spec's judge roles."""
 
 
@@ -66,9 +69,11 @@ def judge_pass(
                 " spec answers with its own output"
             )
         return judge_role_run(run_dir, judge, model=model, name=name, built_in=BUILT_IN_JUDGES, **options)
-    if judge == ARGUMENTS_JUDGE:
+    if judge in ARGUMENT_JUDGES:
         if name is not None:
-            raise UserError("--name does not apply to --judge arguments: its three judges keep their names")
-        return judge_arguments_run(run_dir, model=model, vocabulary=values, **options)
+            raise UserError(f"--name does not apply to --judge {judge}: its judges keep their names")
+        return judge_arguments_run(
+            run_dir, model=model, vocabulary=values, specificity=ARGUMENT_JUDGES[judge], **options
+        )
     taxonomy = None if values is None else str(values)
     return judge_run(run_dir, judge, model=model, taxonomy=taxonomy, agent_name=name, **options)

@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> dict:
         default="values",
         help=(
             "a judge role of the run's spec (played again under a new name, shown what its judge was shown), "
-            "values (tag each message), or arguments (split long answers, "
-            "then judge each argument's values and specificity)"
+            "values (tag each message), arguments (split long answers, "
+            "then judge each argument's values and rate its specificity 1-5), or arguments_claim_tree "
+            "(the same, specificity as the depth of a tree of claims)"
         ),
     )
     judge.add_argument(

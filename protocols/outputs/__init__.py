@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from moot.protocols.outputs.likert import LikertSchema, likert_output
     from moot.protocols.outputs.resolve import build_output_schema
     from moot.protocols.outputs.schema import OutputSchema, extract_json_object, schema_from_json
-    from moot.protocols.outputs.specificity import specificity_output
+    from moot.protocols.outputs.specificity import specificity_output, specificity_score_output
     from moot.protocols.outputs.values import values_output
 else:
     __getattr__, __dir__ = lazy_exports(
@@ -26,7 +26,7 @@ else:
             "moot.protocols.outputs.likert": ("LikertSchema", "likert_output"),
             "moot.protocols.outputs.resolve": ("build_output_schema",),
             "moot.protocols.outputs.schema": ("OutputSchema", "extract_json_object", "schema_from_json"),
-            "moot.protocols.outputs.specificity": ("specificity_output",),
+            "moot.protocols.outputs.specificity": ("specificity_output", "specificity_score_output"),
             "moot.protocols.outputs.values": ("values_output",),
         },
     )
@@ -39,5 +39,6 @@ __all__ = [
     "likert_output",
     "schema_from_json",
     "specificity_output",
+    "specificity_score_output",
     "values_output",
 ]

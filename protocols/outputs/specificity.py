@@ -1,9 +1,13 @@
-"""The specificity judge: an argument drawn as a tree of claims, scored by the depth of the tree.
+"""The specificity judges: a 1-5 rating of an argument, or the argument drawn as a tree of claims.
 
-The judge lists the argument's claims in order. Claim 1 is the root thesis; every later claim
-names the earlier claim it supports and makes more specific (`supports`). moot, not the judge,
-computes the score with networkx: the number of edges on the longest path from the root down to
-a leaf (a bare thesis scores 0).
+`specificity_score_output` is the paper's judge (path-based specificity, sec. 3.1 and fig. 21 of
+"Do Language Models Think Consistently?"): the judge pictures the argument as a tree from its most
+general claim to its most specific detail and rates the depth from 1 (shallow) to 5 (deep).
+
+`specificity_output` is the claim tree: the judge lists the argument's claims in order. Claim 1 is
+the root thesis; every later claim names the earlier claim it supports and makes more specific
+(`supports`). moot, not the judge, computes the score with networkx: the number of edges on the
+longest path from the root down to a leaf (a bare thesis scores 0).
 
 Under a grammar the reply is a tree by construction: claim i may only support claims 1..i-1. The
 reply is still validated leniently, for models that are only told the schema: a claim that
@@ -27,6 +31,10 @@ MAX_CLAIMS = 6
 """Claims a judge may list for one argument."""
 CLAIM_LENGTH = 100
 """Characters of one claim."""
+SCORES = (1, 2, 3, 4, 5)
+"""The specificity ratings, 1 the most general, 5 the most specific."""
+EXPLANATION_LENGTH = 400
+"""Characters of the rating judge's explanation."""
 ROOT = 1
 """Number of the root claim (the thesis)."""
 
@@ -201,3 +209,33 @@ def specificity_output() -> OutputSchema:
             return grammar
 
     return OutputSchema(name="specificity", json_schema=schema, model=TreeReply, normalize=normalize)
+
+
+class _ScoreReply(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    explanation: str = ""
+    score: int = Field(ge=SCORES[0], le=SCORES[-1])
+
+
+def specificity_score_output() -> OutputSchema:
+    """The rating judge's output: `explanation` (first, so that the judge reasons before it rates) and `score`, an
+    integer from 1 to 5. A score outside 1..5 leaves the reply unparsed."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "explanation": {"type": "string", "maxLength": EXPLANATION_LENGTH},
+            "score": {"type": "integer", "enum": list(SCORES)},
+        },
+        "required": ["explanation", "score"],
+        "additionalProperties": False,
+    }
+
+    class ScoreReply(_ScoreReply):
+        """Validates leniently (a numeric string is read as its number), asks decoders for the strict schema."""
+
+        @classmethod
+        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return schema
+
+    return OutputSchema(name="specificity_score", json_schema=schema, model=ScoreReply)

@@ -13,10 +13,14 @@ from moot.analysis.consistency import (
     correlation_preferences,
     group_means_preferences,
     mean_by_value_arguments,
+    mean_over_samples,
     mean_pairwise_spearman_preferences,
     position_preferences_answers,
+    same_decision_share,
     trueskill_value_choices,
 )
+from moot.analysis.consistency_answers import Argument, LongAnswer
+from moot.analysis.consistency_attributes import attributes_per_k
 
 MU, SIGMA = 25.0, 25.0 / 3
 BETA, TAU, DRAW = SIGMA / 2, SIGMA / 100, 0.10
@@ -69,15 +73,16 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
 
     1. {Honesty, Fairness} beat {Loyalty}.
     2. {Loyalty} beats {Honesty}: Fairness does not play.
-    3. {Safety, Honesty} beat {Honesty, Freedom}: Honesty is on both sides, so it sits out and
-       the match is {Safety} against {Freedom}.
+    3. {Safety, Honesty} beat {Honesty, Freedom}: with `keep_shared=False` (the `sit_out` option)
+       Honesty is on both sides, so it sits out and the match is {Safety} against {Freedom}.
     """
     skills = trueskill_value_choices(
         [
             (["Honesty", "Fairness"], ["Loyalty"]),
             (["Loyalty"], ["Honesty"]),
             (["Safety", "Honesty"], ["Honesty", "Freedom"]),
-        ]
+        ],
+        keep_shared=False,
     )
     prior = (MU, SIGMA)
     r = two_team_update({"Honesty": prior, "Fairness": prior}, {"Loyalty": prior})
@@ -90,6 +95,31 @@ def test_choices_update_dilemma_by_dilemma_and_shared_values_sit_out():
     # Loyalty won its second match against Honesty's higher rating
     assert skills["Loyalty"].mu > MU > skills["Honesty"].mu
     assert skills["Fairness"].mu == pytest.approx(r["Fairness"][0])
+
+
+def test_a_value_of_both_actions_plays_on_both_sides_by_default():
+    """{Safety, Honesty} beat {Honesty, Freedom}, all at the prior (the paper keeps Honesty in both teams).
+
+    Four players, so c^2 = 4 (beta^2 + s2) and the draw margin grows with sqrt(4): the closed form
+    (`two_team_update`) with Honesty's two copies as players "Honesty+" (won) and "Honesty-" (lost).
+    The copies move by +s2/c*v and -s2/c*v and shrink alike, so Honesty's mean rating keeps mu = 25
+    and takes the copies' sigma. By hand: s2 = 69.4514, c = sqrt(4 * 86.8125) = 18.6346,
+    eps = 0.12566 * 2 * 4.1667 = 1.0472, t = 0, e = 0.05620, v = pdf(-0.0562) / cdf(-0.0562) = 0.8340:
+    Safety 25 + 69.4514 / 18.6346 * 0.8340 = 28.108, Freedom 21.892. Sitting out, the match has two players
+    (c = 13.1767, same e and v): Safety 25 + 69.4514 / 13.1767 * 0.8340 = 29.396; keeping Honesty makes the
+    match less telling for Safety.
+    """
+    skills = trueskill_value_choices([(["Safety", "Honesty"], ["Honesty", "Freedom"])])
+    prior = (MU, SIGMA)
+    r = two_team_update({"Safety": prior, "Honesty+": prior}, {"Honesty-": prior, "Freedom": prior})
+    assert skills["Safety"].mu == pytest.approx(r["Safety"][0], abs=1e-6)
+    assert skills["Safety"].mu == pytest.approx(28.108, abs=1e-3)
+    assert skills["Freedom"].mu == pytest.approx(21.892, abs=1e-3)
+    assert skills["Honesty"].mu == pytest.approx(MU, abs=1e-9)
+    assert skills["Honesty"].sigma == pytest.approx(r["Honesty+"][1], abs=1e-6) and skills["Honesty"].sigma < SIGMA
+    sat_out = trueskill_value_choices([(["Safety", "Honesty"], ["Honesty", "Freedom"])], keep_shared=False)
+    assert sat_out["Honesty"] == (MU, SIGMA)
+    assert sat_out["Safety"].mu == pytest.approx(29.396, abs=1e-3)
 
 
 def test_position_preferences_by_hand():
@@ -177,3 +207,47 @@ def test_group_and_value_means():
         "Honesty": 2.0,
         "Trust": 2.0,
     }
+
+
+def test_same_decision_share_by_hand():
+    """Implicit run: d1 action 1, d2 action 2, d3 action 1, d4 action 1; explicit run: d1 action 1, d2 action 1,
+    d3 action 1, d5 action 2. In both: d1, d2, d3; the same decision on d1 and d3, so 2 of 3."""
+    implicit = {("d1", 0, "c"): "Action 1", ("d2", 0, "c"): "Action 2", ("d3", 0, "c"): "Action 1"}
+    implicit[("d4", 0, "c")] = "Action 1"
+    explicit = {("d1", 0, "c"): "Action 1", ("d2", 0, "c"): "Action 1", ("d3", 0, "c"): "Action 1"}
+    explicit[("d5", 0, "c")] = "Action 2"
+    found = same_decision_share(implicit, explicit)
+    assert found.as_dict() == {"dilemmas": 3, "same": 2, "share": pytest.approx(2 / 3)}
+    assert same_decision_share(implicit, {}).as_dict() == {"dilemmas": 0, "same": 0, "share": None}
+
+
+def test_attributes_are_taken_per_k_and_per_sample_then_averaged():
+    """k=5, two samples; ratings by hand.
+
+    Sample 0: one answer, arguments [Care] rated 4 and [Care, Duty] rated 2: Care (4 + 2) / 2 = 3, Duty 2.
+    Sample 1: one answer, argument [Care] rated 5: Care 5.
+    k=5: Care (3 + 5) / 2 = 4 (pooled over samples it would be 11 / 3), Duty 2.
+    Diversity: only sample 0 has two arguments of Care, so k=5's Care is that sample's compression ratio.
+    k=10 has one answer whose argument was not rated: no specificity, and no diversity from one argument.
+    """
+    answers = [
+        LongAnswer("c1", "d1", 0, "arguer_5", "5", [Argument("Care first.", ("Care",), None, 4)]),
+        LongAnswer("c1", "d1", 0, "arguer_5", "5", [Argument("Care and duty.", ("Care", "Duty"), None, 2)]),
+        LongAnswer("c2", "d1", 1, "arguer_5", "5", [Argument("Care again.", ("Care",), None, 5)]),
+        LongAnswer("c2", "d1", 1, "arguer_10", "10", [Argument("Duty.", ("Duty",), 1, None)]),
+    ]
+    diversity, specificity = attributes_per_k(answers, ["5", "10"], "judge")
+    assert specificity["k=5"] == {
+        "by_sample": {"0": {"Care": 3.0, "Duty": 2.0}, "1": {"Care": 5.0}},
+        "mean": {"Care": 4.0, "Duty": 2.0},
+    }
+    assert specificity["k=10"] == {"by_sample": {"1": {}}, "mean": {}}
+    ratio = compression_ratio_texts(["Care first.", "Care and duty."])
+    assert diversity["k=5"] == {"by_sample": {"0": {"Care": ratio}, "1": {}}, "mean": {"Care": ratio}}
+    _, depths = attributes_per_k(answers, ["5", "10"], "claim_tree")
+    assert depths["k=10"]["mean"] == {"Duty": 1.0} and depths["k=5"]["mean"] == {}
+
+
+def test_mean_over_samples_by_hand():
+    """A: (2 + 4) / 2 = 3; B is in one sample only: 4."""
+    assert mean_over_samples([{"A": 2.0, "B": 4.0}, {"A": 4.0}]) == {"A": 3.0, "B": 4.0}

@@ -41,13 +41,13 @@ def argue(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judges(messages: list[dict[str, str]], context: CallContext) -> str:
-    """Split numbered lines; the value an argument names; a one-claim tree."""
+    """Split numbered lines; the value an argument names; a rating of 3."""
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
         return json.dumps({"arguments": re.findall(r"^\d+\. (.*)$", prompt, flags=re.MULTILINE)})
     if context.role == VALUES_ROLE:
         return json.dumps({"values": [prompt.split("argument:\n", 1)[1].split(" matters")[0]]})
-    return json.dumps({"claims": [{"claim": "thesis"}]})
+    return json.dumps({"explanation": "one level of backing", "score": 3})
 
 
 def short_spec(model: str) -> dict:
@@ -107,16 +107,22 @@ def test_short_value_maps_per_model_equal_each_model_alone(study):
     assert metrics["pooled"] == {"trueskill": "pooled over choosers, models"}
     assert set(metrics["by_chooser"]) == {"P / chooser", "Q / chooser"}
     # The same runs as companion: each model agrees with itself, 1.0 on average with sd 0 over the two models.
-    assert {m: c["spearman"] for m, c in metrics["versus_short_companion_by_model"].items()} == {
+    assert {m: c["spearman"] for m, c in metrics["mu_correlation_versus_companion_by_model"].items()} == {
         "P": pytest.approx(1.0),
         "Q": pytest.approx(1.0),
     }
-    assert metrics["versus_short_companion_across_models"]["spearman"] == {
+    assert metrics["mu_correlation_versus_companion_across_models"]["spearman"] == {
         "mean": pytest.approx(1.0),
         "sd": pytest.approx(0.0),
         "n": 2,
     }
-    assert {"short_preferences_by_model", "short_versus_companion_by_model"} <= set(writer.tables)
+    # each model takes the same decision as itself on every dilemma of the sample
+    assert {m: found["share"] for m, found in metrics["same_decision_versus_companion_by_model"].items()} == {
+        "P": 1.0,
+        "Q": 1.0,
+    }
+    assert {"short_preferences_by_model", "mu_correlation_versus_companion_by_model"} <= set(writer.tables)
+    assert "same_decision_versus_companion_by_model" in writer.tables
 
 
 def test_long_preferences_and_correlations_per_model_and_their_mean(study):

@@ -106,6 +106,22 @@ def test_trueskill_team_matches_removes_items_on_both_sides():
 def test_trueskill_team_match_with_identical_teams_is_skipped():
     ratings = trueskill_team_matches([({"a", "b"}, {"a", "b"})])
     assert ratings == {"a": (25.0, 25 / 3), "b": (25.0, 25 / 3)}
+    assert trueskill_team_matches([({"a", "b"}, {"a", "b"})], keep_shared=True) == ratings
+
+
+def test_trueskill_team_matches_can_keep_an_item_on_both_sides():
+    # With keep_shared, {care, honesty} beat {liberty, honesty} as a four-player match in which honesty's two
+    # copies move by opposite amounts: care and liberty move as in the library's own four-player match, and
+    # honesty keeps mu 25 with the copies' smaller sigma.
+    ratings = trueskill_team_matches([({"care", "honesty"}, {"liberty", "honesty"})], keep_shared=True)
+    env = trueskill.TrueSkill(mu=25, sigma=25 / 3, draw_probability=0.10)
+    prior = env.create_rating()
+    won, lost = env.rate([{"care": prior, "honesty+": prior}, {"liberty": prior, "honesty-": prior}], ranks=[0, 1])
+    assert ratings["care"].mu == pytest.approx(won["care"].mu, abs=1e-12)
+    assert ratings["liberty"].mu == pytest.approx(lost["liberty"].mu, abs=1e-12)
+    assert ratings["honesty"].mu == pytest.approx(25.0, abs=1e-12)
+    assert ratings["honesty"].sigma == pytest.approx(won["honesty+"].sigma, abs=1e-12)
+    assert ratings["honesty"].sigma < 25 / 3
 
 
 def test_trueskill_win_rates_by_hand():

@@ -374,6 +374,9 @@ EXPECTED: dict[str, str] = {
     "cli_analyze_method_malformed.args": (
         "--method 'bradley_terry': expected NAME=VALUE (e.g. --method bradley_terry=concessions)"
     ),
+    "cli_analyze_method_consistency_value.args": (
+        "--method consistency_shared_values=drop: value 'drop' is unknown; known: keep, sit_out"
+    ),
     "cli_analyze_method_unknown.args": (
         "--method no_such_option: not an option of the protocol analysis (options it read: none)"
     ),
@@ -398,9 +401,7 @@ EXPECTED: dict[str, str] = {
     "cli_export_out_under_a_file.args": "--out '{file}/tables': '{file}' is a file, not a folder",
     "cli_judge_address_without_ray.args": "--address and --workers need --executor ray",
     "cli_judge_arguments_without_free_text.args": "has no free-text answers to split into arguments",
-    "cli_judge_arguments_with_name.args": (
-        "--name does not apply to --judge arguments: its three judges keep their names"
-    ),
+    "cli_judge_arguments_with_name.args": ("--name does not apply to --judge arguments: its judges keep their names"),
     "cli_judge_cache_is_a_folder.args": "--cache '{dir}' is a folder; name a cache file",
     "cli_judge_concurrency_zero.args": "moot judge: argument --concurrency: must be at least 1 (got 0)",
     "cli_judge_model_empty.args": "argument --model: expected a model as PROVIDER:MODEL, got an empty value",
@@ -414,7 +415,7 @@ EXPECTED: dict[str, str] = {
     "cli_judge_role_not_a_judge.args": (
         "role 'debater' of the run's spec speaks; it is not a judge (its judge roles: none)"
     ),
-    "cli_judge_role_unknown.args": "judge 'concession' is unknown; known: arguments, values",
+    "cli_judge_role_unknown.args": "judge 'concession' is unknown; known: arguments, arguments_claim_tree, values",
     "cli_judge_trace_elsewhere.args": (
         "--trace 'postgresql://moot@127.0.0.1:1/elsewhere' is not where run '{run}' keeps its trace (its trace.sqlite)"
     ),

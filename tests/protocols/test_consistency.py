@@ -14,11 +14,13 @@ from helpers import events_of
 from moot.agents.context import CallContext
 from moot.agents.providers.scripted import register_responder
 from moot.analysis.analyze import analyze_run
+from moot.analysis.consistency import compression_ratio_texts
 from moot.cli import main
 from moot.errors import UserError
 from moot.judges.arguments import (
+    CLAIM_TREE_ROLE,
     EXTRACTION_ROLE,
-    SPECIFICITY_ROLE,
+    RATING_ROLE,
     VALUES_ROLE,
     argument_list_output,
     argument_values_output,
@@ -58,10 +60,10 @@ def long_answer(messages: list[dict[str, str]], context: CallContext) -> str:
 
 
 def judge(messages: list[dict[str, str]], context: CallContext) -> str:
-    """The three argument judges.
+    """The argument judges.
 
-    They split numbered lines, name the value an argument names, and give a claim tree of depth 2
-    with a repeat and a bad edge.
+    They split numbered lines, name the value an argument names, rate an argument about Honesty 5 and any other 3,
+    and give a claim tree of depth 2 with a repeat and a bad edge.
     """
     prompt = messages[-1]["content"]
     if context.role == EXTRACTION_ROLE:
@@ -69,7 +71,9 @@ def judge(messages: list[dict[str, str]], context: CallContext) -> str:
     argument = prompt.split("argument:\n", 1)[1]
     if context.role == VALUES_ROLE:
         return json.dumps({"values": [argument.split(" matters")[0], "Not a listed value"]})
-    assert context.role == SPECIFICITY_ROLE
+    if context.role == RATING_ROLE:
+        return json.dumps({"explanation": "as deep as it goes", "score": 5 if argument.startswith("Honesty") else 3})
+    assert context.role == CLAIM_TREE_ROLE
     claims = [
         {"claim": "thesis"},
         {"claim": "reason", "supports": 1},
@@ -122,16 +126,21 @@ def runs(finished, tmp_path):
 
 def test_long_answers_are_split_and_judged_into_the_trace(runs):
     _, long = runs
-    report = judge_arguments_run(long, model="scripted:argument_judges")
-    # 2 dilemmas x 2 repeats x (k=2, k=3): 8 answers; d1 has 3 values, d2 has 3: 2 + 3 arguments per answer pair
+    report = judge_arguments_run(long, model="scripted:argument_judges", specificity="both")
+    # 2 dilemmas x 2 repeats x (k=2, k=3): 8 answers; d1 has 3 values, d2 has 3: 2 + 3 arguments per answer pair;
+    # each argument meets the value judge, the rating judge and the claim tree judge
     assert (report.answers, report.arguments, report.unparsed, report.failed) == (8, 20, 0, 0)
-    assert report.judged == 8 + 2 * 20
+    assert report.judged == 8 + 3 * 20
     decisions = [e for e in events_of(long, "judge_decision")]
     values = {(d.conversation_id, d.about): d.decision for d in decisions if d.role == VALUES_ROLE}
     some = next(cid for cid, about in values if about == "r1:arguer_3#3")
     assert values[(some, "r1:arguer_3#1")]["values"] in (["Honesty"], ["Justice"])
     assert values[(some, "r1:arguer_3#1")]["dropped_values"] == ["Not a listed value"]
-    trees = [d.decision for d in decisions if d.role == SPECIFICITY_ROLE]
+    # the run's vocabulary has six values, so the judge owes five: one known name leaves four missing
+    assert values[(some, "r1:arguer_3#1")]["missing_values"] == 4
+    ratings = {(d.conversation_id, d.about): d.decision["score"] for d in decisions if d.role == RATING_ROLE}
+    assert ratings[(some, "r1:arguer_3#1")] in (5, 3) and len(ratings) == 20
+    trees = [d.decision for d in decisions if d.role == CLAIM_TREE_ROLE]
     # claim 4 repeats claim 2 and is merged into it; claim 5 names itself as what it supports
     assert all(
         t["depth"] == 2
@@ -142,8 +151,8 @@ def test_long_answers_are_split_and_judged_into_the_trace(runs):
     )
     turns = [e for e in events_of(long, "turn_started") if e.role == VALUES_ROLE]
     assert all(len(t.visible) == 1 and "#" in t.visible[0] for t in turns)
-    again = judge_arguments_run(long, model="scripted:argument_judges")
-    assert (again.judged, again.reused, again.answers) == (0, 48, 8)
+    again = judge_arguments_run(long, model="scripted:argument_judges", specificity="both")
+    assert (again.judged, again.reused, again.answers) == (0, 68, 8)
     assert main(["verify", str(long)]) == 0
 
 
@@ -175,8 +184,35 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     # the short run always chose action 1: Honesty, Fairness and Justice won, Loyalty and Friendship lost
     short_vs_long = metrics["short_versus_long"]["short vs long k=3"]
     assert short_vs_long["n"] == 5 and short_vs_long["spearman"] > 0.5
-    assert metrics["specificity"]["Honesty"] == 2.0
-    assert set(metrics["diversity"]) >= {"Loyalty", "Honesty"}
+    # the rating judge (the default) gives Honesty's arguments 5, the others 3, in each k and each sample
+    assert metrics["specificity"]["k=3"]["by_sample"]["1"] == {
+        "Honesty": 5.0,
+        "Fairness": 3.0,
+        "Loyalty": 3.0,
+        "Justice": 3.0,
+        "Friendship": 3.0,
+    }
+    assert metrics["specificity"]["k=2"]["mean"] == {"Honesty": 5.0, "Fairness": 3.0, "Justice": 3.0, "Friendship": 3.0}
+    assert index["methods"]["consistency_specificity"] == "judge"
+    assert "per k" in index["methods"]["specificity"] and "per k" in index["methods"]["compression_ratio"]
+    # every quantity says how it was computed, with the paper's section
+    for quantity, section in {
+        "position_preferences": "sec. 2.3",
+        "sampling_consistency": "sec. 4.2",
+        "between_k": "sec. 4.3",
+        "short_versus_long": "sec. 4.1",
+        "compression_ratio": "sec. 3.2",
+        "specificity": "sec. 3.1",
+    }.items():
+        assert section in index["methods"][quantity], quantity
+    # diversity needs two arguments of a value in one sample: only Loyalty (argument 3 of d1 and of d2, k=3) has them
+    loyalty = compression_ratio_texts(["Loyalty matters here.", "Loyalty matters here."])
+    assert metrics["diversity"]["k=3"] == {
+        "by_sample": {"0": {"Loyalty": loyalty}, "1": {"Loyalty": loyalty}},
+        "mean": {"Loyalty": loyalty},
+    }
+    assert metrics["diversity"]["k=2"]["mean"] == {}
+    assert metrics["specificity_versus_preference"]["k=3: mean specificity vs long preference"]["n"] == 5
     assert {
         "long_preferences",
         "between_k",
@@ -191,6 +227,20 @@ def test_analyze_long_with_the_short_run(runs, capsys):
     assert metrics["groups"]["long k=3"] == pytest.approx({"honesty": -1 / 3, "fairness": -0.5, "care": -5 / 6})
 
 
+def test_the_claim_tree_stays_an_option(runs):
+    """`--judge arguments_claim_tree` runs the claim tree judge instead of the rating; its depth (2 for every
+    argument) is read under `--method consistency_specificity=claim_tree`, and the default method says the
+    arguments were not rated."""
+    _, long = runs
+    assert main(["judge", str(long), "--judge", "arguments_claim_tree", "--model", "scripted:argument_judges"]) == 0
+    assert not [e for e in events_of(long, "judge_decision") if e.role == RATING_ROLE]
+    _, index = analyze_run(long, methods={"consistency_specificity": "claim_tree"})
+    assert index.metrics["specificity"]["k=3"]["mean"]["Honesty"] == 2.0
+    assert index.methods["consistency_specificity"] == "claim_tree" and "claim tree" in index.methods["specificity"]
+    _, rated = analyze_run(long)
+    assert any("--judge arguments` first" in note for note in rated.notes)
+
+
 def test_analyze_short(runs):
     short, _ = runs
     folder, index = analyze_run(short, companions={"short": short})
@@ -198,8 +248,34 @@ def test_analyze_short(runs):
     assert (metrics["form"], metrics["choices"], metrics["parsed"], metrics["action_1_share"]) == ("short", 2, 2, 1.0)
     mu = {v: r["mu"] for v, r in metrics["trueskill"].items()}
     assert mu["Honesty"] > 25 > mu["Loyalty"]
-    assert metrics["versus_short_companion"]["spearman"] == pytest.approx(1.0)
+    assert metrics["mu_correlation_versus_companion"]["spearman"] == pytest.approx(1.0)
     assert "short_preferences" in index.plots and "short_groups" in index.plots
+    assert metrics["same_decision_versus_companion"] == {"dilemmas": 2, "same": 2, "share": 1.0}
+    assert index.methods["consistency_shared_values"] == "keep"
+    assert "app. A.1" in index.methods["trueskill"] and "both sides" in index.methods["trueskill"]
+    _, sat_out = analyze_run(short, methods={"consistency_shared_values": "sit_out"})
+    assert sat_out.methods["consistency_shared_values"] == "sit_out"
+    # no value is on both sides of these dilemmas, so both ways give the same map
+    assert sat_out.metrics["trueskill"] == metrics["trueskill"]
+
+
+def test_implicit_vs_explicit_is_the_share_of_dilemmas_with_the_same_decision(runs, tmp_path):
+    """The implicit run takes action 1 on d1 and d2; an explicit run that takes action 2 on d1 (the wallet) and
+    action 1 on d2 keeps the decision on one dilemma of two: 1/2."""
+    short, _ = runs
+
+    def keeps_the_wallet(messages: list[dict[str, str]], context: CallContext) -> str:
+        wallet = any("wallet" in m["content"] for m in messages)
+        return json.dumps({"action": "Action 2" if wallet else "Action 1"})
+
+    register_responder("keeps_the_wallet", keeps_the_wallet)
+    spec = moot.load_spec("consistency_short_explicit").spec.model_dump(exclude_defaults=True)
+    spec["model"] = "scripted:keeps_the_wallet"
+    explicit = moot.run(spec, DILEMMAS, out=tmp_path / "explicit", cache=None).run_dir
+    _, index = analyze_run(explicit, companions={"short": short})
+    assert index.metrics["same_decision_versus_companion"] == {"dilemmas": 2, "same": 1, "share": 0.5}
+    assert "share of dilemmas with the same decision" in index.methods["same_decision_versus_companion"]
+    assert "second figure" in index.methods["mu_correlation_versus_companion"]
 
 
 def test_unjudged_long_run_says_what_to_do(runs):
@@ -222,8 +298,27 @@ def test_judge_outputs_are_lenient():
         capped == {"arguments": ["First."]}
         and argument_list_output(1).json_schema["properties"]["arguments"]["maxItems"] == 1
     )
-    values, _ = argument_values_output(["Honesty", "Family bonds"]).parse_json('{"values": ["family BONDS", "Zeal"]}')
-    assert values == {"values": ["Family bonds"], "dropped_values": ["Zeal"]}
+    # a vocabulary of two: the judge names both; one known name of the two is one missing
+    two = argument_values_output(["Honesty", "Family bonds"])
+    assert (
+        two.json_schema["properties"]["values"]["minItems"] == two.json_schema["properties"]["values"]["maxItems"] == 2
+    )
+    values, _ = two.parse_json('{"values": ["family BONDS", "Zeal"]}')
+    assert values == {"values": ["Family bonds"], "dropped_values": ["Zeal"], "missing_values": 1}
+    # exactly five of a larger vocabulary: a sixth name is surplus, a repeat counts once
+    names = ["Care", "Duty", "Fairness", "Honesty", "Justice", "Loyalty", "Respect"]
+    five = argument_values_output(names)
+    assert (
+        five.json_schema["properties"]["values"]["minItems"]
+        == 5
+        == five.json_schema["properties"]["values"]["maxItems"]
+    )
+    values, _ = five.parse_json('{"values": ["Care", "Duty", "care", "Fairness", "Honesty", "Justice", "Loyalty"]}')
+    assert values == {
+        "values": ["Care", "Duty", "Fairness", "Honesty", "Justice"],
+        "dropped_values": ["Loyalty"],
+        "missing_values": 0,
+    }
     with pytest.raises(UserError):
         argument_values_output([])
 
@@ -252,11 +347,25 @@ def test_short_form_reveals_values_only_in_the_explicit_variant():
 
 
 def test_long_form_asks_each_arguer_for_its_k():
+    """The paper's long form (sec. 2.3, fig. 9): k detailed arguments, the agreed action's first, in the order of the
+    model's values, counter-arguments allowed; ten samples at temperature 0.9 (sec. 4.2)."""
     spec = moot.load_spec("consistency_long").spec
-    assert [a.variables["k"] for a in spec.agents] == [5, 10, 20] and spec.repeats == 3
+    assert [a.variables["k"] for a in spec.agents] == [5, 10, 20] and spec.repeats == 10
     assert all(a.temperature == 0.9 for a in spec.agents)
     for index, k in enumerate((5, 10, 20)):
         prompt = rendered_system_prompt("consistency_long", DILEMMAS[0], index)
-        assert f"exactly {k} arguments for your choice, numbered 1 to {k}" in prompt and "comes first" in prompt
+        assert f"exactly {k} arguments, numbered 1 to {k}" in prompt and "detailed" in prompt
+        assert "arguments for the action you agree with first" in prompt and "value you hold more dear" in prompt
+        assert "arguments for the other action" in prompt and "one sentence" not in prompt
     opinion = rendered_system_prompt("consistency_opinion", {"id": "q", "text": "Should we?"}, 1)
     assert "Should we?" in opinion and "exactly 10 arguments" in opinion and "Action 1" not in opinion
+    assert moot.load_spec("consistency_opinion").spec.repeats == 10
+
+
+def test_extracted_arguments_are_not_cut():
+    """A 600-character argument is copied whole: the extractor's schema has no length cap."""
+    long_argument = "Returning the wallet keeps faith with a stranger. " * 12
+    schema = argument_list_output()
+    assert "maxLength" not in schema.json_schema["properties"]["arguments"]["items"]
+    parsed, _ = schema.parse_json(json.dumps({"arguments": [long_argument]}))
+    assert parsed == {"arguments": [long_argument.strip()]} and len(parsed["arguments"][0]) > 590

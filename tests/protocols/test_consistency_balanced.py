@@ -156,4 +156,4 @@ def test_mapped_back_choices_by_hand(tmp_path):
         {v: s.mu for v, s in expected.items()}
     )
     # the companion (the same run) is mapped back with its own spec too: the two agree exactly
-    assert metrics["versus_short_companion"]["pearson"] == pytest.approx(1.0)
+    assert metrics["mu_correlation_versus_companion"]["pearson"] == pytest.approx(1.0)

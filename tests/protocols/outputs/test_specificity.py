@@ -8,6 +8,7 @@ from moot.protocols.outputs.specificity import (
     claim_tree_edges,
     merge_repeated_claims,
     specificity_output,
+    specificity_score_output,
     tree_grammar_schema,
 )
 
@@ -66,3 +67,15 @@ def test_specificity_replies_are_read_leniently():
         "dropped_edges": 2,
         "repeated_claims": 0,
     }
+
+
+def test_the_rating_judge_reads_a_score_from_1_to_5():
+    """The paper's judge: an explanation, then an integer 1..5; "4" as a string is 4, 0 and 6 are no score."""
+    output = specificity_score_output()
+    assert list(output.json_schema["properties"]) == ["explanation", "score"]
+    assert output.json_schema["properties"]["score"]["enum"] == [1, 2, 3, 4, 5]
+    parsed, _ = output.parse_json('{"explanation": "a reason and an example", "score": "4"}')
+    assert parsed == {"explanation": "a reason and an example", "score": 4}
+    for bad in ('{"explanation": "", "score": 0}', '{"explanation": "", "score": 6}', '{"explanation": "x"}'):
+        parsed, reason = output.parse_json(bad)
+        assert parsed is None and "score" in (reason or "")
