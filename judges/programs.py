@@ -87,7 +87,8 @@ def protocol_inputs(scenarios: Any, loaded: LoadedSpec, limit: int | None = None
         try:
             result = load_scenarios(resolve_scenario_source(str(scenarios), base))
         except UserError as exc:  # the spec's own scenarios: the line of the spec that names them
-            raise UserError(locate(loaded.path, loaded.text, ("scenarios",), f"scenarios: {exc}")) from None
+            where = "" if loaded.path else f" (a spec without a file resolves relative paths against {base})"
+            raise UserError(locate(loaded.path, loaded.text, ("scenarios",), f"scenarios: {exc}{where}")) from None
     elif isinstance(scenarios, (str, Path)):
         result = load_scenarios(resolve_scenario_source(str(scenarios), base))
     elif isinstance(scenarios, ScenarioSet):
