@@ -185,18 +185,22 @@ class Run:
     def messages(self) -> DataFrame:
         """One row per message (as `moot export`'s messages table): ids, position, model, every parsed field as a
         column (lists as lists), the content, and the tokens, latency, cache hit and retries of its turn's calls."""
-        from moot.trace.frames import MESSAGE_EVENTS, messages_frame, require_pandas
+        from moot.trace.frames import messages_frame, read_turn_events, require_pandas
+        from moot.trace.opening import open_run as open_checked
 
         require_pandas()
-        return messages_frame(self._read(MESSAGE_EVENTS))
+        with open_checked(self.run_dir) as opened:
+            return messages_frame(read_turn_events(opened))
 
     def decisions(self) -> DataFrame:
         """One row per judge decision (in-protocol judges and judging passes): ids, what it was about, every field
         of the decision as a column, and its turn's usage."""
-        from moot.trace.frames import MESSAGE_EVENTS, decisions_frame, require_pandas
+        from moot.trace.frames import decisions_frame, read_turn_events, require_pandas
+        from moot.trace.opening import open_run as open_checked
 
         require_pandas()
-        return decisions_frame(self._read([*MESSAGE_EVENTS, "judge_decision"]))
+        with open_checked(self.run_dir) as opened:
+            return decisions_frame(read_turn_events(opened, judged=True))
 
     def calls(self) -> DataFrame:
         """One row per model call: tokens, prompt tokens cached, latency, cache hit, retries, error, cost (by the

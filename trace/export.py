@@ -22,9 +22,12 @@ import csv
 import importlib.util
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from moot.errors import UserError
 from moot.outputs import check_output_folder, write_whole, written_whole
@@ -79,7 +82,28 @@ def _field_columns(prefix_taken: set[str], fields: dict[str, Any] | None) -> Row
     return {(f"parsed_{k}" if k in prefix_taken else k): v for k, v in (fields or {}).items()}
 
 
-def _turn_usage(calls: list[ModelCall]) -> Row:
+class CallUsage(BaseModel):
+    """What a turn's row needs of a model call, read without its chat, parameters and reply (most of a large trace):
+    the messages and decisions tables of a `moot.runs.Run` read model calls as this."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    seq: int
+    conversation_id: str
+    agent: str | None = None
+    model: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    retries: int = 0
+
+
+TurnCall = ModelCall | CallUsage
+"""A model call as a turn's usage reads it: the event, or its usage alone."""
+
+
+def _turn_usage(calls: list[TurnCall]) -> Row:
     return {
         "model": calls[-1].model if calls else None,
         "tokens_in": sum(c.tokens_in for c in calls),
@@ -91,19 +115,19 @@ def _turn_usage(calls: list[ModelCall]) -> Row:
     }
 
 
-def turn_calls(events: list[Event]) -> dict[int, list[ModelCall]]:
+def turn_calls(events: Sequence[Event | CallUsage]) -> dict[int, list[TurnCall]]:
     """The model calls of each turn, keyed by the seq of the message or decision that closed it.
 
     An agent has one turn at a time in a conversation, so its calls belong to the turn started
     last by that agent there.
     """
-    open_turns: dict[tuple[str, str], list[ModelCall]] = defaultdict(list)
-    closed: dict[int, list[ModelCall]] = {}
+    open_turns: dict[tuple[str, str], list[TurnCall]] = defaultdict(list)
+    closed: dict[int, list[TurnCall]] = {}
     for event in events:
         key = (event.conversation_id, event.agent or "")
         if isinstance(event, TurnStarted):
             open_turns[key] = []
-        elif isinstance(event, ModelCall):
+        elif isinstance(event, (ModelCall, CallUsage)):
             open_turns[key].append(event)
         elif isinstance(event, (MessageAdded, JudgeDecision)):
             closed[event.seq] = open_turns.pop(key, [])
@@ -124,7 +148,7 @@ _TURN_COLUMNS = (
 
 
 def _turn_row(
-    event: MessageAdded | JudgeDecision, calls: list[ModelCall], specific: Row, fields: dict[str, Any] | None
+    event: MessageAdded | JudgeDecision, calls: list[TurnCall], specific: Row, fields: dict[str, Any] | None
 ) -> Row:
     """A message or decision as a row: ids, its own columns, its parsed fields, its text and its calls' usage."""
     fixed = {"seq", *_IDS, "role", *specific, *_TURN_COLUMNS}
@@ -141,7 +165,7 @@ def _turn_row(
     }
 
 
-def messages_table(events: list[Event]) -> list[Row]:
+def messages_table(events: Sequence[Event | CallUsage]) -> list[Row]:
     """One row per message of every conversation."""
     calls = turn_calls(events)
     return [
@@ -151,7 +175,7 @@ def messages_table(events: list[Event]) -> list[Row]:
     ]
 
 
-def decisions_table(events: list[Event]) -> list[Row]:
+def decisions_table(events: Sequence[Event | CallUsage]) -> list[Row]:
     """One row per judge decision."""
     calls = turn_calls(events)
     return [
@@ -161,7 +185,7 @@ def decisions_table(events: list[Event]) -> list[Row]:
     ]
 
 
-def calls_table(events: list[Event]) -> list[Row]:
+def calls_table(events: Sequence[Event]) -> list[Row]:
     """One row per model call."""
     rows = []
     for event in events:

@@ -17,8 +17,18 @@ from typing import TYPE_CHECKING, Any
 import numpy
 
 from moot.errors import UserError
-from moot.trace.events import ConversationStarted, Event, JudgeDecision, MessageAdded, ModelCall, Stopped
-from moot.trace.export import Row, calls_table, decisions_table, messages_table
+from moot.trace.events import (
+    ConversationStarted,
+    Event,
+    JudgeDecision,
+    MessageAdded,
+    ModelCall,
+    Resumed,
+    Stopped,
+    parse_event,
+)
+from moot.trace.export import CallUsage, Row, calls_table, decisions_table, messages_table
+from moot.trace.opening import OpenedRun
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -27,8 +37,8 @@ PANDAS_MISSING = "a run's tables as DataFrames need pandas: pip install 'moot[pa
 """The one line said when pandas is not installed."""
 Prices = dict[str, tuple[float, float]]
 """Price per 1k tokens in and out, by model (`provider:model`)."""
-MESSAGE_EVENTS = ("turn_started", "model_call", "message_added")
-"""The kinds of event the messages and decisions tables are read from (besides `resumed`)."""
+TurnEvents = list[Event | CallUsage]
+"""The events a messages or decisions table is made of, model calls as their usage alone."""
 
 
 def require_pandas() -> ModuleType:
@@ -85,12 +95,29 @@ def _column(pd: ModuleType, values: list[Any], declared: type | None = None) -> 
     return cells
 
 
-def messages_frame(events: list[Event]) -> DataFrame:
+def read_turn_events(opened: OpenedRun, judged: bool = False) -> TurnEvents:
+    """The events that stand of which messages (and with `judged`, decisions) and their turns' calls are made, in
+    order, each model call read as its usage alone (`CallUsage`): the chat and reply it leaves out are most of the
+    trace. An event that does not parse is refused as every reader refuses it."""
+    kinds = ["turn_started", "model_call", "message_added", "resumed"] + (["judge_decision"] if judged else [])
+    events: TurnEvents = []
+    for row in opened.raw_rows(kinds=kinds):
+        try:
+            events.append(
+                CallUsage.model_validate_json(row.body) if row.event == "model_call" else parse_event(row.body)
+            )
+        except ValueError:
+            raise opened.refused("damaged", f"holds an event that does not parse at seq {row.seq}") from None
+    dropped = {seq for event in events if isinstance(event, Resumed) for seq in event.superseded}
+    return [event for event in events if event.seq not in dropped] if dropped else events
+
+
+def messages_frame(events: TurnEvents) -> DataFrame:
     """One row per message: its ids, position, model, parsed fields, content and the usage of its turn's calls."""
     return typed_frame(messages_table(events), _TURN_IDS + ("position", "model"))
 
 
-def decisions_frame(events: list[Event]) -> DataFrame:
+def decisions_frame(events: TurnEvents) -> DataFrame:
     """One row per judge decision: its ids, what it was about, its decision's fields and its turn's usage."""
     return typed_frame(decisions_table(events), _TURN_IDS + ("about", "model"))
 
