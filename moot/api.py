@@ -66,7 +66,7 @@ def run(
         trace=trace,
         ledger=ledger,
     )
-    return open_run(ended.run_dir)
+    return open_run(ended.run_dir, trace=trace)
 
 
 def run_program(
@@ -116,7 +116,7 @@ def resume(
     not in the environment; `ledger` as for `run`.
     """
     ended = resume_program(run_dir, scenarios, executor=executor, progress=progress, trace=trace, ledger=ledger)
-    return open_run(ended.run_dir)
+    return open_run(ended.run_dir, trace=trace)
 
 
 def resume_program(

@@ -51,12 +51,16 @@ USE_DEFAULT_CACHE = "default"
 as in `moot.run`."""
 
 
-def open_run(path: PathLike) -> Run:
-    """Open the run directory at `path` for reading; a UserError says why it is not a run that can be read."""
+def open_run(path: PathLike, *, trace: str | None = None) -> Run:
+    """Open the run directory at `path` for reading; a UserError says why it is not a run that can be read.
+
+    `trace` is the PostgreSQL URL of a run whose trace is kept there, with its password, when the
+    environment does not hold it (`PGPASSWORD`, `~/.pgpass`); the tables and objects read with it.
+    """
     from moot.trace.opening import open_run as open_checked
 
-    with open_checked(Path(path)) as opened:
-        return Run(opened.run_dir, opened.manifest)
+    with open_checked(Path(path), trace) as opened:
+        return Run(opened.run_dir, opened.manifest, trace)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,9 @@ class Run:
     """The run directory."""
     manifest: RunManifest = field(repr=False)
     """run.json, as read when the run was opened (and again after `judge` appended to the trace)."""
+    trace: str | None = field(default=None, repr=False)
+    """The PostgreSQL URL of the run's trace with its password, when given to `open_run` (the commands read the
+    password from the environment, as the CLI's do)."""
 
     def __fspath__(self) -> str:
         """The run directory, so that a `Run` is accepted wherever a path is."""
@@ -148,7 +155,7 @@ class Run:
         from moot.trace.reading import effective_events
 
         wanted = None if kinds is None else [*kinds, "resumed"]  # the markers say which events a resume superseded
-        with open_checked(self.run_dir) as opened:
+        with open_checked(self.run_dir, self.trace) as opened:
             return effective_events(opened.events(conversation_id=conversation_id, kinds=wanted))
 
     def conversation_list(self) -> list[Conversation]:
@@ -166,7 +173,7 @@ class Run:
 
         events = self._read(conversation_id=conversation_id)
         if not events:
-            with open_checked(self.run_dir) as opened:
+            with open_checked(self.run_dir, self.trace) as opened:
                 known = opened.conversation_ids()
             shown = ", ".join(known[:SHOWN_IDS]) + (", ..." if len(known) > SHOWN_IDS else "")
             hint = did_you_mean(conversation_id, known, otherwise=";")
@@ -189,7 +196,7 @@ class Run:
         from moot.trace.opening import open_run as open_checked
 
         require_pandas()
-        with open_checked(self.run_dir) as opened:
+        with open_checked(self.run_dir, self.trace) as opened:
             return messages_frame(read_turn_events(opened))
 
     def decisions(self) -> DataFrame:
@@ -199,7 +206,7 @@ class Run:
         from moot.trace.opening import open_run as open_checked
 
         require_pandas()
-        with open_checked(self.run_dir) as opened:
+        with open_checked(self.run_dir, self.trace) as opened:
             return decisions_frame(read_turn_events(opened, judged=True))
 
     def calls(self) -> DataFrame:

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -323,3 +324,23 @@ def test_without_pandas_the_tables_say_which_extra_to_install(finished: Path, mo
         ):
             table()
     assert len(run.event_list()) == run.manifest.events  # the typed objects need no pandas
+
+
+def test_a_run_in_postgresql_reads_with_the_password_given_in_python(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PGPASSWORD", raising=False)  # the password is only in the URL given to moot.run
+    password = urlsplit(postgres_url).password
+    spec = debate_spec(SCRIPTS, rounds=3)
+    run = moot.run(spec, [{"id": "s0", "text": "A case."}], out=tmp_path / "run", cache=None, trace=postgres_url)
+    assert run.manifest.trace is not None and (password is None or password not in run.manifest.trace)
+    assert len(run.messages()) == 4 and run.conversations().messages.tolist() == [4]
+    assert [e.seq for e in run.event_list()] == list(range(1, run.manifest.events + 1))
+    again = moot.open_run(tmp_path / "run", trace=postgres_url)
+    assert again.messages().equals(run.messages())
+    if password:  # a server that asks for one refuses a reader without it, in one line
+        with pytest.raises(UserError, match="^cannot open the trace database "):
+            moot.open_run(tmp_path / "run").messages()
+    elsewhere = postgres_url.rsplit("/", 1)[0] + "/another_database"
+    with pytest.raises(UserError, match="is not where run '.*' keeps its trace"):
+        moot.open_run(tmp_path / "run", trace=elsewhere)
