@@ -236,6 +236,6 @@ CATALOG = Catalog()
 """The catalog the front door hands to the engine."""
 
 
-def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
+def replay_run(run_dir: Path | str, out: Path | str | None = None, scenarios: Path | str | None = None) -> ReplayReport:
     """Replay a run of any kind (and the passes over it) from its own recorded replies, and compare (`moot replay`)."""
     return replay_with(run_dir, CATALOG, out=out, scenarios=scenarios)

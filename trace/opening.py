@@ -90,7 +90,7 @@ def _check_run_dir(run_dir: Path) -> Path:
     return path
 
 
-def read_manifest(run_dir: Path) -> RunManifest:
+def read_manifest(run_dir: Path | str) -> RunManifest:
     """run.json of a run directory, checked; a UserError names what is wrong with it."""
     path = _check_run_dir(Path(run_dir))
     try:
