@@ -128,16 +128,21 @@ class ModelPool:
 
     def prices(self) -> dict[str, tuple[float, float]]:
         """Price per 1k tokens in and out of each model (of every arm) whose provider has a price."""
-        out = {}
-        for spec in self.arms:
-            for agent in spec.agents:
-                ref = parse_model_name(spec.model_of(agent))
-                settings = self.settings(ref.provider, spec)
-                if settings.price_per_1k_in is not None and settings.price_per_1k_out is not None:
-                    out[ref.name] = (settings.price_per_1k_in, settings.price_per_1k_out)
-        return out
+        return model_prices(self.spec)
 
     async def close(self) -> None:
         """Close every client."""
         for gateway in self._gateways.values():
             await gateway.client.close()
+
+
+def model_prices(spec: ProtocolSpec) -> dict[str, tuple[float, float]]:
+    """Price per 1k tokens in and out of each model of a spec (of every arm) whose provider has a price."""
+    out = {}
+    for arm in arm_specs(spec):
+        for agent in arm.agents:
+            ref = parse_model_name(arm.model_of(agent))
+            settings = arm.providers.get(ref.provider) or ProviderSettings()
+            if settings.price_per_1k_in is not None and settings.price_per_1k_out is not None:
+                out[ref.name] = (settings.price_per_1k_in, settings.price_per_1k_out)
+    return out

@@ -30,8 +30,8 @@ from common import Measurement
 ITEMS = tuple(f"value{i}" for i in range(10))
 
 
-def debate_events() -> list:
-    """The events of one 2-agent, 4-round debate on scripted models (verdicts that never agree)."""
+def debate_run() -> tuple[dict, list]:
+    """The run.json and the events of one 2-agent, 4-round debate on scripted models (verdicts that never agree)."""
     import moot
     from moot.trace import open_trace
 
@@ -65,7 +65,7 @@ def debate_events() -> list:
         result = moot.run(spec, [scenario], out=work / "run", cache=None, concurrency=1)
         store = open_trace(result.run_dir)
         try:
-            return list(store.events())
+            return result.manifest.model_dump(mode="json"), list(store.events())
         finally:
             store.close()
     finally:
@@ -162,6 +162,37 @@ def summary_at_scale(template: list, n_events: int, work: Path) -> Measurement:
         target="< 60",
         met=elapsed < 60,
         detail={"events": n_events, "build_s": build_s, "file_mb": (run_dir / "trace.sqlite").stat().st_size / 1e6},
+    )
+
+
+def messages_at_scale(manifest: dict, template: list, n_conversations: int, work: Path) -> Measurement:
+    """Seconds from `moot.open_run` to the messages DataFrame of a run of `n_conversations` (the debate repeated,
+    with a run.json that counts its events and ends in its final hash)."""
+    import moot
+
+    run_dir = work / "big-run-messages"
+    n_events = n_conversations * len(template)
+    build_s = build_trace(template, n_events, run_dir)
+    db = sqlite3.connect(run_dir / "trace.sqlite")
+    (final_hash,) = db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    db.close()
+    counts = {"planned": n_conversations, "completed": n_conversations, "failed": 0}
+    written = {**manifest, "events": n_events, "final_hash": final_hash, "conversations": counts}
+    (run_dir / "run.json").write_text(json.dumps(written), encoding="utf-8")
+    started = time.perf_counter()
+    messages = moot.open_run(run_dir).messages()
+    elapsed = time.perf_counter() - started
+    expected = n_conversations * sum(1 for e in template if e.event == "message_added")
+    if len(messages) != expected:
+        raise RuntimeError(f"the messages table has {len(messages)} rows, expected {expected}")
+    return Measurement(
+        comparison="scale",
+        name=f"open_run(...).messages() on {n_conversations:,} conversations",
+        value=elapsed,
+        unit="s",
+        target="< 60",
+        met=elapsed < 60,
+        detail={"events": n_events, "messages": expected, "build_s": build_s},
     )
 
 
@@ -293,15 +324,18 @@ def trueskill(n_matches: int) -> Measurement:
 
 def run(quick: bool) -> list[Measurement]:
     """Every scale measurement, at full or reduced size."""
-    writes, trace_events, comparisons, verdicts, matches = (
-        (2_000, 20_000, 10_000, 2_000, 1_000) if quick else (50_000, 1_000_000, 1_000_000, 100_000, 100_000)
+    writes, trace_events, conversations, comparisons, verdicts, matches = (
+        (2_000, 20_000, 200, 10_000, 2_000, 1_000)
+        if quick
+        else (50_000, 1_000_000, 10_000, 1_000_000, 100_000, 100_000)
     )
     work = Path(tempfile.mkdtemp(prefix="moot-bench-scale-"))
     try:
-        template = debate_events()
+        manifest, template = debate_run()
         return [
             trace_writes(template, writes, work),
             summary_at_scale(template, trace_events, work),
+            messages_at_scale(manifest, template, conversations, work),
             bradley_terry(comparisons),
             inertia(verdicts),
             inertia_per_player(*((100, 2_000, 20) if quick else (1_000, 20_000, 200))),

@@ -87,7 +87,8 @@ def protocol_inputs(scenarios: Any, loaded: LoadedSpec, limit: int | None = None
         try:
             result = load_scenarios(resolve_scenario_source(str(scenarios), base))
         except UserError as exc:  # the spec's own scenarios: the line of the spec that names them
-            raise UserError(locate(loaded.path, loaded.text, ("scenarios",), f"scenarios: {exc}")) from None
+            where = "" if loaded.path else f" (a spec without a file resolves relative paths against {base})"
+            raise UserError(locate(loaded.path, loaded.text, ("scenarios",), f"scenarios: {exc}{where}")) from None
     elif isinstance(scenarios, (str, Path)):
         result = load_scenarios(resolve_scenario_source(str(scenarios), base))
     elif isinstance(scenarios, ScenarioSet):
@@ -235,6 +236,6 @@ CATALOG = Catalog()
 """The catalog the front door hands to the engine."""
 
 
-def replay_run(run_dir: Path, out: Path | None = None, scenarios: Path | None = None) -> ReplayReport:
+def replay_run(run_dir: Path | str, out: Path | str | None = None, scenarios: Path | str | None = None) -> ReplayReport:
     """Replay a run of any kind (and the passes over it) from its own recorded replies, and compare (`moot replay`)."""
     return replay_with(run_dir, CATALOG, out=out, scenarios=scenarios)

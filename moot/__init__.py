@@ -2,9 +2,9 @@
 
     import moot
     spec = moot.load_spec("aita_round_robin_3")
-    result = moot.run(spec, limit=2)
-    run = moot.open_run(result.run_dir)
+    run = moot.run(spec, limit=2)  # the run, opened: `moot.open_run(run.run_dir)` gives the same
     print(run.summary())
+    run.messages()  # a DataFrame (the extra `moot[pandas]`)
 
 Its public names (`__all__`) are imported from their modules on first use, so `import moot` alone
 loads neither the engine nor its libraries; `moot.__version__` is read from the installed

@@ -1,4 +1,4 @@
-"""The Python front door: load a spec, run it, get the run directory back; resume an interrupted run.
+"""The Python front door: load a spec, run it, get the run back opened (`moot.runs.Run`); resume an interrupted run.
 
 Every kind of spec goes the same way: the program catalog (`moot.judges.programs`) turns it into
 the program its kind says, and a run session (`moot.graphs.session`) runs it.
@@ -16,6 +16,7 @@ from moot.graphs.program import Program, ProgressCallback, RunOptions, RunResult
 from moot.graphs.session import RunSession, run_to_end
 from moot.judges.programs import CATALOG, compile_program, prepare_program
 from moot.protocols.loader import LoadedSpec, as_loaded
+from moot.runs import Run, open_run
 from moot.scenarios import Scenario, ScenarioSet
 
 USE_DEFAULT_CACHE = "default"
@@ -40,9 +41,9 @@ def run(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
-) -> RunResult:
-    """Run a spec of any kind (a `ProtocolSpec` or `ExplorerSpec`, a `LoadedSpec`, a dict of the same structure, a
-    YAML path or a bundled name) and return where its run directory is.
+) -> Run:
+    """Run a spec of any kind (a `ProtocolSpec` or `ExplorerSpec`, a `LoadedSpec`, or what `moot.load_spec` takes: a
+    dict of the same structure, YAML text, a YAML path or a bundled name) and return the run, opened (`open_run`).
 
     `scenarios` are a protocol's (default: the spec's); an explorer runs over its topics. `cache`
     is a cache file, `"default"` for the shared one (`$MOOT_CACHE` or
@@ -53,7 +54,7 @@ def run(
     are appended when it ends or is interrupted (`moot.trace.ledger`).
     """
     program, inputs = prepare_program(as_loaded(spec), RunOptions(scenarios=scenarios, limit=limit))
-    return run_program(
+    ended = run_program(
         program,
         inputs,
         out=out,
@@ -65,6 +66,7 @@ def run(
         trace=trace,
         ledger=ledger,
     )
+    return open_run(ended.run_dir, trace=trace)
 
 
 def run_program(
@@ -105,14 +107,28 @@ def resume(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
-) -> RunResult:
+) -> Run:
     """Finish an interrupted (or killed, or failed) run, or the pass over it that did not end, with the program,
-    inputs, seed and options of its run.json.
+    inputs, seed and options of its run.json; the run, opened (`open_run`).
 
     What ended is kept; the rest goes on from where it stands. `scenarios` is needed only when
     the run's scenarios were given in Python; `trace` only when the run's PostgreSQL password is
     not in the environment; `ledger` as for `run`.
     """
+    ended = resume_program(run_dir, scenarios, executor=executor, progress=progress, trace=trace, ledger=ledger)
+    return open_run(ended.run_dir, trace=trace)
+
+
+def resume_program(
+    run_dir: str | Path,
+    scenarios: ScenarioSet | Sequence[Scenario | dict[str, Any]] | None = None,
+    *,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+    trace: str | None = None,
+    ledger: str | Path | None = None,
+) -> RunResult:
+    """`resume`, returning what the program counted (`RunResult`: the CLI prints its summary) rather than the run."""
     given = None
     if scenarios is not None:
         given = (

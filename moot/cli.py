@@ -156,7 +156,7 @@ def _loaded(spec_ref: str, models: list[str]) -> LoadedSpec:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`moot run`, or `moot run --resume RUN_DIR`: any kind of spec, or any kind of run."""
-    from moot.api import USE_DEFAULT_CACHE, resume, run_program
+    from moot.api import USE_DEFAULT_CACHE, resume_program, run_program
     from moot.cli_output import progress_bar
     from moot.graphs.executor import executor_named
     from moot.graphs.program import RunOptions
@@ -172,7 +172,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 " the spec, scenarios, seed and options come from the run's run.json"
             )
         with progress_bar(enabled=not args.quiet) as progress:
-            result = resume(args.resume, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger)
+            result = resume_program(
+                args.resume, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger
+            )
     else:
         if not args.spec:
             raise UserError(

@@ -1,11 +1,15 @@
-"""Reading a run from Python: `open_run(path)` gives a `Run`, with the commands of the CLI as its methods.
+"""Reading a run from Python: `open_run(path)` gives a `Run`, its tables as DataFrames, the CLI's commands as methods.
 
     run = moot.open_run("runs/aita_round_robin_3-20261201T120000")
     print(run.manifest.status, run.spec.name, run.summary())
-    for conversation in run.conversations():
-        print(conversation.id, [m.parsed for m in conversation.messages])
+    messages = run.messages()  # a pandas DataFrame: one row per message, parsed fields as columns
+    messages.groupby("agent")["verdict"].value_counts()
+    run.conversation(messages.conversation_id[0])  # a transcript (shown as one in Jupyter)
     run.verify().ok
     run.export("csv")
+
+The tables (`conversations`, `messages`, `decisions`, `calls`, `events`) need pandas, the extra
+`moot[pandas]`; `conversation_list` and `event_list` give the same as typed objects without it.
 
 The run is opened as every command opens one (`moot.trace.opening.open_run`): run.json checked,
 the trace opened without writing and shown to be run.json's. Each method calls the function its
@@ -25,6 +29,8 @@ from typing import TYPE_CHECKING
 from moot.errors import UserError
 
 if TYPE_CHECKING:
+    from pandas import DataFrame
+
     from moot.analysis.outputs import AnalysisIndex
     from moot.analysis.summary import RunSummary
     from moot.graphs.replay import ReplayReport
@@ -38,17 +44,23 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike[str]
 """A path as the Python API takes it: text, a `Path`, or any object with `__fspath__` (a `Run` too)."""
+SHOWN_IDS = 5
+"""Conversation ids an error about an unknown one lists (a run may have thousands)."""
 USE_DEFAULT_CACHE = "default"
 """`cache` of `Run.judge` for the shared response cache (`$MOOT_CACHE` or `~/.cache/moot/responses.sqlite`),
 as in `moot.run`."""
 
 
-def open_run(path: PathLike) -> Run:
-    """Open the run directory at `path` for reading; a UserError says why it is not a run that can be read."""
+def open_run(path: PathLike, *, trace: str | None = None) -> Run:
+    """Open the run directory at `path` for reading; a UserError says why it is not a run that can be read.
+
+    `trace` is the PostgreSQL URL of a run whose trace is kept there, with its password, when the
+    environment does not hold it (`PGPASSWORD`, `~/.pgpass`); the tables and objects read with it.
+    """
     from moot.trace.opening import open_run as open_checked
 
-    with open_checked(Path(path)) as opened:
-        return Run(opened.run_dir, opened.manifest)
+    with open_checked(Path(path), trace) as opened:
+        return Run(opened.run_dir, opened.manifest, trace)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,12 @@ class Conversation:
 
         return next((event for event in reversed(self.events) if isinstance(event, Stopped)), None)
 
+    def _repr_html_(self) -> str:
+        """A compact transcript, as Jupyter shows the conversation."""
+        from moot.report.notebook import transcript_html
+
+        return transcript_html(self.id, self.events)
+
 
 @dataclass
 class Run:
@@ -97,6 +115,9 @@ class Run:
     """The run directory."""
     manifest: RunManifest = field(repr=False)
     """run.json, as read when the run was opened (and again after `judge` appended to the trace)."""
+    trace: str | None = field(default=None, repr=False)
+    """The PostgreSQL URL of the run's trace with its password, when given to `open_run` (the commands read the
+    password from the environment, as the CLI's do)."""
 
     def __fspath__(self) -> str:
         """The run directory, so that a `Run` is accepted wherever a path is."""
@@ -117,20 +138,102 @@ class Run:
             _, problem = describe_validation_error(exc)
             raise UserError(f"{self.run_dir / MANIFEST_FILE}: its spec is not valid ({problem})") from None
 
-    def events(self) -> list[Event]:
+    @property
+    def trace_path(self) -> Path:
+        """The run's trace database (when the trace is the SQLite file of the run directory)."""
+        from moot.trace.store import TRACE_FILE
+
+        return self.run_dir / TRACE_FILE
+
+    def event_list(self) -> list[Event]:
         """Every event that stands, in order: those a resume superseded are left out (`effective_events`)."""
+        return self._read()
+
+    def _read(self, kinds: Iterable[str] | None = None, conversation_id: str | None = None) -> list[Event]:
+        """The events that stand (of some kinds, of one conversation), the trace opened as `open_run` opens it."""
         from moot.trace.opening import open_run as open_checked
         from moot.trace.reading import effective_events
 
-        with open_checked(self.run_dir) as opened:
-            return effective_events(opened.events())
+        wanted = None if kinds is None else [*kinds, "resumed"]  # the markers say which events a resume superseded
+        with open_checked(self.run_dir, self.trace) as opened:
+            return effective_events(opened.events(conversation_id=conversation_id, kinds=wanted))
 
-    def conversations(self) -> list[Conversation]:
+    def conversation_list(self) -> list[Conversation]:
         """The conversations, in the order they started, each with its events that stand."""
         by_id: dict[str, list[Event]] = {}
-        for event in self.events():
+        for event in self._read():
             by_id.setdefault(event.conversation_id, []).append(event)
         return [Conversation(conversation_id, events) for conversation_id, events in by_id.items()]
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        """One conversation with its events that stand (shown as a transcript in Jupyter); a UserError names the
+        run's conversations when it has no such one."""
+        from moot.errors import did_you_mean
+        from moot.trace.opening import open_run as open_checked
+
+        events = self._read(conversation_id=conversation_id)
+        if not events:
+            with open_checked(self.run_dir, self.trace) as opened:
+                known = opened.conversation_ids()
+            shown = ", ".join(known[:SHOWN_IDS]) + (", ..." if len(known) > SHOWN_IDS else "")
+            hint = did_you_mean(conversation_id, known, otherwise=";")
+            listed = f"its conversations ({len(known)}): {shown}"
+            raise UserError(f"{self.run_dir} has no conversation '{conversation_id}'{hint} {listed}")
+        return Conversation(conversation_id, events)
+
+    def conversations(self) -> DataFrame:
+        """One row per conversation, in the order they started: scenario, repeat, seed, order, arm, how it ended,
+        its rounds, messages and decisions, and its calls' tokens, latency, cache hits, retries, failures and cost."""
+        from moot.trace.frames import conversations_frame, require_pandas
+
+        require_pandas()
+        return conversations_frame(self._read(), self._prices())
+
+    def messages(self) -> DataFrame:
+        """One row per message (as `moot export`'s messages table): ids, position, model, every parsed field as a
+        column (lists as lists), the content, and the tokens, latency, cache hit and retries of its turn's calls."""
+        from moot.trace.frames import messages_frame, read_turn_events, require_pandas
+        from moot.trace.opening import open_run as open_checked
+
+        require_pandas()
+        with open_checked(self.run_dir, self.trace) as opened:
+            return messages_frame(read_turn_events(opened))
+
+    def decisions(self) -> DataFrame:
+        """One row per judge decision (in-protocol judges and judging passes): ids, what it was about, every field
+        of the decision as a column, and its turn's usage."""
+        from moot.trace.frames import decisions_frame, read_turn_events, require_pandas
+        from moot.trace.opening import open_run as open_checked
+
+        require_pandas()
+        with open_checked(self.run_dir, self.trace) as opened:
+            return decisions_frame(read_turn_events(opened, judged=True))
+
+    def calls(self) -> DataFrame:
+        """One row per model call: tokens, prompt tokens cached, latency, cache hit, retries, error, cost (by the
+        spec's prices; missing for a model without one), the reply, and the chat and parameters sent."""
+        from moot.trace.frames import calls_frame, require_pandas
+
+        require_pandas()
+        return calls_frame(self._read(["model_call"]), self._prices())
+
+    def events(self) -> DataFrame:
+        """One row per event that stands: its kind, ids, time and hash link, and its own fields as an object."""
+        from moot.trace.frames import events_frame, require_pandas
+
+        require_pandas()
+        return events_frame(self._read())
+
+    def _prices(self) -> dict[str, tuple[float, float]]:
+        from moot.agents.pool import model_prices
+
+        return model_prices(self.spec)
+
+    def _repr_html_(self) -> str:
+        """The run's summary, as Jupyter shows a run."""
+        from moot.report.notebook import run_html
+
+        return run_html(self.run_dir, self.manifest, self.summary())
 
     def summary(self) -> RunSummary:
         """Conversations, rounds and stops: what `moot run` prints at the end."""

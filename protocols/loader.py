@@ -1,12 +1,13 @@
 """Loading specs from YAML, with errors that name the file, the line and the field; the kinds of spec.
 
-`load_spec("aita_round_robin_3")` loads a bundled spec; any other argument is a path. A spec
+`load_spec("aita_round_robin_3")` loads a bundled spec; it also takes a path, YAML text or a dict. A spec
 without `kind` is a protocol; `SPEC_KINDS` maps every other kind to its spec model. `with_models`
 replaces the models of any kind of spec (`--model`, and a replay's recorded replies).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,14 +88,32 @@ class LoadedSpec:
         """The same file with another spec (the first one changed by options)."""
         return LoadedSpec(spec, self.path, self.text)
 
+    def edited(self, **changes: Any) -> LoadedSpec:
+        """The spec with some of its top-level keys changed, validated again, still from its file (so its relative
+        paths resolve where they did). `spec.model_copy(...)` makes a spec without a file, whose relative paths
+        resolve against the working directory."""
+        data = {**self.spec.model_dump(), **_plain(changes)}
+        return LoadedSpec(validate_spec_data(data, self.path, self.text), self.path, self.text)
+
     @property
     def base_dir(self) -> Path:
-        """Directory that relative paths in the spec are resolved against."""
+        """Directory that relative paths in the spec are resolved against: its file's, else the working directory."""
         return self.path.parent if self.path else Path.cwd()
 
     def error(self, exc: SpecError) -> UserError:
         """A SpecError turned into one line naming the file and line."""
         return UserError(locate(self.path, self.text, exc.path, str(exc)))
+
+
+def _plain(value: Any) -> Any:
+    """Spec models inside a value (an `AgentSpec` in a list of agents) as the plain data a spec is validated from."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _node_line(root: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
@@ -194,7 +213,7 @@ def _validate_kind(data: dict[str, Any], path: Path | None, text: str) -> Any:
         raise UserError(locate(path, text, where, message)) from None
 
 
-def resolve_spec_path(source: str | Path) -> Path:
+def resolve_spec_path(source: str | os.PathLike[str]) -> Path:
     """A bundled spec name or a path to a YAML file."""
     path = Path(source)
     if path.is_file():
@@ -225,9 +244,28 @@ def _spec_values(path: Path, text: str) -> Any:
     return load_yaml(text, str(path))
 
 
-def load_spec(source: str | Path) -> LoadedSpec:
-    """Read and validate a spec file (or bundled spec)."""
-    path = resolve_spec_path(source)
+SPEC_TEXT_NAME = "<spec text>"
+"""How errors name a spec given as YAML text rather than as a file."""
+
+
+def is_spec_text(source: str) -> bool:
+    """Whether a string is a spec's YAML rather than a name or a path: it spans lines, or is a `{...}` mapping."""
+    return "\n" in source or source.lstrip().startswith("{")
+
+
+def load_spec(source: str | os.PathLike[str] | dict[str, Any]) -> LoadedSpec:
+    """Read and validate a spec: a bundled spec's name, a YAML file's path, YAML text, or a dict of the same structure.
+
+    A spec given as text or a dict has no file: its relative paths (scenarios, topics) resolve
+    against the working directory.
+    """
+    if isinstance(source, dict):
+        return LoadedSpec(validate_spec_data(source), None)
+    if isinstance(source, str) and is_spec_text(source):
+        return LoadedSpec(validate_spec_data(load_yaml(source, SPEC_TEXT_NAME), Path(SPEC_TEXT_NAME), source), None)
+    if not isinstance(source, (str, os.PathLike)):
+        raise UserError(f"a spec is a name, a path, YAML text or a dict, not {type(source).__name__}")
+    path = resolve_spec_path(os.fspath(source))
     text = read_text(path)
     if not text.strip():
         raise UserError(f"{path}: empty spec file")
@@ -235,13 +273,11 @@ def load_spec(source: str | Path) -> LoadedSpec:
 
 
 def as_loaded(spec: Any) -> LoadedSpec:
-    """A spec as loaded: a LoadedSpec as it is, a validated spec of any kind, a dict of the same structure, a YAML
-    path or a bundled name."""
+    """A spec as loaded: a LoadedSpec as it is, a validated spec of any kind, or what `load_spec` takes (a dict of
+    the same structure, YAML text, a YAML path or a bundled name)."""
     if isinstance(spec, LoadedSpec):
         return spec
-    if isinstance(spec, dict):
-        return LoadedSpec(validate_spec_data(spec), None)
-    if isinstance(spec, (str, Path)):
+    if isinstance(spec, (dict, str, os.PathLike)):
         return load_spec(spec)
     return LoadedSpec(spec, None)
 

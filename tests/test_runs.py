@@ -6,7 +6,9 @@ import csv
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,7 +20,7 @@ from moot.analysis.summary import summarize_run
 from moot.errors import UserError
 from moot.protocols.spec import ProtocolSpec
 from moot.runs import Conversation, Run
-from moot.trace.events import EventBase, MessageAdded, Resumed
+from moot.trace.events import EventBase, JudgeDecision, MessageAdded, ModelCall, Resumed
 from moot.trace.export import export_run
 from moot.trace.ledger import read_ledger
 from moot.trace.reading import effective_events
@@ -98,9 +100,9 @@ def test_manifest_spec_events_and_conversations(finished: Path) -> None:
         ["alice", "bob"],
         "deliberation",
     )
-    assert run.events() == events_of(finished)
+    assert run.event_list() == events_of(finished)
 
-    conversations = run.conversations()
+    conversations = run.conversation_list()
     assert all(isinstance(c, Conversation) for c in conversations)
     started = [e for e in events_of(finished, "conversation_started")]
     assert [c.id for c in conversations] == [e.conversation_id for e in started]
@@ -129,11 +131,11 @@ def test_events_leave_out_what_a_resume_superseded(finished: Path, tmp_path: Pat
     changed = rewritten_copy(finished, tmp_path / "resumed", [marker if e.seq == ours[-1].seq else e for e in recorded])
 
     run = moot.open_run(changed)
-    events = run.events()
+    events = run.event_list()
     assert events == effective_events(events_of(changed))
     assert dropped.seq not in {e.seq for e in events} and marker.seq in {e.seq for e in events}
     assert len(events) == len(recorded) - 1
-    conversation = next(c for c in run.conversations() if c.id == first)
+    conversation = next(c for c in run.conversation_list() if c.id == first)
     assert len(conversation.messages) == 3 and conversation.stopped is None
 
 
@@ -191,7 +193,7 @@ def test_judge_analyze_and_report(run_dir: Path, tmp_path: Path) -> None:
     # run.json was rewritten by the judging pass, and the Run reads it again
     assert run.manifest.events == len(events_of(run_dir)) > counted
     assert [line.command for _, line in read_ledger(ledger)] == ["judge values"]
-    decisions = [d for c in run.conversations() for d in c.decisions]
+    decisions = [d for c in run.conversation_list() for d in c.decisions]
     assert len(decisions) == 8 and {d.agent for d in decisions} == {"values_judge"}
     assert run.judge(model="scripted:two_values", cache=tmp_path / "cache.sqlite").skipped == 8
 
@@ -223,3 +225,122 @@ def test_replay_runs_the_recorded_replies_again(run_dir: Path, tmp_path: Path) -
     assert report.ok, report.lines()
     assert (report.original, report.replay, report.conversations) == (run_dir, tmp_path / "again", 2)
     assert moot.open_run(report.replay).summary() == summarize_run(run_dir)
+
+
+def test_moot_run_returns_the_run_opened(tmp_path: Path) -> None:
+    spec = debate_spec(SCRIPTS, rounds=3)
+    run = moot.run(spec, [{"id": "s0", "text": "A case."}], out=str(tmp_path / "run"), cache=None)
+    assert isinstance(run, Run) and run.run_dir == tmp_path / "run" and run.manifest.status == "completed"
+    assert run.trace_path == tmp_path / "run" / "trace.sqlite" and run.trace_path.is_file()
+    assert run.manifest == moot.open_run(tmp_path / "run").manifest
+
+
+def test_the_tables_are_dataframes_of_the_trace(finished: Path) -> None:
+    run = moot.open_run(finished)
+    recorded = events_of(finished)
+    said = [e for e in recorded if isinstance(e, MessageAdded)]
+    called = [e for e in recorded if isinstance(e, ModelCall)]
+
+    messages = run.messages()
+    assert messages.shape == (len(said), 19) and list(messages.seq) == [m.seq for m in said]
+    assert list(messages.verdict) == [m.parsed["verdict"] for m in said]
+    assert list(messages.content) == [m.content for m in said]
+    assert {name: str(messages[name].dtype) for name in ("seq", "round", "verdict", "cache_hit", "latency_s")} == {
+        "seq": "int64",
+        "round": "int64",
+        "verdict": "string",
+        "cache_hit": "bool",
+        "latency_s": "float64",
+    }
+    assert messages.tokens_in.sum() == sum(c.tokens_in for c in called) == run.manifest.usage.total.tokens_in
+
+    calls = run.calls()
+    assert len(calls) == len(called) and list(calls.tokens_out) == [c.tokens_out for c in called]
+    assert calls.cost.isna().all() and str(calls.cost.dtype) == "float64"  # the spec gives no prices
+    assert calls.messages[0] == [m.model_dump() for m in called[0].messages]  # the chat sent, as a list
+
+    conversations = run.conversations()
+    started = events_of(finished, "conversation_started")
+    assert list(conversations.conversation_id) == [e.conversation_id for e in started]
+    assert list(conversations.order) == [e.order for e in started]
+    assert list(conversations.messages) == [4, 4] and list(conversations.rounds) == [2, 2]
+    assert set(conversations.stop_reason) == {"consensus on verdict (YTA)"} and set(conversations.status) == {
+        "completed"
+    }
+    assert conversations.calls.sum() == run.manifest.usage.total.calls
+    by_conversation = run.manifest.usage.by_conversation
+    assert dict(zip(conversations.conversation_id, conversations.tokens_in, strict=True)) == {
+        cid: totals.tokens_in for cid, totals in by_conversation.items()
+    }
+
+    events = run.events()
+    assert list(events.seq) == [e.seq for e in recorded] and list(events.event) == [e.event for e in recorded]
+    assert str(events.time.dtype) == "datetime64[ns, UTC]"
+    assert events.body[0] == recorded[0].model_dump(mode="json", exclude=set(EventBase.model_fields) | {"event"})
+
+    decisions = run.decisions()
+    assert decisions.shape == (0, 9) and str(decisions.seq.dtype) == "Int64"
+
+
+def test_calls_cost_what_the_spec_prices_them(tmp_path: Path) -> None:
+    spec = debate_spec(SCRIPTS, rounds=3, providers={"scripted": {"price_per_1k_in": 0.5, "price_per_1k_out": 2.0}})
+    run = moot.run(spec, [{"id": "s0", "text": "A case."}], out=tmp_path / "run", cache=None)
+    calls = run.calls()
+    assert list(calls.cost) == pytest.approx(list((calls.tokens_in * 0.5 + calls.tokens_out * 2.0) / 1000))
+    assert calls.cost.sum() == pytest.approx(run.manifest.usage.total.cost)
+    assert run.conversations().cost.sum() == pytest.approx(run.manifest.usage.total.cost)
+
+
+def test_a_judges_lists_stay_lists(run_dir: Path) -> None:
+    register_responder("two_values", two_values)
+    run = moot.open_run(run_dir)
+    run.judge(model="scripted:two_values", cache=None)
+    decisions = run.decisions()
+    assert len(decisions) == 8 and str(decisions["values"].dtype) == "object"
+    by_agent = dict(zip(decisions.about.str.split(":").str[-1], decisions["values"], strict=False))
+    assert by_agent == {"alice": ["Empathy and understanding"], "bob": ["Child welfare", "Accessibility"]}
+    recorded = [e for e in events_of(run_dir) if isinstance(e, JudgeDecision)]
+    assert list(decisions["values"]) == [d.decision["values"] for d in recorded]
+
+
+def test_one_conversation_by_its_id(finished: Path) -> None:
+    run = moot.open_run(finished)
+    first, *_ = run.conversation_list()
+    conversation = run.conversation(first.id)
+    assert conversation == first and len(conversation.messages) == 4
+    with pytest.raises(UserError) as unknown:
+        run.conversation("c-none")
+    assert str(unknown.value) == f"{finished} has no conversation 'c-none'; its conversations (2): " + ", ".join(
+        c.id for c in run.conversation_list()
+    )
+
+
+def test_without_pandas_the_tables_say_which_extra_to_install(finished: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` raises ImportError
+    run = moot.open_run(finished)
+    for table in (run.conversations, run.messages, run.decisions, run.calls, run.events):
+        with pytest.raises(
+            UserError, match=r"^a run's tables as DataFrames need pandas: pip install 'moot\[pandas\]'$"
+        ):
+            table()
+    assert len(run.event_list()) == run.manifest.events  # the typed objects need no pandas
+
+
+def test_a_run_in_postgresql_reads_with_the_password_given_in_python(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PGPASSWORD", raising=False)  # the password is only in the URL given to moot.run
+    password = urlsplit(postgres_url).password
+    spec = debate_spec(SCRIPTS, rounds=3)
+    run = moot.run(spec, [{"id": "s0", "text": "A case."}], out=tmp_path / "run", cache=None, trace=postgres_url)
+    assert run.manifest.trace is not None and (password is None or password not in run.manifest.trace)
+    assert len(run.messages()) == 4 and run.conversations().messages.tolist() == [4]
+    assert [e.seq for e in run.event_list()] == list(range(1, run.manifest.events + 1))
+    again = moot.open_run(tmp_path / "run", trace=postgres_url)
+    assert again.messages().equals(run.messages())
+    if password:  # a server that asks for one refuses a reader without it, in one line
+        with pytest.raises(UserError, match="^cannot open the trace database "):
+            moot.open_run(tmp_path / "run").messages()
+    elsewhere = postgres_url.rsplit("/", 1)[0] + "/another_database"
+    with pytest.raises(UserError, match="is not where run '.*' keeps its trace"):
+        moot.open_run(tmp_path / "run", trace=elsewhere)

@@ -3,15 +3,17 @@
 Tables:
 
 - `messages`: one row per message, with its run, conversation, scenario, round, agent, role,
-  position, model, every parsed field as its own column (lists and objects as JSON), the
-  content, and tokens, latency, cache hit, retries and attempts summed over the model calls of
-  that turn;
+  position, model, every parsed field as its own column, the content, and tokens, latency, cache
+  hit, retries and attempts summed over the model calls of that turn;
 - `decisions`: one row per judge decision, its decision fields as columns;
 - `calls`: one row per model call;
 - `events`: every event; as JSONL the events themselves, one canonical JSON line each.
 
-Every table holds scalar values only (None, bool, int, float, str), so that its JSONL, CSV and
-Parquet files read back to the same rows.
+The builders keep a parsed field's list or object as it is (the DataFrames of `moot.runs.Run`
+hold them so). The files hold scalar values (None, bool, int, float, str), lists and objects
+as JSON text (`flat_rows`), except Parquet, which keeps a list of values of one type as a list
+(`values`, `dropped_values`, a judge's `tags`). So JSONL, CSV and Parquet read back to the same
+rows, once Parquet's lists are written as JSON.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import csv
 import importlib.util
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from moot.errors import UserError
 from moot.outputs import check_output_folder, write_whole, written_whole
@@ -47,11 +52,25 @@ class ExportedTable:
     rows: int
 
 
-def _scalar(value: Any) -> Any:
-    """A value as a table cell: scalars as they are, anything else as JSON text."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+SCALARS = (bool, int, float, str)
+"""The types of a table cell besides None, a list and an object."""
+
+
+def as_json_text(value: Any) -> str:
+    """A list or an object as a file's cell holds it: JSON with sorted keys."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _scalar(value: Any) -> Any:
+    """A value as a file's cell: scalars as they are, anything else as JSON text."""
+    if value is None or isinstance(value, SCALARS):
+        return value
+    return as_json_text(value)
+
+
+def flat_rows(rows: list[Row]) -> list[Row]:
+    """Rows with every list and object as JSON text, as JSONL and CSV hold them."""
+    return [{name: _scalar(value) for name, value in row.items()} for row in rows]
 
 
 def _ids(event: Event) -> Row:
@@ -60,10 +79,31 @@ def _ids(event: Event) -> Row:
 
 def _field_columns(prefix_taken: set[str], fields: dict[str, Any] | None) -> Row:
     """Parsed fields as columns; a field named like a fixed column is prefixed with `parsed_`."""
-    return {(f"parsed_{k}" if k in prefix_taken else k): _scalar(v) for k, v in (fields or {}).items()}
+    return {(f"parsed_{k}" if k in prefix_taken else k): v for k, v in (fields or {}).items()}
 
 
-def _turn_usage(calls: list[ModelCall]) -> Row:
+class CallUsage(BaseModel):
+    """What a turn's row needs of a model call, read without its chat, parameters and reply (most of a large trace):
+    the messages and decisions tables of a `moot.runs.Run` read model calls as this."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    seq: int
+    conversation_id: str
+    agent: str | None = None
+    model: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    retries: int = 0
+
+
+TurnCall = ModelCall | CallUsage
+"""A model call as a turn's usage reads it: the event, or its usage alone."""
+
+
+def _turn_usage(calls: list[TurnCall]) -> Row:
     return {
         "model": calls[-1].model if calls else None,
         "tokens_in": sum(c.tokens_in for c in calls),
@@ -75,19 +115,19 @@ def _turn_usage(calls: list[ModelCall]) -> Row:
     }
 
 
-def turn_calls(events: list[Event]) -> dict[int, list[ModelCall]]:
+def turn_calls(events: Sequence[Event | CallUsage]) -> dict[int, list[TurnCall]]:
     """The model calls of each turn, keyed by the seq of the message or decision that closed it.
 
     An agent has one turn at a time in a conversation, so its calls belong to the turn started
     last by that agent there.
     """
-    open_turns: dict[tuple[str, str], list[ModelCall]] = defaultdict(list)
-    closed: dict[int, list[ModelCall]] = {}
+    open_turns: dict[tuple[str, str], list[TurnCall]] = defaultdict(list)
+    closed: dict[int, list[TurnCall]] = {}
     for event in events:
         key = (event.conversation_id, event.agent or "")
         if isinstance(event, TurnStarted):
             open_turns[key] = []
-        elif isinstance(event, ModelCall):
+        elif isinstance(event, (ModelCall, CallUsage)):
             open_turns[key].append(event)
         elif isinstance(event, (MessageAdded, JudgeDecision)):
             closed[event.seq] = open_turns.pop(key, [])
@@ -108,7 +148,7 @@ _TURN_COLUMNS = (
 
 
 def _turn_row(
-    event: MessageAdded | JudgeDecision, calls: list[ModelCall], specific: Row, fields: dict[str, Any] | None
+    event: MessageAdded | JudgeDecision, calls: list[TurnCall], specific: Row, fields: dict[str, Any] | None
 ) -> Row:
     """A message or decision as a row: ids, its own columns, its parsed fields, its text and its calls' usage."""
     fixed = {"seq", *_IDS, "role", *specific, *_TURN_COLUMNS}
@@ -125,7 +165,7 @@ def _turn_row(
     }
 
 
-def messages_table(events: list[Event]) -> list[Row]:
+def messages_table(events: Sequence[Event | CallUsage]) -> list[Row]:
     """One row per message of every conversation."""
     calls = turn_calls(events)
     return [
@@ -135,7 +175,7 @@ def messages_table(events: list[Event]) -> list[Row]:
     ]
 
 
-def decisions_table(events: list[Event]) -> list[Row]:
+def decisions_table(events: Sequence[Event | CallUsage]) -> list[Row]:
     """One row per judge decision."""
     calls = turn_calls(events)
     return [
@@ -145,7 +185,7 @@ def decisions_table(events: list[Event]) -> list[Row]:
     ]
 
 
-def calls_table(events: list[Event]) -> list[Row]:
+def calls_table(events: Sequence[Event]) -> list[Row]:
     """One row per model call."""
     rows = []
     for event in events:
@@ -166,9 +206,9 @@ def calls_table(events: list[Event]) -> list[Row]:
                     "finish_reason": event.finish_reason,
                     "parse_error": event.parse_error,
                     "raw_reply": event.raw_reply,
-                    "parsed": _scalar(event.parsed),
-                    "messages": _scalar([m.model_dump() for m in event.messages]),
-                    "params": _scalar(event.params),
+                    "parsed": event.parsed,
+                    "messages": [m.model_dump() for m in event.messages],
+                    "params": event.params,
                 }
             )
     return rows
@@ -210,7 +250,7 @@ def uniform_columns(rows: list[Row]) -> tuple[list[str], list[Row]]:
             value, kind = row.get(name), kinds[name]
             if value is not None and len(kind) > 1:
                 value = (
-                    float(value) if kind == {int, float} else (value if isinstance(value, str) else json.dumps(value))
+                    float(value) if kind == {int, float} else (value if isinstance(value, str) else _json_cell(value))
                 )
             fixed[name] = value
         out.append(fixed)
@@ -232,22 +272,42 @@ def write_csv(columns: list[str], rows: list[Row], path: Path) -> None:
         writer.writerows(rows)
 
 
+def _json_cell(value: Any) -> Any:
+    """A value of a column of mixed types: lists and objects as JSON text, scalars as JSON too."""
+    return as_json_text(value) if isinstance(value, (list, dict)) else json.dumps(value)
+
+
 def write_parquet(columns: list[str], rows: list[Row], path: Path) -> None:
-    """A Parquet file (needs pyarrow: the `export` extra)."""
+    """A Parquet file (needs pyarrow: the `export` extra); a column of lists of one type of value stays a list."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise UserError("parquet export needs pyarrow: pip install 'moot[export]'") from None
-    table = pa.Table.from_pylist(rows, schema=pa.schema([(name, _arrow_type(pa, rows, name)) for name in columns]))
+    types = {name: _arrow_type(pa, [row[name] for row in rows]) for name in columns}
+    cells = [{name: _parquet_cell(row[name], types[name], pa) for name in columns} for row in rows]
+    table = pa.Table.from_pylist(cells, schema=pa.schema(list(types.items())))
     pq.write_table(table, path)
 
 
-def _arrow_type(pa: Any, rows: list[Row], name: str) -> Any:
-    kinds = {type(row[name]) for row in rows if row[name] is not None}
-    return {frozenset({bool}): pa.bool_(), frozenset({int}): pa.int64(), frozenset({float}): pa.float64()}.get(
-        frozenset(kinds), pa.string()
-    )
+def _arrow_type(pa: Any, values: list[Any]) -> Any:
+    """A column's Parquet type: one scalar type, a list of one scalar type, else text (JSON for lists and objects)."""
+    kinds = frozenset(type(value) for value in values if value is not None)
+    scalar = {frozenset({bool}): pa.bool_(), frozenset({int}): pa.int64(), frozenset({float}): pa.float64()}
+    if kinds == {list}:
+        items = frozenset(type(item) for value in values if value is not None for item in value)
+        if items <= {str}:
+            return pa.list_(pa.string())
+        if items in scalar:
+            return pa.list_(scalar[items])
+    return scalar.get(kinds, pa.string())
+
+
+def _parquet_cell(value: Any, arrow_type: Any, pa: Any) -> Any:
+    """A value as its Parquet column holds it: a list stays a list in a list column, else JSON text."""
+    if isinstance(value, (list, dict)) and not pa.types.is_list(arrow_type):
+        return as_json_text(value)
+    return value
 
 
 def export_run(
@@ -273,7 +333,8 @@ def export_run(
             write_whole(path, "".join(canonical_json(e) + "\n" for e in events))
             written.append(ExportedTable(table, path, len(events)))
             continue
-        columns, rows = uniform_columns(BUILDERS[table](events if table == "events" else effective_events(events)))
+        built = BUILDERS[table](events if table == "events" else effective_events(events))
+        columns, rows = uniform_columns(built if fmt == "parquet" else flat_rows(built))
         with written_whole(path) as tmp:
             if fmt == "jsonl":
                 write_jsonl(rows, tmp)

@@ -90,7 +90,7 @@ def _check_run_dir(run_dir: Path) -> Path:
     return path
 
 
-def read_manifest(run_dir: Path) -> RunManifest:
+def read_manifest(run_dir: Path | str) -> RunManifest:
     """run.json of a run directory, checked; a UserError names what is wrong with it."""
     path = _check_run_dir(Path(run_dir))
     try:
@@ -310,13 +310,14 @@ def _open_sqlite(opened: OpenedRun) -> None:
     return None
 
 
-def _open_postgres(opened: OpenedRun) -> None:
-    """Open the run's rows in its PostgreSQL database read-only into `opened`; a database without traces
-    leaves it None."""
+def _open_postgres(opened: OpenedRun, location: str | None) -> None:
+    """Open the run's rows in its PostgreSQL database (at `location`, else run.json's) read-only into `opened`; a
+    database without traces leaves it None."""
     from moot.trace.postgres import NoTraceTables
 
+    location = location or opened.manifest.trace
     try:
-        opened.store = open_store(opened.manifest.trace, opened.run_dir, opened.manifest.run_id, read_only=True)
+        opened.store = open_store(location, opened.run_dir, opened.manifest.run_id, read_only=True)
     except NoTraceTables:
         _no_trace(opened, "is missing (the database holds no moot trace)")
 
@@ -327,18 +328,30 @@ def _no_trace(opened: OpenedRun, problem: str) -> None:
         raise opened.refused("missing", problem)
 
 
-def open_trace_as_stored(run_dir: Path, manifest: RunManifest) -> OpenedRun:
+def given_location(location: str | None, run_dir: Path, manifest: RunManifest) -> str | None:
+    """A trace location given with its password for a run (when the environment does not hold it), checked to be
+    where run.json says the run's trace is."""
+    location = check_trace_location(location)
+    if location is not None and public_location(location) != manifest.trace:
+        where = manifest.trace or "its trace.sqlite"
+        raise UserError(f"trace '{public_location(location)}' is not where run '{run_dir}' keeps its trace ({where})")
+    return location
+
+
+def open_trace_as_stored(run_dir: Path, manifest: RunManifest, location: str | None = None) -> OpenedRun:
     """A run's trace opened read-only and checked to be a sound database of run.json's run; its counts are not checked.
 
+    `location` is run.json's PostgreSQL URL with its password, for a password not in the environment.
     Raises `TraceRefused` for a missing, empty, damaged or foreign trace (`moot verify` reports those
     as findings, and audits the counts and the chain itself).
     """
+    location = given_location(location, Path(run_dir), manifest)
     opened = OpenedRun(Path(run_dir), manifest, trace_name(Path(run_dir), manifest))
     try:
         if manifest.trace is None:
             _open_sqlite(opened)
         else:
-            _open_postgres(opened)
+            _open_postgres(opened, location)
         _check_run_id(opened)
     except BaseException:
         opened.close()
@@ -360,13 +373,14 @@ def _check_run_id(opened: OpenedRun) -> None:
     return None
 
 
-def open_run(run_dir: Path | str) -> OpenedRun:
+def open_run(run_dir: Path | str, location: str | None = None) -> OpenedRun:
     """Open a run for reading: run.json, and its trace checked to be run.json's (see the module's docstring).
 
-    Close it (or use it in a `with` block) to release the trace.
+    `location` is run.json's PostgreSQL URL with its password, for a password not in the
+    environment. Close the run (or use it in a `with` block) to release the trace.
     """
     run_dir = Path(run_dir)
-    opened = open_trace_as_stored(run_dir, read_manifest(run_dir))
+    opened = open_trace_as_stored(run_dir, read_manifest(run_dir), location)
     try:
         opened.check_counts()
     except BaseException:

@@ -51,7 +51,7 @@ def protocol_of(run_dir: Path, **options: Any) -> tuple[dict[str, Any], Any]:
 
 
 def stop_reason(run_dir: Path) -> str:
-    (stop, *_) = {c.stopped.reason for c in moot.open_run(run_dir).conversations() if c.stopped}
+    (stop, *_) = {c.stopped.reason for c in moot.open_run(run_dir).conversation_list() if c.stopped}
     return stop
 
 

@@ -7,10 +7,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers import GOOD_SPEC_YAML as GOOD
 from moot.cli import main
-from moot.protocols.loader import load_spec
+from moot.errors import UserError
+from moot.graphs.program import RunOptions
+from moot.judges.programs import prepare_program
+from moot.protocols.loader import as_loaded, load_spec
 
 BOMB = "".join(
     f"    l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 10) if level else ', '.join(['lol'] * 10)}]\n"
@@ -174,3 +178,44 @@ def test_an_explorer_spec_is_typed_as_strictly(folder: Path, capsys: pytest.Capt
         spec.write_text(good.replace(old, new), encoding="utf-8")
         message = one_line_error(["validate", str(spec)], capsys)
         assert message == f"{spec}{expected}", message
+
+
+def test_load_spec_takes_a_dict_yaml_text_a_name_or_a_path(folder: Path) -> None:
+    data = yaml.safe_load(GOOD)
+    (folder / "demo.yaml").write_text(GOOD, encoding="utf-8")
+    from_dict, from_text = load_spec(data), load_spec(GOOD)
+    from_path, from_str = load_spec(folder / "demo.yaml"), load_spec("demo.yaml")
+    assert from_dict.spec == from_text.spec == from_path.spec == from_str.spec
+    assert from_dict.path is None and from_text.path is None and from_path.path == folder / "demo.yaml"
+    assert load_spec("aita_round_robin_3").spec.name == "aita_round_robin_3"
+    assert load_spec("{name: flow, model: scripted, agents: [{name: a, role: r}], roles: {r: {prompt: turn}}}")
+
+
+def test_yaml_text_mistakes_name_the_line_of_the_text() -> None:
+    with pytest.raises(UserError) as raised:
+        load_spec(GOOD.replace("rounds: 2", "rounds: true"))
+    assert str(raised.value) == "<spec text>:4: rounds: Input should be a valid integer (got True)"
+    with pytest.raises(UserError, match="^a spec is a name, a path, YAML text or a dict, not int$"):
+        load_spec(3)  # type: ignore[arg-type]  # a wrong type on purpose
+
+
+def test_an_edited_spec_keeps_its_folder_or_says_where_its_paths_resolve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, elsewhere = tmp_path / "study", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    (home / "myscen.jsonl").write_text(json.dumps({"id": "a", "text": "x"}) + "\n", encoding="utf-8")
+    (home / "demo.yaml").write_text(GOOD + "scenarios: myscen.jsonl\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    loaded = load_spec(home / "demo.yaml")
+    edited = loaded.edited(
+        rounds=3, agents=[*loaded.spec.agents, loaded.spec.agents[0].model_copy(update={"name": "c"})]
+    )
+    assert edited.path == loaded.path and edited.spec.rounds == 3 and len(edited.spec.agents) == 3
+    program, inputs = prepare_program(edited, RunOptions())
+    assert [s.id for s in inputs.scenarios] == ["a"]
+    with pytest.raises(UserError) as raised:
+        prepare_program(as_loaded(loaded.spec.model_copy(update={"rounds": 3})), RunOptions())
+    assert str(raised.value).startswith("scenarios: scenario file 'myscen.jsonl' not found")
+    assert str(raised.value).endswith(f"(a spec without a file resolves relative paths against {elsewhere})")

@@ -94,7 +94,7 @@ def badge_fields(spec: ProtocolSpec) -> dict[str, dict[str, str]]:
 def parsed_replies(run_dir: Path) -> dict[tuple[str, int, str, str | None], dict]:
     """Each parsed reply of the run by (conversation, round, agent, message judged)."""
     replies = {}
-    for event in moot.open_run(run_dir).events():
+    for event in moot.open_run(run_dir).event_list():
         if event.event == "message_added" and event.parsed:
             replies[(event.conversation_id, event.round, event.agent, None)] = event.parsed
         elif event.event == "judge_decision" and event.decision:
@@ -183,7 +183,7 @@ def test_every_conversation_reads_at_1400_px_with_badges_and_arrows_from_the_pro
 
 def conversation_order(run_dir: Path, conversation_id: str) -> list[str]:
     """The speaking order a conversation was started with."""
-    for event in moot.open_run(run_dir).events():
+    for event in moot.open_run(run_dir).event_list():
         if event.event == "conversation_started" and event.conversation_id == conversation_id:
             return list(event.order)
     raise AssertionError(f"no conversation {conversation_id}")

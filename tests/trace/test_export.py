@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -19,7 +20,7 @@ from helpers import SCENARIOS, debate_spec, events_of, verdict
 from moot.graphs.audit import verify_run
 from moot.judges.programs import replay_run
 from moot.trace.events import parse_event
-from moot.trace.export import export_run
+from moot.trace.export import TABLES, as_json_text, export_run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")
 
@@ -128,12 +129,35 @@ def test_csv_and_parquet_read_back_equal(run_dir: Path, tmp_path: Path) -> None:
         (csv_file,) = export_run(run_dir, "csv", out=tmp_path / "csv", tables=[table])
         (parquet,) = export_run(run_dir, "parquet", out=tmp_path / "parquet", tables=[table])
         from_parquet = pq.read_table(parquet.path).to_pylist()
+        # Parquet keeps lists as lists; the other files hold them as JSON text
+        as_text = [{k: as_json_text(v) if isinstance(v, list) else v for k, v in row.items()} for row in from_parquet]
         with csv_file.path.open(newline="", encoding="utf-8") as f:
             from_csv = list(csv.DictReader(f))
         assert len(from_parquet) == len(from_csv) == parquet.rows == csv_file.rows > 0
-        assert from_csv == [{k: as_csv_cell(v) for k, v in row.items()} for row in from_parquet]
+        assert from_csv == [{k: as_csv_cell(v) for k, v in row.items()} for row in as_text]
         if table != "events":
-            assert from_parquet == [json.loads(line) for line in jsonl.path.read_text().splitlines()]
+            assert as_text == [json.loads(line) for line in jsonl.path.read_text().splitlines()]
+
+
+def test_parquet_keeps_list_fields_as_lists(run_dir: Path, tmp_path: Path) -> None:
+    (decisions,) = export_run(str(run_dir), "parquet", out=str(tmp_path / "out"), tables=["decisions"])
+    table = pq.read_table(decisions.path)
+    tags_type = table.schema.field("tags").type
+    assert pa.types.is_list(tags_type) and pa.types.is_string(tags_type.value_type)
+    recorded = {d.seq: d.decision["tags"] for d in events_of(run_dir, "judge_decision")}
+    assert {row["seq"]: row["tags"] for row in table.to_pylist()} == recorded
+    assert sorted(recorded.values()) == [[], [], ["split", "heated"], ["split", "heated"]]
+    (calls,) = export_run(run_dir, "parquet", out=tmp_path / "out", tables=["calls"])
+    calls_table = pq.read_table(calls.path)  # lists of objects (the chat sent) stay JSON text
+    assert str(calls_table.schema.field("messages").type) == "string"
+    assert json.loads(calls_table.to_pylist()[0]["messages"])[0]["role"] == "system"
+
+
+def test_export_takes_str_paths(run_dir: Path, tmp_path: Path) -> None:
+    written = export_run(str(run_dir), "csv", out=str(tmp_path / "csv"))
+    assert [(t.table, t.path) for t in written] == [(name, tmp_path / "csv" / f"{name}.csv") for name in TABLES]
+    assert [t.table for t in moot.trace.export_run(str(run_dir), "jsonl")] == list(TABLES)
+    assert (run_dir / "export" / "messages.jsonl").is_file()
 
 
 def as_csv_cell(value: Any) -> str:
