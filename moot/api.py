@@ -40,6 +40,7 @@ def run(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> RunResult:
     """Run a spec of any kind (a `ProtocolSpec` or `ExplorerSpec`, a `LoadedSpec`, a dict of the same structure, a
     YAML path or a bundled name) and return where its run directory is.
@@ -50,7 +51,8 @@ def run(
     the units of work (default: this process; `executor_named("ray", ...)` for a cluster);
     `trace` is a `postgresql://` URL to keep the trace in that database instead of the run directory.
     `ledger` is a file outside the run directory to which the run's event count and final hash
-    are appended when it ends or is interrupted (`moot.trace.ledger`).
+    are appended when it ends or is interrupted (`moot.trace.ledger`). `otel` is an OTLP/HTTP endpoint
+    (`http://HOST:4318`) to send the run's spans to as it runs (needs the `otel` extra).
     """
     program, inputs = prepare_program(as_loaded(spec), RunOptions(scenarios=scenarios, limit=limit))
     return run_program(
@@ -64,6 +66,7 @@ def run(
         progress=progress,
         trace=trace,
         ledger=ledger,
+        otel=otel,
     )
 
 
@@ -79,6 +82,7 @@ def run_program(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> RunResult:
     """Run a program already compiled (`moot.judges.programs.prepare_program`) over its inputs; options as for `run`."""
     cache_path = default_cache_path() if cache == USE_DEFAULT_CACHE else (Path(cache) if cache else None)
@@ -93,6 +97,7 @@ def run_program(
         executor=executor,
         progress=progress,
         ledger=_ledger(ledger),
+        otel=otel,
     )
     return run_to_end(session)
 
@@ -105,13 +110,14 @@ def resume(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> RunResult:
     """Finish an interrupted (or killed, or failed) run, or the pass over it that did not end, with the program,
     inputs, seed and options of its run.json.
 
     What ended is kept; the rest goes on from where it stands. `scenarios` is needed only when
     the run's scenarios were given in Python; `trace` only when the run's PostgreSQL password is
-    not in the environment; `ledger` as for `run`.
+    not in the environment; `ledger` and `otel` as for `run`.
     """
     given = None
     if scenarios is not None:
@@ -130,6 +136,7 @@ def resume(
         progress=progress,
         trace=trace,
         ledger=_ledger(ledger),
+        otel=otel,
     )
     return run_to_end(session)
 

@@ -10,6 +10,8 @@ Tables:
 - `calls`: one row per model call;
 - `events`: every event; as JSONL the events themselves, one canonical JSON line each.
 
+`--format otlp` writes the run's spans instead, as OTLP JSON (`moot.trace.otel`).
+
 Every table holds scalar values only (None, bool, int, float, str), so that its JSONL, CSV and
 Parquet files read back to the same rows.
 """
@@ -32,7 +34,7 @@ from moot.trace.store import canonical_json
 from moot.trace.verify import recorded_events
 
 TABLES = ("messages", "decisions", "calls", "events")
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = ("jsonl", "csv", "parquet", "otlp")
 _IDS = ("run_id", "conversation_id", "scenario_id", "round", "agent")
 
 Row = dict[str, Any]
@@ -253,7 +255,8 @@ def _arrow_type(pa: Any, rows: list[Row], name: str) -> Any:
 def export_run(
     run_dir: Path | str, fmt: str, out: Path | str | None = None, tables: list[str] | None = None
 ) -> list[ExportedTable]:
-    """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`."""
+    """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`, or with `otlp` its
+    spans as `spans.otlp.json`."""
     run_dir = Path(run_dir)
     if fmt not in FORMATS:
         raise UserError(f"export format '{fmt}' is unknown; known: {', '.join(FORMATS)}")
@@ -262,6 +265,13 @@ def export_run(
             raise UserError(f"table '{table}' is unknown; known: {', '.join(TABLES)}")
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise UserError("parquet export needs pyarrow: pip install 'moot[export]'")
+    if fmt == "otlp":
+        if tables:
+            raise UserError("--table does not apply to --format otlp (it writes the run's spans, not tables)")
+        from moot.trace.otel import export_otlp
+
+        path, spans = export_otlp(run_dir, out)
+        return [ExportedTable("spans", path, spans)]
     out = Path(out) if out else run_dir / "export"
     check_output_folder(out, "--out")
     events = recorded_events(run_dir)
