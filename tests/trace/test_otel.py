@@ -25,10 +25,11 @@ from fakes.otlp_receiver import OtlpReceiver, parse_otlp_json
 from helpers import debate_spec, events_of, verdict
 from moot.cli import main
 from moot.errors import UserError
-from moot.trace.events import ModelCall
+from moot.trace.events import ChatRecord, ConversationStarted, ModelCall, Stopped, TurnStarted
 from moot.trace.export import export_run
 from moot.trace.manifest import RunManifest
 from moot.trace.otel import otel_endpoint
+from moot.trace.spans import SpanBuilder, nanoseconds, spans_of
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore, event_hash
 
 SCRIPTS = {
@@ -342,3 +343,56 @@ def test_without_the_otel_extra_both_paths_name_it(
     with pytest.raises(UserError, match=re.escape(f"otlp export {extra}")):
         export_run(live_run[0], "otlp", out=tmp_path / "export")
     assert not (tmp_path / "export").exists()
+
+
+def test_the_spans_open_when_the_events_stop_end_at_their_last_event_marked_unfinished(
+    live_run: tuple[Path, list[Span], list[str]],
+) -> None:
+    events = events_of(live_run[0])
+    conversation = events[0].conversation_id
+    cut = next(i for i, e in enumerate(events) if e.event == "model_call" and e.conversation_id == conversation)
+    builder = SpanBuilder()
+    closed = [span for event in events[: cut + 1] for span in builder.feed(event)]
+    assert [span.key for span in closed] == [f"call/{events[cut].seq}"], "a call closes at once"
+    unfinished = builder.finish(events[0].run_id)
+    mine = [span for span in unfinished if span.attributes["moot.conversation_id"] == conversation]
+    assert [span.key.split("/")[0] for span in mine] == ["turn", "round", "conversation"]
+    assert all(span.attributes["moot.unfinished"] is True for span in unfinished)
+    last = max(e.time for e in events[: cut + 1] if e.conversation_id == conversation)
+    assert {span.end_ns for span in mine} == {nanoseconds(last)}
+    assert [mine[0].parent_key, mine[1].parent_key, mine[2].parent_key] == [mine[1].key, mine[2].key, "run"]
+    assert builder.finish(events[0].run_id) == [], "finishing empties the builder"
+
+
+def test_a_failed_call_and_a_failed_conversation_are_error_spans() -> None:
+    ids = {"run_id": "r", "conversation_id": "c", "scenario_id": "s"}
+    events = [
+        ConversationStarted(**ids, seq=1, protocol="p", order=["alice"], repeat=0, seed=1),
+        TurnStarted(**ids, seq=2, round=1, agent="alice", role="debater", position=0, visible=[]),
+        ModelCall(
+            **ids,
+            seq=3,
+            round=1,
+            agent="alice",
+            role="debater",
+            model="openai:gpt-4.1",
+            messages=[ChatRecord(role="user", content="Say something.")],
+            params={"temperature": 0.7, "max_tokens": 64, "seed": 5},
+            error="HTTP 500 after 3 retries",
+            retries=3,
+            latency_s=1.5,
+        ),
+        Stopped(**ids, seq=4, round=1, status="failed", reason="model error: HTTP 500", rounds=0),
+    ]
+    spans = {span.key.split("/")[0]: span for span in spans_of(events)}
+    call = spans["call"]
+    assert (call.name, call.kind, call.error, call.parent_key) == ("chat gpt-4.1", "client", events[2].error, "turn/2")
+    assert call.attributes["error.type"] == "model_error"
+    assert (call.attributes["gen_ai.provider.name"], call.attributes["gen_ai.request.model"]) == ("openai", "gpt-4.1")
+    assert (call.attributes["gen_ai.request.temperature"], call.attributes["gen_ai.request.max_tokens"]) == (0.7, 64)
+    assert "gen_ai.response.finish_reasons" not in call.attributes
+    assert [event.attributes.keys() for event in call.events] == [{"gen_ai.input.messages"}], "no reply, no output"
+    assert call.end_ns - call.start_ns == 1_500_000_000
+    assert spans["conversation"].error == "model error: HTTP 500"
+    assert spans["turn"].attributes["moot.unfinished"] is True and spans["round"].attributes["moot.unfinished"] is True
+    assert spans["conversation"].attributes["moot.status"] == "failed"
