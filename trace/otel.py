@@ -7,7 +7,7 @@ id generator hands out the ids `moot.trace.spans` derives, so the live spans and
 ones are the same spans, with the same ids. The live path sends them with the SDK's batch
 processor and `opentelemetry-exporter-otlp-proto-http`; the export encodes them with the
 exporter's own protobuf encoding and writes its JSON form as the OTLP specification has it (ids
-as hex, enums as integers), one export request on one line.
+as hex, enums as integers), one export request a line.
 """
 
 from __future__ import annotations
@@ -228,35 +228,44 @@ def encoded_request(records: Sequence[SpanRecord]) -> Any:
 ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 """Fields that OTLP JSON writes as hex, where protobuf's JSON mapping would write base64."""
 
+SPANS_PER_LINE = 1000
+"""Spans in one export request (one line) of an OTLP JSON file."""
+
 
 def otlp_json(request: Any) -> dict[str, Any]:
-    """An OTLP protobuf message in OTLP JSON: protobuf's JSON mapping, with ids as hex and enums as integers."""
+    """An OTLP trace export request in OTLP JSON: protobuf's JSON mapping, with ids as hex and enums as integers."""
     from google.protobuf.json_format import MessageToDict
 
-    return _hex_ids(MessageToDict(request, use_integers_for_enums=True))
+    body = MessageToDict(request, use_integers_for_enums=True)
+    for resource_spans in body.get("resourceSpans", []):
+        for scope_spans in resource_spans.get("scopeSpans", []):
+            for span in scope_spans.get("spans", []):
+                _hex_ids(span)
+                for link in span.get("links", []):
+                    _hex_ids(link)
+    return body
 
 
-def _hex_ids(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: base64.b64decode(item).hex() if key in ID_FIELDS and isinstance(item, str) else _hex_ids(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_hex_ids(item) for item in value]
-    return value
+def _hex_ids(item: dict[str, Any]) -> None:
+    for key in ID_FIELDS:
+        if key in item:
+            item[key] = base64.b64decode(item[key]).hex()
 
 
 def export_otlp(run_dir: Path | str, out: Path | str | None = None) -> tuple[Path, int]:
     """Write a run's spans as OTLP JSON to `out/spans.otlp.json` (default `RUN_DIR/export`); return the file and the
-    number of spans. One line: one OTLP export request, as a collector's OTLP JSON file receiver reads it."""
+    number of spans. Each line is one OTLP export request of up to `SPANS_PER_LINE` spans, as a collector's OTLP
+    JSON file receiver reads them."""
     require_otel("otlp export")
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir / "export"
     check_output_folder(out, "--out")
     records = run_records(run_dir)
-    text = json.dumps(otlp_json(encoded_request(records)), ensure_ascii=False, separators=(",", ":"))
+    lines = [
+        json.dumps(otlp_json(encoded_request(records[start : start + SPANS_PER_LINE])), separators=(",", ":")) + "\n"
+        for start in range(0, len(records), SPANS_PER_LINE)
+    ]
     out.mkdir(parents=True, exist_ok=True)
     path = out / OTLP_FILE
-    write_whole(path, text + "\n")
+    write_whole(path, "".join(lines))
     return path, len(records)

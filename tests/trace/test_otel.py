@@ -28,7 +28,7 @@ from moot.errors import UserError
 from moot.trace.events import ChatRecord, ConversationStarted, ModelCall, Stopped, TurnStarted
 from moot.trace.export import export_run
 from moot.trace.manifest import RunManifest
-from moot.trace.otel import otel_endpoint
+from moot.trace.otel import export_otlp, otel_endpoint
 from moot.trace.spans import SpanBuilder, nanoseconds, spans_of
 from moot.trace.store import TRACE_FILE, SQLiteTraceStore, event_hash
 
@@ -396,3 +396,20 @@ def test_a_failed_call_and_a_failed_conversation_are_error_spans() -> None:
     assert spans["conversation"].error == "model error: HTTP 500"
     assert spans["turn"].attributes["moot.unfinished"] is True and spans["round"].attributes["moot.unfinished"] is True
     assert spans["conversation"].attributes["moot.status"] == "failed"
+
+
+def test_a_large_export_is_one_request_a_line(
+    live_run: tuple[Path, list[Span], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("moot.trace.otel.SPANS_PER_LINE", 10)
+    path, count = export_otlp(live_run[0], tmp_path / "export")
+    lines = path.read_text().splitlines()
+    assert (count, len(lines)) == (46, 5)
+    requests = [parse_otlp_json(line) for line in lines]
+    sizes = [sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans) for request in requests]
+    assert sizes == [10, 10, 10, 10, 6]
+    spans = [
+        span for request in requests for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans
+    ]
+    check_tree(spans)
+    assert sorted(map(comparable, spans)) == sorted(map(comparable, live_run[1]))
