@@ -47,7 +47,9 @@ from moot.trace.ledger import append_anchor, check_ledger
 from moot.trace.location import check_trace_location, open_store
 from moot.trace.manifest import MANIFEST_FILE, ConversationCounts, PassRecord, RunManifest, RunStatus, UsageReport
 from moot.trace.opening import expectation, open_run
+from moot.trace.otel import otel_endpoint, send_spans
 from moot.trace.redaction import public_location
+from moot.trace.spans import run_span
 from moot.trace.store import TraceStore
 
 VERSIONED_PACKAGES = (
@@ -183,6 +185,7 @@ class RunSession:
         ledger: Path | None,
         events: Sequence[Event] = (),
         pass_record: PassRecord | None = None,
+        otel: str | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.manifest = manifest
@@ -203,6 +206,8 @@ class RunSession:
         """The run's events when the session opened it (resume)."""
         self.pass_record = pass_record
         """The pass this session runs (append, resume_pass)."""
+        self.otel = otel
+        """The OTLP/HTTP traces URL the run's spans go to as it runs (`moot run --otel`), or None."""
         self.units: list[WorkUnit] = program.units(inputs, manifest.seed)
         self._latest: dict[str, UnitReport] = {}
         self._usage = UsageReport()
@@ -226,11 +231,14 @@ class RunSession:
         executor: Executor | None = None,
         progress: ProgressCallback | None = None,
         ledger: Path | None = None,
+        otel: str | None = None,
     ) -> RunSession:
-        """A new run of `program` over `inputs` into `out` (default: a new folder under `runs/`)."""
+        """A new run of `program` over `inputs` into `out` (default: a new folder under `runs/`); `otel` an OTLP/HTTP
+        endpoint to send its spans to as it runs."""
         if concurrency < 1:
             raise UserError(f"concurrency must be at least 1 (got {concurrency})")
         trace = check_trace_location(trace)
+        otel = otel_endpoint(otel) if otel is not None else None
         run_dir = prepare_run_dir(out, program.name)
         if ledger is not None:
             check_ledger(ledger, run_dir)
@@ -270,6 +278,7 @@ class RunSession:
             executor=executor,
             progress=progress,
             ledger=ledger,
+            otel=otel,
         )
 
     @classmethod
@@ -283,10 +292,13 @@ class RunSession:
         progress: ProgressCallback | None = None,
         trace: str | None = None,
         ledger: Path | None = None,
+        otel: str | None = None,
     ) -> RunSession:
         """An interrupted, killed or failed run (or its last pass, when that is what did not end), to finish with the
         program, inputs, seed and options its run.json records. `scenarios` is needed only when the run's scenarios
-        were given in Python; `trace` only when the run's PostgreSQL password is not in the environment."""
+        were given in Python; `trace` only when the run's PostgreSQL password is not in the environment; `otel` as
+        for `new`."""
+        otel = otel_endpoint(otel) if otel is not None else None
         if ledger is not None:
             check_ledger(ledger, run_dir)
         interrupted = open_interrupted_run(run_dir)
@@ -322,6 +334,7 @@ class RunSession:
             ledger=ledger,
             events=interrupted.events,
             pass_record=record,
+            otel=otel,
         )
         if record is None:
             known = [unit.conversations for unit in session.units]
@@ -401,6 +414,7 @@ class RunSession:
                 concurrency=self.concurrency,
                 since_seq=store.last_seq,
                 structured_found={key: found.mode for key, found in self._usage.structured_output.items()},
+                otel=self.otel,
             )
             pending = [unit for unit in self.units if unit.id not in self._latest]
             self._report_progress()
@@ -494,6 +508,12 @@ class RunSession:
             store.close()
         if self.ledger is not None and status in ("completed", "interrupted"):
             append_anchor(self.ledger, self.run_dir, self.command)
+        if self.otel is not None:
+            manifest = self.manifest
+            root = run_span(
+                manifest.run_id, manifest.protocol, manifest.started_at, now, status, manifest.conversations.planned
+            )
+            send_spans(self.otel, [root])
 
     def _record(self, store: TraceStore) -> None:
         """Write run.json with the counts, usage and trace position as they are now."""

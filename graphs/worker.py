@@ -25,6 +25,7 @@ from moot.scenarios import Scenario, ScenarioSet
 from moot.trace.events import Event, ModelCall
 from moot.trace.location import open_store
 from moot.trace.manifest import UsageReport
+from moot.trace.otel import LiveSpans
 from moot.trace.writer import TraceWriter, count_call
 
 
@@ -48,6 +49,8 @@ class SessionJob:
     """The trace's last sequence number when the session (a run, a resumption or a pass) started."""
     structured_found: dict[str, str] | None = None
     """The structured-output mode each server was found to take earlier in the run (`model at server` -> mode)."""
+    otel: str | None = None
+    """The OTLP/HTTP traces URL to send the run's spans to as its events are stored (`moot run --otel`), or None."""
 
 
 def invalid_reply_kind(call: ModelCall) -> str | None:
@@ -144,10 +147,13 @@ class SessionWorker:
         self._secrets = self.pool.secrets()
         self.prices = self.pool.prices()
         """Price per 1k tokens in and out of each priced model."""
+        self.live = LiveSpans(job.otel) if job.otel else None
+        """Sends the spans of the events this worker stores, when the run sends spans live."""
 
     def writer(self) -> UnitWriter:
         """A trace writer for one unit of work (its usage is the unit's)."""
-        return UnitWriter(self.store, secrets=self._secrets, prices=self.prices)
+        listeners = [self.live.on_event] if self.live is not None else []
+        return UnitWriter(self.store, secrets=self._secrets, prices=self.prices, listeners=listeners)
 
     def gateway(self, agent: AgentSpec, spec: ProtocolSpec | None = None) -> ModelGateway:
         """The gateway of an agent's model (as `spec` gives it: a matrix arm's; default the roster), counting its
@@ -196,8 +202,10 @@ class SessionWorker:
         return usage
 
     async def close(self) -> None:
-        """Close the model clients, the cache and the trace store."""
+        """Close the model clients, the cache and the trace store; send the spans still to send."""
         await self.pool.close()
         if self.cache:
             self.cache.close()
         self.store.close()
+        if self.live is not None:
+            self.live.close()

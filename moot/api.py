@@ -41,6 +41,7 @@ def run(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> Run:
     """Run a spec of any kind (a `ProtocolSpec` or `ExplorerSpec`, a `LoadedSpec`, or what `moot.load_spec` takes: a
     dict of the same structure, YAML text, a YAML path or a bundled name) and return the run, opened (`open_run`).
@@ -51,7 +52,8 @@ def run(
     the units of work (default: this process; `executor_named("ray", ...)` for a cluster);
     `trace` is a `postgresql://` URL to keep the trace in that database instead of the run directory.
     `ledger` is a file outside the run directory to which the run's event count and final hash
-    are appended when it ends or is interrupted (`moot.trace.ledger`).
+    are appended when it ends or is interrupted (`moot.trace.ledger`). `otel` is an OTLP/HTTP endpoint
+    (`http://HOST:4318`) to send the run's spans to as it runs (needs the `otel` extra).
     """
     program, inputs = prepare_program(as_loaded(spec), RunOptions(scenarios=scenarios, limit=limit))
     ended = run_program(
@@ -65,6 +67,7 @@ def run(
         progress=progress,
         trace=trace,
         ledger=ledger,
+        otel=otel,
     )
     return open_run(ended.run_dir, trace=trace)
 
@@ -81,6 +84,7 @@ def run_program(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> RunResult:
     """Run a program already compiled (`moot.judges.programs.prepare_program`) over its inputs; options as for `run`."""
     cache_path = default_cache_path() if cache == USE_DEFAULT_CACHE else (Path(cache) if cache else None)
@@ -95,6 +99,7 @@ def run_program(
         executor=executor,
         progress=progress,
         ledger=_ledger(ledger),
+        otel=otel,
     )
     return run_to_end(session)
 
@@ -107,15 +112,18 @@ def resume(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> Run:
     """Finish an interrupted (or killed, or failed) run, or the pass over it that did not end, with the program,
     inputs, seed and options of its run.json; the run, opened (`open_run`).
 
     What ended is kept; the rest goes on from where it stands. `scenarios` is needed only when
     the run's scenarios were given in Python; `trace` only when the run's PostgreSQL password is
-    not in the environment; `ledger` as for `run`.
+    not in the environment; `ledger` and `otel` as for `run`.
     """
-    ended = resume_program(run_dir, scenarios, executor=executor, progress=progress, trace=trace, ledger=ledger)
+    ended = resume_program(
+        run_dir, scenarios, executor=executor, progress=progress, trace=trace, ledger=ledger, otel=otel
+    )
     return open_run(ended.run_dir, trace=trace)
 
 
@@ -127,6 +135,7 @@ def resume_program(
     progress: ProgressCallback | None = None,
     trace: str | None = None,
     ledger: str | Path | None = None,
+    otel: str | None = None,
 ) -> RunResult:
     """`resume`, returning what the program counted (`RunResult`: the CLI prints its summary) rather than the run."""
     given = None
@@ -146,6 +155,7 @@ def resume_program(
         progress=progress,
         trace=trace,
         ledger=_ledger(ledger),
+        otel=otel,
     )
     return run_to_end(session)
 

@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--ledger", type=Path, metavar="FILE", help="append the run's count and final hash to FILE (kept elsewhere)"
     )
+    run.add_argument(
+        "--otel",
+        metavar="ENDPOINT",
+        help="send the run's spans live to this OTLP/HTTP endpoint (e.g. http://localhost:4318); needs moot[otel]",
+    )
 
     validate = sub.add_parser("validate", help="check a spec without running it")
     validate.add_argument("spec")
@@ -173,7 +178,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         with progress_bar(enabled=not args.quiet) as progress:
             result = resume_program(
-                args.resume, progress=progress, executor=executor, trace=args.trace, ledger=args.ledger
+                args.resume,
+                progress=progress,
+                executor=executor,
+                trace=args.trace,
+                ledger=args.ledger,
+                otel=args.otel,
             )
     else:
         if not args.spec:
@@ -196,6 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 executor=executor,
                 trace=args.trace,
                 ledger=args.ledger,
+                otel=args.otel,
             )
     print_result(result)
     return 0

@@ -42,7 +42,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from moot.trace.export import export_run
 
     for table in export_run(args.run_dir, args.format, out=args.out, tables=args.table or None):
-        print(f"{table.table:<10} {table.rows:>6} rows  {table.path}")
+        unit = "spans" if table.table == "spans" else "rows"
+        print(f"{table.table:<10} {table.rows:>6} {unit}  {table.path}")
     return 0
 
 
@@ -64,9 +65,16 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
         "--scenarios", type=Path, help="the run's scenario file, when it has moved (it must hash the same)"
     )
 
-    export = sub.add_parser("export", help="write a run's messages, decisions, calls and events as tables")
+    export = sub.add_parser(
+        "export", help="write a run's messages, decisions, calls and events as tables, or its spans as OTLP JSON"
+    )
     export.add_argument("run_dir", type=Path)
-    export.add_argument("--format", choices=["jsonl", "csv", "parquet"], required=True)
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "parquet", "otlp"],
+        required=True,
+        help="tables as jsonl, csv or parquet; or otlp: the run's spans as OTLP JSON (needs moot[otel])",
+    )
     export.add_argument("--out", type=Path, help="folder for the files (default: RUN_DIR/export)")
     export.add_argument(
         "--table",

@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from moot.trace.location import check_trace_location, open_store
     from moot.trace.manifest import RunManifest, UsageReport, UsageTotals
     from moot.trace.opening import OpenedRun, TraceRefused, open_run, read_manifest, read_run_events
+    from moot.trace.otel import LiveSpans, export_otlp
     from moot.trace.postgres import PostgresTraceStore
     from moot.trace.reading import effective_events, open_run_trace
     from moot.trace.redaction import public_location
+    from moot.trace.spans import SpanBuilder, SpanRecord
     from moot.trace.store import RawRow, SQLiteTraceStore, TraceStore, open_trace
     from moot.trace.verify import VerifyReport, verify_trace
 else:
@@ -58,9 +60,11 @@ else:
             "moot.trace.location": ("check_trace_location", "open_store"),
             "moot.trace.manifest": ("RunManifest", "UsageReport", "UsageTotals"),
             "moot.trace.opening": ("OpenedRun", "TraceRefused", "open_run", "read_manifest", "read_run_events"),
+            "moot.trace.otel": ("LiveSpans", "export_otlp"),
             "moot.trace.postgres": ("PostgresTraceStore",),
             "moot.trace.reading": ("effective_events", "open_run_trace"),
             "moot.trace.redaction": ("public_location",),
+            "moot.trace.spans": ("SpanBuilder", "SpanRecord"),
             "moot.trace.store": ("RawRow", "SQLiteTraceStore", "TraceStore", "open_trace"),
             "moot.trace.verify": ("VerifyReport", "verify_trace"),
         },
@@ -73,6 +77,7 @@ __all__ = [
     "ExportedTable",
     "JudgeDecision",
     "LedgerLine",
+    "LiveSpans",
     "MessageAdded",
     "ModelCall",
     "OpenedRun",
@@ -82,6 +87,8 @@ __all__ = [
     "RoundEnded",
     "RunManifest",
     "SQLiteTraceStore",
+    "SpanBuilder",
+    "SpanRecord",
     "Stopped",
     "TraceRefused",
     "TraceStore",
@@ -92,6 +99,7 @@ __all__ = [
     "anchored",
     "check_trace_location",
     "effective_events",
+    "export_otlp",
     "export_run",
     "open_run",
     "open_run_trace",

@@ -14,6 +14,8 @@ hold them so). The files hold scalar values (None, bool, int, float, str), lists
 as JSON text (`flat_rows`), except Parquet, which keeps a list of values of one type as a list
 (`values`, `dropped_values`, a judge's `tags`). So JSONL, CSV and Parquet read back to the same
 rows, once Parquet's lists are written as JSON.
+
+`--format otlp` writes the run's spans instead, as OTLP JSON (`moot.trace.otel`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from moot.trace.store import canonical_json
 from moot.trace.verify import recorded_events
 
 TABLES = ("messages", "decisions", "calls", "events")
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = ("jsonl", "csv", "parquet", "otlp")
 _IDS = ("run_id", "conversation_id", "scenario_id", "round", "agent")
 
 Row = dict[str, Any]
@@ -313,7 +315,8 @@ def _parquet_cell(value: Any, arrow_type: Any, pa: Any) -> Any:
 def export_run(
     run_dir: Path | str, fmt: str, out: Path | str | None = None, tables: list[str] | None = None
 ) -> list[ExportedTable]:
-    """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`."""
+    """Write the run's tables to `out` (default `RUN_DIR/export`) as `TABLE.jsonl|csv|parquet`, or with `otlp` its
+    spans as `spans.otlp.json`."""
     run_dir = Path(run_dir)
     if fmt not in FORMATS:
         raise UserError(f"export format '{fmt}' is unknown; known: {', '.join(FORMATS)}")
@@ -322,6 +325,13 @@ def export_run(
             raise UserError(f"table '{table}' is unknown; known: {', '.join(TABLES)}")
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise UserError("parquet export needs pyarrow: pip install 'moot[export]'")
+    if fmt == "otlp":
+        if tables:
+            raise UserError("--table does not apply to --format otlp (it writes the run's spans, not tables)")
+        from moot.trace.otel import export_otlp
+
+        path, spans = export_otlp(run_dir, out)
+        return [ExportedTable("spans", path, spans)]
     out = Path(out) if out else run_dir / "export"
     check_output_folder(out, "--out")
     events = recorded_events(run_dir)

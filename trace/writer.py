@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel
@@ -82,13 +82,19 @@ class TraceWriter:
     """Appends events to a store; every string is scrubbed of the run's secrets first (see `moot.trace.redaction`).
 
     `secrets` are the run's keys (`ModelPool.secrets()`); a store that holds a password (a
-    PostgreSQL trace) adds its own.
+    PostgreSQL trace) adds its own. `listeners` are called with each event once it is stored, as
+    stored (redacted, with its seq): the live spans of `moot run --otel` (`moot.trace.otel.LiveSpans`).
     """
 
     def __init__(
-        self, store: TraceStore, secrets: list[str] | None = None, prices: dict[str, tuple[float, float]] | None = None
+        self,
+        store: TraceStore,
+        secrets: list[str] | None = None,
+        prices: dict[str, tuple[float, float]] | None = None,
+        listeners: Sequence[Callable[[Event], None]] = (),
     ) -> None:
         self.store = store
+        self.listeners = tuple(listeners)
         self.redactor = Redactor([*(secrets or []), *getattr(store, "secrets", ())])
         """Replaces the keys in every event before it is stored."""
         self.prices = prices or {}
@@ -96,11 +102,13 @@ class TraceWriter:
         self.failure_kinds: dict[str, int] = {}
 
     def emit(self, event: Event) -> Event:
-        """Store an event (secrets redacted) and count its usage when it is a model call."""
+        """Store an event (secrets redacted), count its usage when it is a model call, and hand it to the listeners."""
         event = redact_event(event, self.redactor)
         stored = self.store.append(event)
         if isinstance(stored, ModelCall):
             self.count(stored)
+        for listener in self.listeners:
+            listener(stored)
         return stored
 
     def count(self, call: ModelCall) -> None:

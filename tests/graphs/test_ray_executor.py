@@ -21,6 +21,7 @@ import yaml
 
 import moot
 from fakes.llm_server import FakeLLMServer
+from fakes.otlp_receiver import OtlpReceiver
 from helpers import events_of
 from moot.agents.cache import ResponseCache
 from moot.cli import main
@@ -446,3 +447,26 @@ def test_without_ray_the_executor_says_how_to_install_it(
     assert code == 2
     assert capsys.readouterr().err == f"moot: error: {MISSING_RAY}\n"
     assert not (tmp_path / "run").exists()
+
+
+def test_spans_sent_live_from_the_cluster_workers_form_the_runs_one_tree(
+    cluster: Any, server: FakeLLMServer, api_key: None, tmp_path: Path
+) -> None:
+    with OtlpReceiver() as receiver:
+        moot.run(
+            debate_spec(server.url),
+            scenarios(6),
+            out=tmp_path / "run",
+            cache=None,
+            executor=RayExecutor(workers=2),
+            otel=receiver.url,
+        )
+        spans = receiver.spans()
+    by_id = {span.span_id: span for span in spans}
+    assert len(by_id) == len(spans) and len({span.trace_id for span in spans}) == 1
+    assert [span.name for span in spans if not span.parent_span_id] == ["moot run cluster_debate"]
+    assert [span.name for span in spans if span.parent_span_id and span.parent_span_id not in by_id] == []
+    names = Counter(span.name.split()[0] for span in spans)
+    assert names["conversation"] == 6
+    assert names["chat"] == len(events_of(tmp_path / "run", "model_call"))
+    assert names["invoke_agent"] == len(events_of(tmp_path / "run", "turn_started"))

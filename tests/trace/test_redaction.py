@@ -159,6 +159,14 @@ def test_the_writer_redacts_long_keys_inside_every_text_and_parsed_reply():
     assert writer.emit(clean) is clean  # an event that holds no key is stored as it is
 
 
+def test_the_writers_listeners_hear_each_event_as_stored_redacted():
+    heard: list = []
+    store = ListStore()
+    writer = TraceWriter(store, secrets=[LONG], listeners=[heard.append])
+    stored = writer.emit(ErrorEvent(**IDS, kind="model_error", message=f"refused key {LONG}"))
+    assert heard == [stored] == store.events and stored.message == f"refused key {REDACTED}"
+
+
 def test_the_writer_also_redacts_the_password_its_store_holds():
     writer = TraceWriter(ListStore(secrets=("hunter22",)), secrets=["x"])
     event = writer.emit(ErrorEvent(**IDS, kind="internal", message="connection with hunter22 failed: x"))
