@@ -401,6 +401,7 @@ def analyze_cooperation(
     if unsteered is not None and overall:
         metrics["adaptation"] = _adaptation(
             spec,
+            "target",
             overall["ranking"],
             plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
             writer,
@@ -428,13 +429,27 @@ def analyze_cooperation(
     return metrics
 
 
-def _adaptation(
-    spec: dict[str, Any], after: list[str], before: list[str] | None, writer: AnalysisWriter
-) -> dict[str, Any] | None:
+def adapt_value_of(spec: dict[str, Any], role: str) -> str | None:
+    """The value a run steers toward: `adapt_value` in the variables of the first agent of `role` (where the
+    bundled adaptation specs set it), else in the spec's top-level `variables`; None when neither sets it."""
+    for agent in spec.get("agents") or []:
+        if isinstance(agent, dict) and agent.get("role") == role:
+            value = (agent.get("variables") or {}).get("adapt_value")
+            if value:
+                return str(value)
+            break
     value = (spec.get("variables") or {}).get("adapt_value")
+    return str(value) if value else None
+
+
+def _adaptation(
+    spec: dict[str, Any], role: str, after: list[str], before: list[str] | None, writer: AnalysisWriter
+) -> dict[str, Any] | None:
+    value = adapt_value_of(spec, role)
     if not value or not before:
         writer.note(
-            "value adaptation: needs a steered run (variables.adapt_value) and an unsteered run with comparisons"
+            f"value adaptation: needs a steered run (adapt_value in the {role}'s variables or the spec's) "
+            "and an unsteered run with comparisons"
         )
         return None
     return {
@@ -494,7 +509,11 @@ def analyze_stated(
     metrics.update(_stated_by_model(parsed, arms, writer, n_boot=min(n_boot, 500), seed=seed, groups=groups))
     if unsteered is not None and ranking:
         metrics["adaptation"] = _adaptation(
-            spec, ranking["ranking"], plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
+            spec,
+            "chooser",
+            ranking["ranking"],
+            plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))),
+            writer,
         )
     writer.table(
         "choices",
