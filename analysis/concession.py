@@ -16,7 +16,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-NON_CONCESSION_RULES = ("win", "ignore")
+NON_CONCESSION_RULES = ("ignore", "win")
+BRADLEY_TERRY_METHODS = ("concessions", "holdouts_win")
+"""Values of the `bradley_terry` option: concessions only (CoopValue sec. 3.3, the default), or a held-out
+conversation also counted as a win of the target's value."""
 
 
 @dataclass(frozen=True)
@@ -116,14 +119,15 @@ def concession_matrix_outcomes(outcomes: Iterable[ConcessionOutcome], values: Se
 
 
 def comparisons_from_outcomes(
-    outcomes: Iterable[ConcessionOutcome], non_concession: str = "win"
+    outcomes: Iterable[ConcessionOutcome], non_concession: str = "ignore"
 ) -> tuple[list[str], list[str]]:
     """Pairwise comparisons of values for Bradley-Terry: returns (winners, losers).
 
-    A concession is a win of the counterpart's value over the target's. When the target never
-    conceded, `non_concession="win"` (the default) counts a win of the target's value over the
-    counterpart's, so that holding out is evidence of strength; `"ignore"` makes such outcomes
-    produce no comparison, so that only concessions are evidence. Unparsed outcomes never count.
+    A concession is a win of the counterpart's value over the target's (CoopValue sec. 3.3: conceding v_i to v_j
+    gives v_i < v_j). When the target never conceded, `non_concession="ignore"` (the default, the paper's) makes
+    the outcome produce no comparison, so that only concessions are evidence; `"win"` counts a win of the
+    target's value over the counterpart's, so that holding out is evidence of strength. Unparsed outcomes never
+    count.
     """
     if non_concession not in NON_CONCESSION_RULES:
         raise ValueError(f"non_concession must be one of {', '.join(NON_CONCESSION_RULES)}, got {non_concession!r}")
@@ -137,6 +141,25 @@ def comparisons_from_outcomes(
             winners.append(outcome.target_value)
             losers.append(outcome.counterpart_value)
     return winners, losers
+
+
+@dataclass(frozen=True)
+class ConcessionMethods:
+    """How the cooperation study ranks values from its conversations (the `--method` options it reads)."""
+
+    bradley_terry: str = "concessions"
+    """`concessions` (only concessions are comparisons, the paper's) or `holdouts_win` (a held-out conversation is
+    also a win of the target's value)."""
+    prior: float = 0.0
+    """Pseudo-wins of each value over each value it met; none by default (the paper fits plain Bradley-Terry)."""
+
+    def __post_init__(self) -> None:
+        if self.bradley_terry not in BRADLEY_TERRY_METHODS:
+            raise ValueError(f"bradley_terry must be one of {', '.join(BRADLEY_TERRY_METHODS)}")
+
+    def comparisons(self, outcomes: Iterable[ConcessionOutcome]) -> tuple[list[str], list[str]]:
+        """Winners and losers of the outcomes under this method (`comparisons_from_outcomes`)."""
+        return comparisons_from_outcomes(outcomes, "win" if self.bradley_terry == "holdouts_win" else "ignore")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from moot.analysis.agreement import kendall_tau_rankings
 from moot.analysis.arms import Spread
 from moot.analysis.concession import (
+    ConcessionMethods,
     ConcessionOutcome,
-    comparisons_from_outcomes,
     resistance_ranking_outcomes,
 )
 from moot.analysis.cross_model import ModelGroups, concordance, w_dict
@@ -42,28 +42,33 @@ class ConcessionRecord(Protocol):
     def counterpart_model(self) -> str: ...
 
 
-def _comparisons(records: Sequence[ConcessionRecord]) -> tuple[list[str], list[str]]:
-    return comparisons_from_outcomes([r.outcome for r in records])
+def concessions(methods: ConcessionMethods) -> RankedItems[Any]:
+    """How concessions rank values: a concession is a win of the counterpart's value (and, with
+    `bradley_terry=holdouts_win`, holding out one of the target's), with the method's pseudo-wins."""
+    return RankedItems(
+        comparisons=lambda records: methods.comparisons([r.outcome for r in records]),
+        scenario_of=lambda r: r.base_scenario,
+        repeat_of=lambda r: r.repeat,
+        type_of=lambda r: r.outcome.cooperation_type,
+        prior=methods.prior,
+    )
 
 
-CONCESSIONS: RankedItems[Any] = RankedItems(
-    comparisons=_comparisons,
-    scenario_of=lambda r: r.base_scenario,
-    repeat_of=lambda r: r.repeat,
-    type_of=lambda r: r.outcome.cooperation_type,
-)
-"""How concessions rank values: a concession is a win of the counterpart's value, holding out one of the target's."""
-
-
-def counterpart_concordance(records: Sequence[ConcessionRecord]) -> dict[str, Any] | None:
+def counterpart_concordance(
+    records: Sequence[ConcessionRecord], methods: ConcessionMethods | None = None
+) -> dict[str, Any] | None:
     """Kendall's W over one ranking per (counterpart model, repeat) of one target model (CoopValue, Table 18);
     None when there are not two such rankings."""
+    methods = methods or ConcessionMethods()
     cells: dict[str, list[ConcessionRecord]] = {}
     for record in records:
         cells.setdefault(f"{record.counterpart_model}, repeat {record.repeat}", []).append(record)
     if len(cells) < 2:
         return None
-    rankings = {cell: plain_ranking(*_comparisons(group)) for cell, group in cells.items()}
+    rankings = {
+        cell: plain_ranking(*methods.comparisons([r.outcome for r in group]), prior=methods.prior)
+        for cell, group in cells.items()
+    }
     found = w_dict(concordance(rankings))
     return None if found is None else {**found, "rankings": [c for c, r in rankings.items() if r]}
 
@@ -104,13 +109,16 @@ def cooperation_by_model(
     groups: ModelGroups | None = None,
     stated: Mapping[str, list[str] | None] | None = None,
     pooled_over: str | None = None,
+    methods: ConcessionMethods | None = None,
 ) -> dict[str, Any]:
     """Every target model's measurements and the comparison across them (`models` and `across_models`).
 
+    `methods` says how values are ranked (default: concessions only, no pseudo-wins, as the paper).
     `stated` gives each model's stated ranking (from a stated-preference run, matched by model label).
     `pooled_over` says what each model's figures pool (e.g. counterpart models, repeats): `models_pooled_over`.
     """
-    ranked = rank_models(by_model, CONCESSIONS, writer, n_boot=n_boot, seed=seed, label="revealed ranking")
+    methods = methods or ConcessionMethods()
+    ranked = rank_models(by_model, concessions(methods), writer, n_boot=n_boot, seed=seed, label="revealed ranking")
     write_model_rankings(writer, "revealed_ranking_by_model", ranked)
     rows = []
     for model, records in by_model.items():
@@ -121,7 +129,7 @@ def cooperation_by_model(
         metrics["resistance"] = [
             {"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance
         ]
-        metrics["agreement"]["counterpart_models_repeats"] = counterpart_concordance(records)
+        metrics["agreement"]["counterpart_models_repeats"] = counterpart_concordance(records, methods)
         revealed = ranked.pooled[model]
         own_stated = (stated or {}).get(model)
         if stated is not None:

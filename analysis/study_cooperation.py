@@ -28,8 +28,9 @@ from moot.analysis.agreement import (
 from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.arms import MODEL_DIM, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.concession import (
+    BRADLEY_TERRY_METHODS,
+    ConcessionMethods,
     ConcessionOutcome,
-    comparisons_from_outcomes,
     concession_matrix_outcomes,
     plot_concession_heatmap,
     rank_improvement,
@@ -38,10 +39,11 @@ from moot.analysis.concession import (
 )
 from moot.analysis.cooperation_models import cooperation_by_model, counterpart_concordance
 from moot.analysis.cross_model import ModelGroups, comparison_units, unit_label
+from moot.analysis.methods import MethodOptions
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
-from moot.analysis.value_rankings import BT_PRIOR, bootstrap_ranking, plain_ranking
+from moot.analysis.value_rankings import PRIOR_OPTION, bootstrap_ranking, plain_ranking
 from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.safe_load import read_text
@@ -228,15 +230,18 @@ def _one_model_notes(writer: AnalysisWriter, unit: str, models: list[str], group
         writer.note(f"--groups: Kendall's W within and tau between groups need several {unit}s, {found}")
 
 
-def stated_by_model(stated: Sequence[Event], arms: ArmTable | None = None) -> dict[str, list[str] | None]:
-    """The stated ranking of each chooser model of a stated-preference run (its choosers pooled)."""
+def stated_by_model(
+    stated: Sequence[Event], arms: ArmTable | None = None, *, prior: float = 0.0
+) -> dict[str, list[str] | None]:
+    """The stated ranking of each chooser model of a stated-preference run (its choosers pooled; `prior`
+    pseudo-wins)."""
     arms = arms if arms is not None else conversation_arms(stated)
     by_model: dict[str, list[Choice]] = defaultdict(list)
     for choice in stated_choices_events(stated):
         entry = arms.get(choice.conversation)
         if entry is not None:
             by_model[entry.model_label(choice.agent)].append(choice)
-    return {model: plain_ranking(*_choice_comparisons(choices)) for model, choices in by_model.items()}
+    return {model: plain_ranking(*_choice_comparisons(choices), prior=prior) for model, choices in by_model.items()}
 
 
 def _by(records: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
@@ -259,8 +264,12 @@ def analyze_cooperation(
     arms: ArmTable | None = None,
     groups: ModelGroups | None = None,
     stated_arms: ArmTable | None = None,
+    methods: ConcessionMethods | None = None,
 ) -> dict[str, Any]:
     """Every measurement of the cooperation study on one run (and, optionally, its companion runs).
+
+    `methods` says how values are ranked (default: the paper's, Bradley-Terry on concessions only, no
+    pseudo-wins); a value in no comparison is left out of a ranking (`unranked`).
 
     `arms` (default: read from the events) names each conversation's target and counterpart models and the cell it
     belongs to; with several target models each gets its own measurements and they are compared (`models`,
@@ -268,6 +277,7 @@ def analyze_cooperation(
     the `stated` run (default: read from its events), whose choosers are matched to the target models by label.
     """
     arms = arms if arms is not None else conversation_arms(events, spec)
+    methods = methods or ConcessionMethods()
     target, counterpart = role_agent(spec, "target"), role_agent(spec, "counterpart")
     records = [
         replace(r, target_model=entry.model_label(target), counterpart_model=entry.model_label(counterpart))
@@ -282,26 +292,29 @@ def analyze_cooperation(
         "conceded": sum(o.conceded is True for o in outcomes),
         "held": sum(o.conceded is False for o in outcomes),
         "unparsed": sum(o.conceded is None for o in outcomes),
-        "bradley_terry_prior": BT_PRIOR,
+        "bradley_terry_prior": methods.prior,
         "pooled_over": pooled_note(arms, [*arms.dimensions(), REPEAT]),
     }
-    winners, losers = comparisons_from_outcomes(outcomes)
-    scenarios = [r.base_scenario for r in records if r.outcome.conceded is not None]
-    overall = bootstrap_ranking(winners, losers, scenarios, n_boot, seed, writer, "revealed ranking")
+    winners, losers = methods.comparisons(outcomes)
+    scenarios = [r.base_scenario for r in records if methods.comparisons([r.outcome])[0]]
+    overall = bootstrap_ranking(
+        winners, losers, scenarios, n_boot, seed, writer, "revealed ranking", prior=methods.prior
+    )
     metrics["revealed"] = overall
     if overall:
         _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
     per_type: dict[str, Any] = {}
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
-        type_winners, type_losers = comparisons_from_outcomes([r.outcome for r in group])
+        type_winners, type_losers = methods.comparisons([r.outcome for r in group])
         ranking = bootstrap_ranking(
             type_winners,
             type_losers,
-            [r.base_scenario for r in group if r.outcome.conceded is not None],
+            [r.base_scenario for r in group if methods.comparisons([r.outcome])[0]],
             n_boot,
             seed,
             writer,
             f"revealed ranking, {kind}",
+            prior=methods.prior,
         )
         if ranking:
             per_type[kind] = ranking
@@ -351,7 +364,7 @@ def analyze_cooperation(
     metrics["agreement"] = {
         "repeats": _concordance(
             {
-                str(k): plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                str(k): plain_ranking(*methods.comparisons([r.outcome for r in g]), prior=methods.prior)
                 for k, g in _by(records, lambda r: str(r.repeat)).items()
             },
             "repeats",
@@ -359,14 +372,14 @@ def analyze_cooperation(
         ),
         "counterpart_models": _concordance(
             {
-                k: plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                k: plain_ranking(*methods.comparisons([r.outcome for r in g]), prior=methods.prior)
                 for k, g in _by(records, lambda r: r.counterpart_model).items()
             },
             "counterpart models",
             writer,
         ),
         "cooperation_types": _concordance({k: v["ranking"] for k, v in per_type.items()}, "cooperation types", writer),
-        "counterpart_models_repeats": counterpart_concordance(records),
+        "counterpart_models_repeats": counterpart_concordance(records, methods),
     }
     units = comparison_units(arms, [target], pooled=[MODEL_DIM + counterpart])
     records_by_model = _by([r for r in records if r.conversation in units], lambda r: units[r.conversation])
@@ -380,14 +393,15 @@ def analyze_cooperation(
                 seed=seed,
                 max_rounds=max_rounds,
                 groups=groups,
-                stated=stated_by_model(stated, stated_arms) if stated is not None else None,
+                stated=stated_by_model(stated, stated_arms, prior=methods.prior) if stated is not None else None,
                 pooled_over=pooled_note(arms, [MODEL_DIM + counterpart, REPEAT]),
+                methods=methods,
             )
         )
     else:
         _one_model_notes(writer, "target model", list(records_by_model), groups)
     if stated is not None and overall:
-        stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
+        stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)), prior=methods.prior)
         if stated_ranking:
             common = [v for v in overall["ranking"] if v in stated_ranking]
             tau = kendall_tau_rankings(common, [v for v in stated_ranking if v in common])
@@ -403,7 +417,9 @@ def analyze_cooperation(
             spec,
             "target",
             overall["ranking"],
-            plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
+            plain_ranking(
+                *methods.comparisons([r.outcome for r in cooperation_records_events(unsteered)]), prior=methods.prior
+            ),
             writer,
         )
     if labels is not None:
@@ -480,8 +496,11 @@ def analyze_stated(
     unsteered: Sequence[Event] | None = None,
     arms: ArmTable | None = None,
     groups: ModelGroups | None = None,
+    prior: float = 0.0,
 ) -> dict[str, Any]:
     """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values.
+
+    `prior` pseudo-wins of each value over each value it met are added (none by default, the paper's fit).
 
     With several choosers (agents) each gets its own ranking and Kendall's W across them; with several models
     (`arms`, default read from the events) each model gets its measurements and they are compared.
@@ -491,28 +510,39 @@ def analyze_stated(
     winners, losers = _choice_comparisons(choices)
     parsed = [c for c in choices if c.chosen is not None]
     ranking = bootstrap_ranking(
-        winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking"
+        winners,
+        losers,
+        [c.base_scenario for c in parsed],
+        min(n_boot, 500),
+        seed,
+        writer,
+        "stated ranking",
+        prior=prior,
     )
     metrics: dict[str, Any] = {
         "choices": len(choices),
         "unparsed": len(choices) - len(parsed),
-        "bradley_terry_prior": BT_PRIOR,
+        "bradley_terry_prior": prior,
         "stated": ranking,
     }
     if ranking:
         _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
     per_type = {}
     for kind in COOPERATION_TYPES:
-        per_type[kind] = plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
+        per_type[kind] = plain_ranking(
+            *_choice_comparisons([c for c in parsed if c.cooperation_type == kind]), prior=prior
+        )
     metrics["stated_by_type"] = per_type
     metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
-    metrics.update(_stated_by_model(parsed, arms, writer, n_boot=min(n_boot, 500), seed=seed, groups=groups))
+    metrics.update(
+        _stated_by_model(parsed, arms, writer, n_boot=min(n_boot, 500), seed=seed, groups=groups, prior=prior)
+    )
     if unsteered is not None and ranking:
         metrics["adaptation"] = _adaptation(
             spec,
             "chooser",
             ranking["ranking"],
-            plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))),
+            plain_ranking(*_choice_comparisons(stated_choices_events(unsteered)), prior=prior),
             writer,
         )
     writer.table(
@@ -548,6 +578,7 @@ def _stated_by_model(
     n_boot: int,
     seed: int,
     groups: ModelGroups | None,
+    prior: float,
 ) -> dict[str, Any]:
     """Each chooser's ranking and W across choosers (several in one run are not pooled into one); each model's
     measurements and the comparison across models."""
@@ -566,12 +597,13 @@ def _stated_by_model(
     by_model = _by(known, lambda c: model_of[(c.conversation, c.agent)])
     by_chooser = _by(known, lambda c: f"{model_of[(c.conversation, c.agent)]} / {c.agent}")
     if len(choosers) > 1:
-        result["by_chooser"] = {k: plain_ranking(*_choice_comparisons(g)) for k, g in by_chooser.items()}
+        result["by_chooser"] = {k: plain_ranking(*_choice_comparisons(g), prior=prior) for k, g in by_chooser.items()}
         result["agreement_choosers"] = _concordance(result["by_chooser"], "choosers", writer)
     if len(by_model) < 2:
         _one_model_notes(writer, "chooser model", list(by_model), groups)
         return result
-    ranked = rank_models(by_model, STATED_CHOICES, writer, n_boot=n_boot, seed=seed, label="stated ranking")
+    how = replace(STATED_CHOICES, prior=prior)
+    ranked = rank_models(by_model, how, writer, n_boot=n_boot, seed=seed, label="stated ranking")
     for model, metrics in ranked.metrics.items():
         own = {k: r for k, r in result.get("by_chooser", {}).items() if k.startswith(f"{model} / ")}
         metrics["agreement"]["choosers"] = _concordance(own, f"choosers of {model}", writer) if len(own) > 1 else None
@@ -627,8 +659,27 @@ def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:
     return [[None if isinstance(x, float) and math.isnan(x) else x for x in row] for row in matrix]
 
 
+def cooperation_methods(options: MethodOptions) -> ConcessionMethods:
+    """The cooperation study's method options: `bradley_terry` (concessions | holdouts_win) and
+    `bradley_terry_prior` (pseudo-wins, default 0)."""
+    return ConcessionMethods(
+        bradley_terry=options.choice("bradley_terry", "concessions", BRADLEY_TERRY_METHODS),
+        prior=options.number(PRIOR_OPTION, 0.0, minimum=0),
+    )
+
+
+def _record_ranking_methods(writer: AnalysisWriter) -> None:
+    writer.method(
+        "bradley_terry_unranked",
+        "a value in no comparison has no Bradley-Terry strength and is listed as unranked; with no pseudo-wins, "
+        "a value that never lost (or never won) has no finite strength and the ranking is a note (sec. 3.3)",
+    )
+
+
 def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
+    methods = cooperation_methods(inputs.methods)
+    _record_ranking_methods(writer)
     return analyze_cooperation(
         inputs.events,
         inputs.spec,
@@ -645,11 +696,14 @@ def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
             if "stated" in inputs.companions
             else None
         ),
+        methods=methods,
     )
 
 
 def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The stated-preference analysis of a run (companion: `unsteered`)."""
+    prior = inputs.methods.number(PRIOR_OPTION, 0.0, minimum=0)
+    _record_ranking_methods(writer)
     return analyze_stated(
         inputs.events,
         inputs.spec,
@@ -659,4 +713,5 @@ def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[s
         unsteered=inputs.companions.get("unsteered"),
         arms=inputs.arms,
         groups=inputs.groups,
+        prior=prior,
     )

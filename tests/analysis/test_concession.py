@@ -93,8 +93,8 @@ def test_matrix_csv(tmp_path):
     assert cells[("Tradition", "Universalism")]["unparsed"] == "1"
 
 
-def test_comparisons_count_holding_out_as_a_win_by_default():
-    winners, losers = comparisons_from_outcomes(OUTCOMES)
+def test_comparisons_can_count_holding_out_as_a_win():
+    winners, losers = comparisons_from_outcomes(OUTCOMES, non_concession="win")
     assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Power", "Benevolence"),
@@ -104,13 +104,15 @@ def test_comparisons_count_holding_out_as_a_win_by_default():
     ]
 
 
-def test_comparisons_can_ignore_non_concessions():
-    winners, losers = comparisons_from_outcomes(OUTCOMES, non_concession="ignore")
+def test_comparisons_are_concessions_only_by_default():
+    """CoopValue sec. 3.3: only a concession is a comparison (the conceded value loses)."""
+    winners, losers = comparisons_from_outcomes(OUTCOMES)
     assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Benevolence", "Power"),
         ("Hedonism", "Security"),
     ]
+    assert comparisons_from_outcomes(OUTCOMES, non_concession="ignore") == (winners, losers)
     with pytest.raises(ValueError, match="non_concession"):
         comparisons_from_outcomes(OUTCOMES, non_concession="lose")
 

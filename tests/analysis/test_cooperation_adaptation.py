@@ -54,7 +54,9 @@ def test_adaptation_reads_adapt_value_from_the_target_agent(adaptation_runs: tup
     spec = moot.open_run(steered).spec
     target = next(a for a in spec.agents if a.name == "target")
     assert target.variables["adapt_value"] == STEERED and "adapt_value" not in spec.variables
-    _, index = analyze_run(steered, tmp_path, companions={"unsteered": unsteered}, n_boot=10)
+    # each order is perfectly separated: plain Bradley-Terry has no finite strengths, 0.5 pseudo-wins give them
+    methods = {"bradley_terry_prior": 0.5}
+    _, index = analyze_run(steered, tmp_path, companions={"unsteered": unsteered}, n_boot=10, methods=methods)
     assert index.metrics["adaptation"] == {
         "value": STEERED,
         "rank_before": V.index(STEERED) + 1,
@@ -65,6 +67,8 @@ def test_adaptation_reads_adapt_value_from_the_target_agent(adaptation_runs: tup
 
 def test_adaptation_without_a_steered_value_is_a_note(adaptation_runs: tuple[Path, Path], tmp_path: Path) -> None:
     _, unsteered = adaptation_runs
-    _, index = analyze_run(unsteered, tmp_path, companions={"unsteered": unsteered}, n_boot=10)
+    _, index = analyze_run(
+        unsteered, tmp_path, companions={"unsteered": unsteered}, n_boot=10, methods={"bradley_terry_prior": 0.5}
+    )
     assert index.metrics["adaptation"] is None
     assert any(note.startswith("value adaptation: needs a steered run") for note in index.notes)
