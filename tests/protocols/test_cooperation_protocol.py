@@ -73,6 +73,13 @@ def test_bundled_cooperation_specs_validate(name, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", COOPERATION_SPECS)
+def test_every_agent_of_the_bundled_cooperation_specs_runs_at_temperature_0(name):
+    """CoopValue, appendix C: temperature 0 for every model, target and counterpart included."""
+    spec = moot.load_spec(name).spec
+    assert {agent.name: agent.temperature for agent in spec.agents} == dict.fromkeys((a.name for a in spec.agents), 0)
+
+
 def test_stops_in_the_round_the_judge_first_sees_a_concession(tmp_path):
     spec = debate([judged(False), judged(False), judged(True, "it now backs the hut circuit"), judged(False)])
     run_dir = moot.run(spec, ROWS, out=tmp_path / "run").run_dir
@@ -221,9 +228,9 @@ def test_variants_differ_from_each_other_by_one_field():
     ]
     assert changed == [
         (
-            "  - {name: target, role: target, max_tokens: 240, "
+            "  - {name: target, role: target, temperature: 0, max_tokens: 240, "
             "variables: {adapt_mode: persona, adapt_value: Tradition}}",
-            "  - {name: target, role: target, max_tokens: 240, "
+            "  - {name: target, role: target, temperature: 0, max_tokens: 240, "
             "variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
         )
     ]
