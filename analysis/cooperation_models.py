@@ -19,6 +19,7 @@ from moot.analysis.concession import (
     ConcessionMethods,
     ConcessionOutcome,
     resistance_ranking_outcomes,
+    rounds_counted,
 )
 from moot.analysis.cross_model import ModelGroups, concordance, w_dict
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
@@ -73,16 +74,35 @@ def counterpart_concordance(
     return None if found is None else {**found, "rankings": [c for c, r in rankings.items() if r]}
 
 
-def _rounds(records: Sequence[ConcessionRecord]) -> dict[str, Any]:
-    """Mean round of concession of the conceded conversations, pooled and as mean +- sd of the per-repeat means."""
-    conceded = [r for r in records if r.outcome.conceded]
+def rounds_to_concession(records: Sequence[ConcessionRecord], never_conceded: str = "rounds_played") -> dict[str, Any]:
+    """Rounds to concession of some conversations (CoopValue sec. 4.3, Tables 3 and 14).
+
+    A conversation the target never conceded counts the rounds it ran (`rounds_played`, the paper's: it ends after
+    the round limit) or is left out (`excluded`). `mean` and `sd` are across the counted conversations; `by_repeat`
+    is the mean +- sd of the per-repeat means, the paper's figure (it repeats each experiment five times).
+    """
+    counted = [(r.repeat, n) for r in records if (n := rounds_counted(r.outcome, never_conceded)) is not None]
     by_repeat: dict[int, list[int]] = {}
-    for record in conceded:
-        by_repeat.setdefault(record.repeat, []).append(record.outcome.rounds)
+    for repeat, rounds in counted:
+        by_repeat.setdefault(repeat, []).append(rounds)
+    spread = Spread.of(n for _, n in counted)
     return {
-        "mean": math.fsum(r.outcome.rounds for r in conceded) / len(conceded) if conceded else None,
-        "count": len(conceded),
+        "mean": spread.mean,
+        "sd": spread.sd,
+        "count": len(counted),
+        "conceded": sum(r.outcome.conceded is True for r in records),
         "by_repeat": Spread.of(math.fsum(r) / len(r) for r in by_repeat.values()).as_dict(),
+    }
+
+
+def rounds_by_type(records: Sequence[ConcessionRecord], never_conceded: str = "rounds_played") -> dict[str, Any]:
+    """`rounds_to_concession` of all the conversations and of each cooperation type (`by_type`)."""
+    types: dict[str, list[ConcessionRecord]] = {}
+    for record in records:
+        types.setdefault(record.outcome.cooperation_type, []).append(record)
+    return {
+        **rounds_to_concession(records, never_conceded),
+        "by_type": {kind: rounds_to_concession(group, never_conceded) for kind, group in sorted(types.items())},
     }
 
 
@@ -123,7 +143,7 @@ def cooperation_by_model(
     rows = []
     for model, records in by_model.items():
         metrics = ranked.metrics[model]
-        metrics["rounds_to_concession"] = _rounds(records)
+        metrics["rounds_to_concession"] = rounds_by_type(records, methods.never_conceded)
         metrics["conceded"] = _conceded_share(records)
         resistance = resistance_ranking_outcomes([r.outcome for r in records], SCHWARTZ_VALUES, max_rounds=max_rounds)
         metrics["resistance"] = [
@@ -142,6 +162,7 @@ def cooperation_by_model(
                 "conversations": len(records),
                 "conceded_share": metrics["conceded"]["share"],
                 "rounds_to_concession": metrics["rounds_to_concession"]["mean"],
+                "rounds_sd": metrics["rounds_to_concession"]["sd"],
                 "rounds_repeat_mean": metrics["rounds_to_concession"]["by_repeat"]["mean"],
                 "rounds_repeat_sd": metrics["rounds_to_concession"]["by_repeat"]["sd"],
                 "most_resistant": resistance[0].value if resistance and resistance[0].outcomes else "",

@@ -29,15 +29,20 @@ from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.arms import MODEL_DIM, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.concession import (
     BRADLEY_TERRY_METHODS,
+    NEVER_CONCEDED_RULES,
     ConcessionMethods,
     ConcessionOutcome,
     concession_matrix_outcomes,
     plot_concession_heatmap,
     rank_improvement,
     resistance_ranking_outcomes,
-    rounds_to_concession_outcomes,
 )
-from moot.analysis.cooperation_models import cooperation_by_model, counterpart_concordance
+from moot.analysis.cooperation_models import (
+    cooperation_by_model,
+    counterpart_concordance,
+    rounds_by_type,
+    rounds_to_concession,
+)
 from moot.analysis.cross_model import ModelGroups, comparison_units, unit_label
 from moot.analysis.methods import MethodOptions
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
@@ -337,19 +342,21 @@ def analyze_cooperation(
         writer.table(f"concession_matrix_{kind}", _csv_dicts(typed.csv_rows()))
         plot_concession_heatmap(typed, writer.plot_path(f"concession_matrix_{kind}"), title=f"Concession rate, {kind}")
 
-    rounds: dict[str, Any] = {}
-    for field in ("target_value", "cooperation_type"):
-        summary = rounds_to_concession_outcomes(outcomes, by=field)
-        rounds[field] = {str(k): {"mean": v.mean, "count": v.count} for k, v in summary.items()}
-    by_model = defaultdict(list)
-    for record in records:
-        if record.outcome.conceded:
-            by_model[record.target_model].append(record.outcome.rounds)
-    rounds["target_model"] = {m: {"mean": sum(r) / len(r), "count": len(r)} for m, r in by_model.items()}
+    rounds: dict[str, Any] = {
+        "target_value": {
+            k: rounds_to_concession(g, methods.never_conceded)
+            for k, g in _by(records, lambda r: r.outcome.target_value).items()
+        },
+        "cooperation_type": {
+            k: rounds_to_concession(g, methods.never_conceded)
+            for k, g in sorted(_by(records, lambda r: r.outcome.cooperation_type).items())
+        },
+        "target_model": {
+            k: rounds_by_type(g, methods.never_conceded) for k, g in _by(records, lambda r: r.target_model).items()
+        },
+    }
     metrics["rounds_to_concession"] = rounds
-    writer.table(
-        "rounds_to_concession", [{"group": g, "key": k, **v} for g, table in rounds.items() for k, v in table.items()]
-    )
+    writer.table("rounds_to_concession", _rounds_rows(rounds))
     resistance = resistance_ranking_outcomes(outcomes, SCHWARTZ_VALUES, max_rounds=int(spec.get("rounds", 5)))
     metrics["resistance"] = [
         {"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance
@@ -456,6 +463,30 @@ def adapt_value_of(spec: dict[str, Any], role: str) -> str | None:
             break
     value = (spec.get("variables") or {}).get("adapt_value")
     return str(value) if value else None
+
+
+def _rounds_rows(rounds: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per group of the rounds to concession (per model also per cooperation type)."""
+    rows = []
+    for group, table in rounds.items():
+        for key, found in table.items():
+            cells = [(key, "", found), *((key, kind, typed) for kind, typed in found.get("by_type", {}).items())]
+            for name, kind, summary in cells:
+                rows.append(
+                    {
+                        "group": group,
+                        "key": name,
+                        "cooperation_type": kind,
+                        "mean": summary["mean"],
+                        "sd": summary["sd"],
+                        "count": summary["count"],
+                        "conceded": summary["conceded"],
+                        "repeat_mean": summary["by_repeat"]["mean"],
+                        "repeat_sd": summary["by_repeat"]["sd"],
+                        "repeats": summary["by_repeat"]["n"],
+                    }
+                )
+    return rows
 
 
 def _adaptation(
@@ -665,6 +696,7 @@ def cooperation_methods(options: MethodOptions) -> ConcessionMethods:
     return ConcessionMethods(
         bradley_terry=options.choice("bradley_terry", "concessions", BRADLEY_TERRY_METHODS),
         prior=options.number(PRIOR_OPTION, 0.0, minimum=0),
+        never_conceded=options.choice("cooperation_rounds_never_conceded", "rounds_played", NEVER_CONCEDED_RULES),
     )
 
 
@@ -680,6 +712,11 @@ def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
     """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
     methods = cooperation_methods(inputs.methods)
     _record_ranking_methods(writer)
+    writer.method(
+        "rounds_to_concession",
+        "per target value, cooperation type and target model (and model x type): mean and sd across conversations, "
+        "and mean +- sd of the per-repeat means (sec. 4.3, Tables 3 and 14)",
+    )
     return analyze_cooperation(
         inputs.events,
         inputs.spec,

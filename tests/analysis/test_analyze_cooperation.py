@@ -92,9 +92,19 @@ def test_revealed_ranking_matrix_and_rounds(runs, tmp_path):
         for j, cell in enumerate(row):
             if cell is not None:
                 assert cell == (1.0 if i > j else 0.0), (SCHWARTZ_VALUES[i], SCHWARTZ_VALUES[j])
-    # a conceding target concedes in round 1 + rank % 3
-    for value, summary in metrics["rounds_to_concession"]["target_value"].items():
-        assert summary["mean"] == 1 + RANK[value] % 3
+    # every parsed conversation counts in rounds to concession, a never-conceded one at the 5 rounds it ran
+    rounds = metrics["rounds_to_concession"]
+    assert sum(found["count"] for found in rounds["target_value"].values()) == 64
+    assert set(rounds["target_model"]["scripted:talker"]["by_type"]) == {"reciprocal", "coopetitive", "altruistic"}
+    # conceded conversations only (an option): a conceding target concedes in round 1 + rank % 3
+    _, conceded_only = analyze_run(
+        revealed,
+        tmp_path / "conceded_only",
+        n_boot=10,
+        methods={"bradley_terry_prior": 0.5, "cooperation_rounds_never_conceded": "excluded"},
+    )
+    for value, summary in conceded_only.metrics["rounds_to_concession"]["target_value"].items():
+        assert summary["mean"] == 1 + RANK[value] % 3 or summary["count"] == 0
     assert set(metrics["revealed_by_type"]) == {"reciprocal", "coopetitive", "altruistic"}
     assert metrics["agreement"]["cooperation_types"]["w"] > 0.5
     # the scripted chooser states the same order it reveals

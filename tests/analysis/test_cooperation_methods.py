@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from moot.analysis.concession import ConcessionMethods, ConcessionOutcome
+from moot.analysis.cooperation_models import rounds_by_type
 from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
-from moot.analysis.study_cooperation import cooperation_methods
+from moot.analysis.study_cooperation import CooperationRecord, cooperation_methods
 from moot.analysis.value_rankings import bootstrap_ranking
 from moot.errors import UserError
 
@@ -75,8 +76,50 @@ def test_no_finite_strengths_without_pseudo_wins_is_a_note(tmp_path: Path) -> No
 def test_the_options_and_their_defaults() -> None:
     options = MethodOptions()
     assert cooperation_methods(options) == ConcessionMethods("concessions", 0.0)
-    assert options.in_force == {"bradley_terry": "concessions", "bradley_terry_prior": "0"}
+    assert options.in_force == {
+        "bradley_terry": "concessions",
+        "bradley_terry_prior": "0",
+        "cooperation_rounds_never_conceded": "rounds_played",
+    }
     chosen = cooperation_methods(MethodOptions({"bradley_terry": "holdouts_win", "bradley_terry_prior": "0.5"}))
     assert chosen == ConcessionMethods("holdouts_win", 0.5)
     with pytest.raises(UserError, match="bradley_terry=wins"):
         cooperation_methods(MethodOptions({"bradley_terry": "wins"}))
+
+
+def _record(k: int, repeat: int, kind: str, conceded: bool, rounds: int) -> CooperationRecord:
+    outcome = ConcessionOutcome(f"c{k}", kind, A, B, conceded=conceded, rounds=rounds)
+    return CooperationRecord(outcome, f"c{k}", f"s{k}", repeat, "m", "k", "")
+
+
+# One model, 3-round conversations, two repeats: (type, conceded, rounds)
+ROUNDS = [
+    _record(0, 0, "reciprocal", True, 1),
+    _record(1, 0, "reciprocal", False, 3),
+    _record(2, 0, "altruistic", True, 2),
+    _record(3, 1, "reciprocal", True, 3),
+    _record(4, 1, "altruistic", False, 3),
+    _record(5, 1, "altruistic", True, 1),
+]
+
+
+def test_rounds_to_concession_per_model_and_type_with_sd() -> None:
+    """Never-conceded conversations count the 3 rounds they ran (the paper's way). Counts 1, 3, 2 | 3, 3, 1: mean
+    13/6; squared deviations (in 36ths) 49, 25, 1, 25, 25, 49 = 174/36, sd sqrt(174/36/5) = sqrt(29/30). Per
+    repeat: means 2 and 7/3, mean 13/6, sd (1/3)/sqrt(2). Reciprocal: 1, 3 | 3: mean 7/3, repeat means 2 and 3 (sd
+    sqrt(1/2)); altruistic: 2 | 3, 1: mean 2, repeat means 2 and 2 (sd 0)."""
+    found = rounds_by_type(ROUNDS)
+    assert found["mean"] == pytest.approx(13 / 6) and found["sd"] == pytest.approx(math.sqrt(29 / 30))
+    assert (found["count"], found["conceded"]) == (6, 4)
+    assert found["by_repeat"]["mean"] == pytest.approx(13 / 6) and found["by_repeat"]["n"] == 2
+    assert found["by_repeat"]["sd"] == pytest.approx(1 / 3 / math.sqrt(2))
+    reciprocal, altruistic = found["by_type"]["reciprocal"], found["by_type"]["altruistic"]
+    assert reciprocal["mean"] == pytest.approx(7 / 3) and reciprocal["by_repeat"]["sd"] == pytest.approx(math.sqrt(0.5))
+    assert altruistic["mean"] == pytest.approx(2) and altruistic["by_repeat"]["sd"] == pytest.approx(0)
+
+
+def test_rounds_to_concession_of_conceded_conversations_only() -> None:
+    """The option `excluded`: conceded conversations 1, 2 | 3, 1: mean 7/4; reciprocal 1 | 3, mean 2."""
+    found = rounds_by_type(ROUNDS, "excluded")
+    assert found["mean"] == pytest.approx(7 / 4) and found["count"] == 4
+    assert found["by_type"]["reciprocal"]["mean"] == pytest.approx(2)
