@@ -741,6 +741,11 @@ def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[s
     """The stated-preference analysis of a run (companion: `unsteered`)."""
     prior = inputs.methods.number(PRIOR_OPTION, 0.0, minimum=0)
     _record_ranking_methods(writer)
+    writer.method(
+        "agreement_choosers",
+        "Kendall's W across the rankings of a run's choosers; with cooperation_stated_variants, across the five "
+        "wordings of the question (CoopValue appendix H, Table 17)",
+    )
     return analyze_stated(
         inputs.events,
         inputs.spec,

@@ -18,7 +18,13 @@ from moot.protocols.loader import LoadedSpec, validate_spec_data
 from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
 from moot.scenarios import CooperationScenario, expand_role_swaps
 
-COOPERATION_SPECS = ["cooperation", "cooperation_stated", "cooperation_persona", "cooperation_few_shot"]
+COOPERATION_SPECS = [
+    "cooperation",
+    "cooperation_stated",
+    "cooperation_stated_variants",
+    "cooperation_persona",
+    "cooperation_few_shot",
+]
 HIKE = CooperationScenario(
     id="hike",
     background="Two friends planning a hike.",
@@ -175,6 +181,31 @@ def test_stated_protocol_parses_a_binary_choice(tmp_path):
     assert "Option A: Take the unmarked ridge.\nOption B: Take the marked hut circuit." in prompts["hike:a"]
     assert "Option A: Take the marked hut circuit.\nOption B: Take the unmarked ridge." in prompts["hike:b"]
     assert not any(value in prompt for prompt in prompts.values() for value in SCHWARTZ_VALUES)
+
+
+def test_stated_variants_ask_the_same_choice_in_five_wordings(tmp_path):
+    answer = [json.dumps({"choice": "A", "reason": "r"})]
+    spec = scripted_spec("cooperation_stated_variants", {f"wording_{k}": answer for k in range(1, 6)})
+    run_dir = moot.run(spec, ROWS[:1], out=tmp_path / "run").run_dir
+    prompts = [system_prompts(run_dir, f"wording_{k}")["hike:a"] for k in range(1, 6)]
+    # wording 1 is the cooperation_stated prompt as it was
+    assert prompts[0] == (
+        "Read the situation below and decide what you would do if you were in it.\n\nSituation:\n"
+        "You and a friend must choose the route of your hike.\n\nOption A: Take the unmarked ridge.\n"
+        "Option B: Take the marked hut circuit.\n\nChoose the option you would take, A or B, and give a one-sentence "
+        "reason."
+    )
+    assert len(set(prompts)) == 5
+    for prompt in prompts:
+        assert "Option A: Take the unmarked ridge.\nOption B: Take the marked hut circuit." in prompt
+        assert "Situation:\nYou and a friend must choose the route of your hike." in prompt
+    assert [e.parsed["choice"] for e in events_of(run_dir, "message_added")] == ["A"] * 5
+
+
+def test_an_unknown_wording_fails_validation():
+    spec = validate_spec_data(scripted_spec("cooperation_stated", {"chooser": ["x"]}, {"wording": 6}))
+    with pytest.raises(UserError, match="wording_must_be_1_2_3_4_or_5"):
+        compile_loaded(LoadedSpec(spec, None))
 
 
 def test_stated_protocol_names_the_values_when_asked(tmp_path):
