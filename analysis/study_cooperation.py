@@ -48,6 +48,7 @@ from moot.analysis.methods import MethodOptions
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
+from moot.analysis.value_action import round_choices_events, value_action_by_type
 from moot.analysis.value_rankings import PRIOR_OPTION, bootstrap_ranking, plain_ranking
 from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
@@ -429,6 +430,9 @@ def analyze_cooperation(
             ),
             writer,
         )
+    choices = round_choices_events(effective_events(events))
+    if choices:
+        metrics["value_action"] = value_action_by_type(choices)
     if labels is not None:
         metrics["judge_quality"] = judge_quality(records, labels)
     writer.table(
@@ -712,6 +716,11 @@ def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
     """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
     methods = cooperation_methods(inputs.methods)
     _record_ranking_methods(writer)
+    writer.method(
+        "value_action",
+        "share of rounds (with both parsed) where the target's binary choice after the round is the counterpart's "
+        "course exactly when the judge saw a concession in it; gap = 1 - agreement (sec. 4.6)",
+    )
     writer.method(
         "rounds_to_concession",
         "per target value, cooperation type and target model (and model x type): mean and sd across conversations, "

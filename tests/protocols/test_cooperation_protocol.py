@@ -22,6 +22,7 @@ COOPERATION_SPECS = [
     "cooperation",
     "cooperation_stated",
     "cooperation_stated_variants",
+    "cooperation_value_action",
     "cooperation_persona",
     "cooperation_few_shot",
 ]
