@@ -421,15 +421,19 @@ def analyze_cooperation(
                 "n": tau.n,
             }
     if unsteered is not None and overall:
+        # R and R^ on the test split only (CoopValue appendix I): the few-shot examples' scenarios are held out
+        held_out = few_shot_ids(spec, "target")
+        kept = [r.outcome for r in records if r.base_scenario not in held_out]
+        before = [r.outcome for r in cooperation_records_events(unsteered) if r.base_scenario not in held_out]
         metrics["adaptation"] = _adaptation(
             spec,
             "target",
-            overall["ranking"],
-            plain_ranking(
-                *methods.comparisons([r.outcome for r in cooperation_records_events(unsteered)]), prior=methods.prior
-            ),
+            plain_ranking(*methods.comparisons(kept), prior=methods.prior) if held_out else overall["ranking"],
+            plain_ranking(*methods.comparisons(before), prior=methods.prior),
             writer,
         )
+        if metrics["adaptation"] is not None:
+            metrics["adaptation"]["held_out"] = sorted(held_out)
     choices = round_choices_events(effective_events(events))
     if choices:
         metrics["value_action"] = value_action_by_type(choices)
@@ -493,11 +497,21 @@ def _rounds_rows(rounds: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def few_shot_ids(spec: dict[str, Any], role: str) -> set[str]:
+    """The base scenarios whose worked examples the first agent of `role` was shown (`few_shot_examples` in its
+    variables): the training split, left out of the adaptation's rankings."""
+    for agent in spec.get("agents") or []:
+        if isinstance(agent, dict) and agent.get("role") == role:
+            examples = (agent.get("variables") or {}).get("few_shot_examples") or []
+            return {str(e["id"]) for e in examples if isinstance(e, dict) and "id" in e}
+    return set()
+
+
 def _adaptation(
-    spec: dict[str, Any], role: str, after: list[str], before: list[str] | None, writer: AnalysisWriter
+    spec: dict[str, Any], role: str, after: list[str] | None, before: list[str] | None, writer: AnalysisWriter
 ) -> dict[str, Any] | None:
     value = adapt_value_of(spec, role)
-    if not value or not before:
+    if not value or not before or not after:
         writer.note(
             f"value adaptation: needs a steered run (adapt_value in the {role}'s variables or the spec's) "
             "and an unsteered run with comparisons"

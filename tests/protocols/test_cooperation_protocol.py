@@ -16,7 +16,13 @@ from moot.cli import main
 from moot.errors import UserError
 from moot.protocols.loader import LoadedSpec, validate_spec_data
 from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
-from moot.scenarios import CooperationScenario, expand_role_swaps
+from moot.scenarios import (
+    CooperationScenario,
+    expand_role_swaps,
+    few_shot_examples,
+    load_scenarios,
+    resolve_scenario_source,
+)
 
 COOPERATION_SPECS = [
     "cooperation",
@@ -250,19 +256,42 @@ def test_a_wrong_adaptation_setting_fails_validation(variables, undefined):
         compile_loaded(LoadedSpec(spec, None))
 
 
-def test_variants_differ_from_each_other_by_one_field():
-    persona = moot.bundled_specs()["cooperation_persona"].read_text().splitlines()
-    few_shot = moot.bundled_specs()["cooperation_few_shot"].read_text().splitlines()
-    changed = [
-        (a, b)
-        for a, b in zip(persona, few_shot, strict=True)
-        if a != b and not a.startswith(("#", "name:", "description:"))
-    ]
-    assert changed == [
-        (
-            "  - {name: target, role: target, temperature: 0, max_tokens: 240, "
-            "variables: {adapt_mode: persona, adapt_value: Tradition}}",
-            "  - {name: target, role: target, temperature: 0, max_tokens: 240, "
-            "variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
-        )
-    ]
+def test_variants_differ_from_each_other_by_the_target_variables_only():
+    persona, few_shot = (moot.load_spec(name).spec for name in ("cooperation_persona", "cooperation_few_shot"))
+    assert persona.model_copy(update={"name": "x", "description": "", "agents": []}) == few_shot.model_copy(
+        update={"name": "x", "description": "", "agents": []}
+    )
+    for one, other in zip(persona.agents, few_shot.agents, strict=True):
+        assert one.model_copy(update={"variables": {}}) == other.model_copy(update={"variables": {}})
+    assert persona.agents[0].variables == {"adapt_mode": "persona", "adapt_value": "Tradition"}
+    assert few_shot.agents[0].variables["adapt_mode"] == "few_shot"
+    assert few_shot.agents[0].variables["adapt_value"] == "Tradition"
+
+
+def test_few_shot_examples_are_real_scenarios_of_the_sample():
+    """The first four sample scenarios with Tradition, by hand: coop-04, coop-09, coop-16 and coop-18; the answer
+    alternates A, B, A, B and is always Tradition's option. The bundled spec shows exactly these."""
+    rows = load_scenarios(resolve_scenario_source("cooperation_sample")).scenarios
+    examples = few_shot_examples(rows, "tradition")
+    assert [e["id"] for e in examples] == ["coop-04", "coop-09", "coop-16", "coop-18"]
+    assert [e["answer"] for e in examples] == ["A", "B", "A", "B"]
+    by_id = {r.id: r for r in rows}
+    for example in examples:
+        row = by_id[f"{example['id']}:a"]
+        own = row.metadata["target_option" if row.metadata["target_value"] == "Tradition" else "counterpart_option"]
+        assert example["option_" + example["answer"].lower()] == own and example["text"] == row.text
+    assert moot.load_spec("cooperation_few_shot").spec.agents[0].variables["few_shot_examples"] == examples
+
+
+def test_the_few_shot_target_sees_the_four_worked_scenarios(tmp_path):
+    run_dir = moot.run(debate([judged(True)], name="cooperation_few_shot"), ROWS[:1], out=tmp_path / "run").run_dir
+    prompt = system_prompts(run_dir, "target")["hike:a"]
+    assert "a person who puts Tradition first decided in 4 similar situations" in prompt
+    assert prompt.count("Answer: ") == 4 and "Example 4:\nSituation: " in prompt
+
+
+def test_few_shot_without_examples_fails_validation():
+    spec = validate_spec_data(scripted_spec("cooperation", {"target": ["x"], "counterpart": ["y"], "judge": ["z"]}))
+    spec.agents[0].variables.update({"adapt_mode": "few_shot", "adapt_value": "Tradition"})
+    with pytest.raises(UserError, match="few_shot_examples_must_list_worked_scenarios"):
+        compile_loaded(LoadedSpec(spec, None))
