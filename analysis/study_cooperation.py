@@ -437,6 +437,11 @@ def analyze_cooperation(
     choices = round_choices_events(effective_events(events))
     if choices:
         metrics["value_action"] = value_action_by_type(choices)
+        writer.method(
+            "value_action",
+            "share of rounds (with both parsed) where the target's binary choice after the round is the "
+            "counterpart's course exactly when the judge saw a concession in it; gap = 1 - agreement (sec. 4.6)",
+        )
     if labels is not None:
         metrics["judge_quality"] = judge_quality(records, labels)
     writer.table(
@@ -730,11 +735,6 @@ def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
     """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
     methods = cooperation_methods(inputs.methods)
     _record_ranking_methods(writer)
-    writer.method(
-        "value_action",
-        "share of rounds (with both parsed) where the target's binary choice after the round is the counterpart's "
-        "course exactly when the judge saw a concession in it; gap = 1 - agreement (sec. 4.6)",
-    )
     writer.method(
         "rounds_to_concession",
         "per target value, cooperation type and target model (and model x type): mean and sd across conversations, "
