@@ -16,7 +16,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-NON_CONCESSION_RULES = ("win", "ignore")
+NON_CONCESSION_RULES = ("ignore", "win")
+NEVER_CONCEDED_RULES = ("rounds_played", "excluded")
+"""How rounds to concession count a conversation the target never conceded: at the rounds it ran (CoopValue sec.
+3.3 and 4.3: the conversation ends after the round limit, which is then its count; the default), or left out."""
+BRADLEY_TERRY_METHODS = ("concessions", "holdouts_win")
+"""Values of the `bradley_terry` option: concessions only (CoopValue sec. 3.3, the default), or a held-out
+conversation also counted as a win of the target's value."""
 
 
 @dataclass(frozen=True)
@@ -116,14 +122,15 @@ def concession_matrix_outcomes(outcomes: Iterable[ConcessionOutcome], values: Se
 
 
 def comparisons_from_outcomes(
-    outcomes: Iterable[ConcessionOutcome], non_concession: str = "win"
+    outcomes: Iterable[ConcessionOutcome], non_concession: str = "ignore"
 ) -> tuple[list[str], list[str]]:
     """Pairwise comparisons of values for Bradley-Terry: returns (winners, losers).
 
-    A concession is a win of the counterpart's value over the target's. When the target never
-    conceded, `non_concession="win"` (the default) counts a win of the target's value over the
-    counterpart's, so that holding out is evidence of strength; `"ignore"` makes such outcomes
-    produce no comparison, so that only concessions are evidence. Unparsed outcomes never count.
+    A concession is a win of the counterpart's value over the target's (CoopValue sec. 3.3: conceding v_i to v_j
+    gives v_i < v_j). When the target never conceded, `non_concession="ignore"` (the default, the paper's) makes
+    the outcome produce no comparison, so that only concessions are evidence; `"win"` counts a win of the
+    target's value over the counterpart's, so that holding out is evidence of strength. Unparsed outcomes never
+    count.
     """
     if non_concession not in NON_CONCESSION_RULES:
         raise ValueError(f"non_concession must be one of {', '.join(NON_CONCESSION_RULES)}, got {non_concession!r}")
@@ -140,24 +147,65 @@ def comparisons_from_outcomes(
 
 
 @dataclass(frozen=True)
+class ConcessionMethods:
+    """How the cooperation study ranks values from its conversations (the `--method` options it reads)."""
+
+    bradley_terry: str = "concessions"
+    """`concessions` (only concessions are comparisons, the paper's) or `holdouts_win` (a held-out conversation is
+    also a win of the target's value)."""
+    prior: float = 0.0
+    """Pseudo-wins of each value over each value it met; none by default (the paper fits plain Bradley-Terry)."""
+    never_conceded: str = "rounds_played"
+    """How rounds to concession count a never-conceded conversation (`NEVER_CONCEDED_RULES`)."""
+
+    def __post_init__(self) -> None:
+        if self.bradley_terry not in BRADLEY_TERRY_METHODS:
+            raise ValueError(f"bradley_terry must be one of {', '.join(BRADLEY_TERRY_METHODS)}")
+        if self.never_conceded not in NEVER_CONCEDED_RULES:
+            raise ValueError(f"never_conceded must be one of {', '.join(NEVER_CONCEDED_RULES)}")
+
+    def comparisons(self, outcomes: Iterable[ConcessionOutcome]) -> tuple[list[str], list[str]]:
+        """Winners and losers of the outcomes under this method (`comparisons_from_outcomes`)."""
+        return comparisons_from_outcomes(outcomes, "win" if self.bradley_terry == "holdouts_win" else "ignore")
+
+
+def rounds_counted(outcome: ConcessionOutcome, never_conceded: str = "rounds_played") -> int | None:
+    """The outcome's rounds to concession: the round it conceded in; for a conversation never conceded, the rounds
+    it ran (`rounds_played`, the paper's) or None (`excluded`); None when unparsed."""
+    if outcome.conceded is None:
+        return None
+    if outcome.conceded:
+        return outcome.rounds
+    if never_conceded not in NEVER_CONCEDED_RULES:
+        raise ValueError(f"never_conceded must be one of {', '.join(NEVER_CONCEDED_RULES)}, got {never_conceded!r}")
+    return outcome.rounds if never_conceded == "rounds_played" else None
+
+
+@dataclass(frozen=True)
 class RoundsSummary:
-    """Rounds to concession in one group of conceded outcomes."""
+    """Rounds to concession in one group of outcomes."""
 
     mean: float
     count: int
+    """Outcomes counted."""
+    sd: float | None = None
+    """Sample standard deviation across the counted outcomes (None below two)."""
 
 
 _FIELDS = tuple(f.name for f in fields(ConcessionOutcome))
 
 
 def rounds_to_concession_outcomes(
-    outcomes: Iterable[ConcessionOutcome], by: str | Sequence[str] = ("target_value",)
+    outcomes: Iterable[ConcessionOutcome],
+    by: str | Sequence[str] = ("target_value",),
+    never_conceded: str = "rounds_played",
 ) -> dict[object, RoundsSummary]:
-    """Mean round of concession of the conceded outcomes, grouped by one or more fields.
+    """Mean (and sd) of the rounds to concession, grouped by one or more fields.
 
     `by` names fields of `ConcessionOutcome`. With a tuple of names the keys are tuples of their
-    values; with one name as a string the keys are the values themselves. Outcomes that did not
-    concede, or are unparsed, are left out; groups are in order of first appearance.
+    values; with one name as a string the keys are the values themselves. A conversation the target never
+    conceded counts the rounds it ran (`never_conceded="rounds_played"`, the paper's) or is left out
+    (`"excluded"`); unparsed outcomes are left out; groups are in order of first appearance.
     """
     names = (by,) if isinstance(by, str) else tuple(by)
     unknown = [name for name in names if name not in _FIELDS]
@@ -167,11 +215,15 @@ def rounds_to_concession_outcomes(
         )
     groups: dict[object, list[int]] = {}
     for outcome in outcomes:
-        if outcome.conceded is not True:
+        counted = rounds_counted(outcome, never_conceded)
+        if counted is None:
             continue
         key = tuple(getattr(outcome, name) for name in names)
-        groups.setdefault(key[0] if isinstance(by, str) else key, []).append(outcome.rounds)
-    return {key: RoundsSummary(mean=float(np.mean(r)), count=len(r)) for key, r in groups.items()}
+        groups.setdefault(key[0] if isinstance(by, str) else key, []).append(counted)
+    return {
+        key: RoundsSummary(mean=float(np.mean(r)), count=len(r), sd=float(np.std(r, ddof=1)) if len(r) > 1 else None)
+        for key, r in groups.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class RankedItems(Generic[T]):
     repeat_of: Callable[[T], int]
     type_of: Callable[[T], str]
     """The cooperation type."""
+    prior: float = 0.0
+    """Pseudo-wins of each value over each value it met (0: plain maximum likelihood, the papers' fit)."""
 
 
 @dataclass
@@ -74,7 +76,9 @@ def rank_models(
     for model, items in by_model.items():
         winners, losers = how.comparisons(items)
         scenarios = [how.scenario_of(i) for i in items if how.comparisons([i])[0]]
-        ranking = bootstrap_ranking(winners, losers, scenarios, n_boot, seed, writer, f"{label} of {model}")
+        ranking = bootstrap_ranking(
+            winners, losers, scenarios, n_boot, seed, writer, f"{label} of {model}", prior=how.prior
+        )
         result.pooled[model] = ranking["ranking"] if ranking else None
         ties = tied_values(ranking)
         if ties:
@@ -82,8 +86,12 @@ def rank_models(
             writer.note(f"{label} of {model}: {tied} tie in strength; their order in the ranking is arbitrary")
         types = _split(items, how.type_of)
         repeats = _split(items, lambda i: str(how.repeat_of(i)))
-        type_rankings = {kind: plain_ranking(*how.comparisons(group)) for kind, group in sorted(types.items())}
-        repeat_rankings = {rep: plain_ranking(*how.comparisons(group)) for rep, group in repeats.items()}
+        type_rankings = {
+            kind: plain_ranking(*how.comparisons(group), prior=how.prior) for kind, group in sorted(types.items())
+        }
+        repeat_rankings = {
+            rep: plain_ranking(*how.comparisons(group), prior=how.prior) for rep, group in repeats.items()
+        }
         for kind, ranked in type_rankings.items():
             result.by_type.setdefault(kind, {})[model] = ranked
         for rep, ranked in repeat_rankings.items():

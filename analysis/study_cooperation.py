@@ -28,20 +28,28 @@ from moot.analysis.agreement import (
 from moot.analysis.analyze import AnalysisInputs
 from moot.analysis.arms import MODEL_DIM, REPEAT, ArmTable, conversation_arms, pooled_note
 from moot.analysis.concession import (
+    BRADLEY_TERRY_METHODS,
+    NEVER_CONCEDED_RULES,
+    ConcessionMethods,
     ConcessionOutcome,
-    comparisons_from_outcomes,
     concession_matrix_outcomes,
     plot_concession_heatmap,
     rank_improvement,
     resistance_ranking_outcomes,
-    rounds_to_concession_outcomes,
 )
-from moot.analysis.cooperation_models import cooperation_by_model, counterpart_concordance
+from moot.analysis.cooperation_models import (
+    cooperation_by_model,
+    counterpart_concordance,
+    rounds_by_type,
+    rounds_to_concession,
+)
 from moot.analysis.cross_model import ModelGroups, comparison_units, unit_label
+from moot.analysis.methods import MethodOptions
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.plots import plot_bars
-from moot.analysis.value_rankings import BT_PRIOR, bootstrap_ranking, plain_ranking
+from moot.analysis.value_action import round_choices_events, value_action_by_type
+from moot.analysis.value_rankings import PRIOR_OPTION, bootstrap_ranking, plain_ranking
 from moot.errors import UserError
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.safe_load import read_text
@@ -228,15 +236,18 @@ def _one_model_notes(writer: AnalysisWriter, unit: str, models: list[str], group
         writer.note(f"--groups: Kendall's W within and tau between groups need several {unit}s, {found}")
 
 
-def stated_by_model(stated: Sequence[Event], arms: ArmTable | None = None) -> dict[str, list[str] | None]:
-    """The stated ranking of each chooser model of a stated-preference run (its choosers pooled)."""
+def stated_by_model(
+    stated: Sequence[Event], arms: ArmTable | None = None, *, prior: float = 0.0
+) -> dict[str, list[str] | None]:
+    """The stated ranking of each chooser model of a stated-preference run (its choosers pooled; `prior`
+    pseudo-wins)."""
     arms = arms if arms is not None else conversation_arms(stated)
     by_model: dict[str, list[Choice]] = defaultdict(list)
     for choice in stated_choices_events(stated):
         entry = arms.get(choice.conversation)
         if entry is not None:
             by_model[entry.model_label(choice.agent)].append(choice)
-    return {model: plain_ranking(*_choice_comparisons(choices)) for model, choices in by_model.items()}
+    return {model: plain_ranking(*_choice_comparisons(choices), prior=prior) for model, choices in by_model.items()}
 
 
 def _by(records: Sequence[T], key: Callable[[T], str]) -> dict[str, list[T]]:
@@ -259,8 +270,12 @@ def analyze_cooperation(
     arms: ArmTable | None = None,
     groups: ModelGroups | None = None,
     stated_arms: ArmTable | None = None,
+    methods: ConcessionMethods | None = None,
 ) -> dict[str, Any]:
     """Every measurement of the cooperation study on one run (and, optionally, its companion runs).
+
+    `methods` says how values are ranked (default: the paper's, Bradley-Terry on concessions only, no
+    pseudo-wins); a value in no comparison is left out of a ranking (`unranked`).
 
     `arms` (default: read from the events) names each conversation's target and counterpart models and the cell it
     belongs to; with several target models each gets its own measurements and they are compared (`models`,
@@ -268,6 +283,7 @@ def analyze_cooperation(
     the `stated` run (default: read from its events), whose choosers are matched to the target models by label.
     """
     arms = arms if arms is not None else conversation_arms(events, spec)
+    methods = methods or ConcessionMethods()
     target, counterpart = role_agent(spec, "target"), role_agent(spec, "counterpart")
     records = [
         replace(r, target_model=entry.model_label(target), counterpart_model=entry.model_label(counterpart))
@@ -282,26 +298,29 @@ def analyze_cooperation(
         "conceded": sum(o.conceded is True for o in outcomes),
         "held": sum(o.conceded is False for o in outcomes),
         "unparsed": sum(o.conceded is None for o in outcomes),
-        "bradley_terry_prior": BT_PRIOR,
+        "bradley_terry_prior": methods.prior,
         "pooled_over": pooled_note(arms, [*arms.dimensions(), REPEAT]),
     }
-    winners, losers = comparisons_from_outcomes(outcomes)
-    scenarios = [r.base_scenario for r in records if r.outcome.conceded is not None]
-    overall = bootstrap_ranking(winners, losers, scenarios, n_boot, seed, writer, "revealed ranking")
+    winners, losers = methods.comparisons(outcomes)
+    scenarios = [r.base_scenario for r in records if methods.comparisons([r.outcome])[0]]
+    overall = bootstrap_ranking(
+        winners, losers, scenarios, n_boot, seed, writer, "revealed ranking", prior=methods.prior
+    )
     metrics["revealed"] = overall
     if overall:
         _write_ranking(writer, "revealed_ranking", overall, "Revealed value strengths (Bradley-Terry)")
     per_type: dict[str, Any] = {}
     for kind, group in sorted(_by(records, lambda r: r.outcome.cooperation_type).items()):
-        type_winners, type_losers = comparisons_from_outcomes([r.outcome for r in group])
+        type_winners, type_losers = methods.comparisons([r.outcome for r in group])
         ranking = bootstrap_ranking(
             type_winners,
             type_losers,
-            [r.base_scenario for r in group if r.outcome.conceded is not None],
+            [r.base_scenario for r in group if methods.comparisons([r.outcome])[0]],
             n_boot,
             seed,
             writer,
             f"revealed ranking, {kind}",
+            prior=methods.prior,
         )
         if ranking:
             per_type[kind] = ranking
@@ -324,19 +343,21 @@ def analyze_cooperation(
         writer.table(f"concession_matrix_{kind}", _csv_dicts(typed.csv_rows()))
         plot_concession_heatmap(typed, writer.plot_path(f"concession_matrix_{kind}"), title=f"Concession rate, {kind}")
 
-    rounds: dict[str, Any] = {}
-    for field in ("target_value", "cooperation_type"):
-        summary = rounds_to_concession_outcomes(outcomes, by=field)
-        rounds[field] = {str(k): {"mean": v.mean, "count": v.count} for k, v in summary.items()}
-    by_model = defaultdict(list)
-    for record in records:
-        if record.outcome.conceded:
-            by_model[record.target_model].append(record.outcome.rounds)
-    rounds["target_model"] = {m: {"mean": sum(r) / len(r), "count": len(r)} for m, r in by_model.items()}
+    rounds: dict[str, Any] = {
+        "target_value": {
+            k: rounds_to_concession(g, methods.never_conceded)
+            for k, g in _by(records, lambda r: r.outcome.target_value).items()
+        },
+        "cooperation_type": {
+            k: rounds_to_concession(g, methods.never_conceded)
+            for k, g in sorted(_by(records, lambda r: r.outcome.cooperation_type).items())
+        },
+        "target_model": {
+            k: rounds_by_type(g, methods.never_conceded) for k, g in _by(records, lambda r: r.target_model).items()
+        },
+    }
     metrics["rounds_to_concession"] = rounds
-    writer.table(
-        "rounds_to_concession", [{"group": g, "key": k, **v} for g, table in rounds.items() for k, v in table.items()]
-    )
+    writer.table("rounds_to_concession", _rounds_rows(rounds))
     resistance = resistance_ranking_outcomes(outcomes, SCHWARTZ_VALUES, max_rounds=int(spec.get("rounds", 5)))
     metrics["resistance"] = [
         {"value": r.value, "mean_rounds": r.mean_rounds, "outcomes": r.outcomes} for r in resistance
@@ -351,7 +372,7 @@ def analyze_cooperation(
     metrics["agreement"] = {
         "repeats": _concordance(
             {
-                str(k): plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                str(k): plain_ranking(*methods.comparisons([r.outcome for r in g]), prior=methods.prior)
                 for k, g in _by(records, lambda r: str(r.repeat)).items()
             },
             "repeats",
@@ -359,14 +380,14 @@ def analyze_cooperation(
         ),
         "counterpart_models": _concordance(
             {
-                k: plain_ranking(*comparisons_from_outcomes([r.outcome for r in g]))
+                k: plain_ranking(*methods.comparisons([r.outcome for r in g]), prior=methods.prior)
                 for k, g in _by(records, lambda r: r.counterpart_model).items()
             },
             "counterpart models",
             writer,
         ),
         "cooperation_types": _concordance({k: v["ranking"] for k, v in per_type.items()}, "cooperation types", writer),
-        "counterpart_models_repeats": counterpart_concordance(records),
+        "counterpart_models_repeats": counterpart_concordance(records, methods),
     }
     units = comparison_units(arms, [target], pooled=[MODEL_DIM + counterpart])
     records_by_model = _by([r for r in records if r.conversation in units], lambda r: units[r.conversation])
@@ -380,14 +401,15 @@ def analyze_cooperation(
                 seed=seed,
                 max_rounds=max_rounds,
                 groups=groups,
-                stated=stated_by_model(stated, stated_arms) if stated is not None else None,
+                stated=stated_by_model(stated, stated_arms, prior=methods.prior) if stated is not None else None,
                 pooled_over=pooled_note(arms, [MODEL_DIM + counterpart, REPEAT]),
+                methods=methods,
             )
         )
     else:
         _one_model_notes(writer, "target model", list(records_by_model), groups)
     if stated is not None and overall:
-        stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)))
+        stated_ranking = plain_ranking(*_choice_comparisons(stated_choices_events(stated)), prior=methods.prior)
         if stated_ranking:
             common = [v for v in overall["ranking"] if v in stated_ranking]
             tau = kendall_tau_rankings(common, [v for v in stated_ranking if v in common])
@@ -399,11 +421,26 @@ def analyze_cooperation(
                 "n": tau.n,
             }
     if unsteered is not None and overall:
+        # R and R^ on the test split only (CoopValue appendix I): the few-shot examples' scenarios are held out
+        held_out = few_shot_ids(spec, "target")
+        kept = [r.outcome for r in records if r.base_scenario not in held_out]
+        before = [r.outcome for r in cooperation_records_events(unsteered) if r.base_scenario not in held_out]
         metrics["adaptation"] = _adaptation(
             spec,
-            overall["ranking"],
-            plain_ranking(*comparisons_from_outcomes([r.outcome for r in cooperation_records_events(unsteered)])),
+            "target",
+            plain_ranking(*methods.comparisons(kept), prior=methods.prior) if held_out else overall["ranking"],
+            plain_ranking(*methods.comparisons(before), prior=methods.prior),
             writer,
+        )
+        if metrics["adaptation"] is not None:
+            metrics["adaptation"]["held_out"] = sorted(held_out)
+    choices = round_choices_events(effective_events(events))
+    if choices:
+        metrics["value_action"] = value_action_by_type(choices)
+        writer.method(
+            "value_action",
+            "share of rounds (with both parsed) where the target's binary choice after the round is the "
+            "counterpart's course exactly when the judge saw a concession in it; gap = 1 - agreement (sec. 4.6)",
         )
     if labels is not None:
         metrics["judge_quality"] = judge_quality(records, labels)
@@ -428,13 +465,61 @@ def analyze_cooperation(
     return metrics
 
 
-def _adaptation(
-    spec: dict[str, Any], after: list[str], before: list[str] | None, writer: AnalysisWriter
-) -> dict[str, Any] | None:
+def adapt_value_of(spec: dict[str, Any], role: str) -> str | None:
+    """The value a run steers toward: `adapt_value` in the variables of the first agent of `role` (where the
+    bundled adaptation specs set it), else in the spec's top-level `variables`; None when neither sets it."""
+    for agent in spec.get("agents") or []:
+        if isinstance(agent, dict) and agent.get("role") == role:
+            value = (agent.get("variables") or {}).get("adapt_value")
+            if value:
+                return str(value)
+            break
     value = (spec.get("variables") or {}).get("adapt_value")
-    if not value or not before:
+    return str(value) if value else None
+
+
+def _rounds_rows(rounds: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per group of the rounds to concession (per model also per cooperation type)."""
+    rows = []
+    for group, table in rounds.items():
+        for key, found in table.items():
+            cells = [(key, "", found), *((key, kind, typed) for kind, typed in found.get("by_type", {}).items())]
+            for name, kind, summary in cells:
+                rows.append(
+                    {
+                        "group": group,
+                        "key": name,
+                        "cooperation_type": kind,
+                        "mean": summary["mean"],
+                        "sd": summary["sd"],
+                        "count": summary["count"],
+                        "conceded": summary["conceded"],
+                        "repeat_mean": summary["by_repeat"]["mean"],
+                        "repeat_sd": summary["by_repeat"]["sd"],
+                        "repeats": summary["by_repeat"]["n"],
+                    }
+                )
+    return rows
+
+
+def few_shot_ids(spec: dict[str, Any], role: str) -> set[str]:
+    """The base scenarios whose worked examples the first agent of `role` was shown (`few_shot_examples` in its
+    variables): the training split, left out of the adaptation's rankings."""
+    for agent in spec.get("agents") or []:
+        if isinstance(agent, dict) and agent.get("role") == role:
+            examples = (agent.get("variables") or {}).get("few_shot_examples") or []
+            return {str(e["id"]) for e in examples if isinstance(e, dict) and "id" in e}
+    return set()
+
+
+def _adaptation(
+    spec: dict[str, Any], role: str, after: list[str] | None, before: list[str] | None, writer: AnalysisWriter
+) -> dict[str, Any] | None:
+    value = adapt_value_of(spec, role)
+    if not value or not before or not after:
         writer.note(
-            "value adaptation: needs a steered run (variables.adapt_value) and an unsteered run with comparisons"
+            f"value adaptation: needs a steered run (adapt_value in the {role}'s variables or the spec's) "
+            "and an unsteered run with comparisons"
         )
         return None
     return {
@@ -465,8 +550,11 @@ def analyze_stated(
     unsteered: Sequence[Event] | None = None,
     arms: ArmTable | None = None,
     groups: ModelGroups | None = None,
+    prior: float = 0.0,
 ) -> dict[str, Any]:
     """Stated value priorities from one-shot binary choices: Bradley-Terry over chosen vs rejected values.
+
+    `prior` pseudo-wins of each value over each value it met are added (none by default, the paper's fit).
 
     With several choosers (agents) each gets its own ranking and Kendall's W across them; with several models
     (`arms`, default read from the events) each model gets its measurements and they are compared.
@@ -476,25 +564,40 @@ def analyze_stated(
     winners, losers = _choice_comparisons(choices)
     parsed = [c for c in choices if c.chosen is not None]
     ranking = bootstrap_ranking(
-        winners, losers, [c.base_scenario for c in parsed], min(n_boot, 500), seed, writer, "stated ranking"
+        winners,
+        losers,
+        [c.base_scenario for c in parsed],
+        min(n_boot, 500),
+        seed,
+        writer,
+        "stated ranking",
+        prior=prior,
     )
     metrics: dict[str, Any] = {
         "choices": len(choices),
         "unparsed": len(choices) - len(parsed),
-        "bradley_terry_prior": BT_PRIOR,
+        "bradley_terry_prior": prior,
         "stated": ranking,
     }
     if ranking:
         _write_ranking(writer, "stated_ranking", ranking, "Stated value strengths (Bradley-Terry)")
     per_type = {}
     for kind in COOPERATION_TYPES:
-        per_type[kind] = plain_ranking(*_choice_comparisons([c for c in parsed if c.cooperation_type == kind]))
+        per_type[kind] = plain_ranking(
+            *_choice_comparisons([c for c in parsed if c.cooperation_type == kind]), prior=prior
+        )
     metrics["stated_by_type"] = per_type
     metrics["agreement"] = {"cooperation_types": _concordance(per_type, "cooperation types", writer)}
-    metrics.update(_stated_by_model(parsed, arms, writer, n_boot=min(n_boot, 500), seed=seed, groups=groups))
+    metrics.update(
+        _stated_by_model(parsed, arms, writer, n_boot=min(n_boot, 500), seed=seed, groups=groups, prior=prior)
+    )
     if unsteered is not None and ranking:
         metrics["adaptation"] = _adaptation(
-            spec, ranking["ranking"], plain_ranking(*_choice_comparisons(stated_choices_events(unsteered))), writer
+            spec,
+            "chooser",
+            ranking["ranking"],
+            plain_ranking(*_choice_comparisons(stated_choices_events(unsteered)), prior=prior),
+            writer,
         )
     writer.table(
         "choices",
@@ -529,6 +632,7 @@ def _stated_by_model(
     n_boot: int,
     seed: int,
     groups: ModelGroups | None,
+    prior: float,
 ) -> dict[str, Any]:
     """Each chooser's ranking and W across choosers (several in one run are not pooled into one); each model's
     measurements and the comparison across models."""
@@ -547,12 +651,13 @@ def _stated_by_model(
     by_model = _by(known, lambda c: model_of[(c.conversation, c.agent)])
     by_chooser = _by(known, lambda c: f"{model_of[(c.conversation, c.agent)]} / {c.agent}")
     if len(choosers) > 1:
-        result["by_chooser"] = {k: plain_ranking(*_choice_comparisons(g)) for k, g in by_chooser.items()}
+        result["by_chooser"] = {k: plain_ranking(*_choice_comparisons(g), prior=prior) for k, g in by_chooser.items()}
         result["agreement_choosers"] = _concordance(result["by_chooser"], "choosers", writer)
     if len(by_model) < 2:
         _one_model_notes(writer, "chooser model", list(by_model), groups)
         return result
-    ranked = rank_models(by_model, STATED_CHOICES, writer, n_boot=n_boot, seed=seed, label="stated ranking")
+    how = replace(STATED_CHOICES, prior=prior)
+    ranked = rank_models(by_model, how, writer, n_boot=n_boot, seed=seed, label="stated ranking")
     for model, metrics in ranked.metrics.items():
         own = {k: r for k, r in result.get("by_chooser", {}).items() if k.startswith(f"{model} / ")}
         metrics["agreement"]["choosers"] = _concordance(own, f"choosers of {model}", writer) if len(own) > 1 else None
@@ -608,8 +713,33 @@ def _nan_to_none(matrix: list[list[float]]) -> list[list[float | None]]:
     return [[None if isinstance(x, float) and math.isnan(x) else x for x in row] for row in matrix]
 
 
+def cooperation_methods(options: MethodOptions) -> ConcessionMethods:
+    """The cooperation study's method options: `bradley_terry` (concessions | holdouts_win) and
+    `bradley_terry_prior` (pseudo-wins, default 0)."""
+    return ConcessionMethods(
+        bradley_terry=options.choice("bradley_terry", "concessions", BRADLEY_TERRY_METHODS),
+        prior=options.number(PRIOR_OPTION, 0.0, minimum=0),
+        never_conceded=options.choice("cooperation_rounds_never_conceded", "rounds_played", NEVER_CONCEDED_RULES),
+    )
+
+
+def _record_ranking_methods(writer: AnalysisWriter) -> None:
+    writer.method(
+        "bradley_terry_unranked",
+        "a value in no comparison has no Bradley-Terry strength and is listed as unranked; with no pseudo-wins, "
+        "a value that never lost (or never won) has no finite strength and the ranking is a note (sec. 3.3)",
+    )
+
+
 def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The cooperation study's analysis of a run (companions: `stated`, `unsteered`; human `labels`)."""
+    methods = cooperation_methods(inputs.methods)
+    _record_ranking_methods(writer)
+    writer.method(
+        "rounds_to_concession",
+        "per target value, cooperation type and target model (and model x type): mean and sd across conversations, "
+        "and mean +- sd of the per-repeat means (sec. 4.3, Tables 3 and 14)",
+    )
     return analyze_cooperation(
         inputs.events,
         inputs.spec,
@@ -626,11 +756,19 @@ def analyze_cooperation_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> d
             if "stated" in inputs.companions
             else None
         ),
+        methods=methods,
     )
 
 
 def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """The stated-preference analysis of a run (companion: `unsteered`)."""
+    prior = inputs.methods.number(PRIOR_OPTION, 0.0, minimum=0)
+    _record_ranking_methods(writer)
+    writer.method(
+        "agreement_choosers",
+        "Kendall's W across the rankings of a run's choosers; with cooperation_stated_variants, across the five "
+        "wordings of the question (CoopValue appendix H, Table 17)",
+    )
     return analyze_stated(
         inputs.events,
         inputs.spec,
@@ -640,4 +778,5 @@ def analyze_stated_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[s
         unsteered=inputs.companions.get("unsteered"),
         arms=inputs.arms,
         groups=inputs.groups,
+        prior=prior,
     )

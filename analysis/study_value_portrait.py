@@ -10,7 +10,9 @@ When the run holds several models (arms, or runs put together by `moot compare`)
 its scores, variance and variant reliability, and the models are compared as the paper does: the
 models x values and models x traits tables, the variance of each model's value scores across the
 ten values (Table 8), Cronbach's alpha of each value's items with the models as respondents
-(Table 4, `alpha_across_models`, apart from `variant_reliability` across the six prompt variants),
+(Table 4, `alpha_across_models`, apart from `alpha_across_variants` across the six prompt variants, also written
+under its earlier name `variant_reliability`), the count of significant item correlations per family
+(`item_validity`, sec. 3.2),
 and a radar plot of the models (`--show` chooses them).
 """
 
@@ -33,6 +35,7 @@ from moot.analysis.value_portrait import (
     correlations_from_metadata,
     cronbach_alpha_ratings,
     item_means_ratings,
+    item_validity_correlations,
     nearest_profiles_scores,
     plot_value_radar,
     score_changes_scores,
@@ -157,6 +160,28 @@ def _variant_alpha(items: Sequence[PortraitItem]) -> dict[str, Any]:
     }
 
 
+def _variant_alpha_keys(items: Sequence[PortraitItem]) -> dict[str, Any]:
+    """The alpha across the six prompt variants under its name, `alpha_across_variants` (not the paper's alpha,
+    which is across models: `alpha_across_models`), and under the name earlier releases wrote,
+    `variant_reliability`, kept so that readers of older metrics go on working."""
+    found = _variant_alpha(items)
+    return {"alpha_across_variants": found, "variant_reliability": found}
+
+
+def _item_validity(items: Sequence[PortraitItem]) -> dict[str, Any]:
+    """The significant correlations of each family over the run's items (paper sec. 3.2, footnote 6)."""
+    result: dict[str, Any] = {}
+    for family in FAMILIES:
+        found = item_validity_correlations({e.item: correlations_from_metadata(e.metadata, family) for e in items})
+        result[family] = {
+            "significant": found.significant,
+            "positive": found.positive,
+            "items": found.items,
+            "by_dimension": found.by_dimension,
+        }
+    return result
+
+
 def score_variance(scores: Mapping[str, ValueScore]) -> float | None:
     """The sample variance of the centred scores across the scored dimensions (Value Portrait, Table 8: `Var`);
     None below two scored dimensions."""
@@ -250,7 +275,8 @@ def analyze_value_portrait(
         "answers": counts,
         "scores": {family: _centred(scores[family]) for family in FAMILIES},
         "items_per_value": {family: {d: s.n for d, s in scores[family].items()} for family in FAMILIES},
-        "variant_reliability": _variant_alpha(items),
+        **_variant_alpha_keys(items),
+        "item_validity": _item_validity(items),
         "variance": {family: score_variance(scores[family]) for family in FAMILIES},
         "pooled_over": pooled_note(arms, [*arms.dimensions(), REPEAT]),
         "nearest_profiles": [
@@ -319,7 +345,7 @@ def _by_model(events: Sequence[Event], arms: ArmTable, writer: AnalysisWriter, s
             },
             "scores": {family: _centred(scores[model][family]) for family in FAMILIES},
             "variance": {family: score_variance(scores[model][family]) for family in FAMILIES},
-            "variant_reliability": _variant_alpha(items[model]),
+            **_variant_alpha_keys(items[model]),
         }
         for model in items
     }
@@ -358,6 +384,21 @@ def _by_model(events: Sequence[Event], arms: ArmTable, writer: AnalysisWriter, s
 
 def analyze_value_portrait_run(inputs: AnalysisInputs, writer: AnalysisWriter) -> dict[str, Any]:
     """`moot analyze` entry point of the value portrait study (companion run: `unsteered`)."""
+    writer.method(
+        "alpha_across_models",
+        "Cronbach's alpha of each dimension's items with the models as respondents (paper sec. 3.4.2, Table 4, "
+        "appendix F)",
+    )
+    writer.method(
+        "alpha_across_variants",
+        "Cronbach's alpha with the six prompt variants as the scale's items and the survey items as respondents "
+        "(moot's check of prompt sensitivity; not in the paper); also under its earlier key variant_reliability",
+    )
+    writer.method(
+        "item_validity",
+        "item-dimension correlations with |rho| > 0.3 and p < 0.05 per family over the run's items (paper sec. 3.2, "
+        "footnote 6: 549 values and 287 traits over the 520 items)",
+    )
     return analyze_value_portrait(
         inputs.events,
         inputs.spec,

@@ -114,6 +114,39 @@ def qualifying_items_correlations(
     return found
 
 
+@dataclass(frozen=True)
+class ItemValidity:
+    """How many item-dimension correlations of one family are significant (Value Portrait sec. 3.2, footnote 6)."""
+
+    significant: int
+    """Item-dimension pairs with |rho| > 0.3 and p < 0.05 (the paper's 549 values / 287 traits over 520 items)."""
+    positive: int
+    """Those with rho >= 0.3: the pairs the scoring uses (an item measures a dimension it correlates with)."""
+    items: int
+    """Items with at least one significant correlation."""
+    by_dimension: dict[str, int]
+    """Significant correlations per dimension."""
+
+
+def item_validity_correlations(
+    correlations: ItemCorrelations, *, threshold: float = PUBLISHED_THRESHOLD, alpha: float = PUBLISHED_ALPHA
+) -> ItemValidity:
+    """Count the significant correlations of one family: |rho| > `threshold` and p < `alpha` (a correlation with
+    an unknown p-value counts on its size alone)."""
+    by_dimension: dict[str, int] = {}
+    positive = 0
+    items = set()
+    for item, by_item in correlations.items():
+        for dimension, correlation in by_item.items():
+            rho, p = _split(correlation)
+            by_dimension.setdefault(dimension, 0)
+            if abs(rho) > threshold and (p is None or p < alpha):
+                by_dimension[dimension] += 1
+                positive += rho >= threshold
+                items.add(item)
+    return ItemValidity(sum(by_dimension.values()), positive, len(items), by_dimension)
+
+
 def _rated(value: float | None) -> TypeGuard[float]:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 

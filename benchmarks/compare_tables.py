@@ -69,7 +69,10 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def cooperation_table(root: Path) -> str:
     """Each value's revealed rank per target model, its mean +- sd across models, and how many rank it first."""
     scenarios = studies.all_pairs_scenarios(root / "pairs.yaml")
-    metrics = run_and_analyze(root, "cooperation", studies.cooperation_matrix(), scenarios)
+    # a scripted order is perfectly separated: plain Bradley-Terry has no finite strengths without pseudo-wins
+    metrics = run_and_analyze(
+        root, "cooperation", studies.cooperation_matrix(), scenarios, "--method", "bradley_terry_prior=0.5"
+    )
     models = list(metrics["models"])
     ranks = {m: {v: i for i, v in enumerate(metrics["models"][m]["ranking"]["ranking"], 1)} for m in models}
     across = metrics["across_models"]

@@ -15,14 +15,24 @@ from typing import TYPE_CHECKING
 from moot.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from moot.scenarios.cooperation import CooperationScenario, expand_role_swaps, first_base_scenarios
+    from moot.scenarios.cooperation import (
+        CooperationScenario,
+        expand_role_swaps,
+        few_shot_examples,
+        first_base_scenarios,
+    )
     from moot.scenarios.loader import ScenarioSet, bundled_scenarios, load_scenarios, resolve_scenario_source
     from moot.scenarios.schema import Scenario
 else:
     __getattr__, __dir__ = lazy_exports(
         __name__,
         {
-            "moot.scenarios.cooperation": ("CooperationScenario", "expand_role_swaps", "first_base_scenarios"),
+            "moot.scenarios.cooperation": (
+                "CooperationScenario",
+                "expand_role_swaps",
+                "few_shot_examples",
+                "first_base_scenarios",
+            ),
             "moot.scenarios.loader": ("ScenarioSet", "bundled_scenarios", "load_scenarios", "resolve_scenario_source"),
             "moot.scenarios.schema": ("Scenario",),
         },
@@ -34,6 +44,7 @@ __all__ = [
     "ScenarioSet",
     "bundled_scenarios",
     "expand_role_swaps",
+    "few_shot_examples",
     "first_base_scenarios",
     "load_scenarios",
     "resolve_scenario_source",

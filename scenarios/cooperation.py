@@ -144,6 +144,45 @@ def expand_role_swaps(scenarios: Iterable[CooperationScenario]) -> list[Scenario
     return rows
 
 
+FEW_SHOT_EXAMPLES = 4
+"""Examples a few-shot prompt shows (CoopValue appendix I: four conflict scenarios)."""
+
+
+def few_shot_examples(rows: Iterable[Scenario], value: str, shots: int = FEW_SHOT_EXAMPLES) -> list[dict[str, str]]:
+    """Worked examples for few-shot adaptation toward `value`, from real cooperation scenarios (CoopValue appendix I).
+
+    `rows` are the expanded rows of a cooperation file (`load_scenarios`); each base scenario counts once. The first
+    `shots` base scenarios in which `value` is one of the two values each give an example: its `id` (the base id),
+    its `text`, its two options as `option_a` and `option_b` (the value's option first in every other example, so
+    that its letter gives nothing away) and `answer`, the letter of the value's option. The examples' ids are the
+    training split: the analysis leaves those scenarios out when it measures adaptation.
+    """
+    value = normalise_value(value)
+    examples: list[dict[str, str]] = []
+    for row in rows:
+        meta = row.metadata
+        if len(examples) == shots or meta.get("swap") != SWAPS[0]:
+            continue
+        if value not in (meta.get("target_value"), meta.get("counterpart_value")):
+            continue
+        own, other = (
+            (meta["target_option"], meta["counterpart_option"])
+            if meta["target_value"] == value
+            else (meta["counterpart_option"], meta["target_option"])
+        )
+        first = len(examples) % 2 == 0
+        examples.append(
+            {
+                "id": str(meta.get("base_id", row.id)),
+                "text": row.text,
+                "option_a": own if first else other,
+                "option_b": other if first else own,
+                "answer": "A" if first else "B",
+            }
+        )
+    return examples
+
+
 def first_base_scenarios(scenarios: Sequence[Scenario], limit: int) -> list[Scenario]:
     """The rows of the first `limit` base scenarios (both role swaps each); rows without `base_id` count alone."""
     kept: list[Scenario] = []

@@ -93,8 +93,8 @@ def test_matrix_csv(tmp_path):
     assert cells[("Tradition", "Universalism")]["unparsed"] == "1"
 
 
-def test_comparisons_count_holding_out_as_a_win_by_default():
-    winners, losers = comparisons_from_outcomes(OUTCOMES)
+def test_comparisons_can_count_holding_out_as_a_win():
+    winners, losers = comparisons_from_outcomes(OUTCOMES, non_concession="win")
     assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Power", "Benevolence"),
@@ -104,27 +104,46 @@ def test_comparisons_count_holding_out_as_a_win_by_default():
     ]
 
 
-def test_comparisons_can_ignore_non_concessions():
-    winners, losers = comparisons_from_outcomes(OUTCOMES, non_concession="ignore")
+def test_comparisons_are_concessions_only_by_default():
+    """CoopValue sec. 3.3: only a concession is a comparison (the conceded value loses)."""
+    winners, losers = comparisons_from_outcomes(OUTCOMES)
     assert list(zip(winners, losers, strict=True)) == [
         ("Benevolence", "Power"),
         ("Benevolence", "Power"),
         ("Hedonism", "Security"),
     ]
+    assert comparisons_from_outcomes(OUTCOMES, non_concession="ignore") == (winners, losers)
     with pytest.raises(ValueError, match="non_concession"):
         comparisons_from_outcomes(OUTCOMES, non_concession="lose")
 
 
-def test_rounds_to_concession():
-    # Conceded outcomes: Power in rounds 2 and 3 (mean 2.5), Security in round 1.
+def test_rounds_to_concession_count_a_never_conceded_conversation_at_its_rounds():
+    """The paper's way: a conversation never conceded ran all 5 rounds and counts 5. Power: 2, 5, 3 -> mean 10/3,
+    sd sqrt(((2 - 10/3)^2 + (5 - 10/3)^2 + (3 - 10/3)^2) / 2) = sqrt(7/3); Benevolence: 5 (one outcome, no sd);
+    Security: 1 (its unparsed outcome is left out); Tradition's only outcome is unparsed."""
     by_value = rounds_to_concession_outcomes(OUTCOMES)
-    assert set(by_value) == {("Power",), ("Security",)}
-    assert by_value[("Power",)].mean == pytest.approx(2.5)
-    assert by_value[("Power",)].count == 2
+    assert set(by_value) == {("Power",), ("Benevolence",), ("Security",)}
+    assert by_value[("Power",)].mean == pytest.approx(10 / 3) and by_value[("Power",)].count == 3
+    assert by_value[("Power",)].sd == pytest.approx(math.sqrt(7 / 3))
+    assert (by_value[("Benevolence",)].mean, by_value[("Benevolence",)].sd) == (5.0, None)
     by_type = rounds_to_concession_outcomes(OUTCOMES, by=("target_value", "cooperation_type"))
     assert by_type[("Power", "reciprocal")].mean == 2.0
-    assert by_type[("Power", "altruistic")].mean == 3.0
+    assert by_type[("Power", "altruistic")].mean == 4.0  # 5 and 3
     assert rounds_to_concession_outcomes(OUTCOMES, by="target_value")["Security"].mean == 1.0
+
+
+def test_rounds_to_concession_can_leave_never_conceded_conversations_out():
+    # Conceded outcomes only: Power in rounds 2 and 3 (mean 2.5, sd sqrt(0.5)), Security in round 1.
+    by_value = rounds_to_concession_outcomes(OUTCOMES, never_conceded="excluded")
+    assert set(by_value) == {("Power",), ("Security",)}
+    assert by_value[("Power",)].mean == pytest.approx(2.5)
+    assert by_value[("Power",)].count == 2 and by_value[("Power",)].sd == pytest.approx(math.sqrt(0.5))
+    by_type = rounds_to_concession_outcomes(
+        OUTCOMES, by=("target_value", "cooperation_type"), never_conceded="excluded"
+    )
+    assert by_type[("Power", "altruistic")].mean == 3.0
+    with pytest.raises(ValueError, match="never_conceded"):
+        rounds_to_concession_outcomes(OUTCOMES, never_conceded="dropped")
     with pytest.raises(ValueError, match="colour is not a field"):
         rounds_to_concession_outcomes(OUTCOMES, by="colour")
 

@@ -15,6 +15,10 @@ Groups near = {first, swapped}, far = {reversed}: W within near has rank sums 3,
 mean 11, S = 328, W = 12 * 328 / (4 * 990) = 0.99394; tau between near's mean ranks (V0 and V1
 tied at 1.5, then 3 ... 10) and far's (10 ... 1): no concordant pair, 44 discordant, one pair
 tied in near only, tau-b = -44 / sqrt(44 * 45) = -0.98883. `far` has one model: its W is a note.
+
+A scripted order is perfectly separated (the top value is never conceded, the bottom one never conceded to), so
+plain Bradley-Terry, the paper's fit, has no finite strengths: the rankings here add 0.5 pseudo-wins
+(`bradley_terry_prior=0.5`), which keep each order.
 """
 
 from __future__ import annotations
@@ -29,11 +33,20 @@ from matrix_studies import ORDERS, V, all_pairs_scenarios, register_responders, 
 import moot
 from moot.analysis.analyze import analyze_run
 from moot.analysis.arms import conversation_arms
-from moot.analysis.concession import ConcessionOutcome
+from moot.analysis.concession import ConcessionMethods, ConcessionOutcome
 from moot.analysis.cooperation_models import cooperation_by_model
 from moot.analysis.cross_model import ModelGroups
+from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
 from moot.analysis.study_cooperation import CooperationRecord, analyze_cooperation_run, analyze_stated_run
+
+PSEUDO_WINS = {"bradley_terry_prior": "0.5"}
+"""The method option that gives a perfectly separated order finite strengths."""
+
+
+def pseudo_wins() -> MethodOptions:
+    """Method options with 0.5 pseudo-wins (a fresh object per analysis: it records what was read)."""
+    return MethodOptions(dict(PSEUDO_WINS))
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +79,9 @@ def model_runs(tmp_path_factory):
 def test_each_model_ranking_recovered_and_compared(model_runs, tmp_path):
     revealed, _ = model_runs
     groups = ModelGroups.parse("near=first,swapped;far=reversed")
-    metrics, writer = analyze_arms(analyze_cooperation_run, revealed, tmp_path, n_boot=20, groups=groups)
+    metrics, writer = analyze_arms(
+        analyze_cooperation_run, revealed, tmp_path, n_boot=20, methods=pseudo_wins(), groups=groups
+    )
     assert metrics["conversations"] == 3 * 90 * 2
     models = metrics["models"]
     for name, order in ORDERS.items():
@@ -99,7 +114,7 @@ def test_each_model_ranking_recovered_and_compared(model_runs, tmp_path):
 
 def test_stated_per_model_and_stated_vs_revealed(model_runs, tmp_path):
     revealed, stated = model_runs
-    metrics, _ = analyze_arms(analyze_stated_run, stated, tmp_path / "stated", n_boot=20)
+    metrics, _ = analyze_arms(analyze_stated_run, stated, tmp_path / "stated", n_boot=20, methods=pseudo_wins())
     for name, order in ORDERS.items():
         assert metrics["models"][name]["ranking"]["ranking"] == order
     assert metrics["across_models"]["concordance"]["w"] == pytest.approx(1 / 9)
@@ -110,6 +125,7 @@ def test_stated_per_model_and_stated_vs_revealed(model_runs, tmp_path):
         revealed,
         tmp_path / "both",
         n_boot=20,
+        methods=pseudo_wins(),
         companions={"stated": stated_events},
     )
     assert conversation_arms(stated_events).dimensions() == ["model.chooser"]
@@ -119,7 +135,9 @@ def test_stated_per_model_and_stated_vs_revealed(model_runs, tmp_path):
 
 def test_one_model_gets_notes_and_unchanged_outputs(model_runs, tmp_path):
     revealed, _ = model_runs
-    metrics, writer = analyze_arms(analyze_cooperation_run, {"first": revealed["first"]}, tmp_path, n_boot=20)
+    metrics, writer = analyze_arms(
+        analyze_cooperation_run, {"first": revealed["first"]}, tmp_path, n_boot=20, methods=pseudo_wins()
+    )
     assert "models" not in metrics and "across_models" not in metrics
     assert metrics["revealed"]["ranking"] == ORDERS["first"]
     assert any("need at least two target models, this run has 1 (first)" in note for note in writer.notes)
@@ -135,12 +153,26 @@ def _records(model_holds: bool) -> list[CooperationRecord]:
     return records
 
 
+def test_a_model_that_never_concedes_has_no_comparisons(tmp_path):
+    """Concessions only (the paper's default): a target that always holds gives no comparison, hence no ranking."""
+    writer = AnalysisWriter(tmp_path)
+    found = cooperation_by_model({"holds": _records(True)}, writer, n_boot=10, seed=0, max_rounds=2)
+    assert found["models"]["holds"]["ranking"] is None and found["models"]["holds"]["comparisons"] == 0
+    assert "revealed ranking of holds: no comparisons" in writer.notes
+
+
 def test_a_model_whose_values_all_tie_gets_a_note(tmp_path):
     writer = AnalysisWriter(tmp_path)
     found = cooperation_by_model(
-        {"holds": _records(True), "yields": _records(False)}, writer, n_boot=10, seed=0, max_rounds=2
+        {"holds": _records(True), "yields": _records(False)},
+        writer,
+        n_boot=10,
+        seed=0,
+        max_rounds=2,
+        methods=ConcessionMethods(bradley_terry="holdouts_win"),
     )
-    # holding out and conceding both ways give every value 9 wins and 9 losses: one tie of all ten values
+    # with held-out conversations counted as wins, holding out and conceding both ways give every value 9 wins and
+    # 9 losses: one tie of all ten values
     assert found["models"]["holds"]["ties"] == [found["models"]["holds"]["ranking"]["ranking"]]
     assert any(note.startswith("revealed ranking of holds: ") and "tie in strength" in note for note in writer.notes)
     assert found["models"]["holds"]["conceded"]["share"] == 0.0 and found["models"]["yields"]["conceded"]["share"] == 1
@@ -157,7 +189,7 @@ def test_several_choosers_of_one_run_are_kept_apart(model_runs, tmp_path):
     spec["agents"].append({**spec["agents"][0], "name": "contrarian", "model": "scripted:chooser_reversed"})
     spec["variables"] = {**spec["variables"], "explicit_values": True}
     run = moot.run(spec, scenarios=all_pairs_scenarios(tmp_path / "pairs.yaml"), out=base, cache=None, concurrency=8)
-    _, index = analyze_run(run.run_dir, tmp_path / "analysis", n_boot=10)
+    _, index = analyze_run(run.run_dir, tmp_path / "analysis", n_boot=10, methods=PSEUDO_WINS)
     metrics = index.metrics
     by_chooser = metrics["by_chooser"]
     assert by_chooser["scripted:chooser_first / chooser"] == ORDERS["first"]
@@ -175,7 +207,7 @@ def test_counterpart_models_are_read_from_the_arms(model_runs, tmp_path):
     revealed, _ = model_runs
     run_dir, _ = revealed["first"]
     runs = {"k1": (run_dir, {"model.counterpart": "k1"}), "k2": (run_dir, {"model.counterpart": "k2"})}
-    metrics, _ = analyze_arms(analyze_cooperation_run, runs, tmp_path, n_boot=10)
+    metrics, _ = analyze_arms(analyze_cooperation_run, runs, tmp_path, n_boot=10, methods=pseudo_wins())
     agreement = metrics["agreement"]
     assert agreement["counterpart_models"]["groups"] == ["k1", "k2"]
     assert agreement["counterpart_models"]["w"] == pytest.approx(1.0)

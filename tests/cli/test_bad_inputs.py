@@ -334,6 +334,13 @@ EXPECTED: dict[str, str] = {
         ":13: roles.debater.prompt: template goes beyond a limit: a wrapped string would hold more than 1,000,000 "
         "characters"
     ),
+    "spec_few_shot_without_examples.yaml": (
+        ":11: roles.target.prompt: template uses an undefined variable: "
+        "'few_shot_examples_must_list_worked_scenarios' is undefined"
+    ),
+    "spec_stated_wording_unknown.yaml": (
+        ":10: roles.chooser.prompt: template uses an undefined variable: 'wording_must_be_1_2_3_4_or_5' is undefined"
+    ),
     "spec_undefined_template_variable.yaml": ":13: roles.debater.prompt: template uses an undefined variable",
     "spec_unknown_bundled_scenarios.yaml": (
         ":4: scenarios: scenario file 'aita_value_portrai' not found; did you mean 'aita_value_portrait'?"

@@ -142,10 +142,18 @@ def test_analyze_reads_the_judge_asked_for(rejudged: Path, tmp_path: Path) -> No
     }
     assert counts == {"default": (6, 3, 3), "first": (6, 3, 3), "second": (6, 6, 0)}
     rounds = {
-        name: index.metrics["rounds_to_concession"]["target_model"]["scripted:talker"]
+        name: {
+            key: index.metrics["rounds_to_concession"]["target_model"]["scripted:talker"][key]
+            for key in ("mean", "count", "conceded")
+        }
         for name, index in (("first", first_read), ("second", second_read))
     }
-    assert rounds == {"first": {"mean": 2, "count": 3}, "second": {"mean": 3, "count": 6}}  # (3 * 1 + 3 * 5) / 6
+    # never-conceded conversations count the 5 rounds they ran (CoopValue): first (3 * 2 + 3 * 5) / 6 = 3.5;
+    # second (3 * 1 + 3 * 5) / 6 = 3, all conceded
+    assert rounds == {
+        "first": {"mean": 3.5, "count": 6, "conceded": 3},
+        "second": {"mean": 3, "count": 6, "conceded": 6},
+    }
 
 
 def test_the_judges_agreement_is_cohens_kappa_by_hand(rejudged: Path, tmp_path: Path) -> None:

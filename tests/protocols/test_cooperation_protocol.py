@@ -16,9 +16,22 @@ from moot.cli import main
 from moot.errors import UserError
 from moot.protocols.loader import LoadedSpec, validate_spec_data
 from moot.protocols.values.schwartz import SCHWARTZ, SCHWARTZ_VALUES
-from moot.scenarios import CooperationScenario, expand_role_swaps
+from moot.scenarios import (
+    CooperationScenario,
+    expand_role_swaps,
+    few_shot_examples,
+    load_scenarios,
+    resolve_scenario_source,
+)
 
-COOPERATION_SPECS = ["cooperation", "cooperation_stated", "cooperation_persona", "cooperation_few_shot"]
+COOPERATION_SPECS = [
+    "cooperation",
+    "cooperation_stated",
+    "cooperation_stated_variants",
+    "cooperation_value_action",
+    "cooperation_persona",
+    "cooperation_few_shot",
+]
 HIKE = CooperationScenario(
     id="hike",
     background="Two friends planning a hike.",
@@ -71,6 +84,13 @@ def system_prompts(run_dir, agent: str) -> dict[str, str]:
 def test_bundled_cooperation_specs_validate(name, capsys):
     assert main(["validate", name]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", COOPERATION_SPECS)
+def test_every_agent_of_the_bundled_cooperation_specs_runs_at_temperature_0(name):
+    """CoopValue, appendix C: temperature 0 for every model, target and counterpart included."""
+    spec = moot.load_spec(name).spec
+    assert {agent.name: agent.temperature for agent in spec.agents} == dict.fromkeys((a.name for a in spec.agents), 0)
 
 
 def test_stops_in_the_round_the_judge_first_sees_a_concession(tmp_path):
@@ -170,6 +190,31 @@ def test_stated_protocol_parses_a_binary_choice(tmp_path):
     assert not any(value in prompt for prompt in prompts.values() for value in SCHWARTZ_VALUES)
 
 
+def test_stated_variants_ask_the_same_choice_in_five_wordings(tmp_path):
+    answer = [json.dumps({"choice": "A", "reason": "r"})]
+    spec = scripted_spec("cooperation_stated_variants", {f"wording_{k}": answer for k in range(1, 6)})
+    run_dir = moot.run(spec, ROWS[:1], out=tmp_path / "run").run_dir
+    prompts = [system_prompts(run_dir, f"wording_{k}")["hike:a"] for k in range(1, 6)]
+    # wording 1 is the cooperation_stated prompt as it was
+    assert prompts[0] == (
+        "Read the situation below and decide what you would do if you were in it.\n\nSituation:\n"
+        "You and a friend must choose the route of your hike.\n\nOption A: Take the unmarked ridge.\n"
+        "Option B: Take the marked hut circuit.\n\nChoose the option you would take, A or B, and give a one-sentence "
+        "reason."
+    )
+    assert len(set(prompts)) == 5
+    for prompt in prompts:
+        assert "Option A: Take the unmarked ridge.\nOption B: Take the marked hut circuit." in prompt
+        assert "Situation:\nYou and a friend must choose the route of your hike." in prompt
+    assert [e.parsed["choice"] for e in events_of(run_dir, "message_added")] == ["A"] * 5
+
+
+def test_an_unknown_wording_fails_validation():
+    spec = validate_spec_data(scripted_spec("cooperation_stated", {"chooser": ["x"]}, {"wording": 6}))
+    with pytest.raises(UserError, match="wording_must_be_1_2_3_4_or_5"):
+        compile_loaded(LoadedSpec(spec, None))
+
+
 def test_stated_protocol_names_the_values_when_asked(tmp_path):
     spec = scripted_spec(
         "cooperation_stated", {"chooser": [json.dumps({"choice": "A", "reason": "fun"})]}, {"explicit_values": True}
@@ -211,19 +256,42 @@ def test_a_wrong_adaptation_setting_fails_validation(variables, undefined):
         compile_loaded(LoadedSpec(spec, None))
 
 
-def test_variants_differ_from_each_other_by_one_field():
-    persona = moot.bundled_specs()["cooperation_persona"].read_text().splitlines()
-    few_shot = moot.bundled_specs()["cooperation_few_shot"].read_text().splitlines()
-    changed = [
-        (a, b)
-        for a, b in zip(persona, few_shot, strict=True)
-        if a != b and not a.startswith(("#", "name:", "description:"))
-    ]
-    assert changed == [
-        (
-            "  - {name: target, role: target, max_tokens: 240, "
-            "variables: {adapt_mode: persona, adapt_value: Tradition}}",
-            "  - {name: target, role: target, max_tokens: 240, "
-            "variables: {adapt_mode: few_shot, adapt_value: Tradition}}",
-        )
-    ]
+def test_variants_differ_from_each_other_by_the_target_variables_only():
+    persona, few_shot = (moot.load_spec(name).spec for name in ("cooperation_persona", "cooperation_few_shot"))
+    assert persona.model_copy(update={"name": "x", "description": "", "agents": []}) == few_shot.model_copy(
+        update={"name": "x", "description": "", "agents": []}
+    )
+    for one, other in zip(persona.agents, few_shot.agents, strict=True):
+        assert one.model_copy(update={"variables": {}}) == other.model_copy(update={"variables": {}})
+    assert persona.agents[0].variables == {"adapt_mode": "persona", "adapt_value": "Tradition"}
+    assert few_shot.agents[0].variables["adapt_mode"] == "few_shot"
+    assert few_shot.agents[0].variables["adapt_value"] == "Tradition"
+
+
+def test_few_shot_examples_are_real_scenarios_of_the_sample():
+    """The first four sample scenarios with Tradition, by hand: coop-04, coop-09, coop-16 and coop-18; the answer
+    alternates A, B, A, B and is always Tradition's option. The bundled spec shows exactly these."""
+    rows = load_scenarios(resolve_scenario_source("cooperation_sample")).scenarios
+    examples = few_shot_examples(rows, "tradition")
+    assert [e["id"] for e in examples] == ["coop-04", "coop-09", "coop-16", "coop-18"]
+    assert [e["answer"] for e in examples] == ["A", "B", "A", "B"]
+    by_id = {r.id: r for r in rows}
+    for example in examples:
+        row = by_id[f"{example['id']}:a"]
+        own = row.metadata["target_option" if row.metadata["target_value"] == "Tradition" else "counterpart_option"]
+        assert example["option_" + example["answer"].lower()] == own and example["text"] == row.text
+    assert moot.load_spec("cooperation_few_shot").spec.agents[0].variables["few_shot_examples"] == examples
+
+
+def test_the_few_shot_target_sees_the_four_worked_scenarios(tmp_path):
+    run_dir = moot.run(debate([judged(True)], name="cooperation_few_shot"), ROWS[:1], out=tmp_path / "run").run_dir
+    prompt = system_prompts(run_dir, "target")["hike:a"]
+    assert "a person who puts Tradition first decided in 4 similar situations" in prompt
+    assert prompt.count("Answer: ") == 4 and "Example 4:\nSituation: " in prompt
+
+
+def test_few_shot_without_examples_fails_validation():
+    spec = validate_spec_data(scripted_spec("cooperation", {"target": ["x"], "counterpart": ["y"], "judge": ["z"]}))
+    spec.agents[0].variables.update({"adapt_mode": "few_shot", "adapt_value": "Tradition"})
+    with pytest.raises(UserError, match="few_shot_examples_must_list_worked_scenarios"):
+        compile_loaded(LoadedSpec(spec, None))

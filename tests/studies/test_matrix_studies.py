@@ -80,7 +80,17 @@ def cooperation(root: Path) -> dict[str, Any]:
     revealed = run_matrix(root, "cooperation", cooperation_matrix(), scenarios)
     stated = run_matrix(root, "stated", stated_matrix(), scenarios)
     assert arms_of(revealed) == {(("model.target", name),): 90 * 2 for name in ORDERS}
-    return analyze(revealed, "--stated", str(stated), "--groups", "near=first,swapped;far=reversed")
+    # a scripted order is perfectly separated: plain Bradley-Terry (the paper's) has no finite strengths without
+    # pseudo-wins
+    return analyze(
+        revealed,
+        "--stated",
+        str(stated),
+        "--groups",
+        "near=first,swapped;far=reversed",
+        "--method",
+        "bradley_terry_prior=0.5",
+    )
 
 
 def test_cooperation_each_model_ranking_and_the_cross_model_figures(cooperation: dict[str, Any]) -> None:
@@ -129,6 +139,16 @@ def test_value_portrait_scores_per_model_and_alpha_across_models(portrait: tuple
         "items": 3,
         "respondents": 2,
     }
+    # every variant gives an item the same rating: six identical columns, alpha across the variants 1 (named apart
+    # from the paper's alpha across models, and still under its earlier key)
+    for model in PORTRAIT_RATINGS:
+        across_variants = metrics["models"][model]["alpha_across_variants"]
+        assert across_variants["alpha"] == pytest.approx(1.0) and across_variants["variants"] == 6
+        assert metrics["models"][model]["variant_reliability"] == across_variants
+    validity = metrics["item_validity"]["values"]
+    assert validity["by_dimension"][value] == 3 and validity["significant"] == sum(validity["by_dimension"].values())
+    assert "significant" in metrics["item_validity"]["traits"]
+    assert set(found["methods"]) >= {"alpha_across_models", "alpha_across_variants", "item_validity"}
     _, items = portrait_items()
     for model in PORTRAIT_RATINGS:
         plain = portrait_matrix([model])
