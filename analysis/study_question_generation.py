@@ -98,16 +98,20 @@ def question_set_events(events: Sequence[Event], run_id: str = "") -> list[dict[
 
 
 def arm_statistics_events(events: Sequence[Event]) -> list[dict[str, Any]]:
-    """Every arm that was pulled: its topic, pulls, rewards and mean reward (from `arm_updated`)."""
+    """Every arm that was pulled: its topic, initial score, pulls, rewards and mean reward (from `arm_updated`)."""
     topics = {e.arm: e.topic for e in events if isinstance(e, ArmSelected)}
     rewards: dict[str, list[float]] = defaultdict(list)
+    initial: dict[str, float] = {}
     for event in events:
-        if isinstance(event, ArmUpdated):
+        if isinstance(event, ArmUpdated) and event.step == 0:
+            initial[event.arm] = event.reward
+        elif isinstance(event, ArmUpdated):
             rewards[event.arm].append(event.reward)
     return [
         {
             "arm": arm,
             "topic": topics.get(arm, ""),
+            "initial_score": initial.get(arm),
             "pulls": len(values),
             "mean_reward": sum(values) / len(values),
             "rewards": values,
@@ -126,7 +130,7 @@ def analyze_question_generation(events: Sequence[Event], writer: AnalysisWriter,
     dropped = [e for e in events if isinstance(e, QuestionDropped)]
     refinements = [e for e in events if isinstance(e, QuestionRefined)]
     steps = [e for e in events if isinstance(e, ArmSelected)]
-    rewards = {e.step: e.reward for e in events if isinstance(e, ArmUpdated)}
+    rewards = {e.step: e.reward for e in events if isinstance(e, ArmUpdated) and e.step > 0}
     writer.table(
         "questions",
         [

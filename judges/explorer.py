@@ -1,5 +1,6 @@
 """The question explorer as a LangGraph state machine: a program a run session runs.
 
+    START -> score_topics -> select_arm                         when the topics have no initial score yet
     START -> select_arm -> generate -> dedupe -> next_question
     next_question -> panel_answer -> tag_values -> score        while questions of the step remain
     next_question -> update_arm                                 when none remains
@@ -14,6 +15,11 @@ limits), and recorded in the trace with its turn, model calls and message. The e
 are recorded as events too (`arm_selected`, `question_proposed`, `question_scored`, `question_refined`,
 `question_kept`, `question_dropped`, `arm_updated`), so that every score can be audited and the
 question set rebuilt from the trace alone.
+
+The search starts by scoring every topic with the final panel (AdAEM Algorithm 1's initial scores
+S_i): each topic's score is its arm's first observation, so the bandit exploits a promising topic
+from the first step. Conversation `s0` holds these initial scores (one `arm_updated` per topic, step
+0) and `s0q<n>` the n-th topic's panel and judge.
 
 Conversations: `s<step>` holds a budget step (arm choice, generation, duplicates, arm update);
 `s<step>q<n>` holds one question (its panels, judge, refiner), one round per version of the
@@ -175,12 +181,14 @@ class ExplorerState(TypedDict):
 
     budget: int
     """Budget steps to take."""
+    topics_scored: bool
+    """True once every topic has its initial score."""
     step: int
     """Budget steps started."""
     counts: list[int]
-    """Pulls of each arm."""
+    """Observations of each arm: its initial score, then one per pull."""
     sums: list[float]
-    """Summed reward of each arm."""
+    """Summed observations of each arm (initial score and rewards)."""
     arm: int
     """The arm of the current step."""
     queue: list[Candidate]
@@ -236,7 +244,7 @@ class CompiledExplorer:
         spec = self.spec
         per_question = 4 * (spec.max_refinements + 1) + 3
         per_step = 5 + len(spec.generators) * spec.questions_per_step * per_question
-        return spec.budget * per_step + 10
+        return spec.budget * per_step + 12
 
     def describe(self) -> str:
         """`ok:`, its topics, budget and agents."""
@@ -455,7 +463,10 @@ def build_explorer_graph() -> Any:
     builder = StateGraph(ExplorerState, context_schema=ExplorerRuntime)
     for name, node in NODES.items():
         builder.add_node(name, node)
-    builder.add_edge(START, "select_arm")
+    builder.add_conditional_edges(
+        START, lambda s: "select_arm" if s["topics_scored"] else "score_topics", ["score_topics", "select_arm"]
+    )
+    builder.add_edge("score_topics", "select_arm")
     builder.add_edge("select_arm", "generate")
     builder.add_edge("generate", "dedupe")
     builder.add_edge("dedupe", "next_question")
@@ -643,8 +654,8 @@ def _scored_event(
     rt: ExplorerRuntime,
     ctx: ConversationContext,
     round_: int,
-    work: QuestionWork,
-    stage: Literal["panel", "final"],
+    question_id: str,
+    stage: Literal["panel", "final", "initial"],
     text: str,
     number: int,
     tagged: list[dict[str, Any]],
@@ -653,7 +664,7 @@ def _scored_event(
 ) -> QuestionScored:
     return QuestionScored(
         **ctx.ids(round_),
-        question_id=work.candidate.id,
+        question_id=question_id,
         version=number,
         stage=stage,
         text=text,
@@ -672,12 +683,59 @@ def _scored_event(
 # --- nodes ------------------------------------------------------------------------------------------
 
 
+async def score_topics(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Score every topic itself with the final panel: its arm's first observation (Algorithm 1's S_i).
+
+    A topic no final panel member answered usefully keeps no observation; the bandit takes it first.
+    """
+    rt = runtime.context
+    topics = rt.topics
+    ctx = rt.open("s0", Scenario(id="topics", title="topics", text="initial scores", metadata={"step": 0}), [])
+    members = [a.name for a in rt.spec.final_panel]
+    scores = await asyncio.gather(
+        *(_initial_score(rt, f"s0q{index + 1}", topic, members) for index, topic in enumerate(topics))
+    )
+    counts, sums = list(state["counts"]), list(state["sums"])
+    for index, (topic, initial) in enumerate(zip(topics, scores, strict=True)):
+        if initial is None:
+            continue
+        counts[index] += 1
+        sums[index] += initial
+        rt.emit(
+            ArmUpdated(
+                **ctx.ids(1), step=0, arm=topic.id, reward=initial, questions=[], count=counts[index], mean=initial
+            )
+        )
+    scored = sum(score is not None for score in scores)
+    rt.close(ctx, 1, f"initial scores of {scored} of {len(topics)} topic(s)")
+    return {"counts": counts, "sums": sums, "topics_scored": True}
+
+
+async def _initial_score(rt: ExplorerRuntime, question_id: str, topic: Topic, members: list[str]) -> float | None:
+    """The final panel's score of a topic itself, in its own conversation; None when no answer could be used."""
+    order = [*members, rt.spec.judge.name]
+    ctx = rt.open(
+        question_id,
+        Scenario(id=question_id, title=topic.text, text=topic.text, metadata={"arm": topic.id, "step": 0}),
+        order,
+    )
+    answers = await _panel(rt, ctx, members, topic.text, 1)
+    own, tagged = await _tag(rt, ctx, topic.text, answers, 1)
+    if not tagged:
+        rt.close(ctx, 1, "no initial score: no final panel member's answer could be used")
+        return None
+    terms = _score(rt, tagged, own)
+    rt.emit(_scored_event(rt, ctx, 1, question_id, "initial", topic.text, 0, tagged, own, terms))
+    rt.close(ctx, 1, f"initial score {terms.score:.3f}")
+    return terms.score
+
+
 async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
-    """Pick the topic of the next budget step: an untried one first, then by UCB."""
+    """Pick the topic of the next budget step by UCB over the arms' observations (an arm without one first)."""
     rt = runtime.context
     counts, sums = state["counts"], state["sums"]
     means = [total / n if n else 0.0 for total, n in zip(sums, counts, strict=True)]
-    arm = ucb_select_arms(counts, means, rt.spec.exploration)
+    arm = ucb_select_arms(counts, means, rt.spec.budget, rt.spec.exploration)
     step = state["step"] + 1
     topic = rt.topics[arm]
     ctx = rt.open(
@@ -694,9 +752,10 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
             topic=topic.text,
             rule="untried" if counts[arm] == 0 else "ucb",
             exploration=rt.spec.exploration,
+            budget=rt.spec.budget,
             counts=dict(zip(ids, counts, strict=True)),
             means=dict(zip(ids, means, strict=True)),
-            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration), strict=True)),
+            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.budget, rt.spec.exploration), strict=True)),
         )
     )
     return {"step": step, "arm": arm, "queue": [], "current": None, "step_scores": []}
@@ -817,7 +876,7 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
                 rt,
                 ctx,
                 round_,
-                work,
+                work.candidate.id,
                 "panel",
                 work.text,
                 work.number,
@@ -925,7 +984,7 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
     if not tagged:
         return _drop(rt, state, ctx, round_, "no final panel member's answer could be used")
     terms = _score(rt, tagged, own)
-    rt.emit(_scored_event(rt, ctx, round_, work, "final", best.text, best.number, tagged, own, terms))
+    rt.emit(_scored_event(rt, ctx, round_, work.candidate.id, "final", best.text, best.number, tagged, own, terms))
     candidate = work.candidate
     topic = rt.topics[candidate.arm]
     rt.emit(
@@ -991,6 +1050,7 @@ async def update_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
 
 
 NODES = {
+    "score_topics": score_topics,
     "select_arm": select_arm,
     "generate": generate,
     "dedupe": dedupe,
@@ -1036,6 +1096,7 @@ async def search(compiled: CompiledExplorer, worker: SessionWorker, report: Repo
         return rt.snapshot("skipped")
     state: ExplorerState = {
         "budget": compiled.spec.budget,
+        "topics_scored": point.topics_scored,
         "step": point.steps,
         "counts": point.counts,
         "sums": point.sums,

@@ -14,8 +14,10 @@ stance and a few points, and a value judge tags each point with values from a fi
 - disentanglement penalty: the share of the answers' values that the question itself already
   carries (values the answers merely echo), in [0, 1]; the weight is 1/2.
 
-Arms of the bandit are topics; `ucb_select_arms` chooses an untried arm first, then the arm of
-highest mean reward plus `c * sqrt(2 ln t / n)`.
+Arms of the bandit are topics (AdAEM Algorithm 1). Every topic is scored first, and that initial
+score is its first observation; `ucb_select_arms` then picks the arm of highest mean reward plus
+`c * sqrt(2 ln B / C_i)`, B the budget and C_i the arm's observations (an arm whose topic could not
+be scored, C_i = 0, is taken first).
 """
 
 from __future__ import annotations
@@ -123,24 +125,31 @@ def informativeness_answers(
 # --- the bandit over topics ---------------------------------------------------------------------
 
 
-def ucb_scores_arms(counts: Sequence[int], means: Sequence[float], exploration: float = 1.0) -> list[float | None]:
-    """UCB1 index of each arm: mean + c * sqrt(2 ln t / n), t the pulls of all arms; None for an untried arm."""
+def ucb_scores_arms(
+    counts: Sequence[int], means: Sequence[float], budget: int, exploration: float = 1.0
+) -> list[float | None]:
+    """UCB index of each arm, Q_i + c * sqrt(2 ln B / C_i) (AdAEM Algorithm 1, line 4), B the search's budget.
+
+    C_i counts the arm's observations: its initial score, then one per budget step that pulled it. An
+    arm with no observation (C_i = 0, the paper's C_i = epsilon) gets None: it is taken before any other.
+    """
     if len(counts) != len(means):
         raise ValueError(f"{len(counts)} counts but {len(means)} means")
     if any(n < 0 for n in counts):
         raise ValueError(f"counts must not be negative (got {list(counts)})")
-    total = sum(counts)
+    if budget < 1:
+        raise ValueError(f"the budget must be at least 1 (got {budget})")
     return [
-        None if n == 0 else float(mean + exploration * math.sqrt(2.0 * math.log(total) / n))
+        None if n == 0 else float(mean + exploration * math.sqrt(2.0 * math.log(budget) / n))
         for n, mean in zip(counts, means, strict=True)
     ]
 
 
-def ucb_select_arms(counts: Sequence[int], means: Sequence[float], exploration: float = 1.0) -> int:
-    """The arm to pull next: the first untried arm, else the highest UCB index (the first one on ties)."""
+def ucb_select_arms(counts: Sequence[int], means: Sequence[float], budget: int, exploration: float = 1.0) -> int:
+    """The arm to pull next: the first arm without observation, else the highest UCB index (the first one on ties)."""
     if not counts:
         raise ValueError("there is no arm to choose from")
-    scores = ucb_scores_arms(counts, means, exploration)
+    scores = ucb_scores_arms(counts, means, budget, exploration)
     for index, score in enumerate(scores):
         if score is None:
             return index

@@ -255,9 +255,11 @@ class ArmSelected(EventBase):
     rule: Literal["untried", "ucb"]
     """`untried`: the first arm never pulled; `ucb`: the highest mean reward plus exploration bonus."""
     exploration: float
-    """The exploration constant c of the bonus c * sqrt(2 ln t / n)."""
+    """The exploration constant c of the bonus c * sqrt(2 ln B / C_i)."""
+    budget: int | None = None
+    """The budget B of the bonus (None in runs recorded before the bonus used it)."""
     counts: dict[str, int]
-    """Pulls of every arm before this step."""
+    """Observations of every arm before this step: its initial score, then its pulls."""
     means: dict[str, float]
     """Mean reward of every arm before this step (0 for an untried arm)."""
     ucb: dict[str, float | None]
@@ -288,8 +290,9 @@ class QuestionScored(EventBase):
     """Id of the question."""
     version: int
     """0 for the question as proposed, n for its n-th rewrite."""
-    stage: Literal["panel", "final"]
-    """`panel`: the cheap panel, during refinement; `final`: the final panel, for the final score."""
+    stage: Literal["panel", "final", "initial"]
+    """`panel`: the cheap panel, during refinement; `final`: the final panel, for the final score; `initial`: the
+    final panel on a topic itself, for the topic's initial score (question `s0q<n>`)."""
     text: str
     """The version of the question that was answered."""
     question_values: list[str]
@@ -385,11 +388,11 @@ class QuestionDropped(EventBase):
 
 
 class ArmUpdated(EventBase):
-    """A budget step ended: the chosen arm's count and mean reward were updated."""
+    """A budget step ended: the chosen arm's count and mean reward were updated (step 0: a topic's initial score)."""
 
     event: Literal["arm_updated"] = "arm_updated"
     step: int
-    """Budget step, from 1."""
+    """Budget step, from 1; 0 for the initial score of a topic."""
     arm: str
     """Id of the topic."""
     reward: float

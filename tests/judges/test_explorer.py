@@ -136,13 +136,23 @@ def finished(tmp_path_factory):
     return moot.run(explorer_data(tmp_path), out=tmp_path / "run", cache=None)
 
 
-def test_untried_arms_first_then_ucb(finished):
+def test_initial_scores_then_ucb(finished):
+    """Both topics' initial scores are 2.2 (the final panel's answers); B = 2, bonus sqrt(2 ln 2 / C).
+
+    Step 1: a tie (2.2 + 1.177 each) goes to t1. Step 2: t1 has C = 2 and mean 2.2: 2.2 + 0.833 = 3.033
+    < t2's 3.377 -> t2.
+    """
     selected = events_of(finished.run_dir, "arm_selected")
-    assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t1", "untried"), (2, "t2", "untried")]
-    assert selected[1].counts == {"t1": 1, "t2": 0}
+    assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t1", "ucb"), (2, "t2", "ucb")]
+    assert selected[1].counts == {"t1": 2, "t2": 1}
     assert selected[1].means["t1"] == pytest.approx(2.2)
     updated = events_of(finished.run_dir, "arm_updated")
-    assert [(e.arm, e.count, round(e.reward, 6)) for e in updated] == [("t1", 1, 2.2), ("t2", 1, 2.2)]
+    assert [(e.step, e.arm, e.count, round(e.reward, 6)) for e in updated] == [
+        (0, "t1", 1, 2.2),
+        (0, "t2", 1, 2.2),
+        (1, "t1", 2, 2.2),
+        (2, "t2", 2, 2.2),
+    ]
 
 
 def test_near_duplicates_are_dropped(finished):
@@ -184,7 +194,7 @@ def test_the_run_directory_verifies(finished):
     report = verify_run(finished.run_dir)
     assert report.ok, [p.line() for p in report.problems]
     assert finished.manifest.status == "completed"
-    assert finished.manifest.conversations.completed == finished.manifest.conversations.planned == 4
+    assert finished.manifest.conversations.completed == finished.manifest.conversations.planned == 4 + 3
 
 
 def test_no_refinement_when_max_refinements_is_zero(tmp_path):

@@ -85,40 +85,43 @@ def test_score_sums_the_terms_minus_half_the_penalty():
 
 
 def test_ucb_scores_by_hand():
-    # counts (2, 1), means (0.5, 0.2), c = 1, t = 3: bonus sqrt(2 ln 3 / n).
-    scores = ucb_scores_arms([2, 1, 0], [0.5, 0.2, 0.0])
+    # counts (2, 1), means (0.5, 0.2), c = 1, budget B = 3: bonus sqrt(2 ln 3 / C_i) (Algorithm 1, line 4).
+    scores = ucb_scores_arms([2, 1, 0], [0.5, 0.2, 0.0], budget=3)
     assert scores[0] == pytest.approx(0.5 + math.sqrt(2 * math.log(3) / 2))
     assert scores[1] == pytest.approx(0.2 + math.sqrt(2 * math.log(3) / 1))
     assert scores[2] is None
+    # The bonus depends on the budget, not on the pulls so far: B = 1 gives no bonus at all.
+    assert ucb_scores_arms([1, 4], [0.5, 0.2], budget=1) == [0.5, 0.2]
 
 
-def test_ucb_selection_on_a_fixed_reward_sequence():
-    """Three arms with fixed rewards 0.9, 0.5, 0.1 each time they are pulled, c = 0.5.
+def test_ucb_selection_from_initial_scores_on_a_fixed_reward_sequence():
+    """Three arms whose initial scores and rewards are 0.9, 0.5, 0.1 every time, c = 0.5, budget B = 5.
 
-    Index of an arm: mean + 0.5 * sqrt(2 ln t / n), t the pulls so far.
-    Pulls 1-3 take the untried arms in order (0, 1, 2).
-    Pull 4: t = 3, n = (1, 1, 1): 0.9 + 0.5 sqrt(2 ln 3) = 1.641; 1.241; 0.841 -> arm 0.
-    Pull 5: t = 4, n = (2, 1, 1): 0.9 + 0.5 sqrt(ln 4) = 1.489; 0.5 + 0.5 sqrt(2 ln 4) = 1.333; 0.933 -> arm 0.
-    Pull 6: t = 5, n = (3, 1, 1): 0.9 + 0.5 sqrt(2 ln 5 / 3) = 1.418; 0.5 + 0.5 sqrt(2 ln 5) = 1.397 -> arm 0.
-    Pull 7: t = 6, n = (4, 1, 1): 0.9 + 0.5 sqrt(ln 6 / 2) = 1.373; 0.5 + 0.5 sqrt(2 ln 6) = 1.447 -> arm 1.
-    Pull 8: t = 7, n = (4, 2, 1): 0.9 + 0.5 sqrt(ln 7 / 2) = 1.393; 0.5 + 0.5 sqrt(ln 7) = 1.197;
-    0.1 + 0.5 sqrt(2 ln 7) = 1.086 -> arm 0.
+    Every arm starts with one observation (its initial score): C = (1, 1, 1). The bonus is
+    0.5 * sqrt(2 ln 5 / C) = 0.5 * sqrt(3.2189 / C): 0.897 at C = 1, 0.634 at 2, 0.518 at 3, 0.449 at 4.
+    Pull 1: 0.9 + 0.897 = 1.797; 1.397; 0.997 -> arm 0.
+    Pull 2: C = (2, 1, 1): 0.9 + 0.634 = 1.534; 1.397 -> arm 0.
+    Pull 3: C = (3, 1, 1): 0.9 + 0.518 = 1.418; 1.397 -> arm 0.
+    Pull 4: C = (4, 1, 1): 0.9 + 0.449 = 1.349; 1.397 -> arm 1.
+    Pull 5: C = (4, 2, 1): 1.349; 0.5 + 0.634 = 1.134; 0.997 -> arm 0.
     """
     rewards = [0.9, 0.5, 0.1]
-    counts, sums, picks = [0, 0, 0], [0.0, 0.0, 0.0], []
-    for _ in range(8):
-        means = [s / n if n else 0.0 for s, n in zip(sums, counts, strict=True)]
-        arm = ucb_select_arms(counts, means, exploration=0.5)
+    counts, sums, picks = [1, 1, 1], list(rewards), []
+    for _ in range(5):
+        means = [s / n for s, n in zip(sums, counts, strict=True)]
+        arm = ucb_select_arms(counts, means, budget=5, exploration=0.5)
         picks.append(arm)
         counts[arm] += 1
         sums[arm] += rewards[arm]
-    assert picks == [0, 1, 2, 0, 0, 0, 1, 0]
+    assert picks == [0, 0, 0, 1, 0]
 
 
 def test_ucb_ties_go_to_the_first_arm_and_no_arm_is_an_error():
-    assert ucb_select_arms([1, 1], [0.5, 0.5]) == 0
-    assert ucb_select_arms([0, 0], [0.0, 0.0]) == 0
+    assert ucb_select_arms([1, 1], [0.5, 0.5], budget=2) == 0
+    assert ucb_select_arms([1, 0, 0], [9.0, 0.0, 0.0], budget=2) == 1
     with pytest.raises(ValueError, match="no arm"):
-        ucb_select_arms([], [])
+        ucb_select_arms([], [], budget=1)
     with pytest.raises(ValueError, match="2 counts but 1 means"):
-        ucb_scores_arms([1, 1], [0.5])
+        ucb_scores_arms([1, 1], [0.5], budget=1)
+    with pytest.raises(ValueError, match="budget must be at least 1"):
+        ucb_scores_arms([1], [0.5], budget=0)

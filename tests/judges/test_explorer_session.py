@@ -93,7 +93,8 @@ def test_run_json_records_the_explorer_so_that_it_can_be_built_again(reference: 
     assert manifest.spec_dir == str(reference.parent.resolve()), "the topic file is found again from any folder"
     assert manifest.scenario_ids == ["t1", "t2", "t3"] and manifest.scenario_source == "topics:topics.txt"
     assert manifest.conversations.planned == manifest.conversations.completed > 3
-    assert len(events_of(reference, "arm_updated")) == 3
+    updated = events_of(reference, "arm_updated")
+    assert [e.step for e in updated] == [0, 0, 0, 1, 2, 3], "three initial scores, then three budget steps"
 
 
 def test_the_trace_goes_to_postgresql(
@@ -124,8 +125,9 @@ def test_concurrency_bounds_the_calls_in_flight_within_a_step(
         in_flight[concurrency] = server.max_in_flight
         assert result.manifest.concurrency == concurrency
         check_same_search(result.run_dir, reference)
-    # A panel of two answers at once when it may; one call at a time when the run says so.
-    assert in_flight == {1: 1, 4: 2}
+    # The three topics' initial scores (two final panel members each) fill the four calls the run allows; one call
+    # at a time when the run says so.
+    assert in_flight == {1: 1, 4: 4}
 
 
 def test_ctrl_c_stops_the_search_and_resume_finishes_it(server: FakeLLMServer, reference: Path, tmp_path: Path) -> None:

@@ -1,0 +1,120 @@
+"""The explorer's bandit exploits a topic whose initial score is planted high (AdAEM Algorithm 1).
+
+Three topics; the scripted panels answer every question about phones with two points that share
+neither a word nor a value ("family ties", Benevolence; "nature counts", Universalism), and every
+other question with the same point twice ("safety first", Security). Every topic is scored first
+(its initial score), so with a budget of 3 the bandit must pull the phones topic three times
+instead of walking the topics in file order.
+
+Scores (lexical similarity; see tests/judges/test_explorer_scoring.py for each term):
+- phones: conformity 2/10 + value diversity 1 + opinion diversity 1 - 0.5 * 0 = 2.2;
+- the others: 1/10 + 0 + 0 - 0 = 0.1.
+UCB, c = 1, B = 3: bonus sqrt(2 ln 3 / C) = 1.482 at C = 1, 1.048 at C = 2, 0.856 at C = 3.
+Step 1: phones 2.2 + 1.482 = 3.682, others 0.1 + 1.482 = 1.582 -> phones (C = 2, mean 2.2).
+Step 2: 2.2 + 1.048 = 3.248 > 1.582 -> phones. Step 3: 2.2 + 0.856 = 3.056 > 1.582 -> phones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import moot
+from helpers import events_of
+from moot.agents.providers.scripted import register_responder
+
+TOPICS = "Should cities ban cars?\nShould schools ban phones?\nShould towns plant trees?\n"
+KEYWORDS = {"safety": "Security", "family": "Benevolence", "nature": "Universalism"}
+PLACES = itertools.count(1)
+
+
+def _after(label: str, text: str) -> str:
+    return re.search(re.escape(label) + r"\s*(.+)", text).group(1).strip()
+
+
+def generator(messages, context):
+    topic = _after("General topic:", messages[-1]["content"])
+    return json.dumps({"questions": [f"{topic[:-1]} in district {next(PLACES)}?"]})
+
+
+def panelist(messages, context):
+    question = _after("The question to answer:", messages[-1]["content"])
+    if "phones" in question:
+        point = "family ties" if context.agent in ("elder", "cool") else "nature counts"
+    else:
+        point = "safety first"
+    return json.dumps({"stance": "yes", "points": [point]})
+
+
+def judge(messages, context):
+    prompt = messages[-1]["content"]
+    if "reason for their answer:" not in prompt:
+        return json.dumps({"values": []})
+    text = prompt.split("reason for their answer:")[-1].split("Which values")[0]
+    return json.dumps({"values": [value for word, value in KEYWORDS.items() if word in text]})
+
+
+for name, responder in {"gen": generator, "panel": panelist, "judge": judge}.items():
+    register_responder(f"bandit_{name}", responder)
+
+
+@pytest.fixture(scope="module")
+def explored(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("bandit")
+    (tmp_path / "topics.txt").write_text(TOPICS)
+    data = {
+        "kind": "question_generation",
+        "name": "planted_topic",
+        "topics": str(tmp_path / "topics.txt"),
+        "budget": 3,
+        "questions_per_step": 1,
+        "k_points": 1,
+        "max_refinements": 0,
+        "similarity": "lexical",
+        "generators": [{"name": "writer", "model": "scripted:bandit_gen"}],
+        "panel": [
+            {"name": "cool", "model": "scripted:bandit_panel"},
+            {"name": "warm", "model": "scripted:bandit_panel"},
+        ],
+        "final_panel": [
+            {"name": "elder", "model": "scripted:bandit_panel"},
+            {"name": "student", "model": "scripted:bandit_panel"},
+        ],
+        "judge": {"name": "value_judge", "model": "scripted:bandit_judge", "temperature": 0.0},
+        "refiner": {"name": "refiner", "model": "scripted:bandit_gen"},
+    }
+    return moot.run(data, out=tmp_path / "run", cache=None)
+
+
+def test_every_topic_is_scored_first(explored):
+    initial = [e for e in events_of(explored.run_dir, "question_scored") if e.stage == "initial"]
+    assert [(e.question_id, e.text) for e in initial] == [
+        ("s0q1", "Should cities ban cars?"),
+        ("s0q2", "Should schools ban phones?"),
+        ("s0q3", "Should towns plant trees?"),
+    ]
+    assert [e.score for e in initial] == pytest.approx([0.1, 2.2, 0.1])
+    updated = [e for e in events_of(explored.run_dir, "arm_updated") if e.step == 0]
+    assert [(e.arm, e.count, round(e.reward, 9)) for e in updated] == [("t1", 1, 0.1), ("t2", 1, 2.2), ("t3", 1, 0.1)]
+
+
+def test_the_bandit_exploits_the_planted_topic(explored):
+    selected = events_of(explored.run_dir, "arm_selected")
+    assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t2", "ucb"), (2, "t2", "ucb"), (3, "t2", "ucb")]
+    first = selected[0]
+    assert first.budget == 3 and first.counts == {"t1": 1, "t2": 1, "t3": 1}
+    assert first.ucb["t2"] == pytest.approx(2.2 + (2 * math.log(3)) ** 0.5)
+    assert first.ucb["t1"] == pytest.approx(0.1 + (2 * math.log(3)) ** 0.5)
+    assert selected[2].counts["t2"] == 3 and selected[2].means["t2"] == pytest.approx(2.2)
+    assert selected[2].ucb["t2"] == pytest.approx(2.2 + (2 * math.log(3) / 3) ** 0.5)
+
+
+def test_every_conversation_of_the_search_completes(explored):
+    # s0 and its three topics, three steps with one question each.
+    assert explored.manifest.status == "completed"
+    assert explored.manifest.conversations.completed == explored.manifest.conversations.planned == 1 + 3 + 3 * 2
