@@ -17,10 +17,9 @@ Step 2: 2.2 + 1.048 = 3.248 > 1.582 -> phones. Step 3: 2.2 + 0.856 = 3.056 > 1.5
 from __future__ import annotations
 
 import itertools
-import math
 import json
+import math
 import re
-from pathlib import Path
 
 import pytest
 
