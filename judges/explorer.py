@@ -89,7 +89,6 @@ from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.values import values_output
 from moot.protocols.spec import ProtocolSpec
 from moot.protocols.templates import render
-from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.scenarios import Scenario, ScenarioSet
 from moot.scenarios.dedupe import (
     Method,
@@ -310,7 +309,7 @@ class CompiledExplorer:
 
 
 SAMPLE_ANSWERS = [{"agent": "sample", "stance": "yes", "points": [{"text": "A sample point.", "values": ["Security"]}]}]
-SAMPLE_TERMS = ScoreTerms(0.1, 0.5, 0.5, 0.0, 1.1).as_dict()
+SAMPLE_TERMS = ScoreTerms(1.0, 2.0, 0.5, 1.0, 3.0, 0.4, None).as_dict()
 SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
     GENERATOR_ROLE: [
         {"topic": "A sample topic?", "count": 2, "existing": ["An existing question?"]},
@@ -326,7 +325,7 @@ SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
             "question": "A sample question?",
             "question_values": ["Security"],
             "answers": SAMPLE_ANSWERS,
-            "score": 1.1,
+            "score": 3.0,
             "terms": SAMPLE_TERMS,
         }
     ],
@@ -643,10 +642,23 @@ async def _tag(
     return list((own or {}).get("values") or []), tagged
 
 
-def _score(rt: ExplorerRuntime, tagged: list[dict[str, Any]], question_values: list[str]) -> ScoreTerms:
+def _score(
+    rt: ExplorerRuntime,
+    tagged: list[dict[str, Any]],
+    question_values: list[str],
+    question: str,
+    previous: list[dict[str, Any]] | None = None,
+) -> ScoreTerms:
+    """The terms of a version's score; `previous`: the answers to the version it rewrites (context coherence)."""
     member_points = [[(point["text"], point["values"]) for point in answer["points"]] for answer in tagged]
+    previous_points = [point["text"] for answer in previous or [] for point in answer["points"]]
     return informativeness_answers(
-        member_points, question_values, len(SCHWARTZ_VALUES), method=rt.compiled.method, weight=rt.spec.penalty_weight
+        member_points,
+        question_values,
+        question=question,
+        previous_points=previous_points,
+        method=rt.compiled.method,
+        weight=rt.spec.penalty_weight,
     )
 
 
@@ -675,6 +687,8 @@ def _scored_event(
         opinion_diversity=terms.opinion_diversity,
         disentanglement=terms.disentanglement,
         score=terms.score,
+        semantic_coherence=terms.semantic_coherence,
+        context_coherence=terms.context_coherence,
         penalty_weight=rt.spec.penalty_weight,
         similarity=rt.compiled.method,
     )
@@ -724,7 +738,7 @@ async def _initial_score(rt: ExplorerRuntime, question_id: str, topic: Topic, me
     if not tagged:
         rt.close(ctx, 1, "no initial score: no final panel member's answer could be used")
         return None
-    terms = _score(rt, tagged, own)
+    terms = _score(rt, tagged, own, topic.text)
     rt.emit(_scored_event(rt, ctx, 1, question_id, "initial", topic.text, 0, tagged, own, terms))
     rt.close(ctx, 1, f"initial score {terms.score:.3f}")
     return terms.score
@@ -869,7 +883,8 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
     work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     round_ = work.number + 1
-    terms = _score(rt, list(work.tagged), list(work.question_values)) if work.tagged else None
+    previous = work.versions[work.best].answers if work.number > 0 else None
+    terms = _score(rt, list(work.tagged), list(work.question_values), work.text, previous) if work.tagged else None
     if terms is not None:
         rt.emit(
             _scored_event(
@@ -983,7 +998,7 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
     own, tagged = await _tag(rt, ctx, best.text, answers, round_)
     if not tagged:
         return _drop(rt, state, ctx, round_, "no final panel member's answer could be used")
-    terms = _score(rt, tagged, own)
+    terms = _score(rt, tagged, own, best.text)
     rt.emit(_scored_event(rt, ctx, round_, work.candidate.id, "final", best.text, best.number, tagged, own, terms))
     candidate = work.candidate
     topic = rt.topics[candidate.arm]

@@ -86,8 +86,9 @@ class ExplorerSpec(_Strict):
     """Questions each generator writes per step."""
     k_points: int = Field(default=3, ge=1, le=10)
     """Key points each panel member gives with its stance."""
-    refine_threshold: float = Field(default=0.05, ge=0.0)
-    """A rewrite is kept only when it improves the panel score by more than this."""
+    refine_threshold: float = Field(default=0.5, ge=0.0)
+    """A rewrite is kept only when it improves the panel score by more than this (AdAEM Table 5's tau = 0.5, on the
+    scale of App. B.4's final reward)."""
     max_refinements: int = Field(default=2, ge=0, le=20)
     """Rewrites tried per question at most (refinement also stops at the first rewrite not kept)."""
     dedupe_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
@@ -95,7 +96,7 @@ class ExplorerSpec(_Strict):
     exploration: float = Field(default=1.0, ge=0.0)
     """Exploration constant c of the UCB bonus c * sqrt(2 ln t / n)."""
     penalty_weight: float = Field(default=0.5, ge=0.0)
-    """Weight of the disentanglement penalty in the score."""
+    """Weight of the disentanglement term subtracted from the score (App. B.4's 1/2)."""
     similarity: Literal["auto", "embedding", "lexical"] = "auto"
     """How point and question similarity is measured: sentence embeddings when installed (`auto`), or forced."""
     generators: list[ExplorerAgent] = Field(min_length=1)

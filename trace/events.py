@@ -300,19 +300,24 @@ class QuestionScored(EventBase):
     answers: list[dict[str, Any]]
     """Each panel member's answer: `agent`, `stance`, and `points` as `{text, values}`."""
     value_conformity: float
-    """Distinct values of all points, as a share of the value list."""
+    """R_VC: per member, |union| / max(1, |intersection|) of its points' value sets, summed over members."""
     value_diversity: float
-    """Mean Jaccard distance between the members' value sets."""
+    """R_VD: |V_a | V_b| / max(1, |V_a & V_b|) summed over ordered pairs of members."""
     opinion_diversity: float
-    """1 - mean similarity of points by different members."""
+    """R_OD: per pair of members, 1 - mean similarity of their points; the mean over pairs."""
     disentanglement: float
-    """Share of the answers' values that the question itself carries (the penalty, before its weight)."""
+    """R_Dis: sum over members of the values on which the answer and the question differ (before its weight)."""
     penalty_weight: float
-    """Weight of the disentanglement penalty."""
+    """Weight of the disentanglement term."""
     score: float
     """conformity + diversity + opinion diversity - weight * disentanglement."""
+    semantic_coherence: float | None = None
+    """Mean similarity of the points to the question (not part of the score)."""
+    context_coherence: float | None = None
+    """Mean similarity of a rewrite to the points given to the version it rewrites (not part of the score)."""
     similarity: str
-    """How point similarity was measured: `embedding` or `lexical`."""
+    """How point similarity was measured: `embedding` (BERTScore F1 of token embeddings) or `lexical` (TF-IDF
+    cosine, the fallback without the `embeddings` extra)."""
 
 
 class QuestionRefined(EventBase):

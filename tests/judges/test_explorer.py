@@ -4,16 +4,17 @@ The scripted world (every reply is decided from the prompt text, so the expected
 worked out by hand; similarity is lexical TF-IDF, so identical points have similarity 1 and
 points without a shared word similarity 0; the value list has 10 values):
 
-- version 0 of a question: both cheap panel members say "safety first" (Security).
-  conformity 1/10, value diversity 0 (same sets), opinion diversity 1 - 1 = 0, penalty 0:
-  score 0.1.
+- version 0 of a question: both cheap panel members say "safety first" (Security); the question
+  itself carries no value. Conformity 1/1 + 1/1 = 2; value diversity {S} vs {S}: 1/1, both orders: 2;
+  opinion diversity 1 - 1 = 0; disentanglement |{S} ^ {}| per member: 1 + 1 = 2.
+  Score 2 + 2 + 0 - 0.5 * 2 = 3.
 - rewrite 1 ("... r1"): one member says "safety first" (Security), the other "freedom matters"
-  (Self-direction): conformity 2/10, value diversity 1 (disjoint sets), opinion diversity 1 - 0 = 1:
-  score 2.2; improvement 2.1 > threshold 0.5: kept.
-- rewrite 2 ("... r2"): the same answers as rewrite 1: score 2.2, improvement 0: not kept, and
+  (Self-direction): conformity 2; value diversity 2/1, both orders: 4; opinion diversity 1 - 0 = 1;
+  disentanglement 2: score 2 + 4 + 1 - 1 = 6; improvement 3 > threshold 0.5: kept.
+- rewrite 2 ("... r2"): the same answers as rewrite 1: score 6, improvement 0: not kept, and
   refinement stops although max_refinements is 3. The kept chain is [0, 1].
-- final panel: "family ties" (Benevolence) and "nature counts" (Universalism), and the question
-  itself carries no value: 0.2 + 1 + 1 - 0 = 2.2.
+- final panel: "family ties" (Benevolence) and "nature counts" (Universalism): 2 + 4 + 1 - 1 = 6;
+  the topics themselves get the same answers from the final panel: initial scores 6.
 """
 
 from __future__ import annotations
@@ -137,21 +138,21 @@ def finished(tmp_path_factory):
 
 
 def test_initial_scores_then_ucb(finished):
-    """Both topics' initial scores are 2.2 (the final panel's answers); B = 2, bonus sqrt(2 ln 2 / C).
+    """Both topics' initial scores are 6 (the final panel's answers); B = 2, bonus sqrt(2 ln 2 / C).
 
-    Step 1: a tie (2.2 + 1.177 each) goes to t1. Step 2: t1 has C = 2 and mean 2.2: 2.2 + 0.833 = 3.033
-    < t2's 3.377 -> t2.
+    Step 1: a tie (6 + 1.177 each) goes to t1. Step 2: t1 has C = 2 and mean 6: 6 + 0.833 = 6.833
+    < t2's 7.177 -> t2.
     """
     selected = events_of(finished.run_dir, "arm_selected")
     assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t1", "ucb"), (2, "t2", "ucb")]
     assert selected[1].counts == {"t1": 2, "t2": 1}
-    assert selected[1].means["t1"] == pytest.approx(2.2)
+    assert selected[1].means["t1"] == pytest.approx(6.0)
     updated = events_of(finished.run_dir, "arm_updated")
     assert [(e.step, e.arm, e.count, round(e.reward, 6)) for e in updated] == [
-        (0, "t1", 1, 2.2),
-        (0, "t2", 1, 2.2),
-        (1, "t1", 2, 2.2),
-        (2, "t2", 2, 2.2),
+        (0, "t1", 1, 6.0),
+        (0, "t2", 1, 6.0),
+        (1, "t1", 2, 6.0),
+        (2, "t2", 2, 6.0),
     ]
 
 
@@ -173,21 +174,24 @@ def test_every_score_term_is_in_the_trace(finished):
         first.value_diversity,
         first.opinion_diversity,
         first.disentanglement,
-    ) == pytest.approx((0.1, 0.0, 0.0, 0.0))
-    assert first.score == pytest.approx(0.1)
+    ) == pytest.approx((2.0, 2.0, 0.0, 2.0))
+    assert first.score == pytest.approx(3.0) and first.context_coherence is None
+    assert first.semantic_coherence == pytest.approx(0.0), "no word of 'safety first' is in the question"
     assert first.answers[0]["points"] == [{"text": "safety first", "values": ["Security"]}]
-    assert scored[1].score == pytest.approx(2.2) and scored[1].value_diversity == pytest.approx(1.0)
-    assert scored[3].score == pytest.approx(2.2) and scored[3].text == "Should Oslo ban cars by 2030? r1"
+    assert scored[1].score == pytest.approx(6.0) and scored[1].value_diversity == pytest.approx(4.0)
+    # The rewrite shares no word with version 0's points ("safety first").
+    assert scored[1].context_coherence == pytest.approx(0.0)
+    assert scored[3].score == pytest.approx(6.0) and scored[3].text == "Should Oslo ban cars by 2030? r1"
 
 
 def test_a_rewrite_is_kept_only_while_it_improves_by_more_than_the_threshold(finished):
     refined = [e for e in events_of(finished.run_dir, "question_refined") if e.question_id == "s1q1"]
     assert [(e.version, e.from_version, e.kept) for e in refined] == [(1, 0, True), (2, 1, False)]
-    assert refined[0].improvement == pytest.approx(2.1) and refined[1].improvement == pytest.approx(0.0)
+    assert refined[0].improvement == pytest.approx(3.0) and refined[1].improvement == pytest.approx(0.0)
     assert refined[0].suggestion.startswith("Name the city council") and refined[1].text.endswith("r1 r2")
     kept = [e for e in events_of(finished.run_dir, "question_kept") if e.question_id == "s1q1"][0]
     assert kept.chain == [0, 1] and kept.version == 1 and kept.refinements_tried == 2
-    assert kept.panel_score == pytest.approx(2.2) and kept.final_score == pytest.approx(2.2)
+    assert kept.panel_score == pytest.approx(6.0) and kept.final_score == pytest.approx(6.0)
 
 
 def test_the_run_directory_verifies(finished):
@@ -209,7 +213,7 @@ def test_the_analysis_rebuilds_the_question_set_from_the_trace(finished):
     metrics = index.metrics
     assert metrics["questions_kept"] == 2 and metrics["questions_dropped"] == {"near_duplicate": 2}
     assert metrics["refinements"] == {"tried": 4, "kept": 2}
-    assert metrics["mean_final_score"] == pytest.approx(2.2)
+    assert metrics["mean_final_score"] == pytest.approx(6.0)
     assert set(index.tables) >= {"questions", "refinements", "scores", "arms", "steps", "dropped"}
     assert {"final_scores", "score_terms", "arm_rewards"} <= set(index.plots)
     questions = json.loads((folder / "question_set.json").read_text())
@@ -220,10 +224,10 @@ def test_the_analysis_rebuilds_the_question_set_from_the_trace(finished):
     )
     assert first["topic"] == "Should cities ban cars?" and first["arm"] == "t1" and first["chain"] == [0, 1]
     assert [r["kept"] for r in first["refinements"]] == [True, False]
-    assert first["final_terms"]["value_diversity"] == pytest.approx(1.0)
+    assert first["final_terms"]["value_diversity"] == pytest.approx(4.0)
     scenarios = load_scenarios(folder / "question_set.jsonl").scenarios
     assert [s.id for s in scenarios] == [q["id"] for q in questions]
-    assert scenarios[0].metadata["final_score"] == pytest.approx(2.2)
+    assert scenarios[0].metadata["final_score"] == pytest.approx(6.0)
 
 
 def test_the_report_shows_the_scored_question_set(finished):

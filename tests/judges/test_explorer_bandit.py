@@ -6,12 +6,14 @@ other question with the same point twice ("safety first", Security). Every topic
 (its initial score), so with a budget of 3 the bandit must pull the phones topic three times
 instead of walking the topics in file order.
 
-Scores (lexical similarity; see tests/judges/test_explorer_scoring.py for each term):
-- phones: conformity 2/10 + value diversity 1 + opinion diversity 1 - 0.5 * 0 = 2.2;
-- the others: 1/10 + 0 + 0 - 0 = 0.1.
+Scores (lexical similarity, no value in the questions; see tests/judges/test_explorer_scoring.py):
+- phones: conformity 1 + 1, value diversity 2/1 both orders = 4, opinion diversity 1, disentanglement
+  1 + 1: 2 + 4 + 1 - 0.5 * 2 = 6;
+- the others: conformity 2, value diversity 1/1 both orders = 2, opinion diversity 0, disentanglement 2:
+  2 + 2 + 0 - 1 = 3.
 UCB, c = 1, B = 3: bonus sqrt(2 ln 3 / C) = 1.482 at C = 1, 1.048 at C = 2, 0.856 at C = 3.
-Step 1: phones 2.2 + 1.482 = 3.682, others 0.1 + 1.482 = 1.582 -> phones (C = 2, mean 2.2).
-Step 2: 2.2 + 1.048 = 3.248 > 1.582 -> phones. Step 3: 2.2 + 0.856 = 3.056 > 1.582 -> phones.
+Step 1: phones 6 + 1.482 = 7.482, others 3 + 1.482 = 4.482 -> phones (C = 2, mean 6).
+Step 2: 6 + 1.048 = 7.048 > 4.482 -> phones. Step 3: 6 + 0.856 = 6.856 > 4.482 -> phones.
 """
 
 from __future__ import annotations
@@ -97,9 +99,9 @@ def test_every_topic_is_scored_first(explored):
         ("s0q2", "Should schools ban phones?"),
         ("s0q3", "Should towns plant trees?"),
     ]
-    assert [e.score for e in initial] == pytest.approx([0.1, 2.2, 0.1])
+    assert [e.score for e in initial] == pytest.approx([3.0, 6.0, 3.0])
     updated = [e for e in events_of(explored.run_dir, "arm_updated") if e.step == 0]
-    assert [(e.arm, e.count, round(e.reward, 9)) for e in updated] == [("t1", 1, 0.1), ("t2", 1, 2.2), ("t3", 1, 0.1)]
+    assert [(e.arm, e.count, round(e.reward, 9)) for e in updated] == [("t1", 1, 3.0), ("t2", 1, 6.0), ("t3", 1, 3.0)]
 
 
 def test_the_bandit_exploits_the_planted_topic(explored):
@@ -107,10 +109,10 @@ def test_the_bandit_exploits_the_planted_topic(explored):
     assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t2", "ucb"), (2, "t2", "ucb"), (3, "t2", "ucb")]
     first = selected[0]
     assert first.budget == 3 and first.counts == {"t1": 1, "t2": 1, "t3": 1}
-    assert first.ucb["t2"] == pytest.approx(2.2 + (2 * math.log(3)) ** 0.5)
-    assert first.ucb["t1"] == pytest.approx(0.1 + (2 * math.log(3)) ** 0.5)
-    assert selected[2].counts["t2"] == 3 and selected[2].means["t2"] == pytest.approx(2.2)
-    assert selected[2].ucb["t2"] == pytest.approx(2.2 + (2 * math.log(3) / 3) ** 0.5)
+    assert first.ucb["t2"] == pytest.approx(6.0 + (2 * math.log(3)) ** 0.5)
+    assert first.ucb["t1"] == pytest.approx(3.0 + (2 * math.log(3)) ** 0.5)
+    assert selected[2].counts["t2"] == 3 and selected[2].means["t2"] == pytest.approx(6.0)
+    assert selected[2].ucb["t2"] == pytest.approx(6.0 + (2 * math.log(3) / 3) ** 0.5)
 
 
 def test_every_conversation_of_the_search_completes(explored):
