@@ -67,6 +67,7 @@ from moot.graphs.worker import SessionWorker, UnitWriter, sample_context
 from moot.judges.explorer_scoring import (
     ScoreTerms,
     informativeness_answers,
+    top_k_duplicates,
     ucb_scores_arms,
     ucb_select_arms,
 )
@@ -90,12 +91,7 @@ from moot.protocols.outputs.values import values_output
 from moot.protocols.spec import ProtocolSpec
 from moot.protocols.templates import render
 from moot.scenarios import Scenario, ScenarioSet
-from moot.scenarios.dedupe import (
-    Method,
-    drop_near_duplicates,
-    embedding_available,
-    similarity_method,
-)
+from moot.scenarios.dedupe import Method, embedding_available, similarity_method
 from moot.scenarios.topics import Topic, TopicSet, load_topics
 from moot.trace.events import (
     ArmSelected,
@@ -117,8 +113,8 @@ from moot.trace.reading import effective_events
 
 SCHWARTZ_LIST = str(resources.files("moot.protocols.values") / "data" / "schwartz_10.txt")
 """The judge's value list (the ten Schwartz values), matched leniently by `values_output`."""
-EXISTING_SHOWN = 10
-"""Questions already grown from a topic that its generators are shown, at most."""
+BEST_SHOWN = 5
+"""Questions of a topic its generators are shown: the best ones, with their scores (AdAEM Table 5's N_shot)."""
 
 
 # --- state ----------------------------------------------------------------------------------------
@@ -196,6 +192,8 @@ class ExplorerState(TypedDict):
     """The question being refined."""
     existing: list[tuple[str, int, str]]
     """(question id, arm, latest text) of every question not dropped, for duplicates and generator prompts."""
+    scores: dict[str, float]
+    """Final score of every kept question, by id (the generators are shown the best of their topic)."""
     step_scores: list[float]
     """Final scores of the questions kept in this step."""
 
@@ -312,8 +310,8 @@ SAMPLE_ANSWERS = [{"agent": "sample", "stance": "yes", "points": [{"text": "A sa
 SAMPLE_TERMS = ScoreTerms(1.0, 2.0, 0.5, 1.0, 3.0, 0.4, None).as_dict()
 SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
     GENERATOR_ROLE: [
-        {"topic": "A sample topic?", "count": 2, "existing": ["An existing question?"]},
-        {"topic": "A sample topic?", "count": 1, "existing": []},
+        {"topic": "A sample topic?", "count": 2, "best": [{"text": "An existing question?", "score": 3.5}]},
+        {"topic": "A sample topic?", "count": 1, "best": []},
     ],
     PANEL_ROLE: [{"question": "A sample question?"}],
     JUDGE_ROLE: [
@@ -603,6 +601,14 @@ class ExplorerRuntime:
         return message.parsed
 
 
+def best_questions(existing: list[tuple[str, int, str]], scores: dict[str, float], arm: int) -> list[dict[str, Any]]:
+    """The kept questions of a topic its generators are shown: the best `BEST_SHOWN`, each with its final score."""
+    scored = [(scores[qid], qid, text) for qid, a, text in existing if a == arm and qid in scores]
+    return [{"text": text, "score": score} for score, _, text in sorted(scored, key=lambda s: (-s[0], s[1]))][
+        :BEST_SHOWN
+    ]
+
+
 def _clean(text: Any) -> str:
     return " ".join(str(text).split()) if text is not None else ""
 
@@ -780,9 +786,12 @@ async def generate(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> d
     rt = runtime.context
     step, arm = state["step"], state["arm"]
     ctx = rt.conversations[f"s{step}"]
-    existing = [text for _, a, text in state["existing"] if a == arm][-EXISTING_SHOWN:]
+    variables = {
+        "topic": rt.topics[arm].text,
+        "count": rt.spec.questions_per_step,
+        "best": best_questions(state["existing"], state["scores"], arm),
+    }
     names = [g.name for g in rt.spec.generators]
-    variables = {"topic": rt.topics[arm].text, "count": rt.spec.questions_per_step, "existing": existing}
     replies = await asyncio.gather(*(rt.turn(ctx, name, 1, variables) for name in names))
     queue: list[Candidate] = []
     for name, reply in zip(names, replies, strict=True):
@@ -808,26 +817,34 @@ async def dedupe(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
     rt = runtime.context
     ctx = rt.conversations[f"s{state['step']}"]
     existing = state["existing"]
-    items = [(qid, text) for qid, _, text in existing] + [(c.id, c.text) for c in state["queue"]]
     if not state["queue"]:
         return {}
-    _, duplicates = drop_near_duplicates(
-        items, rt.spec.dedupe_threshold, text=lambda item: item[1], method=rt.compiled.method
+    spec = rt.spec
+    duplicates = top_k_duplicates(
+        [text for _, _, text in existing],
+        [c.text for c in state["queue"]],
+        spec.dedupe_threshold,
+        spec.dedupe_top_k,
+        rt.compiled.method,
     )
-    dropped = {d.index: d for d in duplicates if d.index >= len(existing)}
+    ids = [qid for qid, _, _ in existing] + [c.id for c in state["queue"]]
+    dropped = {d.index: d for d in duplicates}
     kept: list[Candidate] = []
     for offset, candidate in enumerate(state["queue"]):
-        duplicate = dropped.get(len(existing) + offset)
+        duplicate = dropped.get(offset)
         if duplicate is None:
             kept.append(candidate)
             continue
-        of = items[duplicate.of_index][0]
+        of = ids[duplicate.of]
         rt.emit(
             QuestionDropped(
                 **ctx.ids(1),
                 question_id=candidate.id,
                 reason="near_duplicate",
-                detail=f"{duplicate.similarity:.3f} similar to {of} ({rt.compiled.method})",
+                detail=(
+                    f"mean of its top-{spec.dedupe_top_k} similarities {duplicate.similarity:.3f}"
+                    f" > {spec.dedupe_threshold} (most similar: {of}; {rt.compiled.method})"
+                ),
                 duplicate_of=of,
                 similarity=duplicate.similarity,
             )
@@ -1023,6 +1040,7 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
     return {
         "current": replace(work, done=True),
         "existing": existing,
+        "scores": state["scores"] | {candidate.id: terms.score},
         "step_scores": state["step_scores"] + [terms.score],
     }
 
@@ -1119,6 +1137,7 @@ async def search(compiled: CompiledExplorer, worker: SessionWorker, report: Repo
         "queue": [],
         "current": None,
         "existing": point.existing,
+        "scores": point.scores,
         "step_scores": [],
     }
     try:

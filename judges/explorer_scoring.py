@@ -194,6 +194,54 @@ def informativeness_answers(
     )
 
 
+# --- near duplicates -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """A new question dropped because it is too close to the questions already there."""
+
+    index: int
+    """Its position among the new questions."""
+    of: int
+    """Position in the pool (existing questions, then the new ones kept before it) of the most similar question."""
+    similarity: float
+    """The mean of its top-k similarities to the pool, the quantity compared with the threshold."""
+
+
+def top_k_duplicates(
+    existing: Sequence[str],
+    new: Sequence[str],
+    threshold: float,
+    k: int = 3,
+    method: Method | None = None,
+) -> list[NearDuplicate]:
+    """The new questions to drop (AdAEM Algorithm 2, line 13; Table 5's epsilon = 0.85, top-k = 3).
+
+    New questions are taken in order against a pool of the existing questions and the new ones kept
+    so far; one is dropped when the mean of its k highest similarities to the pool (all of them when
+    the pool holds fewer than k) exceeds `threshold`.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (got {k})")
+    texts = [*existing, *new]
+    if not new:
+        return []
+    similarity = cosine_similarity_texts(texts, method)
+    pool = list(range(len(existing)))
+    dropped = []
+    for offset in range(len(new)):
+        index = len(existing) + offset
+        if pool:
+            ranked = sorted(pool, key=lambda j: (-similarity[index, j], j))
+            mean = float(np.mean([similarity[index, j] for j in ranked[:k]]))
+            if mean > threshold:
+                dropped.append(NearDuplicate(offset, ranked[0], mean))
+                continue
+        pool.append(index)
+    return dropped
+
+
 # --- the bandit over topics ---------------------------------------------------------------------
 
 

@@ -51,6 +51,8 @@ class SearchPoint:
     """Summed observations of each arm in those steps."""
     existing: list[tuple[str, int, str]] = field(default_factory=list)
     """(question id, arm, latest text) of every question of those steps that was not dropped."""
+    scores: dict[str, float] = field(default_factory=dict)
+    """Final score of every question of those steps that was kept."""
     conversations: ConversationCounts = field(default_factory=ConversationCounts)
     """The conversations of those steps: opened, completed, failed."""
     superseded: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
@@ -110,6 +112,7 @@ def _take_step(point: SearchPoint, conversations: dict[str, list[Event]], step_i
     for standing in conversations.values():
         for event in standing:
             if isinstance(event, QuestionKept):
+                point.scores[event.question_id] = event.final_score
                 point.existing = [
                     (qid, arm, event.text if qid == event.question_id else text) for qid, arm, text in point.existing
                 ]

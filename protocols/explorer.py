@@ -91,8 +91,11 @@ class ExplorerSpec(_Strict):
     scale of App. B.4's final reward)."""
     max_refinements: int = Field(default=2, ge=0, le=20)
     """Rewrites tried per question at most (refinement also stops at the first rewrite not kept)."""
-    dedupe_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
-    """A new question at least this similar to an existing one is dropped as a near duplicate."""
+    dedupe_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+    """A new question whose mean similarity to its `dedupe_top_k` most similar questions exceeds this is dropped as a
+    near duplicate (AdAEM Table 5's epsilon)."""
+    dedupe_top_k: int = Field(default=3, ge=1, le=100)
+    """How many of the most similar questions the similarity is averaged over (AdAEM Table 5's top-k)."""
     exploration: float = Field(default=1.0, ge=0.0)
     """Exploration constant c of the UCB bonus c * sqrt(2 ln t / n)."""
     penalty_weight: float = Field(default=0.5, ge=0.0)
@@ -173,12 +176,13 @@ def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
         GENERATOR_ROLE: {
             "type": "object",
             "properties": {
+                "reasoning": {"type": "string", "maxLength": 800},
                 "questions": {
                     "type": "array",
                     "items": {"type": "string", "maxLength": 300},
                     "minItems": 1,
                     "maxItems": spec.questions_per_step,
-                }
+                },
             },
             "required": ["questions"],
         },

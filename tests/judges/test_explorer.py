@@ -107,6 +107,7 @@ def explorer_data(tmp_path: Path, **fields) -> dict:
         "k_points": 1,
         "refine_threshold": 0.5,
         "max_refinements": 3,
+        "dedupe_top_k": 1,  # an exact repeat is dropped whatever else the pool holds
         "similarity": "lexical",
         "generators": [{"name": "writer", "model": "scripted:explorer_gen"}],
         "panel": [

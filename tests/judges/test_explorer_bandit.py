@@ -119,3 +119,16 @@ def test_every_conversation_of_the_search_completes(explored):
     # s0 and its three topics, three steps with one question each.
     assert explored.manifest.status == "completed"
     assert explored.manifest.conversations.completed == explored.manifest.conversations.planned == 1 + 3 + 3 * 2
+
+
+def test_the_generator_is_shown_the_best_questions_of_its_topic_with_their_scores(explored):
+    """Step 1 shows nothing (no question kept yet); step 3 shows the two questions kept in steps 1 and 2, each
+    with its final score 6.00 (ties in the order they were kept)."""
+    prompts = [
+        e.messages[-1].content
+        for e in events_of(explored.run_dir, "model_call")
+        if e.role == "generator" and e.conversation_id in ("s1", "s3")
+    ]
+    assert "already grown" not in prompts[0]
+    assert "1. Should schools ban phones in district 1? [score: 6.00]" in prompts[1]
+    assert "2. Should schools ban phones in district 2? [score: 6.00]" in prompts[1]

@@ -14,6 +14,7 @@ from moot.judges.explorer_scoring import (
     informativeness_answers,
     opinion_diversity_points,
     set_ratio_sets,
+    top_k_duplicates,
     ucb_scores_arms,
     ucb_select_arms,
     value_conformity_member,
@@ -122,6 +123,24 @@ def test_score_is_the_papers_final_reward():
     assert informativeness_answers(
         [[("x", set())], [("y", set())]], set(), method="lexical", weight=1.0
     ).score == pytest.approx(1.0)
+
+
+def test_a_new_question_is_dropped_when_the_mean_of_its_top_k_similarities_exceeds_the_threshold():
+    """Lexical similarity: identical texts 1, texts without a shared word 0; threshold 0.85.
+
+    Pool "cars pollute", "cars pollute", "buses help". New "cars pollute": similarities 1, 1, 0.
+    k = 3: mean 2/3 = 0.667, not above 0.85: kept. k = 2: mean 1: dropped, most similar: pool 0.
+    New "trains run": similarities 0, 0, 0: kept whatever k.
+    """
+    pool = ["cars pollute", "cars pollute", "buses help"]
+    assert top_k_duplicates(pool, ["cars pollute", "trains run"], 0.85, 3, "lexical") == []
+    dropped = top_k_duplicates(pool, ["cars pollute", "trains run"], 0.85, 2, "lexical")
+    assert [(d.index, d.of, d.similarity) for d in dropped] == [(0, 0, pytest.approx(1.0))]
+    # New questions join the pool as they are kept: the second "x y" repeats the first (pool index 0 + 0 = 0).
+    dropped = top_k_duplicates([], ["x y", "x y"], 0.85, 3, "lexical")
+    assert [(d.index, d.of) for d in dropped] == [(1, 0)]
+    # Similarity exactly at the threshold is kept (the rule is "greater than").
+    assert top_k_duplicates(["x y"], ["x y"], 1.0, 3, "lexical") == []
 
 
 def test_ucb_scores_by_hand():
