@@ -90,6 +90,7 @@ from moot.protocols.outputs.schema import OutputSchema
 from moot.protocols.outputs.values import values_output
 from moot.protocols.spec import ProtocolSpec
 from moot.protocols.templates import render
+from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.scenarios import Scenario, ScenarioSet
 from moot.scenarios.dedupe import Method, embedding_available, similarity_method
 from moot.scenarios.topics import Topic, TopicSet, load_topics
@@ -317,6 +318,8 @@ SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
     JUDGE_ROLE: [
         {"kind": "question", "text": "A sample question?", "question": "A sample question?"},
         {"kind": "point", "text": "A sample point.", "question": "A sample question?"},
+        {"kind": "question", "text": "A sample question?", "question": "A sample question?", "value": "Power"},
+        {"kind": "point", "text": "A sample point.", "question": "A sample question?", "value": "Security"},
     ],
     REFINER_ROLE: [
         {
@@ -332,13 +335,15 @@ SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
 """Per-turn variables of each role, for a dry render of its templates before anything runs."""
 
 
-def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
+def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None], per_value: bool) -> None:
     plan = plan_round(roster, tuple(agent.name for agent in roster.speakers()))
     scenario = Scenario(id="sample", title="A sample topic?", text="A sample question?")
     ctx = sample_context(plan, scenario)
     for agent in roster.agents:
         (system, system_path), (turn, turn_path) = agent_prompts(roster, agent)
         for variables in SAMPLE_VARIABLES[agent.role]:
+            if agent.role == JUDGE_ROLE and ("value" in variables) != per_value:
+                continue  # the judge is asked about one value at a time, or names values, never both
             with_variables = agent.model_copy(update={"variables": variables})
             values = template_variables(roster, with_variables, ctx, 1, [], schema=schemas[agent.role])
             render(system, values, system_path)
@@ -375,9 +380,10 @@ def compile_explorer(
         schemas = check_spec(roster)
     except SpecError as exc:
         raise SpecError(exc.message, roster_path(spec, exc.path)) from None
-    schemas[JUDGE_ROLE] = values_output(SCHWARTZ_LIST)
+    if spec.value_classification == "list":
+        schemas[JUDGE_ROLE] = values_output(SCHWARTZ_LIST)
     try:
-        _dry_render(roster, schemas)
+        _dry_render(roster, schemas, spec.value_classification == "per_value")
     except SpecError as exc:
         raise SpecError(f"template of role '{exc.path[1] if len(exc.path) > 1 else '?'}': {exc.message}", ()) from None
     if topics is None:
@@ -630,22 +636,31 @@ async def _tag(
     rt: ExplorerRuntime, ctx: ConversationContext, question: str, answers: list[dict[str, Any]], round_: int
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The judge's values of the question itself, and of every point (an unparsed decision counts as no value)."""
-    judge = rt.spec.judge.name
-    own = await rt.turn(ctx, judge, round_, {"kind": "question", "text": question, "question": question})
-    tagged = []
+    texts = [("question", question)] + [("point", point) for answer in answers for point in answer["points"]]
+    found = await asyncio.gather(*(_values_of(rt, ctx, kind, text, question, round_) for kind, text in texts))
+    tagged, position = [], 1
     for answer in answers:
-        decisions = await asyncio.gather(
-            *(
-                rt.turn(ctx, judge, round_, {"kind": "point", "text": point, "question": question})
-                for point in answer["points"]
-            )
-        )
-        points = [
-            {"text": point, "values": list((decision or {}).get("values") or [])}
-            for point, decision in zip(answer["points"], decisions, strict=True)
-        ]
+        points = []
+        for point in answer["points"]:
+            points.append({"text": point, "values": found[position]})
+            position += 1
         tagged.append({**answer, "points": points})
-    return list((own or {}).get("values") or []), tagged
+    return found[0], tagged
+
+
+async def _values_of(
+    rt: ExplorerRuntime, ctx: ConversationContext, kind: str, text: str, question: str, round_: int
+) -> list[str]:
+    """The values of one text: a yes/no call per value of the list (`per_value`), or one call naming them (`list`)."""
+    judge = rt.spec.judge.name
+    variables = {"kind": kind, "text": text, "question": question}
+    if rt.spec.value_classification == "list":
+        decision = await rt.turn(ctx, judge, round_, variables)
+        return list((decision or {}).get("values") or [])
+    labels = await asyncio.gather(
+        *(rt.turn(ctx, judge, round_, variables | {"value": value}) for value in SCHWARTZ_VALUES)
+    )
+    return [value for value, label in zip(SCHWARTZ_VALUES, labels, strict=True) if (label or {}).get("label") == "yes"]
 
 
 def _score(

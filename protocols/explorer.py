@@ -100,6 +100,9 @@ class ExplorerSpec(_Strict):
     """Exploration constant c of the UCB bonus c * sqrt(2 ln t / n)."""
     penalty_weight: float = Field(default=0.5, ge=0.0)
     """Weight of the disentanglement term subtracted from the score (App. B.4's 1/2)."""
+    value_classification: Literal["per_value", "list"] = "per_value"
+    """How the judge tells the values of a text: `per_value`, one yes/no call per value of the list (AdAEM App. B.2,
+    ten calls per text), or `list`, one call naming up to five values (cheaper)."""
     similarity: Literal["auto", "embedding", "lexical"] = "auto"
     """How point and question similarity is measured: sentence embeddings when installed (`auto`), or forced."""
     generators: list[ExplorerAgent] = Field(min_length=1)
@@ -170,6 +173,14 @@ def schwartz_values_schema(limit: int = MAX_JUDGE_VALUES) -> dict[str, Any]:
     }
 
 
+YES_NO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"label": {"type": "string", "enum": ["yes", "no"]}},
+    "required": ["label"],
+}
+"""JSON Schema of the judge's reply when it is asked about one value."""
+
+
 def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
     """The JSON Schema of each roster role's reply (bounded strings keep local replies inside their JSON)."""
     return {
@@ -199,7 +210,7 @@ def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
             },
             "required": ["stance", "points"],
         },
-        JUDGE_ROLE: schwartz_values_schema(),
+        JUDGE_ROLE: YES_NO_SCHEMA if spec.value_classification == "per_value" else schwartz_values_schema(),
         REFINER_ROLE: {
             "type": "object",
             "properties": {"suggestion": {"type": "string", "maxLength": 500}},

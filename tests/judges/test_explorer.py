@@ -65,14 +65,18 @@ def panelist(messages, context):
 
 
 def judge(messages, context):
+    """Per value (`The value: V`): yes when the text holds a keyword of V; listing: every value with a keyword."""
     prompt = messages[-1]["content"]
     text = (
         prompt.split("reason for their answer:")[-1]
         if "reason for their answer:" in prompt
         else _after("put to several people:", prompt)
     )
-    text = text.split("Which values")[0]
-    return json.dumps({"values": [value for word, value in KEYWORDS.items() if word in text]})
+    text = text.split("The value:")[0].split("Which values")[0]
+    found = [value for word, value in KEYWORDS.items() if word in text]
+    if "The value:" in prompt:
+        return json.dumps({"label": "yes" if _after("The value:", prompt).split(" (")[0] in found else "no"})
+    return json.dumps({"values": found})
 
 
 def refiner(messages, context):
@@ -200,6 +204,26 @@ def test_the_run_directory_verifies(finished):
     assert report.ok, [p.line() for p in report.problems]
     assert finished.manifest.status == "completed"
     assert finished.manifest.conversations.completed == finished.manifest.conversations.planned == 4 + 3
+
+
+def test_the_judge_is_asked_once_per_value_of_each_text(finished):
+    """Version 0 of s1q1: the question and two points, ten yes/no calls each (AdAEM App. B.2)."""
+    calls = [e for e in events_of(finished.run_dir, "model_call") if e.conversation_id == "s1q1" and e.round == 1]
+    judged = [e for e in calls if e.role == "value_judge"]
+    assert len(judged) == 3 * 10
+    assert {e.parsed["label"] for e in judged} == {"yes", "no"}
+    assert sum(e.parsed["label"] == "yes" for e in judged) == 2, "each point reflects Security, the question nothing"
+
+
+def test_the_judge_may_name_the_values_in_one_call(tmp_path):
+    data = explorer_data(tmp_path, budget=1, max_refinements=0, value_classification="list")
+    result = moot.run(data, out=tmp_path / "run", cache=None)
+    judged = [
+        e for e in events_of(result.run_dir, "model_call") if e.conversation_id == "s1q1" and e.role == "value_judge"
+    ]
+    assert len(judged) == 3 * 2, "the question and the points of the cheap and the final panel, one call each"
+    kept = events_of(result.run_dir, "question_kept")
+    assert [(e.question_id, round(e.panel_score, 6), round(e.final_score, 6)) for e in kept] == [("s1q1", 3.0, 6.0)]
 
 
 def test_no_refinement_when_max_refinements_is_zero(tmp_path):

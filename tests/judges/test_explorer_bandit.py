@@ -53,11 +53,13 @@ def panelist(messages, context):
 
 
 def judge(messages, context):
+    """One value at a time: yes when the reason holds a keyword of that value (questions reflect none)."""
     prompt = messages[-1]["content"]
     if "reason for their answer:" not in prompt:
-        return json.dumps({"values": []})
-    text = prompt.split("reason for their answer:")[-1].split("Which values")[0]
-    return json.dumps({"values": [value for word, value in KEYWORDS.items() if word in text]})
+        return json.dumps({"label": "no"})
+    text = prompt.split("reason for their answer:")[-1].split("The value:")[0]
+    value = _after("The value:", prompt).split(" (")[0]
+    return json.dumps({"label": "yes" if any(word in text and KEYWORDS[word] == value for word in KEYWORDS) else "no"})
 
 
 for name, responder in {"gen": generator, "panel": panelist, "judge": judge}.items():

@@ -176,13 +176,15 @@ def test_a_killed_search_is_unfinished_and_resumes_without_asking_again_what_was
             server.on_request = None
         assert process.returncode == -signal.SIGKILL
         asked = Counter(request_key(request) for request in server.model_requests())
-        assert sum((asked & seen).values()) <= 2, "only the calls in flight at the kill (a panel's two) are made again"
+        # Only the calls in flight at the kill are made again: at most the run's concurrency (3), e.g. three of the
+        # judge's ten yes/no calls about a point.
+        assert sum((asked & seen).values()) <= 3, "only the calls in flight at the kill are made again"
         seen += asked
         assert RunManifest.read(out).status == "running"
         assert {problem.kind for problem in verify_run(out).problems} <= {"unfinished"}
     server.reset()
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
-    assert sum((Counter(request_key(r) for r in server.model_requests()) & seen).values()) <= 2
+    assert sum((Counter(request_key(r) for r in server.model_requests()) & seen).values()) <= 3
     check_same_search(out, reference)
     assert len(RunManifest.read(out).resumed_at) == 2
 
@@ -220,7 +222,7 @@ def test_replay_serves_every_reply_from_the_trace_and_finds_an_altered_one(refer
     seq, body = next(
         (s, b)
         for s, b in db.execute("SELECT seq, body FROM events WHERE event = 'model_call' ORDER BY seq")
-        if json.loads(b)["agent"] == "elder"
+        if json.loads(b)["agent"] == "elder" and json.loads(b)["conversation_id"].startswith("s1q")
     )
     call = json.loads(body)
     call["raw_reply"] = json.dumps({"stance": "no", "points": ["tradition binds us all"]})
