@@ -52,6 +52,8 @@ class ExplorerAgent(_Strict):
     """Model as `provider:model`; None for the spec's default `model`."""
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Nucleus sampling (AdAEM Table 5: 0.95); None: the provider's default (not sent)."""
     max_tokens: int = Field(default=320, ge=1, le=32768)
     """Upper bound on reply tokens."""
     seed: int | None = None
@@ -230,6 +232,7 @@ def _agent(member: ExplorerAgent, role: str, name: str | None = None) -> dict[st
         "role": role,
         "model": member.model,
         "temperature": member.temperature,
+        "top_p": member.top_p,
         "max_tokens": member.max_tokens,
         "seed": member.seed,
         "persona": member.persona,

@@ -177,6 +177,9 @@ class AgentSpec(_Strict):
     """System prompt for this agent alone, replacing the role's prompt (template name or text)."""
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Nucleus sampling: sample among the most likely tokens whose probabilities sum to this; None: the provider's
+    default (not sent)."""
     max_tokens: int = Field(default=320, ge=1, le=32768)
     """Upper bound on reply tokens."""
     seed: int | None = None

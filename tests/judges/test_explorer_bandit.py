@@ -79,7 +79,7 @@ def explored(tmp_path_factory):
         "k_points": 1,
         "max_refinements": 0,
         "similarity": "lexical",
-        "generators": [{"name": "writer", "model": "scripted:bandit_gen"}],
+        "generators": [{"name": "writer", "model": "scripted:bandit_gen", "top_p": 0.95}],
         "panel": [
             {"name": "cool", "model": "scripted:bandit_panel"},
             {"name": "warm", "model": "scripted:bandit_panel"},
@@ -134,3 +134,9 @@ def test_the_generator_is_shown_the_best_questions_of_its_topic_with_their_score
     assert "already grown" not in prompts[0]
     assert "1. Should schools ban phones in district 1? [score: 6.00]" in prompts[1]
     assert "2. Should schools ban phones in district 2? [score: 6.00]" in prompts[1]
+
+
+def test_top_p_is_sent_only_where_the_spec_sets_it(explored):
+    calls = events_of(explored.run_dir, "model_call")
+    assert {e.params.get("top_p") for e in calls if e.role == "generator"} == {0.95}
+    assert all("top_p" not in e.params for e in calls if e.role != "generator")
