@@ -335,15 +335,19 @@ SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
 """Per-turn variables of each role, for a dry render of its templates before anything runs."""
 
 
+def sample_variables(role: str, per_value: bool) -> list[dict[str, Any]]:
+    """The per-turn sample variables of a role; the judge's are those of its mode (one value at a time, or none)."""
+    samples = SAMPLE_VARIABLES[role]
+    return samples if role != JUDGE_ROLE else [v for v in samples if ("value" in v) == per_value]
+
+
 def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None], per_value: bool) -> None:
     plan = plan_round(roster, tuple(agent.name for agent in roster.speakers()))
     scenario = Scenario(id="sample", title="A sample topic?", text="A sample question?")
     ctx = sample_context(plan, scenario)
     for agent in roster.agents:
         (system, system_path), (turn, turn_path) = agent_prompts(roster, agent)
-        for variables in SAMPLE_VARIABLES[agent.role]:
-            if agent.role == JUDGE_ROLE and ("value" in variables) != per_value:
-                continue  # the judge is asked about one value at a time, or names values, never both
+        for variables in sample_variables(agent.role, per_value):
             with_variables = agent.model_copy(update={"variables": variables})
             values = template_variables(roster, with_variables, ctx, 1, [], schema=schemas[agent.role])
             render(system, values, system_path)
