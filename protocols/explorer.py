@@ -202,7 +202,7 @@ def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
         PANEL_ROLE: {
             "type": "object",
             "properties": {
-                "stance": {"type": "string", "enum": ["yes", "no"]},
+                "stance": {"type": "string", "enum": ["yes", "no", "neutral"]},  # AdAEM App. B.2's three stances
                 "points": {
                     "type": "array",
                     "items": {"type": "string", "maxLength": 240},

@@ -47,9 +47,8 @@ def panelist(messages, context):
     question = _after("The question to answer:", messages[-1]["content"])
     if "phones" in question:
         point = "family ties" if context.agent in ("elder", "cool") else "nature counts"
-    else:
-        point = "safety first"
-    return json.dumps({"stance": "yes", "points": [point]})
+        return json.dumps({"stance": "yes", "points": [point]})
+    return json.dumps({"stance": "neutral", "points": ["safety first"]})
 
 
 def judge(messages, context):
@@ -102,6 +101,7 @@ def test_every_topic_is_scored_first(explored):
         ("s0q3", "Should towns plant trees?"),
     ]
     assert [e.score for e in initial] == pytest.approx([3.0, 6.0, 3.0])
+    assert [answer["stance"] for answer in initial[0].answers] == ["neutral", "neutral"], "a stance may be neutral"
     updated = [e for e in events_of(explored.run_dir, "arm_updated") if e.step == 0]
     assert [(e.arm, e.count, round(e.reward, 9)) for e in updated] == [("t1", 1, 3.0), ("t2", 1, 6.0), ("t3", 1, 3.0)]
 
