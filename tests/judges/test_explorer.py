@@ -239,7 +239,29 @@ def test_the_analysis_rebuilds_the_question_set_from_the_trace(finished):
     assert metrics["questions_kept"] == 2 and metrics["questions_dropped"] == {"near_duplicate": 2}
     assert metrics["refinements"] == {"tried": 4, "kept": 2}
     assert metrics["mean_final_score"] == pytest.approx(6.0)
-    assert set(index.tables) >= {"questions", "refinements", "scores", "arms", "steps", "dropped"}
+    assert metrics["initial_vs_final"] == {
+        "topics_scored": 2,
+        "mean_initial_score": pytest.approx(6.0),
+        "mean_final_score": pytest.approx(6.0),
+        "gain": pytest.approx(0.0),
+    }
+    assert [(row["budget"], row["questions"], row["topics_covered"]) for row in metrics["budget_curve"]] == [
+        (1, 1, 1),
+        (2, 2, 2),
+    ]
+    diversity = metrics["question_set_diversity"]
+    assert diversity["questions"] == 2 and diversity["similarity"] == "lexical" and diversity["distinct_2"] is not None
+    assert {"question_set_diversity", "initial_vs_final", "budget_curve"} <= set(index.methods)
+    assert set(index.tables) >= {
+        "questions",
+        "refinements",
+        "scores",
+        "arms",
+        "steps",
+        "dropped",
+        "initial_vs_final",
+        "budget_curve",
+    }
     assert {"final_scores", "score_terms", "arm_rewards"} <= set(index.plots)
     questions = json.loads((folder / "question_set.json").read_text())
     first = next(q for q in questions if q["id"] == "s1q1")
