@@ -193,6 +193,13 @@ class AgentSpec(_Strict):
     script: list[str | list[str]] | None = None
     """Replies of a `scripted` model, one per round (a list per round gives one per attempt)."""
 
+    @model_serializer(mode="wrap")
+    def _top_p_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An agent without `top_p` is written as it was before the field existed, so the hash of a spec
+        # recorded then stays the same.
+        data = handler(self)
+        return data if self.top_p is not None else {key: value for key, value in data.items() if key != "top_p"}
+
 
 class _StopRuleEntry(_Strict):
     """One entry of a stop list: exactly one kind of rule."""
