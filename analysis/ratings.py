@@ -184,21 +184,32 @@ def trueskill_team_matches(
     return {i: Skill(r.mu, r.sigma) for i, r in ratings.items()}
 
 
-def trueskill_win_rates(
-    ratings: Mapping[str, tuple[float, float]], beta: float = DEFAULT_BETA
-) -> dict[str, dict[str, float]]:
-    """Probability that each player beats each other: Phi((mu_a - mu_b) / sqrt(2 beta^2 + sigma_a^2 + sigma_b^2)).
+WIN_RATE_FORMULAS = ("adaem", "trueskill")
+"""Denominators of the win probability: AdAEM's sqrt(2 (beta^2 + sigma_a^2 + sigma_b^2)) (App. B.6), or TrueSkill's
+sqrt(2 beta^2 + sigma_a^2 + sigma_b^2)."""
 
+
+def trueskill_win_rates(
+    ratings: Mapping[str, tuple[float, float]], beta: float = DEFAULT_BETA, formula: str = "adaem"
+) -> dict[str, dict[str, float]]:
+    """Probability that each player beats each other: Phi((mu_a - mu_b) / d).
+
+    d = sqrt(2 (beta^2 + sigma_a^2 + sigma_b^2)) with `formula="adaem"` (AdAEM App. B.6), or
+    sqrt(2 beta^2 + sigma_a^2 + sigma_b^2) with `formula="trueskill"` (TrueSkill's own match probability).
     Returns `p[a][b]` for every pair of different players; p[a][b] + p[b][a] = 1.
     """
+    if formula not in WIN_RATE_FORMULAS:
+        raise ValueError(f"unknown win-rate formula {formula!r} (one of {', '.join(WIN_RATE_FORMULAS)})")
     phi = NormalDist().cdf
+
+    def spread(sigma_a: float, sigma_b: float) -> float:
+        if formula == "adaem":
+            return math.sqrt(2 * (beta**2 + sigma_a**2 + sigma_b**2))
+        return math.sqrt(2 * beta**2 + sigma_a**2 + sigma_b**2)
+
     out: dict[str, dict[str, float]] = {}
     for a, (mu_a, sigma_a) in ratings.items():
-        out[a] = {
-            b: phi((mu_a - mu_b) / math.sqrt(2 * beta**2 + sigma_a**2 + sigma_b**2))
-            for b, (mu_b, sigma_b) in ratings.items()
-            if b != a
-        }
+        out[a] = {b: phi((mu_a - mu_b) / spread(sigma_a, sigma_b)) for b, (mu_b, sigma_b) in ratings.items() if b != a}
     return out
 
 

@@ -133,6 +133,8 @@ class AgentTurn:
             TurnStarted(**ctx.ids(round_, agent.name), role=agent.role, position=position, visible=[m.id for m in view])
         )
         params = {"temperature": agent.temperature, "max_tokens": agent.max_tokens, "seed": ctx.agent_seeds[agent.name]}
+        if agent.top_p is not None:
+            params["top_p"] = agent.top_p  # left out when unset, so that requests without it stay as they were
         shown = tuple(
             {"id": m.id, "round": m.round, "agent": m.agent, "role": m.role, "parsed": m.parsed} for m in view
         )

@@ -1,5 +1,6 @@
 """The question explorer as a LangGraph state machine: a program a run session runs.
 
+    START -> score_topics -> select_arm                         when the topics have no initial score yet
     START -> select_arm -> generate -> dedupe -> next_question
     next_question -> panel_answer -> tag_values -> score        while questions of the step remain
     next_question -> update_arm                                 when none remains
@@ -14,6 +15,11 @@ limits), and recorded in the trace with its turn, model calls and message. The e
 are recorded as events too (`arm_selected`, `question_proposed`, `question_scored`, `question_refined`,
 `question_kept`, `question_dropped`, `arm_updated`), so that every score can be audited and the
 question set rebuilt from the trace alone.
+
+The search starts by scoring every topic with the final panel (AdAEM Algorithm 1's initial scores
+S_i): each topic's score is its arm's first observation, so the bandit exploits a promising topic
+from the first step. Conversation `s0` holds these initial scores (one `arm_updated` per topic, step
+0) and `s0q<n>` the n-th topic's panel and judge.
 
 Conversations: `s<step>` holds a budget step (arm choice, generation, duplicates, arm update);
 `s<step>q<n>` holds one question (its panels, judge, refiner), one round per version of the
@@ -61,6 +67,7 @@ from moot.graphs.worker import SessionWorker, UnitWriter, sample_context
 from moot.judges.explorer_scoring import (
     ScoreTerms,
     informativeness_answers,
+    top_k_duplicates,
     ucb_scores_arms,
     ucb_select_arms,
 )
@@ -85,12 +92,7 @@ from moot.protocols.spec import ProtocolSpec
 from moot.protocols.templates import render
 from moot.protocols.values.schwartz import SCHWARTZ_VALUES
 from moot.scenarios import Scenario, ScenarioSet
-from moot.scenarios.dedupe import (
-    Method,
-    drop_near_duplicates,
-    embedding_available,
-    similarity_method,
-)
+from moot.scenarios.dedupe import Method, embedding_available, similarity_method
 from moot.scenarios.topics import Topic, TopicSet, load_topics
 from moot.trace.events import (
     ArmSelected,
@@ -112,8 +114,8 @@ from moot.trace.reading import effective_events
 
 SCHWARTZ_LIST = str(resources.files("moot.protocols.values") / "data" / "schwartz_10.txt")
 """The judge's value list (the ten Schwartz values), matched leniently by `values_output`."""
-EXISTING_SHOWN = 10
-"""Questions already grown from a topic that its generators are shown, at most."""
+BEST_SHOWN = 5
+"""Questions of a topic its generators are shown: the best ones, with their scores (AdAEM Table 5's N_shot)."""
 
 
 # --- state ----------------------------------------------------------------------------------------
@@ -175,12 +177,14 @@ class ExplorerState(TypedDict):
 
     budget: int
     """Budget steps to take."""
+    topics_scored: bool
+    """True once every topic has its initial score."""
     step: int
     """Budget steps started."""
     counts: list[int]
-    """Pulls of each arm."""
+    """Observations of each arm: its initial score, then one per pull."""
     sums: list[float]
-    """Summed reward of each arm."""
+    """Summed observations of each arm (initial score and rewards)."""
     arm: int
     """The arm of the current step."""
     queue: list[Candidate]
@@ -189,6 +193,8 @@ class ExplorerState(TypedDict):
     """The question being refined."""
     existing: list[tuple[str, int, str]]
     """(question id, arm, latest text) of every question not dropped, for duplicates and generator prompts."""
+    scores: dict[str, float]
+    """Final score of every kept question, by id (the generators are shown the best of their topic)."""
     step_scores: list[float]
     """Final scores of the questions kept in this step."""
 
@@ -236,7 +242,7 @@ class CompiledExplorer:
         spec = self.spec
         per_question = 4 * (spec.max_refinements + 1) + 3
         per_step = 5 + len(spec.generators) * spec.questions_per_step * per_question
-        return spec.budget * per_step + 10
+        return spec.budget * per_step + 12
 
     def describe(self) -> str:
         """`ok:`, its topics, budget and agents."""
@@ -302,23 +308,25 @@ class CompiledExplorer:
 
 
 SAMPLE_ANSWERS = [{"agent": "sample", "stance": "yes", "points": [{"text": "A sample point.", "values": ["Security"]}]}]
-SAMPLE_TERMS = ScoreTerms(0.1, 0.5, 0.5, 0.0, 1.1).as_dict()
+SAMPLE_TERMS = ScoreTerms(1.0, 2.0, 0.5, 1.0, 3.0, 0.4, None).as_dict()
 SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
     GENERATOR_ROLE: [
-        {"topic": "A sample topic?", "count": 2, "existing": ["An existing question?"]},
-        {"topic": "A sample topic?", "count": 1, "existing": []},
+        {"topic": "A sample topic?", "count": 2, "best": [{"text": "An existing question?", "score": 3.5}]},
+        {"topic": "A sample topic?", "count": 1, "best": []},
     ],
     PANEL_ROLE: [{"question": "A sample question?"}],
     JUDGE_ROLE: [
         {"kind": "question", "text": "A sample question?", "question": "A sample question?"},
         {"kind": "point", "text": "A sample point.", "question": "A sample question?"},
+        {"kind": "question", "text": "A sample question?", "question": "A sample question?", "value": "Power"},
+        {"kind": "point", "text": "A sample point.", "question": "A sample question?", "value": "Security"},
     ],
     REFINER_ROLE: [
         {
             "question": "A sample question?",
             "question_values": ["Security"],
             "answers": SAMPLE_ANSWERS,
-            "score": 1.1,
+            "score": 3.0,
             "terms": SAMPLE_TERMS,
         }
     ],
@@ -327,13 +335,19 @@ SAMPLE_VARIABLES: dict[str, list[dict[str, Any]]] = {
 """Per-turn variables of each role, for a dry render of its templates before anything runs."""
 
 
-def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None]) -> None:
+def sample_variables(role: str, per_value: bool) -> list[dict[str, Any]]:
+    """The per-turn sample variables of a role; the judge's are those of its mode (one value at a time, or none)."""
+    samples = SAMPLE_VARIABLES[role]
+    return samples if role != JUDGE_ROLE else [v for v in samples if ("value" in v) == per_value]
+
+
+def _dry_render(roster: ProtocolSpec, schemas: dict[str, OutputSchema | None], per_value: bool) -> None:
     plan = plan_round(roster, tuple(agent.name for agent in roster.speakers()))
     scenario = Scenario(id="sample", title="A sample topic?", text="A sample question?")
     ctx = sample_context(plan, scenario)
     for agent in roster.agents:
         (system, system_path), (turn, turn_path) = agent_prompts(roster, agent)
-        for variables in SAMPLE_VARIABLES[agent.role]:
+        for variables in sample_variables(agent.role, per_value):
             with_variables = agent.model_copy(update={"variables": variables})
             values = template_variables(roster, with_variables, ctx, 1, [], schema=schemas[agent.role])
             render(system, values, system_path)
@@ -370,9 +384,10 @@ def compile_explorer(
         schemas = check_spec(roster)
     except SpecError as exc:
         raise SpecError(exc.message, roster_path(spec, exc.path)) from None
-    schemas[JUDGE_ROLE] = values_output(SCHWARTZ_LIST)
+    if spec.value_classification == "list":
+        schemas[JUDGE_ROLE] = values_output(SCHWARTZ_LIST)
     try:
-        _dry_render(roster, schemas)
+        _dry_render(roster, schemas, spec.value_classification == "per_value")
     except SpecError as exc:
         raise SpecError(f"template of role '{exc.path[1] if len(exc.path) > 1 else '?'}': {exc.message}", ()) from None
     if topics is None:
@@ -455,7 +470,10 @@ def build_explorer_graph() -> Any:
     builder = StateGraph(ExplorerState, context_schema=ExplorerRuntime)
     for name, node in NODES.items():
         builder.add_node(name, node)
-    builder.add_edge(START, "select_arm")
+    builder.add_conditional_edges(
+        START, lambda s: "select_arm" if s["topics_scored"] else "score_topics", ["score_topics", "select_arm"]
+    )
+    builder.add_edge("score_topics", "select_arm")
     builder.add_edge("select_arm", "generate")
     builder.add_edge("generate", "dedupe")
     builder.add_edge("dedupe", "next_question")
@@ -593,6 +611,14 @@ class ExplorerRuntime:
         return message.parsed
 
 
+def best_questions(existing: list[tuple[str, int, str]], scores: dict[str, float], arm: int) -> list[dict[str, Any]]:
+    """The kept questions of a topic its generators are shown: the best `BEST_SHOWN`, each with its final score."""
+    scored = [(scores[qid], qid, text) for qid, a, text in existing if a == arm and qid in scores]
+    return [{"text": text, "score": score} for score, _, text in sorted(scored, key=lambda s: (-s[0], s[1]))][
+        :BEST_SHOWN
+    ]
+
+
 def _clean(text: Any) -> str:
     return " ".join(str(text).split()) if text is not None else ""
 
@@ -614,28 +640,50 @@ async def _tag(
     rt: ExplorerRuntime, ctx: ConversationContext, question: str, answers: list[dict[str, Any]], round_: int
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The judge's values of the question itself, and of every point (an unparsed decision counts as no value)."""
-    judge = rt.spec.judge.name
-    own = await rt.turn(ctx, judge, round_, {"kind": "question", "text": question, "question": question})
-    tagged = []
+    texts = [("question", question)] + [("point", point) for answer in answers for point in answer["points"]]
+    found = await asyncio.gather(*(_values_of(rt, ctx, kind, text, question, round_) for kind, text in texts))
+    tagged, position = [], 1
     for answer in answers:
-        decisions = await asyncio.gather(
-            *(
-                rt.turn(ctx, judge, round_, {"kind": "point", "text": point, "question": question})
-                for point in answer["points"]
-            )
-        )
-        points = [
-            {"text": point, "values": list((decision or {}).get("values") or [])}
-            for point, decision in zip(answer["points"], decisions, strict=True)
-        ]
+        points = []
+        for point in answer["points"]:
+            points.append({"text": point, "values": found[position]})
+            position += 1
         tagged.append({**answer, "points": points})
-    return list((own or {}).get("values") or []), tagged
+    return found[0], tagged
 
 
-def _score(rt: ExplorerRuntime, tagged: list[dict[str, Any]], question_values: list[str]) -> ScoreTerms:
+async def _values_of(
+    rt: ExplorerRuntime, ctx: ConversationContext, kind: str, text: str, question: str, round_: int
+) -> list[str]:
+    """The values of one text: a yes/no call per value of the list (`per_value`), or one call naming them (`list`)."""
+    judge = rt.spec.judge.name
+    variables = {"kind": kind, "text": text, "question": question}
+    if rt.spec.value_classification == "list":
+        decision = await rt.turn(ctx, judge, round_, variables)
+        return list((decision or {}).get("values") or [])
+    labels = await asyncio.gather(
+        *(rt.turn(ctx, judge, round_, variables | {"value": value}) for value in SCHWARTZ_VALUES)
+    )
+    return [value for value, label in zip(SCHWARTZ_VALUES, labels, strict=True) if (label or {}).get("label") == "yes"]
+
+
+def _score(
+    rt: ExplorerRuntime,
+    tagged: list[dict[str, Any]],
+    question_values: list[str],
+    question: str,
+    previous: list[dict[str, Any]] | None = None,
+) -> ScoreTerms:
+    """The terms of a version's score; `previous`: the answers to the version it rewrites (context coherence)."""
     member_points = [[(point["text"], point["values"]) for point in answer["points"]] for answer in tagged]
+    previous_points = [point["text"] for answer in previous or [] for point in answer["points"]]
     return informativeness_answers(
-        member_points, question_values, len(SCHWARTZ_VALUES), method=rt.compiled.method, weight=rt.spec.penalty_weight
+        member_points,
+        question_values,
+        question=question,
+        previous_points=previous_points,
+        method=rt.compiled.method,
+        weight=rt.spec.penalty_weight,
     )
 
 
@@ -643,8 +691,8 @@ def _scored_event(
     rt: ExplorerRuntime,
     ctx: ConversationContext,
     round_: int,
-    work: QuestionWork,
-    stage: Literal["panel", "final"],
+    question_id: str,
+    stage: Literal["panel", "final", "initial"],
     text: str,
     number: int,
     tagged: list[dict[str, Any]],
@@ -653,7 +701,7 @@ def _scored_event(
 ) -> QuestionScored:
     return QuestionScored(
         **ctx.ids(round_),
-        question_id=work.candidate.id,
+        question_id=question_id,
         version=number,
         stage=stage,
         text=text,
@@ -664,6 +712,8 @@ def _scored_event(
         opinion_diversity=terms.opinion_diversity,
         disentanglement=terms.disentanglement,
         score=terms.score,
+        semantic_coherence=terms.semantic_coherence,
+        context_coherence=terms.context_coherence,
         penalty_weight=rt.spec.penalty_weight,
         similarity=rt.compiled.method,
     )
@@ -672,12 +722,59 @@ def _scored_event(
 # --- nodes ------------------------------------------------------------------------------------------
 
 
+async def score_topics(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
+    """Score every topic itself with the final panel: its arm's first observation (Algorithm 1's S_i).
+
+    A topic no final panel member answered usefully keeps no observation; the bandit takes it first.
+    """
+    rt = runtime.context
+    topics = rt.topics
+    ctx = rt.open("s0", Scenario(id="topics", title="topics", text="initial scores", metadata={"step": 0}), [])
+    members = [a.name for a in rt.spec.final_panel]
+    scores = await asyncio.gather(
+        *(_initial_score(rt, f"s0q{index + 1}", topic, members) for index, topic in enumerate(topics))
+    )
+    counts, sums = list(state["counts"]), list(state["sums"])
+    for index, (topic, initial) in enumerate(zip(topics, scores, strict=True)):
+        if initial is None:
+            continue
+        counts[index] += 1
+        sums[index] += initial
+        rt.emit(
+            ArmUpdated(
+                **ctx.ids(1), step=0, arm=topic.id, reward=initial, questions=[], count=counts[index], mean=initial
+            )
+        )
+    scored = sum(score is not None for score in scores)
+    rt.close(ctx, 1, f"initial scores of {scored} of {len(topics)} topic(s)")
+    return {"counts": counts, "sums": sums, "topics_scored": True}
+
+
+async def _initial_score(rt: ExplorerRuntime, question_id: str, topic: Topic, members: list[str]) -> float | None:
+    """The final panel's score of a topic itself, in its own conversation; None when no answer could be used."""
+    order = [*members, rt.spec.judge.name]
+    ctx = rt.open(
+        question_id,
+        Scenario(id=question_id, title=topic.text, text=topic.text, metadata={"arm": topic.id, "step": 0}),
+        order,
+    )
+    answers = await _panel(rt, ctx, members, topic.text, 1)
+    own, tagged = await _tag(rt, ctx, topic.text, answers, 1)
+    if not tagged:
+        rt.close(ctx, 1, "no initial score: no final panel member's answer could be used")
+        return None
+    terms = _score(rt, tagged, own, topic.text)
+    rt.emit(_scored_event(rt, ctx, 1, question_id, "initial", topic.text, 0, tagged, own, terms))
+    rt.close(ctx, 1, f"initial score {terms.score:.3f}")
+    return terms.score
+
+
 async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict[str, Any]:
-    """Pick the topic of the next budget step: an untried one first, then by UCB."""
+    """Pick the topic of the next budget step by UCB over the arms' observations (an arm without one first)."""
     rt = runtime.context
     counts, sums = state["counts"], state["sums"]
     means = [total / n if n else 0.0 for total, n in zip(sums, counts, strict=True)]
-    arm = ucb_select_arms(counts, means, rt.spec.exploration)
+    arm = ucb_select_arms(counts, means, rt.spec.budget, rt.spec.exploration)
     step = state["step"] + 1
     topic = rt.topics[arm]
     ctx = rt.open(
@@ -694,9 +791,10 @@ async def select_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
             topic=topic.text,
             rule="untried" if counts[arm] == 0 else "ucb",
             exploration=rt.spec.exploration,
+            budget=rt.spec.budget,
             counts=dict(zip(ids, counts, strict=True)),
             means=dict(zip(ids, means, strict=True)),
-            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.exploration), strict=True)),
+            ucb=dict(zip(ids, ucb_scores_arms(counts, means, rt.spec.budget, rt.spec.exploration), strict=True)),
         )
     )
     return {"step": step, "arm": arm, "queue": [], "current": None, "step_scores": []}
@@ -707,9 +805,12 @@ async def generate(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> d
     rt = runtime.context
     step, arm = state["step"], state["arm"]
     ctx = rt.conversations[f"s{step}"]
-    existing = [text for _, a, text in state["existing"] if a == arm][-EXISTING_SHOWN:]
+    variables = {
+        "topic": rt.topics[arm].text,
+        "count": rt.spec.questions_per_step,
+        "best": best_questions(state["existing"], state["scores"], arm),
+    }
     names = [g.name for g in rt.spec.generators]
-    variables = {"topic": rt.topics[arm].text, "count": rt.spec.questions_per_step, "existing": existing}
     replies = await asyncio.gather(*(rt.turn(ctx, name, 1, variables) for name in names))
     queue: list[Candidate] = []
     for name, reply in zip(names, replies, strict=True):
@@ -735,26 +836,34 @@ async def dedupe(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dic
     rt = runtime.context
     ctx = rt.conversations[f"s{state['step']}"]
     existing = state["existing"]
-    items = [(qid, text) for qid, _, text in existing] + [(c.id, c.text) for c in state["queue"]]
     if not state["queue"]:
         return {}
-    _, duplicates = drop_near_duplicates(
-        items, rt.spec.dedupe_threshold, text=lambda item: item[1], method=rt.compiled.method
+    spec = rt.spec
+    duplicates = top_k_duplicates(
+        [text for _, _, text in existing],
+        [c.text for c in state["queue"]],
+        spec.dedupe_threshold,
+        spec.dedupe_top_k,
+        rt.compiled.method,
     )
-    dropped = {d.index: d for d in duplicates if d.index >= len(existing)}
+    ids = [qid for qid, _, _ in existing] + [c.id for c in state["queue"]]
+    dropped = {d.index: d for d in duplicates}
     kept: list[Candidate] = []
     for offset, candidate in enumerate(state["queue"]):
-        duplicate = dropped.get(len(existing) + offset)
+        duplicate = dropped.get(offset)
         if duplicate is None:
             kept.append(candidate)
             continue
-        of = items[duplicate.of_index][0]
+        of = ids[duplicate.of]
         rt.emit(
             QuestionDropped(
                 **ctx.ids(1),
                 question_id=candidate.id,
                 reason="near_duplicate",
-                detail=f"{duplicate.similarity:.3f} similar to {of} ({rt.compiled.method})",
+                detail=(
+                    f"mean of its top-{spec.dedupe_top_k} similarities {duplicate.similarity:.3f}"
+                    f" > {spec.dedupe_threshold} (most similar: {of}; {rt.compiled.method})"
+                ),
                 duplicate_of=of,
                 similarity=duplicate.similarity,
             )
@@ -810,14 +919,15 @@ async def score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -> dict
     work = _current(state)
     ctx = rt.conversations[work.candidate.id]
     round_ = work.number + 1
-    terms = _score(rt, list(work.tagged), list(work.question_values)) if work.tagged else None
+    previous = work.versions[work.best].answers if work.number > 0 else None
+    terms = _score(rt, list(work.tagged), list(work.question_values), work.text, previous) if work.tagged else None
     if terms is not None:
         rt.emit(
             _scored_event(
                 rt,
                 ctx,
                 round_,
-                work,
+                work.candidate.id,
                 "panel",
                 work.text,
                 work.number,
@@ -924,8 +1034,8 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
     own, tagged = await _tag(rt, ctx, best.text, answers, round_)
     if not tagged:
         return _drop(rt, state, ctx, round_, "no final panel member's answer could be used")
-    terms = _score(rt, tagged, own)
-    rt.emit(_scored_event(rt, ctx, round_, work, "final", best.text, best.number, tagged, own, terms))
+    terms = _score(rt, tagged, own, best.text)
+    rt.emit(_scored_event(rt, ctx, round_, work.candidate.id, "final", best.text, best.number, tagged, own, terms))
     candidate = work.candidate
     topic = rt.topics[candidate.arm]
     rt.emit(
@@ -949,6 +1059,7 @@ async def final_score(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) -
     return {
         "current": replace(work, done=True),
         "existing": existing,
+        "scores": state["scores"] | {candidate.id: terms.score},
         "step_scores": state["step_scores"] + [terms.score],
     }
 
@@ -991,6 +1102,7 @@ async def update_arm(state: ExplorerState, runtime: Runtime[ExplorerRuntime]) ->
 
 
 NODES = {
+    "score_topics": score_topics,
     "select_arm": select_arm,
     "generate": generate,
     "dedupe": dedupe,
@@ -1036,6 +1148,7 @@ async def search(compiled: CompiledExplorer, worker: SessionWorker, report: Repo
         return rt.snapshot("skipped")
     state: ExplorerState = {
         "budget": compiled.spec.budget,
+        "topics_scored": point.topics_scored,
         "step": point.steps,
         "counts": point.counts,
         "sums": point.sums,
@@ -1043,6 +1156,7 @@ async def search(compiled: CompiledExplorer, worker: SessionWorker, report: Repo
         "queue": [],
         "current": None,
         "existing": point.existing,
+        "scores": point.scores,
         "step_scores": [],
     }
     try:

@@ -1,6 +1,8 @@
 """Where an explorer's search stands, from its trace alone: the steps that stand, and what the unfinished one
 supersedes.
 
+The topics' initial scores are step 0: conversation `s0` (one `arm_updated` per scored topic) and
+`s0q<n>`, complete once `s0` stopped; until then the search starts again by scoring the topics.
 A budget step `k` is held by conversation `s<k>` (arm choice, generation, duplicates, arm update)
 and its questions' conversations `s<k>q<n>`. It is complete once `s<k>` has its `arm_updated`
 event and stopped; the steps of a search follow one another, so the complete steps are
@@ -39,14 +41,18 @@ CONVERSATION_ID = re.compile(r"s(\d+)(?:q\d+)?")
 class SearchPoint:
     """Where a search goes on from."""
 
+    topics_scored: bool = False
+    """True once the topics' initial scores stand (step 0)."""
     steps: int = 0
     """Budget steps complete."""
     counts: list[int] = field(default_factory=list)
-    """Pulls of each arm in those steps."""
+    """Observations of each arm in those steps (its initial score, its pulls)."""
     sums: list[float] = field(default_factory=list)
-    """Summed reward of each arm in those steps."""
+    """Summed observations of each arm in those steps."""
     existing: list[tuple[str, int, str]] = field(default_factory=list)
     """(question id, arm, latest text) of every question of those steps that was not dropped."""
+    scores: dict[str, float] = field(default_factory=dict)
+    """Final score of every question of those steps that was kept."""
     conversations: ConversationCounts = field(default_factory=ConversationCounts)
     """The conversations of those steps: opened, completed, failed."""
     superseded: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
@@ -67,25 +73,31 @@ def search_point(events: Sequence[Event], topic_ids: Sequence[str]) -> SearchPoi
         if step is not None and not isinstance(event, Resumed):
             by_step[step][event.conversation_id].append(event)
     point = SearchPoint(counts=[0] * len(topic_ids), sums=[0.0] * len(topic_ids))
-    while _complete(by_step.get(point.steps + 1, {}).get(f"s{point.steps + 1}", [])):
-        point.steps += 1
-        _take_step(
-            point, by_step[point.steps], f"s{point.steps}", {topic: index for index, topic in enumerate(topic_ids)}
-        )
+    arms = {topic: index for index, topic in enumerate(topic_ids)}
+    point.topics_scored = _stopped(by_step.get(0, {}).get("s0", []))
+    if point.topics_scored:
+        _take_step(point, by_step[0], "s0", arms)
+        while _complete(by_step.get(point.steps + 1, {}).get(f"s{point.steps + 1}", [])):
+            point.steps += 1
+            _take_step(point, by_step[point.steps], f"s{point.steps}", arms)
     for step, conversations in by_step.items():
-        if step > point.steps:
+        if step > point.steps or not point.topics_scored:
             for conversation_id, standing in conversations.items():
                 point.superseded[conversation_id] = (standing[0].scenario_id, [event.seq for event in standing])
     return point
 
 
+def _stopped(events: Sequence[Event]) -> bool:
+    return any(isinstance(event, Stopped) and event.status == "completed" for event in events)
+
+
 def _complete(events: Sequence[Event]) -> bool:
-    updated = any(isinstance(event, ArmUpdated) for event in events)
-    return updated and any(isinstance(event, Stopped) and event.status == "completed" for event in events)
+    return any(isinstance(event, ArmUpdated) for event in events) and _stopped(events)
 
 
 def _take_step(point: SearchPoint, conversations: dict[str, list[Event]], step_id: str, arms: dict[str, int]) -> None:
-    """Add a complete step to the point: its arm's pull, its questions, its conversations."""
+    """Add a complete step to the point: its arm's pull (or the topics' initial scores), its questions, its
+    conversations."""
     events = conversations[step_id]
     for event in events:
         if isinstance(event, ArmUpdated):
@@ -100,6 +112,7 @@ def _take_step(point: SearchPoint, conversations: dict[str, list[Event]], step_i
     for standing in conversations.values():
         for event in standing:
             if isinstance(event, QuestionKept):
+                point.scores[event.question_id] = event.final_score
                 point.existing = [
                     (qid, arm, event.text if qid == event.question_id else text) for qid, arm, text in point.existing
                 ]

@@ -52,6 +52,8 @@ class ExplorerAgent(_Strict):
     """Model as `provider:model`; None for the spec's default `model`."""
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Nucleus sampling (AdAEM Table 5: 0.95); None: the provider's default (not sent)."""
     max_tokens: int = Field(default=320, ge=1, le=32768)
     """Upper bound on reply tokens."""
     seed: int | None = None
@@ -86,16 +88,23 @@ class ExplorerSpec(_Strict):
     """Questions each generator writes per step."""
     k_points: int = Field(default=3, ge=1, le=10)
     """Key points each panel member gives with its stance."""
-    refine_threshold: float = Field(default=0.05, ge=0.0)
-    """A rewrite is kept only when it improves the panel score by more than this."""
+    refine_threshold: float = Field(default=0.5, ge=0.0)
+    """A rewrite is kept only when it improves the panel score by more than this (AdAEM Table 5's tau = 0.5, on the
+    scale of App. B.4's final reward)."""
     max_refinements: int = Field(default=2, ge=0, le=20)
     """Rewrites tried per question at most (refinement also stops at the first rewrite not kept)."""
-    dedupe_threshold: float = Field(default=0.9, gt=0.0, le=1.0)
-    """A new question at least this similar to an existing one is dropped as a near duplicate."""
+    dedupe_threshold: float = Field(default=0.85, gt=0.0, le=1.0)
+    """A new question whose mean similarity to its `dedupe_top_k` most similar questions exceeds this is dropped as a
+    near duplicate (AdAEM Table 5's epsilon)."""
+    dedupe_top_k: int = Field(default=3, ge=1, le=100)
+    """How many of the most similar questions the similarity is averaged over (AdAEM Table 5's top-k)."""
     exploration: float = Field(default=1.0, ge=0.0)
     """Exploration constant c of the UCB bonus c * sqrt(2 ln t / n)."""
     penalty_weight: float = Field(default=0.5, ge=0.0)
-    """Weight of the disentanglement penalty in the score."""
+    """Weight of the disentanglement term subtracted from the score (App. B.4's 1/2)."""
+    value_classification: Literal["per_value", "list"] = "per_value"
+    """How the judge tells the values of a text: `per_value`, one yes/no call per value of the list (AdAEM App. B.2,
+    ten calls per text), or `list`, one call naming up to five values (cheaper)."""
     similarity: Literal["auto", "embedding", "lexical"] = "auto"
     """How point and question similarity is measured: sentence embeddings when installed (`auto`), or forced."""
     generators: list[ExplorerAgent] = Field(min_length=1)
@@ -166,25 +175,34 @@ def schwartz_values_schema(limit: int = MAX_JUDGE_VALUES) -> dict[str, Any]:
     }
 
 
+YES_NO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"label": {"type": "string", "enum": ["yes", "no"]}},
+    "required": ["label"],
+}
+"""JSON Schema of the judge's reply when it is asked about one value."""
+
+
 def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
     """The JSON Schema of each roster role's reply (bounded strings keep local replies inside their JSON)."""
     return {
         GENERATOR_ROLE: {
             "type": "object",
             "properties": {
+                "reasoning": {"type": "string", "maxLength": 800},
                 "questions": {
                     "type": "array",
                     "items": {"type": "string", "maxLength": 300},
                     "minItems": 1,
                     "maxItems": spec.questions_per_step,
-                }
+                },
             },
             "required": ["questions"],
         },
         PANEL_ROLE: {
             "type": "object",
             "properties": {
-                "stance": {"type": "string", "enum": ["yes", "no"]},
+                "stance": {"type": "string", "enum": ["yes", "no", "neutral"]},  # AdAEM App. B.2's three stances
                 "points": {
                     "type": "array",
                     "items": {"type": "string", "maxLength": 240},
@@ -194,7 +212,7 @@ def role_outputs(spec: ExplorerSpec) -> dict[str, dict[str, Any]]:
             },
             "required": ["stance", "points"],
         },
-        JUDGE_ROLE: schwartz_values_schema(),
+        JUDGE_ROLE: YES_NO_SCHEMA if spec.value_classification == "per_value" else schwartz_values_schema(),
         REFINER_ROLE: {
             "type": "object",
             "properties": {"suggestion": {"type": "string", "maxLength": 500}},
@@ -214,6 +232,7 @@ def _agent(member: ExplorerAgent, role: str, name: str | None = None) -> dict[st
         "role": role,
         "model": member.model,
         "temperature": member.temperature,
+        "top_p": member.top_p,
         "max_tokens": member.max_tokens,
         "seed": member.seed,
         "persona": member.persona,

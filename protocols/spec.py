@@ -179,6 +179,9 @@ class AgentSpec(_Strict):
     """System prompt for this agent alone, replacing the role's prompt (template name or text)."""
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Nucleus sampling: sample among the most likely tokens whose probabilities sum to this; None: the provider's
+    default (not sent)."""
     max_tokens: int = Field(default=320, ge=1, le=32768)
     """Upper bound on reply tokens."""
     seed: int | None = None
@@ -191,6 +194,13 @@ class AgentSpec(_Strict):
     """Extra template variables for this agent (override the spec's)."""
     script: list[str | list[str]] | None = None
     """Replies of a `scripted` model, one per round (a list per round gives one per attempt)."""
+
+    @model_serializer(mode="wrap")
+    def _top_p_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An agent without `top_p` is written as it was before the field existed, so the hash of a spec
+        # recorded then stays the same.
+        data = handler(self)
+        return data if self.top_p is not None else {key: value for key, value in data.items() if key != "top_p"}
 
 
 class _StopRuleEntry(_Strict):

@@ -255,9 +255,11 @@ class ArmSelected(EventBase):
     rule: Literal["untried", "ucb"]
     """`untried`: the first arm never pulled; `ucb`: the highest mean reward plus exploration bonus."""
     exploration: float
-    """The exploration constant c of the bonus c * sqrt(2 ln t / n)."""
+    """The exploration constant c of the bonus c * sqrt(2 ln B / C_i)."""
+    budget: int | None = None
+    """The budget B of the bonus (None in runs recorded before the bonus used it)."""
     counts: dict[str, int]
-    """Pulls of every arm before this step."""
+    """Observations of every arm before this step: its initial score, then its pulls."""
     means: dict[str, float]
     """Mean reward of every arm before this step (0 for an untried arm)."""
     ucb: dict[str, float | None]
@@ -288,8 +290,9 @@ class QuestionScored(EventBase):
     """Id of the question."""
     version: int
     """0 for the question as proposed, n for its n-th rewrite."""
-    stage: Literal["panel", "final"]
-    """`panel`: the cheap panel, during refinement; `final`: the final panel, for the final score."""
+    stage: Literal["panel", "final", "initial"]
+    """`panel`: the cheap panel, during refinement; `final`: the final panel, for the final score; `initial`: the
+    final panel on a topic itself, for the topic's initial score (question `s0q<n>`)."""
     text: str
     """The version of the question that was answered."""
     question_values: list[str]
@@ -297,19 +300,24 @@ class QuestionScored(EventBase):
     answers: list[dict[str, Any]]
     """Each panel member's answer: `agent`, `stance`, and `points` as `{text, values}`."""
     value_conformity: float
-    """Distinct values of all points, as a share of the value list."""
+    """R_VC: per member, |union| / max(1, |intersection|) of its points' value sets, summed over members."""
     value_diversity: float
-    """Mean Jaccard distance between the members' value sets."""
+    """R_VD: |V_a | V_b| / max(1, |V_a & V_b|) summed over ordered pairs of members."""
     opinion_diversity: float
-    """1 - mean similarity of points by different members."""
+    """R_OD: per pair of members, 1 - mean similarity of their points; the mean over pairs."""
     disentanglement: float
-    """Share of the answers' values that the question itself carries (the penalty, before its weight)."""
+    """R_Dis: sum over members of the values on which the answer and the question differ (before its weight)."""
     penalty_weight: float
-    """Weight of the disentanglement penalty."""
+    """Weight of the disentanglement term."""
     score: float
     """conformity + diversity + opinion diversity - weight * disentanglement."""
+    semantic_coherence: float | None = None
+    """Mean similarity of the points to the question (not part of the score)."""
+    context_coherence: float | None = None
+    """Mean similarity of a rewrite to the points given to the version it rewrites (not part of the score)."""
     similarity: str
-    """How point similarity was measured: `embedding` or `lexical`."""
+    """How point similarity was measured: `embedding` (BERTScore F1 of token embeddings) or `lexical` (TF-IDF
+    cosine, the fallback without the `embeddings` extra)."""
 
 
 class QuestionRefined(EventBase):
@@ -385,11 +393,11 @@ class QuestionDropped(EventBase):
 
 
 class ArmUpdated(EventBase):
-    """A budget step ended: the chosen arm's count and mean reward were updated."""
+    """A budget step ended: the chosen arm's count and mean reward were updated (step 0: a topic's initial score)."""
 
     event: Literal["arm_updated"] = "arm_updated"
     step: int
-    """Budget step, from 1."""
+    """Budget step, from 1; 0 for the initial score of a topic."""
     arm: str
     """Id of the topic."""
     reward: float

@@ -103,6 +103,8 @@ class _Engine:
         }
         if args.get("seed") is not None:
             kwargs["seed"] = int(args["seed"])
+        if args.get("top_p") is not None:
+            kwargs["top_p"] = float(args["top_p"])
         # Start from an empty KV cache: reusing a cached prefix changes the numerics, and with
         # them the sampled reply, so the same request and seed would not give the same answer.
         llama.reset()

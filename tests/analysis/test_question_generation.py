@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from moot.analysis.study_question_generation import arm_statistics_events, question_set_events
+from moot.analysis.study_question_generation import (
+    arm_statistics_events,
+    bleu_tokens,
+    budget_curve_questions,
+    distinct_n_texts,
+    initial_versus_final,
+    question_set_diversity,
+    question_set_events,
+    self_bleu_texts,
+)
 from moot.trace.events import ArmSelected, ArmUpdated, QuestionKept, QuestionProposed, QuestionRefined, QuestionScored
 
 IDS = {"run_id": "r", "conversation_id": "c", "scenario_id": "s"}
@@ -96,3 +107,72 @@ def test_arm_statistics_average_the_rewards_of_each_arm():
     arms = arm_statistics_events(events)
     assert [(a["arm"], a["topic"], a["pulls"]) for a in arms] == [("t2", "two", 1), ("t1", "one", 2)]
     assert arms[1]["mean_reward"] == pytest.approx(0.6)
+
+
+def test_bleu_by_hand():
+    """ "a b c d" against "a b c e": clipped precisions 3/4, 2/3, 1/2 and 0/1 (smoothed to 0.1/1); equal lengths,
+    no brevity penalty: (0.75 * 0.6667 * 0.5 * 0.1) ** (1/4) = 0.025 ** 0.25 = 0.39764."""
+    assert bleu_tokens(["a", "b", "c", "d"], [["a", "b", "c", "e"]]) == pytest.approx(0.025**0.25)
+    assert bleu_tokens(["a", "b", "c", "d"], [["a", "b", "c", "d"]]) == pytest.approx(1.0)
+    # A shorter hypothesis is penalised: "a b c d" against "a b c d e f g h": every n-gram matches, brevity penalty
+    # exp(1 - 8/4) = exp(-1).
+    assert bleu_tokens(["a", "b", "c", "d"], [["a", "b", "c", "d", "e", "f", "g", "h"]]) == pytest.approx(math.exp(-1))
+    assert bleu_tokens(["a", "b"], [["a", "b"]]) == 0.0, "no 3-gram in the hypothesis"
+
+
+def test_question_set_diversity_by_hand():
+    """Three questions: "cars pollute", "cars pollute", "buses help".
+
+    Mean length 2 words. Self-BLEU: each is too short for a 3-gram: 0. Distinct-2: bigrams (cars pollute) twice and
+    (buses help): 2 distinct of 3. Lexical similarity: pairs 1, 0, 0: mean 1/3.
+    """
+    texts = ["cars pollute", "cars pollute", "buses help"]
+    measures = question_set_diversity(texts, "lexical")
+    assert measures == {
+        "questions": 3,
+        "mean_length_words": 2.0,
+        "self_bleu": 0.0,
+        "distinct_2": pytest.approx(2 / 3),
+        "mean_similarity": pytest.approx(1 / 3),
+        "similarity": "lexical",
+    }
+    # Two identical four-word questions: each is the other's perfect reference, Self-BLEU 100.
+    assert self_bleu_texts(["a b c d", "a b c d"]) == pytest.approx(100.0)
+    assert self_bleu_texts(["only one"]) is None and distinct_n_texts(["one"]) is None
+    assert question_set_diversity([], "lexical")["mean_similarity"] is None
+
+
+def test_budget_curve_by_hand():
+    """Kept: step 1 (2.0, t1), step 2 (4.0, t2) and (1.0, t1); the best two at each budget.
+
+    b = 1: [2.0]: mean 2, one topic. b = 2: [4.0, 2.0]: mean 3, two topics. b = 3: the same.
+    """
+    questions = [
+        {"step": 1, "final_score": 2.0, "arm": "t1"},
+        {"step": 2, "final_score": 4.0, "arm": "t2"},
+        {"step": 2, "final_score": 1.0, "arm": "t1"},
+    ]
+    assert budget_curve_questions(questions, 3, top=2) == [
+        {"budget": 1, "questions": 1, "mean_final_score": 2.0, "topics_covered": 1},
+        {"budget": 2, "questions": 2, "mean_final_score": 3.0, "topics_covered": 2},
+        {"budget": 3, "questions": 2, "mean_final_score": 3.0, "topics_covered": 2},
+    ]
+
+
+def test_initial_scores_against_the_final_scores_by_hand():
+    """Topics t1 (initial 1.0) and t2 (initial 3.0); kept questions 2.0 and 4.0 from t1, none from t2.
+
+    Mean initial (1 + 3) / 2 = 2; mean final (2 + 4) / 2 = 3; gain 1.
+    """
+    events = [
+        ArmUpdated(**IDS, step=0, arm="t1", reward=1.0, questions=[], count=1, mean=1.0),
+        ArmUpdated(**IDS, step=0, arm="t2", reward=3.0, questions=[], count=1, mean=3.0),
+        ArmUpdated(**IDS, step=1, arm="t1", reward=3.0, questions=["s1q1", "s1q2"], count=2, mean=2.0),
+    ]
+    questions = [{"arm": "t1", "final_score": 2.0}, {"arm": "t1", "final_score": 4.0}]
+    rows, summary = initial_versus_final(events, questions)
+    assert rows == [
+        {"arm": "t1", "initial_score": 1.0, "questions": 2, "mean_final_score": 3.0, "best_final_score": 4.0},
+        {"arm": "t2", "initial_score": 3.0, "questions": 0, "mean_final_score": None, "best_final_score": None},
+    ]
+    assert summary["mean_initial_score"] == 2.0 and summary["mean_final_score"] == 3.0 and summary["gain"] == 1.0

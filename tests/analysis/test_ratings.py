@@ -133,10 +133,15 @@ def test_trueskill_win_rates_by_hand():
     assert rates["b"]["a"] == pytest.approx(1 - rates["a"]["b"], abs=1e-12)
     assert rates["b"]["c"] == 0.5
     assert "a" not in rates["a"]
-    # Uncertainty pulls the probability towards 1/2: with sigma_a = sigma_b = 25/6 the
-    # denominator is sqrt(4 (25/6)^2) = 25/3 and z = 1.2, so Phi(1.2) = 0.8849303297782918.
+    # Uncertainty pulls the probability towards 1/2. With sigma_a = sigma_b = 25/6, AdAEM's denominator
+    # (App. B.6) is sqrt(2 ((25/6)^2 + 2 (25/6)^2)) = (25/6) sqrt 6, z = 10 / ((25/6) sqrt 6) = 2.4 / sqrt 6
+    # = 0.97980, Phi(z) = 0.83641; TrueSkill's sqrt(4 (25/6)^2) = 25/3 gives z = 1.2, Phi(1.2) = 0.8849303297782918.
     uncertain = trueskill_win_rates({"a": (30.0, 25 / 6), "b": (20.0, 25 / 6)})
-    assert uncertain["a"]["b"] == pytest.approx(0.8849303297782918, abs=1e-12)
+    assert uncertain["a"]["b"] == pytest.approx(0.8364065611048472, abs=1e-12)
+    standard = trueskill_win_rates({"a": (30.0, 25 / 6), "b": (20.0, 25 / 6)}, formula="trueskill")
+    assert standard["a"]["b"] == pytest.approx(0.8849303297782918, abs=1e-12)
+    with pytest.raises(ValueError, match="unknown win-rate formula"):
+        trueskill_win_rates({"a": (30.0, 0.0)}, formula="elo")
 
 
 def test_influence_graph_counts_moves():

@@ -201,6 +201,7 @@ EXPECTED: dict[str, str] = {
     "spec_repeats_float.yaml": ":6: repeats: Input should be a valid integer (got 2.0)",
     "spec_role_without_prompt.yaml": ":13: roles.debater.prompt: role 'debater' has no prompt",
     "spec_rounds_boolean.yaml": ":5: rounds: Input should be a valid integer (got True)",
+    "spec_top_p_above_one.yaml": ":10: agents[1].top_p: Input should be less than or equal to 1 (got 1.5)",
     "spec_rounds_string.yaml": ":5: rounds: Input should be a valid integer (got '3')",
     "spec_scenarios_file_broken.yaml": "bad_inputs/scenarios_bad_json_line.jsonl:2: not valid JSON",
     "spec_sees_matches_no_agent.yaml": (

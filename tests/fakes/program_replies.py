@@ -49,6 +49,16 @@ def program_reply(body: dict[str, Any], path: str) -> str:
         )
     if system.startswith("You answer a yes/no question"):
         return json.dumps({"stance": "yes" if digest[0] % 2 else "no", "points": [POINTS[digest[1] % len(POINTS)]]})
+    if system.startswith("You annotate whether a short text reflects one given human value"):
+        text = (
+            user.split("reason for their answer:")[-1]
+            if "reason for their answer:" in user
+            else _after("put to several people:", user)
+        ).split("The value:")[0]
+        value = _after("The value:", user).split(" (")[0]
+        return json.dumps(
+            {"label": "yes" if any(KEYWORDS[word] == value for word in KEYWORDS if word in text) else "no"}
+        )
     if system.startswith("You name the human values"):
         text = (
             user.split("reason for their answer:")[-1]

@@ -4,16 +4,17 @@ The scripted world (every reply is decided from the prompt text, so the expected
 worked out by hand; similarity is lexical TF-IDF, so identical points have similarity 1 and
 points without a shared word similarity 0; the value list has 10 values):
 
-- version 0 of a question: both cheap panel members say "safety first" (Security).
-  conformity 1/10, value diversity 0 (same sets), opinion diversity 1 - 1 = 0, penalty 0:
-  score 0.1.
+- version 0 of a question: both cheap panel members say "safety first" (Security); the question
+  itself carries no value. Conformity 1/1 + 1/1 = 2; value diversity {S} vs {S}: 1/1, both orders: 2;
+  opinion diversity 1 - 1 = 0; disentanglement |{S} ^ {}| per member: 1 + 1 = 2.
+  Score 2 + 2 + 0 - 0.5 * 2 = 3.
 - rewrite 1 ("... r1"): one member says "safety first" (Security), the other "freedom matters"
-  (Self-direction): conformity 2/10, value diversity 1 (disjoint sets), opinion diversity 1 - 0 = 1:
-  score 2.2; improvement 2.1 > threshold 0.5: kept.
-- rewrite 2 ("... r2"): the same answers as rewrite 1: score 2.2, improvement 0: not kept, and
+  (Self-direction): conformity 2; value diversity 2/1, both orders: 4; opinion diversity 1 - 0 = 1;
+  disentanglement 2: score 2 + 4 + 1 - 1 = 6; improvement 3 > threshold 0.5: kept.
+- rewrite 2 ("... r2"): the same answers as rewrite 1: score 6, improvement 0: not kept, and
   refinement stops although max_refinements is 3. The kept chain is [0, 1].
-- final panel: "family ties" (Benevolence) and "nature counts" (Universalism), and the question
-  itself carries no value: 0.2 + 1 + 1 - 0 = 2.2.
+- final panel: "family ties" (Benevolence) and "nature counts" (Universalism): 2 + 4 + 1 - 1 = 6;
+  the topics themselves get the same answers from the final panel: initial scores 6.
 """
 
 from __future__ import annotations
@@ -64,14 +65,18 @@ def panelist(messages, context):
 
 
 def judge(messages, context):
+    """Per value (`The value: V`): yes when the text holds a keyword of V; listing: every value with a keyword."""
     prompt = messages[-1]["content"]
     text = (
         prompt.split("reason for their answer:")[-1]
         if "reason for their answer:" in prompt
         else _after("put to several people:", prompt)
     )
-    text = text.split("Which values")[0]
-    return json.dumps({"values": [value for word, value in KEYWORDS.items() if word in text]})
+    text = text.split("The value:")[0].split("Which values")[0]
+    found = [value for word, value in KEYWORDS.items() if word in text]
+    if "The value:" in prompt:
+        return json.dumps({"label": "yes" if _after("The value:", prompt).split(" (")[0] in found else "no"})
+    return json.dumps({"values": found})
 
 
 def refiner(messages, context):
@@ -106,6 +111,7 @@ def explorer_data(tmp_path: Path, **fields) -> dict:
         "k_points": 1,
         "refine_threshold": 0.5,
         "max_refinements": 3,
+        "dedupe_top_k": 1,  # an exact repeat is dropped whatever else the pool holds
         "similarity": "lexical",
         "generators": [{"name": "writer", "model": "scripted:explorer_gen"}],
         "panel": [
@@ -136,13 +142,23 @@ def finished(tmp_path_factory):
     return moot.run(explorer_data(tmp_path), out=tmp_path / "run", cache=None)
 
 
-def test_untried_arms_first_then_ucb(finished):
+def test_initial_scores_then_ucb(finished):
+    """Both topics' initial scores are 6 (the final panel's answers); B = 2, bonus sqrt(2 ln 2 / C).
+
+    Step 1: a tie (6 + 1.177 each) goes to t1. Step 2: t1 has C = 2 and mean 6: 6 + 0.833 = 6.833
+    < t2's 7.177 -> t2.
+    """
     selected = events_of(finished.run_dir, "arm_selected")
-    assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t1", "untried"), (2, "t2", "untried")]
-    assert selected[1].counts == {"t1": 1, "t2": 0}
-    assert selected[1].means["t1"] == pytest.approx(2.2)
+    assert [(e.step, e.arm, e.rule) for e in selected] == [(1, "t1", "ucb"), (2, "t2", "ucb")]
+    assert selected[1].counts == {"t1": 2, "t2": 1}
+    assert selected[1].means["t1"] == pytest.approx(6.0)
     updated = events_of(finished.run_dir, "arm_updated")
-    assert [(e.arm, e.count, round(e.reward, 6)) for e in updated] == [("t1", 1, 2.2), ("t2", 1, 2.2)]
+    assert [(e.step, e.arm, e.count, round(e.reward, 6)) for e in updated] == [
+        (0, "t1", 1, 6.0),
+        (0, "t2", 1, 6.0),
+        (1, "t1", 2, 6.0),
+        (2, "t2", 2, 6.0),
+    ]
 
 
 def test_near_duplicates_are_dropped(finished):
@@ -163,28 +179,51 @@ def test_every_score_term_is_in_the_trace(finished):
         first.value_diversity,
         first.opinion_diversity,
         first.disentanglement,
-    ) == pytest.approx((0.1, 0.0, 0.0, 0.0))
-    assert first.score == pytest.approx(0.1)
+    ) == pytest.approx((2.0, 2.0, 0.0, 2.0))
+    assert first.score == pytest.approx(3.0) and first.context_coherence is None
+    assert first.semantic_coherence == pytest.approx(0.0), "no word of 'safety first' is in the question"
     assert first.answers[0]["points"] == [{"text": "safety first", "values": ["Security"]}]
-    assert scored[1].score == pytest.approx(2.2) and scored[1].value_diversity == pytest.approx(1.0)
-    assert scored[3].score == pytest.approx(2.2) and scored[3].text == "Should Oslo ban cars by 2030? r1"
+    assert scored[1].score == pytest.approx(6.0) and scored[1].value_diversity == pytest.approx(4.0)
+    # The rewrite shares no word with version 0's points ("safety first").
+    assert scored[1].context_coherence == pytest.approx(0.0)
+    assert scored[3].score == pytest.approx(6.0) and scored[3].text == "Should Oslo ban cars by 2030? r1"
 
 
 def test_a_rewrite_is_kept_only_while_it_improves_by_more_than_the_threshold(finished):
     refined = [e for e in events_of(finished.run_dir, "question_refined") if e.question_id == "s1q1"]
     assert [(e.version, e.from_version, e.kept) for e in refined] == [(1, 0, True), (2, 1, False)]
-    assert refined[0].improvement == pytest.approx(2.1) and refined[1].improvement == pytest.approx(0.0)
+    assert refined[0].improvement == pytest.approx(3.0) and refined[1].improvement == pytest.approx(0.0)
     assert refined[0].suggestion.startswith("Name the city council") and refined[1].text.endswith("r1 r2")
     kept = [e for e in events_of(finished.run_dir, "question_kept") if e.question_id == "s1q1"][0]
     assert kept.chain == [0, 1] and kept.version == 1 and kept.refinements_tried == 2
-    assert kept.panel_score == pytest.approx(2.2) and kept.final_score == pytest.approx(2.2)
+    assert kept.panel_score == pytest.approx(6.0) and kept.final_score == pytest.approx(6.0)
 
 
 def test_the_run_directory_verifies(finished):
     report = verify_run(finished.run_dir)
     assert report.ok, [p.line() for p in report.problems]
     assert finished.manifest.status == "completed"
-    assert finished.manifest.conversations.completed == finished.manifest.conversations.planned == 4
+    assert finished.manifest.conversations.completed == finished.manifest.conversations.planned == 4 + 3
+
+
+def test_the_judge_is_asked_once_per_value_of_each_text(finished):
+    """Version 0 of s1q1: the question and two points, ten yes/no calls each (AdAEM App. B.2)."""
+    calls = [e for e in events_of(finished.run_dir, "model_call") if e.conversation_id == "s1q1" and e.round == 1]
+    judged = [e for e in calls if e.role == "value_judge"]
+    assert len(judged) == 3 * 10
+    assert {e.parsed["label"] for e in judged} == {"yes", "no"}
+    assert sum(e.parsed["label"] == "yes" for e in judged) == 2, "each point reflects Security, the question nothing"
+
+
+def test_the_judge_may_name_the_values_in_one_call(tmp_path):
+    data = explorer_data(tmp_path, budget=1, max_refinements=0, value_classification="list")
+    result = moot.run(data, out=tmp_path / "run", cache=None)
+    judged = [
+        e for e in events_of(result.run_dir, "model_call") if e.conversation_id == "s1q1" and e.role == "value_judge"
+    ]
+    assert len(judged) == 3 * 2, "the question and the points of the cheap and the final panel, one call each"
+    kept = events_of(result.run_dir, "question_kept")
+    assert [(e.question_id, round(e.panel_score, 6), round(e.final_score, 6)) for e in kept] == [("s1q1", 3.0, 6.0)]
 
 
 def test_no_refinement_when_max_refinements_is_zero(tmp_path):
@@ -199,8 +238,30 @@ def test_the_analysis_rebuilds_the_question_set_from_the_trace(finished):
     metrics = index.metrics
     assert metrics["questions_kept"] == 2 and metrics["questions_dropped"] == {"near_duplicate": 2}
     assert metrics["refinements"] == {"tried": 4, "kept": 2}
-    assert metrics["mean_final_score"] == pytest.approx(2.2)
-    assert set(index.tables) >= {"questions", "refinements", "scores", "arms", "steps", "dropped"}
+    assert metrics["mean_final_score"] == pytest.approx(6.0)
+    assert metrics["initial_vs_final"] == {
+        "topics_scored": 2,
+        "mean_initial_score": pytest.approx(6.0),
+        "mean_final_score": pytest.approx(6.0),
+        "gain": pytest.approx(0.0),
+    }
+    assert [(row["budget"], row["questions"], row["topics_covered"]) for row in metrics["budget_curve"]] == [
+        (1, 1, 1),
+        (2, 2, 2),
+    ]
+    diversity = metrics["question_set_diversity"]
+    assert diversity["questions"] == 2 and diversity["similarity"] == "lexical" and diversity["distinct_2"] is not None
+    assert {"question_set_diversity", "initial_vs_final", "budget_curve"} <= set(index.methods)
+    assert set(index.tables) >= {
+        "questions",
+        "refinements",
+        "scores",
+        "arms",
+        "steps",
+        "dropped",
+        "initial_vs_final",
+        "budget_curve",
+    }
     assert {"final_scores", "score_terms", "arm_rewards"} <= set(index.plots)
     questions = json.loads((folder / "question_set.json").read_text())
     first = next(q for q in questions if q["id"] == "s1q1")
@@ -210,10 +271,10 @@ def test_the_analysis_rebuilds_the_question_set_from_the_trace(finished):
     )
     assert first["topic"] == "Should cities ban cars?" and first["arm"] == "t1" and first["chain"] == [0, 1]
     assert [r["kept"] for r in first["refinements"]] == [True, False]
-    assert first["final_terms"]["value_diversity"] == pytest.approx(1.0)
+    assert first["final_terms"]["value_diversity"] == pytest.approx(4.0)
     scenarios = load_scenarios(folder / "question_set.jsonl").scenarios
     assert [s.id for s in scenarios] == [q["id"] for q in questions]
-    assert scenarios[0].metadata["final_score"] == pytest.approx(2.2)
+    assert scenarios[0].metadata["final_score"] == pytest.approx(6.0)
 
 
 def test_the_report_shows_the_scored_question_set(finished):

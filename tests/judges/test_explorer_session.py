@@ -93,7 +93,8 @@ def test_run_json_records_the_explorer_so_that_it_can_be_built_again(reference: 
     assert manifest.spec_dir == str(reference.parent.resolve()), "the topic file is found again from any folder"
     assert manifest.scenario_ids == ["t1", "t2", "t3"] and manifest.scenario_source == "topics:topics.txt"
     assert manifest.conversations.planned == manifest.conversations.completed > 3
-    assert len(events_of(reference, "arm_updated")) == 3
+    updated = events_of(reference, "arm_updated")
+    assert [e.step for e in updated] == [0, 0, 0, 1, 2, 3], "three initial scores, then three budget steps"
 
 
 def test_the_trace_goes_to_postgresql(
@@ -124,8 +125,9 @@ def test_concurrency_bounds_the_calls_in_flight_within_a_step(
         in_flight[concurrency] = server.max_in_flight
         assert result.manifest.concurrency == concurrency
         check_same_search(result.run_dir, reference)
-    # A panel of two answers at once when it may; one call at a time when the run says so.
-    assert in_flight == {1: 1, 4: 2}
+    # The three topics' initial scores (two final panel members each) fill the four calls the run allows; one call
+    # at a time when the run says so.
+    assert in_flight == {1: 1, 4: 4}
 
 
 def test_ctrl_c_stops_the_search_and_resume_finishes_it(server: FakeLLMServer, reference: Path, tmp_path: Path) -> None:
@@ -174,13 +176,15 @@ def test_a_killed_search_is_unfinished_and_resumes_without_asking_again_what_was
             server.on_request = None
         assert process.returncode == -signal.SIGKILL
         asked = Counter(request_key(request) for request in server.model_requests())
-        assert sum((asked & seen).values()) <= 2, "only the calls in flight at the kill (a panel's two) are made again"
+        # Only the calls in flight at the kill are made again: at most the run's concurrency (3), e.g. three of the
+        # judge's ten yes/no calls about a point.
+        assert sum((asked & seen).values()) <= 3, "only the calls in flight at the kill are made again"
         seen += asked
         assert RunManifest.read(out).status == "running"
         assert {problem.kind for problem in verify_run(out).problems} <= {"unfinished"}
     server.reset()
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
-    assert sum((Counter(request_key(r) for r in server.model_requests()) & seen).values()) <= 2
+    assert sum((Counter(request_key(r) for r in server.model_requests()) & seen).values()) <= 3
     check_same_search(out, reference)
     assert len(RunManifest.read(out).resumed_at) == 2
 
@@ -218,7 +222,7 @@ def test_replay_serves_every_reply_from_the_trace_and_finds_an_altered_one(refer
     seq, body = next(
         (s, b)
         for s, b in db.execute("SELECT seq, body FROM events WHERE event = 'model_call' ORDER BY seq")
-        if json.loads(b)["agent"] == "elder"
+        if json.loads(b)["agent"] == "elder" and json.loads(b)["conversation_id"].startswith("s1q")
     )
     call = json.loads(body)
     call["raw_reply"] = json.dumps({"stance": "no", "points": ["tradition binds us all"]})

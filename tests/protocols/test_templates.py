@@ -12,7 +12,7 @@ from moot.graphs.compiler import SAMPLE_MESSAGE, SAMPLE_SCENARIO
 from moot.graphs.context import ConversationContext
 from moot.graphs.nodes import agent_prompts, template_variables
 from moot.graphs.turns import plan_round
-from moot.judges.explorer import SAMPLE_VARIABLES
+from moot.judges.explorer import sample_variables
 from moot.protocols.explorer import ExplorerSpec
 from moot.protocols.loader import bundled_specs, load_spec
 from moot.protocols.templates import _IDENTIFIER, ENVIRONMENT_OPTIONS, PROMPTS_DIR, render, resolve_template, shuffled
@@ -68,7 +68,7 @@ def _renders_of(name: str):
         cases = [
             (agent, agent.model_copy(update={"variables": extra}), 1, [])
             for agent in spec.agents
-            for extra in SAMPLE_VARIABLES[agent.role]
+            for extra in sample_variables(agent.role, loaded.spec.value_classification == "per_value")
         ]
     else:
         spec, schemas = compiled.spec, compiled.schemas
