@@ -230,8 +230,10 @@ def test_replay_serves_every_reply_from_the_trace_and_finds_an_altered_one(refer
     db.close()
     report = replay_run(altered, out=tmp_path / "again-altered")
     assert not report.ok
+    # The judge asks one yes/no call per value and point, so the altered reply changes how many decisions follow it, and
+    # the comparison (event by event, in order) names the elder's message among the events that moved.
     lines = report.differences[call["conversation_id"]]
-    assert any("elder message" in line and "tradition binds us all" in line for line in lines), lines
+    assert any("elder message" in line for line in lines), lines
     assert any("question scored" in line or "question kept" in line for line in lines), (
         "the score that followed differs too"
     )
