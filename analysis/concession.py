@@ -16,6 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from moot.analysis.plot_style import save_figure
+
 NON_CONCESSION_RULES = ("win", "ignore")
 
 
@@ -240,7 +242,7 @@ def plot_concession_heatmap(
     figsize: tuple[float, float] = (9.0, 8.0),
     dpi: int = 100,
 ) -> Path:
-    """Draw the concession rates as an annotated heatmap and write it as a PNG.
+    """Draw the concession rates as an annotated heatmap and write it as PNG and SVG (`plot_style.save_figure`).
 
     Row = the target's value (the value conceded), column = the counterpart's value (the value
     conceded to); cells without outcomes are left blank. The image is `figsize` x `dpi` pixels.
@@ -270,6 +272,4 @@ def plot_concession_heatmap(
                     color="black" if value > 0.6 else "white",
                 )
     figure.colorbar(image, ax=axes, label="concession rate")
-    path = Path(path)
-    figure.savefig(path, format="png")
-    return path
+    return save_figure(figure, path)

@@ -14,6 +14,7 @@ from typing import Any
 from moot.analysis.arms import ArmTable
 from moot.analysis.inertia import InertiaFit, bootstrap_inertia_conformity, observations_from_events
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text
 from moot.analysis.plots import plot_forest
 from moot.trace.events import Event
 
@@ -75,4 +76,9 @@ def _forest(fit: InertiaFit, writer: AnalysisWriter) -> None:
             title="Inertia and conformity per player",
             xlabel=f"log odds ratio ({fit.level:.0%} interval)",
             reference=0.0,
+            interval=interval_text(
+                f"{fit.level:.0%} {'Wald' if fit.interval_method == 'wald' else 'bootstrap'} interval",
+                fit.n_observations,
+                "observations",
+            ),
         )

@@ -40,6 +40,7 @@ from moot.analysis.cooperation_models import cooperation_by_model, counterpart_c
 from moot.analysis.cross_model import ModelGroups, comparison_units, unit_label
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text
 from moot.analysis.plots import plot_bars
 from moot.analysis.value_rankings import BT_PRIOR, bootstrap_ranking, plain_ranking
 from moot.errors import UserError
@@ -188,6 +189,7 @@ def _write_ranking(writer: AnalysisWriter, name: str, ranking: dict[str, Any], t
         title=title,
         ylabel="log-strength",
         errors={v: (ranking["values"][v]["low"], ranking["values"][v]["high"]) for v in ranking["ranking"]},
+        interval=interval_text("95% bootstrap interval (scenarios resampled)", ranking["comparisons"], "comparisons"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from moot.cli_args import at_least, not_empty
+from moot.cli_args import add_figure_options, at_least, figure_options, not_empty
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     analyze = sub.add_parser(
         "analyze",
         help="compute the measurements of a run (its protocol's, and its study's if any): metrics JSON, CSV tables, "
-        "PNG plots",
+        "plots (PNG and SVG, PDF with --pdf)",
     )
     analyze.add_argument(
         "run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare` (its runs analysed again)"
@@ -119,6 +119,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     )
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
+    add_figure_options(analyze)
 
     report = sub.add_parser("report", help="write one self-contained HTML report of a run (or of a comparison)")
     report.add_argument("run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare`")
@@ -174,6 +175,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             shown=args.show,
             judge=args.judge,
             methods=args.method,
+            figures=figure_options(args),
         )
     else:
         folder, index = analyze_run(
@@ -193,6 +195,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             groups=args.groups,
             shown=args.show,
             methods=args.method,
+            figures=figure_options(args),
         )
     counts = f"{index.measurement_count()} measurements, {len(index.tables)} tables, {len(index.plots)} plots"
     print(f"{index.study}: {counts} in {folder}")
