@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.axis import Axis
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 DEFAULT_DPI = 200
 """Resolution of PNG figures, in dots per inch."""
@@ -28,7 +29,7 @@ DEFAULT_DPI = 200
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
 """Colours of series, in order of the names they are given to (colour-blind friendly, then repeating)."""
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
@@ -121,7 +122,7 @@ def new_figure(width: float, height: float, **subplots: object) -> tuple[Figure,
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(width, height), layout="constrained")
         FigureCanvasAgg(figure)
-        axes = figure.add_subplot(**subplots)  # type: ignore[arg-type]  # subplot keywords pass through as given
+        axes = figure.add_subplot(**subplots)
     return figure, axes
 
 
