@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
         "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
     )
     judge.add_argument("--no-cache", action="store_true")
+    judge.add_argument("--quiet", action="store_true", help="no progress (on stderr)")
     judge.add_argument(
         "--ledger", type=Path, metavar="FILE", help="append the run's count and final hash to FILE (kept elsewhere)"
     )
@@ -132,6 +133,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     """`moot judge`: a pass over a finished run, appended to its trace (`moot run --resume RUN_DIR` finishes a pass that
     was stopped)."""
     from moot.agents.cache import default_cache_path
+    from moot.cli_output import progress_bar
     from moot.errors import UserError
     from moot.graphs.executor import executor_named
     from moot.judges.judging import judge_pass
@@ -140,18 +142,20 @@ def cmd_judge(args: argparse.Namespace) -> int:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
     executor = executor_named(args.executor, args.address, args.workers)
     cache = None if args.no_cache else (args.cache or default_cache_path())
-    report = judge_pass(
-        args.run_dir,
-        args.judge,
-        model=args.model,
-        name=args.name,
-        values=args.values,
-        cache_path=cache,
-        concurrency=args.concurrency,
-        executor=executor,
-        trace=args.trace,
-        ledger=args.ledger,
-    )
+    with progress_bar(enabled=not args.quiet) as progress:
+        report = judge_pass(
+            args.run_dir,
+            args.judge,
+            model=args.model,
+            name=args.name,
+            values=args.values,
+            cache_path=cache,
+            concurrency=args.concurrency,
+            executor=executor,
+            trace=args.trace,
+            ledger=args.ledger,
+            progress=progress,
+        )
     print(report.line())
     return 0
 
