@@ -39,12 +39,14 @@ STYLE: dict[RcKeyType, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.fonttype": "path",
+    "svg.hashsalt": "moot",
     "pdf.fonttype": 42,
     "savefig.bbox": "tight",
     "savefig.pad_inches": 0.05,
 }
 """Matplotlib settings of every figure: readable at a column's width, text kept as paths in SVG (no font needed)
-and as TrueType in PDF (journals refuse Type 3 fonts), and the saved area fitted to what is drawn, so nothing is
+and as TrueType in PDF (journals refuse Type 3 fonts), the SVG's element ids fixed (the same figure, the same
+bytes), and the saved area fitted to what is drawn, so nothing is
 clipped at the figure's edge."""
 
 VectorFormat = Literal["svg", "pdf"]
