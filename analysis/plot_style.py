@@ -128,18 +128,21 @@ def new_figure(width: float, height: float, **subplots: object) -> tuple[Figure,
     return figure, axes
 
 
-def save_figure(figure: Figure, path: Path | str) -> Path:
+def save_figure(figure: Figure, path: Path | str, dpi: int | None = None) -> Path:
     """Write the figure to `path` (a `.png`, at the current options' dpi) and beside it as SVG (and PDF when
-    asked); return `path`."""
+    asked); return `path`.
+
+    `dpi` given: the PNG is exactly the figure's size times `dpi` pixels (not fitted to what is drawn)."""
     import matplotlib
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     options = figure_options()
+    exact = {} if dpi is None else {"bbox_inches": figure.bbox_inches}  # the whole figure, not fitted
     with matplotlib.rc_context(STYLE):
-        figure.savefig(path, format="png", dpi=options.dpi)
+        figure.savefig(path, format="png", dpi=dpi or options.dpi, **exact)
         for kind in options.vector_formats:
-            figure.savefig(path.with_suffix(f".{kind}"), format=kind, metadata=_FIXED_METADATA[kind])
+            figure.savefig(path.with_suffix(f".{kind}"), format=kind, metadata=_FIXED_METADATA[kind], **exact)
     _release(figure)
     return path
 
