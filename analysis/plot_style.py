@@ -138,11 +138,12 @@ def save_figure(figure: Figure, path: Path | str, dpi: int | None = None) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     options = figure_options()
-    exact = {} if dpi is None else {"bbox_inches": figure.bbox_inches}  # the whole figure, not fitted
+    # Given a dpi, the whole figure is saved (its exact size); else the saved area is fitted to what is drawn.
+    area = "tight" if dpi is None else figure.bbox_inches
     with matplotlib.rc_context(STYLE):
-        figure.savefig(path, format="png", dpi=dpi or options.dpi, **exact)
+        figure.savefig(path, format="png", dpi=dpi or options.dpi, bbox_inches=area)
         for kind in options.vector_formats:
-            figure.savefig(path.with_suffix(f".{kind}"), format=kind, metadata=_FIXED_METADATA[kind], **exact)
+            figure.savefig(path.with_suffix(f".{kind}"), format=kind, metadata=_FIXED_METADATA[kind], bbox_inches=area)
     _release(figure)
     return path
 
