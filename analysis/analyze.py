@@ -21,6 +21,7 @@ from moot.analysis.judge_agreement import analyze_judges
 from moot.analysis.judge_selection import JudgesRead, judge_roster, select_judge
 from moot.analysis.methods import MethodOptions, parse_methods
 from moot.analysis.outputs import AnalysisIndex, AnalysisWriter
+from moot.analysis.plot_style import FigureOptions, figure_settings
 from moot.analysis.protocol_fields import role_schema
 from moot.errors import UserError, unknown_name
 from moot.outputs import check_output_folder
@@ -185,6 +186,7 @@ def analyze_run(
     groups: str | None = None,
     shown: str | None = None,
     methods: Sequence[str] | Mapping[str, object] | None = None,
+    figures: FigureOptions | None = None,
 ) -> tuple[Path, AnalysisIndex]:
     """Analyse a run (its protocol's measurements, and its study's when it has one); return the analysis folder and
     its index (`metrics.json`).
@@ -196,7 +198,8 @@ def analyze_run(
     place of its kind's default judge (`moot.analysis.judge_selection`); a run whose judges of one kind are two or
     more gets the `judges` section, their agreement. `groups` names groups of models to compare within and
     between (`NAME=M1,M2;NAME=M3` or a YAML file); `shown` the models a plot comparing models draws (`M1,M2`);
-    `methods` the method options (`NAME=VALUE` strings or a mapping; `moot.analysis.methods`).
+    `methods` the method options (`NAME=VALUE` strings or a mapping; `moot.analysis.methods`); `figures` how the
+    plots are written (`plot_style.FigureOptions`: PNG dpi, PDF beside PNG and SVG).
     """
     run_dir = Path(run_dir)
     if out is not None:
@@ -237,6 +240,7 @@ def analyze_run(
         run_id=manifest.run_id,
         final_hash=manifest.final_hash,
         judges=JudgesRead(roster, all_events, judge),
+        figures=figures,
     )
     return folder, index
 
@@ -251,13 +255,15 @@ def write_analysis(
     notes: Sequence[str] = (),
     extra_files: Mapping[str, str] | None = None,
     judges: JudgesRead | None = None,
+    figures: FigureOptions | None = None,
 ) -> AnalysisIndex:
     """Analyse the inputs (the protocol's measurements, and `study`'s) into `folder`; return its index.
 
     The analysis is written into a staging folder renamed to `folder` once complete (with
     `extra_files`, name -> text, beside `metrics.json`), so a failure leaves the previous analysis
     whole. `notes` open the analysis's notes; `judges`, when two or more judges decide one kind of thing, gives the
-    `judges` section (their agreement). A run and a comparison of runs (`moot compare`) are analysed by this one
+    `judges` section (their agreement). The plots are written with `figures` (PNG dpi, PDF), every agent and model
+    of the run in one colour across them. A run and a comparison of runs (`moot compare`) are analysed by this one
     function.
     """
     staging = folder.with_name(folder.name + ".partial")
@@ -268,23 +274,8 @@ def write_analysis(
     for note in notes:
         writer.note(note)
     try:
-        metrics: dict[str, Any] = {}
-        if is_protocol_run(inputs.manifest):
-            metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
-        if study is not None:
-            metrics.update(_run_study(study, inputs, writer))
-        if judges is not None and judges.roster.compared():
-            metrics[JUDGES_SECTION] = analyze_judges(judges.roster, judges.events, writer, judges.chosen)
-        inputs.methods.check_all_read(study or PROTOCOL_SECTION)
-        index = writer.finish(
-            AnalysisIndex(
-                run_id=run_id,
-                study=study or PROTOCOL_SECTION,
-                final_hash=final_hash,
-                metrics=metrics,
-                methods=dict(inputs.methods.in_force),
-            )
-        )
+        with figure_settings(figures, colour_names(inputs.spec)):
+            index = _analyse(inputs, writer, study, run_id=run_id, final_hash=final_hash, judges=judges)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
     except BaseException:
@@ -295,3 +286,39 @@ def write_analysis(
         shutil.rmtree(folder)
     staging.rename(folder)
     return index
+
+
+def _analyse(
+    inputs: AnalysisInputs,
+    writer: AnalysisWriter,
+    study: str | None,
+    *,
+    run_id: str,
+    final_hash: str | None,
+    judges: JudgesRead | None,
+) -> AnalysisIndex:
+    """The protocol's, the study's and the judges' measurements written by `writer`; its index, finished."""
+    metrics: dict[str, Any] = {}
+    if is_protocol_run(inputs.manifest):
+        metrics[PROTOCOL_SECTION] = _imported(PROTOCOL_ANALYSIS)(inputs, writer)
+    if study is not None:
+        metrics.update(_run_study(study, inputs, writer))
+    if judges is not None and judges.roster.compared():
+        metrics[JUDGES_SECTION] = analyze_judges(judges.roster, judges.events, writer, judges.chosen)
+    inputs.methods.check_all_read(study or PROTOCOL_SECTION)
+    return writer.finish(
+        AnalysisIndex(
+            run_id=run_id,
+            study=study or PROTOCOL_SECTION,
+            final_hash=final_hash,
+            metrics=metrics,
+            methods=dict(inputs.methods.in_force),
+        )
+    )
+
+
+def colour_names(spec: Mapping[str, Any]) -> list[str]:
+    """The names whose colours the figures of a run keep: its agents, in order, then its models."""
+    agents = [agent for agent in spec.get("agents") or [] if isinstance(agent, Mapping)]
+    models = [str(agent.get("model") or spec.get("model") or "") for agent in agents]
+    return [str(agent.get("name", "")) for agent in agents] + [model for model in models if model]

@@ -29,6 +29,7 @@ from moot.analysis.cross_model import ModelGroups, shown_models
 from moot.analysis.judge_selection import JudgeRoster, JudgesRead, judge_roster, merge_rosters, select_judge
 from moot.analysis.methods import MethodOptions, parse_methods
 from moot.analysis.outputs import AnalysisIndex
+from moot.analysis.plot_style import FigureOptions
 from moot.errors import UserError
 from moot.outputs import check_output_folder
 from moot.protocols.loader import PROTOCOL_KIND
@@ -417,11 +418,13 @@ def compare_runs(
     shown: str | None = None,
     judge: str | None = None,
     methods: Sequence[str] | Mapping[str, object] | None = None,
+    figures: FigureOptions | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Put runs together as the arms of one study and analyse them; return the comparison folder, its metrics index
     and `comparison.json`.
 
-    `labels` names runs (label -> run directory); `overlap` keeps only the scenarios all runs share.
+    `labels` names runs (label -> run directory); `overlap` keeps only the scenarios all runs share; `figures` how
+    the plots are written (`plot_style.FigureOptions`: PNG dpi, PDF).
     The folder (default `runs/compare-<study>-<time>`) is written whole or not at all; a previous
     comparison there is replaced.
     """
@@ -448,6 +451,7 @@ def compare_runs(
         final_hash=record.comparison_id,
         notes=merged.notes,
         extra_files={COMPARISON_FILE: record.model_dump_json(indent=2)},
+        figures=figures,
         judges=JudgesRead(merge_rosters(rosters), every_judge.events, judge),
     )
     return folder, index, record
@@ -472,6 +476,7 @@ def compare_again(
     shown: str | None = None,
     judge: str | None = None,
     methods: Sequence[str] | Mapping[str, object] | None = None,
+    figures: FigureOptions | None = None,
 ) -> tuple[Path, AnalysisIndex, ComparisonManifest]:
     """Analyse a comparison folder's runs again (same runs, labels and `overlap`, as `comparison.json` names them)
     into the same folder: after a judge appended to one of the runs, or to change the bootstrap."""
@@ -488,4 +493,5 @@ def compare_again(
         shown=shown,
         judge=judge,
         methods=methods,
+        figures=figures,
     )

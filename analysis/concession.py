@@ -16,6 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from moot.analysis.plot_style import save_figure
+
 NON_CONCESSION_RULES = ("ignore", "win")
 NEVER_CONCEDED_RULES = ("rounds_played", "excluded")
 """How rounds to concession count a conversation the target never conceded: at the rounds it ran (CoopValue sec.
@@ -290,14 +292,15 @@ def plot_concession_heatmap(
     path: Path | str,
     title: str,
     figsize: tuple[float, float] = (9.0, 8.0),
-    dpi: int = 100,
+    dpi: int | None = None,
 ) -> Path:
-    """Draw the concession rates as an annotated heatmap and write it as a PNG.
+    """Draw the concession rates as an annotated heatmap and write it as PNG and SVG (`plot_style.save_figure`).
 
     Row = the target's value (the value conceded), column = the counterpart's value (the value
-    conceded to); cells without outcomes are left blank. The image is `figsize` x `dpi` pixels.
+    conceded to); cells without outcomes are left blank. With `dpi` the PNG is `figsize` x `dpi` pixels;
+    without, it is at the analysis's dpi, fitted to what is drawn.
     """
-    figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    figure = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     rate = np.ma.masked_invalid(matrix.rate)
@@ -322,6 +325,4 @@ def plot_concession_heatmap(
                     color="black" if value > 0.6 else "white",
                 )
     figure.colorbar(image, ax=axes, label="concession rate")
-    path = Path(path)
-    figure.savefig(path, format="png")
-    return path
+    return save_figure(figure, path, dpi)

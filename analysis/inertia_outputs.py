@@ -28,6 +28,7 @@ from moot.analysis.inertia import (
 )
 from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text
 from moot.analysis.plots import plot_forest
 from moot.trace.events import Event
 
@@ -109,4 +110,9 @@ def _forest(fit: InertiaFit, writer: AnalysisWriter) -> None:
             title="Inertia and conformity per player" if fit.by_player else "Inertia and conformity (pooled)",
             xlabel=f"log odds ratio ({fit.level:.0%} interval)",
             reference=0.0,
+            interval=interval_text(
+                f"{fit.level:.0%} {'Wald' if fit.interval_method == 'wald' else 'bootstrap'} interval",
+                fit.n_observations,
+                "observations",
+            ),
         )

@@ -1,4 +1,5 @@
-"""What an analysis writes: metrics JSON, CSV tables and PNG plots in one folder, and its index."""
+"""What an analysis writes: metrics JSON, CSV tables and plots (PNG and SVG, PDF when asked) in one folder, and its
+index."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class AnalysisIndex(BaseModel):
     tables: dict[str, str] = Field(default_factory=dict)
     """CSV tables, by name: file paths relative to the analysis folder."""
     plots: dict[str, str] = Field(default_factory=dict)
-    """PNG plots, by name: file paths relative to the analysis folder."""
+    """PNG plots, by name: file paths relative to the analysis folder (the SVG, and the PDF when asked, are beside
+    each, with the same name)."""
     notes: list[str] = Field(default_factory=list)
     """Measurements that could not be made, and why."""
     moot_version: str | None = None
@@ -77,7 +79,8 @@ class AnalysisWriter:
         self.tables[name] = str(path.relative_to(self.folder))
 
     def plot_path(self, name: str) -> Path:
-        """Where to draw plot `name`; the plot is listed once the file exists."""
+        """Where to draw plot `name` (`plots/NAME.png`; `plot_style.save_figure` writes `NAME.svg`, and `NAME.pdf`
+        when asked, beside it); the plot is listed once the file exists."""
         path = self.folder / "plots" / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.plots[name] = str(path.relative_to(self.folder))

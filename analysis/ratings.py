@@ -234,19 +234,25 @@ def influence_graph(moves: Iterable[tuple[str, str]]) -> nx.DiGraph:
 
 
 def plot_influence_graph(graph: nx.DiGraph, path: str | Path) -> Path:
-    """Draw the influence graph to a PNG file (edge width and label by weight) and return its path."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """Draw the influence graph (edge width and label by weight, each agent in its run-wide colour) to PNG and SVG
+    files (`plot_style.save_figure`) and return the PNG's path. The nodes are laid out inside the frame."""
+    from moot.analysis.plot_style import colour_of, new_figure, save_figure
 
-    path = Path(path)
-    figure = Figure(figsize=(6, 6))
-    FigureCanvasAgg(figure)
-    ax = figure.add_subplot()
+    figure, ax = new_figure(6, 6)
     ax.set_axis_off()
     positions = nx.circular_layout(sorted(graph.nodes))
     weights = [graph.edges[e].get("weight", 1) for e in graph.edges]
     widest = max(weights, default=1)
-    nx.draw_networkx_nodes(graph, positions, ax=ax, node_color="#dde6f3", node_size=1800)
+    nodes = list(graph.nodes)
+    nx.draw_networkx_nodes(
+        graph,
+        positions,
+        ax=ax,
+        nodelist=nodes,
+        node_color=[colour_of(str(n)) for n in nodes],
+        node_size=1800,
+        alpha=0.35,
+    )
     nx.draw_networkx_labels(graph, positions, ax=ax, font_size=10)
     nx.draw_networkx_edges(
         graph,
@@ -266,5 +272,8 @@ def plot_influence_graph(graph: nx.DiGraph, path: str | Path) -> Path:
     except TypeError:  # networkx before 3.3 labels straight edges only
         nx.draw_networkx_edge_labels(graph, positions, ax=ax, edge_labels=labels, font_size=9)
     ax.set_title("influence: A -> B when B moved to A's verdict")
-    figure.savefig(path, format="png", dpi=100)
-    return path
+    # Room around the circle for the nodes' discs (drawn in points, not in data units), so none is clipped.
+    ax.set_xlim(-1.35, 1.35)
+    ax.set_ylim(-1.35, 1.35)
+    ax.set_aspect("equal")
+    return save_figure(figure, path)

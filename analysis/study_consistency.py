@@ -53,6 +53,7 @@ from moot.analysis.consistency_models import (
     versus_companion_by_model,
 )
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text, save_figure
 from moot.analysis.plots import PALETTE, plot_bars, plot_grouped_bars
 from moot.scenarios.dilemmas import load_value_groups
 from moot.trace.events import Event, MessageAdded
@@ -91,11 +92,8 @@ def _scatter(
         ax.set_ylabel(ylabel)
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _top(preferences: dict[str, float], n: int = TOP_VALUES) -> dict[str, float]:
@@ -244,6 +242,7 @@ def analyze_short(
         ylabel="mu",
         horizontal=True,
         errors={v: (skills[v].mu - 2 * skills[v].sigma, skills[v].mu + 2 * skills[v].sigma) for v in top},
+        interval=interval_text("mu ± 2 sigma (TrueSkill)", len(matches), "choices"),
     )
     writer.method("groups", "mean preference of the values of each of moot's coarse value groups (moot's summary)")
     metrics["groups"] = measures.group_means_preferences(preferences, groups)

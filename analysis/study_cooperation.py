@@ -47,6 +47,7 @@ from moot.analysis.cross_model import ModelGroups, comparison_units, unit_label
 from moot.analysis.methods import MethodOptions
 from moot.analysis.model_rankings import RankedItems, compare_models, rank_models, write_model_rankings
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text
 from moot.analysis.plots import plot_bars
 from moot.analysis.value_action import round_choices_events, value_action_by_type
 from moot.analysis.value_rankings import PRIOR_OPTION, bootstrap_ranking, plain_ranking
@@ -196,6 +197,7 @@ def _write_ranking(writer: AnalysisWriter, name: str, ranking: dict[str, Any], t
         title=title,
         ylabel="log-strength",
         errors={v: (ranking["values"][v]["low"], ranking["values"][v]["high"]) for v in ranking["ranking"]},
+        interval=interval_text("95% bootstrap interval (scenarios resampled)", ranking["comparisons"], "comparisons"),
     )
 
 

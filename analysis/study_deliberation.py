@@ -34,6 +34,7 @@ from moot.analysis.deliberation_seats import (
 from moot.analysis.inertia_outputs import inertia_outputs
 from moot.analysis.methods import MethodOptions
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.ratings import (
     elo_matches,
@@ -513,11 +514,13 @@ def _value_outputs(
     parts = similarity["jaccard"]
     bars: dict[str, float] = {}
     errors: dict[str, tuple[float, float]] = {}
+    sizes: dict[str, int] = {}
     for comparison, ci in (("agreement", parts["agreement"]), ("disagreement", parts["disagreement"])):
         mean, low, high = ci["mean"], ci["low"], ci["high"]
         if mean is not None and low is not None and high is not None:
             bars[comparison] = mean
             errors[comparison] = (low, high)
+            sizes[comparison] = ci["conversations"]
     if bars:
         plot_bars(
             bars,
@@ -525,6 +528,7 @@ def _value_outputs(
             title="Jaccard similarity of value sets",
             ylabel="mean Jaccard",
             errors=errors,
+            interval=interval_text("95% bootstrap interval (conversations resampled)", sizes),
         )
     return {
         "messages_judged": judged,
@@ -591,6 +595,7 @@ def _rating_outputs(
             title="TrueSkill (whose round-1 verdict prevailed)",
             ylabel="mu",
             errors={k: (s.mu - 2 * s.sigma, s.mu + 2 * s.sigma) for k, s in skills.items()},
+            interval=interval_text("mu ± 2 sigma (TrueSkill)", len(ranked), "games"),
         )
     moves = measures.influence_moves_debates(records, players)
     if any(len(r.order) > 1 for r in records):

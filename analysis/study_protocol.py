@@ -30,6 +30,7 @@ from moot.analysis.agreement import fleiss_kappa_labels
 from moot.analysis.analyze import PROTOCOL_SECTION, AnalysisInputs
 from moot.analysis.arms import ALL_ARMS, ORDER, REPEAT, ConversationArm, pooled_note
 from moot.analysis.outputs import AnalysisWriter
+from moot.analysis.plot_style import interval_text
 from moot.analysis.plots import plot_bars, plot_grouped_bars
 from moot.analysis.protocol_data import ConversationRecord, Reply, protocol_records, usage_rows
 from moot.analysis.protocol_fields import OutputField, field_value, kinds_of, role_fields, value_label
@@ -80,6 +81,12 @@ def _errors(measures: dict[str, dict[str, Any]], value: str = "rate") -> dict[st
     if not any(m["ci"] for m in measures.values()):
         return None
     return {k: tuple(m["ci"]) if m["ci"] else (m[value], m[value]) for k, m in measures.items()}
+
+
+def _interval(measures: dict[str, dict[str, Any]], level: float) -> str:
+    """What the intervals of `plot_bars` are, and over how many conversations."""
+    sizes = {k: m["conversations"] for k, m in measures.items() if m.get("ci")}
+    return interval_text(f"{level:.0%} bootstrap interval (conversations resampled)", sizes)
 
 
 def _recorded_schemas(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
@@ -228,6 +235,7 @@ class ProtocolAnalysis:
                 title="Conversations by stop reason",
                 ylabel="share of conversations",
                 errors=_errors(by_reason),
+                interval=_interval(by_reason, self.intervals.level),
             )
         completed = sum(r.status == "completed" for r in self.records)
         result: dict[str, Any] = {
@@ -475,6 +483,8 @@ class ProtocolAnalysis:
                 title=f"{output.label}: change from the round before",
                 ylabel="change rate",
                 errors=_errors(rated),
+                interval=_interval(rated, self.intervals.level),
+                flat_note="no change",
             )
         return result
 
@@ -505,6 +515,7 @@ class ProtocolAnalysis:
                 title=f"{output.label}: every speaker gives the same value",
                 ylabel="share of conversations",
                 errors=_errors(rated),
+                interval=_interval(rated, self.intervals.level),
             )
         return result
 

@@ -276,6 +276,8 @@ def plot_value_radar(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from moot.analysis.plot_style import colour_of, save_figure
+
     found = list(dict.fromkeys(d for profile in profiles.values() for d in profile))
     dimensions = sorted(
         found, key=lambda d: CIRCUMPLEX.index(d) if d in CIRCUMPLEX else len(CIRCUMPLEX) + found.index(d)
@@ -284,17 +286,16 @@ def plot_value_radar(
     figure, axes = plt.subplots(figsize=(7, 7), subplot_kw={"polar": True})
     for label, profile in profiles.items():
         values = [float(profile[d]) if _rated(profile.get(d)) else 0.0 for d in dimensions]
-        axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5, label=label)
-        axes.fill(angles + angles[:1], values + values[:1], alpha=0.08)
+        colour = colour_of(label)
+        axes.plot(angles + angles[:1], values + values[:1], linewidth=1.5, label=label, color=colour)
+        axes.fill(angles + angles[:1], values + values[:1], alpha=0.08, color=colour)
     # the centre: the mean item
     axes.plot(angles + angles[:1], [0.0] * (len(angles) + 1), color="black", linewidth=0.8, linestyle="--")
     axes.set_xticks(angles)
     axes.set_xticklabels([d.replace("_", "-") for d in dimensions], fontsize=9)
     axes.set_title(title)
     axes.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=8)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def correlations_from_metadata(metadata: Mapping[str, Any], family: str) -> dict[str, Correlation]:

@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from moot.protocols.spec import ProtocolSpec
 from moot.scenarios import ScenarioSet
 from moot.trace.events import Event
-from moot.trace.manifest import ConversationCounts, PassRecord, RunManifest, UsageReport
+from moot.trace.manifest import ConversationCounts, PassRecord, RunManifest, UsageReport, UsageTotals
 from moot.trace.store import TRACE_FILE
 
 if TYPE_CHECKING:
@@ -74,6 +74,19 @@ ReportCallback = Callable[[UnitReport], None]
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (steps done, steps planned): conversations, or an explorer's budget steps."""
+
+
+@runtime_checkable
+class UsageListener(Protocol):
+    """A progress callback that also wants the run's calls as they add up (the CLI's progress lines).
+
+    The session calls `on_usage` just before each progress call, with the usage of the run so far."""
+
+    def __call__(self, done: int, total: int) -> None:
+        """Steps done and planned, as any `ProgressCallback`."""
+
+    def on_usage(self, usage: UsageTotals, failed: int) -> None:
+        """The run's model calls so far, and how many of its conversations have failed."""
 
 
 @dataclass

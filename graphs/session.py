@@ -36,7 +36,16 @@ from moot.agents.cache import check_cache_file
 from moot.agents.pool import ModelPool
 from moot.errors import UserError
 from moot.graphs.executor import Executor, LocalExecutor
-from moot.graphs.program import Program, ProgramCatalog, ProgressCallback, Reopening, RunResult, UnitReport, WorkUnit
+from moot.graphs.program import (
+    Program,
+    ProgramCatalog,
+    ProgressCallback,
+    Reopening,
+    RunResult,
+    UnitReport,
+    UsageListener,
+    WorkUnit,
+)
 from moot.graphs.resume import check_planned, open_interrupted_run
 from moot.graphs.worker import SessionJob, count_recorded_calls
 from moot.outputs import check_new_folder
@@ -492,6 +501,9 @@ class RunSession:
         self._report_progress()
 
     def _report_progress(self) -> None:
+        if isinstance(self.progress, UsageListener):
+            failed = sum(report.counts.failed for report in self._latest.values())
+            self.progress.on_usage(self._usage.total, failed)
         if self.progress:
             self.progress(sum(report.steps for report in self._latest.values()), self.program.steps(self.units))
 

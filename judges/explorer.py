@@ -291,7 +291,7 @@ class CompiledExplorer:
         return await search(self, worker, report)
 
     def summary(self, result: RunResult) -> list[str]:
-        """The questions kept (the five best), the model calls, the run directory."""
+        """The questions kept (the five best) and the model calls (the CLI prints the run directory above them)."""
         with open_run(result.run_dir) as opened:
             kept = [e for e in effective_events(opened.events()) if isinstance(e, QuestionKept)]
         usage = result.manifest.usage.total
@@ -303,7 +303,6 @@ class CompiledExplorer:
             f"model calls    {usage.calls} ({usage.cache_hits} from the cache),"
             f" {usage.tokens_in + usage.tokens_out} tokens"
         )
-        lines.append(f"run directory  {result.run_dir}")
         return lines
 
 

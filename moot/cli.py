@@ -93,7 +93,14 @@ def _parser() -> argparse.ArgumentParser:
         "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
     )
     run.add_argument("--no-cache", action="store_true", help="call the models every time")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress and no summary: print the run directory only (errors aside)"
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as one JSON object (run directory, trace, counts, usage) instead of text",
+    )
     run.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -208,16 +215,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                 ledger=args.ledger,
                 otel=args.otel,
             )
-    print_result(result)
+    print_result(result, quiet=args.quiet, as_json=args.json)
     return 0
 
 
-def print_result(result: RunResult) -> None:
+def print_result(result: RunResult, *, quiet: bool = False, as_json: bool = False) -> None:
     """What a run came to: its program's summary, or the standard one (conversations, rounds, stops, calls) and the
-    faults of its calls."""
+    faults of its calls; the first line is the run directory. `quiet`: the run directory alone; `as_json`: the
+    summary as one JSON object."""
     from moot.analysis.summary import summarize_run
-    from moot.cli_output import print_summary, structured_output_lines
+    from moot.cli_output import print_summary, run_summary_json, structured_output_lines
 
+    if as_json:
+        print(json.dumps(run_summary_json(result, summarize_run(result.run_dir))))
+        return
+    if quiet:
+        print(result.run_dir)
+        return
+    print(f"run directory  {result.run_dir}")
     lines = result.program.summary(result) if result.program is not None else None
     if lines is not None:
         print("\n".join(lines))

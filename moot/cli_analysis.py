@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from moot.cli_args import at_least, not_empty
+from moot.cli_args import add_figure_options, at_least, figure_options, not_empty
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
         "--cache", type=Path, help="response cache file (default: $MOOT_CACHE or ~/.cache/moot/responses.sqlite)"
     )
     judge.add_argument("--no-cache", action="store_true")
+    judge.add_argument("--quiet", action="store_true", help="no progress (on stderr)")
     judge.add_argument(
         "--ledger", type=Path, metavar="FILE", help="append the run's count and final hash to FILE (kept elsewhere)"
     )
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     analyze = sub.add_parser(
         "analyze",
         help="compute the measurements of a run (its protocol's, and its study's if any): metrics JSON, CSV tables, "
-        "PNG plots",
+        "plots (PNG and SVG, PDF with --pdf)",
     )
     analyze.add_argument(
         "run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare` (its runs analysed again)"
@@ -120,6 +121,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     )
     analyze.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     analyze.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
+    add_figure_options(analyze)
 
     report = sub.add_parser("report", help="write one self-contained HTML report of a run (or of a comparison)")
     report.add_argument("run_dir", type=Path, help="a run directory, or a comparison folder of `moot compare`")
@@ -132,6 +134,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     """`moot judge`: a pass over a finished run, appended to its trace (`moot run --resume RUN_DIR` finishes a pass that
     was stopped)."""
     from moot.agents.cache import default_cache_path
+    from moot.cli_output import progress_bar
     from moot.errors import UserError
     from moot.graphs.executor import executor_named
     from moot.judges.judging import judge_pass
@@ -140,18 +143,20 @@ def cmd_judge(args: argparse.Namespace) -> int:
         raise UserError(f"--concurrency must be at least 1 (got {args.concurrency})")
     executor = executor_named(args.executor, args.address, args.workers)
     cache = None if args.no_cache else (args.cache or default_cache_path())
-    report = judge_pass(
-        args.run_dir,
-        args.judge,
-        model=args.model,
-        name=args.name,
-        values=args.values,
-        cache_path=cache,
-        concurrency=args.concurrency,
-        executor=executor,
-        trace=args.trace,
-        ledger=args.ledger,
-    )
+    with progress_bar(enabled=not args.quiet) as progress:
+        report = judge_pass(
+            args.run_dir,
+            args.judge,
+            model=args.model,
+            name=args.name,
+            values=args.values,
+            cache_path=cache,
+            concurrency=args.concurrency,
+            executor=executor,
+            trace=args.trace,
+            ledger=args.ledger,
+            progress=progress,
+        )
     print(report.line())
     return 0
 
@@ -175,6 +180,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             shown=args.show,
             judge=args.judge,
             methods=args.method,
+            figures=figure_options(args),
         )
     else:
         folder, index = analyze_run(
@@ -194,6 +200,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             groups=args.groups,
             shown=args.show,
             methods=args.method,
+            figures=figure_options(args),
         )
     counts = f"{index.measurement_count()} measurements, {len(index.tables)} tables, {len(index.plots)} plots"
     print(f"{index.study}: {counts} in {folder}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from moot.analysis.plot_style import DEFAULT_DPI, FigureOptions
+
 
 def at_least(lowest: int) -> Callable[[str], int]:
     """An argument type: a whole number no smaller than `lowest`."""
@@ -46,3 +48,19 @@ def not_empty(what: str) -> Callable[[str], str]:
 
     parse.__name__ = what
     return parse
+
+
+def add_figure_options(parser: argparse.ArgumentParser) -> None:
+    """`--dpi N` and `--pdf`: how an analysis writes its plots (PNG and SVG always)."""
+    parser.add_argument(
+        "--dpi",
+        type=between(50, 1200),
+        default=DEFAULT_DPI,
+        help=f"resolution of the PNG plots (default {DEFAULT_DPI})",
+    )
+    parser.add_argument("--pdf", action="store_true", help="write each plot as PDF too, beside its PNG and SVG")
+
+
+def figure_options(args: argparse.Namespace) -> FigureOptions:
+    """The figure options the command line gave (`add_figure_options`)."""
+    return FigureOptions(dpi=args.dpi, pdf=args.pdf)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from moot.cli_args import at_least
+from moot.cli_args import add_figure_options, at_least, figure_options
 
 
 def register(sub: argparse._SubParsersAction) -> dict:
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> dict:
     )
     compare.add_argument("--boot", type=at_least(10), default=1000, help="bootstrap resamples (default 1000)")
     compare.add_argument("--seed", type=at_least(0), default=0, help="seed of the bootstrap")
+    add_figure_options(compare)
     return {"compare": cmd_compare}
 
 
@@ -76,6 +77,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         shown=args.show,
         judge=args.judge,
         methods=args.method,
+        figures=figure_options(args),
     )
     runs = ", ".join(f"{run.label} ({run.conversations} conversations)" for run in record.runs)
     print(f"compare: {len(record.runs)} runs of {record.study}: {runs}")

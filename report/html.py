@@ -3,7 +3,8 @@
 The report of a comparison folder (`moot compare`) is its page (`moot.report.comparison`). The
 page of a run holds the run manifest, the run's measurements and plots (its protocol's, and its study's
 when it names one; the analysis is run first when the run has none, or an outdated one), and the
-conversation browser with every conversation embedded as JSON. Plots are embedded as data URIs.
+conversation browser with every conversation embedded, each compressed on its own and opened when it is shown
+(`moot.report.packing`). Plots are embedded as data URIs (SVG).
 `moot view` serves the same page for large runs. Its Content-Security-Policy is stated in a
 `<meta>` element (see `moot.report.page`).
 """

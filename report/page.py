@@ -28,6 +28,7 @@ import jinja2
 from moot.analysis.analyze import ANALYSIS_FOLDER
 from moot.analysis.outputs import METRICS_FILE, AnalysisIndex
 from moot.report.detail import conversation_details
+from moot.report.packing import packed_page_data
 from moot.report.protocol_drawing import protocol_drawing
 from moot.report.protocol_view import ProtocolView, protocol_view
 from moot.report.query import facets_summaries
@@ -63,6 +64,10 @@ def _table(path: Path) -> dict[str, Any]:
 
 
 def _data_uri(path: Path) -> str:
+    """A plot as a data URI: its SVG, written beside the PNG, when there is one (sharp at any zoom and in print)."""
+    svg = path.with_suffix(".svg")
+    if svg.is_file():
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
@@ -128,20 +133,21 @@ def _environment() -> jinja2.Environment:
 
 def embedded_data(events: Iterable[Event], protocol: ProtocolView) -> dict[str, Any]:
     """What a self-contained page embeds of its conversations (`render_page`'s `data`): their facets and summaries,
-    search texts, scenario texts and details, from the events that stand."""
+    and, packed (`moot.report.packing`), their search texts, scenario texts and details, from the events that
+    stand."""
     events = list(events)
     builder = SummaryBuilder(protocol)
     for event in events:
         if event.event in SUMMARY_EVENTS:
             builder.add(event.model_dump(mode="json"))
     summaries = builder.summaries()
-    return {
-        "facets": facets_summaries(summaries, protocol),
-        "summaries": [s.to_json() for s in summaries],
-        "search": {s.id: s.search for s in summaries},
-        "scenarios": builder.scenario_texts,
-        "details": conversation_details(events, protocol),
-    }
+    return packed_page_data(
+        facets=facets_summaries(summaries, protocol),
+        summaries=[s.to_json() for s in summaries],
+        search={s.id: s.search for s in summaries},
+        scenarios=builder.scenario_texts,
+        details=conversation_details(events, protocol),
+    )
 
 
 def render_page(

@@ -152,3 +152,20 @@ def moot_process(*args: str) -> Any:
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def page_texts(page: str) -> list[str]:
+    """The text of a report page with the blocks packed in it (`moot.report.packing`) opened: the page without its
+    embedded data, the data's plain parts, and each packed block as its JSON text (the base64 of a block is not
+    text: a search of it would find nothing it holds, and chance strings it does not)."""
+    import re
+
+    from moot.report.packing import unpack
+
+    found = re.search(r'<script id="moot-data" type="application/json">(.*?)</script>', page, re.S)
+    if found is None:
+        return [page]
+    data = json.loads(found.group(1))
+    blocks = [data.pop("lookups"), *data.pop("details").values()]
+    rest = page[: found.start(1)] + page[found.end(1) :]
+    return [rest, json.dumps(data, ensure_ascii=False), *(json.dumps(unpack(b), ensure_ascii=False) for b in blocks)]

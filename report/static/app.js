@@ -1,6 +1,7 @@
 /* The conversation browser of a moot run page.
  *
- * One script for both pages: the static report embeds every conversation as JSON (#moot-data),
+ * One script for both pages: the static report embeds every conversation (#moot-data, each one packed:
+ * moot.report.packing),
  * the viewer (`moot view`) serves them from /api/. Both sources answer the same three questions:
  * the filter options, a page of the filtered list, and one conversation.
  * Messages are drawn from their role's output schema (config.protocol, see moot.report.protocol_view):
@@ -230,17 +231,37 @@
 
   /* ---- data sources ---- */
 
+  /* A packed block (moot.report.packing): JSON, gzip-compressed, in base64; opened by the browser's own
+     DecompressionStream, so a conversation is unpacked only when it is shown. */
+  function unpack(text) {
+    var binary = atob(text);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
   function embeddedSource(data) {
     var facets = data.facets;
+    var lookups = null;
+    function openLookups() {
+      if (!lookups) { lookups = unpack(data.lookups); }
+      return lookups;
+    }
     return {
       facets: function () { return Promise.resolve(facets); },
       list: function (query, offset, limit) {
-        var matched = data.summaries.filter(function (s) {
-          return matches(s, query, data.search[s.id] || '', data.scenarios[s.scenario] || '');
+        return openLookups().then(function (found) {
+          var matched = data.summaries.filter(function (s) {
+            return matches(s, query, found.search[s.id] || '', found.scenarios[s.scenario] || '');
+          });
+          return { total: data.summaries.length, matched: matched.length, offset: offset, limit: limit, items: matched.slice(offset, offset + limit) };
         });
-        return Promise.resolve({ total: data.summaries.length, matched: matched.length, offset: offset, limit: limit, items: matched.slice(offset, offset + limit) });
       },
-      conversation: function (id) { return Promise.resolve(data.details[id] || null); }
+      conversation: function (id) {
+        var packed = data.details[id];
+        return packed ? unpack(packed) : Promise.resolve(null);
+      }
     };
   }
 

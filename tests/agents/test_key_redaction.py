@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from fakes.llm_server import CREDENTIALS_MARK
-from helpers import events_of
+from helpers import events_of, page_texts
 from moot.agents.cache import ResponseCache
 from moot.agents.pool import ModelPool
 from moot.agents.requests import ModelRequest
@@ -96,7 +96,8 @@ def key_occurrences(text: str, key: str) -> list[str]:
 
 
 def file_texts(path: Path) -> list[str]:
-    """The text a file holds: every text cell of every table of a SQLite file, else the file decoded (UTF-8 only)."""
+    """The text a file holds: every text cell of every table of a SQLite file, a report page and every block packed
+    in it, else the file decoded (UTF-8 only)."""
     if path.suffix == ".sqlite":
         # Not read-only: a read-only connection to a WAL database leaves its -wal and -shm files behind.
         db = sqlite3.connect(path)
@@ -106,6 +107,8 @@ def file_texts(path: Path) -> list[str]:
             return [cell for row in rows for cell in row if isinstance(cell, str)]
         finally:
             db.close()
+    if path.suffix == ".html":
+        return page_texts(path.read_text(encoding="utf-8"))
     return [path.read_text(encoding="utf-8")]
 
 
@@ -174,8 +177,7 @@ def test_no_key_reaches_the_run_directory_or_the_cache(key, fake_llm, monkeypatc
         assert f"Bearer {key}".encode() not in data, f"the key leaked into {path}"
         if len(key) >= 8:
             assert b"sk-planted" not in data, f"the key, or a part of it, leaked into {path}"
-    report = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert REDACTED_ECHO in report
+    assert any(REDACTED_ECHO in text for text in file_texts(run_dir / "report.html"))
 
     # A short key is announced once per pass; a long one is not.
     for err in (run_err, judge_err):

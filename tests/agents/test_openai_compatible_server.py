@@ -72,7 +72,7 @@ def test_a_debate_through_llama_cpp_python_server_finds_its_mode_parses_every_re
     scenario = {"id": "s1", "title": "AITA for eating my roommate's leftovers?", "text": "I ate them without asking."}
     scenarios.write_text(json.dumps(scenario) + "\n", encoding="utf-8")
     cache = tmp_path / "cache.sqlite"
-    common = ["--scenarios", str(scenarios), "--cache", str(cache), "--quiet"]
+    common = ["--scenarios", str(scenarios), "--cache", str(cache)]
 
     assert main(["run", str(spec_file), "--out", str(tmp_path / "first"), *common]) == 0
     summary = capsys.readouterr().out

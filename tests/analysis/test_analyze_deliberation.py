@@ -126,7 +126,7 @@ def test_cli_analyze_and_report(run_dir, tmp_path, capsys):
         re.search(r'<script id="moot-data" type="application/json">(.*?)</script>', page, re.S).group(1)
     )
     assert len(embedded["summaries"]) == 24 and len(embedded["details"]) == 24
-    assert "data:image/png;base64," in page and "Empathy and understanding" in page
+    assert "data:image/svg+xml;base64," in page and "Empathy and understanding" in page, "the plots are embedded as SVG"
 
 
 def test_analyze_refuses_what_is_not_a_run(tmp_path, capsys):

@@ -274,5 +274,5 @@ def test_the_report_shows_the_protocol_findings_and_notes_and_writes_nothing_int
     page = write_report(run_dir, tmp_path / "report.html").read_text()
     assert "Findings: protocol</h2>" in page
     assert "protocol: writer.stance agreement in round 2 (Fleiss&#39; kappa): undefined" in page
-    assert page.count('<img src="data:image/png;base64,') >= 7  # stops, rounds, stance by agent and round, ...
+    assert page.count('<img src="data:image/svg+xml;base64,') >= 7  # stops, rounds, stance by agent and round, ...
     assert sorted(path.name for path in run_dir.iterdir()) == before  # analysed beside the page, not into the run

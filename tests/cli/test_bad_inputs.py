@@ -374,6 +374,8 @@ EXPECTED: dict[str, str] = {
     "spec_zero_rounds.yaml": ":5: rounds: Input should be greater than or equal to 1 (got 0)",
     # Command lines (placeholders filled in as in the entries).
     "cli_analyze_boot_too_few.args": "moot analyze: argument --boot: must be at least 10 (got 5)",
+    "cli_analyze_dpi_too_low.args": "moot analyze: argument --dpi: must be at least 50 (got 10)",
+    "cli_compare_dpi_too_high.args": "moot compare: argument --dpi: must be between 50 and 1200 (got 5000)",
     "cli_analyze_out_is_a_file.args": "--out '{file}' is a file; name a folder",
     "cli_analyze_judge_unknown.args": "judge 'values_judge' is not a judge of this run (it has no judge's decisions)",
     "cli_analyze_groups_malformed.args": "--groups: 'open' is not NAME=MODEL,MODEL",

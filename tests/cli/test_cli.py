@@ -28,11 +28,9 @@ def _scenarios(tmp_path):
 
 def test_run_prints_a_summary_and_trace_exports_round_tripping_jsonl(tmp_path, capsys):
     out = tmp_path / "run"
-    assert (
-        main(["run", str(_spec_file(tmp_path)), "--scenarios", str(_scenarios(tmp_path)), "--out", str(out), "--quiet"])
-        == 0
-    )
+    assert main(["run", str(_spec_file(tmp_path)), "--scenarios", str(_scenarios(tmp_path)), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == f"run directory  {out}"
     assert "conversations  2 (2 completed, 0 failed)" in printed
     assert "consensus      2 of 2 completed (100%)" in printed
     assert f"trace          {out / 'trace.sqlite'}" in printed

@@ -191,8 +191,8 @@ def test_a_kind_defined_elsewhere_is_validated_drawn_run_and_resumed_by_the_same
     assert capsys.readouterr().out == "flowchart LR\n    word --> echo\nwords: one, two, three\n"
 
     out = tmp_path / "run"
-    assert main(["run", str(spec), "--out", str(out), "--no-cache", "--quiet"]) == 0
-    assert capsys.readouterr().out == "echoed 3 words\n"
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+    assert capsys.readouterr().out == f"run directory  {out}\nechoed 3 words\n"
     manifest = RunManifest.read(out)
     assert (manifest.kind, manifest.status, manifest.program_spec) == (
         "echo_test",
@@ -205,7 +205,7 @@ def test_a_kind_defined_elsewhere_is_validated_drawn_run_and_resumed_by_the_same
     manifest.status = "interrupted"
     manifest.write(out)
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
-    assert capsys.readouterr().out == "echoed 3 words\n"
+    assert capsys.readouterr().out == f"{out}\n", "--quiet prints the run directory alone"
     assert RunManifest.read(out).status == "completed" and len(events_of(out)) == 9, (
         "every unit stood: nothing was run again"
     )

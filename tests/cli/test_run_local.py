@@ -50,7 +50,6 @@ def test_tiny_debate_on_the_embedded_model_then_again_from_the_cache(tmp_path, p
         "1",
         "--out",
         str(tmp_path / "first"),
-        "--quiet",
         env_cache=private_cache,
     )
     assert first.returncode == 0, first.stderr

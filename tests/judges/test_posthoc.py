@@ -74,7 +74,12 @@ def test_judging_again_skips_what_was_judged(tmp_path):
 def test_then_the_values_are_analysed(tmp_path, capsys):
     run_dir = finished_run(tmp_path)
     assert main(["judge", str(run_dir), "--model", "scripted:two_values", "--no-cache"]) == 0
-    assert "judged 8 messages" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "judged 8 messages" in printed.out
+    progress = [line for line in printed.err.splitlines() if line.startswith("moot: progress: ")]
+    assert progress and progress[-1].startswith("moot: progress: conversations 2/2 (100%)"), printed.err
+    # the calls count the run's, as its run.json does: the 8 of the debate and the 8 of the judge
+    assert progress[-1].endswith(", done") and " 16 model calls " in progress[-1], "a judging pass shows progress too"
     assert main(["analyze", str(run_dir), "--boot", "20"]) == 0
     metrics = json.loads((run_dir / "analysis" / "metrics.json").read_text())
     assert metrics["metrics"]["values"]["occurrence"]["bob"] == {"Child welfare": 4, "Accessibility": 4}

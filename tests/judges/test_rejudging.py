@@ -264,7 +264,7 @@ def test_a_killed_rejudging_pass_is_resumed_and_decides_what_an_uninterrupted_on
         assert 0 < sum(served_decisions(finished).values()) < 30
 
         capsys.readouterr()
-        assert main(["run", "--resume", str(finished), "--quiet"]) == 0
+        assert main(["run", "--resume", str(finished)]) == 0
         assert "served: judged" in capsys.readouterr().out
     found = served_decisions(finished)
     assert set(found.values()) == {1} and found == served_decisions(reference)
