@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from moot.analysis.plot_style import DEFAULT_DPI, FigureOptions
+if TYPE_CHECKING:
+    from moot.analysis.plot_style import FigureOptions
 
 
 def at_least(lowest: int) -> Callable[[str], int]:
@@ -55,12 +57,15 @@ def add_figure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dpi",
         type=between(50, 1200),
-        default=DEFAULT_DPI,
-        help=f"resolution of the PNG plots (default {DEFAULT_DPI})",
+        default=None,
+        help="resolution of the PNG plots in dots per inch (default 200)",
     )
     parser.add_argument("--pdf", action="store_true", help="write each plot as PDF too, beside its PNG and SVG")
 
 
 def figure_options(args: argparse.Namespace) -> FigureOptions:
     """The figure options the command line gave (`add_figure_options`)."""
-    return FigureOptions(dpi=args.dpi, pdf=args.pdf)
+    # Imported here: every command builds the parser, and most never draw a plot.
+    from moot.analysis.plot_style import DEFAULT_DPI, FigureOptions
+
+    return FigureOptions(dpi=DEFAULT_DPI if args.dpi is None else args.dpi, pdf=args.pdf)

@@ -167,9 +167,10 @@ def test_ctrl_c_stops_the_pass_and_resume_finishes_it(
     finally:
         server.on_request = None
     assert process.returncode == 130, err
-    assert err.splitlines() == [
-        f"moot: interrupted; the run is saved in {run}: finish it with `moot run --resume {run}`"
-    ]
+    # Outside a terminal the pass prints plain progress lines first; the interruption is the one line after them.
+    lines = err.splitlines()
+    assert all(line.startswith("moot: progress: ") for line in lines[:-1]), lines
+    assert lines[-1] == f"moot: interrupted; the run is saved in {run}: finish it with `moot run --resume {run}`"
     manifest = RunManifest.read(run)
     assert manifest.status == "interrupted" and manifest.passes[0].status == "interrupted"
     assert verify_run(run).ok, "an interrupted pass leaves a consistent trace and run.json"
